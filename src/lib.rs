@@ -1,1 +1,91 @@
+//! kubectl-graceful: explain why pods died, audit graceful-shutdown settings, restart workloads safely.
+//!
+//! The binary is a thin shell over [`run`]. Each subcommand lives in its own module, split into
+//! *gather* (API calls) → *analyse* (pure functions over k8s-openapi types) → *render*.
 
+pub mod cli;
+pub mod client;
+pub mod diagnose;
+pub mod error;
+pub mod exit;
+pub mod explain;
+pub mod output;
+pub mod restart;
+pub mod selector;
+pub mod settings;
+pub mod target;
+
+use cli::{Cli, Command, GlobalArgs};
+use error::Error;
+use exit::Exit;
+
+/// Runs a parsed command line to completion and returns the exit code to report.
+pub async fn run(cli: Cli) -> Exit {
+    init_logging(&cli.global);
+    let global = cli.global;
+    let result = match cli.command {
+        // restart handles Ctrl-C itself: it must say where each target stands.
+        Command::Restart(args) => restart::run(args, &global).await,
+        Command::Explain(args) => interruptible(explain::run(args, &global)).await,
+        Command::Diagnose(args) => interruptible(diagnose::run(args, &global)).await,
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            report(&e);
+            e.exit()
+        }
+    }
+}
+
+async fn interruptible(
+    fut: impl std::future::Future<Output = error::Result<Exit>>,
+) -> error::Result<Exit> {
+    tokio::select! {
+        r = fut => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+    }
+}
+
+/// Prints an error on stderr: `error: …`, continuation lines indented.
+pub fn report(e: &Error) {
+    let text = e.to_string();
+    let mut lines = text.lines();
+    if let Some(first) = lines.next() {
+        eprintln!("error: {first}");
+    }
+    for l in lines {
+        eprintln!("{l}");
+    }
+}
+
+/// Creates the connection settings and connects (for commands that need a cluster).
+pub async fn connect(global: &GlobalArgs) -> error::Result<client::Kube> {
+    let s = settings::ConnectSettings::from_args(global)?;
+    client::Kube::connect(&s).await
+}
+
+fn init_logging(g: &GlobalArgs) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::EnvFilter;
+    let default = match g.verbose {
+        0 => "warn",
+        1 => "warn,kubectl_graceful=info",
+        2 => "info,kubectl_graceful=debug,kube=debug",
+        _ => "trace",
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::stderr().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none()
+                && !g.no_color,
+        )
+        .with_target(g.verbose >= 2)
+        .try_init();
+}

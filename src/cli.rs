@@ -1,0 +1,319 @@
+//! Command-line definitions (clap derive). Nothing here does work: [`crate::settings`] turns the parsed
+//! flags into validated settings, and the commands only ever see those.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+use crate::exit::EXIT_CODES_HELP;
+
+const ABOUT: &str =
+    "Explain why pods died, audit graceful-shutdown settings, and restart workloads safely.";
+
+const TOP_EXAMPLES: &str = "\
+Examples:
+  # Why did this pod restart? (last termination, signal, events, previous logs, one verdict)
+  kubectl graceful explain web-7d4b9c-x2x8k -n shop
+
+  # Every unhealthy pod of a Deployment, worst first
+  kubectl graceful explain deploy/web
+
+  # Audit shutdown and zero-downtime settings of a namespace, or of manifests before they ship
+  kubectl graceful diagnose -n shop
+  kubectl graceful diagnose -f k8s/ --fail-on warning
+
+  # Restart three workloads one after another, each only when the previous one is Ready
+  kubectl graceful restart deploy/api sts/db ds/agent --stable-for 30s";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-graceful",
+    bin_name = "kubectl graceful",
+    version,
+    about = ABOUT,
+    long_about = None,
+    after_help = format!("{TOP_EXAMPLES}\n\n{EXIT_CODES_HELP}"),
+    propagate_version = true,
+    arg_required_else_help = true,
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Connection and presentation flags shared by every subcommand, named as kubectl names them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file to use (only this file; KUBECONFIG is ignored then)
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The name of the kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub context: Option<String>,
+
+    /// The name of the kubeconfig cluster to use
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub cluster: Option<String>,
+
+    /// The name of the kubeconfig user to use
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub user: Option<String>,
+
+    /// The namespace to use (default: the context's namespace, else "default")
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        value_name = "NS",
+        help_heading = "Connection"
+    )]
+    pub namespace: Option<String>,
+
+    /// Username to impersonate for the operation
+    #[arg(
+        long = "as",
+        global = true,
+        value_name = "USER",
+        help_heading = "Connection"
+    )]
+    pub as_user: Option<String>,
+
+    /// Group to impersonate for the operation (repeatable)
+    #[arg(
+        long = "as-group",
+        global = true,
+        value_name = "GROUP",
+        help_heading = "Connection"
+    )]
+    pub as_group: Vec<String>,
+
+    /// Time limit for each single API request (e.g. 10s, 1m; 0 = none). Watches are never cut by it
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        help_heading = "Connection"
+    )]
+    pub request_timeout: Option<String>,
+
+    /// Never colour the output (NO_COLOR is honoured too)
+    #[arg(long, global = true, help_heading = "Output")]
+    pub no_color: bool,
+
+    /// More log output on stderr (-v info, -vv debug, -vvv trace; RUST_LOG overrides)
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
+    pub verbose: u8,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Explain why a pod or container died, or never started
+    #[command(after_help = EXPLAIN_EXAMPLES)]
+    Explain(ExplainArgs),
+
+    /// Audit graceful-shutdown and zero-downtime settings, live or from manifest files
+    #[command(after_help = DIAGNOSE_EXAMPLES)]
+    Diagnose(DiagnoseArgs),
+
+    /// Restart workloads one after another, each waiting until its new pods are Ready
+    #[command(after_help = RESTART_EXAMPLES)]
+    Restart(RestartArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OutputFormat {
+    /// A table for people (default)
+    #[default]
+    Table,
+    /// A wider table with more columns
+    Wide,
+    /// JSON with a documented, stable schema
+    Json,
+    /// YAML with the same schema as JSON
+    Yaml,
+}
+
+const EXPLAIN_EXAMPLES: &str = "\
+Examples:
+  # Explain one pod (all its containers), or only one container of it
+  kubectl graceful explain web-7d4b9c-x2x8k
+  kubectl graceful explain web-7d4b9c-x2x8k -c app
+
+  # The failing or restarting pods of a workload, worst first
+  kubectl graceful explain deploy/web
+  kubectl graceful explain sts/db -n data
+
+  # Every unhealthy pod in the namespace, or in all namespaces
+  kubectl graceful explain
+  kubectl graceful explain -A
+
+  # Offline, from saved YAML (a pod, or `kubectl get pod,events -o yaml`)
+  kubectl get pod web-1 -o yaml > pod.yaml && kubectl graceful explain -f pod.yaml
+
+Exit codes: 0 nothing failed, 1 a failure was explained, 2 error, 130 interrupted";
+
+const DIAGNOSE_EXAMPLES: &str = "\
+Examples:
+  # Audit one Deployment, or every workload in the namespace / cluster
+  kubectl graceful diagnose deploy/web
+  kubectl graceful diagnose
+  kubectl graceful diagnose -A -o json
+
+  # Audit manifests before they ship (files, directories, stdin)
+  kubectl graceful diagnose -f deploy/ --fail-on warning
+  helm template ./chart | kubectl graceful diagnose -f -
+
+  # What a rule checks and why
+  kubectl graceful diagnose rules
+  kubectl graceful diagnose --explain prestop-missing
+
+Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 error, 130 interrupted";
+
+const RESTART_EXAMPLES: &str = "\
+Examples:
+  # Restart in order, each target only after the previous one is fully Ready
+  kubectl graceful restart deploy/api sts/db ds/agent
+
+  # Require the new pods to stay Ready for 30s, give each target 10 minutes
+  kubectl graceful restart deploy/api --stable-for 30s --timeout 10m
+
+  # Show the plan without changing anything
+  kubectl graceful restart -l tier=backend --dry-run
+
+  # Roll back a Deployment whose new pods fail
+  kubectl graceful restart deploy/api --rollback-on-failure
+
+Exit codes: 0 all restarted, 1 a target failed, 2 error, 130 interrupted";
+
+#[derive(Debug, Args, Clone)]
+pub struct ExplainArgs {
+    /// POD, or KIND/NAME (pod/, deploy/, sts/, ds/, rs/, job/); none = every unhealthy pod
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Only this container
+    #[arg(short = 'c', long, value_name = "NAME")]
+    pub container: Option<String>,
+
+    /// Label selector (e.g. app=web,tier!=cache)
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Look in all namespaces
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Explain pods from a YAML/JSON file instead of the cluster ('-' for stdin)
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub filename: Option<PathBuf>,
+
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+
+    /// How many log lines to show per container
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub tail: u32,
+
+    /// Do not fetch container logs
+    #[arg(long)]
+    pub no_logs: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DiagnoseArgs {
+    /// KIND/NAME (deploy/, sts/, ds/, pod/, rs/, job/, cronjob/); `rules` lists the rules; none = every workload
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Label selector (e.g. app=web)
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Look in all namespaces
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Manifest files or directories (recursive) to check instead of the cluster; '-' for stdin. Repeatable
+    #[arg(short = 'f', long = "filename", value_name = "FILE|DIR|-")]
+    pub filenames: Vec<PathBuf>,
+
+    /// Output format
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+
+    /// Kubernetes version to advise for when reading files (live mode asks the server)
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+
+    /// Lowest severity that makes the exit code 1
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+
+    /// Do not report this rule (repeatable; also the annotation graceful.kubectl.io/ignore: "rule,rule")
+    #[arg(long, value_name = "RULE")]
+    pub ignore: Vec<String>,
+
+    /// Print what a rule checks, why, and how to fix it
+    #[arg(long, value_name = "RULE")]
+    pub explain: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Info,
+    Warning,
+    Error,
+    /// Never exit 1 because of findings
+    Never,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RestartArgs {
+    /// KIND/NAME in the order to restart (deploy/, sts/, ds/, pod/)
+    #[arg(value_name = "TARGET")]
+    pub targets: Vec<String>,
+
+    /// Restart the Deployments, StatefulSets and DaemonSets matching this label selector
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Restart every Deployment, StatefulSet and DaemonSet in the namespace
+    #[arg(long)]
+    pub all: bool,
+
+    /// Replace the selected pods one at a time through the Eviction API (with -l or pod/ targets)
+    #[arg(long)]
+    pub pods: bool,
+
+    /// How many targets may restart at once
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub parallel: usize,
+
+    /// After a target is Ready, it must stay Ready with no new restarts for this long (e.g. 30s)
+    #[arg(long, value_name = "DURATION")]
+    pub stable_for: Option<String>,
+
+    /// Give up on a target after this long (e.g. 5m, 90s)
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+
+    /// Print the plan and send no writes
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Go ahead despite preflight risks (downtime, no readiness probe, blocking PDB, HPA, GitOps owner)
+    #[arg(long)]
+    pub force: bool,
+
+    /// When a Deployment fails, return it to its previous ReplicaSet template (StatefulSet/DaemonSet: previous revision)
+    #[arg(long)]
+    pub rollback_on_failure: bool,
+
+    /// Output format: table (progress and summary), json (one event per line)
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
+}

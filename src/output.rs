@@ -1,0 +1,177 @@
+//! The one place that decides how results print: tables for people, JSON/YAML for machines.
+//! Data goes to stdout; logs, warnings and progress go to stderr. A closed stdout (`| head`) is not an
+//! error: printing simply stops.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use comfy_table::{presets, Attribute, Cell, Color, ContentArrangement, Table};
+use serde::Serialize;
+
+use crate::cli::OutputFormat;
+use crate::error::{Error, Result};
+use crate::settings::OutputSettings;
+
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Semantic styles; how they look is decided here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Error,
+    Warning,
+    Ok,
+    Info,
+    Dim,
+    Bold,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    pub settings: OutputSettings,
+}
+
+impl Printer {
+    pub fn new(settings: OutputSettings) -> Self {
+        Printer { settings }
+    }
+
+    pub fn format(&self) -> OutputFormat {
+        self.settings.format
+    }
+
+    /// `-o json` or `-o yaml`.
+    pub fn is_machine(&self) -> bool {
+        matches!(
+            self.settings.format,
+            OutputFormat::Json | OutputFormat::Yaml
+        )
+    }
+
+    pub fn is_wide(&self) -> bool {
+        self.settings.format == OutputFormat::Wide
+    }
+
+    pub fn color(&self) -> bool {
+        self.settings.color
+    }
+
+    /// A table in kubectl's look: no borders, upper-case headers, wrapped to the terminal only on a terminal.
+    pub fn table<S: AsRef<str>>(&self, header: &[S]) -> Table {
+        let mut t = Table::new();
+        t.load_preset(presets::NOTHING);
+        if self.settings.color {
+            t.enforce_styling();
+            t.set_content_arrangement(ContentArrangement::Dynamic);
+        } else {
+            t.force_no_tty();
+            t.set_content_arrangement(ContentArrangement::Disabled);
+        }
+        t.set_header(header.iter().map(|h| {
+            let c = Cell::new(h.as_ref().to_uppercase());
+            if self.settings.color {
+                c.add_attribute(Attribute::Bold)
+            } else {
+                c
+            }
+        }));
+        for col in t.column_iter_mut() {
+            col.set_padding((0, 3));
+        }
+        t
+    }
+
+    /// A table cell in a style (plain without colour).
+    pub fn cell(&self, text: impl ToString, style: Style) -> Cell {
+        let c = Cell::new(text.to_string());
+        if !self.settings.color {
+            return c;
+        }
+        match style {
+            Style::Error => c.fg(Color::Red).add_attribute(Attribute::Bold),
+            Style::Warning => c.fg(Color::Yellow),
+            Style::Ok => c.fg(Color::Green),
+            Style::Info => c.fg(Color::Cyan),
+            Style::Dim => c.add_attribute(Attribute::Dim),
+            Style::Bold => c.add_attribute(Attribute::Bold),
+        }
+    }
+
+    /// Text in a style, for report lines (ANSI only when colour is on).
+    pub fn paint(&self, text: &str, style: Style) -> String {
+        if !self.settings.color {
+            return text.to_string();
+        }
+        let code = match style {
+            Style::Error => "1;31",
+            Style::Warning => "33",
+            Style::Ok => "32",
+            Style::Info => "36",
+            Style::Dim => "2",
+            Style::Bold => "1",
+        };
+        format!("\x1b[{code}m{text}\x1b[0m")
+    }
+
+    pub fn print_table(&self, t: &Table) -> Result<()> {
+        let s = t.to_string();
+        let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
+        self.print(&(lines.join("\n") + "\n"))
+    }
+
+    /// Writes text to stdout as is.
+    pub fn print(&self, text: &str) -> Result<()> {
+        write_stdout(text.as_bytes())
+    }
+
+    /// Writes one line to stdout.
+    pub fn line(&self, text: &str) -> Result<()> {
+        write_stdout(format!("{text}\n").as_bytes())
+    }
+
+    /// Prints a value as JSON (pretty) or YAML, per `-o`. Tables are the caller's job.
+    pub fn data<T: Serialize>(&self, value: &T) -> Result<()> {
+        let text = match self.settings.format {
+            OutputFormat::Yaml => {
+                serde_yaml::to_string(value).map_err(|e| Error::other("render YAML", e))?
+            }
+            _ => {
+                let mut s = serde_json::to_string_pretty(value)
+                    .map_err(|e| Error::other("render JSON", e))?;
+                s.push('\n');
+                s
+            }
+        };
+        self.print(&text)
+    }
+
+    /// One compact JSON object per line (for event streams).
+    pub fn json_line<T: Serialize>(&self, value: &T) -> Result<()> {
+        let s = serde_json::to_string(value).map_err(|e| Error::other("render JSON", e))?;
+        self.line(&s)
+    }
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            STDOUT_CLOSED.store(true, Ordering::Relaxed);
+            Ok(())
+        }
+        Err(e) => Err(Error::other("write to stdout", e)),
+    }
+}
+
+/// A warning on stderr (never mixed into stdout data).
+pub fn warn(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
+}
+
+/// A progress/log line on stderr.
+pub fn note(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{msg}");
+}

@@ -1,5 +1,9 @@
 //! `kubectl graceful restart`.
 
+pub mod status;
+pub mod trigger;
+pub mod workload;
+
 use crate::cli::{GlobalArgs, RestartArgs};
 use crate::error::{Error, Result};
 use crate::exit::Exit;

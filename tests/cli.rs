@@ -461,7 +461,7 @@ fn api_errors_are_mapped_to_actionable_messages() {
         .code(2)
         .stderr(predicate::str::contains("forbidden:"))
         .stderr(predicate::str::contains(
-            "User \"alice\" cannot get resource \"pods\"",
+            "forbidden: user alice cannot get pods in namespace shop",
         ));
 
     let unauthorized = FakeApi::start(401, "Unauthorized", "Unauthorized");
@@ -482,6 +482,32 @@ fn request_timeout_limits_a_hanging_server() {
         .code(2)
         .stderr(predicate::str::contains("timed out after 1s"));
     assert!(start.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn ctrl_c_exits_130() {
+    let hang = FakeApi::start(0, "", "");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = two_context_kubeconfig(dir.path(), &hang.url(), &hang.url());
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-graceful"))
+        .args(["explain", "web-1", "--kubeconfig"])
+        .arg(&kc)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the request is in flight, then interrupt.
+    let start = std::time::Instant::now();
+    while hang.seen().is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
 }
 
 /// `kubectl graceful …` through the real kubectl, with the binary on PATH.

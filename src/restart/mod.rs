@@ -285,6 +285,9 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
             let (detail, _) = plan::describe(step);
             ctx.reporter.started(i, &detail, None);
             let outcome = evictor.replace(p, &pod_selector(p), None).await?;
+            if matches!(outcome, Outcome::Complete) {
+                ctx.reporter.progress(i, 1, 1, "replaced");
+            }
             return Ok(finish(ctx, i, outcome, 1));
         }
         Subject::Workload(w) => w,
@@ -315,6 +318,7 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
     let expect = Expect {
         marker: Some(value.clone()),
         generation: patched.generation(),
+        exempt: Default::default(),
     };
     let mut outcome = Outcome::Complete;
     if patched.strategy() == Strategy::OnDelete {
@@ -454,6 +458,12 @@ async fn rollback(
             prev.as_deref().unwrap_or("absent")
         ),
     );
+    let exempt = list_pods(ctx, selector)
+        .await?
+        .iter()
+        .filter(|p| !status::is_new(p, Some(bad)))
+        .map(|p| status::pod_uid(p).to_string())
+        .collect();
     let patched =
         trigger::patch_restarted_at(ctx.kube, kind, ctx.ns, &name, prev.as_deref()).await?;
     let deadline = Instant::now() + ctx.opts.timeout;
@@ -504,6 +514,7 @@ async fn rollback(
         expect: Expect {
             marker: prev,
             generation: patched.generation(),
+            exempt,
         },
         deadline,
         timeout: ctx.opts.timeout,

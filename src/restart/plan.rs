@@ -66,7 +66,10 @@ impl Options {
                 "use either TARGETs, -l SELECTOR or --all, not several of them",
             ));
         }
-        if a.pods && a.selector.is_none() && !targets.iter().all(|t| t.kind == Kind::Pod) {
+        if a.pods
+            && a.selector.is_none()
+            && (targets.is_empty() || targets.iter().any(|t| t.kind != Kind::Pod))
+        {
             return Err(Error::usage(
                 "--pods replaces pods selected with -l SELECTOR (or pod/NAME targets); with workload targets, drop --pods",
             ));
@@ -424,6 +427,7 @@ mod tests {
             (vec![], "nothing to restart"),
             (vec!["deploy/a", "-l", "app=x"], "either"),
             (vec!["deploy/a", "--pods"], "--pods"),
+            (vec!["--all", "--pods"], "--pods"),
             (vec!["deploy/a", "--parallel", "0"], "--parallel"),
             (vec!["deploy/a", "-o", "yaml"], "-o json"),
             (vec!["deploy/a", "--timeout", "0"], "--timeout"),

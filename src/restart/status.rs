@@ -19,6 +19,9 @@ pub struct Expect {
     pub marker: Option<String>,
     /// The generation our patch produced; the controller must have observed at least this one.
     pub generation: i64,
+    /// Pods (UIDs) that existed before and are judged on readiness only, not on their restart history
+    /// (a rollback brings back old pods that may have restarted long ago).
+    pub exempt: std::collections::BTreeSet<String>,
 }
 
 /// Where a restart stands.
@@ -93,12 +96,13 @@ pub fn is_terminating(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_some()
 }
 
-/// Succeeded/Failed pods are gone as far as serving goes (and the controllers ignore them too).
+fn has_phase(p: &Pod, phase: &str) -> bool {
+    p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some(phase)
+}
+
+/// Succeeded pods are gone as far as serving goes (and the controllers ignore them too).
 fn is_finished(p: &Pod) -> bool {
-    matches!(
-        p.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded")
-    )
+    has_phase(p, "Succeeded")
 }
 
 /// True when the pod was created from the restarted template.
@@ -439,7 +443,11 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
             value: w.restarted_at().map(str::to_string),
         });
     }
-    if let Some(f) = new.iter().find_map(|p| pod_failure(p)) {
+    if let Some(f) = new
+        .iter()
+        .filter(|p| !expect.exempt.contains(pod_uid(p)))
+        .find_map(|p| pod_failure(p))
+    {
         return progress(Verdict::PodFailed(f));
     }
     match workload_waiting(w, expect) {
@@ -447,9 +455,10 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
         Ok(Some(phase)) => return progress(Verdict::Waiting { phase }),
         Ok(None) => {}
     }
+    // Old pods that failed for good (evicted, node lost) do not run any more: they are gone.
     let old = live
         .iter()
-        .filter(|p| replaced(p) && !is_new(p, marker))
+        .filter(|p| replaced(p) && !is_new(p, marker) && !has_phase(p, "Failed"))
         .count();
     let terminating = live
         .iter()
@@ -562,6 +571,7 @@ status: {status}
         Expect {
             marker: Some(T.into()),
             generation: 4,
+            exempt: Default::default(),
         }
     }
 
@@ -648,6 +658,7 @@ status: {status}
         let e = Expect {
             marker: Some("2026-11-23T16:00:00Z".into()),
             generation: 4,
+            exempt: Default::default(),
         };
         assert_eq!(
             assess(&w, &[], &e).verdict,
@@ -685,6 +696,7 @@ status: {status}
         let e = Expect {
             marker: Some(T.into()),
             generation: 2,
+            exempt: Default::default(),
         };
         let all_new = [
             ready_pod("db-0", T),
@@ -765,6 +777,7 @@ status: {status}
         let e = Expect {
             marker: Some(T.into()),
             generation: 7,
+            exempt: Default::default(),
         };
         let pods = [ready_pod("agent-a", T), ready_pod("agent-b", T)];
         let w = ds("{observedGeneration: 7, desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 2, updatedNumberScheduled: 1, numberAvailable: 2}");
@@ -859,6 +872,50 @@ status:
         old.metadata.annotations = None;
         let v = assess(&w, &[old], &expect()).verdict;
         assert!(matches!(v, Verdict::Waiting { .. }), "{v:?}");
+    }
+
+    #[test]
+    fn exempt_pods_are_judged_on_readiness_only() {
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        let mut restarted = ready_pod("a", T);
+        restarted
+            .status
+            .as_mut()
+            .unwrap()
+            .container_statuses
+            .as_mut()
+            .unwrap()[0]
+            .restart_count = 3;
+        assert!(matches!(
+            assess(&w, &[restarted.clone(), ready_pod("b", T)], &expect()).verdict,
+            Verdict::PodFailed(_)
+        ));
+        let mut e = expect();
+        e.exempt.insert("uid-a".into());
+        assert_eq!(
+            assess(&w, &[restarted, ready_pod("b", T)], &e).verdict,
+            Verdict::Complete
+        );
+    }
+
+    #[test]
+    fn failed_old_pods_count_as_gone() {
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        let mut evicted = ready_pod("old", "2026-01-01T00:00:00Z");
+        evicted.status.as_mut().unwrap().phase = Some("Failed".into());
+        assert_eq!(
+            assess(
+                &w,
+                &[ready_pod("a", T), ready_pod("b", T), evicted],
+                &expect()
+            )
+            .verdict,
+            Verdict::Complete
+        );
     }
 
     #[test]

@@ -361,7 +361,23 @@ pub async fn resolve(kube: &Kube, ns: &str, o: &Options) -> Result<Vec<Step>> {
         }))
         .await
     };
-    let (subjects, (pdbs, hpas)) = futures::try_join!(subjects_fut, policy_objects(kube, ns))?;
+    let wants_pods = o.pods || o.targets.iter().any(|t| t.kind == Kind::Pod);
+    let namespace_pods = async {
+        if !wants_pods {
+            return Ok(Vec::new());
+        }
+        let all = kube
+            .call(
+                "list",
+                "pods",
+                Some(ns),
+                pods_api.list(&ListParams::default()),
+            )
+            .await;
+        degrade(all, "pods", ns)
+    };
+    let (subjects, (pdbs, hpas), namespace_pods) =
+        futures::try_join!(subjects_fut, policy_objects(kube, ns), namespace_pods)?;
     if subjects.is_empty() {
         let what = match &o.selector {
             Some(s) if o.pods => format!("no pods match -l {s} in namespace {ns}"),
@@ -389,7 +405,7 @@ pub async fn resolve(kube: &Kube, ns: &str, o: &Options) -> Result<Vec<Step>> {
                         kind: Kind::Pod,
                         name: p.metadata.name.clone().unwrap_or_default(),
                     },
-                    preflight::check_pods(std::slice::from_ref(p), &pdbs),
+                    preflight::check_pods(std::slice::from_ref(p), &pdbs, &namespace_pods),
                 ),
             };
             Step {

@@ -302,39 +302,65 @@ fn pdb_findings(pdb: &PodDisruptionBudget, target: &str, pods: i32, out: &mut Ve
     }
 }
 
-/// Checks pods replaced one by one through the Eviction API (`pod/NAME`, `--pods`).
-pub fn check_pods(pods: &[Pod], pdbs: &[PodDisruptionBudget]) -> Vec<Finding> {
+/// Checks pods replaced one by one through the Eviction API (`pod/NAME`, `--pods`). `namespace_pods`:
+/// every pod of the namespace, to count what each budget covers when its status is missing.
+pub fn check_pods(
+    pods: &[Pod],
+    pdbs: &[PodDisruptionBudget],
+    namespace_pods: &[Pod],
+) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut seen = Vec::new();
     for p in pods {
+        let name = p.metadata.name.as_deref().unwrap_or("");
+        let target = format!("pod/{name}");
+        let owner = p
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true));
         for pdb in matching_pdbs(pdbs, p.metadata.labels.as_ref()) {
-            let name = pdb.metadata.name.clone().unwrap_or_default();
-            if seen.contains(&name) {
+            let pdb_name = pdb.metadata.name.clone().unwrap_or_default();
+            if seen.contains(&pdb_name) {
                 continue;
             }
-            seen.push(name);
+            seen.push(pdb_name);
+            let selector = pdb
+                .spec
+                .as_ref()
+                .and_then(|s| s.selector.as_ref())
+                .map(Selector::from_label_selector)
+                .unwrap_or_default();
+            let counted = namespace_pods
+                .iter()
+                .filter(|q| selector.matches(q.metadata.labels.as_ref()))
+                .count() as i32;
             let covered = pdb
                 .status
                 .as_ref()
                 .map(|s| s.expected_pods)
                 .filter(|n| *n > 0)
-                .unwrap_or(pods.len() as i32);
-            let target = format!("pod/{}", p.metadata.name.as_deref().unwrap_or(""));
+                .unwrap_or(counted.max(1));
+            let before = out.len();
             pdb_findings(pdb, &target, covered, &mut out);
+            // Name the way out for this pod's owner.
+            if let (Some(f), Some(o)) = (out.get_mut(before), owner) {
+                if f.severity == Severity::Blocked && o.kind == "ReplicaSet" {
+                    let deploy = o.name.rsplit_once('-').map_or(o.name.as_str(), |(d, _)| d);
+                    f.fix = format!(
+                        "restart its Deployment instead, which rolls with surge and needs no eviction (`kubectl graceful restart deploy/{deploy}`), or relax PodDisruptionBudget {}",
+                        pdb.metadata.name.as_deref().unwrap_or("?")
+                    );
+                }
+            }
         }
-        let bare = !p
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|o| o.controller == Some(true));
-        if bare {
+        if owner.is_none() {
             out.push(Finding {
                 rule: "single-replica-downtime",
                 severity: Severity::Risk,
                 message: format!(
-                    "pod {} has no controller: it is down from its eviction until it is created again",
-                    p.metadata.name.as_deref().unwrap_or("")
+                    "pod {name} has no controller: it is down from its eviction until it is created again"
                 ),
                 fix: "run it under a Deployment, or pass --force to accept the downtime".into(),
             });
@@ -470,6 +496,36 @@ spec:
         // A PDB for other pods is irrelevant.
         let other = pdb("{minAvailable: 1, selector: {matchLabels: {app: other}}}");
         assert_eq!(check_workload(&w, "sts/db", &[other], &[]).len(), 1);
+    }
+
+    #[test]
+    fn single_pod_of_a_deployment_behind_a_strict_pdb_names_the_way_out() {
+        let p: Pod = serde_yaml::from_str(
+            "metadata: {name: web-5d8f-abcde, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: u, controller: true}]}",
+        )
+        .unwrap();
+        let strict = pdb("{minAvailable: 1, selector: {matchLabels: {app: web}}}");
+        let f = check_pods(
+            std::slice::from_ref(&p),
+            std::slice::from_ref(&strict),
+            std::slice::from_ref(&p),
+        );
+        assert_eq!(rules(&f), [("pdb-blocks-eviction", Severity::Blocked)]);
+        assert!(
+            f[0].fix.contains("kubectl graceful restart deploy/web"),
+            "{}",
+            f[0].fix
+        );
+        // Three pods covered: one may go.
+        let mut others = vec![p.clone(), p.clone(), p.clone()];
+        others[1].metadata.name = Some("b".into());
+        assert!(check_pods(std::slice::from_ref(&p), &[strict], &others).is_empty());
+        // A bare pod is down until it is created again.
+        let bare: Pod = serde_yaml::from_str("metadata: {name: solo}").unwrap();
+        assert_eq!(
+            rules(&check_pods(&[bare], &[], &[])),
+            [("single-replica-downtime", Severity::Risk)]
+        );
     }
 
     #[test]

@@ -86,8 +86,8 @@ pub fn reverting_manager(entries: &[ManagedFieldsEntry]) -> Option<String> {
 pub async fn patch_restarted_at(
     kube: &Kube,
     kind: Kind,
-    name: &str,
     ns: &str,
+    name: &str,
     value: Option<&str>,
 ) -> Result<Workload> {
     let pp = PatchParams {
@@ -218,5 +218,21 @@ mod tests {
         .unwrap();
         assert_eq!(reverting_manager(&entries).as_deref(), Some("helm"));
         assert_eq!(reverting_manager(&[]), None);
+    }
+}
+
+#[cfg(test)]
+mod fixture_tests {
+    #[test]
+    fn reverted_fixture() {
+        let d: k8s_openapi::api::apps::v1::Deployment = serde_json::from_str(include_str!(
+            "../../tests/fixtures/restart/reverted-by-argocd.json"
+        ))
+        .unwrap();
+        let mf = d.metadata.managed_fields.clone().unwrap();
+        assert_eq!(
+            super::reverting_manager(&mf).as_deref(),
+            Some("argocd-controller")
+        );
     }
 }

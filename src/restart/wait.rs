@@ -315,7 +315,15 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                         return Ok(Outcome::Failed { reason: reason.clone(), failure: None, verdict: reason });
                     }
                     Verdict::Reverted { value } => {
-                        let who = wl.meta().managed_fields.as_deref().and_then(reverting_manager);
+                        // Read who did it from a fresh copy: a watch event may predate its managedFields.
+                        let fresh = super::plan::get_workload(w.kube, w.kind, w.ns, w.name).await.ok();
+                        let who = fresh
+                            .as_ref()
+                            .unwrap_or(wl)
+                            .meta()
+                            .managed_fields
+                            .as_deref()
+                            .and_then(reverting_manager);
                         let verdict = format!(
                             "another writer {} the restart annotation (now {}){}: stopping so as not to fight it",
                             if value.is_some() { "changed" } else { "removed" },

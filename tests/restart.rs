@@ -755,3 +755,28 @@ fn a_second_restart_within_the_same_second_still_restarts() {
         .iter()
         .all(|p| !before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string())));
 }
+
+#[test]
+fn old_pods_still_terminating_are_waited_for_unlike_rollout_status() {
+    // The old pods ignore SIGTERM and take their whole grace period to go: `kubectl rollout status` calls
+    // the rollout complete while they still terminate; restart returns only once they are gone.
+    let yaml = deployment(
+        "web",
+        3,
+        r#"kubesim.io/behavior: '{"*": {"sigtermExit": "never"}}'"#,
+    )
+    .replace(
+        "terminationGracePeriodSeconds: 5",
+        "terminationGracePeriodSeconds: 40",
+    );
+    let sim = start(&yaml, 20.0, None);
+    settle(&sim, "web", 3);
+    run(&sim, &["deploy/web"]).code(0);
+    let pods = pods_of(&sim, "web");
+    assert!(
+        pods.iter()
+            .all(|p| p.pointer("/metadata/deletionTimestamp").is_none()),
+        "an old pod was still terminating when restart returned: {pods:#?}"
+    );
+    assert_restarted(&sim, "Deployment", "web", 3);
+}

@@ -780,3 +780,149 @@ fn old_pods_still_terminating_are_waited_for_unlike_rollout_status() {
     );
     assert_restarted(&sim, "Deployment", "web", 3);
 }
+
+#[test]
+fn stable_for_catches_new_pods_that_crash_after_becoming_ready() {
+    let late_crash = r#"{"*": {"readyAfter": "1s", "crashAfter": "8s", "exitCode": 2, "message": "panic: nil map"}}"#;
+    // Without --stable-for the restart is complete as soon as the new pods are Ready…
+    let sim = start(&bad_release("api", late_crash), 20.0, None);
+    settle(&sim, "api", 2);
+    run(&sim, &["deploy/api"]).code(0);
+    // …with it, the crash a few seconds later fails the target.
+    let sim = start(&bad_release("api", late_crash), 20.0, None);
+    settle(&sim, "api", 2);
+    let out = run(&sim, &["deploy/api", "--stable-for", "30s", "-o", "json"]).code(1);
+    let ev = events(&out.get_output().stdout);
+    let failed = ev
+        .iter()
+        .find(|e| e["type"] == "TargetFailed")
+        .expect("a TargetFailed event");
+    assert_eq!(failed["reason"], "unstable during --stable-for", "{failed}");
+    assert_eq!(failed["pod"]["exitCode"], 2, "{failed}");
+    assert!(
+        failed["verdict"].as_str().unwrap().contains("exit code 2"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn parallel_runs_targets_at_the_same_time() {
+    let yaml = [slow("a", 2), slow("b", 2)].join("\n---\n");
+    let sim = start(&yaml, 20.0, None);
+    settle(&sim, "a", 2);
+    settle(&sim, "b", 2);
+    let out = run(
+        &sim,
+        &["deploy/a", "deploy/b", "--parallel", "2", "-o", "json"],
+    )
+    .code(0);
+    let kinds: Vec<String> = events(&out.get_output().stdout)
+        .iter()
+        .filter(|e| matches!(e["type"].as_str(), Some("TargetStarted" | "TargetComplete")))
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds[..2], ["TargetStarted", "TargetStarted"], "{kinds:?}");
+    assert_restarted(&sim, "Deployment", "a", 2);
+    assert_restarted(&sim, "Deployment", "b", 2);
+}
+
+#[test]
+fn selector_and_all_pick_workloads_of_the_namespace() {
+    let other =
+        deployment("other", 1, "").replace("labels: {tier: backend}", "labels: {tier: frontend}");
+    let yaml = [
+        deployment("a", 1, ""),
+        statefulset("db", 1, "{type: RollingUpdate}"),
+        other,
+    ]
+    .join("\n---\n");
+    let sim = start(&yaml, 40.0, None);
+    settle(&sim, "a", 1);
+    settle(&sim, "db", 1);
+    settle(&sim, "other", 1);
+    sim.clear_requests();
+    run(&sim, &["-l", "tier=backend"]).code(0);
+    let patched: Vec<String> = writes(&sim)
+        .into_iter()
+        .filter(|(m, _)| m == "PATCH")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(patched.len(), 1, "{patched:?}");
+    assert!(patched[0].ends_with("/deployments/a"));
+    // --all: every workload; the 1-replica StatefulSet is a downtime risk that needs --force.
+    let out = run(&sim, &["--all"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("single-replica-downtime") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    sim.clear_requests();
+    let out = run(&sim, &["--all", "--force"]).code(0);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for t in ["deploy/a", "deploy/other", "sts/db"] {
+        assert!(stdout.contains(t), "{t}: {stdout}");
+    }
+    assert_eq!(writes(&sim).iter().filter(|(m, _)| m == "PATCH").count(), 3);
+}
+
+#[test]
+fn bare_pod_is_evicted_and_created_again() {
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: solo, namespace: default, labels: {app: solo}}
+spec:
+  containers:
+  - name: app
+    image: registry.example/solo:1
+    readinessProbe: {httpGet: {path: /, port: 80}}
+"#;
+    let sim = start(yaml, 40.0, None);
+    settle(&sim, "solo", 1);
+    let old_uid = pods_of(&sim, "solo")[0]["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // No controller: downtime until it runs again, so it needs --force.
+    run(&sim, &["pod/solo"]).code(1);
+    run(&sim, &["pod/solo", "--force"]).code(0);
+    let pods = pods_of(&sim, "solo");
+    assert_eq!(pods.len(), 1);
+    assert!(ready(&pods[0]));
+    assert_ne!(pods[0]["metadata"]["uid"].as_str().unwrap(), old_uid);
+}
+
+#[test]
+fn ondelete_daemonset_is_replaced_node_by_node() {
+    let sim = start(&daemonset("agent", "{type: OnDelete}"), 40.0, Some(2));
+    settle(&sim, "agent", 2);
+    sim.clear_requests();
+    run(&sim, &["ds/agent"]).code(0);
+    assert_restarted(&sim, "DaemonSet", "agent", 2);
+    let evictions = writes(&sim)
+        .into_iter()
+        .filter(|(m, p)| m == "POST" && p.ends_with("/eviction"))
+        .count();
+    assert_eq!(evictions, 2);
+}
+
+#[test]
+fn statefulset_rollback_replaces_the_stuck_pod() {
+    let yaml = statefulset("db", 3, "{type: RollingUpdate}").replace(
+        "metadata: {labels: {app: db}}",
+        r#"metadata: {labels: {app: db}, annotations: {kubesim.io/rollout-behavior: '{"*": {"crashAfter": "1s", "exitCode": 1}}'}}"#,
+    );
+    let sim = start(&yaml, 40.0, None);
+    settle(&sim, "db", 3);
+    let out = run(&sim, &["sts/db", "--rollback-on-failure"]).code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("RolledBack"), "{stdout}");
+    let s = sim.get("apps/v1", "StatefulSet", Some(NS), "db").unwrap();
+    assert_eq!(restarted_at(&s), None);
+    let pods = pods_of(&sim, "db");
+    assert_eq!(pods.len(), 3, "{pods:#?}");
+    assert!(
+        pods.iter().all(|p| ready(p) && restarted_at(p).is_none()),
+        "{pods:#?}"
+    );
+}

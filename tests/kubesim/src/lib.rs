@@ -9,7 +9,7 @@ pub mod kubelet;
 pub mod patch;
 pub mod registry;
 pub mod selectors;
-mod server;
+pub(crate) mod server;
 pub mod state;
 pub mod store;
 mod table;
@@ -204,10 +204,8 @@ fn load_objects(st: &mut State, objs: Vec<Value>) -> anyhow::Result<()> {
             );
             util::obj_at(&mut o, &["metadata"]).insert("name".into(), json!(n));
         }
-        if def.storage == "pods" {
-            let mut spec = o.get("spec").cloned().unwrap_or(json!({}));
-            controllers::default_pod_spec(&mut spec);
-            o["spec"] = spec;
+        if def.storage != "events" {
+            o = server::prepare_create(def, o);
         }
         let ns = if def.namespaced {
             util::ns(&o).to_string()

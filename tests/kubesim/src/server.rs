@@ -696,7 +696,7 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
     }
 }
 
-fn prepare_create(def: &ResDef, mut obj: Value) -> Value {
+pub(crate) fn prepare_create(def: &ResDef, mut obj: Value) -> Value {
     if def.storage == "pods" {
         let spec = util::obj_at(&mut obj, &["spec"]);
         let mut s = Value::Object(spec.clone());

@@ -798,7 +798,7 @@ fn stable_for_catches_new_pods_that_crash_after_becoming_ready() {
         .find(|e| e["type"] == "TargetFailed")
         .expect("a TargetFailed event");
     assert_eq!(failed["reason"], "unstable during --stable-for", "{failed}");
-    assert_eq!(failed["pod"]["exitCode"], 2, "{failed}");
+    assert_eq!(failed["failure"]["exitCode"], 2, "{failed}");
     assert!(
         failed["verdict"].as_str().unwrap().contains("exit code 2"),
         "{failed}"

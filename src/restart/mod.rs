@@ -18,7 +18,7 @@
 //! - `PodEvicted` / `EvictionBlocked`: `pod` (and `reason`, `retryInSeconds`);
 //! - `PodReady`: `pod`, `ready`, `desired`;
 //! - `TargetComplete`: `ready`, `desired`, `elapsedSeconds`;
-//! - `TargetFailed`: `reason`, `verdict`, `pod` (`pod`, `container`, `reason`, `exitCode`, `message`,
+//! - `TargetFailed`: `reason`, `verdict`, `failure` (`pod`, `container`, `reason`, `exitCode`, `message`,
 //!   `restarts`) or null, `ready`, `desired`, `elapsedSeconds`;
 //! - `RollbackStarted` / `RollbackComplete` (`succeeded`, `detail`);
 //! - `Interrupted`: `resume` (command lines);
@@ -337,6 +337,7 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
             stable_for: ctx.opts.stable_for,
             index: i,
             reporter: ctx.reporter,
+            rollback: false,
         })
         .await?;
     }
@@ -521,6 +522,7 @@ async fn rollback(
         stable_for: None,
         index: i,
         reporter: ctx.reporter,
+        rollback: true,
     })
     .await?;
     match outcome {

@@ -193,7 +193,7 @@ pub fn describe(step: &Step) -> (String, String) {
                     };
                     (
                         format!("patch restartedAt; the controller replaces {which}, highest ordinal first"),
-                        format!("{unav} of {total} pod{} at a time, until its replacement is Ready", if unav == 1 { "" } else { "s" }),
+                        format!("{unav} pod{} of {total} at a time, until its replacement is Ready", if unav == 1 { "" } else { "s" }),
                     )
                 }
                 (Kind::DaemonSet, _) => (

@@ -237,7 +237,9 @@ impl Reporter {
         );
         self.log(&format!("{target}: {detail}"));
         if let Some(m) = &self.multi {
-            let bar = m.add(ProgressBar::new_spinner());
+            let bar = ProgressBar::new_spinner();
+            bar.set_message(format!("0/{desired} new pods Ready — starting"));
+            let bar = m.add(bar);
             bar.set_style(
                 ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} [{elapsed}]")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
@@ -272,6 +274,27 @@ impl Reporter {
             bar.set_message(msg);
         } else {
             self.log(&format!("{}: {msg}", changed.1));
+        }
+    }
+
+    /// Progress of the restart, or (`rollback`) of a rollback, shown without changing the target's counts.
+    pub fn progress_of(&self, rollback: bool, i: usize, ready: i32, desired: i32, phase: &str) {
+        if !rollback {
+            return self.progress(i, ready, desired, phase);
+        }
+        let msg = format!("rollback: {ready}/{desired} previous pods Ready — {phase}");
+        let changed = self
+            .with_state(i, |s| {
+                let changed = s.phase != msg;
+                s.phase = msg.clone();
+                (changed, s.target.clone())
+            })
+            .unwrap_or_default();
+        if changed.0 {
+            match self.bar(i) {
+                Some(bar) => bar.set_message(msg),
+                None => self.log(&format!("{}: {msg}", changed.1)),
+            }
         }
     }
 
@@ -351,7 +374,7 @@ impl Reporter {
         self.emit(
             "TargetFailed",
             Some(i),
-            json!({"reason": reason, "pod": failure, "verdict": verdict,
+            json!({"reason": reason, "failure": failure, "verdict": verdict,
                    "ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
         );
         if !self.json {

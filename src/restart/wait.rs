@@ -206,6 +206,8 @@ pub struct RolloutWait<'a> {
     pub stable_for: Option<Duration>,
     pub index: usize,
     pub reporter: &'a Reporter,
+    /// Waiting for a rollback: progress is shown but the target's counts stay those of the failure.
+    pub rollback: bool,
 }
 
 enum Change {
@@ -293,21 +295,21 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                                     stable_timer.as_mut().reset(until);
                                     // --stable-for extends the deadline: stability is part of the target.
                                     deadline.as_mut().reset(w.deadline.max(until + Duration::from_secs(1)));
-                                    w.reporter.progress(w.index, progress.ready, progress.desired,
+                                    w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired,
                                         &format!("Ready; checking it stays Ready for {}", humantime::format_duration(d)));
                                 }
                                 _ => {
-                                    w.reporter.progress(w.index, progress.ready, progress.desired, "complete");
+                                    w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, "complete");
                                     return Ok(Outcome::Complete);
                                 }
                             }
                         }
                     }
                     Verdict::Waiting { phase } => {
-                        w.reporter.progress(w.index, progress.ready, progress.desired, &phase);
+                        w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, &phase);
                     }
                     Verdict::PodFailed(f) => {
-                        w.reporter.progress(w.index, progress.ready, progress.desired, "a new pod failed");
+                        w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, "a new pod failed");
                         let verdict = f.verdict();
                         return Ok(Outcome::Failed { reason: format!("new pod {} failed", f.pod), failure: Some(f), verdict });
                     }

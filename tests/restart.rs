@@ -926,3 +926,57 @@ fn statefulset_rollback_replaces_the_stuck_pod() {
         "{pods:#?}"
     );
 }
+
+#[test]
+fn pods_mode_replaces_selected_pods_one_at_a_time() {
+    let sim = start(&deployment("web", 3, ""), 40.0, None);
+    settle(&sim, "web", 3);
+    let before: Vec<String> = pods_of(&sim, "web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
+        .collect();
+    sim.clear_requests();
+    let out = run(&sim, &["--pods", "-l", "app=web", "-o", "json"]).code(0);
+    let ev = events(&out.get_output().stdout);
+    let started = ev.iter().filter(|e| e["type"] == "TargetStarted").count();
+    let complete = ev.iter().filter(|e| e["type"] == "TargetComplete").count();
+    assert_eq!((started, complete), (3, 3));
+    // One at a time: each pod's TargetComplete comes before the next TargetStarted.
+    let seq: Vec<&str> = ev
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .filter(|t| t.starts_with("Target"))
+        .collect();
+    assert_eq!(seq, ["TargetStarted", "TargetComplete"].repeat(3));
+    let pods = pods_of(&sim, "web");
+    assert_eq!(pods.len(), 3);
+    assert!(
+        pods.iter()
+            .all(|p| ready(p)
+                && !before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string()))
+    );
+    assert!(
+        !writes(&sim).iter().any(|(m, _)| m == "PATCH"),
+        "pods mode does not patch the Deployment"
+    );
+}
+
+#[test]
+fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
+    let sim = start(&deployment("web", 2, ""), 40.0, None);
+    settle(&sim, "web", 2);
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "list", "poddisruptionbudgets");
+    sim.deny("alice", "patch", "deployments");
+    let out = bin()
+        .args(["restart", "deploy/web", "--kubeconfig"])
+        .arg(&alice)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("warning: cannot list poddisruptionbudgets"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: forbidden"), "{stderr}");
+}

@@ -980,3 +980,21 @@ fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
     );
     assert!(stderr.contains("error: forbidden"), "{stderr}");
 }
+
+#[test]
+fn paused_deployment_is_refused_even_with_force() {
+    let yaml =
+        deployment("web", 2, "").replace("  replicas: 2\n", "  replicas: 2\n  paused: true\n");
+    let sim = start(&yaml, 40.0, None);
+    sim.clear_requests();
+    let out = run(&sim, &["deploy/web", "--force"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("[rollout-paused]") && stderr.contains("kubectl rollout resume deploy/web"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--force cannot help"), "{stderr}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    // --dry-run says the same and exits 1.
+    run(&sim, &["deploy/web", "--dry-run"]).code(1);
+}

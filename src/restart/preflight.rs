@@ -196,8 +196,8 @@ pub fn check_workload(
     if w.paused() {
         add(
             "rollout-paused",
-            Severity::Risk,
-            format!("{target} is paused: the controller will not roll any pod"),
+            Severity::Blocked,
+            format!("{target} is paused: the controller would not roll any pod (kubectl refuses it too)"),
             format!("run `kubectl rollout resume {target}` first"),
         );
     }
@@ -424,7 +424,7 @@ spec:
         assert_eq!(
             rules(&f),
             [
-                ("rollout-paused", Severity::Risk),
+                ("rollout-paused", Severity::Blocked),
                 ("recreate-strategy", Severity::Risk),
                 ("readiness-missing", Severity::Risk)
             ]

@@ -123,14 +123,19 @@ impl Evictor<'_> {
         let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), self.ns);
         let mut delay = Duration::from_millis(500);
         loop {
+            // Not through `kube.call`: a 429 is an answer to act on here, not an error.
             let res = match self.kube.request_timeout {
-                Some(t) => tokio::time::timeout(t, api.evict(name, &EvictParams::default()))
-                    .await
-                    .unwrap_or_else(|_| {
-                        Err(kube::Error::Service(
-                            format!("timed out after {}s", t.as_secs()).into(),
-                        ))
-                    }),
+                Some(t) => {
+                    match tokio::time::timeout(t, api.evict(name, &EvictParams::default())).await {
+                        Ok(r) => r,
+                        Err(_) => {
+                            return Err(Error::Timeout {
+                                action: format!("evict pod {name}"),
+                                seconds: t.as_secs().max(1),
+                            })
+                        }
+                    }
+                }
                 None => api.evict(name, &EvictParams::default()).await,
             };
             match res {

@@ -178,6 +178,20 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
                     format!("; not touched: {}", untouched.join(", "))
                 }
             ));
+            for s in states.iter().filter(|s| s.state == State::Failed) {
+                if !s.target.starts_with("pod/") {
+                    crate::output::note(&format!(
+                        "  to go back: kubectl rollout undo {} -n {ns} (or rerun with --rollback-on-failure)",
+                        s.target
+                    ));
+                }
+            }
+            if !untouched.is_empty() {
+                crate::output::note(&format!(
+                    "  the rest, once fixed: kubectl graceful restart {} -n {ns}",
+                    untouched.join(" ")
+                ));
+            }
         }
     }
     result?;

@@ -998,3 +998,31 @@ fn paused_deployment_is_refused_even_with_force() {
     // --dry-run says the same and exits 1.
     run(&sim, &["deploy/web", "--dry-run"]).code(1);
 }
+
+#[test]
+fn waiting_uses_watches_not_polling() {
+    // A slow rollout (each new pod needs 20 sim-seconds, about 2 real seconds here): the number of plain
+    // requests stays small and fixed; progress arrives on watches.
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    sim.clear_requests();
+    let started = std::time::Instant::now();
+    run(&sim, &["deploy/web"]).code(0);
+    assert!(
+        started.elapsed() > Duration::from_secs(2),
+        "the rollout was meant to be slow"
+    );
+    let reqs = sim.requests();
+    let plain: Vec<String> = reqs
+        .iter()
+        .filter(|r| !r.watch)
+        .map(|r| format!("{} {}?{}", r.method, r.path, r.query))
+        .collect();
+    let watches = reqs.iter().filter(|r| r.watch).count();
+    assert!(
+        plain.len() <= 8,
+        "{} plain requests: {plain:#?}",
+        plain.len()
+    );
+    assert!(watches >= 2, "{watches} watches");
+}

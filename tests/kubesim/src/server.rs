@@ -85,6 +85,9 @@ impl Req {
     fn qi(&self, k: &str) -> Option<i64> {
         self.q.get(k).and_then(|s| s.parse().ok())
     }
+    fn dry_run(&self) -> bool {
+        self.q.get("dryRun").is_some_and(|d| !d.is_empty())
+    }
     fn manager(&self) -> String {
         self.q.get("fieldManager").cloned().unwrap_or_else(|| {
             self.user_agent
@@ -297,6 +300,32 @@ fn resource_list(group: &str, version: &str) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out})
 }
 
+/// A minimal OpenAPI v3 document for a group/version: PATCH operations with their GVK and the
+/// `fieldValidation` parameter (kubectl then validates server-side and builds patches from its structs).
+fn openapi_gv(group: &str, version: &str) -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        let base = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let p = if r.namespaced {
+            format!("{base}/namespaces/{{namespace}}/{}/{{name}}", r.plural)
+        } else {
+            format!("{base}/{}/{{name}}", r.plural)
+        };
+        let gvk = json!({"group": group, "version": version, "kind": r.kind});
+        let params = json!([{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}}, {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}}]);
+        let op = |verb: &str| json!({"operationId": format!("{verb}{}", r.kind), "parameters": params, "responses": {"200": {"description": "OK"}}, "x-kubernetes-action": verb, "x-kubernetes-group-version-kind": gvk});
+        paths.insert(p, json!({"get": op("get"), "put": op("put"), "patch": op("patch"), "delete": op("delete")}));
+    }
+    json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.33.2"}, "paths": paths, "components": {"schemas": {}}})
+}
+
 fn not_found_path() -> ApiError {
     ApiError::new(
         404,
@@ -360,6 +389,26 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             return Ok(json_resp(200, &version_json(&v)));
         }
         ["healthz"] | ["readyz"] | ["livez"] => return Ok(text_resp(200, "ok".into())),
+        ["openapi", "v3"] => {
+            let mut paths = serde_json::Map::new();
+            let mut gvs: Vec<(String, String)> = vec![("".into(), "v1".into())];
+            gvs.extend(
+                registry::groups()
+                    .into_iter()
+                    .map(|(g, v)| (g.to_string(), v.to_string())),
+            );
+            for (g, v) in gvs {
+                let p = if g.is_empty() {
+                    format!("api/{v}")
+                } else {
+                    format!("apis/{g}/{v}")
+                };
+                paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash=KUBESIM{}", util::fnv32a(&p))}));
+            }
+            return Ok(json_resp(200, &json!({"paths": paths})));
+        }
+        ["openapi", "v3", "api", v] => return Ok(json_resp(200, &openapi_gv("", v))),
+        ["openapi", "v3", "apis", g, v] => return Ok(json_resp(200, &openapi_gv(g, v))),
         ["api"] => {
             return Ok(json_resp(
                 200,
@@ -515,7 +564,7 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
                 return Err(ApiError::not_found("namespaces", &ns));
             }
             let obj = prepare_create(def, obj);
-            if r.qb("dryRun") || r.q.get("dryRun").is_some_and(|d| d == "All") {
+            if r.dry_run() {
                 return Ok(json_resp(201, &obj));
             }
             let created = st.store.create(def, obj, now, Some(&r.manager()), false)?;
@@ -525,6 +574,9 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
         }
         ("update", Some(n), s) => {
             let obj = unview(def, parse_body(&r.body)?);
+            if r.dry_run() {
+                return Ok(json_resp(200, &obj));
+            }
             let mut st = ctx.shared.lock();
             let now = st.now();
             let updated = if s == Some("scale") {
@@ -601,6 +653,9 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
                 util::obj_at(&mut newobj, &["metadata"]).remove("resourceVersion");
             }
             let op = if is_apply { "Apply" } else { "Update" };
+            if r.dry_run() {
+                return Ok(json_resp(200, &view(def, newobj)));
+            }
             let mut updated = st.store.update(
                 def,
                 &ns,

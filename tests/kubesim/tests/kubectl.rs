@@ -505,3 +505,47 @@ fn auth_errors_through_kubectl() {
         .iter()
         .any(|r| r.user == "alice" && r.status == 403 && r.path.ends_with("/log")));
 }
+
+#[test]
+fn apply_diff_scale_delete() {
+    if kubectl_bin().is_none() {
+        return;
+    }
+    let sim = sim("", 20.0);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("web.yaml");
+    std::fs::write(&f, WEB).unwrap();
+    let f = f.to_str().unwrap();
+    let o = k(&sim, &["apply", "-f", f]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(ready_deploy(&sim, "default", "web", 3));
+    std::fs::write(f, WEB.replace("replicas: 3", "replicas: 2")).unwrap();
+    let o = k(&sim, &["diff", "-f", f]);
+    assert!(o.stdout.contains("replicas: 2"), "{}{}", o.stdout, o.stderr);
+    assert_eq!(
+        sim.get("apps/v1", "Deployment", None, "web").unwrap()["spec"]["replicas"],
+        3,
+        "diff must not write"
+    );
+    let o = k(&sim, &["apply", "-f", f]);
+    assert!(
+        o.ok && o.stdout.contains("configured"),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
+    assert!(ready_deploy(&sim, "default", "web", 2));
+    let o = k(&sim, &["scale", "deployment/web", "--replicas=1"]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(ready_deploy(&sim, "default", "web", 1));
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| s.list("v1", "Pod", None).len()
+            == 1)
+    );
+    let o = k(&sim, &["delete", "deployment", "web"]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .list("v1", "Pod", None)
+        .is_empty()
+        && s.list("apps/v1", "ReplicaSet", None).is_empty()));
+}

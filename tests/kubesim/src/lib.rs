@@ -7,6 +7,7 @@ pub mod behavior;
 pub mod controllers;
 pub mod kubelet;
 pub mod patch;
+mod pb;
 pub mod registry;
 pub mod selectors;
 pub(crate) mod server;

@@ -221,6 +221,9 @@ fn version_json(v: &str) -> Value {
 }
 
 fn verbs(r: &ResDef) -> Vec<&'static str> {
+    if r.plural == "selfsubjectaccessreviews" {
+        return vec!["create"];
+    }
     if r.plural == "controllerrevisions" || r.plural == "events" {
         return vec![
             "create",
@@ -515,7 +518,7 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             if let Some(n) = name {
                 q.insert("fieldSelector".into(), format!("metadata.name={n}"));
             }
-            watch_handler(ctx, def, ns_opt, &q)
+            watch_handler(ctx, def, ns_opt, &q, wants_table(r))
         }
         ("list", None, _) => list_handler(ctx, def, ns_opt, r),
         ("get", Some(n), Some("log")) => logs_handler(ctx, &ns, n, r),
@@ -539,6 +542,41 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             Ok(json_resp(200, &obj))
         }
         ("create", Some(n), Some("eviction")) => eviction(ctx, &ns, n, r),
+        ("create", None, None) if def.storage == "selfsubjectaccessreviews" => {
+            let mut obj = if r.body.starts_with(b"k8s\0") {
+                crate::pb::decode_ssar(&r.body).ok_or_else(|| {
+                    ApiError::bad_request("cannot decode protobuf SelfSubjectAccessReview")
+                })?
+            } else {
+                parse_body(&r.body)?
+            };
+            let ra = obj
+                .pointer("/spec/resourceAttributes")
+                .cloned()
+                .unwrap_or(json!({}));
+            let verb = util::s(&ra, "/verb");
+            let res = util::s(&ra, "/resource");
+            let sub = util::s(&ra, "/subresource");
+            let full = if sub.is_empty() {
+                res.to_string()
+            } else {
+                format!("{res}/{sub}")
+            };
+            let st = ctx.shared.lock();
+            let denied = st.deny.iter().any(|(u, v, rr)| {
+                *u == r.user && (v == "*" || v == verb) && (rr == "*" || *rr == full)
+            });
+            drop(st);
+            obj["apiVersion"] = json!("authorization.k8s.io/v1");
+            obj["kind"] = json!("SelfSubjectAccessReview");
+            obj["metadata"] = json!({"creationTimestamp": null});
+            obj["status"] = if denied {
+                json!({"allowed": false})
+            } else {
+                json!({"allowed": true})
+            };
+            Ok(json_resp(201, &obj))
+        }
         ("create", None, None) => {
             let mut obj = parse_body(&r.body)?;
             if def.namespaced {
@@ -785,6 +823,13 @@ pub(crate) fn prepare_create(def: &ResDef, mut obj: Value) -> Value {
 }
 
 fn parse_body(b: &[u8]) -> Result<Value, ApiError> {
+    if b.starts_with(b"k8s\0") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "kubesim does not decode protobuf request bodies (application/vnd.kubernetes.protobuf); send JSON (e.g. kubectl apply -f / create -f)",
+        ));
+    }
     serde_json::from_slice(b)
         .or_else(|_| serde_yaml::from_slice(b))
         .map_err(|e| ApiError::bad_request(format!("error decoding body: {e}")))
@@ -983,7 +1028,18 @@ fn watch_handler(
     def: &'static ResDef,
     ns: Option<&str>,
     q: &HashMap<String, String>,
+    table: bool,
 ) -> Result<Response<Body>, ApiError> {
+    let clock = ctx.shared.lock().clock.clone();
+    let render = move |o: Value| -> Value {
+        let o = view(def, o);
+        if table {
+            let rv = util::s(&o, "/metadata/resourceVersion").to_string();
+            crate::table::table(def, &[o], clock.now_ms(), &rv, None)
+        } else {
+            o
+        }
+    };
     let (ls, fs) = selectors(def, q)?;
     let bookmarks = matches!(
         q.get("allowWatchBookmarks").map(|s| s.as_str()),
@@ -1015,7 +1071,7 @@ fn watch_handler(
         if rv_param.is_empty() || rv_param == "0" || send_initial {
             for o in st.store.iter(def.storage, ns) {
                 if matches(o) {
-                    initial.push(watch_line("ADDED", &view(def, o.clone())));
+                    initial.push(watch_line("ADDED", &render(o.clone())));
                 }
             }
             if send_initial {
@@ -1040,7 +1096,7 @@ fn watch_handler(
                 .filter(|e| e.rv > rv && e.storage == def.storage)
             {
                 if let Some((t, o)) = filter_event(e, &matches) {
-                    initial.push(watch_line(t, &view(def, o)));
+                    initial.push(watch_line(t, &render(o)));
                 }
             }
         }
@@ -1065,7 +1121,7 @@ fn watch_handler(
                         last_rv = e.rv;
                         if e.storage != def.storage { continue; }
                         if let Some((t, o)) = filter_event(&e, &matches) {
-                            if tx.send(watch_line(t, &view(def, o))).await.is_err() { return; }
+                            if tx.send(watch_line(t, &render(o))).await.is_err() { return; }
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {

@@ -261,6 +261,9 @@ impl Store {
                 o.remove("status");
             }
         }
+        if !keep_status && def.storage == "pods" {
+            obj["status"] = json!({"phase": "Pending"});
+        }
         self.objects.insert(key, obj.clone());
         self.emit(def.storage, &ns, "ADDED", obj.clone(), None);
         Ok(obj)

@@ -132,6 +132,29 @@ fn get_pods_and_deployments() {
         ],
     );
     assert_eq!(o.stdout.lines().count(), 3, "{}{}", o.stdout, o.stderr);
+    // watch with tables (kubectl get -w)
+    let bin = kubectl_bin().unwrap();
+    let child = Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .args(["get", "pods", "-w", "--request-timeout=2s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let victim = sim.list("v1", "Pod", None)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sim.delete("v1", "Pod", Some("default"), &victim));
+    let out = child.wait_with_output().unwrap();
+    let w = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        w.lines()
+            .any(|l| l.starts_with(&victim) && l.contains("Terminating")),
+        "{w}"
+    );
     let o = k(&sim, &["get", "pod", "nope"]);
     assert!(
         !o.ok && o.stderr.contains("pods \"nope\" not found"),
@@ -498,6 +521,28 @@ fn auth_errors_through_kubectl() {
         .output()
         .unwrap();
     assert!(o.status.success());
+    let o = Command::new(&bin)
+        .arg("--kubeconfig")
+        .arg(&alice)
+        .args([
+            "-n",
+            "shop",
+            "auth",
+            "can-i",
+            "get",
+            "pods",
+            "--subresource=log",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "no");
+    let o = Command::new(&bin)
+        .arg("--kubeconfig")
+        .arg(&alice)
+        .args(["-n", "shop", "auth", "can-i", "get", "pods"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "yes");
     let o = k(&sim, &["--token", "bogus", "get", "pods"]);
     assert!(!o.ok && o.stderr.contains("Unauthorized"), "{}", o.stderr);
     let reqs = sim.requests();

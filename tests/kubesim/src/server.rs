@@ -167,9 +167,22 @@ pub async fn handle(
                         429 => ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
                         503 => ("ServiceUnavailable", "the server is currently unable to handle the request"),
                         504 => ("Timeout", "the server was unable to return a response in the time allotted"),
+                        400 => ("BadRequest", "the server rejected our request for an unknown reason (injected fault)"),
+                        401 => ("Unauthorized", "Unauthorized"),
+                        403 => ("Forbidden", "forbidden: injected fault"),
+                        404 => ("NotFound", "the server could not find the requested resource"),
+                        405 => ("MethodNotAllowed", "the server does not allow this method on the requested resource"),
+                        409 => ("Conflict", "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again"),
+                        410 => ("Expired", "too old resource version"),
+                        422 => ("Invalid", "the request is invalid (injected fault)"),
                         _ => ("InternalError", "an error on the server (\"injected fault\") has prevented the request from succeeding"),
                     };
-                    let mut r = err_resp(&ApiError::new(code, reason, msg).with_details(json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "injected fault"}]})));
+                    let details = if code >= 500 {
+                        json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "injected fault"}]})
+                    } else {
+                        json!({})
+                    };
+                    let mut r = err_resp(&ApiError::new(code, reason, msg).with_details(details));
                     if code == 429 || code == 503 {
                         r.headers_mut().insert("Retry-After", "1".parse().unwrap());
                     }

@@ -302,3 +302,117 @@ spec:
     );
     assert_eq!(s["status"]["updatedReplicas"], 1);
 }
+
+#[test]
+fn static_deployment_rolls_after_restart() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  uid: d0000000-0000-0000-0000-000000000001
+  generation: 4
+  annotations: {deployment.kubernetes.io/revision: "4"}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: "shop/web:1"}]
+status:
+  observedGeneration: 4
+  replicas: 2
+  updatedReplicas: 2
+  readyReplicas: 2
+  availableReplicas: 2
+  conditions:
+  - {type: Available, status: "True", reason: MinimumReplicasAvailable, message: Deployment has minimum availability., lastUpdateTime: "2025-01-01T10:00:00Z", lastTransitionTime: "2025-01-01T10:00:00Z"}
+  - {type: Progressing, status: "True", reason: NewReplicaSetAvailable, message: ReplicaSet "web-abc" has successfully progressed., lastUpdateTime: "2025-01-01T10:00:00Z", lastTransitionTime: "2025-01-01T10:00:00Z"}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-abc
+  namespace: shop
+  uid: r0000000-0000-0000-0000-000000000001
+  labels: {app: web, pod-template-hash: abc}
+  annotations: {deployment.kubernetes.io/revision: "4"}
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d0000000-0000-0000-0000-000000000001, controller: true}]
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web, pod-template-hash: abc}}
+  template:
+    metadata: {labels: {app: web, pod-template-hash: abc}}
+    spec:
+      containers: [{name: app, image: "shop/web:1"}]
+status: {replicas: 2, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1}
+"#;
+    let mut y = yaml.to_string();
+    for i in 0..2 {
+        y.push_str(&format!(
+            r#"---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-abc-{i}
+  namespace: shop
+  labels: {{app: web, pod-template-hash: abc}}
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: r0000000-0000-0000-0000-000000000001, controller: true}}]
+spec:
+  nodeName: node-{n}
+  containers: [{{name: app, image: "shop/web:1"}}]
+status:
+  phase: Running
+  conditions: [{{type: Ready, status: "True", lastTransitionTime: "2025-01-01T10:00:00Z"}}]
+  containerStatuses:
+  - {{name: app, image: "shop/web:1", ready: true, restartCount: 0, started: true, state: {{running: {{startedAt: "2025-01-01T09:59:00Z"}}}}}}
+"#,
+            n = i + 1
+        ));
+    }
+    let sim = start(&y, 25.0);
+    std::thread::sleep(Duration::from_millis(300));
+    // served as loaded
+    let d = sim
+        .get("apps/v1", "Deployment", Some("shop"), "web")
+        .unwrap();
+    assert_eq!(d["status"]["observedGeneration"], 4);
+    assert_eq!(sim.list("apps/v1", "ReplicaSet", Some("shop")).len(), 1);
+    // a template change (what rollout restart does) hands it to the controllers
+    let mut d2 = d.clone();
+    d2["spec"]["template"]["metadata"]["annotations"] =
+        serde_json::json!({"kubectl.kubernetes.io/restartedAt": "2025-01-01T11:00:00Z"});
+    d2.as_object_mut().unwrap().remove("status");
+    d2["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&serde_json::to_string(&d2).unwrap())
+        .unwrap();
+    assert!(sim.wait_until(Duration::from_secs(15), |s| {
+        let d = s.get("apps/v1", "Deployment", Some("shop"), "web").unwrap();
+        d["status"]["updatedReplicas"] == 2
+            && d["status"]["availableReplicas"] == 2
+            && d["status"]["replicas"] == 2
+            && s.get("v1", "Pod", Some("shop"), "web-abc-0").is_none()
+            && s.get("v1", "Pod", Some("shop"), "web-abc-1").is_none()
+    }));
+    let d = sim
+        .get("apps/v1", "Deployment", Some("shop"), "web")
+        .unwrap();
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "5"
+    );
+    assert_eq!(
+        sim.get("apps/v1", "ReplicaSet", Some("shop"), "web-abc")
+            .unwrap()["spec"]["replicas"],
+        0
+    );
+    let evs = sim.list("v1", "Event", Some("shop"));
+    assert!(evs
+        .iter()
+        .any(|e| e["involvedObject"]["name"] == "web-abc-0" && e["reason"] == "Killing"));
+}

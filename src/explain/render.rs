@@ -130,7 +130,7 @@ fn container_block(p: &Printer, out: &mut String, c: &ContainerReport) {
         )),
     }
     let field = |out: &mut String, k: &str, v: &str| {
-        out.push_str(&format!("    {:<17}{v}\n", format!("{k}:")));
+        out.push_str(&format!("    {:<19}{v}\n", format!("{k}:")));
     };
     let mut state = c.state.state.clone();
     if let Some(r) = &c.state.reason {
@@ -159,7 +159,7 @@ fn container_block(p: &Printer, out: &mut String, c: &ContainerReport) {
         if let Some(first) = lines.next() {
             field(out, "message", first);
             for l in lines.take(9) {
-                out.push_str(&format!("    {:<17}{l}\n", ""));
+                out.push_str(&format!("    {:<19}{l}\n", ""));
             }
         }
     }

@@ -48,7 +48,22 @@ pub async fn explain_pod(
         .call("get", &format!("pod {name}"), Some(ns), pods.get(name))
         .await?;
     check_container(&pod, opts)?;
+    // A pod that is Running with every container ready and no restarts needs nothing more.
+    let quick = quick_report(&pod, opts);
+    if quick.healthy && quick.restarts == 0 {
+        return Ok(quick);
+    }
     Ok(explain_pod_object(kube, pod, opts).await)
+}
+
+/// The report from the pod object alone (no API calls): enough to tell a healthy pod.
+pub fn quick_report(pod: &Pod, opts: &ExplainOptions) -> PodReport {
+    let extra = Extra {
+        events_available: false,
+        container: opts.container.clone(),
+        ..Default::default()
+    };
+    analyse(pod, &[], &Logs::default(), &extra)
 }
 
 /// `-c NAME` must name a container of the pod.

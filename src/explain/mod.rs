@@ -130,14 +130,8 @@ fn sort_worst_first(reports: &mut [PodReport]) {
     });
 }
 
-/// The report of a pod from its object alone (no API calls), to skip gathering for healthy pods.
 fn quick(pod: &Pod, opts: &ExplainOptions) -> PodReport {
-    let extra = Extra {
-        events_available: false,
-        container: opts.container.clone(),
-        ..Default::default()
-    };
-    analyse(pod, &[], &Logs::default(), &extra)
+    gather::quick_report(pod, opts)
 }
 
 fn looks_healthy(pod: &Pod, opts: &ExplainOptions) -> bool {

@@ -1082,10 +1082,13 @@ fn termination_verdict(
             255 => " (often exit(-1))",
             _ => "",
         };
+        // The last line of the termination message, else the last log line that looks like an error.
         let m = t
             .message
             .as_deref()
             .and_then(|m| m.lines().rev().find(|l| !l.trim().is_empty()))
+            .map(str::to_string)
+            .or_else(|| facts::error_lines(log_lines, 1).pop())
             .map(|l| format!(": {}", l.trim()))
             .unwrap_or_default();
         verdict(
@@ -1141,7 +1144,7 @@ fn stop_time(ctx: &Ctx, killing: Option<&EventRecord>, finished: Option<i64>) ->
         return Some(StopAt {
             at: k.first.or(k.last).map(|t| t.as_second()),
             grace: ctx.deletion.map(|d| d.1).unwrap_or(ctx.grace),
-            by_deletion: false,
+            by_deletion: ctx.deletion.is_some() && k.message.starts_with("Stopping container"),
         });
     }
     let (req, g) = ctx.deletion?;
@@ -1696,6 +1699,11 @@ mod tests {
         let v = verdict_of(&r, "front");
         assert_eq!(v.cause, Cause::PreStopHook);
         assert!(evidence(v).contains("PreStopHook failed"));
+        assert!(
+            v.summary.contains("when the pod was deleted"),
+            "{}",
+            v.summary
+        );
     }
 
     #[test]

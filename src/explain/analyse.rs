@@ -257,7 +257,8 @@ pub fn analyse(pod: &Pod, events_in: &[EventRecord], logs: &Logs, extra: &Extra)
                     .flatten()
                     .find(|o| o.controller == Some(true))
                     .map(|o| format!("{}/{}", o.kind, o.name))
-            }),
+            })
+            .map(|o| deployment_of(&o, meta.labels.as_ref())),
         ready: format!("{app_ready}/{app_total}"),
         restarts,
         healthy,
@@ -293,6 +294,20 @@ fn settle_under_pod_verdict(pv: &Verdict, containers: &mut [ContainerReport]) {
             evidence,
             "see the pod's verdict",
         ));
+    }
+}
+
+/// `ReplicaSet/web-7d4b9c` with label `pod-template-hash: 7d4b9c` → `Deployment/web`.
+fn deployment_of(owner: &str, labels: Option<&BTreeMap<String, String>>) -> String {
+    let Some(rs) = owner.strip_prefix("ReplicaSet/") else {
+        return owner.to_string();
+    };
+    match labels.and_then(|l| l.get("pod-template-hash")) {
+        Some(hash) => match rs.strip_suffix(&format!("-{hash}")) {
+            Some(deploy) if !deploy.is_empty() => format!("Deployment/{deploy}"),
+            _ => owner.to_string(),
+        },
+        None => owner.to_string(),
     }
 }
 
@@ -1141,8 +1156,14 @@ fn termination_verdict(
 /// when the instance ended after it.
 fn stop_time(ctx: &Ctx, killing: Option<&EventRecord>, finished: Option<i64>) -> Option<StopAt> {
     if let Some(k) = killing {
+        // An aggregated event (count > 1) spans several stops: take the occurrence before the finish.
+        let at = match (k.first, k.last, finished) {
+            (_, Some(l), Some(f)) if l.as_second() <= f + 1 => Some(l.as_second()),
+            (Some(fi), _, _) => Some(fi.as_second()),
+            (None, l, _) => l.map(|t| t.as_second()),
+        };
         return Some(StopAt {
-            at: k.first.or(k.last).map(|t| t.as_second()),
+            at,
             grace: ctx.deletion.map(|d| d.1).unwrap_or(ctx.grace),
             by_deletion: ctx.deletion.is_some() && k.message.starts_with("Stopping container"),
         });
@@ -1625,7 +1646,7 @@ mod tests {
         assert_eq!(t.signal.as_deref(), Some("SIGKILL"));
         assert_eq!(t.ran_for_seconds, Some(133));
         assert!(!r.healthy);
-        assert_eq!(r.owner.as_deref(), Some("ReplicaSet/web-7d4b9c"));
+        assert_eq!(r.owner.as_deref(), Some("Deployment/web"));
     }
 
     #[test]

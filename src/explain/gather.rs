@@ -373,3 +373,80 @@ async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, O
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(yaml: &str) -> Pod {
+        serde_yaml::from_str(yaml).expect("fixture parses")
+    }
+
+    const POD: &str = r#"
+metadata: {name: p, namespace: d}
+spec:
+  initContainers: [{name: init}]
+  containers: [{name: restarted}, {name: died}, {name: fine}, {name: done}]
+status:
+  phase: Running
+  initContainerStatuses:
+  - {name: init, image: i, imageID: "", ready: true, restartCount: 0, state: {terminated: {exitCode: 0}}}
+  containerStatuses:
+  - {name: restarted, image: i, imageID: "", ready: false, restartCount: 2, state: {waiting: {reason: CrashLoopBackOff}}, lastState: {terminated: {exitCode: 1}}}
+  - {name: died, image: i, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 3}}}
+  - {name: fine, image: i, imageID: "", ready: true, restartCount: 0, state: {running: {}}}
+  - {name: done, image: i, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 0}}}
+"#;
+
+    #[test]
+    fn logs_are_asked_for_restarted_and_failed_containers_only() {
+        let p = pod(POD);
+        let wanted = log_requests(&p, &ExplainOptions::default());
+        assert_eq!(
+            wanted,
+            vec![("restarted".to_string(), true), ("died".to_string(), false)]
+        );
+        let only = ExplainOptions {
+            container: Some("died".into()),
+            ..Default::default()
+        };
+        assert_eq!(log_requests(&p, &only), vec![("died".to_string(), false)]);
+    }
+
+    #[test]
+    fn container_filter_must_name_a_container() {
+        let p = pod(POD);
+        let bad = ExplainOptions {
+            container: Some("nope".into()),
+            ..Default::default()
+        };
+        let err = check_container(&p, &bad).expect_err("unknown container");
+        assert!(
+            err.to_string()
+                .contains("init, restarted, died, fine, done"),
+            "{err}"
+        );
+        assert!(check_container(&p, &ExplainOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn the_node_is_read_only_when_it_may_explain_something() {
+        assert!(!node_matters(&pod(POD)));
+        assert!(node_matters(&pod(
+            "metadata: {name: p}\nstatus: {phase: Unknown, reason: NodeLost}\n"
+        )));
+        assert!(node_matters(&pod(
+            "metadata: {name: p, deletionTimestamp: \"2026-11-23T10:00:00Z\"}\nstatus: {phase: Running}\n"
+        )));
+    }
+
+    #[test]
+    fn a_healthy_pod_needs_no_more_calls() {
+        let p = pod(
+            "metadata: {name: p}\nspec: {containers: [{name: a}]}\nstatus:\n  phase: Running\n  containerStatuses:\n  - {name: a, image: i, imageID: \"\", ready: true, restartCount: 0, state: {running: {}}}\n",
+        );
+        let r = quick_report(&p, &ExplainOptions::default());
+        assert!(r.healthy);
+        assert!(!quick_report(&pod(POD), &ExplainOptions::default()).healthy);
+    }
+}

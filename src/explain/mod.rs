@@ -396,3 +396,21 @@ fn offline_reports(
     sort_worst_first(&mut reports);
     Ok((reports, Some(format!("no matching pods in {shown}"))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_selectors_in_query_syntax() {
+        let ls: LabelSelector = serde_yaml::from_str(
+            "matchLabels: {app: web}\nmatchExpressions:\n- {key: tier, operator: In, values: [a, b]}\n- {key: canary, operator: DoesNotExist}\n",
+        )
+        .expect("parses");
+        let s = selector_string(&ls);
+        assert_eq!(s, "app=web,tier in (a,b),!canary");
+        // What we send, the foundation's parser reads back the same.
+        let parsed = Selector::parse(&s).expect("round trip");
+        assert_eq!(parsed, Selector::from_label_selector(&ls));
+    }
+}

@@ -248,3 +248,14 @@ fn offline_without_events_says_the_verdict_rests_on_status() {
         .code(1)
         .stdout(predicate::str::contains("holds no events"));
 }
+
+#[test]
+fn offline_a_pod_still_starting_is_not_a_failure() {
+    bin()
+        .args(["explain", "-f", &fixture("starting.yaml")])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "nothing failed yet (app ContainerCreating)",
+        ));
+}

@@ -710,7 +710,7 @@ fn image_pull(
     )];
     let failed: Vec<&&EventRecord> = cev
         .iter()
-        .filter(|e| e.reason == "Failed" && e.message.contains("pull"))
+        .filter(|e| e.reason == "Failed" && e.message.to_lowercase().contains("pull"))
         .collect();
     for e in failed.iter().rev().take(2).rev() {
         ev.push(event_line(e));

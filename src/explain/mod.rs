@@ -89,7 +89,7 @@ pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
         }
     };
     print(&printer, &reports, empty_msg.as_deref())?;
-    Ok(if reports.iter().any(|r| !r.healthy) {
+    Ok(if reports.iter().any(|r| r.has_findings()) {
         Exit::Findings
     } else {
         Exit::Ok

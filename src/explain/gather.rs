@@ -103,14 +103,33 @@ pub fn container_names(pod: &Pod) -> Vec<String> {
 
 /// Explains a pod already in hand (from a list): gathers its events, logs, node and owner concurrently.
 pub async fn explain_pod_object(kube: &Kube, pod: Pod, opts: &ExplainOptions) -> PodReport {
+    explain_pod_with(kube, pod, opts, None).await
+}
+
+/// Events already read for the pod's namespace (when many pods are explained at once).
+pub type FetchedEvents = (Vec<EventRecord>, bool, Vec<String>);
+
+/// As [`explain_pod_object`], with the namespace's events already fetched when `events` is given.
+pub async fn explain_pod_with(
+    kube: &Kube,
+    pod: Pod,
+    opts: &ExplainOptions,
+    events: Option<&FetchedEvents>,
+) -> PodReport {
     let ns = pod
         .metadata
         .namespace
         .clone()
         .unwrap_or_else(|| kube.namespace.clone());
     let name = pod.metadata.name.clone().unwrap_or_default();
+    let ev_fut = async {
+        match events {
+            Some(e) => e.clone(),
+            None => fetch_events(kube, &ns, Some(&name)).await,
+        }
+    };
     let (ev, logs, node, owner) = futures::join!(
-        fetch_events(kube, &ns, &name),
+        ev_fut,
         fetch_logs(kube, &pod, &ns, &name, opts),
         fetch_node(kube, &pod),
         fetch_owner(kube, &pod, &ns),
@@ -147,12 +166,16 @@ fn first_line(e: &Error) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
-/// Events about the pod: core/v1 first; events.k8s.io/v1 when core/v1 is forbidden or empty.
-async fn fetch_events(kube: &Kube, ns: &str, name: &str) -> (Vec<EventRecord>, bool, Vec<String>) {
+/// Events about the pod (or, with `name` None, about everything in the namespace): core/v1 first;
+/// events.k8s.io/v1 when core/v1 is forbidden or empty.
+pub async fn fetch_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedEvents {
     let core: Api<CoreEvent> = Api::namespaced(kube.client.clone(), ns);
-    let lp = ListParams::default().fields(&format!(
-        "involvedObject.name={name},involvedObject.namespace={ns}"
-    ));
+    let lp = match name {
+        Some(name) => ListParams::default().fields(&format!(
+            "involvedObject.name={name},involvedObject.namespace={ns}"
+        )),
+        None => ListParams::default(),
+    };
     let mut notes = Vec::new();
     let core_res = kube.call("list", "events", Some(ns), core.list(&lp)).await;
     let core_err = match core_res {
@@ -167,8 +190,12 @@ async fn fetch_events(kube: &Kube, ns: &str, name: &str) -> (Vec<EventRecord>, b
         Err(e) => Some(e),
     };
     let new: Api<NewEvent> = Api::namespaced(kube.client.clone(), ns);
-    let lp =
-        ListParams::default().fields(&format!("regarding.name={name},regarding.namespace={ns}"));
+    let lp = match name {
+        Some(name) => {
+            ListParams::default().fields(&format!("regarding.name={name},regarding.namespace={ns}"))
+        }
+        None => ListParams::default(),
+    };
     let new_res = kube
         .call("list", "events.events.k8s.io", Some(ns), new.list(&lp))
         .await;

@@ -24,6 +24,7 @@ pub mod model;
 pub mod offline;
 pub mod render;
 
+use std::collections::BTreeMap;
 use std::io::Read;
 
 use futures::stream::{self, StreamExt};
@@ -58,6 +59,9 @@ const KINDS: &[Kind] = &[
 
 /// How many pods are explained at once when a target has many.
 const PARALLEL: usize = 8;
+
+/// From this many unhealthy pods in one namespace, its events are read in one list.
+const PREFETCH_EVENTS_FROM: usize = 4;
 
 pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
     let printer = Printer::new(OutputSettings::new(args.output, global.no_color));
@@ -217,8 +221,28 @@ async fn explain_many(
             sick.push(p);
         }
     }
+    // Many pods in a namespace: one events list for the namespace instead of one per pod.
+    let mut prefetched: BTreeMap<String, gather::FetchedEvents> = BTreeMap::new();
+    let mut per_ns: BTreeMap<String, usize> = BTreeMap::new();
+    for p in &sick {
+        *per_ns
+            .entry(p.metadata.namespace.clone().unwrap_or_default())
+            .or_default() += 1;
+    }
+    let busy: Vec<String> = per_ns
+        .into_iter()
+        .filter(|(_, n)| *n >= PREFETCH_EVENTS_FROM)
+        .map(|(ns, _)| ns)
+        .collect();
+    let fetched =
+        futures::future::join_all(busy.iter().map(|ns| gather::fetch_events(kube, ns, None))).await;
+    prefetched.extend(busy.into_iter().zip(fetched));
+    let prefetched = &prefetched;
     let mut reports: Vec<PodReport> = stream::iter(sick)
-        .map(|p| explain_pod_object(kube, p, opts))
+        .map(|p| {
+            let ev = prefetched.get(p.metadata.namespace.as_deref().unwrap_or(""));
+            gather::explain_pod_with(kube, p, opts, ev)
+        })
         .buffer_unordered(PARALLEL)
         .collect()
         .await;

@@ -494,6 +494,10 @@ fn scripted_pod_get_first_then_events_and_logs_at_once() {
     assert_eq!(c["logs"].as_array().map(Vec::len), Some(2));
 
     let seen = fake.seen();
+    assert!(
+        seen.iter().all(|s| s.method == "GET"),
+        "explain only reads: {seen:?}"
+    );
     assert_eq!(
         seen[0].path(),
         format!("{PODS}/orders-0"),

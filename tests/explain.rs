@@ -667,3 +667,66 @@ fn scripted_workload_target_lists_its_pods_by_selector_worst_first() {
         "{seen:?}"
     );
 }
+
+#[test]
+fn scripted_namespace_sweep_reads_events_once_and_skips_healthy_pods() {
+    let mut pods = Vec::new();
+    let mut events = Vec::new();
+    for f in [
+        "oom-killed.yaml",
+        "liveness.yaml",
+        "app-error.yaml",
+        "sigterm.yaml",
+        "readiness.yaml",
+        "healthy.yaml",
+    ] {
+        let (p, e) = served(f);
+        pods.push(p);
+        events.extend(e);
+    }
+    let fake = Fake::start(vec![
+        Route::get(PODS, list("PodList", "v1", pods)),
+        Route::get(EVENTS, list("EventList", "v1", events)),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["--no-logs"]);
+    assert_eq!(code, Some(1), "{err}");
+    let causes: Vec<(String, String)> = r["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or("").to_string(),
+                p["containers"][0]["verdict"]["cause"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    for (pod, cause) in [
+        ("web-7d4b9c-x2x8k", "oom-killed"),
+        ("cart-6f8d-q1w2e", "liveness-probe"),
+        ("orders-0", "app-error"),
+        ("cron-runner", "sigterm"),
+        ("search-0", "readiness-probe"),
+    ] {
+        assert!(
+            causes.contains(&(pod.to_string(), cause.to_string())),
+            "{pod} {cause}: {causes:?}"
+        );
+    }
+    assert!(
+        !causes.iter().any(|(p, _)| p == "fine-1"),
+        "healthy pods are left out"
+    );
+    assert_eq!(
+        causes.last().map(|(p, _)| p.as_str()),
+        Some("search-0"),
+        "warnings after failures"
+    );
+    let seen = fake.seen();
+    let event_reads: Vec<_> = seen.iter().filter(|s| s.path() == EVENTS).collect();
+    assert_eq!(event_reads.len(), 1, "{seen:?}");
+    assert!(!event_reads[0].target.contains("fieldSelector"));
+}

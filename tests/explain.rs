@@ -730,3 +730,23 @@ fn scripted_namespace_sweep_reads_events_once_and_skips_healthy_pods() {
     assert_eq!(event_reads.len(), 1, "{seen:?}");
     assert!(!event_reads[0].target.contains("fieldSelector"));
 }
+
+#[test]
+fn offline_a_pod_without_status_is_not_blamed_on_anything() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let f = dir.path().join("manifest.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: m}\nspec:\n  containers: [{name: app, image: x}]\n",
+    )
+    .expect("write");
+    let out = bin()
+        .args(["explain", "-o", "json", "-f"])
+        .arg(&f)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(r["pods"][0]["verdict"], Value::Null);
+    assert_eq!(r["pods"][0]["containers"][0]["verdict"], Value::Null);
+}

@@ -94,8 +94,7 @@ impl PodReport {
     /// True when a failure (or a warning, like a failing readiness probe) was explained, or the pod
     /// failed: this makes the exit code 1. A pod that is only still starting has no findings.
     pub fn has_findings(&self) -> bool {
-        self.worst().is_some_and(|s| s >= Severity::Warning)
-            || matches!(self.phase.as_str(), "Failed" | "Unknown")
+        self.worst().is_some_and(|s| s >= Severity::Warning) || self.phase == "Failed"
     }
 }
 

@@ -623,8 +623,14 @@ fn container_report(
             };
             match (&mut v, extra_v) {
                 (None, e) => v = e,
-                (Some(cur), Some(e)) => {
-                    cur.evidence.push(format!("now: {}", e.summary));
+                (Some(cur), Some(mut e)) => {
+                    if cur.severity < e.severity {
+                        // A clean stop earlier matters less than what fails now.
+                        e.evidence.push(format!("earlier: {}", cur.summary));
+                        v = Some(e);
+                    } else {
+                        cur.evidence.push(format!("now: {}", e.summary));
+                    }
                 }
                 _ => {}
             }
@@ -1974,6 +1980,57 @@ lastTimestamp: "2026-11-23T10:00:58Z"
         assert_eq!(v.severity, Severity::Info);
         assert!(v.summary.contains("definition changed"));
         assert!(r.healthy);
+    }
+
+    #[test]
+    fn failing_readiness_now_outranks_a_clean_stop_before() {
+        let l = load("sigterm.yaml");
+        let mut pod = l.pods[0].clone();
+        if let Some(cs) = pod
+            .status
+            .as_mut()
+            .and_then(|s| s.container_statuses.as_mut())
+            .and_then(|c| c.first_mut())
+        {
+            cs.ready = false;
+        }
+        let killing: k8s_openapi::api::core::v1::Event = serde_yaml::from_str(
+            r#"
+metadata: {name: x}
+involvedObject: {kind: Pod, name: cron-runner, namespace: default, fieldPath: "spec.containers{runner}"}
+reason: Killing
+message: Container runner definition changed, will be restarted
+firstTimestamp: "2026-11-23T10:00:58Z"
+lastTimestamp: "2026-11-23T10:00:58Z"
+"#,
+        )
+        .expect("event parses");
+        let unready: k8s_openapi::api::core::v1::Event = serde_yaml::from_str(
+            r#"
+metadata: {name: y}
+involvedObject: {kind: Pod, name: cron-runner, namespace: default, fieldPath: "spec.containers{runner}"}
+reason: Unhealthy
+type: Warning
+message: "Readiness probe failed: HTTP probe failed with statuscode: 503"
+count: 4
+firstTimestamp: "2026-11-23T10:01:10Z"
+lastTimestamp: "2026-11-23T10:01:40Z"
+"#,
+        )
+        .expect("event parses");
+        let events = vec![
+            EventRecord::from_core(&killing),
+            EventRecord::from_core(&unready),
+        ];
+        let extra = Extra {
+            events_available: true,
+            ..Default::default()
+        };
+        let r = analyse(&pod, &events, &Logs::default(), &extra);
+        let v = verdict_of(&r, "runner");
+        assert_eq!(v.cause, Cause::ReadinessProbe);
+        assert!(evidence(v).contains("earlier: stopped because its definition changed"));
+        assert!(r.has_findings());
     }
 
     #[test]

@@ -926,7 +926,14 @@ fn termination_verdict(
             "fix the postStart hook (run it by hand with `kubectl exec`), or move the work into the entry point",
         )
     } else if kill_msg.contains("failed liveness probe")
-        || (killing.is_none() && !liveness.is_empty() && matches!(code, 137 | 143 | 0 | 2 | 1))
+        || (killing.is_none()
+            && matches!(code, 137 | 143)
+            && count(&liveness)
+                >= spec
+                    .liveness
+                    .as_ref()
+                    .and_then(|p| p.failure_threshold)
+                    .unwrap_or(3))
     {
         let mut ev: Vec<String> = liveness
             .iter()
@@ -1695,6 +1702,40 @@ mod tests {
         assert!(ev.contains("statuscode: 500"), "{ev}");
         assert!(ev.contains("same as the readiness probe"), "{ev}");
         assert!(ev.contains("httpGet :8080/healthz"), "{ev}");
+    }
+
+    #[test]
+    fn liveness_without_its_killing_event_needs_enough_failures_and_a_kill_signal() {
+        let l = load("liveness.yaml");
+        let unhealthy: Vec<EventRecord> = l
+            .events
+            .iter()
+            .filter(|e| e.reason == "Unhealthy")
+            .cloned()
+            .collect();
+        let extra = Extra {
+            events_available: true,
+            ..Default::default()
+        };
+        let r = analyse(&l.pods[0], &unhealthy, &Logs::default(), &extra);
+        let v = verdict_of(&r, "cart");
+        assert_eq!(v.cause, Cause::LivenessProbe);
+        assert!(evidence(v).contains("the Killing event is gone"));
+
+        // The app exiting 1 on its own is not the probe's doing, even while the probe was failing.
+        let mut pod = l.pods[0].clone();
+        if let Some(t) = pod
+            .status
+            .as_mut()
+            .and_then(|s| s.container_statuses.as_mut())
+            .and_then(|c| c.first_mut())
+            .and_then(|c| c.last_state.as_mut())
+            .and_then(|s| s.terminated.as_mut())
+        {
+            t.exit_code = 1;
+        }
+        let r = analyse(&pod, &unhealthy, &Logs::default(), &extra);
+        assert_eq!(verdict_of(&r, "cart").cause, Cause::AppError);
     }
 
     #[test]

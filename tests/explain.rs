@@ -750,3 +750,28 @@ fn offline_a_pod_without_status_is_not_blamed_on_anything() {
     assert_eq!(r["pods"][0]["verdict"], Value::Null);
     assert_eq!(r["pods"][0]["containers"][0]["verdict"], Value::Null);
 }
+
+#[test]
+fn offline_several_pods_worst_first_with_a_summary_and_wide_events() {
+    let mut text = String::new();
+    for f in ["healthy.yaml", "readiness.yaml", "oom-killed.yaml"] {
+        text.push_str("---\n");
+        text.push_str(&std::fs::read_to_string(fixture(f)).expect("fixture"));
+    }
+    let out = bin()
+        .args(["explain", "-o", "wide", "-f", "-"])
+        .write_stdin(text)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let s = String::from_utf8_lossy(&out.stdout);
+    let pos = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle} in {s}"));
+    assert!(pos("pod default/web-7d4b9c-x2x8k") < pos("pod default/search-0"));
+    assert!(pos("pod default/search-0") < pos("pod fine-1: healthy"));
+    assert!(s.contains("BackOff (x5)"), "{s}");
+    assert!(
+        s.trim_end()
+            .ends_with("3 pods: 1 failing, 1 with warnings, 1 healthy"),
+        "{s}"
+    );
+}

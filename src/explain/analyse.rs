@@ -421,7 +421,7 @@ fn in_window(e: &EventRecord, started: Option<i64>, finished: Option<i64>) -> bo
 
 fn event_line(e: &EventRecord) -> String {
     let count = if e.count > 1 {
-        format!(" (×{})", e.count)
+        format!(" (x{})", e.count)
     } else {
         String::new()
     };

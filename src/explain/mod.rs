@@ -118,6 +118,10 @@ fn print(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<
         first = false;
         p.print(&render_pod_report(p, r))?;
     }
+    if let Some(s) = render::render_summary(reports) {
+        p.line("")?;
+        p.line(&p.paint(&s, Style::Bold))?;
+    }
     Ok(())
 }
 

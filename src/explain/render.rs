@@ -82,10 +82,59 @@ pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
             states.join(", ")
         ));
     }
+    if p.is_wide() && !r.events.is_empty() {
+        out.push_str(&format!("  {}\n", p.paint("events:", Style::Bold)));
+        for e in &r.events {
+            let count = if e.count > 1 {
+                format!(" (x{})", e.count)
+            } else {
+                String::new()
+            };
+            let style = if e.type_ == "Warning" {
+                Style::Warning
+            } else {
+                Style::Dim
+            };
+            out.push_str(&format!(
+                "    {}  {}{count}  {}\n",
+                e.last_seen.as_deref().unwrap_or("-"),
+                p.paint(&e.reason, style),
+                e.message
+            ));
+        }
+    }
     for n in &r.notes {
         out.push_str(&format!("  {} {n}\n", p.paint("note:", Style::Dim)));
     }
     out
+}
+
+/// One closing line when several pods were explained: how many failed, warn, are healthy.
+pub fn render_summary(reports: &[PodReport]) -> Option<String> {
+    if reports.len() < 2 {
+        return None;
+    }
+    let failing = reports
+        .iter()
+        .filter(|r| r.worst() == Some(Severity::Failure) || (r.phase == "Failed" && !r.healthy))
+        .count();
+    let warning = reports
+        .iter()
+        .filter(|r| r.worst() == Some(Severity::Warning) && r.phase != "Failed")
+        .count();
+    let healthy = reports.iter().filter(|r| r.healthy).count();
+    let other = reports.len() - failing - warning - healthy;
+    let mut parts = vec![format!("{failing} failing")];
+    if warning > 0 {
+        parts.push(format!("{warning} with warnings"));
+    }
+    if healthy > 0 {
+        parts.push(format!("{healthy} healthy"));
+    }
+    if other > 0 {
+        parts.push(format!("{other} starting"));
+    }
+    Some(format!("{} pods: {}", reports.len(), parts.join(", ")))
 }
 
 fn style_of(s: Severity) -> Style {

@@ -775,3 +775,35 @@ fn offline_several_pods_worst_first_with_a_summary_and_wide_events() {
         "{s}"
     );
 }
+
+#[test]
+fn scripted_human_report_shows_the_previous_log_tail() {
+    let (pod, events) = served("app-error.yaml");
+    let fake = Fake::start(vec![
+        Route::get(&format!("{PODS}/orders-0"), pod.to_string()),
+        Route::get(EVENTS, list("EventList", "v1", events)),
+        Route::get(
+            &format!("{PODS}/orders-0/log"),
+            "starting orders service v2.3\nError: connect ECONNREFUSED 10.96.0.15:5432\n".into(),
+        ),
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    bin()
+        .arg("--kubeconfig")
+        .arg(fake.kubeconfig(dir.path()))
+        .args(["explain", "orders-0"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "container orders: the application exited with code 1",
+        ))
+        .stdout(predicate::str::contains(
+            "log (previous instance, last 2 lines):",
+        ))
+        .stdout(predicate::str::contains(
+            "      | Error: connect ECONNREFUSED 10.96.0.15:5432",
+        ))
+        .stdout(predicate::str::contains(
+            "restarts:          6 (back-off 5m0s)",
+        ));
+}

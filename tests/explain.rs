@@ -104,7 +104,7 @@ fn offline_json_schema_and_facts() {
     assert_eq!(p["namespace"], "default");
     assert_eq!(p["uid"], "0b6f3d6e-oom1");
     assert_eq!(p["phase"], "Running");
-    assert_eq!(p["node"], "worker-1");
+    assert_eq!(p["node"], "node-1");
     assert_eq!(p["healthy"], false);
     assert_eq!(p["restarts"], 3);
     let c = &p["containers"][0];

@@ -807,3 +807,315 @@ fn scripted_human_report_shows_the_previous_log_tail() {
             "restarts:          6 (back-off 5m0s)",
         ));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Live: the real binary against kubesim over HTTPS.
+
+use kubesim::{Sim, SimOptions};
+
+/// Every static fixture with a pod that a cluster would serve as is. (Pods caught while being deleted —
+/// grace-shell, grace-prestop, pre-stop, preempted, taint — are gone once their containers stopped, on
+/// a real cluster as in the simulator: they are covered from saved YAML and by the scripted server.)
+const STATIC: &[&str] = &[
+    "oom-killed.yaml",
+    "node-oom.yaml",
+    "liveness.yaml",
+    "readiness.yaml",
+    "startup.yaml",
+    "post-start.yaml",
+    "app-error.yaml",
+    "multi-container.yaml",
+    "sigterm.yaml",
+    "completed.yaml",
+    "image-pull.yaml",
+    "config-error.yaml",
+    "start-error.yaml",
+    "init-failed.yaml",
+    "unschedulable.yaml",
+    "evicted.yaml",
+    "node-shutdown.yaml",
+    "node-lost.yaml",
+    "deadline.yaml",
+    "recreated.yaml",
+    "events-expired.yaml",
+    "healthy.yaml",
+];
+
+fn static_sim() -> Sim {
+    let docs: Vec<String> = STATIC
+        .iter()
+        .map(|f| std::fs::read_to_string(fixture(f)).expect("fixture"))
+        .collect();
+    Sim::start(SimOptions {
+        scenario_yaml: docs,
+        ..Default::default()
+    })
+    .expect("simulator starts")
+}
+
+fn live(sim: &Sim) -> Command {
+    let mut c = bin();
+    c.arg("--kubeconfig").arg(sim.kubeconfig_path());
+    c
+}
+
+fn live_json(sim: &Sim, args: &[&str]) -> (Option<i32>, Value, String) {
+    let out = live(sim)
+        .arg("explain")
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
+    (out.status.code(), v, stderr)
+}
+
+fn find_pod<'a>(r: &'a Value, name: &str) -> &'a Value {
+    r["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .find(|p| p["name"] == name)
+        .unwrap_or_else(|| panic!("pod {name} in report"))
+}
+
+#[test]
+fn live_every_cause_against_the_simulator() {
+    let sim = static_sim();
+    for (pod, container, cause) in [
+        ("web-7d4b9c-x2x8k", "app", "oom-killed"),
+        ("batch-worker", "worker", "node-oom"),
+        ("cart-6f8d-q1w2e", "cart", "liveness-probe"),
+        ("search-0", "search", "readiness-probe"),
+        ("billing-1", "billing", "startup-probe"),
+        ("worker-abc", "worker", "post-start-hook"),
+        ("orders-0", "orders", "app-error"),
+        ("zoo", "missing", "command-not-found"),
+        ("zoo", "noexec", "not-executable"),
+        ("zoo", "segv", "signal"),
+        ("cron-runner", "runner", "sigterm"),
+        ("api-6b7c-zzzzz", "api", "completed-unexpectedly"),
+        ("web-new-1", "web", "image-pull"),
+        ("payments-0", "payments", "config-error"),
+        ("gw-1", "gw", "start-error"),
+        ("db-0", "db", "app-error"),
+    ] {
+        let (code, r, err) = live_json(&sim, &[pod]);
+        assert_eq!(code, Some(1), "{pod}: {err}");
+        assert_eq!(
+            container_cause(&r, container),
+            cause,
+            "{pod}/{container}: {r}"
+        );
+    }
+    for (pod, cause) in [
+        ("shop-db-client", "init-failed"),
+        ("analytics-0", "unschedulable"),
+        ("report-7f9-kk2lm", "evicted"),
+        ("queue-2", "node-shutdown"),
+        ("ingest-3", "node-lost"),
+        ("nightly-report-x7k2p", "deadline-exceeded"),
+    ] {
+        let (code, r, err) = live_json(&sim, &[pod]);
+        assert_eq!(code, Some(1), "{pod}: {err}");
+        assert_eq!(pod_cause(&r), cause, "{pod}: {r}");
+    }
+    let (code, r, _) = live_json(&sim, &["fine-1"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(r["pods"][0]["healthy"], true);
+}
+
+#[test]
+fn live_namespace_sweep_lists_only_unhealthy_pods_worst_first() {
+    let sim = static_sim();
+    let (code, r, err) = live_json(&sim, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    let names: Vec<&str> = r["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert!(!names.contains(&"fine-1"), "{names:?}");
+    assert!(names.contains(&"web-7d4b9c-x2x8k"));
+    assert!(names.contains(&"search-0"));
+    // Failures before warnings (readiness only).
+    let pos = |n: &str| names.iter().position(|x| *x == n).expect("listed");
+    assert!(pos("zoo") < pos("search-0"), "{names:?}");
+    // -A finds the same pods.
+    let (_, all, _) = live_json(&sim, &["-A"]);
+    assert_eq!(all["pods"].as_array().map(Vec::len), Some(names.len()));
+}
+
+#[test]
+fn live_events_from_the_server_and_logs_of_the_previous_instance() {
+    let sim = static_sim();
+    let (_, r, _) = live_json(&sim, &["cart-6f8d-q1w2e"]);
+    let p = find_pod(&r, "cart-6f8d-q1w2e");
+    let reasons: Vec<&str> = p["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert!(
+        reasons.contains(&"Unhealthy") && reasons.contains(&"Killing"),
+        "{reasons:?}"
+    );
+
+    let (_, r, _) = live_json(&sim, &["orders-0", "--tail", "2"]);
+    let c = &r["pods"][0]["containers"][0];
+    assert_eq!(c["logsFrom"], "previous");
+    let logs = c["logs"].as_array().expect("logs");
+    assert_eq!(logs.len(), 2, "{logs:?}");
+    assert!(c["verdict"]["evidence"]
+        .to_string()
+        .contains("ECONNREFUSED"));
+
+    let (_, r, _) = live_json(&sim, &["orders-0", "--no-logs"]);
+    assert_eq!(r["pods"][0]["containers"][0]["logs"], serde_json::json!([]));
+}
+
+#[test]
+fn live_human_report_for_a_workload_target() {
+    let sim = Sim::start(SimOptions {
+        scenario_yaml: vec![CRASHY.to_string()],
+        ..Default::default()
+    })
+    .expect("sim");
+    let ok = sim.wait_until(std::time::Duration::from_secs(20), |s| {
+        s.list("v1", "Pod", Some("default")).iter().any(|p| {
+            p["status"]["containerStatuses"][0]["restartCount"]
+                .as_i64()
+                .unwrap_or(0)
+                >= 1
+        })
+    });
+    assert!(ok, "the simulated pod restarted");
+    let (code, r, err) = live_json(&sim, &["deploy/crashy"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(container_cause(&r, "app"), "app-error", "{r}");
+    live(&sim)
+        .args(["explain", "deploy/crashy"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "the application exited with code 3",
+        ));
+}
+
+const CRASHY: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: crashy, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: crashy}}
+  template:
+    metadata:
+      labels: {app: crashy}
+      annotations:
+        kubesim.io/behavior: '{"app": {"crashAfter": "2s", "exitCode": 3, "message": "config file /etc/crashy.toml: missing key port", "logs": "loading config\nfatal: missing key port\n"}}'
+    spec:
+      containers:
+      - {name: app, image: shop/crashy:1}
+"#;
+
+#[test]
+fn live_degrades_without_permission_for_logs_or_events() {
+    let sim = static_sim();
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "get", "pods/log");
+    let out = bin()
+        .arg("--kubeconfig")
+        .arg(&alice)
+        .args(["explain", "orders-0", "-o", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(container_cause(&r, "orders"), "app-error");
+    assert!(
+        r["pods"][0]["notes"]
+            .to_string()
+            .contains("logs: forbidden"),
+        "{r}"
+    );
+
+    let bob = sim.add_user("bob");
+    sim.deny("bob", "list", "events");
+    let out = bin()
+        .arg("--kubeconfig")
+        .arg(&bob)
+        .args(["explain", "cart-6f8d-q1w2e", "-o", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let notes = r["pods"][0]["notes"].to_string();
+    assert!(notes.contains("events: forbidden"), "{notes}");
+    // Without the events, the restart is not pinned on the liveness probe: it says so.
+    assert_eq!(container_cause(&r, "cart"), "unclear");
+}
+
+#[test]
+fn sim_missing_pod_is_exit_2() {
+    let sim = static_sim();
+    live(&sim)
+        .args(["explain", "nope"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "pod nope not found in namespace default",
+        ));
+}
+
+#[test]
+fn live_recreated_pod_does_not_inherit_old_events() {
+    let sim = static_sim();
+    let (_, r, _) = live_json(&sim, &["db-0"]);
+    assert_eq!(container_cause(&r, "db"), "app-error");
+    assert!(
+        r["pods"][0]["notes"].to_string().contains("recreated"),
+        "{r}"
+    );
+}
+
+#[test]
+fn live_facts_agree_with_kubectl_describe() {
+    let sim = static_sim();
+    let describe = std::process::Command::new("/usr/bin/kubectl")
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .args(["describe", "pod", "web-7d4b9c-x2x8k"])
+        .output()
+        .expect("kubectl runs");
+    let text = String::from_utf8_lossy(&describe.stdout).to_string();
+    let (_, r, _) = live_json(&sim, &["web-7d4b9c-x2x8k"]);
+    let c = &r["pods"][0]["containers"][0];
+    let field = |name: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+            .collect()
+    };
+    assert!(
+        field("Exit Code:").contains(&c["lastTermination"]["exitCode"].to_string()),
+        "{text}"
+    );
+    assert!(
+        field("Restart Count:").contains(&c["restartCount"].to_string()),
+        "{text}"
+    );
+    assert!(field("Reason:").iter().any(|r| r == "OOMKilled"), "{text}");
+    assert!(
+        field("Reason:").iter().any(|r| r == "CrashLoopBackOff"),
+        "{text}"
+    );
+}

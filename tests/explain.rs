@@ -1119,3 +1119,210 @@ fn live_facts_agree_with_kubectl_describe() {
         "{text}"
     );
 }
+
+const BEHAVIOURS: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: probe, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: probe}}
+  template:
+    metadata:
+      labels: {app: probe}
+      annotations:
+        kubesim.io/behavior: '{"app": {"livenessFailsAfter": "5s", "sigtermExit": "never"}}'
+    spec:
+      terminationGracePeriodSeconds: 10
+      containers:
+      - name: app
+        image: shop/probe:1
+        livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 10, failureThreshold: 3}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: unready, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: unready}}
+  template:
+    metadata:
+      labels: {app: unready}
+      annotations:
+        kubesim.io/behavior: '{"app": {"neverReady": true}}'
+    spec:
+      containers:
+      - name: app
+        image: shop/unready:1
+        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 10}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: pull, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: pull}}
+  template:
+    metadata:
+      labels: {app: pull}
+      annotations:
+        kubesim.io/behavior: '{"app": {"imagePullError": "rpc error: code = NotFound desc = failed to pull and unpack image \"shop/pull:9.9\": not found"}}'
+    spec:
+      containers:
+      - {name: app, image: "shop/pull:9.9"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: secretless, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: secretless}}
+  template:
+    metadata:
+      labels: {app: secretless}
+      annotations:
+        kubesim.io/behavior: '{"app": {"configError": "secret \"api-token\" not found"}}'
+    spec:
+      containers:
+      - {name: app, image: "shop/secretless:1"}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: oneshot, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: oneshot}}
+  template:
+    metadata:
+      labels: {app: oneshot}
+      annotations:
+        kubesim.io/behavior: '{"app": {"crashAfter": "2s", "reason": "Completed", "exitCode": 0}}'
+    spec:
+      containers:
+      - {name: app, image: "shop/oneshot:1", command: [/app/migrate]}
+"#;
+
+fn first_container_status(sim: &Sim, app: &str) -> Value {
+    sim.list("v1", "Pod", Some("default"))
+        .into_iter()
+        .find(|p| p["metadata"]["labels"]["app"] == app)
+        .map(|p| p["status"]["containerStatuses"][0].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn live_controller_pods_behaving_badly() {
+    let sim = Sim::start(SimOptions {
+        scenario_yaml: vec![BEHAVIOURS.to_string()],
+        time_scale: 20.0,
+        ..Default::default()
+    })
+    .expect("sim");
+    let waited = sim.wait_until(Duration::from_secs(30), |s| {
+        let restarted = |app: &str| {
+            first_container_status(s, app)["restartCount"]
+                .as_i64()
+                .unwrap_or(0)
+                >= 1
+        };
+        let waiting = |app: &str, reason: &str| {
+            first_container_status(s, app)["state"]["waiting"]["reason"] == reason
+        };
+        restarted("probe")
+            && restarted("oneshot")
+            && (waiting("pull", "ImagePullBackOff") || waiting("pull", "ErrImagePull"))
+            && waiting("secretless", "CreateContainerConfigError")
+            && s.list("v1", "Event", Some("default")).iter().any(|e| {
+                e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.starts_with("Readiness probe failed"))
+            })
+    });
+    assert!(waited, "the simulated pods reached their states");
+    for (target, cause) in [
+        ("deploy/probe", "liveness-probe"),
+        ("deploy/unready", "readiness-probe"),
+        ("deploy/pull", "image-pull"),
+        ("deploy/secretless", "config-error"),
+        ("deploy/oneshot", "completed-unexpectedly"),
+    ] {
+        let (code, r, err) = live_json(&sim, &[target]);
+        assert_eq!(code, Some(1), "{target}: {err}");
+        assert_eq!(container_cause(&r, "app"), cause, "{target}: {r}");
+    }
+    let (_, r, _) = live_json(&sim, &["deploy/secretless"]);
+    assert!(
+        r["pods"][0]["containers"][0]["verdict"]["summary"]
+            .to_string()
+            .contains("api-token"),
+        "{r}"
+    );
+}
+
+#[test]
+fn live_bad_release_after_a_rollout_restart() {
+    let scenario = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shop, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata:
+      labels: {app: shop}
+      annotations:
+        kubesim.io/behavior: '{"app": {"readyAfter": "1s"}}'
+        kubesim.io/rollout-behavior: '{"app": {"crashAfter": "3s", "reason": "OOMKilled", "logs": "warming cache\n"}}'
+    spec:
+      containers:
+      - name: app
+        image: shop/shop:2
+        resources: {limits: {memory: 128Mi}}
+"#;
+    let sim = Sim::start(SimOptions {
+        scenario_yaml: vec![scenario.to_string()],
+        time_scale: 20.0,
+        ..Default::default()
+    })
+    .expect("sim");
+    let ready = sim.wait_until(Duration::from_secs(20), |s| {
+        s.get("apps/v1", "Deployment", Some("default"), "shop")
+            .is_some_and(|d| d["status"]["readyReplicas"] == 2)
+    });
+    assert!(ready, "the first release is ready");
+    live(&sim)
+        .args(["explain", "deploy/shop"])
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("healthy (1/1 ready, 0 restarts)"));
+    let restart = std::process::Command::new("/usr/bin/kubectl")
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .args(["rollout", "restart", "deploy/shop"])
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        restart.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restart.stderr)
+    );
+    let crashed = sim.wait_until(Duration::from_secs(30), |s| {
+        s.list("v1", "Pod", Some("default")).iter().any(|p| {
+            p["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] == "OOMKilled"
+        })
+    });
+    assert!(crashed, "the new release crashed");
+    let (code, r, err) = live_json(&sim, &["deploy/shop"]);
+    assert_eq!(code, Some(1), "{err}");
+    // Worst first: the crashing new pod leads, the old healthy pods follow.
+    let first = &r["pods"][0];
+    assert_eq!(first["healthy"], false, "{r}");
+    assert_eq!(container_cause(&r, "app"), "oom-killed", "{r}");
+    assert!(
+        first["containers"][0]["logs"]
+            .to_string()
+            .contains("warming cache"),
+        "{r}"
+    );
+}

@@ -124,7 +124,10 @@ pub fn render_summary(reports: &[PodReport]) -> Option<String> {
         .count();
     let healthy = reports.iter().filter(|r| r.healthy).count();
     let other = reports.len() - failing - warning - healthy;
-    let mut parts = vec![format!("{failing} failing")];
+    let mut parts = Vec::new();
+    if failing > 0 {
+        parts.push(format!("{failing} failing"));
+    }
     if warning > 0 {
         parts.push(format!("{warning} with warnings"));
     }

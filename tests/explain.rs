@@ -1091,33 +1091,60 @@ fn live_recreated_pod_does_not_inherit_old_events() {
 #[test]
 fn live_facts_agree_with_kubectl_describe() {
     let sim = static_sim();
-    let describe = std::process::Command::new("/usr/bin/kubectl")
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig_path())
-        .args(["describe", "pod", "web-7d4b9c-x2x8k"])
-        .output()
-        .expect("kubectl runs");
-    let text = String::from_utf8_lossy(&describe.stdout).to_string();
-    let (_, r, _) = live_json(&sim, &["web-7d4b9c-x2x8k"]);
-    let c = &r["pods"][0]["containers"][0];
-    let field = |name: &str| -> Vec<String> {
-        text.lines()
-            .filter_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
-            .collect()
-    };
-    assert!(
-        field("Exit Code:").contains(&c["lastTermination"]["exitCode"].to_string()),
-        "{text}"
-    );
-    assert!(
-        field("Restart Count:").contains(&c["restartCount"].to_string()),
-        "{text}"
-    );
-    assert!(field("Reason:").iter().any(|r| r == "OOMKilled"), "{text}");
-    assert!(
-        field("Reason:").iter().any(|r| r == "CrashLoopBackOff"),
-        "{text}"
-    );
+    for pod in ["web-7d4b9c-x2x8k", "orders-0", "zoo", "gw-1"] {
+        let describe = std::process::Command::new("/usr/bin/kubectl")
+            .arg("--kubeconfig")
+            .arg(sim.kubeconfig_path())
+            .args(["describe", "pod", pod])
+            .output()
+            .expect("kubectl runs");
+        assert!(
+            describe.status.success(),
+            "{}",
+            String::from_utf8_lossy(&describe.stderr)
+        );
+        let text = String::from_utf8_lossy(&describe.stdout).to_string();
+        let field = |name: &str| -> Vec<String> {
+            text.lines()
+                .filter_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_string()))
+                .collect()
+        };
+        let (_, r, _) = live_json(&sim, &[pod]);
+        let containers = r["pods"][0]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!containers.is_empty(), "{pod}: {r}");
+        // describe lists containers in spec order, one "Restart Count:" each.
+        let restarts: Vec<String> = containers
+            .iter()
+            .map(|c| c["restartCount"].to_string())
+            .collect();
+        assert_eq!(field("Restart Count:"), restarts, "{pod}: {text}");
+        let exit_codes: Vec<String> = containers
+            .iter()
+            .filter_map(|c| c["lastTermination"]["exitCode"].as_i64())
+            .map(|e| e.to_string())
+            .collect();
+        assert_eq!(field("Exit Code:"), exit_codes, "{pod}: {text}");
+        for c in &containers {
+            for reason in [&c["lastTermination"]["reason"], &c["state"]["reason"]] {
+                if let Some(reason) = reason.as_str() {
+                    assert!(
+                        field("Reason:").iter().any(|r| r == reason),
+                        "{pod} {reason}: {text}"
+                    );
+                }
+            }
+            if let Some(m) = c["lastTermination"]["message"].as_str() {
+                let first = m.lines().next().unwrap_or("");
+                assert!(
+                    field("Message:").iter().any(|x| x == first),
+                    "{pod} message {first:?}: {text}"
+                );
+            }
+        }
+    }
 }
 
 const BEHAVIOURS: &str = r#"

@@ -1353,3 +1353,38 @@ spec:
         "{r}"
     );
 }
+
+#[test]
+fn live_job_target_and_label_selector() {
+    let sim = static_sim();
+    let (code, r, err) = live_json(&sim, &["job/nightly-report"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(pod_cause(&r), "deadline-exceeded", "{r}");
+    // The Job was read because the pod failed: its condition is part of the evidence.
+    assert!(
+        r["pods"][0]["verdict"]["evidence"]
+            .to_string()
+            .contains("Job was active longer than specified deadline"),
+        "{r}"
+    );
+    assert_eq!(r["pods"][0]["owner"], "Job/nightly-report");
+
+    // -l reports every matching pod, healthy ones too.
+    let (code, r, err) = live_json(&sim, &["-l", "app=web"]);
+    assert_eq!(code, Some(1), "{err}");
+    let names: Vec<&str> = r["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["web-7d4b9c-x2x8k"]);
+    let (code, r, _) = live_json(&sim, &["-l", "app=nothing"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(r["pods"], serde_json::json!([]));
+    live(&sim)
+        .args(["explain", "-l", "app=nothing"])
+        .assert()
+        .code(0)
+        .stdout("no pods match app=nothing in namespace default\n");
+}

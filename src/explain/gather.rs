@@ -318,10 +318,20 @@ fn node_matters(pod: &Pod) -> bool {
                 .and_then(|t| t.reason.as_deref())
                 == Some("ContainerStatusUnknown")
         });
-    let not_ready_running = st
+    // A NotReady node's pods are marked not Ready by the node controller while their container
+    // statuses, no longer updated by the kubelet, still say ready.
+    let statuses: Vec<&k8s_openapi::api::core::v1::ContainerStatus> = st
+        .and_then(|s| s.container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .collect();
+    let pod_not_ready = st
         .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status != "True"))
-        && phase == "Running";
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status != "True"));
+    let not_ready_running = phase == "Running"
+        && pod_not_ready
+        && !statuses.is_empty()
+        && statuses.iter().all(|c| c.ready);
     phase == "Unknown"
         || reason == "NodeLost"
         || lost_container
@@ -465,6 +475,15 @@ status:
         assert!(node_matters(&pod(
             "metadata: {name: p, deletionTimestamp: \"2026-11-23T10:00:00Z\"}\nstatus: {phase: Running}\n"
         )));
+        // Containers ready but the pod not: the node controller marked it (node NotReady).
+        let stale = "metadata: {name: p}\nstatus:\n  phase: Running\n  conditions: [{type: Ready, status: \"False\"}]\n  containerStatuses:\n  - {name: a, image: i, imageID: \"\", ready: true, restartCount: 0}\n";
+        assert!(node_matters(&pod(stale)));
+        // A crash-looping container explains the pod's own unreadiness: no node needed.
+        let crashing = stale.replace(
+            "ready: true, restartCount: 0",
+            "ready: false, restartCount: 4",
+        );
+        assert!(!node_matters(&pod(&crashing)));
     }
 
     #[test]

@@ -33,6 +33,20 @@ pub struct Loaded {
     pub files: usize,
 }
 
+impl Loaded {
+    /// Empty, with known-empty related lists: offline, what the files do not contain does not exist.
+    pub fn new() -> Loaded {
+        Loaded {
+            related: Related {
+                pdbs: Some(vec![]),
+                hpas: Some(vec![]),
+                services: Some(vec![]),
+            },
+            ..Default::default()
+        }
+    }
+}
+
 /// Built-in API groups: an unknown kind there is a typo, not a custom resource.
 const BUILTIN_GROUPS: &[&str] = &[
     "",
@@ -187,7 +201,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
 /// Reads every path (files, directories, `-` for stdin) into workloads and related objects.
 /// `default_namespace` is given to objects without one.
 pub fn load_paths(paths: &[PathBuf], default_namespace: &str) -> Loaded {
-    let mut loaded = Loaded::default();
+    let mut loaded = Loaded::new();
     let files = expand_paths(paths, &mut loaded.errors);
     for f in files {
         let (name, text) = if f.as_os_str() == "-" {

@@ -46,6 +46,9 @@ pub mod model;
 pub mod render;
 pub mod rules;
 
+#[cfg(test)]
+mod fixture_tests;
+
 pub use model::{KubeVersion, Related, Strategy, Workload};
 pub use rules::{check_workload, Finding, Severity, RULES};
 

@@ -1178,7 +1178,7 @@ fn check_pdb_blocks(w: &Workload) -> Vec<Hit> {
                 return None;
             };
             let single = if reps == Some(1) {
-                " (a PDB on a single replica never allows an eviction)"
+                " (a PDB on a single replica)"
             } else {
                 ""
             };
@@ -1190,7 +1190,7 @@ fn check_pdb_blocks(w: &Workload) -> Vec<Hit> {
                 ),
                 Some(format!(
                     "# PodDisruptionBudget {name}\nspec:\n  maxUnavailable: 1{}\n",
-                    if spec.min_available.is_some() { "\n  minAvailable: null" } else { "" }
+                    if spec.min_available.is_some() { "\n  minAvailable: null   # remove minAvailable" } else { "" }
                 )),
             ))
         })

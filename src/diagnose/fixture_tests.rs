@@ -153,3 +153,20 @@ fn ignore_annotation_silences_rules() {
         "{f:?}"
     );
 }
+
+#[test]
+fn live_defaults_are_not_a_rounding_choice() {
+    let text = std::fs::read_to_string(fixtures().join("rules/rollout-percent-rounding/bad.yaml"))
+        .unwrap();
+    let mut loaded = Loaded::new();
+    load_text("x", &text, "default", &mut loaded);
+    let mut w = loaded.workloads.remove(0);
+    assert!(check_workload(&w)
+        .iter()
+        .any(|f| f.rule == "rollout-percent-rounding"));
+    // The same object served by a cluster: 25%/25% are what the API fills in.
+    w.live = true;
+    assert!(!check_workload(&w)
+        .iter()
+        .any(|f| f.rule == "rollout-percent-rounding"));
+}

@@ -107,12 +107,18 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
         .map(|t| Target::parse(t, None, KINDS))
         .collect::<Result<Vec<_>>>()?;
     let selector = args.selector.as_deref().map(Selector::parse).transpose()?;
+    if args.filenames.is_empty() && selector.is_some() && !targets.is_empty() {
+        return Err(Error::usage(
+            "name cannot be provided when a selector is specified: use KIND/NAME targets or -l",
+        ));
+    }
     if args.all_namespaces && !targets.is_empty() {
         return Err(Error::usage(
             "-A cannot be combined with KIND/NAME targets: name the namespace with -n",
         ));
     }
 
+    let mut scope = String::from("the input");
     let (mut workloads, related, version, errors) = if !args.filenames.is_empty() {
         let version = match &args.kube_version {
             Some(v) => KubeVersion::parse(v).ok_or_else(|| {
@@ -140,6 +146,11 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
             output::warn("--kube-version is for -f; live mode uses the server's version");
         }
         let kube = crate::connect(global).await?;
+        scope = if args.all_namespaces {
+            "any namespace".to_string()
+        } else {
+            format!("namespace {}", kube.namespace)
+        };
         let g = if targets.is_empty() {
             let ns = (!args.all_namespaces).then_some(kube.namespace.as_str());
             gather::all(&kube, ns, args.selector.as_deref()).await?
@@ -209,12 +220,7 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
     if printer.is_machine() {
         printer.data(&report)?;
     } else if report.workloads.is_empty() {
-        let msg = if args.filenames.is_empty() {
-            "No workloads found.".to_string()
-        } else {
-            "No workloads in the input.".to_string()
-        };
-        output::note(&msg);
+        output::note(&format!("No workloads found in {scope}."));
     } else {
         render::human(&printer, &report)?;
     }

@@ -519,6 +519,34 @@ fn check_prestop_missing(w: &Workload) -> Vec<Hit> {
         .collect()
 }
 
+fn check_prestop_no_pause(w: &Workload) -> Vec<Hit> {
+    serving_containers(w)
+        .iter()
+        .filter_map(|c| {
+            let p = prestop(c)?;
+            if p.pause.is_some() || p.words.is_empty() {
+                return None; // a pause, or an httpGet/tcp hook that may wait itself
+            }
+            let shown = short(&p.words.join(" "), 50);
+            Some(hit(
+                Some(&c.name),
+                container_field(w, &c.name, "lifecycle.preStop.exec"),
+                format!(
+                    "preStop runs `{shown}` without a pause: unless that command waits for the endpoint removal, the app stops while traffic still arrives"
+                ),
+                Some(container_fix(
+                    w,
+                    &c.name,
+                    &format!(
+                        "lifecycle:\n  preStop:\n    exec:\n      command: [\"sh\", \"-c\", \"sleep {PAUSE} && {}\"]",
+                        shown.replace('"', "\\\"")
+                    ),
+                )),
+            ))
+        })
+        .collect()
+}
+
 fn check_grace_zero(w: &Workload) -> Vec<Hit> {
     if grace(w) != 0 {
         return vec![];
@@ -1031,6 +1059,11 @@ fn check_percent_rounding(w: &Workload) -> Vec<Hit> {
     if w.kind != Kind::Deployment {
         return vec![];
     }
+    // Served Deployments always carry the values: the API defaults (25%/25%) are not a choice.
+    let default = IntOrString::String("25%".into());
+    if w.live && *max_surge == default && *max_unavailable == default {
+        return vec![];
+    }
     let r = w.replicas.unwrap_or(1);
     if r < 1 {
         return vec![];
@@ -1484,6 +1517,15 @@ pub static RULES: &[Rule] = &[
         rationale: "When a pod is deleted, the kubelet's SIGTERM and the removal of the pod from Service endpoints happen in parallel. Without a preStop pause the app stops listening while kube-proxy, ingress controllers and load balancers still send it requests: errors on every rollout, even with readiness probes.",
         fix: "lifecycle:\n  preStop:\n    sleep:\n      seconds: 10   # Kubernetes 1.30+; older: exec: {command: [\"sleep\", \"10\"]}\n",
         check: check_prestop_missing,
+    },
+    Rule {
+        id: "prestop-without-pause",
+        severity: Severity::Info,
+        category: "shutdown",
+        title: "preStop command on a serving container without a pause",
+        rationale: "A preStop hook that only runs a command (e.g. `nginx -s quit`) starts the shutdown at once, while endpoints still route traffic to the pod: the endpoint-removal race remains unless the command itself waits. Put a pause before it.",
+        fix: "lifecycle:\n  preStop:\n    exec:\n      command: [\"sh\", \"-c\", \"sleep 10 && nginx -s quit\"]\n",
+        check: check_prestop_no_pause,
     },
     Rule {
         id: "grace-period-zero",

@@ -170,3 +170,58 @@ fn live_defaults_are_not_a_rounding_choice() {
         .iter()
         .any(|f| f.rule == "rollout-percent-rounding"));
 }
+
+#[test]
+fn extreme_values_do_not_panic() {
+    let text = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x}
+spec:
+  replicas: 2147483647
+  minReadySeconds: -5
+  strategy: {rollingUpdate: {maxSurge: "9000000000000000000%", maxUnavailable: "-50%"}}
+  template:
+    spec:
+      terminationGracePeriodSeconds: 9223372036854775807
+      containers:
+      - name: a
+        ports: [{containerPort: 1}]
+        command: ["sh", "-c", ""]
+        lifecycle: {preStop: {exec: {command: ["sleep", "1e300"]}}}
+        livenessProbe: {exec: {command: []}, initialDelaySeconds: 2147483647, periodSeconds: 2147483647, failureThreshold: 2147483647}
+        readinessProbe: {tcpSocket: {port: 1}, initialDelaySeconds: 2147483647, periodSeconds: 2147483647, failureThreshold: 2147483647, timeoutSeconds: 2147483647}
+      - name: b
+        lifecycle: {preStop: {sleep: {seconds: -9223372036854775808}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: y}
+spec:
+  replicas: -3
+  strategy: {rollingUpdate: {maxSurge: "x%", maxUnavailable: 0}}
+  template: {}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: p}
+spec: {minAvailable: "250%", selector: {}}
+"#;
+    let mut loaded = Loaded::new();
+    load_text("x", text, "default", &mut loaded);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    for mut w in loaded.workloads {
+        w.relate(&loaded.related);
+        for v in [KubeVersion::new(1, 20), KubeVersion::new(1, 40)] {
+            w.version = v;
+            let found = check_workload(&w);
+            if w.name == "x" {
+                // Nonsense numbers still produce findings (a 1e300s preStop sleep exceeds any grace).
+                assert!(
+                    found.iter().any(|f| f.rule == "prestop-exceeds-grace"),
+                    "{found:#?}"
+                );
+            }
+        }
+    }
+}

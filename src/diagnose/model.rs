@@ -401,9 +401,9 @@ pub fn resolve_int_or_percent(v: &IntOrString, total: i32, round_up: bool) -> Op
             if !s.ends_with('%') {
                 return i32::try_from(pct).ok();
             }
-            let scaled = pct * i64::from(total);
+            let scaled = pct.checked_mul(i64::from(total))?;
             let r = if round_up {
-                (scaled + 99).div_euclid(100)
+                scaled.checked_add(99)?.div_euclid(100)
             } else {
                 scaled.div_euclid(100)
             };
@@ -450,5 +450,67 @@ mod tests {
             Some(2)
         );
         assert_eq!(resolve_int_or_percent(&p("x%"), 2, false), None);
+    }
+}
+
+#[cfg(test)]
+mod relate_tests {
+    use super::*;
+
+    fn yaml<T: serde::de::DeserializeOwned>(s: &str) -> T {
+        serde_yaml::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn relates_by_namespace_selector_and_scale_target() {
+        let d: Deployment = yaml(
+            "metadata: {name: web, namespace: shop}\nspec: {selector: {}, template: {metadata: {labels: {app: web, tier: front}}}}",
+        );
+        let mut w = Workload::from_deployment(&d);
+        let related = Related {
+            pdbs: Some(vec![
+                yaml("metadata: {name: match, namespace: shop}\nspec: {selector: {matchLabels: {app: web}}}"),
+                yaml("metadata: {name: other-ns, namespace: prod}\nspec: {selector: {matchLabels: {app: web}}}"),
+                yaml("metadata: {name: nil-selector, namespace: shop}\nspec: {}"),
+                yaml("metadata: {name: empty-selects-all, namespace: shop}\nspec: {selector: {}}"),
+                yaml("metadata: {name: other-app, namespace: shop}\nspec: {selector: {matchLabels: {app: api}}}"),
+            ]),
+            hpas: Some(vec![
+                yaml("metadata: {name: h, namespace: shop}\nspec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 3, maxReplicas: 5}"),
+                yaml("metadata: {name: h2, namespace: shop}\nspec: {scaleTargetRef: {kind: StatefulSet, name: web}, maxReplicas: 5}"),
+            ]),
+            services: Some(vec![
+                yaml("metadata: {name: web, namespace: shop}\nspec: {selector: {app: web}}"),
+                yaml("metadata: {name: external, namespace: shop}\nspec: {type: ExternalName, externalName: x.example.com}"),
+            ]),
+        };
+        w.relate(&related);
+        let names = |v: Vec<String>| v.join(",");
+        assert_eq!(
+            names(
+                w.pdbs
+                    .iter()
+                    .flatten()
+                    .filter_map(|p| p.metadata.name.clone())
+                    .collect()
+            ),
+            "match,empty-selects-all"
+        );
+        assert_eq!(
+            names(
+                w.services
+                    .iter()
+                    .flatten()
+                    .filter_map(|s| s.metadata.name.clone())
+                    .collect()
+            ),
+            "web"
+        );
+        assert_eq!(w.hpas.as_ref().map(Vec::len), Some(1));
+        assert_eq!(w.min_replicas(), Some(3));
+        // Unknown (forbidden) lists stay unknown.
+        w.relate(&Related::default());
+        assert!(w.pdbs.is_none() && w.services.is_none() && w.hpas.is_none());
+        assert_eq!(w.min_replicas(), Some(1));
     }
 }

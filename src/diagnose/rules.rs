@@ -398,8 +398,11 @@ fn probe_handler_eq(a: &Probe, b: &Probe) -> bool {
 }
 
 fn probe_kill_budget(p: &Probe) -> i32 {
-    p.initial_delay_seconds.unwrap_or(0)
-        + p.failure_threshold.unwrap_or(3) * p.period_seconds.unwrap_or(10)
+    p.initial_delay_seconds.unwrap_or(0).saturating_add(
+        p.failure_threshold
+            .unwrap_or(3)
+            .saturating_mul(p.period_seconds.unwrap_or(10)),
+    )
 }
 
 /// The probe's handler as YAML (for fixes that reuse it).
@@ -444,7 +447,7 @@ fn check_prestop_exceeds_grace(w: &Workload) -> Vec<Hit> {
         .filter_map(|c| {
             let pause = prestop(c)?.pause?;
             (pause >= g && g > 0).then(|| {
-                let want = pause + MIN_DRAIN.max(15);
+                let want = pause.saturating_add(MIN_DRAIN.max(15));
                 hit(
                     Some(&c.name),
                     container_field(w, &c.name, "lifecycle.preStop"),
@@ -470,7 +473,7 @@ fn check_drain_budget_short(w: &Workload) -> Vec<Hit> {
         .iter()
         .filter_map(|c| {
             let pause = prestop(c)?.pause?;
-            let left = g - pause;
+            let left = g.saturating_sub(pause);
             (pause > 0 && pause < g && left < MIN_DRAIN).then(|| {
                 hit(
                     Some(&c.name),
@@ -482,7 +485,7 @@ fn check_drain_budget_short(w: &Workload) -> Vec<Hit> {
                         w,
                         &format!(
                             "terminationGracePeriodSeconds: {}   # preStop {pause}s + drain",
-                            pause + 20
+                            pause.saturating_add(20)
                         ),
                     )),
                 )
@@ -583,7 +586,7 @@ fn check_grace_long(w: &Workload) -> Vec<Hit> {
     let extra = if reps > 1 {
         format!(
             "; a one-at-a-time rollout of {reps} pods that hang can take {}",
-            human(g * i64::from(reps))
+            human(g.saturating_mul(i64::from(reps)))
         )
     } else {
         String::new()
@@ -761,13 +764,14 @@ fn check_liveness_equals_readiness(w: &Workload) -> Vec<Hit> {
 
 fn startup_fix(w: &Workload, c: &Container, l: &Probe, start_secs: i32) -> String {
     let period = 5;
-    let threshold = ((start_secs * 2 + period - 1) / period).max(6);
+    let threshold =
+        (start_secs.saturating_mul(2).saturating_add(period - 1) / period).clamp(6, 10_000);
     container_fix(
         w,
         &c.name,
         &format!(
             "startupProbe:   # allows {}s to start, then liveness takes over\n{}\n  periodSeconds: {period}\n  failureThreshold: {threshold}\nlivenessProbe:\n  initialDelaySeconds: 0   # the startupProbe holds it off",
-            threshold * period,
+            threshold.saturating_mul(period),
             indent(&probe_handler_yaml(l), 2)
         ),
     )
@@ -838,8 +842,9 @@ fn check_readiness_slow_removal(w: &Workload) -> Vec<Hit> {
                 r.period_seconds.unwrap_or(10),
                 r.timeout_seconds.unwrap_or(1),
             );
-            let secs = ft * p + t;
-            (ft * p > SLOW_REMOVAL).then(|| {
+            let removal = ft.saturating_mul(p);
+            let secs = removal.saturating_add(t);
+            (removal > SLOW_REMOVAL).then(|| {
                 hit(
                     Some(&c.name),
                     container_field(w, &c.name, "readinessProbe"),
@@ -1072,12 +1077,17 @@ fn check_percent_rounding(w: &Workload) -> Vec<Hit> {
         return vec![];
     };
     let off = |v: &IntOrString, got: i32| {
-        is_percent(v).is_some_and(|pct| (i64::from(got) * 100 / i64::from(r) - pct).abs() > 10)
+        is_percent(v).is_some_and(|pct| {
+            (i64::from(got) * 100 / i64::from(r))
+                .saturating_sub(pct)
+                .abs()
+                > 10
+        })
     };
     if !off(max_surge, s) && !off(max_unavailable, u) {
         return vec![];
     }
-    let min_avail = r - u;
+    let min_avail = r.saturating_sub(u).max(0);
     vec![hit(
         None,
         "spec.strategy.rollingUpdate".into(),
@@ -1086,7 +1096,7 @@ fn check_percent_rounding(w: &Workload) -> Vec<Hit> {
             int_or_string_text(max_surge),
             if s == 1 { "" } else { "s" },
             int_or_string_text(max_unavailable),
-            r + s,
+            r.saturating_add(s),
         ),
         Some(format!(
             "spec:\n  strategy:\n    rollingUpdate:   # say it in pods\n      maxSurge: {}\n      maxUnavailable: {}\n",

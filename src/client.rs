@@ -85,8 +85,15 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
-        let s = err.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
+        // Some errors (YAML parsers) render a multi-line snippet: keep the first line.
+        let s = err
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        if !s.is_empty() && !parts.iter().any(|p| p.contains(&s)) {
             parts.push(s);
         }
         cur = err.source();
@@ -227,7 +234,7 @@ impl Kube {
                     message: if status.message.is_empty() {
                         format!("cannot {verb} {object} in {ns}")
                     } else {
-                        status.message.clone()
+                        humanize_forbidden(&status.message)
                     },
                 },
                 401 => Error::Unauthorized {
@@ -276,6 +283,38 @@ fn connection_reason(e: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
+/// Shortens the API server's RBAC message
+/// `pods "web-1" is forbidden: User "alice" cannot get resource "pods/log" in API group "" in the namespace "shop"`
+/// to `user alice cannot get pods/log in namespace shop`; other messages are kept as they are.
+pub fn humanize_forbidden(message: &str) -> String {
+    let Some((_, rest)) = message.split_once(" is forbidden: ") else {
+        return message.to_string();
+    };
+    let quoted = |s: &str, after: &str| -> Option<String> {
+        let i = s.find(after)? + after.len();
+        let s = &s[i..];
+        let s = s.strip_prefix('"')?;
+        Some(s[..s.find('"')?].to_string())
+    };
+    let (Some(user), Some(resource)) = (quoted(rest, "User "), quoted(rest, "resource ")) else {
+        return rest.to_string();
+    };
+    let verb = rest
+        .split_once(" cannot ")
+        .and_then(|(_, r)| r.split_whitespace().next())
+        .unwrap_or("access");
+    let group = quoted(rest, "API group ").filter(|g| !g.is_empty());
+    let resource = match group {
+        Some(g) => format!("{resource}.{g}"),
+        None => resource,
+    };
+    let scope = match quoted(rest, "the namespace ") {
+        Some(ns) => format!("in namespace {ns}"),
+        None => "at the cluster scope".to_string(),
+    };
+    format!("user {user} cannot {verb} {resource} {scope}")
+}
+
 fn pick_context(kc: &Kubeconfig, s: &ConnectSettings) -> Result<String> {
     let available = || names(kc.contexts.iter().map(|c| c.name.as_str()));
     match &s.context {
@@ -309,5 +348,33 @@ fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
         "none".into()
     } else {
         v.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forbidden_messages_are_shortened() {
+        assert_eq!(
+            humanize_forbidden(
+                r#"pods "web-1" is forbidden: User "alice" cannot get resource "pods/log" in API group "" in the namespace "shop""#
+            ),
+            "user alice cannot get pods/log in namespace shop"
+        );
+        assert_eq!(
+            humanize_forbidden(
+                r#"deployments.apps is forbidden: User "system:serviceaccount:ci:bot" cannot list resource "deployments" in API group "apps" at the cluster scope"#
+            ),
+            "user system:serviceaccount:ci:bot cannot list deployments.apps at the cluster scope"
+        );
+        assert_eq!(humanize_forbidden("nope"), "nope");
+    }
+
+    #[test]
+    fn error_chain_keeps_first_lines_without_repeats() {
+        let e = std::io::Error::other("outer\n  detail");
+        assert_eq!(error_chain(&e), "outer");
     }
 }

@@ -69,7 +69,7 @@ fn init_logging(g: &GlobalArgs) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let default = match g.verbose {
-        0 => "warn",
+        0 => "kubectl_graceful=warn",
         1 => "warn,kubectl_graceful=info",
         2 => "info,kubectl_graceful=debug,kube=debug",
         _ => "trace",

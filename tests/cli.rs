@@ -1,0 +1,562 @@
+//! The foundation, tested through the built binary: help and version, kubectl plugin discovery, connection
+//! flags and kubeconfig handling, error messages and exit codes. A tiny fake API server on 127.0.0.1
+//! records which server, namespace and credentials a request actually used.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("kubectl-graceful").unwrap();
+    c.env_remove("KUBECONFIG")
+        .env("HOME", "/nonexistent-home")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(60));
+    c
+}
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A fake API server: answers every request with `status` and a Kubernetes `Status` body (or never answers
+/// when `status` is 0) and records what it saw.
+struct FakeApi {
+    port: u16,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl FakeApi {
+    fn start(status: u16, reason: &'static str, message: &'static str) -> FakeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let seen2 = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let seen = seen2.clone();
+                std::thread::spawn(move || serve(stream, seen, status, reason, message));
+            }
+        });
+        FakeApi { port, seen }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn seen(&self) -> Vec<Seen> {
+        self.seen.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, seen: Arc<Mutex<Vec<Seen>>>, status: u16, reason: &str, message: &str) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut stream = stream;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            return;
+        }
+        let mut parts = line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let path = parts.next().unwrap_or("").to_string();
+        let mut headers = Vec::new();
+        let mut len = 0usize;
+        loop {
+            let mut h = String::new();
+            if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                return;
+            }
+            let h = h.trim_end();
+            if h.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = h.split_once(':') {
+                if k.eq_ignore_ascii_case("content-length") {
+                    len = v.trim().parse().unwrap_or(0);
+                }
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let mut body = vec![0; len];
+        let _ = reader.read_exact(&mut body);
+        seen.lock().unwrap().push(Seen {
+            method,
+            path,
+            headers,
+        });
+        if status == 0 {
+            std::thread::sleep(Duration::from_secs(30));
+            return;
+        }
+        let body = format!(
+            r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"{message}","reason":"{reason}","code":{status}}}"#
+        );
+        let resp = format!(
+            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(resp.as_bytes()).is_err() {
+            return;
+        }
+    }
+}
+
+/// A kubeconfig with two contexts on two servers and two namespaces: `alpha` (current, namespace `shop`,
+/// token `alpha-token`) and `beta` (namespace `data`, token `beta-token`).
+fn two_context_kubeconfig(dir: &Path, alpha: &str, beta: &str) -> PathBuf {
+    let path = dir.join("config");
+    std::fs::write(
+        &path,
+        format!(
+            r#"apiVersion: v1
+kind: Config
+current-context: alpha
+clusters:
+- name: alpha-cluster
+  cluster: {{server: "{alpha}"}}
+- name: beta-cluster
+  cluster: {{server: "{beta}"}}
+users:
+- name: alpha-user
+  user: {{token: alpha-token}}
+- name: beta-user
+  user: {{token: beta-token}}
+contexts:
+- name: alpha
+  context: {{cluster: alpha-cluster, user: alpha-user, namespace: shop}}
+- name: beta
+  context: {{cluster: beta-cluster, user: beta-user, namespace: data}}
+- name: nons
+  context: {{cluster: alpha-cluster, user: alpha-user}}
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+fn not_found() -> FakeApi {
+    FakeApi::start(404, "NotFound", r#"pods \"web-1\" not found"#)
+}
+
+/// Runs `explain web-1` with extra args; returns the request paths the fake servers saw.
+fn explain_web1(kubeconfig: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    bin()
+        .args(["explain", "web-1", "--kubeconfig"])
+        .arg(kubeconfig)
+        .args(args)
+        .assert()
+}
+
+#[test]
+fn help_shows_plugin_usage_examples_and_exit_codes() {
+    let out = bin().arg("--help").assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("Usage: kubectl graceful"), "{text}");
+    for needle in [
+        "kubectl graceful explain",
+        "kubectl graceful diagnose",
+        "kubectl graceful restart",
+        "Exit codes:",
+        "130",
+        "--kubeconfig",
+        "--as-group",
+        "--request-timeout",
+    ] {
+        assert!(text.contains(needle), "--help lacks {needle:?}:\n{text}");
+    }
+    for sub in ["explain", "diagnose", "restart"] {
+        bin()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains(format!("kubectl graceful {sub}")))
+            .stdout(predicate::str::contains("Examples:"))
+            .stdout(predicate::str::contains("-o, --output"));
+    }
+}
+
+#[test]
+fn version_prints_the_crate_version() {
+    bin()
+        .arg("--version")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    bin().assert().code(2); // no subcommand: help on stderr
+    bin().arg("frobnicate").assert().code(2);
+    bin().args(["explain", "--output", "xml"]).assert().code(2);
+    bin()
+        .args(["explain", "x", "--request-timeout", "soon"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--request-timeout"));
+    bin()
+        .args(["explain", "x", "-n", "Bad_NS"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--namespace"));
+}
+
+#[test]
+fn kubeconfig_problems_are_one_clear_line_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // No kubeconfig anywhere.
+    bin()
+        .args(["explain", "web-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "no kubeconfig found: set KUBECONFIG or pass --kubeconfig",
+        ));
+    // --kubeconfig names a missing file.
+    bin()
+        .args(["explain", "web-1", "--kubeconfig", "/nonexistent/kc"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/kc"))
+        .stderr(predicate::str::contains("no such file"));
+    // Malformed YAML.
+    let bad = dir.path().join("bad");
+    std::fs::write(&bad, "clusters: [ {name: x\n  - : :\n").unwrap();
+    let out = bin()
+        .args(["explain", "web-1", "--kubeconfig"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read kubeconfig"));
+    assert!(
+        String::from_utf8_lossy(&out.get_output().stderr)
+            .lines()
+            .count()
+            <= 2
+    );
+    // Unknown context names the ones that exist.
+    let kc = two_context_kubeconfig(dir.path(), "http://127.0.0.1:1", "http://127.0.0.1:1");
+    explain_web1(&kc, &["--context", "gamma"])
+        .code(2)
+        .stderr(predicate::str::contains("context \"gamma\" not found"))
+        .stderr(predicate::str::contains("alpha, beta"));
+    explain_web1(&kc, &["--cluster", "nope"])
+        .code(2)
+        .stderr(predicate::str::contains("cluster \"nope\" not found"));
+    // --as-group without --as.
+    explain_web1(&kc, &["--as-group", "devs"])
+        .code(2)
+        .stderr(predicate::str::contains("--as-group needs --as"));
+}
+
+#[test]
+fn unreachable_server_says_so_and_exits_2() {
+    // A port nobody listens on: bind, read the port, close.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let kc = two_context_kubeconfig(dir.path(), &url, &url);
+    let out = explain_web1(&kc, &[])
+        .code(2)
+        .stderr(predicate::str::contains(format!("cannot reach {url}")))
+        .stderr(predicate::str::contains("connection refused"))
+        .stderr(predicate::str::contains("is the context right?"));
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
+
+#[test]
+fn current_context_namespace_and_server_are_used() {
+    let (a, b) = (not_found(), not_found());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = two_context_kubeconfig(dir.path(), &a.url(), &b.url());
+    explain_web1(&kc, &[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "pod web-1 not found in namespace shop (context alpha)",
+        ));
+    let seen = a.seen();
+    assert!(
+        seen.iter()
+            .any(|s| s.method == "GET" && s.path.starts_with("/api/v1/namespaces/shop/pods/web-1")),
+        "{seen:?}"
+    );
+    assert_eq!(seen[0].header("authorization"), Some("Bearer alpha-token"));
+    assert!(b.seen().is_empty());
+}
+
+#[test]
+fn context_flag_switches_server_namespace_and_user() {
+    let (a, b) = (not_found(), not_found());
+    let dir = tempfile::tempdir().unwrap();
+    let kc = two_context_kubeconfig(dir.path(), &a.url(), &b.url());
+    explain_web1(&kc, &["--context", "beta"])
+        .code(2)
+        .stderr(predicate::str::contains("namespace data (context beta)"));
+    assert!(a.seen().is_empty());
+    let seen = b.seen();
+    assert!(
+        seen[0]
+            .path
+            .starts_with("/api/v1/namespaces/data/pods/web-1"),
+        "{seen:?}"
+    );
+    assert_eq!(seen[0].header("authorization"), Some("Bearer beta-token"));
+
+    // -n beats the context's namespace; --user switches credentials; a context without namespace → default.
+    explain_web1(
+        &kc,
+        &["--context", "beta", "-n", "other", "--user", "alpha-user"],
+    )
+    .code(2);
+    let last = b.seen().last().unwrap().clone();
+    assert!(
+        last.path.starts_with("/api/v1/namespaces/other/pods/web-1"),
+        "{last:?}"
+    );
+    assert_eq!(last.header("authorization"), Some("Bearer alpha-token"));
+
+    explain_web1(&kc, &["--context", "nons"])
+        .code(2)
+        .stderr(predicate::str::contains("namespace default (context nons)"));
+    // --cluster points the current context at another server.
+    explain_web1(&kc, &["--cluster", "beta-cluster"]).code(2);
+    assert!(b.seen().last().unwrap().path.contains("/namespaces/shop/"));
+}
+
+#[test]
+fn kubeconfig_env_merges_files_first_wins() {
+    let (a, b) = (not_found(), not_found());
+    let d1 = tempfile::tempdir().unwrap();
+    let d2 = tempfile::tempdir().unwrap();
+    // File 1 has only the beta context (as current); file 2 has both, with alpha as current.
+    let f2 = two_context_kubeconfig(d2.path(), &a.url(), &b.url());
+    let f1 = d1.path().join("first");
+    std::fs::write(
+        &f1,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: beta\nclusters:\n- name: beta-cluster\n  cluster: {{server: \"{}\"}}\nusers:\n- name: beta-user\n  user: {{token: first-file-token}}\ncontexts:\n- name: beta\n  context: {{cluster: beta-cluster, user: beta-user, namespace: merged}}\n",
+            b.url()
+        ),
+    )
+    .unwrap();
+    let missing = d1.path().join("does-not-exist");
+    let joined = std::env::join_paths([&missing, &f1, &f2]).unwrap();
+    bin()
+        .env("KUBECONFIG", &joined)
+        .args(["explain", "web-1"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("namespace merged (context beta)"));
+    let seen = b.seen();
+    assert_eq!(
+        seen[0].header("authorization"),
+        Some("Bearer first-file-token")
+    );
+    // The second file's contexts are still there.
+    bin()
+        .env("KUBECONFIG", &joined)
+        .args(["explain", "web-1", "--context", "alpha"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("namespace shop (context alpha)"));
+    // --kubeconfig means exactly that file, KUBECONFIG ignored.
+    bin()
+        .env("KUBECONFIG", &joined)
+        .args(["explain", "web-1", "--kubeconfig"])
+        .arg(&f2)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("(context alpha)"));
+}
+
+#[test]
+fn impersonation_headers_are_sent() {
+    let a = not_found();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = two_context_kubeconfig(dir.path(), &a.url(), &a.url());
+    explain_web1(
+        &kc,
+        &["--as", "alice", "--as-group", "devs", "--as-group", "ops"],
+    )
+    .code(2);
+    let s = &a.seen()[0];
+    assert_eq!(s.header("impersonate-user"), Some("alice"));
+    let groups: Vec<&str> = s
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("impersonate-group"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert_eq!(groups, ["devs", "ops"]);
+}
+
+#[test]
+fn exec_credential_plugin_supplies_the_token() {
+    let a = not_found();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("cred.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"from-exec\"}}'\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let kc = dir.path().join("config");
+    std::fs::write(
+        &kc,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster: {{server: \"{}\"}}\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\n",
+            a.url(),
+            script.display()
+        ),
+    )
+    .unwrap();
+    explain_web1(&kc, &[]).code(2);
+    assert_eq!(
+        a.seen()[0].header("authorization"),
+        Some("Bearer from-exec")
+    );
+}
+
+#[test]
+fn api_errors_are_mapped_to_actionable_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let forbidden = FakeApi::start(
+        403,
+        "Forbidden",
+        r#"pods \"web-1\" is forbidden: User \"alice\" cannot get resource \"pods\" in API group \"\" in the namespace \"shop\""#,
+    );
+    let kc = two_context_kubeconfig(dir.path(), &forbidden.url(), &forbidden.url());
+    explain_web1(&kc, &[])
+        .code(2)
+        .stderr(predicate::str::contains("forbidden:"))
+        .stderr(predicate::str::contains(
+            "forbidden: user alice cannot get pods in namespace shop",
+        ));
+
+    let unauthorized = FakeApi::start(401, "Unauthorized", "Unauthorized");
+    let kc = two_context_kubeconfig(dir.path(), &unauthorized.url(), &unauthorized.url());
+    explain_web1(&kc, &[])
+        .code(2)
+        .stderr(predicate::str::contains("unauthorized"))
+        .stderr(predicate::str::contains("context alpha"));
+}
+
+#[test]
+fn request_timeout_limits_a_hanging_server() {
+    let hang = FakeApi::start(0, "", "");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = two_context_kubeconfig(dir.path(), &hang.url(), &hang.url());
+    let start = std::time::Instant::now();
+    explain_web1(&kc, &["--request-timeout", "1s"])
+        .code(2)
+        .stderr(predicate::str::contains("timed out after 1s"));
+    assert!(start.elapsed() < Duration::from_secs(20));
+}
+
+#[test]
+fn ctrl_c_exits_130() {
+    let hang = FakeApi::start(0, "", "");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = two_context_kubeconfig(dir.path(), &hang.url(), &hang.url());
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-graceful"))
+        .args(["explain", "web-1", "--kubeconfig"])
+        .arg(&kc)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the request is in flight, then interrupt.
+    let start = std::time::Instant::now();
+    while hang.seen().is_empty() && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+}
+
+/// `kubectl graceful …` through the real kubectl, with the binary on PATH.
+#[test]
+fn real_kubectl_finds_and_runs_the_plugin() {
+    let kubectl = Path::new("/usr/bin/kubectl");
+    if !kubectl.exists() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("kubectl is required in CI but /usr/bin/kubectl is missing");
+        }
+        eprintln!("skipping: /usr/bin/kubectl is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let plugin = dir.path().join("kubectl-graceful");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("kubectl-graceful"), &plugin).unwrap();
+    let path = format!("{}:/usr/bin:/bin", dir.path().display());
+    let out = std::process::Command::new(kubectl)
+        .args(["graceful", "--help"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: kubectl graceful"));
+
+    let out = std::process::Command::new(kubectl)
+        .args(["plugin", "list"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains(plugin.to_str().unwrap()),
+        "{stdout}\n{stderr}"
+    );
+    assert!(!stderr.to_lowercase().contains("warning"), "{stderr}");
+
+    // Exit codes pass through kubectl unchanged.
+    let out = std::process::Command::new(kubectl)
+        .args([
+            "graceful",
+            "explain",
+            "web-1",
+            "--kubeconfig",
+            "/nonexistent",
+        ])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

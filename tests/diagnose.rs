@@ -405,3 +405,39 @@ fn missing_file_is_an_error_but_others_are_checked() {
             "error: /nonexistent/x.yaml: no such file or directory",
         ));
 }
+
+#[test]
+fn live_mode_errors_are_one_clear_line() {
+    let home = tempfile::tempdir().unwrap();
+    // No kubeconfig at all.
+    cmd(home.path())
+        .args(["diagnose"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no kubeconfig found"));
+    // A cluster that is not there.
+    let kc = home.path().join("config");
+    std::fs::write(
+        &kc,
+        "apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters:\n- name: gone\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u, namespace: shop}\n",
+    )
+    .unwrap();
+    cmd(home.path())
+        .args(["diagnose", "--request-timeout", "5s", "--kubeconfig"])
+        .arg(&kc)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot reach https://127.0.0.1:1"));
+    // Usage errors come before any connection.
+    cmd(home.path())
+        .args(["diagnose", "deploy/web", "-l", "app=web", "--kubeconfig"])
+        .arg(&kc)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("selector"));
+    cmd(home.path())
+        .args(["diagnose", "rules", "deploy/web"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("takes no targets"));
+}

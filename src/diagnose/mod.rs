@@ -177,10 +177,11 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
         }
     }
 
+    let index = model::RelatedIndex::new(&related);
     let reports: Vec<WorkloadReport> = workloads
         .iter_mut()
         .map(|w| {
-            w.relate(&related);
+            w.relate_indexed(&index);
             w.version = version;
             for id in rules::ignored_by_annotation(w) {
                 if rules::find_rule(&id).is_none() {

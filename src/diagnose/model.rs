@@ -86,6 +86,50 @@ pub struct Related {
     pub services: Option<Vec<Service>>,
 }
 
+/// [`Related`] with each selector parsed once: (namespace, selector or None = selects nothing, index).
+pub struct RelatedIndex<'a> {
+    related: &'a Related,
+    pdbs: Option<Vec<(&'a str, Option<Selector>, usize)>>,
+    services: Option<Vec<(&'a str, Option<Selector>, usize)>>,
+}
+
+impl<'a> RelatedIndex<'a> {
+    pub fn new(related: &'a Related) -> Self {
+        RelatedIndex {
+            related,
+            // A PDB with a nil selector selects nothing; an empty one selects every pod (policy/v1).
+            pdbs: related.pdbs.as_ref().map(|all| {
+                all.iter()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        let sel = p
+                            .spec
+                            .as_ref()
+                            .and_then(|s| s.selector.as_ref())
+                            .map(Selector::from_label_selector);
+                        (p.metadata.namespace.as_deref().unwrap_or(""), sel, i)
+                    })
+                    .collect()
+            }),
+            // A Service without a selector (ExternalName, manual endpoints) selects no pods.
+            services: related.services.as_ref().map(|all| {
+                all.iter()
+                    .enumerate()
+                    .map(|(i, s)| {
+                        let sel = s
+                            .spec
+                            .as_ref()
+                            .and_then(|s| s.selector.as_ref())
+                            .filter(|m| !m.is_empty())
+                            .map(Selector::from_map);
+                        (s.metadata.namespace.as_deref().unwrap_or(""), sel, i)
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
 /// One workload, normalised.
 #[derive(Debug, Clone)]
 pub struct Workload {
@@ -297,42 +341,36 @@ impl Workload {
 
     /// Keeps the PDBs, HPAs and Services of `related` that concern this workload: same namespace,
     /// selector matching the pod template's labels (HPAs: scaleTargetRef naming it).
+    /// For many workloads, build a [`RelatedIndex`] once and use [`Workload::relate_indexed`].
     pub fn relate(&mut self, related: &Related) {
-        let ns = self.namespace.clone();
-        let labels = self.pod_labels().cloned();
-        let labels = labels.as_ref();
-        let same_ns = |m: &ObjectMeta| m.namespace.as_deref().unwrap_or(&ns) == ns;
-        self.pdbs = related.pdbs.as_ref().map(|all| {
+        self.relate_indexed(&RelatedIndex::new(related));
+    }
+
+    /// [`Workload::relate`] with selectors parsed once.
+    pub fn relate_indexed(&mut self, idx: &RelatedIndex<'_>) {
+        let ns = self.namespace.as_str();
+        let labels = self
+            .template
+            .metadata
+            .as_ref()
+            .and_then(|m| m.labels.as_ref());
+        let pick = |list: &Option<Vec<(&str, Option<Selector>, usize)>>| {
+            list.as_ref().map(|all| {
+                all.iter()
+                    .filter(|(n, sel, _)| {
+                        (n.is_empty() || *n == ns)
+                            && sel.as_ref().is_some_and(|s| s.matches(labels))
+                    })
+                    .map(|(_, _, i)| *i)
+                    .collect::<Vec<usize>>()
+            })
+        };
+        let pdbs = pick(&idx.pdbs);
+        let services = pick(&idx.services);
+        let (kind, name) = (self.kind.as_str(), self.name.as_str());
+        let hpas = idx.related.hpas.as_ref().map(|all| {
             all.iter()
-                .filter(|p| same_ns(&p.metadata))
-                .filter(|p| {
-                    // A PDB with no selector (or an empty one) selects no pods in policy/v1 only
-                    // when nil; an empty selector selects all pods of the namespace.
-                    match p.spec.as_ref().and_then(|s| s.selector.as_ref()) {
-                        None => false,
-                        Some(sel) => Selector::from_label_selector(sel).matches(labels),
-                    }
-                })
-                .cloned()
-                .collect()
-        });
-        self.services = related.services.as_ref().map(|all| {
-            all.iter()
-                .filter(|s| same_ns(&s.metadata))
-                .filter(
-                    |s| match s.spec.as_ref().and_then(|s| s.selector.as_ref()) {
-                        Some(sel) if !sel.is_empty() => Selector::from_map(sel).matches(labels),
-                        _ => false,
-                    },
-                )
-                .cloned()
-                .collect()
-        });
-        let kind = self.kind.as_str();
-        let name = self.name.clone();
-        self.hpas = related.hpas.as_ref().map(|all| {
-            all.iter()
-                .filter(|h| same_ns(&h.metadata))
+                .filter(|h| h.metadata.namespace.as_deref().unwrap_or(ns) == ns)
                 .filter(|h| {
                     h.spec.as_ref().is_some_and(|s| {
                         s.scale_target_ref.kind == kind && s.scale_target_ref.name == name
@@ -341,6 +379,18 @@ impl Workload {
                 .cloned()
                 .collect()
         });
+        let r = idx.related;
+        self.pdbs = pdbs.map(|v| {
+            v.into_iter()
+                .filter_map(|i| r.pdbs.as_ref().and_then(|p| p.get(i)).cloned())
+                .collect()
+        });
+        self.services = services.map(|v| {
+            v.into_iter()
+                .filter_map(|i| r.services.as_ref().and_then(|p| p.get(i)).cloned())
+                .collect()
+        });
+        self.hpas = hpas;
     }
 
     /// The lowest replica count the workload runs at: the HPA's minReplicas when an HPA scales it.

@@ -149,6 +149,8 @@ pub struct Workload {
     pub strategy: Strategy,
     pub min_ready_seconds: i32,
     pub paused: bool,
+    /// `spec.revisionHistoryLimit` (Deployments, StatefulSets, DaemonSets).
+    pub revision_history_limit: Option<i32>,
     pub template: PodTemplateSpec,
     /// Jobs and CronJobs: the Job spec (template included).
     pub job: Option<JobSpec>,
@@ -194,6 +196,7 @@ impl Workload {
             strategy: Strategy::None,
             min_ready_seconds: 0,
             paused: false,
+            revision_history_limit: None,
             template,
             job: None,
             pdbs: None,
@@ -210,6 +213,7 @@ impl Workload {
         w.replicas_set = spec.replicas.is_some();
         w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
         w.paused = spec.paused.unwrap_or(false);
+        w.revision_history_limit = spec.revision_history_limit;
         let st = spec.strategy.unwrap_or_default();
         w.strategy = match st.type_.as_deref() {
             Some("Recreate") => Strategy::Recreate,
@@ -230,6 +234,7 @@ impl Workload {
     pub fn from_statefulset(s: &StatefulSet) -> Workload {
         let spec = s.spec.clone().unwrap_or_default();
         let mut w = Workload::base(Kind::StatefulSet, &s.metadata, spec.template);
+        w.revision_history_limit = spec.revision_history_limit;
         w.replicas = Some(spec.replicas.unwrap_or(1));
         w.replicas_set = spec.replicas.is_some();
         w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
@@ -251,6 +256,7 @@ impl Workload {
     pub fn from_daemonset(d: &DaemonSet) -> Workload {
         let spec = d.spec.clone().unwrap_or_default();
         let mut w = Workload::base(Kind::DaemonSet, &d.metadata, spec.template);
+        w.revision_history_limit = spec.revision_history_limit;
         w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
         let st = spec.update_strategy.unwrap_or_default();
         w.strategy = match st.type_.as_deref() {

@@ -169,6 +169,8 @@ pub const LONG_GRACE: i64 = 300;
 pub const SLOW_START: i32 = 30;
 /// A failing pod staying in endpoints longer than this is flagged.
 pub const SLOW_REMOVAL: i32 = 30;
+/// A preStop pause shorter than this does not cover endpoint propagation.
+pub const MIN_PAUSE: i64 = 3;
 /// Recommended preStop pause.
 pub const PAUSE: i64 = 10;
 
@@ -546,6 +548,25 @@ fn check_prestop_no_pause(w: &Workload) -> Vec<Hit> {
                     ),
                 )),
             ))
+        })
+        .collect()
+}
+
+fn check_prestop_pause_short(w: &Workload) -> Vec<Hit> {
+    serving_containers(w)
+        .iter()
+        .filter_map(|c| {
+            let pause = prestop(c)?.pause?;
+            (pause < MIN_PAUSE).then(|| {
+                hit(
+                    Some(&c.name),
+                    container_field(w, &c.name, "lifecycle.preStop"),
+                    format!(
+                        "preStop pauses only {pause}s: endpoint removal reaches kube-proxy, ingress controllers and load balancers in several seconds, so requests still arrive after SIGTERM"
+                    ),
+                    Some(container_fix(w, &c.name, &pause_fix(w, PAUSE))),
+                )
+            })
         })
         .collect()
 }
@@ -1137,6 +1158,21 @@ fn check_paused(w: &Workload) -> Vec<Hit> {
     )]
 }
 
+fn check_revision_history_zero(w: &Workload) -> Vec<Hit> {
+    if w.revision_history_limit != Some(0) {
+        return vec![];
+    }
+    vec![hit(
+        None,
+        "spec.revisionHistoryLimit".into(),
+        format!(
+            "revisionHistoryLimit is 0: no previous revision is kept, so a bad rollout of this {} cannot be undone with `kubectl rollout undo`",
+            w.kind.lower()
+        ),
+        Some("spec:\n  revisionHistoryLimit: 3\n".into()),
+    )]
+}
+
 fn check_ondelete(w: &Workload) -> Vec<Hit> {
     if w.strategy != Strategy::OnDelete {
         return vec![];
@@ -1236,6 +1272,35 @@ fn check_pdb_blocks(w: &Workload) -> Vec<Hit> {
                     if spec.min_available.is_some() { "\n  minAvailable: null   # remove minAvailable" } else { "" }
                 )),
             ))
+        })
+        .collect()
+}
+
+fn check_pdb_unhealthy_eviction(w: &Workload) -> Vec<Hit> {
+    if !w.version.at_least(1, 27) {
+        return vec![];
+    }
+    w.pdbs
+        .iter()
+        .flatten()
+        .filter(|p| {
+            p.spec
+                .as_ref()
+                .and_then(|s| s.unhealthy_pod_eviction_policy.as_deref())
+                != Some("AlwaysAllow")
+        })
+        .map(|p| {
+            let name = p.metadata.name.clone().unwrap_or_default();
+            hit(
+                None,
+                format!("PodDisruptionBudget/{name}.spec.unhealthyPodEvictionPolicy"),
+                format!(
+                    "PodDisruptionBudget {name} protects pods that are not Ready (policy IfHealthyBudget): a crash-looping pod counts against the budget and can block node drains"
+                ),
+                Some(format!(
+                    "# PodDisruptionBudget {name}\nspec:\n  unhealthyPodEvictionPolicy: AlwaysAllow\n"
+                )),
+            )
         })
         .collect()
 }
@@ -1538,6 +1603,15 @@ pub static RULES: &[Rule] = &[
         check: check_prestop_no_pause,
     },
     Rule {
+        id: "prestop-pause-short",
+        severity: Severity::Info,
+        category: "shutdown",
+        title: "preStop pause shorter than endpoint propagation",
+        rationale: "The endpoint removal takes seconds to reach every kube-proxy, ingress controller and cloud load balancer. A preStop pause under 3 seconds ends before that, so requests still arrive after SIGTERM. 5–15 seconds is typical.",
+        fix: "lifecycle:\n  preStop:\n    sleep:\n      seconds: 10\n",
+        check: check_prestop_pause_short,
+    },
+    Rule {
         id: "grace-period-zero",
         severity: Severity::Error,
         category: "shutdown",
@@ -1691,6 +1765,15 @@ pub static RULES: &[Rule] = &[
         check: check_paused,
     },
     Rule {
+        id: "revision-history-zero",
+        severity: Severity::Warning,
+        category: "rollout",
+        title: "revisionHistoryLimit 0",
+        rationale: "With revisionHistoryLimit 0 the controller keeps no previous ReplicaSet or ControllerRevision: a bad release cannot be rolled back with `kubectl rollout undo` (nor by `restart --rollback-on-failure`).",
+        fix: "revisionHistoryLimit: 3\n",
+        check: check_revision_history_zero,
+    },
+    Rule {
         id: "update-strategy-ondelete",
         severity: Severity::Warning,
         category: "rollout",
@@ -1716,6 +1799,15 @@ pub static RULES: &[Rule] = &[
         rationale: "maxUnavailable 0, minAvailable 100%, or minAvailable ≥ the replica count (a PDB on a single replica) means the Eviction API always answers 429: `kubectl drain` and node upgrades hang forever on these pods.",
         fix: "spec:\n  maxUnavailable: 1\n",
         check: check_pdb_blocks,
+    },
+    Rule {
+        id: "pdb-unhealthy-eviction",
+        severity: Severity::Info,
+        category: "disruption",
+        title: "PodDisruptionBudget protects unhealthy pods",
+        rationale: "With the default unhealthyPodEvictionPolicy IfHealthyBudget, pods that are Running but not Ready can only be evicted while the budget has room: a crash-looping pod can block `kubectl drain` and node upgrades. AlwaysAllow (beta on by default 1.27, GA 1.31) lets the Eviction API remove unhealthy pods.",
+        fix: "spec:\n  unhealthyPodEvictionPolicy: AlwaysAllow\n",
+        check: check_pdb_unhealthy_eviction,
     },
     Rule {
         id: "pdb-overlap",

@@ -142,6 +142,8 @@ pub struct Workload {
     pub live: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
+    /// The controlling owner (`ReplicaSet/web-7d4b9c`), if any.
+    pub owner: Option<String>,
     /// The replica count as written or served (None: DaemonSets, Jobs, CronJobs; Deployments default 1).
     pub replicas: Option<i32>,
     /// `spec.replicas` was written in the manifest (or is served).
@@ -183,6 +185,13 @@ fn meta_parts(
 impl Workload {
     fn base(kind: Kind, meta: &ObjectMeta, template: PodTemplateSpec) -> Workload {
         let (namespace, name, labels, annotations) = meta_parts(meta);
+        let owner = meta
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|o| o.controller == Some(true))
+            .or_else(|| meta.owner_references.iter().flatten().next())
+            .map(|o| format!("{}/{}", o.kind, o.name));
         Workload {
             kind,
             namespace,
@@ -191,6 +200,7 @@ impl Workload {
             live: true,
             labels,
             annotations,
+            owner,
             replicas: None,
             replicas_set: false,
             strategy: Strategy::None,

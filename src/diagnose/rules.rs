@@ -1344,7 +1344,7 @@ fn check_hpa_replicas_set(w: &Workload) -> Vec<Hit> {
 }
 
 fn check_bare_pod(w: &Workload) -> Vec<Hit> {
-    if w.kind != Kind::Pod {
+    if w.kind != Kind::Pod || w.owner.is_some() {
         return vec![];
     }
     vec![hit(

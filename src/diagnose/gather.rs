@@ -214,3 +214,16 @@ pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gather
         version,
     })
 }
+
+/// One live workload, ready for [`super::check_workload`]: read, related to its namespace's PDBs,
+/// HPAs and Services, and set to the server's version (restart's preflight uses this).
+pub async fn one(kube: &Kube, ns: &str, target: &Target) -> Result<Workload> {
+    let mut g = targets(kube, ns, std::slice::from_ref(target)).await?;
+    let mut w = g
+        .workloads
+        .pop()
+        .ok_or_else(|| crate::error::Error::other(format!("get {target}"), "nothing returned"))?;
+    w.relate(&g.related);
+    w.version = g.version.unwrap_or(KubeVersion::DEFAULT);
+    Ok(w)
+}

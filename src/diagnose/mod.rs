@@ -36,7 +36,7 @@
 //! # Reuse (restart's preflight)
 //!
 //! Build a [`Workload`] with [`Workload::from_deployment`] / [`Workload::from_statefulset`] /
-//! [`Workload::from_daemonset`], attach the namespace's objects with [`Workload::relate`] (a
+//! [`Workload::from_daemonset`] (or read one live, related and versioned, with [`gather::one`]), attach the namespace's objects with [`Workload::relate`] (a
 //! [`Related`] of PDBs, HPAs, Services; [`gather::related`] reads them) and the version
 //! ([`Workload::with_version`], [`gather::server_version`]), then call [`check_workload`].
 

@@ -61,6 +61,13 @@ where
             ));
             Ok(None)
         }
+        // An API the server does not serve (autoscaling/v2 before 1.23, say): nothing to read.
+        Err(e) if e.is_not_found() => {
+            output::warn(&format!(
+                "the server does not serve {what}; the checks that need them are skipped"
+            ));
+            Ok(None)
+        }
         Err(e) => Err(e),
     }
 }

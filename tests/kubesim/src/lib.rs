@@ -1,1 +1,653 @@
-pub fn placeholder() {}
+//! `kubesim`: a simulated Kubernetes API server for kubectl-graceful's integration tests.
+//!
+//! See `README.md` for the scenario format, behaviour annotations and knobs.
+#![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
+
+pub mod behavior;
+pub mod controllers;
+pub mod kubelet;
+pub mod patch;
+pub mod registry;
+pub mod selectors;
+pub(crate) mod server;
+pub mod state;
+pub mod store;
+mod table;
+pub mod util;
+
+pub use state::RequestRecord;
+
+use anyhow::Context;
+use base64::Engine;
+use serde_json::{json, Value};
+use state::{FailRule, FaultState, Shared, State};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Options for [`Sim::start`].
+#[derive(Debug, Clone)]
+pub struct SimOptions {
+    /// Sim seconds per real second (default 10).
+    pub time_scale: f64,
+    /// `gitVersion` served at `/version` and as node kubelet version (default `v1.33.2`).
+    pub server_version: String,
+    /// YAML documents (multi-doc or `List`) loaded at start.
+    pub scenario_yaml: Vec<String>,
+    /// Number of simulated nodes (`None` → 3, or none when the scenario defines nodes).
+    pub nodes: Option<usize>,
+}
+
+impl Default for SimOptions {
+    fn default() -> Self {
+        SimOptions {
+            time_scale: 10.0,
+            server_version: "v1.33.2".into(),
+            scenario_yaml: vec![],
+            nodes: None,
+        }
+    }
+}
+
+struct ServerHandle {
+    stop: tokio::sync::watch::Sender<bool>,
+}
+
+/// A running simulator. Owns its own tokio runtime; dropping it stops the server and removes its temp dir.
+pub struct Sim {
+    shared: Arc<Shared>,
+    rt: Option<tokio::runtime::Runtime>,
+    port: u16,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    ca_pem: String,
+    tls: Arc<rustls::ServerConfig>,
+    server: Mutex<Option<ServerHandle>>,
+}
+
+/// Fault injection handle (see [`Sim::faults`]).
+#[derive(Clone)]
+pub struct Faults {
+    shared: Arc<Shared>,
+}
+
+impl Faults {
+    /// Delay every request by `d` (real time).
+    pub fn set_latency(&self, d: Duration) {
+        self.shared.faults.lock().unwrap().latency = d;
+    }
+    /// Answer the next `times` requests whose method matches (`"*"` = any) and whose path+query contains
+    /// `path_contains` with `status` (500, 429, 503…).
+    pub fn fail(&self, method: &str, path_contains: &str, status: u16, times: usize) {
+        self.shared.faults.lock().unwrap().fail.push(FailRule {
+            method: method.into(),
+            path_contains: path_contains.into(),
+            status,
+            remaining: times,
+        });
+    }
+    /// Remove latency and failure rules.
+    pub fn clear(&self) {
+        *self.shared.faults.lock().unwrap() = FaultState::default();
+    }
+    /// Close every open watch (and log follow) stream.
+    pub fn drop_watches(&self) {
+        self.shared.drop_watches.send_modify(|g| *g += 1);
+    }
+    /// Watches and continue tokens from any resourceVersion before now get 410 Gone.
+    pub fn expire_resource_versions(&self) {
+        let mut st = self.shared.lock();
+        st.store.floor = st.store.rv;
+    }
+}
+
+fn make_tls() -> anyhow::Result<(String, Arc<rustls::ServerConfig>)> {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+        KeyPair, KeyUsagePurpose,
+    };
+    let mut ca = CertificateParams::new(Vec::<String>::new())?;
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.distinguished_name.push(DnType::CommonName, "kubesim-ca");
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca_key = KeyPair::generate()?;
+    let ca_cert = ca.self_signed(&ca_key)?;
+    let ca_pem = ca_cert.pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let mut sp = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
+    sp.distinguished_name
+        .push(DnType::CommonName, "kube-apiserver");
+    sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    sp.key_usages = vec![
+        KeyUsagePurpose::DigitalSignature,
+        KeyUsagePurpose::KeyEncipherment,
+    ];
+    let skey = KeyPair::generate()?;
+    let scert = sp.signed_by(&skey, &issuer)?;
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
+        skey.serialize_der(),
+    ));
+    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(vec![scert.der().clone(), ca_cert.der().clone()], key)?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok((ca_pem, Arc::new(cfg)))
+}
+
+fn node_obj(name: &str, idx: usize, version: &str) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Node",
+        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64"}},
+        "spec": {"podCIDR": format!("10.244.{idx}.0/24"), "podCIDRs": [format!("10.244.{idx}.0/24")]},
+        "status": {
+            "conditions": [
+                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available"},
+                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure", "message": "kubelet has no disk pressure"},
+                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID", "message": "kubelet has sufficient PID available"},
+                {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"},
+            ],
+            "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{idx}")}, {"type": "Hostname", "address": name}],
+            "capacity": {"cpu": "4", "memory": "16374632Ki", "pods": "110", "ephemeral-storage": "102350Mi"},
+            "allocatable": {"cpu": "4", "memory": "16272232Ki", "pods": "110", "ephemeral-storage": "102350Mi"},
+            "nodeInfo": {"kubeletVersion": version, "kubeProxyVersion": version, "containerRuntimeVersion": "containerd://1.7.24", "osImage": "Debian GNU/Linux 12 (bookworm)", "kernelVersion": "6.1.0-27-amd64", "architecture": "amd64", "operatingSystem": "linux", "machineID": util::rand_hex(32), "systemUUID": util::new_uid(), "bootID": util::new_uid()},
+        },
+    })
+}
+
+/// Parse multi-document YAML (and `List`s) into objects.
+pub fn parse_objects(yaml: &str) -> anyhow::Result<Vec<Value>> {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(yaml) {
+        let v = Value::deserialize(doc).context("parsing scenario YAML")?;
+        if v.is_null() {
+            continue;
+        }
+        let kind = util::s(&v, "/kind");
+        if kind == "List" || (kind.ends_with("List") && v.get("items").is_some()) {
+            for it in v["items"].as_array().cloned().unwrap_or_default() {
+                out.push(it);
+            }
+        } else {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+fn load_objects(st: &mut State, objs: Vec<Value>) -> anyhow::Result<()> {
+    let now = st.now();
+    for mut o in objs {
+        let av = util::s(&o, "/apiVersion").to_string();
+        let kind = util::s(&o, "/kind").to_string();
+        let def = registry::by_kind(&av, &kind)
+            .with_context(|| format!("unsupported object {av}/{kind}"))?;
+        let def = registry::by_storage(def.storage);
+        if def.storage == "events"
+            && o.get("involvedObject").is_none()
+            && o.get("regarding").is_some()
+        {
+            o = server_unview_event(o);
+        }
+        if def.storage == "events" && util::name(&o).is_empty() {
+            let n = format!(
+                "{}.{}",
+                util::s(&o, "/involvedObject/name"),
+                util::rand_hex(16)
+            );
+            util::obj_at(&mut o, &["metadata"]).insert("name".into(), json!(n));
+        }
+        if def.storage != "events" {
+            o = server::prepare_create(def, o);
+        }
+        let ns = if def.namespaced {
+            util::ns(&o).to_string()
+        } else {
+            String::new()
+        };
+        let ns = if def.namespaced && ns.is_empty() {
+            "default".to_string()
+        } else {
+            ns
+        };
+        if st.store.get(def.storage, &ns, util::name(&o)).is_some() {
+            // replace: keep uid/creationTimestamp of the stored object unless given
+            let cur = st
+                .store
+                .get(def.storage, &ns, util::name(&o))
+                .cloned()
+                .unwrap();
+            let m = util::obj_at(&mut o, &["metadata"]);
+            m.insert("namespace".into(), json!(ns));
+            for k in ["uid", "creationTimestamp"] {
+                if !m.contains_key(k) {
+                    if let Some(v) = cur.pointer(&format!("/metadata/{k}")) {
+                        m.insert(k.into(), v.clone());
+                    }
+                }
+            }
+            o["apiVersion"] = json!(def.api_version());
+            o["kind"] = json!(def.kind);
+            let has_status = o
+                .get("status")
+                .is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()));
+            if !has_status {
+                if let Some(s) = cur.get("status") {
+                    o["status"] = s.clone();
+                }
+                st.store.static_uids.remove(util::uid(&o));
+            } else {
+                st.store.static_uids.insert(util::uid(&o).to_string());
+            }
+            st.store.put(def.storage, o);
+        } else {
+            st.store.create(def, o, now, None, true)?;
+        }
+    }
+    Ok(())
+}
+
+fn server_unview_event(o: Value) -> Value {
+    let def = registry::find("events.k8s.io", "v1", "events").unwrap();
+    server::unview(def, o)
+}
+
+async fn serve(
+    ctx: Arc<server::Ctx>,
+    listener: tokio::net::TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    loop {
+        let (sock, _) = tokio::select! {
+            r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
+            _ = stop.changed() => return,
+        };
+        let acceptor = acceptor.clone();
+        let ctx = ctx.clone();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let tls = tokio::select! {
+                r = acceptor.accept(sock) => match r { Ok(t) => t, Err(_) => return },
+                _ = stop.changed() => return,
+            };
+            let svc = hyper::service::service_fn(move |req| server::handle(ctx.clone(), req));
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), svc);
+            tokio::select! {
+                _ = conn => {}
+                _ = stop.changed() => {}
+            }
+        });
+    }
+}
+
+async fn control_loop(shared: Arc<Shared>) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(25)) => {}
+            _ = shared.wake.notified() => {}
+        }
+        let mut g = shared.lock();
+        let now = g.now();
+        let st = &mut *g;
+        for _ in 0..4 {
+            st.store.dirty = false;
+            st.ctrl.tick(&mut st.store, now);
+            st.kubelet.tick(&mut st.store, now);
+            if !st.store.dirty {
+                break;
+            }
+        }
+    }
+}
+
+impl Sim {
+    /// Start a simulator on a free port.
+    pub fn start(opts: SimOptions) -> anyhow::Result<Sim> {
+        Self::start_on_port(opts, 0)
+    }
+
+    /// Start on a given port (0 = any free port).
+    pub fn start_on_port(opts: SimOptions, port: u16) -> anyhow::Result<Sim> {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("kubesim")
+            .enable_all()
+            .build()?;
+        let (ca_pem, tls) = make_tls()?;
+        let admin_token = format!("kubesim-admin-{}", util::rand_hex(24));
+        let mut st = State {
+            store: store::Store::new(),
+            clock: util::Clock::new(if opts.time_scale > 0.0 {
+                opts.time_scale
+            } else {
+                10.0
+            }),
+            kubelet: Default::default(),
+            ctrl: Default::default(),
+            tokens: [(admin_token.clone(), "kubernetes-admin".to_string())]
+                .into_iter()
+                .collect(),
+            deny: vec![],
+            version: opts.server_version.clone(),
+        };
+        let now = st.now();
+        for n in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            st.store.ensure_namespace(n, now);
+        }
+        let mut objs = Vec::new();
+        for y in &opts.scenario_yaml {
+            objs.extend(parse_objects(y)?);
+        }
+        let scenario_nodes = objs.iter().any(|o| util::s(o, "/kind") == "Node");
+        if !scenario_nodes {
+            for i in 1..=opts.nodes.unwrap_or(3) {
+                let n = node_obj(&format!("node-{i}"), i, &opts.server_version);
+                st.store
+                    .create(registry::by_storage("nodes"), n, now, None, true)?;
+            }
+        }
+        load_objects(&mut st, objs)?;
+        let (drop_tx, _) = tokio::sync::watch::channel(0u64);
+        let shared = Arc::new(Shared {
+            state: Mutex::new(st),
+            wake: tokio::sync::Notify::new(),
+            requests: Mutex::new(vec![]),
+            faults: Mutex::new(FaultState::default()),
+            drop_watches: drop_tx,
+        });
+        let dir = tempfile::Builder::new().prefix("kubesim-").tempdir()?;
+        let std_l = bind(port, &rt)?;
+        let port = std_l.local_addr()?.port();
+        let kubeconfig = dir.path().join("kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            kubeconfig_yaml(port, &ca_pem, "kubernetes-admin", &admin_token),
+        )?;
+        rt.spawn(control_loop(shared.clone()));
+        let sim = Sim {
+            shared,
+            rt: Some(rt),
+            port,
+            dir,
+            kubeconfig,
+            ca_pem,
+            tls,
+            server: Mutex::new(None),
+        };
+        sim.spawn_server(std_l);
+        Ok(sim)
+    }
+
+    fn spawn_server(&self, l: tokio::net::TcpListener) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let ctx = Arc::new(server::Ctx {
+            shared: self.shared.clone(),
+            port: self.port,
+        });
+        self.rt
+            .as_ref()
+            .unwrap()
+            .spawn(serve(ctx, l, self.tls.clone(), rx));
+        *self.server.lock().unwrap() = Some(ServerHandle { stop: tx });
+    }
+
+    /// `Sim::start` with default options plus `yaml` as scenario; panics on error.
+    pub fn with_scenario(yaml: &str) -> Sim {
+        Sim::start(SimOptions {
+            scenario_yaml: vec![yaml.to_string()],
+            ..Default::default()
+        })
+        .expect("starting kubesim")
+    }
+
+    /// Kubeconfig for the admin user (context `kubesim`, namespace `default`).
+    pub fn kubeconfig_path(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// `https://127.0.0.1:PORT`
+    pub fn url(&self) -> String {
+        format!("https://127.0.0.1:{}", self.port)
+    }
+
+    /// PEM of the CA that signed the server certificate.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// Create-or-replace objects (multi-doc / List). Objects with a status are served as loaded.
+    pub fn apply_yaml(&self, yaml: &str) -> anyhow::Result<()> {
+        let objs = parse_objects(yaml)?;
+        let mut st = self.shared.lock();
+        load_objects(&mut st, objs)?;
+        drop(st);
+        self.shared.wake.notify_one();
+        Ok(())
+    }
+
+    fn def_for(api_version: &str, kind: &str) -> Option<&'static registry::ResDef> {
+        registry::by_kind(api_version, kind)
+    }
+
+    /// Get an object (as served under `api_version`).
+    pub fn get(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<Value> {
+        let def = Self::def_for(api_version, kind)?;
+        let st = self.shared.lock();
+        let ns = if def.namespaced {
+            namespace.unwrap_or("default")
+        } else {
+            ""
+        };
+        st.store
+            .get(def.storage, ns, name)
+            .cloned()
+            .map(|o| server::view(def, o))
+    }
+
+    /// List objects of a kind (`namespace: None` = all namespaces).
+    pub fn list(&self, api_version: &str, kind: &str, namespace: Option<&str>) -> Vec<Value> {
+        let Some(def) = Self::def_for(api_version, kind) else {
+            return vec![];
+        };
+        let st = self.shared.lock();
+        let ns = if def.namespaced { namespace } else { None };
+        st.store
+            .iter(def.storage, ns)
+            .cloned()
+            .map(|o| server::view(def, o))
+            .collect()
+    }
+
+    /// Delete an object like an API DELETE (pods terminate gracefully).
+    pub fn delete(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> bool {
+        let Some(def) = Self::def_for(api_version, kind) else {
+            return false;
+        };
+        let mut st = self.shared.lock();
+        let now = st.now();
+        let ns = if def.namespaced {
+            namespace.unwrap_or("default")
+        } else {
+            ""
+        };
+        let r = controllers::cascade_delete(&mut st.store, def.storage, ns, name, now).is_some();
+        drop(st);
+        self.shared.wake.notify_one();
+        r
+    }
+
+    /// Record an event about an object (like a component would).
+    pub fn record_event(
+        &self,
+        involved: &Value,
+        typ: &str,
+        reason: &str,
+        message: &str,
+        component: &str,
+    ) {
+        let mut st = self.shared.lock();
+        let now = st.now();
+        st.store
+            .record_event(involved, None, typ, reason, message, component, "", now);
+    }
+
+    /// New token for `user`; returns the path of a kubeconfig for that user.
+    pub fn add_user(&self, user: &str) -> PathBuf {
+        let token = format!(
+            "kubesim-{}-{}",
+            user.replace(|c: char| !c.is_ascii_alphanumeric(), "-"),
+            util::rand_hex(16)
+        );
+        self.shared
+            .lock()
+            .tokens
+            .insert(token.clone(), user.to_string());
+        let safe: String = user
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let path = self
+            .dir
+            .path()
+            .join(format!("kubeconfig-{safe}-{}", util::rand_hex(4)));
+        std::fs::write(
+            &path,
+            kubeconfig_yaml(self.port, &self.ca_pem, user, &token),
+        )
+        .expect("writing kubeconfig");
+        path
+    }
+
+    /// Deny `verb` (`get`, `list`, `watch`, `create`, `update`, `patch`, `delete`, `*`) on `resource`
+    /// (`pods`, `pods/log`, `*`…) for `user` → 403.
+    pub fn deny(&self, user: &str, verb: &str, resource: &str) {
+        self.shared
+            .lock()
+            .deny
+            .push((user.into(), verb.into(), resource.into()));
+    }
+
+    /// Requests served so far.
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.shared.requests.lock().unwrap().clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.requests.lock().unwrap().clear();
+    }
+
+    pub fn faults(&self) -> Faults {
+        Faults {
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// Stop serving (state kept; clients get connection refused).
+    pub fn stop_server(&self) {
+        if let Some(h) = self.server.lock().unwrap().take() {
+            let _ = h.stop.send(true);
+        }
+        self.faults().drop_watches();
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    /// Serve again on the same port.
+    pub fn restart_server(&self) {
+        self.stop_server();
+        let mut tries = 0;
+        loop {
+            match bind(self.port, self.rt.as_ref().unwrap()) {
+                Ok(l) => {
+                    self.spawn_server(l);
+                    return;
+                }
+                Err(e) => {
+                    tries += 1;
+                    if tries > 100 {
+                        panic!("kubesim: cannot rebind port {}: {e}", self.port);
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            }
+        }
+    }
+
+    /// The sim clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        let ms = self.shared.lock().now();
+        jiff::Timestamp::from_millisecond(ms).unwrap()
+    }
+
+    /// Sim time scale.
+    pub fn time_scale(&self) -> f64 {
+        self.shared.lock().clock.scale
+    }
+
+    /// Poll `f` every 20 ms (real) until it returns true or `timeout` passes.
+    pub fn wait_until(&self, timeout: Duration, f: impl Fn(&Sim) -> bool) -> bool {
+        let end = std::time::Instant::now() + timeout;
+        loop {
+            if f(self) {
+                return true;
+            }
+            if std::time::Instant::now() >= end {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Real duration corresponding to a sim duration.
+    pub fn real(&self, sim: Duration) -> Duration {
+        self.shared.lock().clock.real_for(sim.as_millis() as i64)
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        if let Some(h) = self.server.lock().unwrap().take() {
+            let _ = h.stop.send(true);
+        }
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn bind(port: u16, rt: &tokio::runtime::Runtime) -> anyhow::Result<tokio::net::TcpListener> {
+    let _g = rt.enter();
+    let sock = tokio::net::TcpSocket::new_v4()?;
+    sock.set_reuseaddr(true)?;
+    sock.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
+    Ok(sock.listen(1024)?)
+}
+
+fn kubeconfig_yaml(port: u16, ca_pem: &str, user: &str, token: &str) -> String {
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: kubesim\n  cluster:\n    server: https://127.0.0.1:{port}\n    certificate-authority-data: {ca}\nusers:\n- name: {user:?}\n  user:\n    token: {token}\ncontexts:\n- name: kubesim\n  context:\n    cluster: kubesim\n    user: {user:?}\n    namespace: default\ncurrent-context: kubesim\npreferences: {{}}\n"
+    )
+}

@@ -1,0 +1,67 @@
+//! Shared simulator state.
+
+use crate::controllers::Ctrl;
+use crate::kubelet::Kubelet;
+use crate::store::Store;
+use crate::util::Clock;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One served request.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    pub user: String,
+    pub status: u16,
+    pub watch: bool,
+    pub at: Instant,
+}
+
+#[derive(Debug, Clone)]
+pub struct FailRule {
+    pub method: String,
+    pub path_contains: String,
+    pub status: u16,
+    pub remaining: usize,
+}
+
+#[derive(Debug, Default)]
+pub struct FaultState {
+    pub latency: Duration,
+    pub fail: Vec<FailRule>,
+}
+
+pub struct State {
+    pub store: Store,
+    pub clock: Clock,
+    pub kubelet: Kubelet,
+    pub ctrl: Ctrl,
+    /// token → user
+    pub tokens: HashMap<String, String>,
+    /// (user, verb, resource)
+    pub deny: Vec<(String, String, String)>,
+    pub version: String,
+}
+
+impl State {
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+pub struct Shared {
+    pub state: Mutex<State>,
+    pub wake: tokio::sync::Notify,
+    pub requests: Mutex<Vec<RequestRecord>>,
+    pub faults: Mutex<FaultState>,
+    pub drop_watches: tokio::sync::watch::Sender<u64>,
+}
+
+impl Shared {
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}

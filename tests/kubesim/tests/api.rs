@@ -1,0 +1,409 @@
+//! API-level tests through kube-rs (watch replay / 410, pagination, patches, auth, faults, shutdown).
+
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, Pod};
+use kube::api::{
+    Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, WatchEvent, WatchParams,
+};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::runtime::watcher;
+use kube::{Client, Config};
+use kubesim::{Sim, SimOptions};
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+
+async fn client_for(path: &Path) -> Client {
+    let kc = Kubeconfig::read_from(path).unwrap();
+    let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    Client::try_from(cfg).unwrap()
+}
+
+fn start(yaml: &str, scale: f64) -> Sim {
+    Sim::start(SimOptions {
+        time_scale: scale,
+        scenario_yaml: vec![yaml.to_string()],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn pod_yaml(name: &str, behavior: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\n  labels: {{app: solo, tier: fe}}\n  annotations:\n    kubesim.io/behavior: '{behavior}'\nspec:\n  terminationGracePeriodSeconds: 10\n  containers:\n  - name: app\n    image: busybox:1.36\n"
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_pagination_and_selectors() {
+    let mut yaml = String::new();
+    for i in 0..7 {
+        yaml.push_str(&format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: default, labels: {{n: \"{}\"}}}}\ndata: {{k: v}}\n", i % 2));
+    }
+    let sim = start(&yaml, 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(c.clone(), "default");
+    let mut names = vec![];
+    let mut lp = ListParams::default().limit(3);
+    let mut pages = 0;
+    loop {
+        let l = api.list(&lp).await.unwrap();
+        pages += 1;
+        names.extend(l.items.iter().map(|i| i.metadata.name.clone().unwrap()));
+        match l.metadata.continue_ {
+            Some(t) if !t.is_empty() => lp = lp.continue_token(&t),
+            _ => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(names.len(), 7);
+    let l = api
+        .list(&ListParams::default().labels("n=1"))
+        .await
+        .unwrap();
+    assert_eq!(l.items.len(), 3);
+    let l = api
+        .list(&ListParams::default().labels("n in (0,1),n!=1"))
+        .await
+        .unwrap();
+    assert_eq!(l.items.len(), 4);
+    let l = api
+        .list(&ListParams::default().fields("metadata.name=cm-2"))
+        .await
+        .unwrap();
+    assert_eq!(l.items.len(), 1);
+    // bad field selector → 400
+    let e = api
+        .list(&ListParams::default().fields("spec.bogus=1"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 400),
+        "{e:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_replay_and_gone() {
+    let sim = start(&pod_yaml("p1", "{}"), 20.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let l = api.list(&ListParams::default()).await.unwrap();
+    let rv = l.metadata.resource_version.unwrap();
+    // create a pod after the list: the watch from rv replays it
+    let p: Pod = serde_json::from_value(json!({"metadata": {"name": "p2"}, "spec": {"containers": [{"name": "app", "image": "x:1"}]}})).unwrap();
+    api.create(&PostParams::default(), &p).await.unwrap();
+    let mut s = api
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    let mut saw_added = false;
+    while let Some(ev) = tokio::time::timeout(Duration::from_secs(5), s.try_next())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        if let WatchEvent::Added(p) = ev {
+            if p.metadata.name.as_deref() == Some("p2") {
+                saw_added = true;
+                break;
+            }
+        }
+    }
+    assert!(saw_added);
+    // expire: old RVs get a 410 ERROR event
+    sim.faults().expire_resource_versions();
+    let mut s = api
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .unwrap()
+        .boxed();
+    match s.try_next().await.unwrap().unwrap() {
+        WatchEvent::Error(e) => {
+            assert_eq!(e.code, 410);
+            assert_eq!(e.reason, "Expired");
+        }
+        other => panic!("expected 410, got {other:?}"),
+    }
+    // kube-rs' watcher copes (relists) and sees the pods
+    let w = watcher(api.clone(), watcher::Config::default()).boxed();
+    let got = tokio::time::timeout(
+        Duration::from_secs(10),
+        w.try_filter(|e| futures::future::ready(matches!(e, watcher::Event::InitDone)))
+            .next(),
+    )
+    .await;
+    assert!(got.is_ok());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patches_and_conflicts() {
+    let sim = start(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default, labels: {a: "1"}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: "nginx:1.27"}, {name: side, image: "envoy:1"}]
+"#,
+        20.0,
+    );
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<Deployment> = Api::namespaced(c.clone(), "default");
+    let smp = json!({"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "envoy:2"}]}}}});
+    let d = api
+        .patch("web", &PatchParams::default(), &Patch::Strategic(&smp))
+        .await
+        .unwrap();
+    let cs = &d
+        .spec
+        .as_ref()
+        .unwrap()
+        .template
+        .spec
+        .as_ref()
+        .unwrap()
+        .containers;
+    assert_eq!(cs.len(), 2);
+    assert_eq!(cs[0].image.as_deref(), Some("nginx:1.27"));
+    assert_eq!(cs[1].image.as_deref(), Some("envoy:2"));
+    assert_eq!(d.metadata.generation, Some(2));
+    let d = api
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"a": null, "b": "2"}}})),
+        )
+        .await
+        .unwrap();
+    let labels = d.metadata.labels.unwrap();
+    assert!(!labels.contains_key("a") && labels["b"] == "2");
+    let jp: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "replace", "path": "/spec/replicas", "value": 2}]))
+            .unwrap();
+    let d = api
+        .patch("web", &PatchParams::default(), &Patch::<()>::Json(jp))
+        .await
+        .unwrap();
+    assert_eq!(d.spec.unwrap().replicas, Some(2));
+    // PUT with a stale resourceVersion → 409
+    let mut cur = api.get("web").await.unwrap();
+    let stale = cur.clone();
+    cur.spec.as_mut().unwrap().replicas = Some(3);
+    api.replace("web", &PostParams::default(), &cur)
+        .await
+        .unwrap();
+    let e = api
+        .replace("web", &PostParams::default(), &stale)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 409 && s.reason == "Conflict"),
+        "{e:?}"
+    );
+    let e = api.get("nope").await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 404 && s.message == "deployments.apps \"nope\" not found"),
+        "{e:?}"
+    );
+    // managedFields record the manager
+    let d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
+    assert!(d["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m["operation"] == "Update"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn graceful_shutdown_exit_codes() {
+    // handles SIGTERM in 2s → exit 0; ignores SIGTERM → SIGKILL at grace (10s) → 137; preStop + dies on SIGTERM → 143
+    let yaml = [
+        pod_yaml("good", r#"{"sigtermExit": "2s"}"#),
+        pod_yaml("stubborn", r#"{"sigtermExit": "never"}"#),
+        pod_yaml("dies", r#"{"diesOnSigterm": true, "preStopFails": true}"#),
+    ]
+    .join("---\n");
+    let sim = start(&yaml, 20.0);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .list("v1", "Pod", None)
+        .iter()
+        .all(|p| p["status"]["phase"] == "Running")));
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let mut w = api
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
+    for n in ["good", "stubborn", "dies"] {
+        api.delete(n, &DeleteParams::default()).await.unwrap();
+    }
+    let p = sim.get("v1", "Pod", None, "stubborn").unwrap();
+    assert!(p["metadata"]["deletionTimestamp"].is_string());
+    assert_eq!(p["metadata"]["deletionGracePeriodSeconds"], 10);
+    let mut finals = std::collections::HashMap::new();
+    while finals.len() < 3 {
+        let ev = tokio::time::timeout(Duration::from_secs(10), w.try_next())
+            .await
+            .expect("timeout")
+            .unwrap()
+            .unwrap();
+        if let WatchEvent::Deleted(p) = ev {
+            let cs = &p
+                .status
+                .as_ref()
+                .unwrap()
+                .container_statuses
+                .as_ref()
+                .unwrap()[0];
+            let t = cs.state.as_ref().unwrap().terminated.clone().unwrap();
+            finals.insert(
+                p.metadata.name.clone().unwrap(),
+                (
+                    t.exit_code,
+                    t.reason.unwrap_or_default(),
+                    t.finished_at.unwrap().0,
+                    p.metadata.deletion_timestamp.unwrap().0,
+                ),
+            );
+        }
+    }
+    assert_eq!(finals["good"].0, 0);
+    assert_eq!(finals["good"].1, "Completed");
+    assert_eq!(finals["stubborn"].0, 137);
+    assert_eq!(finals["stubborn"].1, "Error");
+    assert_eq!(
+        finals["stubborn"].2, finals["stubborn"].3,
+        "SIGKILL at deletionTimestamp"
+    );
+    assert_eq!(finals["dies"].0, 143);
+    let evs = sim.list("v1", "Event", None);
+    assert!(evs
+        .iter()
+        .any(|e| e["reason"] == "FailedPreStopHook" && e["involvedObject"]["name"] == "dies"));
+    assert_eq!(evs.iter().filter(|e| e["reason"] == "Killing").count(), 3);
+    // events.k8s.io view of the same events
+    let ev2 = sim.list("events.k8s.io/v1", "Event", None);
+    assert_eq!(ev2.len(), evs.len());
+    assert!(ev2.iter().any(|e| e["regarding"]["name"] == "dies"
+        && e["note"] == "PreStopHook failed"
+        && e["deprecatedCount"] == 1));
+    let evapi: Api<Event> = Api::namespaced(c.clone(), "default");
+    let l = evapi
+        .list(&ListParams::default().fields("involvedObject.name=good,reason=Killing"))
+        .await
+        .unwrap();
+    assert_eq!(l.items.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_and_server_restart() {
+    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    sim.faults().fail("GET", "/pods/p1", 500, 1);
+    let e = api.get("p1").await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 500),
+        "{e:?}"
+    );
+    api.get("p1").await.unwrap();
+    sim.faults().set_latency(Duration::from_millis(200));
+    let t = std::time::Instant::now();
+    api.get("p1").await.unwrap();
+    assert!(t.elapsed() >= Duration::from_millis(200));
+    sim.faults().clear();
+    // watches get dropped
+    let mut w = api
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
+    let _ = w.try_next().await.unwrap();
+    sim.faults().drop_watches();
+    let end = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Ok(Some(_)) = w.try_next().await {}
+    })
+    .await;
+    assert!(end.is_ok());
+    // stop / restart keeps state
+    tokio::task::block_in_place(|| sim.stop_server());
+    assert!(api.get("p1").await.is_err());
+    tokio::task::block_in_place(|| sim.restart_server());
+    let c2 = client_for(sim.kubeconfig_path()).await;
+    let api2: Api<Pod> = Api::namespaced(c2, "default");
+    api2.get("p1").await.unwrap();
+    let reqs = sim.requests();
+    assert!(reqs.iter().any(|r| r.status == 500 && r.method == "GET"));
+    assert!(reqs.iter().any(|r| r.watch));
+    sim.clear_requests();
+    assert!(sim.requests().is_empty());
+}
+
+#[test]
+fn static_scenario_served_as_loaded() {
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: old-api
+  namespace: shop
+  uid: 11111111-2222-3333-4444-555555555555
+  creationTimestamp: "2025-01-01T10:00:00Z"
+  annotations:
+    kubesim.io/previous-logs: |
+      app: "panic: nil map\n"
+spec:
+  nodeName: node-2
+  containers: [{name: app, image: "shop/api:1.0"}]
+status:
+  phase: Running
+  containerStatuses:
+  - name: app
+    image: shop/api:1.0
+    ready: false
+    restartCount: 4
+    state: {waiting: {reason: CrashLoopBackOff, message: "back-off 1m20s restarting failed container=app"}}
+    lastState: {terminated: {exitCode: 2, reason: Error, startedAt: "2025-01-01T10:05:00Z", finishedAt: "2025-01-01T10:05:03Z"}}
+---
+apiVersion: v1
+kind: Event
+metadata: {name: old-api.1, namespace: shop}
+involvedObject: {kind: Pod, name: old-api, namespace: shop, uid: 11111111-2222-3333-4444-555555555555}
+reason: BackOff
+message: Back-off restarting failed container app in pod old-api_shop(11111111-2222-3333-4444-555555555555)
+type: Warning
+count: 12
+firstTimestamp: "2025-01-01T10:01:00Z"
+lastTimestamp: "2025-01-01T10:06:00Z"
+source: {component: kubelet, host: node-2}
+"#;
+    let sim = start(yaml, 10.0);
+    std::thread::sleep(Duration::from_millis(300));
+    let p = sim.get("v1", "Pod", Some("shop"), "old-api").unwrap();
+    assert_eq!(p["metadata"]["uid"], "11111111-2222-3333-4444-555555555555");
+    assert_eq!(p["metadata"]["creationTimestamp"], "2025-01-01T10:00:00Z");
+    assert_eq!(p["status"]["containerStatuses"][0]["restartCount"], 4);
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
+        "CrashLoopBackOff"
+    );
+    assert!(sim.get("v1", "Namespace", None, "shop").is_some());
+    let e = sim.get("v1", "Event", Some("shop"), "old-api.1").unwrap();
+    assert_eq!(e["count"], 12);
+    // deleting it hands it to the kubelet, which terminates it
+    assert!(sim.delete("v1", "Pod", Some("shop"), "old-api"));
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("v1", "Pod", Some("shop"), "old-api")
+        .is_none()));
+}

@@ -441,3 +441,262 @@ fn live_mode_errors_are_one_clear_line() {
         .code(2)
         .stderr(predicate::str::contains("takes no targets"));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Live mode against the simulated API server.
+
+use kubesim::{Sim, SimOptions};
+
+const LIVE_SCENARIO: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default, labels: {app: web}}
+spec:
+  replicas: 3
+  minReadySeconds: 5
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 45
+      containers:
+      - name: app
+        image: example/web:1
+        command: ["/app/server"]
+        terminationMessagePolicy: FallbackToLogsOnError
+        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 5}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: default, labels: {app: api}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers:
+      - name: api
+        image: example/api:1
+        command: ["sh", "-c", "node server.js"]
+        ports: [{containerPort: 3000}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: default}
+spec:
+  maxUnavailable: 1
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: data}
+spec:
+  serviceName: db
+  replicas: 1
+  updateStrategy: {type: OnDelete}
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - {name: db, image: postgres:16, terminationMessagePolicy: FallbackToLogsOnError}
+"#;
+
+fn live(sim: &Sim, home: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
+    let mut c = cmd(home);
+    c.arg("diagnose")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path());
+    c.assert()
+}
+
+#[test]
+fn live_namespace_relates_pdb_and_service_by_selector() {
+    let sim = Sim::with_scenario(LIVE_SCENARIO);
+    let home = tempfile::tempdir().unwrap();
+    let out = live(&sim, home.path(), &["-o", "json"])
+        .get_output()
+        .stdout
+        .clone();
+    let r = json_of(&out);
+    assert_eq!(r["kubernetesVersion"], "1.33");
+    // Only the two Deployments of namespace default: their ReplicaSets and pods are not workloads.
+    let names: Vec<&str> = r["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api", "web"], "{r:#}");
+    assert_eq!(r["workloads"][0]["source"], "cluster");
+    let web = rules_of(&r, "web");
+    // The Service found by selector makes web a serving workload with no preStop pause…
+    assert!(web.contains(&"prestop-missing".to_string()), "{web:?}");
+    let msg = r["workloads"][1]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "prestop-missing")
+        .unwrap()["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(msg.contains("Service web"), "{msg}");
+    // …and the PDB found by selector covers it.
+    assert!(!web.contains(&"pdb-missing".to_string()), "{web:?}");
+    let api = rules_of(&r, "api");
+    for rule in [
+        "pdb-missing",
+        "shell-swallows-sigterm",
+        "readiness-missing",
+        "prestop-missing",
+    ] {
+        assert!(api.contains(&rule.to_string()), "{rule} not in {api:?}");
+    }
+    // All lists went out, plus /version.
+    let reqs = sim.requests();
+    for path in [
+        "/apis/apps/v1/namespaces/default/deployments",
+        "/apis/policy/v1/namespaces/default/poddisruptionbudgets",
+        "/api/v1/namespaces/default/services",
+        "/apis/autoscaling/v2/namespaces/default/horizontalpodautoscalers",
+        "/version",
+    ] {
+        assert!(reqs.iter().any(|q| q.path == path), "no request to {path}");
+    }
+}
+
+#[test]
+fn live_targets_all_namespaces_and_not_found() {
+    let sim = Sim::with_scenario(LIVE_SCENARIO);
+    let home = tempfile::tempdir().unwrap();
+    let out = live(
+        &sim,
+        home.path(),
+        &["deploy/api", "-o", "json", "--fail-on", "warning"],
+    )
+    .code(1)
+    .get_output()
+    .stdout
+    .clone();
+    let r = json_of(&out);
+    assert_eq!(r["summary"]["workloads"], 1);
+    assert_eq!(r["workloads"][0]["name"], "api");
+
+    let out = live(&sim, home.path(), &["-A", "-o", "json"])
+        .get_output()
+        .stdout
+        .clone();
+    let r = json_of(&out);
+    let db = rules_of(&r, "db");
+    assert!(
+        db.contains(&"update-strategy-ondelete".to_string())
+            && db.contains(&"single-replica".to_string()),
+        "{db:?}"
+    );
+
+    live(&sim, home.path(), &["sts/db", "-n", "data"]).code(0);
+    live(&sim, home.path(), &["deploy/missing"])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "deployment missing not found in namespace default",
+        ));
+
+    // -l goes to the API server as a labelSelector on the workload lists.
+    sim.clear_requests();
+    let out = live(&sim, home.path(), &["-l", "app=web", "-o", "json"])
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(json_of(&out)["summary"]["workloads"], 1);
+    assert!(sim
+        .requests()
+        .iter()
+        .any(|q| q.path.ends_with("/deployments") && q.query.contains("labelSelector")));
+}
+
+#[test]
+fn live_version_aware_advice() {
+    let scenario = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: native, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: native}}
+  template:
+    metadata: {labels: {app: native}}
+    spec:
+      containers:
+      - name: app
+        image: example/app:1
+        lifecycle: {preStop: {sleep: {seconds: 10}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: shell, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: shell}}
+  template:
+    metadata: {labels: {app: shell}}
+    spec:
+      containers:
+      - name: app
+        image: example/app:1
+        lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}
+"#;
+    let home = tempfile::tempdir().unwrap();
+    let run = |version: &str| {
+        let sim = Sim::start(SimOptions {
+            server_version: version.to_string(),
+            scenario_yaml: vec![scenario.to_string()],
+            ..SimOptions::default()
+        })
+        .unwrap();
+        let out = live(&sim, home.path(), &["-o", "json"])
+            .get_output()
+            .stdout
+            .clone();
+        json_of(&out)
+    };
+    let old = run("v1.29.0");
+    assert_eq!(old["kubernetesVersion"], "1.29");
+    assert!(rules_of(&old, "native").contains(&"prestop-sleep-unsupported".to_string()));
+    assert!(!rules_of(&old, "shell").contains(&"prestop-sleep-native".to_string()));
+    let new = run("v1.33.2");
+    assert_eq!(new["kubernetesVersion"], "1.33");
+    assert!(!rules_of(&new, "native").contains(&"prestop-sleep-unsupported".to_string()));
+    assert!(rules_of(&new, "shell").contains(&"prestop-sleep-native".to_string()));
+}
+
+#[test]
+fn live_forbidden_list_degrades_with_a_warning() {
+    let sim = Sim::with_scenario(LIVE_SCENARIO);
+    let home = tempfile::tempdir().unwrap();
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "list", "poddisruptionbudgets");
+    let mut c = cmd(home.path());
+    let out = c
+        .args(["diagnose", "-o", "json", "--kubeconfig"])
+        .arg(&alice)
+        .assert()
+        .stderr(predicate::str::contains("cannot list poddisruptionbudgets"))
+        .get_output()
+        .stdout
+        .clone();
+    let r = json_of(&out);
+    // Without PDBs, no claim about PDBs either way.
+    assert!(!rules_of(&r, "api").contains(&"pdb-missing".to_string()));
+    assert!(rules_of(&r, "api").contains(&"shell-swallows-sigterm".to_string()));
+}

@@ -700,3 +700,25 @@ fn live_forbidden_list_degrades_with_a_warning() {
     assert!(!rules_of(&r, "api").contains(&"pdb-missing".to_string()));
     assert!(rules_of(&r, "api").contains(&"shell-swallows-sigterm".to_string()));
 }
+
+#[test]
+fn live_missing_api_degrades_and_server_errors_fail_clearly() {
+    let sim = Sim::with_scenario(LIVE_SCENARIO);
+    let home = tempfile::tempdir().unwrap();
+    sim.faults().fail("GET", "horizontalpodautoscalers", 404, 1);
+    let out = live(&sim, home.path(), &["-o", "json"])
+        .stderr(predicate::str::contains(
+            "does not serve horizontalpodautoscalers",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(json_of(&out)["summary"]["workloads"], 2);
+
+    sim.faults().fail("GET", "/deployments", 500, 1);
+    live(&sim, home.path(), &[])
+        .code(2)
+        .stderr(predicate::str::contains(
+            "list deployments: the API server answered 500",
+        ));
+}

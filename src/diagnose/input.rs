@@ -363,10 +363,48 @@ fn load_value(at: &str, value: serde_yaml::Value, default_ns: &str, loaded: &mut
         loaded.skipped += 1;
         return;
     }
-    let json = match serde_json::to_value(&value) {
+    // The API version diagnose reads each kind as; older served versions are read the same way,
+    // removed ones are an error that says so.
+    let current = match kind.as_str() {
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps/v1",
+        "Job" | "CronJob" => "batch/v1",
+        "PodDisruptionBudget" => "policy/v1",
+        "HorizontalPodAutoscaler" => "autoscaling/v2",
+        _ => "v1",
+    };
+    if api_version != current {
+        let removed = match (api_version.as_str(), kind.as_str()) {
+            ("autoscaling/v1", _) => None,
+            ("extensions/v1beta1" | "apps/v1beta1" | "apps/v1beta2", _) => Some("1.16"),
+            ("policy/v1beta1" | "batch/v1beta1" | "autoscaling/v2beta1", _) => Some("1.25"),
+            ("autoscaling/v2beta2", _) => Some("1.26"),
+            _ => Some("?"),
+        };
+        match removed {
+            None => {}
+            Some("?") => {
+                return err(
+                    loaded,
+                    format!("{kind} in {api_version}: unknown API version (expected {current})"),
+                )
+            }
+            Some(v) => {
+                return err(
+                    loaded,
+                    format!(
+                        "{kind} in {api_version} was removed in Kubernetes {v}: use apiVersion {current}"
+                    ),
+                )
+            }
+        }
+    }
+    let mut json = match serde_json::to_value(&value) {
         Ok(j) => j,
         Err(e) => return err(loaded, format!("cannot read {kind}: {e}")),
     };
+    if let Some(obj) = json.as_object_mut() {
+        obj.insert("apiVersion".into(), current.into());
+    }
     macro_rules! typed {
         ($t:ty) => {
             match serde_json::from_value::<$t>(json) {
@@ -503,6 +541,30 @@ mod tests {
         assert_eq!(l.workloads[0].namespace, "data");
         assert_eq!(l.workloads[0].source, "f.yaml:1 (item 0)");
         assert_eq!(l.related.pdbs.as_ref().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn api_versions() {
+        let l = load("apiVersion: autoscaling/v1\nkind: HorizontalPodAutoscaler\nmetadata: {name: h}\nspec: {scaleTargetRef: {kind: Deployment, name: a}, maxReplicas: 3, targetCPUUtilizationPercentage: 50}\n---\napiVersion: extensions/v1beta1\nkind: Deployment\nmetadata: {name: a}\n---\napiVersion: apps/v2\nkind: Deployment\nmetadata: {name: b}\n");
+        assert_eq!(
+            l.related.hpas.as_ref().map(Vec::len),
+            Some(1),
+            "{:?}",
+            l.errors
+        );
+        assert_eq!(l.errors.len(), 2);
+        assert!(
+            l.errors[0]
+                .message
+                .contains("removed in Kubernetes 1.16: use apiVersion apps/v1"),
+            "{:?}",
+            l.errors
+        );
+        assert!(
+            l.errors[1].message.contains("unknown API version"),
+            "{:?}",
+            l.errors
+        );
     }
 
     #[test]

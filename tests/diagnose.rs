@@ -55,6 +55,15 @@ fn well_configured_manifest_passes_without_a_cluster() {
         .stdout(predicate::str::contains(
             "1 workload, 0 errors, 0 warnings, 0 infos",
         ));
+    // Every well-configured kind: Deployment, StatefulSet, DaemonSet, Job, CronJob.
+    cmd(home.path())
+        .args(["diagnose", "--fail-on", "info", "-f"])
+        .arg(fixtures().join("good"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains(
+            "5 workloads, 0 errors, 0 warnings, 0 infos",
+        ));
 }
 
 #[test]

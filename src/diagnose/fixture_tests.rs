@@ -76,9 +76,17 @@ fn no_fixture_without_a_rule() {
 }
 
 #[test]
-fn well_configured_workload_has_zero_findings() {
-    let found = check_file("good/web.yaml");
-    assert!(found.is_empty(), "{found:#?}");
+fn well_configured_workloads_have_zero_findings() {
+    let mut files: Vec<String> = std::fs::read_dir(fixtures().join("good"))
+        .unwrap()
+        .map(|e| format!("good/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for f in files {
+        let found = check_file(&f);
+        assert!(found.is_empty(), "{f}: {found:#?}");
+    }
 }
 
 #[test]

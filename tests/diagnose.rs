@@ -731,3 +731,72 @@ fn live_missing_api_degrades_and_server_errors_fail_clearly() {
             "list deployments: the API server answered 500",
         ));
 }
+
+#[test]
+fn live_well_configured_workloads_have_no_findings_as_served() {
+    // As served, objects carry every API default (strategy 25%/25%, probe timings, policies …).
+    let mut yaml = String::new();
+    for f in [
+        "good/web.yaml",
+        "good/db-statefulset.yaml",
+        "good/batch.yaml",
+    ] {
+        yaml.push_str(&std::fs::read_to_string(fixtures().join(f)).unwrap());
+        yaml.push_str("\n---\n");
+    }
+    let sim = Sim::with_scenario(&yaml);
+    let home = tempfile::tempdir().unwrap();
+    let out = live(
+        &sim,
+        home.path(),
+        &["-A", "-o", "json", "--fail-on", "info"],
+    )
+    .code(0)
+    .get_output()
+    .stdout
+    .clone();
+    let r = json_of(&out);
+    assert_eq!(r["summary"]["workloads"], 4, "{r:#}");
+    for w in r["workloads"].as_array().unwrap() {
+        assert_eq!(w["findings"], serde_json::json!([]), "{w:#}");
+    }
+}
+
+#[test]
+fn live_hpa_found_by_scale_target() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: api}}
+  template:
+    metadata: {labels: {app: api}}
+    spec:
+      containers: [{name: api, image: example/api:1}]
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: api, namespace: default}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: api}
+  minReplicas: 3
+  maxReplicas: 9
+"#;
+    let sim = Sim::with_scenario(yaml);
+    let home = tempfile::tempdir().unwrap();
+    let out = live(&sim, home.path(), &["deploy/api", "-o", "json"])
+        .get_output()
+        .stdout
+        .clone();
+    let rules = rules_of(&json_of(&out), "api");
+    // The HPA keeps 3 replicas: not a single replica, but 3 replicas without a PDB.
+    assert!(!rules.contains(&"single-replica".to_string()), "{rules:?}");
+    assert!(rules.contains(&"pdb-missing".to_string()), "{rules:?}");
+    // Live, spec.replicas is the HPA's to set: not flagged.
+    assert!(
+        !rules.contains(&"hpa-replicas-set".to_string()),
+        "{rules:?}"
+    );
+}

@@ -615,10 +615,12 @@ fn live_targets_all_namespaces_and_not_found() {
     );
 
     live(&sim, home.path(), &["sts/db", "-n", "data"]).code(0);
-    live(&sim, home.path(), &["deploy/missing"])
+    // A missing target is an error; the others are still checked.
+    live(&sim, home.path(), &["deploy/missing", "deploy/web"])
         .code(2)
+        .stdout(predicate::str::contains("deployment/web"))
         .stderr(predicate::str::contains(
-            "deployment missing not found in namespace default",
+            "error: deploy/missing: deployment missing not found in namespace default",
         ));
 
     // -l goes to the API server as a labelSelector on the workload lists.

@@ -14,6 +14,7 @@ use kube::api::{Api, ListParams};
 use kube::Resource;
 use serde::de::DeserializeOwned;
 
+use super::input::InputError;
 use super::model::{KubeVersion, Related, Workload};
 use crate::client::Kube;
 use crate::error::Result;
@@ -26,6 +27,8 @@ pub struct Gathered {
     pub workloads: Vec<Workload>,
     pub related: Related,
     pub version: Option<KubeVersion>,
+    /// Named targets that do not exist.
+    pub errors: Vec<InputError>,
 }
 
 fn api<K>(kube: &Kube, ns: Option<&str>) -> Api<K>
@@ -169,6 +172,7 @@ pub async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Resul
         workloads,
         related,
         version,
+        errors: vec![],
     })
 }
 
@@ -209,28 +213,41 @@ async fn get_one(kube: &Kube, ns: &str, t: &Target) -> Result<Workload> {
 }
 
 /// The named workloads of one namespace, plus related objects and the version, concurrently.
+/// A target that does not exist is reported in `errors` and the others are still checked.
 pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gathered> {
-    let (workloads, related, version) = futures::join!(
-        futures::future::try_join_all(targets.iter().map(|t| get_one(kube, ns, t))),
+    let (results, related, version) = futures::join!(
+        futures::future::join_all(targets.iter().map(|t| get_one(kube, ns, t))),
         related(kube, Some(ns)),
         server_version(kube),
     );
-    Ok(Gathered {
-        workloads: workloads?,
+    let mut g = Gathered {
         related: related?,
         version,
-    })
+        ..Default::default()
+    };
+    for (t, r) in targets.iter().zip(results) {
+        match r {
+            Ok(w) => g.workloads.push(w),
+            Err(e) if e.is_not_found() => g.errors.push(InputError {
+                source: t.to_string(),
+                message: e.to_string(),
+            }),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(g)
 }
 
 /// One live workload, ready for [`super::check_workload`]: read, related to its namespace's PDBs,
 /// HPAs and Services, and set to the server's version (restart's preflight uses this).
 pub async fn one(kube: &Kube, ns: &str, target: &Target) -> Result<Workload> {
-    let mut g = targets(kube, ns, std::slice::from_ref(target)).await?;
-    let mut w = g
-        .workloads
-        .pop()
-        .ok_or_else(|| crate::error::Error::other(format!("get {target}"), "nothing returned"))?;
-    w.relate(&g.related);
-    w.version = g.version.unwrap_or(KubeVersion::DEFAULT);
+    let (w, related, version) = futures::join!(
+        get_one(kube, ns, target),
+        related(kube, Some(ns)),
+        server_version(kube),
+    );
+    let mut w = w?;
+    w.relate(&related?);
+    w.version = version.unwrap_or(KubeVersion::DEFAULT);
     Ok(w)
 }

@@ -163,7 +163,7 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
             ws,
             g.related,
             g.version.unwrap_or(KubeVersion::DEFAULT),
-            Vec::new(),
+            g.errors,
         )
     };
 

@@ -802,3 +802,38 @@ spec:
         "{rules:?}"
     );
 }
+
+#[test]
+fn wide_output_adds_the_field_column() {
+    let home = tempfile::tempdir().unwrap();
+    let out = cmd(home.path())
+        .args(["diagnose", "-o", "wide", "-f"])
+        .arg(fixtures().join("rules/grace-period-zero/bad.yaml"))
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let header = text.lines().find(|l| l.starts_with("SEVERITY")).unwrap();
+    assert!(header.ends_with("FIELD"), "{header}");
+    assert!(
+        text.contains("spec.template.spec.terminationGracePeriodSeconds"),
+        "{text}"
+    );
+    // The plain table has no FIELD column.
+    let out = cmd(home.path())
+        .args(["diagnose", "-f"])
+        .arg(fixtures().join("rules/grace-period-zero/bad.yaml"))
+        .assert()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("SEVERITY") && l.contains("FIELD")),
+        "{text}"
+    );
+}

@@ -60,7 +60,6 @@ use crate::selector::Selector;
 use crate::settings::OutputSettings;
 use crate::target::{Kind, Target};
 
-use input::InputError;
 use render::{DiagnoseReport, Summary, WorkloadReport, API_VERSION};
 
 const KINDS: &[Kind] = &[
@@ -262,6 +261,3 @@ fn rule_or_usage(id: &str, flag: &str) -> Result<&'static rules::Rule> {
         Error::usage(format!("{flag}: unknown rule {id:?}: {hint}"))
     })
 }
-
-/// Input errors, for callers that report them.
-pub type InputErrors = Vec<InputError>;

@@ -281,7 +281,17 @@ const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"];
 /// The script of `sh -c SCRIPT` (also `bash -ec`, `/bin/sh -c`, `busybox sh -c`).
 pub fn shell_script(argv: &[String]) -> Option<String> {
     let mut it = argv.iter().peekable();
-    let first = it.next()?;
+    let mut first = it.next()?;
+    // `/usr/bin/env [VAR=value …] sh -c …`
+    if base(first) == "env" {
+        while it
+            .peek()
+            .is_some_and(|w| w.contains('=') || w.starts_with('-'))
+        {
+            it.next();
+        }
+        first = it.next()?;
+    }
     if !SHELLS.contains(&base(first)) {
         return None;
     }
@@ -1915,6 +1925,9 @@ mod tests {
         assert!(shell_swallows(&s(&["java", "-jar", "app.jar"])).is_none());
         assert!(shell_swallows(&s(&["sh", "/entrypoint.sh"])).is_none());
         assert!(shell_swallows(&s(&["busybox", "sh", "-c", "httpd -f"])).is_some());
+        assert!(shell_swallows(&s(&["/usr/bin/env", "A=1", "bash", "-c", "npm start"])).is_some());
+        assert!(shell_swallows(&s(&["/bin/sh", "-e", "-c", "exec npm start"])).is_none());
+        assert!(shell_swallows(&s(&["env", "node", "server.js"])).is_none());
     }
 
     #[test]

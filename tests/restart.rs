@@ -329,6 +329,11 @@ fn assert_stops_with(behavior: &str, extra: &[&str], verdict: &str) {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(text.contains(verdict), "want {verdict:?} in:\n{text}");
+    // The failing pod is explained by `explain`, with what to do.
+    assert!(
+        text.contains("what to do:"),
+        "no explain report in:\n{text}"
+    );
     assert!(
         text.contains("restart failed at deploy/api; not touched: deploy/later"),
         "{text}"
@@ -799,6 +804,14 @@ fn stable_for_catches_new_pods_that_crash_after_becoming_ready() {
         .expect("a TargetFailed event");
     assert_eq!(failed["reason"], "unstable during --stable-for", "{failed}");
     assert_eq!(failed["failure"]["exitCode"], 2, "{failed}");
+    assert_eq!(
+        failed["explain"]["name"], failed["failure"]["pod"],
+        "{failed}"
+    );
+    assert!(
+        failed["explain"]["containers"][0]["verdict"]["cause"].is_string(),
+        "{failed}"
+    );
     assert!(
         failed["verdict"].as_str().unwrap().contains("exit code 2"),
         "{failed}"

@@ -302,7 +302,7 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
             if matches!(outcome, Outcome::Complete) {
                 ctx.reporter.progress(i, 1, 1, "replaced");
             }
-            return Ok(finish(ctx, i, outcome, 1));
+            return Ok(finish(ctx, i, outcome).await);
         }
         Subject::Workload(w) => w,
     };
@@ -355,14 +355,15 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
         })
         .await?;
     }
-    let ok = finish(ctx, i, outcome.clone(), patched.expected_new());
+    let ok = finish(ctx, i, outcome).await;
     if !ok && ctx.opts.rollback {
         rollback(ctx, i, &patched, prev, &value, &selector).await?;
     }
     Ok(ok)
 }
 
-fn finish(ctx: &Ctx<'_>, i: usize, outcome: Outcome, _desired: i32) -> bool {
+/// Reports how a target ended; a failed pod is explained by `explain`. True when complete.
+async fn finish(ctx: &Ctx<'_>, i: usize, outcome: Outcome) -> bool {
     match outcome {
         Outcome::Complete => {
             ctx.reporter.complete(i);
@@ -373,7 +374,20 @@ fn finish(ctx: &Ctx<'_>, i: usize, outcome: Outcome, _desired: i32) -> bool {
             failure,
             verdict,
         } => {
-            ctx.reporter.failed(i, &reason, failure.as_ref(), verdict);
+            let report = match &failure {
+                Some(f) if crate::target::valid_name(&f.pod) => {
+                    let opts = crate::explain::ExplainOptions {
+                        tail: 5,
+                        ..Default::default()
+                    };
+                    crate::explain::explain_pod(ctx.kube, ctx.ns, &f.pod, &opts)
+                        .await
+                        .ok()
+                }
+                _ => None,
+            };
+            ctx.reporter
+                .failed(i, &reason, failure.as_ref(), verdict, report.as_ref());
             false
         }
     }

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use super::preflight::{Finding, Severity};
 use super::status::PodFailure;
 use crate::error::Result;
+use crate::explain::PodReport;
 use crate::output::{Printer, Style};
 
 pub const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
@@ -369,23 +370,45 @@ impl Reporter {
         ));
     }
 
-    pub fn failed(&self, i: usize, reason: &str, failure: Option<&PodFailure>, verdict: String) {
+    /// A failed target, with `explain`'s report on the failing pod when there is one.
+    pub fn failed(
+        &self,
+        i: usize,
+        reason: &str,
+        failure: Option<&PodFailure>,
+        verdict: String,
+        explain: Option<&PodReport>,
+    ) {
         let s = self.finish(i, State::Failed, reason, Some(verdict.clone()));
         self.emit(
             "TargetFailed",
             Some(i),
-            json!({"reason": reason, "failure": failure, "verdict": verdict,
+            json!({"reason": reason, "failure": failure, "verdict": verdict, "explain": explain,
                    "ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
         );
-        if !self.json {
-            let p = &self.printer;
-            crate::output::note(&format!(
-                "{}: {} {reason}\n    {}",
-                s.target,
-                p.paint("FAILED:", Style::Error),
-                verdict
-            ));
+        if self.json {
+            return;
         }
+        let p = &self.printer;
+        let mut text = format!(
+            "{}: {} {reason}\n    {}",
+            s.target,
+            p.paint("FAILED:", Style::Error),
+            verdict
+        );
+        if let Some(r) = explain {
+            // stderr: colour only when stderr is a terminal too.
+            let mut settings = p.settings;
+            settings.color = settings.color && settings.interactive;
+            let report = crate::explain::render_pod_report(&Printer::new(settings), r);
+            text.push_str("\n\n");
+            for line in report.trim_end().lines() {
+                text.push_str("    ");
+                text.push_str(line);
+                text.push('\n');
+            }
+        }
+        crate::output::note(text.trim_end());
     }
 
     pub fn rollback_started(&self, i: usize, detail: &str) {

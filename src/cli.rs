@@ -309,7 +309,7 @@ pub struct RestartArgs {
     #[arg(long)]
     pub dry_run: bool,
 
-    /// Go ahead despite preflight risks (downtime, no readiness probe, blocking PDB, HPA, GitOps owner)
+    /// Go ahead despite preflight risks (downtime, no readiness probe, GitOps/operator owner). Blocked targets (paused, a PDB that never allows an eviction) cannot be forced
     #[arg(long)]
     pub force: bool,
 

@@ -866,7 +866,7 @@ fn selector_and_all_pick_workloads_of_the_namespace() {
     let out = run(&sim, &["--all"]).code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains("single-replica-downtime") && stderr.contains("--force"),
+        stderr.contains("single-replica") && stderr.contains("--force"),
         "{stderr}"
     );
     sim.clear_requests();
@@ -1003,7 +1003,8 @@ fn paused_deployment_is_refused_even_with_force() {
     let out = run(&sim, &["deploy/web", "--force"]).code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
-        stderr.contains("[rollout-paused]") && stderr.contains("kubectl rollout resume deploy/web"),
+        stderr.contains("[deployment-paused]")
+            && stderr.contains("kubectl rollout resume deploy/web"),
         "{stderr}"
     );
     assert!(stderr.contains("--force cannot help"), "{stderr}");

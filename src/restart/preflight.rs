@@ -195,7 +195,7 @@ pub fn check_workload(
     };
     if w.paused() {
         add(
-            "rollout-paused",
+            "deployment-paused",
             Severity::Blocked,
             format!("{target} is paused: the controller would not roll any pod (kubectl refuses it too)"),
             format!("run `kubectl rollout resume {target}` first"),
@@ -212,10 +212,21 @@ pub fn check_workload(
         let (surge, _) = surge_unavailable(w);
         if surge == 0 || strategy == Strategy::OnDelete {
             add(
-                "single-replica-downtime",
+                "single-replica",
                 Severity::Risk,
                 format!("{target} has 1 replica and no surge: its only pod goes away before the new one is Ready (downtime)"),
                 "set replicas ≥ 2 (or maxSurge ≥ 1 for a Deployment), or pass --force to accept the downtime".into(),
+            );
+        }
+    }
+    if replicas > 1 && kind == crate::target::Kind::Deployment && strategy == Strategy::Rolling {
+        let (surge, unav) = surge_unavailable(w);
+        if surge == 0 && unav >= replicas {
+            add(
+                "rollout-all-unavailable",
+                Severity::Risk,
+                format!("{target} has maxSurge 0 and maxUnavailable {unav}: all {replicas} pods may stop at once (downtime)"),
+                "lower maxUnavailable or allow a surge, or pass --force to accept the downtime".into(),
             );
         }
     }
@@ -357,7 +368,7 @@ pub fn check_pods(
         }
         if owner.is_none() {
             out.push(Finding {
-                rule: "single-replica-downtime",
+                rule: "bare-pod",
                 severity: Severity::Risk,
                 message: format!(
                     "pod {name} has no controller: it is down from its eviction until it is created again"
@@ -411,7 +422,7 @@ spec:
         );
         assert_eq!(
             rules(&check_workload(&w, "deploy/web", &[], &[])),
-            [("single-replica-downtime", Severity::Risk)]
+            [("single-replica", Severity::Risk)]
         );
         // Default surge (25% of 1 rounds up to 1): no downtime.
         let w = deploy("replicas: 1", PROBED);
@@ -424,12 +435,24 @@ spec:
         assert_eq!(
             rules(&f),
             [
-                ("rollout-paused", Severity::Blocked),
+                ("deployment-paused", Severity::Blocked),
                 ("recreate-strategy", Severity::Risk),
                 ("readiness-missing", Severity::Risk)
             ]
         );
         assert!(f[0].fix.contains("kubectl rollout resume deploy/web"));
+    }
+
+    #[test]
+    fn all_pods_down_at_once() {
+        let w = deploy(
+            "replicas: 4\n  strategy: {rollingUpdate: {maxSurge: 0, maxUnavailable: '100%'}}",
+            PROBED,
+        );
+        assert_eq!(
+            rules(&check_workload(&w, "deploy/web", &[], &[])),
+            [("rollout-all-unavailable", Severity::Risk)]
+        );
     }
 
     #[test]
@@ -484,7 +507,7 @@ spec:
         assert_eq!(
             rules(&f),
             [
-                ("single-replica-downtime", Severity::Risk),
+                ("single-replica", Severity::Risk),
                 ("pdb-blocks-eviction", Severity::Blocked)
             ]
         );
@@ -524,7 +547,7 @@ spec:
         let bare: Pod = serde_yaml::from_str("metadata: {name: solo}").unwrap();
         assert_eq!(
             rules(&check_pods(&[bare], &[], &[])),
-            [("single-replica-downtime", Severity::Risk)]
+            [("bare-pod", Severity::Risk)]
         );
     }
 

@@ -416,6 +416,35 @@ pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>,
     }
 }
 
+/// False when the pod's controller is clearly another object (a Job's pods with the same labels, say).
+/// Pods without a controller reference are given the benefit of the doubt.
+pub fn may_belong_to(p: &Pod, w: &Workload) -> bool {
+    let Some(owner) = p
+        .metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|o| o.controller == Some(true))
+    else {
+        return true;
+    };
+    match w {
+        Workload::Deployment(_) => {
+            owner.kind == "ReplicaSet"
+                && owner
+                    .name
+                    .strip_prefix(w.name())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    // `NAME-HASH`: deployment `web` does not own ReplicaSet `web-api-5d8f`.
+                    .is_some_and(|hash| !hash.is_empty() && !hash.contains('-'))
+        }
+        _ => {
+            owner.kind == w.kind().as_str()
+                && w.meta().uid.as_deref().is_none_or(|uid| uid == owner.uid)
+        }
+    }
+}
+
 /// Judges the restart from the workload and the pods its selector matches.
 pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
     let marker = expect.marker.as_deref();
@@ -425,7 +454,10 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
         Workload::StatefulSet(_) => ordinal(p).is_none_or(|o| o >= partition),
         _ => true,
     };
-    let live: Vec<&Pod> = pods.iter().filter(|p| !is_finished(p)).collect();
+    let live: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| !is_finished(p) && may_belong_to(p, w))
+        .collect();
     let new: Vec<&Pod> = live
         .iter()
         .copied()
@@ -872,6 +904,35 @@ status:
         old.metadata.annotations = None;
         let v = assess(&w, &[old], &expect()).verdict;
         assert!(matches!(v, Verdict::Waiting { .. }), "{v:?}");
+    }
+
+    #[test]
+    fn pods_of_other_controllers_are_ignored() {
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        let mut job_pod = ready_pod("migrate", "2026-01-01T00:00:00Z");
+        job_pod.metadata.owner_references = Some(
+            serde_yaml::from_str(
+                "[{apiVersion: batch/v1, kind: Job, name: migrate, uid: j, controller: true}]",
+            )
+            .unwrap(),
+        );
+        let mut other_rs = ready_pod("webhook", "2026-01-01T00:00:00Z");
+        other_rs.metadata.owner_references = Some(
+            serde_yaml::from_str("[{apiVersion: apps/v1, kind: ReplicaSet, name: web-api-5d8f, uid: r, controller: true}]").unwrap(),
+        );
+        let mut old_own = ready_pod("web-old", "2026-01-01T00:00:00Z");
+        old_own.metadata.owner_references = Some(
+            serde_yaml::from_str("[{apiVersion: apps/v1, kind: ReplicaSet, name: web-7c9d, uid: r2, controller: true}]").unwrap(),
+        );
+        let pods = [ready_pod("a", T), ready_pod("b", T), job_pod, other_rs];
+        assert_eq!(assess(&w, &pods, &expect()).verdict, Verdict::Complete);
+        let pods = [ready_pod("a", T), ready_pod("b", T), old_own];
+        assert!(matches!(
+            assess(&w, &pods, &expect()).verdict,
+            Verdict::Waiting { .. }
+        ));
     }
 
     #[test]

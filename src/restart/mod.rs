@@ -423,7 +423,7 @@ async fn replace_on_delete(
             ),
         });
     }
-    let mut old = list_pods(ctx, selector)
+    let mut old = list_pods(ctx, w, selector)
         .await?
         .into_iter()
         .filter(|p| !status::is_new(p, Some(value)) && !status::is_terminating(p))
@@ -454,7 +454,8 @@ async fn replace_on_delete(
     Ok(Outcome::Complete)
 }
 
-async fn list_pods(ctx: &Ctx<'_>, selector: &str) -> Result<Vec<Pod>> {
+/// The workload's pods: its selector's, minus those another controller owns (never evict those).
+async fn list_pods(ctx: &Ctx<'_>, w: &Workload, selector: &str) -> Result<Vec<Pod>> {
     let api: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ctx.ns);
     Ok(ctx
         .kube
@@ -465,7 +466,10 @@ async fn list_pods(ctx: &Ctx<'_>, selector: &str) -> Result<Vec<Pod>> {
             api.list(&ListParams::default().labels(selector)),
         )
         .await?
-        .items)
+        .items
+        .into_iter()
+        .filter(|p| status::may_belong_to(p, w))
+        .collect())
 }
 
 /// Returns the workload to the template it had before our patch. Deployments: the previous ReplicaSet
@@ -487,7 +491,7 @@ async fn rollback(
             prev.as_deref().unwrap_or("absent")
         ),
     );
-    let exempt = list_pods(ctx, selector)
+    let exempt = list_pods(ctx, w, selector)
         .await?
         .iter()
         .filter(|p| !status::is_new(p, Some(bad)))
@@ -498,7 +502,7 @@ async fn rollback(
     let deadline = Instant::now() + ctx.opts.timeout;
     if kind != Kind::Deployment {
         let api: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ctx.ns);
-        for p in list_pods(ctx, selector).await? {
+        for p in list_pods(ctx, w, selector).await? {
             let stuck = status::is_new(&p, Some(bad)) && !status::is_ready(&p);
             if stuck && !status::is_terminating(&p) {
                 let pn = status::pod_name(&p).to_string();
@@ -522,7 +526,7 @@ async fn rollback(
                 index: i,
                 reporter: ctx.reporter,
             };
-            for p in list_pods(ctx, selector).await? {
+            for p in list_pods(ctx, w, selector).await? {
                 if status::is_new(&p, Some(bad)) && !status::is_terminating(&p) {
                     let o = evictor.replace(&p, selector, Some(prev.as_deref())).await?;
                     if let Outcome::Failed { verdict, .. } = o {

@@ -606,3 +606,81 @@ fn pod_selector(p: &Pod) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::target::Target;
+
+    fn step(kind: Kind, name: &str) -> Step {
+        let subject = match kind {
+            Kind::Pod => Subject::Pod(Box::new(
+                serde_yaml::from_str(&format!("metadata: {{name: {name}}}")).unwrap(),
+            )),
+            _ => Subject::Workload(Box::new(workload::from_yaml(&format!(
+                "kind: {}\nmetadata: {{name: {name}}}\nspec: {{selector: {{}}, template: {{}}}}",
+                kind.as_str()
+            )))),
+        };
+        Step {
+            target: Target {
+                kind,
+                name: name.into(),
+            },
+            subject,
+            findings: vec![],
+        }
+    }
+
+    fn args(extra: &[&str]) -> RestartArgs {
+        use clap::Parser;
+        let mut v = vec!["kubectl-graceful", "restart"];
+        v.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(v).unwrap().command {
+            crate::cli::Command::Restart(a) => a,
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn resume_hints_name_what_is_left() {
+        let steps = [
+            step(Kind::Deployment, "a"),
+            step(Kind::StatefulSet, "b"),
+            step(Kind::DaemonSet, "c"),
+        ];
+        let mut states: Vec<TargetState> = steps
+            .iter()
+            .map(|s| TargetState::new(s.display(), s.strategy(), 1))
+            .collect();
+        states[0].state = State::Complete;
+        states[1].state = State::Interrupted;
+        states[2].state = State::Skipped;
+        let a = args(&["x", "--stable-for", "30s", "--timeout", "10m", "--force"]);
+        let hints = resume_hints(&states, &steps, "shop", &a);
+        assert_eq!(
+            hints,
+            [
+                "sts/b: the controller continues on its own; follow it with `kubectl rollout status sts/b -n shop`",
+                "to resume: kubectl graceful restart ds/c -n shop --stable-for 30s --timeout 10m --force",
+            ]
+        );
+        // Evictions stop with the tool: an interrupted pod target is resumed, not followed.
+        let steps = [step(Kind::Pod, "p")];
+        let mut states = vec![TargetState::new("pod/p".into(), "Eviction", 1)];
+        states[0].state = State::Interrupted;
+        assert_eq!(
+            resume_hints(&states, &steps, "d", &args(&["x"])),
+            ["to resume: kubectl graceful restart pod/p -n d"]
+        );
+    }
+
+    #[test]
+    fn replacement_selector_drops_per_pod_labels() {
+        let p: Pod = serde_yaml::from_str(
+            "metadata: {name: db-0, labels: {app: db, controller-revision-hash: db-5d8f, statefulset.kubernetes.io/pod-name: db-0}}",
+        )
+        .unwrap();
+        assert_eq!(pod_selector(&p), "app=db");
+    }
+}

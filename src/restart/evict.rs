@@ -165,11 +165,13 @@ impl Evictor<'_> {
 
     /// Evicts `pod` and waits until its replacement is Ready. A pod without a controller is created
     /// again from its spec once the old one is gone.
+    /// `count`: (replaced so far including this one, total) for the PodReady event ((0, 0): none).
     pub async fn replace(
         &self,
         pod: &Pod,
         selector: &str,
         marker: Option<Option<&str>>,
+        count: (i32, i32),
     ) -> Result<Outcome> {
         let name = status::pod_name(pod).to_string();
         let old_uid = status::pod_uid(pod).to_string();
@@ -212,7 +214,9 @@ impl Evictor<'_> {
                     let Some(known) = &known else { continue };
                     match replacement(&pods, &old_uid, &slot, known, marker) {
                         Replacement::Ready(new) => {
-                            self.reporter.pod_ready(self.index, &new, 1, 1);
+                            if count.1 > 0 {
+                                self.reporter.pod_ready(self.index, &new, count.0, count.1);
+                            }
                             return Ok(Outcome::Complete);
                         }
                         Replacement::Failed(f) => {

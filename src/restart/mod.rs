@@ -298,7 +298,7 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
         Subject::Pod(p) => {
             let (detail, _) = plan::describe(step);
             ctx.reporter.started(i, &detail, None);
-            let outcome = evictor.replace(p, &pod_selector(p), None).await?;
+            let outcome = evictor.replace(p, &pod_selector(p), None, (1, 1)).await?;
             if matches!(outcome, Outcome::Complete) {
                 ctx.reporter.progress(i, 1, 1, "replaced");
             }
@@ -446,7 +446,9 @@ async fn replace_on_delete(
                 old.len()
             ),
         );
-        let o = evictor.replace(p, selector, Some(Some(value))).await?;
+        let o = evictor
+            .replace(p, selector, Some(Some(value)), (done + 1, total))
+            .await?;
         if !matches!(o, Outcome::Complete) {
             return Ok(o);
         }
@@ -528,7 +530,9 @@ async fn rollback(
             };
             for p in list_pods(ctx, w, selector).await? {
                 if status::is_new(&p, Some(bad)) && !status::is_terminating(&p) {
-                    let o = evictor.replace(&p, selector, Some(prev.as_deref())).await?;
+                    let o = evictor
+                        .replace(&p, selector, Some(prev.as_deref()), (0, 0))
+                        .await?;
                     if let Outcome::Failed { verdict, .. } = o {
                         ctx.reporter
                             .rolled_back(i, false, &format!("rollback failed: {verdict}"));

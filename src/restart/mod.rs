@@ -19,7 +19,8 @@
 //! - `PodReady`: `pod`, `ready`, `desired`;
 //! - `TargetComplete`: `ready`, `desired`, `elapsedSeconds`;
 //! - `TargetFailed`: `reason`, `verdict`, `failure` (`pod`, `container`, `reason`, `exitCode`, `message`,
-//!   `restarts`) or null, `ready`, `desired`, `elapsedSeconds`;
+//!   `restarts`) or null, `explain` (the `explain` PodReport of the failing pod) or null, `ready`, `desired`,
+//!   `elapsedSeconds`;
 //! - `RollbackStarted` / `RollbackComplete` (`succeeded`, `detail`);
 //! - `Interrupted`: `resume` (command lines);
 //! - `Summary` (last line): `result` (Complete|Failed|Interrupted), `targets`: [{`target`, `strategy`,

@@ -1040,3 +1040,41 @@ fn waiting_uses_watches_not_polling() {
     );
     assert!(watches >= 2, "{watches} watches");
 }
+
+#[test]
+fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
+    let sim = start(&[slow("a", 2), slow("b", 1)].join("\n---\n"), 5.0, None);
+    settle(&sim, "a", 2);
+    settle(&sim, "b", 1);
+    let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ev = events(&out.stdout);
+    let n = ev.len();
+    assert!(n >= 3, "{ev:#?}");
+    assert_eq!(ev[n - 2]["type"], "Interrupted");
+    assert!(ev[n - 2]["resume"].as_array().unwrap().iter().any(|r| r
+        .as_str()
+        .unwrap()
+        .contains("kubectl graceful restart deploy/b")));
+    let summary = &ev[n - 1];
+    assert_eq!(summary["type"], "Summary");
+    assert_eq!(summary["result"], "Interrupted");
+    assert_eq!(summary["targets"][0]["state"], "Interrupted");
+    assert_eq!(summary["targets"][1]["state"], "Skipped");
+}

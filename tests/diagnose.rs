@@ -410,6 +410,9 @@ fn missing_file_is_an_error_but_others_are_checked() {
         .assert()
         .code(2)
         .stdout(predicate::str::contains("deployment/web"))
+        .stdout(predicate::str::contains(
+            "1 workload, 0 errors, 0 warnings, 0 infos; 1 input could not be used (see stderr)",
+        ))
         .stderr(predicate::str::contains(
             "error: /nonexistent/x.yaml: no such file or directory",
         ));

@@ -133,7 +133,13 @@ pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
     if !report.workloads.is_empty() {
         p.line("")?;
     }
-    p.line(&report.summary.line())?;
+    let mut summary = report.summary.line();
+    match report.errors.len() {
+        0 => {}
+        1 => summary.push_str("; 1 input could not be used (see stderr)"),
+        n => summary.push_str(&format!("; {n} inputs could not be used (see stderr)")),
+    }
+    p.line(&summary)?;
     Ok(())
 }
 

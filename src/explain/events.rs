@@ -1,0 +1,284 @@
+//! One event type for both APIs: core/v1 `Event` and events.k8s.io/v1 `Event` are normalised into
+//! [`EventRecord`] so the analysis never cares which one the server had.
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
+use k8s_openapi::api::events::v1::Event as NewEvent;
+
+/// An event about a pod (or one of its containers), whatever API it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRecord {
+    /// `Normal` or `Warning`.
+    pub type_: String,
+    pub reason: String,
+    pub message: String,
+    /// How many times it happened (at least 1).
+    pub count: i32,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    pub object_kind: String,
+    pub object_name: String,
+    pub object_namespace: Option<String>,
+    pub object_uid: Option<String>,
+    /// `spec.containers{app}` and the like: names the container.
+    pub field_path: Option<String>,
+}
+
+impl EventRecord {
+    /// The container an event is about: from `fieldPath`, else from the message's wording.
+    pub fn container(&self) -> Option<String> {
+        if let Some(fp) = &self.field_path {
+            if let (Some(open), Some(close)) = (fp.find('{'), fp.rfind('}')) {
+                if open < close {
+                    return Some(fp[open + 1..close].to_string());
+                }
+            }
+        }
+        // "Container app failed liveness probe", "Stopping container app",
+        // "Back-off restarting failed container app in pod …", "… container=app pod=…"
+        let m = &self.message;
+        for key in ["container=", "Container ", "container "] {
+            if let Some(i) = m.find(key) {
+                let rest = &m[i + key.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
+                    .collect();
+                if !name.is_empty() {
+                    return Some(name);
+                }
+            }
+        }
+        None
+    }
+
+    /// True when the event is about this container (or about no container in particular is false).
+    pub fn is_for_container(&self, name: &str) -> bool {
+        self.container().as_deref() == Some(name)
+    }
+
+    /// The latest time the event is known to have happened.
+    pub fn when(&self) -> Option<Timestamp> {
+        self.last.or(self.first)
+    }
+
+    pub fn from_core(e: &CoreEvent) -> EventRecord {
+        let first = e
+            .first_timestamp
+            .as_ref()
+            .map(|t| t.0)
+            .or_else(|| e.event_time.as_ref().map(|t| t.0));
+        let last = e
+            .series
+            .as_ref()
+            .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
+            .or_else(|| e.last_timestamp.as_ref().map(|t| t.0))
+            .or(first);
+        let count = e
+            .series
+            .as_ref()
+            .and_then(|s| s.count)
+            .or(e.count)
+            .unwrap_or(1)
+            .max(1);
+        let (kind, name, ns, uid, fp) = reference(Some(&e.involved_object));
+        EventRecord {
+            type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
+            reason: e.reason.clone().unwrap_or_default(),
+            message: e.message.clone().unwrap_or_default().trim().to_string(),
+            count,
+            first,
+            last,
+            object_kind: kind,
+            object_name: name,
+            object_namespace: ns,
+            object_uid: uid,
+            field_path: fp,
+        }
+    }
+
+    pub fn from_new(e: &NewEvent) -> EventRecord {
+        let first = e
+            .deprecated_first_timestamp
+            .as_ref()
+            .map(|t| t.0)
+            .or_else(|| e.event_time.as_ref().map(|t| t.0));
+        let last = e
+            .series
+            .as_ref()
+            .map(|s| s.last_observed_time.0)
+            .or_else(|| e.deprecated_last_timestamp.as_ref().map(|t| t.0))
+            .or(first);
+        let count = e
+            .series
+            .as_ref()
+            .map(|s| s.count)
+            .or(e.deprecated_count)
+            .unwrap_or(1)
+            .max(1);
+        let (kind, name, ns, uid, fp) = reference(e.regarding.as_ref());
+        EventRecord {
+            type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
+            reason: e.reason.clone().unwrap_or_default(),
+            message: e.note.clone().unwrap_or_default().trim().to_string(),
+            count,
+            first,
+            last,
+            object_kind: kind,
+            object_name: name,
+            object_namespace: ns,
+            object_uid: uid,
+            field_path: fp,
+        }
+    }
+}
+
+type RefParts = (
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn reference(r: Option<&ObjectReference>) -> RefParts {
+    match r {
+        Some(r) => (
+            r.kind.clone().unwrap_or_default(),
+            r.name.clone().unwrap_or_default(),
+            r.namespace.clone(),
+            r.uid.clone().filter(|u| !u.is_empty()),
+            r.field_path.clone().filter(|f| !f.is_empty()),
+        ),
+        None => (String::new(), String::new(), None, None, None),
+    }
+}
+
+/// Keeps the events about one pod (by name, namespace and, when the event carries it, uid), in time
+/// order. Returns them and whether events of an earlier pod with the same name were dropped.
+pub fn for_pod(
+    events: &[EventRecord],
+    namespace: &str,
+    name: &str,
+    uid: Option<&str>,
+) -> (Vec<EventRecord>, bool) {
+    let mut other_uid = false;
+    let mut out: Vec<EventRecord> = events
+        .iter()
+        .filter(|e| {
+            (e.object_kind.is_empty() || e.object_kind == "Pod")
+                && e.object_name == name
+                && e.object_namespace.as_deref().is_none_or(|n| n == namespace)
+        })
+        .filter(|e| match (uid, e.object_uid.as_deref()) {
+            (Some(u), Some(eu)) if u != eu => {
+                other_uid = true;
+                false
+            }
+            _ => true,
+        })
+        .cloned()
+        .collect();
+    sort(&mut out);
+    (out, other_uid)
+}
+
+/// Sorts events by time; events without a time keep their relative order at the end.
+pub fn sort(events: &mut [EventRecord]) {
+    events.sort_by(|a, b| match (a.when(), b.when()) {
+        (Some(x), Some(y)) => x.cmp(&y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core(yaml: &str) -> EventRecord {
+        let e: CoreEvent = serde_yaml::from_str(yaml).expect("fixture parses");
+        EventRecord::from_core(&e)
+    }
+
+    #[test]
+    fn core_event_with_field_path_names_its_container() {
+        let e = core(
+            r#"
+metadata: {name: web.1, namespace: shop}
+involvedObject: {kind: Pod, name: web, namespace: shop, uid: u1, fieldPath: "spec.containers{app}"}
+reason: Unhealthy
+type: Warning
+message: "Liveness probe failed: HTTP probe failed with statuscode: 500"
+count: 7
+firstTimestamp: "2026-11-23T10:00:00Z"
+lastTimestamp: "2026-11-23T10:03:00Z"
+"#,
+        );
+        assert_eq!(e.container().as_deref(), Some("app"));
+        assert_eq!(e.count, 7);
+        assert_eq!(e.object_uid.as_deref(), Some("u1"));
+        assert!(e.first < e.last);
+    }
+
+    #[test]
+    fn container_from_message_when_field_path_is_missing() {
+        let e = core(
+            r#"
+metadata: {name: web.2}
+involvedObject: {kind: Pod, name: web}
+reason: BackOff
+message: "Back-off restarting failed container sidecar-1 in pod web_shop(u1)"
+"#,
+        );
+        assert_eq!(e.container().as_deref(), Some("sidecar-1"));
+        assert_eq!(e.count, 1);
+        assert_eq!(e.first, None);
+    }
+
+    #[test]
+    fn events_k8s_io_shape_is_normalised() {
+        let e: NewEvent = serde_yaml::from_str(
+            r#"
+metadata: {name: web.3, namespace: shop}
+regarding: {kind: Pod, name: web, namespace: shop, fieldPath: "spec.initContainers{migrate}"}
+reason: BackOff
+type: Warning
+note: "Back-off restarting failed container migrate in pod web_shop(u1)"
+eventTime: "2026-11-23T10:00:00.000000Z"
+series: {count: 4, lastObservedTime: "2026-11-23T10:05:00.000000Z"}
+"#,
+        )
+        .expect("fixture parses");
+        let r = EventRecord::from_new(&e);
+        assert_eq!(r.count, 4);
+        assert_eq!(r.container().as_deref(), Some("migrate"));
+        assert_eq!(
+            r.message,
+            "Back-off restarting failed container migrate in pod web_shop(u1)"
+        );
+        assert!(r.first.is_some() && r.last > r.first);
+    }
+
+    #[test]
+    fn events_of_a_previous_pod_with_the_same_name_are_dropped() {
+        let mk = |uid: &str, t: &str| {
+            core(&format!(
+                "metadata: {{name: x}}\ninvolvedObject: {{kind: Pod, name: db-0, namespace: d, uid: {uid}}}\nreason: Killing\nmessage: Stopping container db\nlastTimestamp: \"{t}\"\n"
+            ))
+        };
+        let all = vec![
+            mk("new", "2026-11-23T10:05:00Z"),
+            mk("old", "2026-11-23T10:00:00Z"),
+        ];
+        let (kept, recreated) = for_pod(&all, "d", "db-0", Some("new"));
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].object_uid.as_deref(), Some("new"));
+        assert!(recreated);
+        let (kept, recreated) = for_pod(&all, "d", "db-0", None);
+        assert_eq!(kept.len(), 2);
+        assert!(!recreated);
+        assert!(kept[0].when() < kept[1].when(), "sorted by time");
+    }
+}

@@ -1,0 +1,175 @@
+//! Offline input: what `kubectl get pod NAME -o yaml` or `kubectl get pod,events -o yaml` printed
+//! (multi-document YAML, JSON, or a `List`), read into pods and normalised events.
+
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
+use k8s_openapi::api::events::v1::Event as NewEvent;
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+use super::events::EventRecord;
+
+/// The objects found in a file.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub pods: Vec<Pod>,
+    pub events: Vec<EventRecord>,
+    /// Whether the file held any Event object.
+    pub had_events: bool,
+    /// Kinds that were skipped (neither Pod nor Event).
+    pub skipped: Vec<String>,
+}
+
+/// Parses YAML or JSON text. Malformed input is an [`Error::input`] naming the position.
+pub fn parse(text: &str, path: &str) -> Result<Loaded> {
+    let mut loaded = Loaded::default();
+    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value = serde_yaml::Value::deserialize(doc).map_err(|e| {
+            let at = e
+                .location()
+                .map(|l| format!("line {} column {}: ", l.line(), l.column()))
+                .unwrap_or_default();
+            Error::input(path, format!("not valid YAML/JSON: {at}{e}"))
+        })?;
+        if value.is_null() {
+            continue;
+        }
+        let json = serde_json::to_value(&value)
+            .map_err(|e| Error::input(path, format!("document {}: {e}", i + 1)))?;
+        take(json, path, i + 1, &mut loaded)?;
+    }
+    Ok(loaded)
+}
+
+fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Result<()> {
+    let kind = v
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("")
+        .to_string();
+    let api_version = v
+        .get("apiVersion")
+        .and_then(|k| k.as_str())
+        .unwrap_or("")
+        .to_string();
+    let name = v
+        .pointer("/metadata/name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string();
+    let bad = |e: serde_json::Error| {
+        Error::input(
+            path,
+            format!("document {doc}: {kind} {name:?} does not match the Kubernetes schema: {e}"),
+        )
+    };
+    match kind.as_str() {
+        "List" | "PodList" | "EventList" => {
+            let items = match v.get("items") {
+                Some(serde_json::Value::Array(a)) => a.clone(),
+                Some(serde_json::Value::Null) | None => Vec::new(),
+                Some(_) => {
+                    return Err(Error::input(
+                        path,
+                        format!("document {doc}: {kind}.items is not a list"),
+                    ))
+                }
+            };
+            let item_kind = kind.strip_suffix("List").unwrap_or("");
+            for mut item in items {
+                // `kubectl get -o yaml` on a typed list omits kind/apiVersion on items.
+                if item.get("kind").is_none() && !item_kind.is_empty() {
+                    if let Some(o) = item.as_object_mut() {
+                        o.insert("kind".into(), item_kind.into());
+                        o.insert("apiVersion".into(), "v1".into());
+                    }
+                }
+                take(item, path, doc, out)?;
+            }
+        }
+        "Pod" => out.pods.push(serde_json::from_value(v).map_err(bad)?),
+        "Event" if api_version.starts_with("events.k8s.io/") => {
+            let e: NewEvent = serde_json::from_value(v).map_err(bad)?;
+            out.events.push(EventRecord::from_new(&e));
+            out.had_events = true;
+        }
+        "Event" => {
+            let e: CoreEvent = serde_json::from_value(v).map_err(bad)?;
+            out.events.push(EventRecord::from_core(&e));
+            out.had_events = true;
+        }
+        "" => {
+            return Err(Error::input(
+                path,
+                format!("document {doc} has no kind: expected a Pod, Event or List (as `kubectl get pod,events -o yaml` prints)"),
+            ))
+        }
+        other => out.skipped.push(other.to_string()),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_list_of_pods_and_both_event_shapes() {
+        let text = r#"
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: web, namespace: shop, uid: u1}
+  spec: {containers: [{name: app, image: web:1}]}
+- apiVersion: v1
+  kind: Event
+  metadata: {name: web.1, namespace: shop}
+  involvedObject: {kind: Pod, name: web, namespace: shop, uid: u1}
+  reason: Killing
+  message: Stopping container app
+- apiVersion: events.k8s.io/v1
+  kind: Event
+  metadata: {name: web.2, namespace: shop}
+  regarding: {kind: Pod, name: web, namespace: shop}
+  reason: BackOff
+  note: Back-off restarting failed container app in pod web_shop(u1)
+  eventTime: "2026-11-23T10:00:00.000000Z"
+- apiVersion: v1
+  kind: Service
+  metadata: {name: web}
+"#;
+        let l = parse(text, "f.yaml").expect("parses");
+        assert_eq!(l.pods.len(), 1);
+        assert_eq!(l.events.len(), 2);
+        assert!(l.had_events);
+        assert_eq!(l.skipped, vec!["Service".to_string()]);
+    }
+
+    #[test]
+    fn multi_document_yaml_and_json() {
+        let text = "---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\n{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{\"name\":\"b\"}}\n";
+        let l = parse(text, "f").expect("parses");
+        assert_eq!(l.pods.len(), 2);
+        assert!(!l.had_events);
+    }
+
+    #[test]
+    fn malformed_yaml_names_the_position() {
+        let err = parse("kind: Pod\nmetadata: {name: [\n", "bad.yaml").expect_err("must fail");
+        let s = err.to_string();
+        assert!(s.starts_with("bad.yaml: "), "{s}");
+        assert!(s.contains("line "), "{s}");
+    }
+
+    #[test]
+    fn schema_mismatch_is_an_input_error() {
+        let err = parse(
+            "kind: Pod\napiVersion: v1\nmetadata: {name: a}\nspec: {containers: 3}\n",
+            "p.yaml",
+        )
+        .expect_err("must fail");
+        assert!(err.to_string().contains("document 1: Pod \"a\""), "{err}");
+    }
+}

@@ -1,0 +1,248 @@
+//! The human report: per pod a header line, then per container that matters a block, verdict first.
+
+use crate::output::{Printer, Style};
+
+use super::facts;
+use super::model::*;
+
+/// Renders one pod's report as text (ANSI colour per the printer's settings).
+pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
+    let mut out = String::new();
+    let restarts = match r.restarts {
+        1 => "1 restart".to_string(),
+        n => format!("{n} restarts"),
+    };
+    if r.healthy {
+        let mut line = format!(
+            "pod {}: {} ({} ready, {restarts})",
+            r.name,
+            p.paint("healthy", Style::Ok),
+            r.ready
+        );
+        if r.phase == "Succeeded" {
+            line = format!(
+                "pod {}: {} (Succeeded)",
+                r.name,
+                p.paint("completed", Style::Ok)
+            );
+        }
+        out.push_str(&line);
+        out.push('\n');
+        for c in r.containers.iter().filter(|c| c.verdict.is_some()) {
+            if let Some(v) = &c.verdict {
+                out.push_str(&format!(
+                    "  container {}: {}\n",
+                    c.name,
+                    p.paint(&v.summary, Style::Dim)
+                ));
+            }
+        }
+        return out;
+    }
+    let mut header = format!(
+        "{}  {}  {} ready  {restarts}",
+        p.paint(&format!("pod {}/{}", r.namespace, r.name), Style::Bold),
+        r.phase,
+        r.ready
+    );
+    if let Some(n) = &r.node {
+        header.push_str(&format!("  node {n}"));
+    }
+    if let Some(o) = &r.owner {
+        header.push_str(&format!("  ({o})"));
+    }
+    out.push_str(&header);
+    out.push('\n');
+    if let Some(v) = &r.verdict {
+        verdict_block(p, &mut out, "pod", v, "  ");
+    }
+    let mut shown = 0;
+    for c in r.containers.iter().filter(|c| c.matters()) {
+        shown += 1;
+        container_block(p, &mut out, c);
+    }
+    if shown == 0 && r.verdict.is_none() {
+        let states: Vec<String> = r
+            .containers
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c.name,
+                    c.state
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| c.state.state.clone())
+                )
+            })
+            .collect();
+        out.push_str(&format!(
+            "  {}: nothing failed yet ({})\n",
+            p.paint("not ready", Style::Warning),
+            states.join(", ")
+        ));
+    }
+    if p.is_wide() && !r.events.is_empty() {
+        out.push_str(&format!("  {}\n", p.paint("events:", Style::Bold)));
+        for e in &r.events {
+            let count = if e.count > 1 {
+                format!(" (x{})", e.count)
+            } else {
+                String::new()
+            };
+            let style = if e.type_ == "Warning" {
+                Style::Warning
+            } else {
+                Style::Dim
+            };
+            out.push_str(&format!(
+                "    {}  {}{count}  {}\n",
+                e.last_seen.as_deref().unwrap_or("-"),
+                p.paint(&e.reason, style),
+                e.message
+            ));
+        }
+    }
+    for n in &r.notes {
+        out.push_str(&format!("  {} {n}\n", p.paint("note:", Style::Dim)));
+    }
+    out
+}
+
+/// One closing line when several pods were explained: how many failed, warn, are healthy.
+pub fn render_summary(reports: &[PodReport]) -> Option<String> {
+    if reports.len() < 2 {
+        return None;
+    }
+    let failing = reports
+        .iter()
+        .filter(|r| r.worst() == Some(Severity::Failure) || (r.phase == "Failed" && !r.healthy))
+        .count();
+    let warning = reports
+        .iter()
+        .filter(|r| r.worst() == Some(Severity::Warning) && r.phase != "Failed")
+        .count();
+    let healthy = reports.iter().filter(|r| r.healthy).count();
+    let other = reports.len() - failing - warning - healthy;
+    let mut parts = Vec::new();
+    if failing > 0 {
+        parts.push(format!("{failing} failing"));
+    }
+    if warning > 0 {
+        parts.push(format!("{warning} with warnings"));
+    }
+    if healthy > 0 {
+        parts.push(format!("{healthy} healthy"));
+    }
+    if other > 0 {
+        parts.push(format!("{other} starting"));
+    }
+    Some(format!("{} pods: {}", reports.len(), parts.join(", ")))
+}
+
+fn style_of(s: Severity) -> Style {
+    match s {
+        Severity::Failure => Style::Error,
+        Severity::Warning => Style::Warning,
+        Severity::Info => Style::Ok,
+    }
+}
+
+fn verdict_block(p: &Printer, out: &mut String, what: &str, v: &Verdict, indent: &str) {
+    out.push_str(&format!(
+        "{indent}{} {}\n",
+        p.paint(&format!("{what}:"), Style::Bold),
+        p.paint(
+            &format!("{} [{}]", v.summary, v.cause.id()),
+            style_of(v.severity)
+        )
+    ));
+    for e in &v.evidence {
+        out.push_str(&format!("{indent}  - {e}\n"));
+    }
+    out.push_str(&format!(
+        "{indent}  {} {}\n",
+        p.paint("what to do:", Style::Bold),
+        v.action
+    ));
+}
+
+fn container_block(p: &Printer, out: &mut String, c: &ContainerReport) {
+    let kind = match c.type_ {
+        ContainerType::App => "container",
+        ContainerType::Init => "init container",
+        ContainerType::Ephemeral => "ephemeral container",
+    };
+    let title = format!("{kind} {}", c.name);
+    match &c.verdict {
+        Some(v) => verdict_block(p, out, &title, v, "  "),
+        None => out.push_str(&format!(
+            "  {}\n",
+            p.paint(&format!("{title}:"), Style::Bold)
+        )),
+    }
+    let field = |out: &mut String, k: &str, v: &str| {
+        out.push_str(&format!("    {:<19}{v}\n", format!("{k}:")));
+    };
+    let mut state = c.state.state.clone();
+    if let Some(r) = &c.state.reason {
+        state.push_str(&format!(" ({r})"));
+    }
+    if let Some(s) = &c.state.started_at {
+        state.push_str(&format!(" since {s}"));
+    }
+    if let Some(t) = &c.state.termination {
+        state.push_str(&format!(", {}", termination_text(t)));
+    }
+    field(out, "state", &state);
+    if let Some(t) = &c.last_termination {
+        field(out, "last termination", &termination_text(t));
+        if let (Some(s), Some(f)) = (&t.started_at, &t.finished_at) {
+            field(out, "started/finished", &format!("{s} → {f}"));
+        }
+    }
+    let mut restarts = c.restart_count.to_string();
+    if let Some(b) = &c.back_off {
+        restarts.push_str(&format!(" (back-off {b})"));
+    }
+    field(out, "restarts", &restarts);
+    if let Some(m) = &c.termination_message {
+        let mut lines = m.lines().filter(|l| !l.trim().is_empty());
+        if let Some(first) = lines.next() {
+            field(out, "message", first);
+            for l in lines.take(9) {
+                out.push_str(&format!("    {:<19}{l}\n", ""));
+            }
+        }
+    }
+    if !c.logs.is_empty() {
+        let from = match c.logs_from.as_deref() {
+            Some("previous") => "previous instance",
+            _ => "current instance",
+        };
+        out.push_str(&format!(
+            "    {}\n",
+            p.paint(
+                &format!("log ({from}, last {} lines):", c.logs.len()),
+                Style::Dim
+            )
+        ));
+        for l in &c.logs {
+            out.push_str(&format!("      | {l}\n"));
+        }
+    }
+}
+
+fn termination_text(t: &Termination) -> String {
+    let mut s = format!("exit code {}", t.exit_code);
+    if let Some(sig) = &t.signal {
+        s.push_str(&format!(" ({sig})"));
+    }
+    if let Some(r) = &t.reason {
+        s.push_str(&format!(", {r}"));
+    }
+    if let Some(ran) = t.ran_for_seconds {
+        s.push_str(&format!(", ran {}", facts::human_secs(ran)));
+    }
+    s
+}

@@ -824,7 +824,12 @@ fn wide_output_adds_the_field_column() {
         text.contains("spec.template.spec.terminationGracePeriodSeconds"),
         "{text}"
     );
-    // The plain table has no FIELD column.
+    // Wide prints the fixes of infos too.
+    assert!(
+        text.contains("terminationMessagePolicy: FallbackToLogsOnError"),
+        "{text}"
+    );
+    // The plain table has no FIELD column, and fixes only for errors and warnings.
     let out = cmd(home.path())
         .args(["diagnose", "-f"])
         .arg(fixtures().join("rules/grace-period-zero/bad.yaml"))
@@ -839,6 +844,12 @@ fn wide_output_adds_the_field_column() {
             .any(|l| l.starts_with("SEVERITY") && l.contains("FIELD")),
         "{text}"
     );
+    assert!(text.contains("terminationGracePeriodSeconds: 30"), "{text}");
+    assert!(
+        !text.contains("terminationMessagePolicy: FallbackToLogsOnError"),
+        "{text}"
+    );
+    assert!(text.contains("(fixes for infos: -o wide)"), "{text}");
 }
 
 #[test]

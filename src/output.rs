@@ -61,7 +61,13 @@ impl Printer {
         t.load_preset(presets::NOTHING);
         if self.settings.color {
             t.enforce_styling();
-            t.set_content_arrangement(ContentArrangement::Dynamic);
+            // Wrap to the terminal only when its width is known: an unknown width (a pty without a size)
+            // would squeeze every column to one character.
+            if t.width().is_some_and(|w| w >= 40) {
+                t.set_content_arrangement(ContentArrangement::Dynamic);
+            } else {
+                t.set_content_arrangement(ContentArrangement::Disabled);
+            }
         } else {
             t.force_no_tty();
             t.set_content_arrangement(ContentArrangement::Disabled);

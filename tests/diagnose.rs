@@ -410,6 +410,9 @@ fn missing_file_is_an_error_but_others_are_checked() {
         .assert()
         .code(2)
         .stdout(predicate::str::contains("deployment/web"))
+        .stdout(predicate::str::contains(
+            "1 workload, 0 errors, 0 warnings, 0 infos; 1 input could not be used (see stderr)",
+        ))
         .stderr(predicate::str::contains(
             "error: /nonexistent/x.yaml: no such file or directory",
         ));
@@ -821,7 +824,12 @@ fn wide_output_adds_the_field_column() {
         text.contains("spec.template.spec.terminationGracePeriodSeconds"),
         "{text}"
     );
-    // The plain table has no FIELD column.
+    // Wide prints the fixes of infos too.
+    assert!(
+        text.contains("terminationMessagePolicy: FallbackToLogsOnError"),
+        "{text}"
+    );
+    // The plain table has no FIELD column, and fixes only for errors and warnings.
     let out = cmd(home.path())
         .args(["diagnose", "-f"])
         .arg(fixtures().join("rules/grace-period-zero/bad.yaml"))
@@ -836,4 +844,74 @@ fn wide_output_adds_the_field_column() {
             .any(|l| l.starts_with("SEVERITY") && l.contains("FIELD")),
         "{text}"
     );
+    assert!(text.contains("terminationGracePeriodSeconds: 30"), "{text}");
+    assert!(
+        !text.contains("terminationMessagePolicy: FallbackToLogsOnError"),
+        "{text}"
+    );
+    assert!(text.contains("(fixes for infos: -o wide)"), "{text}");
+}
+
+#[test]
+fn a_dump_of_the_cluster_gives_the_same_findings_offline() {
+    let mut yaml = String::from(LIVE_SCENARIO);
+    yaml.push_str("\n---\n");
+    yaml.push_str(&std::fs::read_to_string(fixtures().join("good/web.yaml")).unwrap());
+    let sim = Sim::with_scenario(&yaml);
+    let home = tempfile::tempdir().unwrap();
+    let live_report = json_of(
+        &live(&sim, home.path(), &["-A", "-o", "json"])
+            .get_output()
+            .stdout,
+    );
+    // What `kubectl get deploy,sts,pdb,svc,hpa -A -o json` prints: a List of served objects.
+    let mut items = Vec::new();
+    for (api, kind) in [
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "StatefulSet"),
+        ("policy/v1", "PodDisruptionBudget"),
+        ("v1", "Service"),
+        ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ] {
+        for mut o in sim.list(api, kind, None) {
+            o["apiVersion"] = api.into();
+            o["kind"] = kind.into();
+            items.push(o);
+        }
+    }
+    assert!(items.iter().all(|o| !o["metadata"]["uid"].is_null()));
+    let dump = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+    let offline = json_of(
+        &cmd(home.path())
+            .args(["diagnose", "-o", "json", "-f", "-"])
+            .write_stdin(dump.to_string())
+            .assert()
+            .get_output()
+            .stdout,
+    );
+    let findings = |r: &Value| -> Vec<(String, Vec<String>)> {
+        let mut v: Vec<(String, Vec<String>)> = r["workloads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| {
+                let name = format!(
+                    "{}/{}",
+                    w["namespace"].as_str().unwrap(),
+                    w["name"].as_str().unwrap()
+                );
+                let rules = w["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|f| f["rule"].as_str().unwrap().to_string())
+                    .collect();
+                (name, rules)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(findings(&live_report).len(), 4);
+    assert_eq!(findings(&offline), findings(&live_report));
 }

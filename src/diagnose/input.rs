@@ -450,7 +450,14 @@ fn load_value(at: &str, value: serde_yaml::Value, default_ns: &str, loaded: &mut
     if workload.name.is_empty() {
         return err(loaded, format!("{kind} has no metadata.name"));
     }
-    loaded.workloads.push(workload.from_file(at, default_ns));
+    let mut workload = workload.from_file(at, default_ns);
+    // `kubectl get -o yaml` output: the object was served by a cluster, with every default filled in
+    // (replicas, 25%/25%), so judge it as a live object.
+    workload.live = map
+        .get("metadata")
+        .and_then(|m| m.get("uid"))
+        .is_some_and(|u| !u.is_null());
+    loaded.workloads.push(workload);
 }
 
 /// One edit apart, or the same letters in another case: a likely typo.

@@ -138,7 +138,8 @@ pub struct Workload {
     pub name: String,
     /// `file:line` for manifests, `cluster` for live objects.
     pub source: String,
-    /// Read from a cluster (true) or from a manifest (false).
+    /// Read from a cluster (true) or from a manifest (false); a dump of served objects (with a
+    /// `metadata.uid`, as `kubectl get -o yaml` prints them) counts as read from a cluster.
     pub live: bool,
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,

@@ -114,7 +114,12 @@ pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
             t.add_row(row);
         }
         p.print_table(&t)?;
-        let fixes: Vec<&Finding> = w.findings.iter().filter(|f| f.fix.is_some()).collect();
+        // Fixes for errors and warnings; `-o wide` adds those of infos.
+        let fixes: Vec<&Finding> = w
+            .findings
+            .iter()
+            .filter(|f| f.fix.is_some() && (p.is_wide() || f.severity >= Severity::Warning))
+            .collect();
         if !fixes.is_empty() {
             p.line(&format!("  {}", p.paint("Fixes:", Style::Bold)))?;
             for f in fixes {
@@ -133,7 +138,21 @@ pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
     if !report.workloads.is_empty() {
         p.line("")?;
     }
-    p.line(&report.summary.line())?;
+    let mut summary = report.summary.line();
+    let info_fixes = report
+        .workloads
+        .iter()
+        .flat_map(|w| &w.findings)
+        .any(|f| f.severity == Severity::Info && f.fix.is_some());
+    if info_fixes && !p.is_wide() {
+        summary.push_str(" (fixes for infos: -o wide)");
+    }
+    match report.errors.len() {
+        0 => {}
+        1 => summary.push_str("; 1 input could not be used (see stderr)"),
+        n => summary.push_str(&format!("; {n} inputs could not be used (see stderr)")),
+    }
+    p.line(&summary)?;
     Ok(())
 }
 

@@ -907,6 +907,15 @@ status:
     }
 
     #[test]
+    fn scaled_to_zero_is_complete_once_observed() {
+        let w = from_yaml(&format!(
+            "kind: Deployment\nmetadata: {{name: web, generation: 4}}\nspec: {{replicas: 0, selector: {{}}, template: {{metadata: {{annotations: {{kubectl.kubernetes.io/restartedAt: '{T}'}}}}}}}}\nstatus: {{observedGeneration: 4}}"
+        ));
+        let p = assess(&w, &[], &expect());
+        assert_eq!((p.verdict, p.ready, p.desired), (Verdict::Complete, 0, 0));
+    }
+
+    #[test]
     fn pods_of_other_controllers_are_ignored() {
         let w = deploy(
             "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",

@@ -1078,3 +1078,46 @@ fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
     assert_eq!(summary["targets"][0]["state"], "Interrupted");
     assert_eq!(summary["targets"][1]["state"], "Skipped");
 }
+
+#[test]
+fn an_api_server_outage_mid_rollout_is_survived() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    let child = spawn(&sim, &["deploy/web"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(300));
+    sim.stop_server();
+    std::thread::sleep(Duration::from_millis(1500));
+    sim.restart_server();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_restarted(&sim, "Deployment", "web", 2);
+}
+
+#[test]
+fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    let child = spawn(&sim, &["deploy/web", "--timeout", "3s"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(300));
+    sim.stop_server();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the API server could not be watched"),
+        "{stderr}"
+    );
+}

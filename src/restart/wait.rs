@@ -236,6 +236,8 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
     let mut workload: Cache<Workload> = Cache::default();
     let mut pods: Cache<Pod> = Cache::default();
     let mut ready_seen: BTreeSet<String> = BTreeSet::new();
+    // The last watch error, while the watches have not recovered from it.
+    let mut watch_error: Option<String> = None;
     let deadline = tokio::time::sleep_until(w.deadline);
     tokio::pin!(deadline);
     // Set once complete: (when stable, the Ready new pods and their restart counts then).
@@ -252,12 +254,14 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                 match ev {
                     Err(e) => {
                         let what = if is_workload { target.clone() } else { format!("pods of {target}") };
+                        watch_error = Some(crate::client::error_chain(&e));
                         check_watch_error(w.kube, e, &what, w.ns, w.reporter)?;
                         continue;
                     }
                     Ok(Change::Workload(e)) => workload.apply(*e),
                     Ok(Change::Pods(e)) => pods.apply(*e),
                 }
+                watch_error = None;
                 if !workload.synced || !pods.synced {
                     continue;
                 }
@@ -353,10 +357,13 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                         }
                     })
                     .unwrap_or_else(|| "not observed".into());
-                let verdict = match &failure {
+                let mut verdict = match &failure {
                     Some(f) => format!("{} ({phase} after {})", f.verdict(), humantime::format_duration(w.timeout)),
                     None => format!("{phase} after {}", humantime::format_duration(w.timeout)),
                 };
+                if let Some(e) = &watch_error {
+                    verdict = format!("the API server could not be watched ({e}); last seen: {verdict}");
+                }
                 return Ok(Outcome::Failed { reason: format!("timed out after {} (--timeout)", humantime::format_duration(w.timeout)), failure, verdict });
             }
         }

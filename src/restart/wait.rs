@@ -193,6 +193,23 @@ pub fn check_watch_error(
     }
 }
 
+/// The innermost cause of an error, without the OS error number ("connection refused").
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut msg = e.to_string();
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        let s = inner.to_string();
+        if !s.is_empty() {
+            msg = s;
+        }
+        cur = inner.source();
+    }
+    match msg.find(" (os error") {
+        Some(i) => msg[..i].to_lowercase(),
+        None => msg,
+    }
+}
+
 /// What to wait for on one workload.
 pub struct RolloutWait<'a> {
     pub kube: &'a Kube,
@@ -254,7 +271,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                 match ev {
                     Err(e) => {
                         let what = if is_workload { target.clone() } else { format!("pods of {target}") };
-                        watch_error = Some(crate::client::error_chain(&e));
+                        watch_error = Some(innermost(&e));
                         check_watch_error(w.kube, e, &what, w.ns, w.reporter)?;
                         continue;
                     }
@@ -362,7 +379,10 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                     None => format!("{phase} after {}", humantime::format_duration(w.timeout)),
                 };
                 if let Some(e) = &watch_error {
-                    verdict = format!("the API server could not be watched ({e}); last seen: {verdict}");
+                    verdict = format!(
+                        "the API server could not be watched ({}: {e}); last seen: {verdict}",
+                        w.kube.server
+                    );
                 }
                 return Ok(Outcome::Failed { reason: format!("timed out after {} (--timeout)", humantime::format_duration(w.timeout)), failure, verdict });
             }

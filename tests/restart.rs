@@ -788,12 +788,12 @@ fn old_pods_still_terminating_are_waited_for_unlike_rollout_status() {
 
 #[test]
 fn stable_for_catches_new_pods_that_crash_after_becoming_ready() {
-    let late_crash = r#"{"*": {"readyAfter": "1s", "crashAfter": "8s", "exitCode": 2, "message": "panic: nil map"}}"#;
+    let late_crash = r#"{"*": {"readyAfter": "1s", "crashAfter": "40s", "exitCode": 2, "message": "panic: nil map"}}"#;
     // Without --stable-for the restart is complete as soon as the new pods are Ready…
     let sim = start(&bad_release("api", late_crash), 20.0, None);
     settle(&sim, "api", 2);
     run(&sim, &["deploy/api"]).code(0);
-    // …with it, the crash a few seconds later fails the target.
+    // …with it, the crash two (real) seconds later fails the target.
     let sim = start(&bad_release("api", late_crash), 20.0, None);
     settle(&sim, "api", 2);
     let out = run(&sim, &["deploy/api", "--stable-for", "30s", "-o", "json"]).code(1);

@@ -527,11 +527,14 @@ fn ondelete_statefulset_is_replaced_through_evictions_and_waits_on_the_pdb() {
     let sim = start(&yaml, 40.0, None);
     settle(&sim, "db", 3);
     sim.clear_requests();
-    // The budget refuses the first two attempts: they are retried with back-off. (kube-client's own
-    // retry layer answers 429s before our loop sees them, so the reason only shows once the foundation's
-    // client disables it.)
+    // The budget refuses the first two attempts: retried with back-off, the reason shown.
     sim.faults().fail("POST", "/eviction", 429, 2);
-    run(&sim, &["sts/db"]).code(0);
+    let out = run(&sim, &["sts/db"]).code(0);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("sts/db: eviction of pod db-2 refused (") && stderr.contains("retrying in"),
+        "{stderr}"
+    );
     assert_restarted(&sim, "StatefulSet", "db", 3);
     let evictions: Vec<String> = writes(&sim)
         .into_iter()
@@ -1120,4 +1123,48 @@ fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
         stderr.contains("the API server could not be watched"),
         "{stderr}"
     );
+}
+
+#[test]
+fn an_eviction_the_pdb_keeps_refusing_fails_at_the_timeout_with_its_reason() {
+    // The budget covers the Deployment's pods and an unready canary: no disruption is allowed while the
+    // canary is unready, so every eviction is refused (429) with the budget's reason.
+    let web =
+        deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
+    let canary = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: canary, namespace: default, labels: {app: canary, tier: web}}
+spec: {containers: [{name: app, image: registry.example/web:2}]}
+status:
+  phase: Running
+  conditions: [{type: Ready, status: "False"}]
+  containerStatuses: [{name: app, ready: false, restartCount: 0, image: registry.example/web:2, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
+"#;
+    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {maxUnavailable: 1, selector: {matchLabels: {tier: web}}}\n";
+    let sim = start(
+        &[web, canary.to_string(), budget.to_string()].join("\n---\n"),
+        40.0,
+        None,
+    );
+    settle(&sim, "web", 2);
+    let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = run(&sim, &[&format!("pod/{victim}"), "--timeout", "3s"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("disruption budget"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("eviction of pod {victim} refused")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("was refused until --timeout ran out"),
+        "{stderr}"
+    );
+    // Nothing was evicted.
+    assert!(pods_of(&sim, "web")
+        .iter()
+        .any(|p| p["metadata"]["name"] == victim.as_str()));
 }

@@ -143,12 +143,15 @@ impl Evictor<'_> {
                 Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Ok(())),
                 Err(kube::Error::Api(s)) if s.code == 429 => {
                     let reason = eviction_reason(&s);
-                    if Instant::now() + delay >= self.deadline {
+                    let now = Instant::now();
+                    if now >= self.deadline {
                         return Ok(Err(reason));
                     }
+                    // Back off, but try once more right at the deadline.
+                    let wait = delay.min(self.deadline - now);
                     self.reporter
-                        .eviction_blocked(self.index, name, &reason, delay);
-                    tokio::time::sleep(delay).await;
+                        .eviction_blocked(self.index, name, &reason, wait);
+                    tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
                 }
                 Err(e) => {

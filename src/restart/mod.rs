@@ -30,6 +30,7 @@
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,
 //! steps: [{order, target, strategy, pods, action, disruption, findings}]}`.
 
+mod client;
 pub mod evict;
 pub mod plan;
 pub mod preflight;
@@ -119,8 +120,18 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
         return Ok(Exit::Findings);
     }
 
+    let evicts = steps.iter().any(|s| match &s.subject {
+        Subject::Pod(_) => true,
+        Subject::Workload(w) => w.strategy() == Strategy::OnDelete,
+    });
+    let evict_kube = if evicts {
+        client::without_retries(global, &kube).await?
+    } else {
+        kube.clone()
+    };
     let ctx = Ctx {
         kube: &kube,
+        evict_kube: &evict_kube,
         ns: &ns,
         opts: &opts,
         reporter: &reporter,
@@ -262,6 +273,8 @@ fn resume_hints(
 
 struct Ctx<'a> {
     kube: &'a Kube,
+    /// For evictions: the same connection without kube-client's hidden 429 retries.
+    evict_kube: &'a Kube,
     ns: &'a str,
     opts: &'a Options,
     reporter: &'a Reporter,
@@ -288,7 +301,7 @@ async fn execute(ctx: &Ctx<'_>, steps: &[Step]) -> Result<()> {
 async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
     let deadline = Instant::now() + ctx.opts.timeout;
     let evictor = Evictor {
-        kube: ctx.kube,
+        kube: ctx.evict_kube,
         ns: ctx.ns,
         deadline,
         timeout: ctx.opts.timeout,
@@ -522,7 +535,7 @@ async fn rollback(
         }
         if patched.strategy() == Strategy::OnDelete {
             let evictor = Evictor {
-                kube: ctx.kube,
+                kube: ctx.evict_kube,
                 ns: ctx.ns,
                 deadline,
                 timeout: ctx.opts.timeout,

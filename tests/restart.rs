@@ -1168,3 +1168,29 @@ status:
         .iter()
         .any(|p| p["metadata"]["name"] == victim.as_str()));
 }
+
+#[test]
+fn evictions_use_the_same_credentials() {
+    let sim = start(&deployment("web", 2, ""), 40.0, None);
+    settle(&sim, "web", 2);
+    let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "create", "pods/eviction");
+    let out = bin()
+        .args(["restart", &format!("pod/{victim}"), "--kubeconfig"])
+        .arg(&alice)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("error: forbidden") && stderr.contains("alice"),
+        "{stderr}"
+    );
+    assert!(sim
+        .requests()
+        .iter()
+        .any(|r| r.user == "alice" && r.path.ends_with("/eviction") && r.status == 403));
+}

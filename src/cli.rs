@@ -190,7 +190,13 @@ Examples:
   # Roll back a Deployment whose new pods fail
   kubectl graceful restart deploy/api --rollback-on-failure
 
-Exit codes: 0 all restarted, 1 a target failed, 2 error, 130 interrupted";
+  # Replace the pods of a label one at a time through evictions (PodDisruptionBudgets honoured)
+  kubectl graceful restart --pods -l app=web
+
+  # One JSON event per line, for pipelines
+  kubectl graceful restart deploy/api sts/db -o json
+
+Exit codes: 0 all restarted, 1 a target failed or preflight refused, 2 error, 130 interrupted";
 
 #[derive(Debug, Args, Clone)]
 pub struct ExplainArgs {

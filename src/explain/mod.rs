@@ -225,26 +225,25 @@ async fn explain_many(
             sick.push(p);
         }
     }
-    // Many pods in a namespace: one events list for the namespace instead of one per pod.
-    let mut prefetched: BTreeMap<String, gather::FetchedEvents> = BTreeMap::new();
+    // Many pods in a namespace: one events list for the namespace instead of one per pod, read
+    // alongside the pods' logs.
     let mut per_ns: BTreeMap<String, usize> = BTreeMap::new();
     for p in &sick {
         *per_ns
             .entry(p.metadata.namespace.clone().unwrap_or_default())
             .or_default() += 1;
     }
-    let busy: Vec<String> = per_ns
+    let shared: BTreeMap<String, gather::SharedEvents<'_>> = per_ns
         .into_iter()
         .filter(|(_, n)| *n >= PREFETCH_EVENTS_FROM)
-        .map(|(ns, _)| ns)
+        .map(|(ns, _)| (ns.clone(), gather::shared_events(kube, ns)))
         .collect();
-    let fetched =
-        futures::future::join_all(busy.iter().map(|ns| gather::fetch_events(kube, ns, None))).await;
-    prefetched.extend(busy.into_iter().zip(fetched));
-    let prefetched = &prefetched;
+    let shared = &shared;
     let mut reports: Vec<PodReport> = stream::iter(sick)
         .map(|p| {
-            let ev = prefetched.get(p.metadata.namespace.as_deref().unwrap_or(""));
+            let ev = shared
+                .get(p.metadata.namespace.as_deref().unwrap_or(""))
+                .cloned();
             gather::explain_pod_with(kube, p, opts, ev)
         })
         .buffer_unordered(PARALLEL)

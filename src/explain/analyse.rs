@@ -125,7 +125,7 @@ pub fn analyse(pod: &Pod, events_in: &[EventRecord], logs: &Logs, extra: &Extra)
         .unwrap_or(30);
     let deletion = meta.deletion_timestamp.as_ref().map(|d| {
         let g = meta.deletion_grace_period_seconds.unwrap_or(grace);
-        (d.0.as_second() - g, g)
+        (d.0.as_second().saturating_sub(g), g)
     });
     let ctx = Ctx {
         pod,
@@ -1221,7 +1221,7 @@ fn stopped_verdict(
         )),
     }
     let elapsed = match (stop.at, finished) {
-        (Some(a), Some(f)) => Some(f - a),
+        (Some(a), Some(f)) => Some(f.saturating_sub(a)),
         _ => None,
     };
     match elapsed {
@@ -1268,7 +1268,7 @@ fn stopped_verdict(
                     "the preStop hook ({}) takes {p}s, not less than the {grace}s grace period: the container was killed mid-hook before SIGTERM could do its work",
                     spec.pre_stop_text().unwrap_or_default()
                 ),
-                format!("raise terminationGracePeriodSeconds above the preStop pause plus the app's drain time (e.g. {}), or shorten the hook", p + 15),
+                format!("raise terminationGracePeriodSeconds above the preStop pause plus the app's drain time (e.g. {}), or shorten the hook", p.saturating_add(15)),
             )
         } else if spec.shell_without_exec() == Some(true) {
             (
@@ -2072,6 +2072,30 @@ lastTimestamp: "2026-11-23T10:01:40Z"
         assert_eq!(v.cause, Cause::ReadinessProbe);
         assert!(evidence(v).contains("earlier: stopped because its definition changed"));
         assert!(r.has_findings());
+    }
+
+    #[test]
+    fn absurd_numbers_do_not_panic() {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/explain/grace-prestop.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+        .replace(
+            "deletionGracePeriodSeconds: 30",
+            "deletionGracePeriodSeconds: 9223372036854775807",
+        )
+        .replace("sleep 45", "sleep 99999999999999999999")
+        .replace("exitCode: 137", "exitCode: -2147483648");
+        let l = offline::parse(&text, "absurd").expect("parses");
+        let r = analyse(&l.pods[0], &l.events, &Logs::default(), &Extra::default());
+        assert!(!r.containers.is_empty());
+        let text = text.replace(
+            "exec: {command: [sh, -c, \"sleep 99999999999999999999\"]}",
+            "sleep: {seconds: 9223372036854775807}",
+        );
+        let l = offline::parse(&text, "absurd").expect("parses");
+        let _ = analyse(&l.pods[0], &l.events, &Logs::default(), &Extra::default());
     }
 
     #[test]

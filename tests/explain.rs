@@ -1388,3 +1388,55 @@ fn live_job_target_and_label_selector() {
         .code(0)
         .stdout("no pods match app=nothing in namespace default\n");
 }
+
+#[test]
+fn live_a_pod_caught_while_stopping_is_warned_about_sigkill() {
+    let scenario = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stubborn, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: stubborn}}
+  template:
+    metadata:
+      labels: {app: stubborn}
+      annotations:
+        kubesim.io/behavior: '{"app": {"readyAfter": "1s", "sigtermExit": "never"}}'
+    spec:
+      terminationGracePeriodSeconds: 120
+      containers:
+      - name: app
+        image: shop/stubborn:1
+        command: [sh, -c, "java -jar /app/app.jar"]
+"#;
+    let sim = Sim::start(SimOptions {
+        scenario_yaml: vec![scenario.to_string()],
+        ..Default::default()
+    })
+    .expect("sim");
+    let pod_name = || -> Option<String> {
+        sim.list("v1", "Pod", Some("default"))
+            .into_iter()
+            .find(|p| p["status"]["containerStatuses"][0]["ready"] == true)
+            .and_then(|p| p["metadata"]["name"].as_str().map(str::to_string))
+    };
+    assert!(sim.wait_until(Duration::from_secs(20), |_| pod_name().is_some()));
+    let name = pod_name().expect("a ready pod");
+    assert!(sim.delete("v1", "Pod", Some("default"), &name));
+    let stopping = sim.wait_until(Duration::from_secs(10), |s| {
+        s.list("v1", "Event", Some("default"))
+            .iter()
+            .any(|e| e["reason"] == "Killing" && e["involvedObject"]["name"] == name.as_str())
+    });
+    assert!(stopping, "the kubelet began stopping the pod");
+    // 120s of sim time is 12s of real time: the pod is still there, its app still running.
+    let (code, r, err) = live_json(&sim, &[&name]);
+    assert_eq!(code, Some(1), "{err}");
+    let c = &r["pods"][0]["containers"][0];
+    assert_eq!(c["verdict"]["cause"], "terminating", "{r}");
+    assert_eq!(c["verdict"]["severity"], "warning");
+    let ev = c["verdict"]["evidence"].to_string();
+    assert!(ev.contains("Stopping container app"), "{ev}");
+    assert!(ev.contains("PID 1 is a shell"), "{ev}");
+}

@@ -546,6 +546,15 @@ fn container_report(
         v = termination_verdict(ctx, name, ctype, spec, t, true, &log_lines);
     }
 
+    // Still running while the pod is being deleted: say what the kubelet is doing and what to expect.
+    if v.is_none() {
+        if let (Some((req, grace)), Some(Some(since))) = (ctx.deletion, running_since_of(st)) {
+            if since <= req + grace {
+                v = Some(terminating_verdict(name, spec, &cev, req, grace));
+            }
+        }
+    }
+
     // Running but not ready: readiness (never restarts) or a startup probe still failing.
     let running_since = st
         .and_then(|s| s.state.as_ref())
@@ -667,6 +676,79 @@ fn container_report(
         logs: log_lines,
         logs_from,
     }
+}
+
+fn running_since_of(st: Option<&ContainerStatus>) -> Option<Option<i64>> {
+    st.and_then(|s| s.state.as_ref())
+        .and_then(|s| s.running.as_ref())
+        .map(|r| secs(&r.started_at))
+}
+
+/// A container still running in a pod being deleted: where it stands in the stop sequence, and
+/// whether it looks likely to be SIGKILLed at the deadline.
+fn terminating_verdict(
+    name: &str,
+    spec: &SpecFacts,
+    cev: &[&EventRecord],
+    req: i64,
+    grace: i64,
+) -> Verdict {
+    let deadline = req.saturating_add(grace);
+    let mut ev = vec![format!(
+        "deletion requested at {}; the kubelet sends SIGKILL at {} ({grace}s grace period)",
+        ts_text(req),
+        ts_text(deadline)
+    )];
+    if let Some(k) = cev.iter().rev().find(|e| e.reason == "Killing") {
+        ev.push(event_line(k));
+    }
+    for e in cev.iter().filter(|e| e.reason == "FailedPreStopHook") {
+        ev.push(event_line(e));
+    }
+    let mut risks = Vec::new();
+    if let Some(p) = spec.pre_stop_seconds() {
+        if p >= grace {
+            risks.push(format!(
+                "the preStop hook ({}) takes {p}s, not less than the {grace}s grace period: it will be killed mid-hook",
+                spec.pre_stop_text().unwrap_or_default()
+            ));
+        } else {
+            ev.push(format!(
+                "preStop hook ({}) takes about {p}s, then SIGTERM",
+                spec.pre_stop_text().unwrap_or_default()
+            ));
+        }
+    }
+    if spec.shell_without_exec() == Some(true) {
+        risks.push(format!(
+            "PID 1 is a shell (`{}`) that does not forward SIGTERM: expect SIGKILL at the deadline",
+            spec.command_line()
+        ));
+    }
+    if risks.is_empty() {
+        return verdict(
+            Cause::Terminating,
+            Severity::Info,
+            format!("{name} is being stopped: the pod is being deleted"),
+            ev,
+            "nothing to do unless it is still running after the deadline (then check the node)",
+        );
+    }
+    ev.extend(risks.iter().map(|r| format!("risk: {r}")));
+    let action = if spec.shell_without_exec() == Some(true) {
+        "start the app with `exec` in the shell command, or use the exec form, so it gets SIGTERM"
+    } else {
+        "raise terminationGracePeriodSeconds above the preStop pause plus the app's drain time, or shorten the hook"
+    };
+    verdict(
+        Cause::Terminating,
+        Severity::Warning,
+        format!(
+            "{name} is being stopped and will likely be SIGKILLed at the end of the grace period"
+        ),
+        ev,
+        action,
+    )
 }
 
 fn pod_name(ctx: &Ctx) -> String {
@@ -2072,6 +2154,31 @@ lastTimestamp: "2026-11-23T10:01:40Z"
         assert_eq!(v.cause, Cause::ReadinessProbe);
         assert!(evidence(v).contains("earlier: stopped because its definition changed"));
         assert!(r.has_findings());
+    }
+
+    #[test]
+    fn a_container_still_stopping_is_warned_about_its_shell() {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/explain/grace-shell.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+        .replace(
+            "terminated: {exitCode: 137, reason: Error, startedAt: \"2026-11-23T08:00:00Z\", finishedAt: \"2026-11-23T10:05:30Z\"}",
+            "running: {startedAt: \"2026-11-23T08:00:00Z\"}",
+        );
+        let l = offline::parse(&text, "stopping").expect("parses");
+        let extra = Extra {
+            events_available: true,
+            ..Default::default()
+        };
+        let r = analyse(&l.pods[0], &l.events, &Logs::default(), &extra);
+        let v = verdict_of(&r, "app");
+        assert_eq!(v.cause, Cause::Terminating);
+        assert_eq!(v.severity, Severity::Warning);
+        let ev = evidence(v);
+        assert!(ev.contains("SIGKILL at 2026-11-23T10:05:30Z"), "{ev}");
+        assert!(ev.contains("risk: PID 1 is a shell"), "{ev}");
     }
 
     #[test]

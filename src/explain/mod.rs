@@ -11,7 +11,7 @@
 //! ## Cause ids (`verdict.cause` in `-o json|yaml`)
 //! `oom-killed`, `node-oom`, `grace-period-exceeded`, `liveness-probe`, `readiness-probe`,
 //! `startup-probe`, `post-start-hook`, `pre-stop-hook`, `app-error`, `not-executable`,
-//! `command-not-found`, `signal`, `sigterm`, `stopped`, `completed-unexpectedly`, `image-pull`,
+//! `command-not-found`, `signal`, `sigterm`, `stopped`, `terminating`, `completed-unexpectedly`, `image-pull`,
 //! `config-error`, `create-error`, `start-error`, `mount-failed`, `init-failed`, `unschedulable`,
 //! `evicted`, `api-eviction`, `preempted`, `taint-eviction`, `node-shutdown`, `node-lost`, `pod-gc`,
 //! `deadline-exceeded`, `admission-rejected`, `container-lost`, `unclear`. See [`model::Cause`].

@@ -1440,3 +1440,26 @@ spec:
     assert!(ev.contains("Stopping container app"), "{ev}");
     assert!(ev.contains("PID 1 is a shell"), "{ev}");
 }
+
+#[test]
+fn live_several_targets_one_missing() {
+    let sim = static_sim();
+    let out = live(&sim)
+        .args(["explain", "orders-0", "nope", "fine-1", "-o", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pod nope not found in namespace default"),
+        "{stderr}"
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names: Vec<&str> = r["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["orders-0", "fine-1"]);
+}

@@ -60,6 +60,9 @@ const KINDS: &[Kind] = &[
 /// How many pods are explained at once when a target has many.
 const PARALLEL: usize = 8;
 
+/// The reports, the line to print when there are none, and the named targets that do not exist.
+type Reports = (Vec<PodReport>, Option<String>, Vec<Error>);
+
 /// From this many unhealthy pods in one namespace, its events are read in one list.
 const PREFETCH_EVENTS_FROM: usize = 4;
 
@@ -85,7 +88,7 @@ pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
         ));
     }
 
-    let (reports, empty_msg) = match &args.filename {
+    let (reports, empty_msg, missing) = match &args.filename {
         Some(path) => offline_reports(path, &targets, selector.as_ref(), &opts)?,
         None => {
             let kube = crate::connect(global).await?;
@@ -93,6 +96,12 @@ pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
         }
     };
     print(&printer, &reports, empty_msg.as_deref())?;
+    if !missing.is_empty() {
+        for e in &missing {
+            crate::report(e);
+        }
+        return Ok(Exit::Error);
+    }
     Ok(if reports.iter().any(|r| r.has_findings()) {
         Exit::Findings
     } else {
@@ -153,7 +162,7 @@ async fn live_reports(
     targets: &[Target],
     selector: Option<&Selector>,
     opts: &ExplainOptions,
-) -> Result<(Vec<PodReport>, Option<String>)> {
+) -> Result<Reports> {
     let ns = kube.namespace.clone();
     let where_ = if args.all_namespaces {
         "all namespaces".to_string()
@@ -187,21 +196,36 @@ async fn live_reports(
         } else {
             format!("all {total} pods in {where_} are healthy")
         };
-        return Ok((reports, Some(msg)));
+        return Ok((reports, Some(msg), Vec::new()));
     }
+    // Named targets are explained concurrently; a missing one does not hide the others.
+    let results = futures::future::join_all(targets.iter().map(|t| {
+        let ns = ns.clone();
+        async move {
+            if t.kind == Kind::Pod {
+                return explain_pod(kube, &ns, &t.name, opts).await.map(|r| vec![r]);
+            }
+            let pods = workload_pods(kube, &ns, t).await?;
+            if pods.is_empty() {
+                crate::output::warn(&format!("{} {} has no pods", t.kind.lower(), t.name));
+            }
+            Ok(explain_many(kube, pods, opts, false).await)
+        }
+    }))
+    .await;
     let mut all = Vec::new();
-    for t in targets {
-        if t.kind == Kind::Pod {
-            all.push(explain_pod(kube, &ns, &t.name, opts).await?);
-            continue;
+    let mut missing = Vec::new();
+    for r in results {
+        match r {
+            Ok(reports) => all.extend(reports),
+            Err(e) if e.is_not_found() => missing.push(e),
+            Err(e) => return Err(e),
         }
-        let pods = workload_pods(kube, &ns, t).await?;
-        if pods.is_empty() {
-            crate::output::warn(&format!("{} {} has no pods", t.kind.lower(), t.name));
-        }
-        all.extend(explain_many(kube, pods, opts, false).await);
     }
-    Ok((all, None))
+    if all.is_empty() && !missing.is_empty() {
+        return Err(missing.remove(0));
+    }
+    Ok((all, None, missing))
 }
 
 /// Explains many pods concurrently (healthy-looking ones without any API call), worst first.
@@ -346,7 +370,7 @@ fn offline_reports(
     targets: &[Target],
     selector: Option<&Selector>,
     opts: &ExplainOptions,
-) -> Result<(Vec<PodReport>, Option<String>)> {
+) -> Result<Reports> {
     let (text, shown) = if path.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -421,7 +445,11 @@ fn offline_reports(
         })
         .collect();
     sort_worst_first(&mut reports);
-    Ok((reports, Some(format!("no matching pods in {shown}"))))
+    Ok((
+        reports,
+        Some(format!("no matching pods in {shown}")),
+        Vec::new(),
+    ))
 }
 
 #[cfg(test)]

@@ -166,6 +166,10 @@ Examples:
   kubectl graceful diagnose -f deploy/ --fail-on warning
   helm template ./chart | kubectl graceful diagnose -f -
 
+  # Advise for the version the manifests will run on; silence a rule (or annotate the workload
+  # with graceful.kubectl.io/ignore: single-replica)
+  kubectl graceful diagnose -f k8s/ --kube-version 1.29 --ignore single-replica
+
   # What a rule checks and why
   kubectl graceful diagnose rules
   kubectl graceful diagnose --explain prestop-missing

@@ -1,9 +1,263 @@
-//! `kubectl graceful diagnose`.
+//! `kubectl graceful diagnose`: audits graceful-shutdown and zero-downtime settings of workloads, live
+//! or from manifests.
+//!
+//! *gather* ([`gather`] for the cluster, [`input`] for files) → a [`Workload`] per object with its
+//! related PDBs, HPAs and Services → *analyse* ([`rules::check_workload`], pure) → *render* ([`render`]).
+//!
+//! # Machine output (`-o json|yaml`)
+//!
+//! ```yaml
+//! apiVersion: graceful.kubectl.io/v1alpha1
+//! kind: DiagnoseReport
+//! kubernetesVersion: "1.33"          # the version advice is for (server's, or --kube-version)
+//! workloads:
+//! - kind: Deployment
+//!   namespace: shop
+//!   name: web
+//!   source: deploy/web.yaml:1        # file:line, or "cluster"
+//!   findings:
+//!   - rule: prestop-missing          # stable id (`diagnose rules`)
+//!     severity: warning              # error | warning | info
+//!     container: app                 # absent for workload-level findings
+//!     field: spec.template.spec.containers[app].lifecycle.preStop
+//!     message: no preStop pause although …
+//!     why: When a pod is deleted, …  # the rule's rationale
+//!     fix: |                         # YAML to paste (absent when there is none)
+//!       spec: …
+//! summary: {workloads: 1, errors: 0, warnings: 1, infos: 0}
+//! errors:                            # inputs that could not be used
+//! - source: bad.yaml:3:1
+//!   message: 'not valid YAML: …'
+//! ```
+//!
+//! `diagnose rules -o json` prints `kind: DiagnoseRuleList` with `rules: [{id, severity, category,
+//! title, rationale, fix}]`; `--explain RULE -o json` prints one `kind: DiagnoseRule`.
+//!
+//! # Reuse (restart's preflight)
+//!
+//! Build a [`Workload`] with [`Workload::from_deployment`] / [`Workload::from_statefulset`] /
+//! [`Workload::from_daemonset`] (or read one live, related and versioned, with [`gather::one`]), attach the namespace's objects with [`Workload::relate`] (a
+//! [`Related`] of PDBs, HPAs, Services; [`gather::related`] reads them) and the version
+//! ([`Workload::with_version`], [`gather::server_version`]), then call [`check_workload`].
 
-use crate::cli::{DiagnoseArgs, GlobalArgs};
+pub mod gather;
+pub mod input;
+pub mod model;
+pub mod render;
+pub mod rules;
+
+#[cfg(test)]
+mod fixture_tests;
+
+pub use model::{KubeVersion, Related, Strategy, Workload};
+pub use rules::{check_workload, Finding, Severity, RULES};
+
+use crate::cli::{DiagnoseArgs, FailOn, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
+use crate::output::{self, Printer};
+use crate::selector::Selector;
+use crate::settings::OutputSettings;
+use crate::target::{Kind, Target};
 
-pub async fn run(_args: DiagnoseArgs, _global: &GlobalArgs) -> Result<Exit> {
-    Err(Error::usage("diagnose is not implemented yet"))
+use render::{DiagnoseReport, Summary, WorkloadReport, API_VERSION};
+
+const KINDS: &[Kind] = &[
+    Kind::Deployment,
+    Kind::StatefulSet,
+    Kind::DaemonSet,
+    Kind::Pod,
+    Kind::ReplicaSet,
+    Kind::Job,
+    Kind::CronJob,
+];
+
+pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
+    let printer = Printer::new(OutputSettings::new(args.output, global.no_color));
+
+    // `diagnose rules` and `--explain RULE` need nothing else.
+    if args.targets.first().map(String::as_str) == Some("rules") {
+        if args.targets.len() > 1 {
+            return Err(Error::usage(
+                "`diagnose rules` takes no targets: use `diagnose --explain RULE` for one rule",
+            ));
+        }
+        render::rules_table(&printer)?;
+        return Ok(Exit::Ok);
+    }
+    if let Some(id) = &args.explain {
+        render::explain_rule(&printer, rule_or_usage(id, "--explain")?)?;
+        return Ok(Exit::Ok);
+    }
+    for id in &args.ignore {
+        for part in id.split(',').filter(|s| !s.trim().is_empty()) {
+            rule_or_usage(part.trim(), "--ignore")?;
+        }
+    }
+    let ignore: Vec<String> = args
+        .ignore
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(|s| s.trim().to_string())
+        .collect();
+    let targets = args
+        .targets
+        .iter()
+        .map(|t| Target::parse(t, None, KINDS))
+        .collect::<Result<Vec<_>>>()?;
+    let selector = args.selector.as_deref().map(Selector::parse).transpose()?;
+    if args.filenames.is_empty() && selector.is_some() && !targets.is_empty() {
+        return Err(Error::usage(
+            "name cannot be provided when a selector is specified: use KIND/NAME targets or -l",
+        ));
+    }
+    if args.all_namespaces && !targets.is_empty() {
+        return Err(Error::usage(
+            "-A cannot be combined with KIND/NAME targets: name the namespace with -n",
+        ));
+    }
+
+    let mut scope = String::from("the input");
+    let (mut workloads, related, version, errors) = if !args.filenames.is_empty() {
+        let version = match &args.kube_version {
+            Some(v) => KubeVersion::parse(v).ok_or_else(|| {
+                Error::usage(format!(
+                    "invalid --kube-version {v:?}: use MAJOR.MINOR, e.g. 1.30 or v1.33.2"
+                ))
+            })?,
+            None => KubeVersion::DEFAULT,
+        };
+        let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+        let loaded = input::load_paths(&args.filenames, &ns);
+        if loaded.skipped > 0 {
+            tracing::info!(
+                "skipped {} object(s) of kinds diagnose does not check",
+                loaded.skipped
+            );
+        }
+        let mut ws = loaded.workloads;
+        if global.namespace.is_some() && !args.all_namespaces {
+            ws.retain(|w| w.namespace == ns);
+        }
+        (ws, loaded.related, version, loaded.errors)
+    } else {
+        if args.kube_version.is_some() {
+            output::warn("--kube-version is for -f; live mode uses the server's version");
+        }
+        let kube = crate::connect(global).await?;
+        scope = if args.all_namespaces {
+            "any namespace".to_string()
+        } else {
+            format!("namespace {}", kube.namespace)
+        };
+        let g = if targets.is_empty() {
+            let ns = (!args.all_namespaces).then_some(kube.namespace.as_str());
+            gather::all(&kube, ns, args.selector.as_deref()).await?
+        } else {
+            gather::targets(&kube, &kube.namespace, &targets).await?
+        };
+        let mut ws = g.workloads;
+        ws.sort_by(|a, b| (&a.namespace, a.kind, &a.name).cmp(&(&b.namespace, b.kind, &b.name)));
+        (
+            ws,
+            g.related,
+            g.version.unwrap_or(KubeVersion::DEFAULT),
+            g.errors,
+        )
+    };
+
+    // Offline: targets and -l filter the manifests' workloads.
+    if !args.filenames.is_empty() {
+        if !targets.is_empty() {
+            workloads.retain(|w| targets.iter().any(|t| t.kind == w.kind && t.name == w.name));
+        }
+        if let Some(sel) = &selector {
+            workloads.retain(|w| sel.matches(Some(&w.labels)));
+        }
+    }
+
+    let index = model::RelatedIndex::new(&related);
+    let reports: Vec<WorkloadReport> = workloads
+        .iter_mut()
+        .map(|w| {
+            w.relate_indexed(&index);
+            w.version = version;
+            for id in rules::ignored_by_annotation(w) {
+                if rules::find_rule(&id).is_none() {
+                    output::warn(&format!(
+                        "{} ({}): unknown rule {id:?} in annotation {}",
+                        w.display_name(),
+                        w.source,
+                        rules::IGNORE_ANNOTATION
+                    ));
+                }
+            }
+            let findings = check_workload(w)
+                .into_iter()
+                .filter(|f| !ignore.contains(&f.rule))
+                .collect();
+            WorkloadReport {
+                kind: w.kind.as_str().to_string(),
+                namespace: w.namespace.clone(),
+                name: w.name.clone(),
+                source: w.source.clone(),
+                findings,
+            }
+        })
+        .collect();
+
+    let report = DiagnoseReport {
+        api_version: API_VERSION,
+        kind: "DiagnoseReport",
+        kubernetes_version: version.to_string(),
+        summary: Summary::of(&reports),
+        workloads: reports,
+        errors,
+    };
+    for e in &report.errors {
+        eprintln!("error: {}: {}", e.source, e.message);
+    }
+    if printer.is_machine() {
+        printer.data(&report)?;
+    } else if report.workloads.is_empty() {
+        output::note(&format!("No workloads found in {scope}."));
+    } else {
+        render::human(&printer, &report)?;
+    }
+    Ok(exit_code(&report, args.fail_on))
+}
+
+/// 2 when an input was bad, else 1 when a finding is at or above `--fail-on`, else 0.
+pub fn exit_code(report: &DiagnoseReport, fail_on: FailOn) -> Exit {
+    if !report.errors.is_empty() {
+        return Exit::Error;
+    }
+    let threshold = match fail_on {
+        FailOn::Info => Severity::Info,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Error => Severity::Error,
+        FailOn::Never => return Exit::Ok,
+    };
+    let hit = report
+        .workloads
+        .iter()
+        .flat_map(|w| &w.findings)
+        .any(|f| f.severity >= threshold);
+    if hit {
+        Exit::Findings
+    } else {
+        Exit::Ok
+    }
+}
+
+fn rule_or_usage(id: &str, flag: &str) -> Result<&'static rules::Rule> {
+    rules::find_rule(id).ok_or_else(|| {
+        let near = rules::near_rules(id);
+        let hint = if near.is_empty() {
+            "see `kubectl graceful diagnose rules`".to_string()
+        } else {
+            format!("did you mean {}?", near.join(", "))
+        };
+        Error::usage(format!("{flag}: unknown rule {id:?}: {hint}"))
+    })
 }

@@ -81,12 +81,61 @@ pub struct PodRt {
     pub restart_policy: String,
     pub terminating: bool,
     pub finished: bool,
+    pub seen_rv: String,
+    pub next_wake: i64,
 }
 
 #[derive(Default)]
 pub struct Kubelet {
     pub pods: HashMap<String, PodRt>,
     pub ip_counter: u32,
+    /// Earliest sim time at which some pod's state changes by itself.
+    pub next_wake: i64,
+}
+
+/// Earliest sim time at which this pod's containers change state by themselves.
+fn next_wake(rt: &PodRt, now: i64) -> i64 {
+    let mut t = i64::MAX;
+    for c in rt.init.iter().chain(rt.ctrs.iter()) {
+        if let Some(stop) = &c.stop {
+            t = t.min(stop.exit_at);
+            continue;
+        }
+        match &c.state {
+            CState::Pending {
+                next_at,
+                started_pull,
+                ..
+            } => {
+                t = t.min(if *started_pull { *next_at } else { now });
+            }
+            CState::Running { since } => {
+                if c.is_init && !c.sidecar {
+                    t = t.min(since + c.beh.crash_after.unwrap_or(1000));
+                }
+                if let Some(ca) = c.beh.crash_after {
+                    t = t.min(since + ca);
+                }
+                if let Some(lfa) = c.beh.liveness_fails_after {
+                    t = t.min(
+                        since + lfa + c.liveness_fails * probe_period(&c.spec, "livenessProbe"),
+                    );
+                }
+                if c.beh.never_ready {
+                    t = t.min(if c.readiness_next == 0 {
+                        now
+                    } else {
+                        c.readiness_next
+                    });
+                } else if !c.ready {
+                    t = t.min(since + c.beh.ready_after);
+                }
+            }
+            CState::Waiting { until, .. } => t = t.min(*until),
+            CState::Terminated { .. } => {}
+        }
+    }
+    t.max(now + 1)
 }
 
 fn image_id(image: &str) -> String {
@@ -156,6 +205,8 @@ fn rt_from_status(pod: &Value, node: &str) -> PodRt {
         restart_policy: restart_policy(pod),
         terminating: false,
         finished: false,
+        seen_rv: String::new(),
+        next_wake: 0,
     };
     for (field, sfield, is_init) in [
         ("initContainers", "initContainerStatuses", true),
@@ -225,31 +276,57 @@ struct Ev {
 
 impl Kubelet {
     pub fn tick(&mut self, store: &mut Store, now: i64) {
-        // schedule
-        let pods: Vec<Value> = store.iter("pods", None).cloned().collect();
-        let nodes: Vec<Value> = store.iter("nodes", None).cloned().collect();
-        let mut counts: HashMap<String, usize> = HashMap::new();
-        for p in &pods {
-            let n = util::s(p, "/spec/nodeName");
-            if !n.is_empty() {
-                *counts.entry(n.to_string()).or_default() += 1;
-            }
-        }
-        for pod in pods {
-            let uid = util::uid(&pod).to_string();
-            let deleting = pod
-                .pointer("/metadata/deletionTimestamp")
-                .is_some_and(|x| !x.is_null());
-            if store.static_uids.contains(&uid) && !deleting {
+        // (ns, name, uid, rv, deleting)
+        let keys: Vec<(String, String, String, String, bool)> = store
+            .iter("pods", None)
+            .map(|p| {
+                (
+                    util::ns(p).to_string(),
+                    util::name(p).to_string(),
+                    util::uid(p).to_string(),
+                    util::s(p, "/metadata/resourceVersion").to_string(),
+                    p.pointer("/metadata/deletionTimestamp")
+                        .is_some_and(|x| !x.is_null()),
+                )
+            })
+            .collect();
+        let live: std::collections::HashSet<&str> = keys.iter().map(|k| k.2.as_str()).collect();
+        self.pods.retain(|k, _| live.contains(k.as_str()));
+        let mut nodes: Option<Vec<Value>> = None;
+        let mut counts: Option<HashMap<String, usize>> = None;
+        self.next_wake = i64::MAX;
+        for (kns, kname, uid, rv, deleting) in keys {
+            if let Some(rt) = self.pods.get(&uid) {
+                if rt.seen_rv == rv && now < rt.next_wake {
+                    self.next_wake = self.next_wake.min(rt.next_wake);
+                    continue;
+                }
+            } else if store.static_uids.contains(&uid) && !deleting {
                 continue;
             }
+            let Some(pod) = store.get("pods", &kns, &kname).cloned() else {
+                continue;
+            };
+            if nodes.is_none() {
+                nodes = Some(store.iter("nodes", None).cloned().collect());
+                let mut c: HashMap<String, usize> = HashMap::new();
+                for p in store.iter("pods", None) {
+                    let n = util::s(p, "/spec/nodeName");
+                    if !n.is_empty() {
+                        *c.entry(n.to_string()).or_default() += 1;
+                    }
+                }
+                counts = Some(c);
+            }
+            let nodes = nodes.as_ref().unwrap();
+            let counts = counts.as_mut().unwrap();
             let mut node = util::s(&pod, "/spec/nodeName").to_string();
             if node.is_empty() {
                 if deleting {
                     store.remove("pods", util::ns(&pod), util::name(&pod));
                     continue;
                 }
-                match pick_node(&nodes, &counts, &pod) {
+                match pick_node(nodes, counts, &pod) {
                     Some(n) => {
                         *counts.entry(n.clone()).or_default() += 1;
                         let mut p = pod.clone();
@@ -347,6 +424,8 @@ impl Kubelet {
                         restart_policy: restart_policy(&pod),
                         terminating: false,
                         finished: false,
+                        seen_rv: String::new(),
+                        next_wake: 0,
                     }
                 };
                 self.pods.insert(uid.clone(), rt);
@@ -372,14 +451,12 @@ impl Kubelet {
             if rt.finished {
                 store.remove("pods", util::ns(&p), util::name(&p));
                 self.pods.remove(&uid);
+                continue;
             }
+            rt.seen_rv = util::s(&p, "/metadata/resourceVersion").to_string();
+            rt.next_wake = next_wake(rt, now);
+            self.next_wake = self.next_wake.min(rt.next_wake);
         }
-        // forget runtimes of pods that vanished (force deleted)
-        let live: std::collections::HashSet<String> = store
-            .iter("pods", None)
-            .map(|p| util::uid(p).to_string())
-            .collect();
-        self.pods.retain(|k, _| live.contains(k));
     }
 }
 

@@ -7,6 +7,7 @@ pub mod behavior;
 pub mod controllers;
 pub mod kubelet;
 pub mod patch;
+mod pb;
 pub mod registry;
 pub mod selectors;
 pub(crate) mod server;
@@ -292,6 +293,8 @@ async fn serve(
 }
 
 async fn control_loop(shared: Arc<Shared>) {
+    let mut last_rv = 0u64;
+    let mut last_ctrl = std::time::Instant::now();
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(25)) => {}
@@ -300,14 +303,26 @@ async fn control_loop(shared: Arc<Shared>) {
         let mut g = shared.lock();
         let now = g.now();
         let st = &mut *g;
+        let changed = st.store.rv != last_rv;
+        // controllers: on any change, and every 250 ms for time-based conditions (minReadySeconds,
+        // progress deadlines); the kubelet: on any change or when a container timer is due
+        let mut run_ctrl = changed || last_ctrl.elapsed() >= Duration::from_millis(250);
+        if !run_ctrl && now < st.kubelet.next_wake {
+            continue;
+        }
         for _ in 0..4 {
             st.store.dirty = false;
-            st.ctrl.tick(&mut st.store, now);
+            if run_ctrl {
+                st.ctrl.tick(&mut st.store, now);
+                last_ctrl = std::time::Instant::now();
+            }
             st.kubelet.tick(&mut st.store, now);
             if !st.store.dirty {
                 break;
             }
+            run_ctrl = true;
         }
+        last_rv = st.store.rv;
     }
 }
 
@@ -512,6 +527,113 @@ impl Sim {
         let now = st.now();
         st.store
             .record_event(involved, None, typ, reason, message, component, "", now);
+    }
+
+    /// Simulate a kubelet node-pressure eviction of a running pod: phase `Failed`, reason `Evicted`,
+    /// containers terminated (137 `ContainerStatusUnknown`), `DisruptionTarget` (`TerminationByKubelet`),
+    /// `Evicted` + `Killing` events. The pod object stays (like real evicted pods); its controller
+    /// replaces it. `resource`: `memory`, `ephemeral-storage`, …
+    pub fn evict_for_node_pressure(&self, namespace: &str, name: &str, resource: &str) -> bool {
+        let mut st = self.shared.lock();
+        let now = st.now();
+        let Some(mut pod) = st.store.get("pods", namespace, name).cloned() else {
+            return false;
+        };
+        let uid = util::uid(&pod).to_string();
+        let first = util::s(&pod, "/spec/containers/0/name").to_string();
+        let msg = format!(
+            "The node was low on resource: {resource}. Threshold quantity: 100Mi, available: 28Mi. Container {first} was using 1536Mi, request is 0, has larger consumption of {resource}. "
+        );
+        let ts = util::fmt_ts(now);
+        let node = util::s(&pod, "/spec/nodeName").to_string();
+        if let Some(cs) = pod
+            .pointer_mut("/status/containerStatuses")
+            .and_then(|c| c.as_array_mut())
+        {
+            for c in cs.iter_mut() {
+                let started = c
+                    .pointer("/state/running/startedAt")
+                    .cloned()
+                    .unwrap_or(json!(ts));
+                c["state"] = json!({"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated", "startedAt": started, "finishedAt": ts}});
+                c["ready"] = json!(false);
+                c["started"] = json!(false);
+            }
+        }
+        let st_obj = util::obj_at(&mut pod, &["status"]);
+        st_obj.insert("phase".into(), json!("Failed"));
+        st_obj.insert("reason".into(), json!("Evicted"));
+        st_obj.insert("message".into(), json!(msg));
+        let mut conds = st_obj
+            .get("conditions")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default();
+        for c in conds.iter_mut() {
+            if c["type"] == "Ready" || c["type"] == "ContainersReady" {
+                c["status"] = json!("False");
+                c["reason"] = json!("PodFailed");
+                c["lastTransitionTime"] = json!(ts);
+            }
+        }
+        conds.insert(0, json!({"type": "DisruptionTarget", "status": "True", "lastProbeTime": null, "lastTransitionTime": ts, "reason": "TerminationByKubelet", "message": msg.trim_end()}));
+        st_obj.insert("conditions".into(), json!(conds));
+        let pod = st.store.put("pods", pod);
+        st.kubelet.pods.remove(&uid);
+        st.store.static_uids.insert(uid);
+        st.store.record_event(
+            &pod,
+            None,
+            "Warning",
+            "Evicted",
+            msg.trim_end(),
+            "kubelet",
+            &node,
+            now,
+        );
+        st.store.record_event(
+            &pod,
+            Some(&format!("spec.containers{{{first}}}")),
+            "Normal",
+            "Killing",
+            &format!("Stopping container {first}"),
+            "kubelet",
+            &node,
+            now,
+        );
+        drop(st);
+        self.shared.wake.notify_one();
+        true
+    }
+
+    /// Mark a node Ready / NotReady (NotReady nodes get no new pods).
+    pub fn set_node_ready(&self, name: &str, ready: bool) -> bool {
+        let mut st = self.shared.lock();
+        let now = st.now();
+        let Some(mut n) = st.store.get("nodes", "", name).cloned() else {
+            return false;
+        };
+        if let Some(cs) = n
+            .pointer_mut("/status/conditions")
+            .and_then(|c| c.as_array_mut())
+        {
+            for c in cs.iter_mut().filter(|c| c["type"] == "Ready") {
+                c["status"] = json!(if ready { "True" } else { "Unknown" });
+                c["reason"] = json!(if ready {
+                    "KubeletReady"
+                } else {
+                    "NodeStatusUnknown"
+                });
+                c["message"] = json!(if ready {
+                    "kubelet is posting ready status"
+                } else {
+                    "Kubelet stopped posting node status."
+                });
+                c["lastTransitionTime"] = json!(util::fmt_ts(now));
+            }
+        }
+        st.store.put("nodes", n);
+        true
     }
 
     /// New token for `user`; returns the path of a kubeconfig for that user.

@@ -257,6 +257,17 @@ pub static RESOURCES: &[ResDef] = &[
         [],
         "events"
     ),
+    r!(
+        "authorization.k8s.io",
+        "v1",
+        "selfsubjectaccessreviews",
+        "selfsubjectaccessreview",
+        "SelfSubjectAccessReview",
+        false,
+        [],
+        [],
+        "selfsubjectaccessreviews"
+    ),
 ];
 
 pub fn groups() -> Vec<(&'static str, &'static str)> {

@@ -85,6 +85,9 @@ impl Req {
     fn qi(&self, k: &str) -> Option<i64> {
         self.q.get(k).and_then(|s| s.parse().ok())
     }
+    fn dry_run(&self) -> bool {
+        self.q.get("dryRun").is_some_and(|d| !d.is_empty())
+    }
     fn manager(&self) -> String {
         self.q.get("fieldManager").cloned().unwrap_or_else(|| {
             self.user_agent
@@ -164,9 +167,22 @@ pub async fn handle(
                         429 => ("TooManyRequests", "the server has received too many requests and has asked us to try again later"),
                         503 => ("ServiceUnavailable", "the server is currently unable to handle the request"),
                         504 => ("Timeout", "the server was unable to return a response in the time allotted"),
+                        400 => ("BadRequest", "the server rejected our request for an unknown reason (injected fault)"),
+                        401 => ("Unauthorized", "Unauthorized"),
+                        403 => ("Forbidden", "forbidden: injected fault"),
+                        404 => ("NotFound", "the server could not find the requested resource"),
+                        405 => ("MethodNotAllowed", "the server does not allow this method on the requested resource"),
+                        409 => ("Conflict", "Operation cannot be fulfilled: the object has been modified; please apply your changes to the latest version and try again"),
+                        410 => ("Expired", "too old resource version"),
+                        422 => ("Invalid", "the request is invalid (injected fault)"),
                         _ => ("InternalError", "an error on the server (\"injected fault\") has prevented the request from succeeding"),
                     };
-                    let mut r = err_resp(&ApiError::new(code, reason, msg).with_details(json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "injected fault"}]})));
+                    let details = if code >= 500 {
+                        json!({"causes": [{"reason": "UnexpectedServerResponse", "message": "injected fault"}]})
+                    } else {
+                        json!({})
+                    };
+                    let mut r = err_resp(&ApiError::new(code, reason, msg).with_details(details));
                     if code == 429 || code == 503 {
                         r.headers_mut().insert("Retry-After", "1".parse().unwrap());
                     }
@@ -218,6 +234,9 @@ fn version_json(v: &str) -> Value {
 }
 
 fn verbs(r: &ResDef) -> Vec<&'static str> {
+    if r.plural == "selfsubjectaccessreviews" {
+        return vec!["create"];
+    }
     if r.plural == "controllerrevisions" || r.plural == "events" {
         return vec![
             "create",
@@ -297,6 +316,32 @@ fn resource_list(group: &str, version: &str) -> Value {
     json!({"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out})
 }
 
+/// A minimal OpenAPI v3 document for a group/version: PATCH operations with their GVK and the
+/// `fieldValidation` parameter (kubectl then validates server-side and builds patches from its structs).
+fn openapi_gv(group: &str, version: &str) -> Value {
+    let mut paths = serde_json::Map::new();
+    for r in RESOURCES
+        .iter()
+        .filter(|r| r.group == group && r.version == version)
+    {
+        let base = if group.is_empty() {
+            format!("/api/{version}")
+        } else {
+            format!("/apis/{group}/{version}")
+        };
+        let p = if r.namespaced {
+            format!("{base}/namespaces/{{namespace}}/{}/{{name}}", r.plural)
+        } else {
+            format!("{base}/{}/{{name}}", r.plural)
+        };
+        let gvk = json!({"group": group, "version": version, "kind": r.kind});
+        let params = json!([{"name": "fieldValidation", "in": "query", "schema": {"type": "string", "uniqueItems": true}}, {"name": "fieldManager", "in": "query", "schema": {"type": "string", "uniqueItems": true}}]);
+        let op = |verb: &str| json!({"operationId": format!("{verb}{}", r.kind), "parameters": params, "responses": {"200": {"description": "OK"}}, "x-kubernetes-action": verb, "x-kubernetes-group-version-kind": gvk});
+        paths.insert(p, json!({"get": op("get"), "put": op("put"), "patch": op("patch"), "delete": op("delete")}));
+    }
+    json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.33.2"}, "paths": paths, "components": {"schemas": {}}})
+}
+
 fn not_found_path() -> ApiError {
     ApiError::new(
         404,
@@ -360,6 +405,26 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             return Ok(json_resp(200, &version_json(&v)));
         }
         ["healthz"] | ["readyz"] | ["livez"] => return Ok(text_resp(200, "ok".into())),
+        ["openapi", "v3"] => {
+            let mut paths = serde_json::Map::new();
+            let mut gvs: Vec<(String, String)> = vec![("".into(), "v1".into())];
+            gvs.extend(
+                registry::groups()
+                    .into_iter()
+                    .map(|(g, v)| (g.to_string(), v.to_string())),
+            );
+            for (g, v) in gvs {
+                let p = if g.is_empty() {
+                    format!("api/{v}")
+                } else {
+                    format!("apis/{g}/{v}")
+                };
+                paths.insert(p.clone(), json!({"serverRelativeURL": format!("/openapi/v3/{p}?hash=KUBESIM{}", util::fnv32a(&p))}));
+            }
+            return Ok(json_resp(200, &json!({"paths": paths})));
+        }
+        ["openapi", "v3", "api", v] => return Ok(json_resp(200, &openapi_gv("", v))),
+        ["openapi", "v3", "apis", g, v] => return Ok(json_resp(200, &openapi_gv(g, v))),
         ["api"] => {
             return Ok(json_resp(
                 200,
@@ -466,7 +531,7 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             if let Some(n) = name {
                 q.insert("fieldSelector".into(), format!("metadata.name={n}"));
             }
-            watch_handler(ctx, def, ns_opt, &q)
+            watch_handler(ctx, def, ns_opt, &q, wants_table(r))
         }
         ("list", None, _) => list_handler(ctx, def, ns_opt, r),
         ("get", Some(n), Some("log")) => logs_handler(ctx, &ns, n, r),
@@ -490,6 +555,41 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             Ok(json_resp(200, &obj))
         }
         ("create", Some(n), Some("eviction")) => eviction(ctx, &ns, n, r),
+        ("create", None, None) if def.storage == "selfsubjectaccessreviews" => {
+            let mut obj = if r.body.starts_with(b"k8s\0") {
+                crate::pb::decode_ssar(&r.body).ok_or_else(|| {
+                    ApiError::bad_request("cannot decode protobuf SelfSubjectAccessReview")
+                })?
+            } else {
+                parse_body(&r.body)?
+            };
+            let ra = obj
+                .pointer("/spec/resourceAttributes")
+                .cloned()
+                .unwrap_or(json!({}));
+            let verb = util::s(&ra, "/verb");
+            let res = util::s(&ra, "/resource");
+            let sub = util::s(&ra, "/subresource");
+            let full = if sub.is_empty() {
+                res.to_string()
+            } else {
+                format!("{res}/{sub}")
+            };
+            let st = ctx.shared.lock();
+            let denied = st.deny.iter().any(|(u, v, rr)| {
+                *u == r.user && (v == "*" || v == verb) && (rr == "*" || *rr == full)
+            });
+            drop(st);
+            obj["apiVersion"] = json!("authorization.k8s.io/v1");
+            obj["kind"] = json!("SelfSubjectAccessReview");
+            obj["metadata"] = json!({"creationTimestamp": null});
+            obj["status"] = if denied {
+                json!({"allowed": false})
+            } else {
+                json!({"allowed": true})
+            };
+            Ok(json_resp(201, &obj))
+        }
         ("create", None, None) => {
             let mut obj = parse_body(&r.body)?;
             if def.namespaced {
@@ -515,7 +615,7 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
                 return Err(ApiError::not_found("namespaces", &ns));
             }
             let obj = prepare_create(def, obj);
-            if r.qb("dryRun") || r.q.get("dryRun").is_some_and(|d| d == "All") {
+            if r.dry_run() {
                 return Ok(json_resp(201, &obj));
             }
             let created = st.store.create(def, obj, now, Some(&r.manager()), false)?;
@@ -525,6 +625,9 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
         }
         ("update", Some(n), s) => {
             let obj = unview(def, parse_body(&r.body)?);
+            if r.dry_run() {
+                return Ok(json_resp(200, &obj));
+            }
             let mut st = ctx.shared.lock();
             let now = st.now();
             let updated = if s == Some("scale") {
@@ -601,6 +704,9 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
                 util::obj_at(&mut newobj, &["metadata"]).remove("resourceVersion");
             }
             let op = if is_apply { "Apply" } else { "Update" };
+            if r.dry_run() {
+                return Ok(json_resp(200, &view(def, newobj)));
+            }
             let mut updated = st.store.update(
                 def,
                 &ns,
@@ -730,6 +836,13 @@ pub(crate) fn prepare_create(def: &ResDef, mut obj: Value) -> Value {
 }
 
 fn parse_body(b: &[u8]) -> Result<Value, ApiError> {
+    if b.starts_with(b"k8s\0") {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            "kubesim does not decode protobuf request bodies (application/vnd.kubernetes.protobuf); send JSON (e.g. kubectl apply -f / create -f)",
+        ));
+    }
     serde_json::from_slice(b)
         .or_else(|_| serde_yaml::from_slice(b))
         .map_err(|e| ApiError::bad_request(format!("error decoding body: {e}")))
@@ -928,7 +1041,18 @@ fn watch_handler(
     def: &'static ResDef,
     ns: Option<&str>,
     q: &HashMap<String, String>,
+    table: bool,
 ) -> Result<Response<Body>, ApiError> {
+    let clock = ctx.shared.lock().clock.clone();
+    let render = move |o: Value| -> Value {
+        let o = view(def, o);
+        if table {
+            let rv = util::s(&o, "/metadata/resourceVersion").to_string();
+            crate::table::table(def, &[o], clock.now_ms(), &rv, None)
+        } else {
+            o
+        }
+    };
     let (ls, fs) = selectors(def, q)?;
     let bookmarks = matches!(
         q.get("allowWatchBookmarks").map(|s| s.as_str()),
@@ -960,7 +1084,7 @@ fn watch_handler(
         if rv_param.is_empty() || rv_param == "0" || send_initial {
             for o in st.store.iter(def.storage, ns) {
                 if matches(o) {
-                    initial.push(watch_line("ADDED", &view(def, o.clone())));
+                    initial.push(watch_line("ADDED", &render(o.clone())));
                 }
             }
             if send_initial {
@@ -985,7 +1109,7 @@ fn watch_handler(
                 .filter(|e| e.rv > rv && e.storage == def.storage)
             {
                 if let Some((t, o)) = filter_event(e, &matches) {
-                    initial.push(watch_line(t, &view(def, o)));
+                    initial.push(watch_line(t, &render(o)));
                 }
             }
         }
@@ -1010,7 +1134,7 @@ fn watch_handler(
                         last_rv = e.rv;
                         if e.storage != def.storage { continue; }
                         if let Some((t, o)) = filter_event(&e, &matches) {
-                            if tx.send(watch_line(t, &view(def, o))).await.is_err() { return; }
+                            if tx.send(watch_line(t, &render(o))).await.is_err() { return; }
                         }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {

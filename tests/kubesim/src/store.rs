@@ -261,6 +261,9 @@ impl Store {
                 o.remove("status");
             }
         }
+        if !keep_status && def.storage == "pods" {
+            obj["status"] = json!({"phase": "Pending"});
+        }
         self.objects.insert(key, obj.clone());
         self.emit(def.storage, &ns, "ADDED", obj.clone(), None);
         Ok(obj)
@@ -280,7 +283,7 @@ impl Store {
         let key = (storage, ns.clone(), name);
         let old = self.objects.get(&key).cloned();
         if let Some(o) = &old {
-            if strip_rv(o) == strip_rv(&obj) {
+            if eq_ignoring_rv(o, &obj) {
                 return o.clone();
             }
         }
@@ -478,12 +481,41 @@ impl Store {
     }
 }
 
-fn strip_rv(v: &Value) -> Value {
-    let mut v = v.clone();
-    if let Some(m) = v.get_mut("metadata").and_then(|m| m.as_object_mut()) {
-        m.remove("resourceVersion");
+/// Equal apart from `metadata.resourceVersion` (without cloning).
+fn eq_ignoring_rv(a: &Value, b: &Value) -> bool {
+    let (Some(am), Some(bm)) = (a.as_object(), b.as_object()) else {
+        return a == b;
+    };
+    if am.len() != bm.len() {
+        return false;
     }
-    v
+    for (k, av) in am {
+        let Some(bv) = bm.get(k) else { return false };
+        if k == "metadata" {
+            let (Some(x), Some(y)) = (av.as_object(), bv.as_object()) else {
+                if av != bv {
+                    return false;
+                }
+                continue;
+            };
+            let xl = x.len() - x.contains_key("resourceVersion") as usize;
+            let yl = y.len() - y.contains_key("resourceVersion") as usize;
+            if xl != yl {
+                return false;
+            }
+            for (mk, mv) in x {
+                if mk == "resourceVersion" {
+                    continue;
+                }
+                if y.get(mk) != Some(mv) {
+                    return false;
+                }
+            }
+        } else if av != bv {
+            return false;
+        }
+    }
+    true
 }
 
 pub fn plural_group(def: &ResDef) -> String {

@@ -224,6 +224,30 @@ pub fn canonical(v: &Value) -> String {
     s
 }
 
+/// Drop nulls, empty objects and empty arrays (they mean "unset" in a Go-serialized template).
+pub fn prune_empty(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, x) in m {
+                let p = prune_empty(x);
+                let empty = match &p {
+                    Value::Null => true,
+                    Value::Object(o) => o.is_empty(),
+                    Value::Array(a) => a.is_empty(),
+                    _ => false,
+                };
+                if !empty {
+                    out.insert(k.clone(), p);
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(a.iter().map(prune_empty).collect()),
+        _ => v.clone(),
+    }
+}
+
 pub fn fnv32a(s: &str) -> u32 {
     let mut h: u32 = 0x811c9dc5;
     for b in s.as_bytes() {
@@ -244,7 +268,7 @@ pub fn template_hash(template: &Value) -> String {
         l.remove("controller-revision-hash");
         l.remove("pod-template-generation");
     }
-    let h = fnv32a(&canonical(&t));
+    let h = fnv32a(&canonical(&prune_empty(&t)));
     h.to_string()
         .bytes()
         .map(|b| SAFE[(b as usize) % SAFE.len()] as char)

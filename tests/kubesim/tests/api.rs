@@ -407,3 +407,129 @@ source: {component: kubelet, host: node-2}
         .get("v1", "Pod", Some("shop"), "old-api")
         .is_none()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_api() {
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: two
+  namespace: default
+  annotations:
+    kubesim.io/behavior: '{"app": {"logs": "one\ntwo\nthree\n", "crashAfter": "4s"}, "side": {"logs": "proxy up\n"}}'
+spec:
+  containers: [{name: app, image: "app:1"}, {name: side, image: "envoy:1"}]
+"#;
+    let sim = start(yaml, 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    use kube::api::LogParams;
+    let ok = tokio::task::block_in_place(|| {
+        sim.wait_until(Duration::from_secs(5), |s| {
+            s.get("v1", "Pod", None, "two").unwrap()["status"]["containerStatuses"][0]["state"]
+                ["running"]
+                .is_object()
+        })
+    });
+    assert!(ok);
+    let e = api.logs("two", &LogParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 400 && s.message == "a container name must be specified for pod two, choose one of: [app side]"),
+        "{e:?}"
+    );
+    let e = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("app".into()),
+                previous: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 400 && s.message == "previous terminated container \"app\" in pod \"two\" not found"),
+        "{e:?}"
+    );
+    let l = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("app".into()),
+                tail_lines: Some(2),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(l, "two\nthree\n");
+    let l = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("app".into()),
+                limit_bytes: Some(5),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(l, "one\nt");
+    let l = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("side".into()),
+                timestamps: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let (ts, rest) = l.split_once(' ').unwrap();
+    assert!(ts.parse::<jiff::Timestamp>().is_ok(), "{ts}");
+    assert_eq!(rest, "proxy up\n");
+    // follow ends when the container exits (crash after 4s sim = 0.4s real)
+    let t = std::time::Instant::now();
+    let mut s = api
+        .log_stream(
+            "two",
+            &LogParams {
+                container: Some("app".into()),
+                follow: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut all = Vec::new();
+    use futures::AsyncReadExt;
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut all))
+        .await
+        .expect("follow should end")
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&all), "one\ntwo\nthree\n");
+    assert!(t.elapsed() < Duration::from_secs(5));
+    let ok = tokio::task::block_in_place(|| {
+        sim.wait_until(Duration::from_secs(5), |s| {
+            s.get("v1", "Pod", None, "two").unwrap()["status"]["containerStatuses"][0]
+                ["restartCount"]
+                == 1
+        })
+    });
+    assert!(ok);
+    let l = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("app".into()),
+                previous: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(l, "one\ntwo\nthree\n");
+}

@@ -132,6 +132,29 @@ fn get_pods_and_deployments() {
         ],
     );
     assert_eq!(o.stdout.lines().count(), 3, "{}{}", o.stdout, o.stderr);
+    // watch with tables (kubectl get -w)
+    let bin = kubectl_bin().unwrap();
+    let child = Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .args(["get", "pods", "-w", "--request-timeout=2s"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    let victim = sim.list("v1", "Pod", None)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sim.delete("v1", "Pod", Some("default"), &victim));
+    let out = child.wait_with_output().unwrap();
+    let w = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        w.lines()
+            .any(|l| l.starts_with(&victim) && l.contains("Terminating")),
+        "{w}"
+    );
     let o = k(&sim, &["get", "pod", "nope"]);
     assert!(
         !o.ok && o.stderr.contains("pods \"nope\" not found"),
@@ -498,10 +521,76 @@ fn auth_errors_through_kubectl() {
         .output()
         .unwrap();
     assert!(o.status.success());
+    let o = Command::new(&bin)
+        .arg("--kubeconfig")
+        .arg(&alice)
+        .args([
+            "-n",
+            "shop",
+            "auth",
+            "can-i",
+            "get",
+            "pods",
+            "--subresource=log",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "no");
+    let o = Command::new(&bin)
+        .arg("--kubeconfig")
+        .arg(&alice)
+        .args(["-n", "shop", "auth", "can-i", "get", "pods"])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "yes");
     let o = k(&sim, &["--token", "bogus", "get", "pods"]);
     assert!(!o.ok && o.stderr.contains("Unauthorized"), "{}", o.stderr);
     let reqs = sim.requests();
     assert!(reqs
         .iter()
         .any(|r| r.user == "alice" && r.status == 403 && r.path.ends_with("/log")));
+}
+
+#[test]
+fn apply_diff_scale_delete() {
+    if kubectl_bin().is_none() {
+        return;
+    }
+    let sim = sim("", 20.0);
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("web.yaml");
+    std::fs::write(&f, WEB).unwrap();
+    let f = f.to_str().unwrap();
+    let o = k(&sim, &["apply", "-f", f]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(ready_deploy(&sim, "default", "web", 3));
+    std::fs::write(f, WEB.replace("replicas: 3", "replicas: 2")).unwrap();
+    let o = k(&sim, &["diff", "-f", f]);
+    assert!(o.stdout.contains("replicas: 2"), "{}{}", o.stdout, o.stderr);
+    assert_eq!(
+        sim.get("apps/v1", "Deployment", None, "web").unwrap()["spec"]["replicas"],
+        3,
+        "diff must not write"
+    );
+    let o = k(&sim, &["apply", "-f", f]);
+    assert!(
+        o.ok && o.stdout.contains("configured"),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
+    assert!(ready_deploy(&sim, "default", "web", 2));
+    let o = k(&sim, &["scale", "deployment/web", "--replicas=1"]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(ready_deploy(&sim, "default", "web", 1));
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| s.list("v1", "Pod", None).len()
+            == 1)
+    );
+    let o = k(&sim, &["delete", "deployment", "web"]);
+    assert!(o.ok, "{}", o.stderr);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .list("v1", "Pod", None)
+        .is_empty()
+        && s.list("apps/v1", "ReplicaSet", None).is_empty()));
 }

@@ -1,0 +1,235 @@
+//! Every rule against its fixtures: `tests/fixtures/diagnose/rules/<rule>/bad.yaml` must trigger it,
+//! `good.yaml` must not; the well-configured workload must produce no finding at all.
+//! A fixture may start with `# kube-version: 1.29` to advise for that version.
+
+use std::path::PathBuf;
+
+use super::input::{load_text, Loaded};
+use super::model::KubeVersion;
+use super::rules::{check_workload, Finding, RULES};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnose")
+}
+
+/// Loads a fixture and runs every rule over every workload in it.
+fn check_file(rel: &str) -> Vec<(String, Finding)> {
+    let path = fixtures().join(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let version = text
+        .lines()
+        .find_map(|l| l.strip_prefix("# kube-version:"))
+        .map(|v| KubeVersion::parse(v).expect("fixture kube-version"))
+        .unwrap_or(KubeVersion::DEFAULT);
+    let mut loaded = Loaded::new();
+    load_text(rel, &text, "default", &mut loaded);
+    assert!(loaded.errors.is_empty(), "{rel}: {:?}", loaded.errors);
+    assert!(!loaded.workloads.is_empty(), "{rel}: no workload");
+    let mut out = Vec::new();
+    for mut w in loaded.workloads {
+        w.relate(&loaded.related);
+        w.version = version;
+        for f in check_workload(&w) {
+            out.push((w.display_name(), f));
+        }
+    }
+    out
+}
+
+#[test]
+fn every_rule_triggers_on_its_bad_fixture_and_not_on_its_good_one() {
+    let mut failures = Vec::new();
+    for rule in RULES {
+        let bad = check_file(&format!("rules/{}/bad.yaml", rule.id));
+        match bad.iter().find(|(_, f)| f.rule == rule.id) {
+            None => failures.push(format!("{}: bad.yaml does not trigger it", rule.id)),
+            Some((_, f)) => {
+                assert_eq!(f.severity, rule.severity);
+                assert!(!f.message.is_empty() && !f.field.is_empty(), "{f:?}");
+                if let Some(fix) = &f.fix {
+                    // Every fix is YAML a user can paste.
+                    let parsed: Result<serde_yaml::Value, _> = serde_yaml::from_str(fix);
+                    assert!(parsed.is_ok(), "{}: fix is not YAML:\n{fix}", rule.id);
+                }
+            }
+        }
+        let good = check_file(&format!("rules/{}/good.yaml", rule.id));
+        if let Some((w, f)) = good.iter().find(|(_, f)| f.rule == rule.id) {
+            failures.push(format!(
+                "{}: good.yaml triggers it on {w}: {}",
+                rule.id, f.message
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+}
+
+#[test]
+fn no_fixture_without_a_rule() {
+    for entry in std::fs::read_dir(fixtures().join("rules")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().to_string();
+        assert!(
+            RULES.iter().any(|r| r.id == name),
+            "fixture for unknown rule {name}"
+        );
+    }
+}
+
+#[test]
+fn well_configured_workloads_have_zero_findings() {
+    let mut files: Vec<String> = std::fs::read_dir(fixtures().join("good"))
+        .unwrap()
+        .map(|e| format!("good/{}", e.unwrap().file_name().to_string_lossy()))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for f in files {
+        let found = check_file(&f);
+        assert!(found.is_empty(), "{f}: {found:#?}");
+    }
+}
+
+#[test]
+fn numbers_in_messages() {
+    let f = check_file("rules/prestop-exceeds-grace/bad.yaml");
+    let m = &f
+        .iter()
+        .find(|(_, f)| f.rule == "prestop-exceeds-grace")
+        .unwrap()
+        .1;
+    assert!(
+        m.message.contains("30s") && m.container.as_deref() == Some("app"),
+        "{m:?}"
+    );
+    let f = check_file("rules/rollout-percent-rounding/bad.yaml");
+    let m = &f
+        .iter()
+        .find(|(_, f)| f.rule == "rollout-percent-rounding")
+        .unwrap()
+        .1;
+    assert!(
+        m.message.contains("rounds up to 1 pod") && m.message.contains("rounds down to 0"),
+        "{m:?}"
+    );
+    let f = check_file("rules/liveness-without-startup/bad.yaml");
+    let m = &f
+        .iter()
+        .find(|(_, f)| f.rule == "liveness-without-startup")
+        .unwrap()
+        .1;
+    assert!(m.message.contains("120s (90 + 3 × 10s)"), "{m:?}");
+    let f = check_file("rules/prestop-missing/bad.yaml");
+    let m = &f
+        .iter()
+        .find(|(_, f)| f.rule == "prestop-missing")
+        .unwrap()
+        .1;
+    assert!(m.message.contains("Service web"), "{m:?}");
+    // Version-aware fix: native sleep on 1.33.
+    assert!(m.fix.as_deref().unwrap().contains("sleep:\n"), "{m:?}");
+}
+
+#[test]
+fn version_aware_fix_on_old_clusters() {
+    let mut loaded = Loaded::new();
+    let text = std::fs::read_to_string(fixtures().join("rules/prestop-missing/bad.yaml")).unwrap();
+    load_text("x", &text, "default", &mut loaded);
+    let mut w = loaded.workloads.remove(0);
+    w.relate(&loaded.related);
+    w.version = KubeVersion::new(1, 29);
+    let f = check_workload(&w);
+    let fix = f
+        .iter()
+        .find(|f| f.rule == "prestop-missing")
+        .and_then(|f| f.fix.clone())
+        .unwrap();
+    assert!(fix.contains("command: [\"sleep\", \"10\"]"), "{fix}");
+}
+
+#[test]
+fn ignore_annotation_silences_rules() {
+    let text = std::fs::read_to_string(fixtures().join("rules/single-replica/bad.yaml")).unwrap();
+    let text = text.replacen("metadata:\n  name: api\n", "metadata:\n  name: api\n  annotations: {graceful.kubectl.io/ignore: \"single-replica, termination-message-policy\"}\n", 1);
+    let mut loaded = Loaded::new();
+    load_text("x", &text, "default", &mut loaded);
+    let w = &loaded.workloads[0];
+    let f = check_workload(w);
+    assert!(!f.is_empty());
+    assert!(
+        f.iter()
+            .all(|f| f.rule != "single-replica" && f.rule != "termination-message-policy"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn live_defaults_are_not_a_rounding_choice() {
+    let text = std::fs::read_to_string(fixtures().join("rules/rollout-percent-rounding/bad.yaml"))
+        .unwrap();
+    let mut loaded = Loaded::new();
+    load_text("x", &text, "default", &mut loaded);
+    let mut w = loaded.workloads.remove(0);
+    assert!(check_workload(&w)
+        .iter()
+        .any(|f| f.rule == "rollout-percent-rounding"));
+    // The same object served by a cluster: 25%/25% are what the API fills in.
+    w.live = true;
+    assert!(!check_workload(&w)
+        .iter()
+        .any(|f| f.rule == "rollout-percent-rounding"));
+}
+
+#[test]
+fn extreme_values_do_not_panic() {
+    let text = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: x}
+spec:
+  replicas: 2147483647
+  minReadySeconds: -5
+  strategy: {rollingUpdate: {maxSurge: "9000000000000000000%", maxUnavailable: "-50%"}}
+  template:
+    spec:
+      terminationGracePeriodSeconds: 9223372036854775807
+      containers:
+      - name: a
+        ports: [{containerPort: 1}]
+        command: ["sh", "-c", ""]
+        lifecycle: {preStop: {exec: {command: ["sleep", "1e300"]}}}
+        livenessProbe: {exec: {command: []}, initialDelaySeconds: 2147483647, periodSeconds: 2147483647, failureThreshold: 2147483647}
+        readinessProbe: {tcpSocket: {port: 1}, initialDelaySeconds: 2147483647, periodSeconds: 2147483647, failureThreshold: 2147483647, timeoutSeconds: 2147483647}
+      - name: b
+        lifecycle: {preStop: {sleep: {seconds: -9223372036854775808}}}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: y}
+spec:
+  replicas: -3
+  strategy: {rollingUpdate: {maxSurge: "x%", maxUnavailable: 0}}
+  template: {}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: p}
+spec: {minAvailable: "250%", selector: {}}
+"#;
+    let mut loaded = Loaded::new();
+    load_text("x", text, "default", &mut loaded);
+    assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+    for mut w in loaded.workloads {
+        w.relate(&loaded.related);
+        for v in [KubeVersion::new(1, 20), KubeVersion::new(1, 40)] {
+            w.version = v;
+            let found = check_workload(&w);
+            if w.name == "x" {
+                // Nonsense numbers still produce findings (a 1e300s preStop sleep exceeds any grace).
+                assert!(
+                    found.iter().any(|f| f.rule == "prestop-exceeds-grace"),
+                    "{found:#?}"
+                );
+            }
+        }
+    }
+}

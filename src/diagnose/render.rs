@@ -1,0 +1,287 @@
+//! Rendering: a table per workload with its fixes, a summary line; or the `DiagnoseReport` as JSON/YAML.
+
+use serde::Serialize;
+
+use super::input::InputError;
+use super::rules::{Finding, Rule, Severity, RULES};
+use crate::error::Result;
+use crate::output::{Printer, Style};
+
+pub const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
+
+/// The machine-readable report (`-o json|yaml`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DiagnoseReport {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub kubernetes_version: String,
+    pub workloads: Vec<WorkloadReport>,
+    pub summary: Summary,
+    pub errors: Vec<InputError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadReport {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub source: String,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Summary {
+    pub workloads: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+impl Summary {
+    pub fn of(workloads: &[WorkloadReport]) -> Summary {
+        let mut s = Summary {
+            workloads: workloads.len(),
+            ..Default::default()
+        };
+        for f in workloads.iter().flat_map(|w| &w.findings) {
+            match f.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.infos += 1,
+            }
+        }
+        s
+    }
+
+    /// `3 workloads, 2 errors, 5 warnings, 1 info`.
+    pub fn line(&self) -> String {
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{}, {}, {}, {}",
+            plural(self.workloads, "workload", "workloads"),
+            plural(self.errors, "error", "errors"),
+            plural(self.warnings, "warning", "warnings"),
+            plural(self.infos, "info", "infos"),
+        )
+    }
+}
+
+fn style(s: Severity) -> Style {
+    match s {
+        Severity::Error => Style::Error,
+        Severity::Warning => Style::Warning,
+        Severity::Info => Style::Info,
+    }
+}
+
+/// Prints the report for people: per workload a header, a table and its fixes; then the summary.
+pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
+    for (i, w) in report.workloads.iter().enumerate() {
+        if i > 0 {
+            p.line("")?;
+        }
+        let head = format!(
+            "{}/{} {}",
+            w.kind.to_lowercase(),
+            w.name,
+            p.paint(
+                &format!("(namespace {}, {})", w.namespace, w.source),
+                Style::Dim
+            )
+        );
+        if w.findings.is_empty() {
+            p.line(&format!("{head}: {}", p.paint("no findings", Style::Ok)))?;
+            continue;
+        }
+        p.line(&p.paint(&head, Style::Bold))?;
+        let mut headers = vec!["SEVERITY", "RULE", "CONTAINER", "FINDING"];
+        if p.is_wide() {
+            headers.push("FIELD");
+        }
+        let mut t = p.table(&headers);
+        for f in &w.findings {
+            let mut row = vec![
+                p.cell(f.severity.as_str(), style(f.severity)),
+                p.cell(&f.rule, Style::Bold),
+                p.cell(f.container.as_deref().unwrap_or("-"), Style::Dim),
+                comfy_table::Cell::new(&f.message),
+            ];
+            if p.is_wide() {
+                row.push(p.cell(&f.field, Style::Dim));
+            }
+            t.add_row(row);
+        }
+        p.print_table(&t)?;
+        let fixes: Vec<&Finding> = w.findings.iter().filter(|f| f.fix.is_some()).collect();
+        if !fixes.is_empty() {
+            p.line(&format!("  {}", p.paint("Fixes:", Style::Bold)))?;
+            for f in fixes {
+                let who = f
+                    .container
+                    .as_deref()
+                    .map(|c| format!(" (container {c})"))
+                    .unwrap_or_default();
+                p.line(&format!("  # {}{who}: {}", f.rule, f.field))?;
+                for l in f.fix.as_deref().unwrap_or("").lines() {
+                    p.line(&format!("    {}", p.paint(l, Style::Info)))?;
+                }
+            }
+        }
+    }
+    if !report.workloads.is_empty() {
+        p.line("")?;
+    }
+    p.line(&report.summary.line())?;
+    Ok(())
+}
+
+/// `diagnose rules`.
+pub fn rules_table(p: &Printer) -> Result<()> {
+    if p.is_machine() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct RuleOut {
+            id: &'static str,
+            severity: Severity,
+            category: &'static str,
+            title: &'static str,
+            rationale: &'static str,
+            fix: &'static str,
+        }
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct RuleList {
+            api_version: &'static str,
+            kind: &'static str,
+            rules: Vec<RuleOut>,
+        }
+        return p.data(&RuleList {
+            api_version: API_VERSION,
+            kind: "DiagnoseRuleList",
+            rules: RULES
+                .iter()
+                .map(|r| RuleOut {
+                    id: r.id,
+                    severity: r.severity,
+                    category: r.category,
+                    title: r.title,
+                    rationale: r.rationale,
+                    fix: r.fix,
+                })
+                .collect(),
+        });
+    }
+    let mut headers = vec!["RULE", "SEVERITY", "CATEGORY", "TITLE"];
+    if p.is_wide() {
+        headers.push("RATIONALE");
+    }
+    let mut t = p.table(&headers);
+    for r in RULES {
+        let mut row = vec![
+            p.cell(r.id, Style::Bold),
+            p.cell(r.severity.as_str(), style(r.severity)),
+            p.cell(r.category, Style::Dim),
+            p.cell(r.title, Style::Dim),
+        ];
+        if p.is_wide() {
+            row.push(p.cell(r.rationale, Style::Dim));
+        }
+        t.add_row(row);
+    }
+    p.print_table(&t)?;
+    p.line(&format!(
+        "\n{} rules. `kubectl graceful diagnose --explain RULE` for one rule's rationale and fix;\nsilence one with --ignore RULE or the workload annotation graceful.kubectl.io/ignore: \"rule-a,rule-b\".",
+        RULES.len()
+    ))
+}
+
+/// `diagnose --explain RULE`.
+pub fn explain_rule(p: &Printer, r: &Rule) -> Result<()> {
+    if p.is_machine() {
+        #[derive(Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct One<'a> {
+            api_version: &'static str,
+            kind: &'static str,
+            id: &'a str,
+            severity: Severity,
+            category: &'a str,
+            title: &'a str,
+            rationale: &'a str,
+            fix: &'a str,
+        }
+        return p.data(&One {
+            api_version: API_VERSION,
+            kind: "DiagnoseRule",
+            id: r.id,
+            severity: r.severity,
+            category: r.category,
+            title: r.title,
+            rationale: r.rationale,
+            fix: r.fix,
+        });
+    }
+    p.line(&format!(
+        "{} ({}, {})",
+        p.paint(r.id, Style::Bold),
+        p.paint(r.severity.as_str(), style(r.severity)),
+        r.category
+    ))?;
+    p.line(&format!("  {}\n", r.title))?;
+    p.line(&wrap(r.rationale, 96, "  "))?;
+    p.line(&format!("\n{}", p.paint("Fix:", Style::Bold)))?;
+    for l in r.fix.lines() {
+        p.line(&format!("  {}", p.paint(l, Style::Info)))?;
+    }
+    Ok(())
+}
+
+fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        if !line.is_empty() && line.len() + word.len() + 1 > width {
+            out.push(format!("{indent}{line}"));
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(format!("{indent}{line}"));
+    }
+    out.join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_line() {
+        let s = Summary {
+            workloads: 3,
+            errors: 2,
+            warnings: 5,
+            infos: 1,
+        };
+        assert_eq!(s.line(), "3 workloads, 2 errors, 5 warnings, 1 info");
+        assert_eq!(
+            Summary {
+                workloads: 1,
+                ..Default::default()
+            }
+            .line(),
+            "1 workload, 0 errors, 0 warnings, 0 infos"
+        );
+    }
+
+    #[test]
+    fn wraps() {
+        assert_eq!(wrap("aaa bbb ccc", 7, "> "), "> aaa bbb\n> ccc");
+    }
+}

@@ -1,0 +1,259 @@
+//! Rollouts: strategies, replica counts, surge/unavailable rounding, pausing, history.
+
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+
+use super::helpers::*;
+use super::Hit;
+use crate::diagnose::model::{int_or_string_text, resolve_int_or_percent, Strategy, Workload};
+use crate::target::Kind;
+
+pub(super) fn check_recreate(w: &Workload) -> Vec<Hit> {
+    if w.strategy != Strategy::Recreate {
+        return vec![];
+    }
+    vec![hit(
+        None,
+        "spec.strategy.type".into(),
+        "strategy Recreate stops every old pod before a new one starts: each rollout and restart is downtime".into(),
+        Some("spec:\n  strategy:\n    type: RollingUpdate\n    rollingUpdate:\n      maxSurge: 1\n      maxUnavailable: 0\n".into()),
+    )]
+}
+
+pub(super) fn check_single_replica(w: &Workload) -> Vec<Hit> {
+    if !matches!(
+        w.kind,
+        Kind::Deployment | Kind::StatefulSet | Kind::ReplicaSet
+    ) {
+        return vec![];
+    }
+    let Some(min) = w.min_replicas() else {
+        return vec![];
+    };
+    if min != 1 {
+        return vec![];
+    }
+    let (field, fix, via) = if w.hpas.as_ref().is_some_and(|h| !h.is_empty()) {
+        (
+            "HorizontalPodAutoscaler.spec.minReplicas".to_string(),
+            "# on the HorizontalPodAutoscaler\nspec:\n  minReplicas: 2\n".to_string(),
+            " (its HPA scales down to 1)",
+        )
+    } else {
+        (
+            "spec.replicas".to_string(),
+            "spec:\n  replicas: 2\n".to_string(),
+            "",
+        )
+    };
+    vec![hit(
+        None,
+        field,
+        format!(
+            "runs 1 replica{via}: any node drain, eviction or crash is downtime{}",
+            if w.kind == Kind::StatefulSet {
+                ", and a restart takes the only pod down before its replacement starts"
+            } else {
+                ""
+            }
+        ),
+        Some(fix),
+    )]
+}
+
+/// (maxSurge, maxUnavailable) in pods for `replicas`, as the Deployment controller resolves them.
+pub fn resolved_surge_unavailable(
+    surge: &IntOrString,
+    unavail: &IntOrString,
+    replicas: i32,
+) -> Option<(i32, i32)> {
+    let s = resolve_int_or_percent(surge, replicas, true)?;
+    let mut u = resolve_int_or_percent(unavail, replicas, false)?;
+    if s == 0 && u == 0 {
+        u = 1;
+    }
+    Some((s, u))
+}
+
+pub(super) fn check_rollout_all_unavailable(w: &Workload) -> Vec<Hit> {
+    let Strategy::RollingUpdate {
+        max_surge,
+        max_unavailable,
+        explicit,
+    } = &w.strategy
+    else {
+        return vec![];
+    };
+    match w.kind {
+        Kind::Deployment => {
+            let r = w.replicas.unwrap_or(1);
+            if r < 1 {
+                return vec![];
+            }
+            let Some((s, u)) = resolved_surge_unavailable(max_surge, max_unavailable, r) else {
+                return vec![];
+            };
+            if s == 0 && u >= r {
+                return vec![hit(
+                    None,
+                    "spec.strategy.rollingUpdate".into(),
+                    format!(
+                        "maxSurge {} and maxUnavailable {} of {r} replica{} resolve to 0 and {u}: a rollout may take every pod down before a new one is Ready",
+                        int_or_string_text(max_surge),
+                        int_or_string_text(max_unavailable),
+                        if r == 1 { "" } else { "s" }
+                    ),
+                    Some("spec:\n  strategy:\n    rollingUpdate:\n      maxSurge: 1\n      maxUnavailable: 0\n".into()),
+                )];
+            }
+            vec![]
+        }
+        Kind::StatefulSet if *explicit => {
+            let r = w.replicas.unwrap_or(1);
+            match resolve_int_or_percent(max_unavailable, r, false) {
+                Some(u) if r > 1 && u >= r => vec![hit(
+                    None,
+                    "spec.updateStrategy.rollingUpdate.maxUnavailable".into(),
+                    format!(
+                        "maxUnavailable {} of {r} replicas lets a rollout stop every pod at once",
+                        int_or_string_text(max_unavailable)
+                    ),
+                    Some(
+                        "spec:\n  updateStrategy:\n    rollingUpdate:\n      maxUnavailable: 1\n"
+                            .into(),
+                    ),
+                )],
+                _ => vec![],
+            }
+        }
+        Kind::DaemonSet => {
+            // The node count is unknown; 100% is all of them whatever it is.
+            let all = matches!(max_unavailable, IntOrString::String(s) if s.trim() == "100%");
+            let surge0 = resolve_int_or_percent(max_surge, 100, true) == Some(0);
+            if all && surge0 {
+                return vec![hit(
+                    None,
+                    "spec.updateStrategy.rollingUpdate.maxUnavailable".into(),
+                    "maxUnavailable 100% with maxSurge 0: a rollout stops the pod on every node at once".into(),
+                    Some("spec:\n  updateStrategy:\n    rollingUpdate:\n      maxUnavailable: 1\n".into()),
+                )];
+            }
+            vec![]
+        }
+        _ => vec![],
+    }
+}
+
+pub(super) fn check_percent_rounding(w: &Workload) -> Vec<Hit> {
+    let Strategy::RollingUpdate {
+        max_surge,
+        max_unavailable,
+        explicit: true,
+    } = &w.strategy
+    else {
+        return vec![];
+    };
+    if w.kind != Kind::Deployment {
+        return vec![];
+    }
+    // Served Deployments always carry the values: the API defaults (25%/25%) are not a choice.
+    let default = IntOrString::String("25%".into());
+    if w.live && *max_surge == default && *max_unavailable == default {
+        return vec![];
+    }
+    let r = w.replicas.unwrap_or(1);
+    if r < 1 {
+        return vec![];
+    }
+    let Some((s, u)) = resolved_surge_unavailable(max_surge, max_unavailable, r) else {
+        return vec![];
+    };
+    let off = |v: &IntOrString, got: i32| {
+        is_percent(v).is_some_and(|pct| {
+            (i64::from(got) * 100 / i64::from(r))
+                .saturating_sub(pct)
+                .abs()
+                > 10
+        })
+    };
+    if !off(max_surge, s) && !off(max_unavailable, u) {
+        return vec![];
+    }
+    let min_avail = r.saturating_sub(u).max(0);
+    vec![hit(
+        None,
+        "spec.strategy.rollingUpdate".into(),
+        format!(
+            "with {r} replicas, maxSurge {} rounds up to {s} pod{} and maxUnavailable {} rounds down to {u}: a rollout runs at most {} pods and keeps at least {min_avail} available",
+            int_or_string_text(max_surge),
+            if s == 1 { "" } else { "s" },
+            int_or_string_text(max_unavailable),
+            r.saturating_add(s),
+        ),
+        Some(format!(
+            "spec:\n  strategy:\n    rollingUpdate:   # say it in pods\n      maxSurge: {}\n      maxUnavailable: {}\n",
+            s.max(1),
+            if s.max(1) > 0 { 0 } else { 1 }
+        )),
+    )]
+}
+
+pub(super) fn check_min_ready_no_readiness(w: &Workload) -> Vec<Hit> {
+    if !matches!(
+        w.kind,
+        Kind::Deployment | Kind::StatefulSet | Kind::DaemonSet | Kind::ReplicaSet
+    ) {
+        return vec![];
+    }
+    let cs = containers(w);
+    if cs.is_empty() || w.min_ready_seconds > 0 || cs.iter().any(|c| c.readiness_probe.is_some()) {
+        return vec![];
+    }
+    vec![hit(
+        None,
+        "spec.minReadySeconds".into(),
+        "minReadySeconds is 0 and no container has a readinessProbe: a new pod counts as available the moment it starts, so a rollout races through pods that crash seconds later".into(),
+        Some("spec:\n  minReadySeconds: 10   # or better: a readinessProbe\n".into()),
+    )]
+}
+
+pub(super) fn check_paused(w: &Workload) -> Vec<Hit> {
+    if !w.paused {
+        return vec![];
+    }
+    vec![hit(
+        None,
+        "spec.paused".into(),
+        "the Deployment is paused: template changes and `rollout restart` do nothing until it is resumed".into(),
+        Some("# kubectl rollout resume deployment/NAME\nspec:\n  paused: false\n".into()),
+    )]
+}
+
+pub(super) fn check_revision_history_zero(w: &Workload) -> Vec<Hit> {
+    if w.revision_history_limit != Some(0) {
+        return vec![];
+    }
+    vec![hit(
+        None,
+        "spec.revisionHistoryLimit".into(),
+        format!(
+            "revisionHistoryLimit is 0: no previous revision is kept, so a bad rollout of this {} cannot be undone with `kubectl rollout undo`",
+            w.kind.lower()
+        ),
+        Some("spec:\n  revisionHistoryLimit: 3\n".into()),
+    )]
+}
+
+pub(super) fn check_ondelete(w: &Workload) -> Vec<Hit> {
+    if w.strategy != Strategy::OnDelete {
+        return vec![];
+    }
+    vec![hit(
+        None,
+        "spec.updateStrategy.type".into(),
+        format!(
+            "updateStrategy OnDelete: a template change or restart does not roll the {}; pods change only when someone deletes them",
+            w.kind.lower()
+        ),
+        Some("spec:\n  updateStrategy:\n    type: RollingUpdate\n".into()),
+    )]
+}

@@ -1,0 +1,528 @@
+//! Everything the restart shows: live progress on stderr (indicatif on a terminal, plain lines otherwise),
+//! NDJSON `RestartEvent`s on stdout with `-o json`, the plan (`--dry-run`) and the final summary table.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use super::preflight::{Finding, Severity};
+use super::status::PodFailure;
+use crate::error::Result;
+use crate::output::{Printer, Style};
+
+pub const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
+
+/// Where one target stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum State {
+    /// Not started yet.
+    Pending,
+    Running,
+    Complete,
+    Failed,
+    /// Failed, then returned to its previous template.
+    RolledBack,
+    /// Ctrl-C while it was running.
+    Interrupted,
+    /// Not started because an earlier target failed or the run was interrupted.
+    Skipped,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Pending => "Pending",
+            State::Running => "Running",
+            State::Complete => "Complete",
+            State::Failed => "Failed",
+            State::RolledBack => "RolledBack",
+            State::Interrupted => "Interrupted",
+            State::Skipped => "Skipped",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TargetState {
+    pub target: String,
+    /// RollingUpdate, Recreate, OnDelete (pods evicted one by one) or Eviction (pod targets).
+    pub strategy: String,
+    pub state: State,
+    pub ready: i32,
+    pub desired: i32,
+    /// What it waits for, or how it ended.
+    pub phase: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<String>,
+    #[serde(skip)]
+    pub started: Option<Instant>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub elapsed_seconds: Option<f64>,
+}
+
+impl TargetState {
+    pub fn new(target: String, strategy: &str, desired: i32) -> Self {
+        TargetState {
+            target,
+            strategy: strategy.to_string(),
+            state: State::Pending,
+            ready: 0,
+            desired,
+            phase: String::new(),
+            verdict: None,
+            started: None,
+            elapsed_seconds: None,
+        }
+    }
+
+    fn elapsed(&self) -> Option<Duration> {
+        match (self.elapsed_seconds, self.started) {
+            (Some(s), _) => Some(Duration::from_secs_f64(s)),
+            (None, Some(t)) => Some(t.elapsed()),
+            _ => None,
+        }
+    }
+}
+
+pub fn fmt_elapsed(d: Duration) -> String {
+    let s = d.as_secs();
+    if s >= 60 {
+        format!("{}m{:02}s", s / 60, s % 60)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
+fn now_rfc3339() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Millisecond)
+        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
+}
+
+/// One `RestartEvent` object (a line of `-o json`).
+pub fn event(type_: &str, target: Option<&str>, namespace: &str, extra: Value) -> Value {
+    let mut v = json!({
+        "apiVersion": API_VERSION,
+        "kind": "RestartEvent",
+        "type": type_,
+        "time": now_rfc3339(),
+        "namespace": namespace,
+    });
+    if let (Some(t), Some(m)) = (target, v.as_object_mut()) {
+        m.insert("target".into(), Value::String(t.to_string()));
+    }
+    if let (Value::Object(add), Some(m)) = (extra, v.as_object_mut()) {
+        m.extend(add);
+    }
+    v
+}
+
+/// Reports progress; shared by all running targets.
+pub struct Reporter {
+    pub printer: Printer,
+    pub namespace: String,
+    json: bool,
+    multi: Option<MultiProgress>,
+    bars: Mutex<Vec<Option<ProgressBar>>>,
+    states: Mutex<Vec<TargetState>>,
+}
+
+impl Reporter {
+    pub fn new(printer: Printer, namespace: String, states: Vec<TargetState>) -> Self {
+        let json = printer.is_machine();
+        let multi = (!json && printer.settings.interactive)
+            .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        let n = states.len();
+        Reporter {
+            printer,
+            namespace,
+            json,
+            multi,
+            bars: Mutex::new(vec![None; n]),
+            states: Mutex::new(states),
+        }
+    }
+
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
+    pub fn snapshot(&self) -> Vec<TargetState> {
+        self.states.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn with_state<R>(&self, i: usize, f: impl FnOnce(&mut TargetState) -> R) -> Option<R> {
+        let mut s = self.states.lock().ok()?;
+        s.get_mut(i).map(f)
+    }
+
+    fn target(&self, i: usize) -> String {
+        self.with_state(i, |s| s.target.clone()).unwrap_or_default()
+    }
+
+    /// Emits a JSON event (with `-o json`).
+    pub fn emit(&self, type_: &str, i: Option<usize>, extra: Value) {
+        if !self.json {
+            return;
+        }
+        let target = i.map(|i| self.target(i));
+        let _ = self
+            .printer
+            .json_line(&event(type_, target.as_deref(), &self.namespace, extra));
+    }
+
+    /// A log line on stderr (never with `-o json`, where events carry everything).
+    pub fn log(&self, line: &str) {
+        if self.json {
+            return;
+        }
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(line);
+            }
+            None => crate::output::note(line),
+        }
+    }
+
+    pub fn warn(&self, line: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(format!("warning: {line}"));
+            }
+            None => crate::output::warn(line),
+        }
+    }
+
+    pub fn findings(&self, target: &str, findings: &[Finding], forced: bool) {
+        for f in findings {
+            let sev = match f.severity {
+                Severity::Warning => "warning",
+                Severity::Risk if forced => "risk (--force)",
+                Severity::Risk => "risk",
+                Severity::Blocked => "blocked",
+            };
+            if self.json {
+                let _ = self.printer.json_line(&event(
+                    "PreflightFinding",
+                    Some(target),
+                    &self.namespace,
+                    json!({"rule": f.rule, "severity": f.severity, "message": f.message, "fix": f.fix}),
+                ));
+            } else {
+                crate::output::note(&format!(
+                    "{target}: {sev} [{}] {}\n    fix: {}",
+                    f.rule, f.message, f.fix
+                ));
+            }
+        }
+    }
+
+    pub fn started(&self, i: usize, detail: &str, restarted_at: Option<&str>) {
+        let (target, desired, strategy) = self
+            .with_state(i, |s| {
+                s.state = State::Running;
+                s.started = Some(Instant::now());
+                s.phase = "starting".into();
+                (s.target.clone(), s.desired, s.strategy.clone())
+            })
+            .unwrap_or_default();
+        self.emit(
+            "TargetStarted",
+            Some(i),
+            json!({"strategy": strategy, "desired": desired, "restartedAt": restarted_at, "detail": detail}),
+        );
+        self.log(&format!("{target}: {detail}"));
+        if let Some(m) = &self.multi {
+            let bar = ProgressBar::new_spinner();
+            bar.set_message(format!("0/{desired} new pods Ready — starting"));
+            let bar = m.add(bar);
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} [{elapsed}]")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(target);
+            bar.set_message(format!("0/{desired} new pods Ready — starting"));
+            bar.enable_steady_tick(Duration::from_millis(120));
+            if let Ok(mut bars) = self.bars.lock() {
+                if let Some(slot) = bars.get_mut(i) {
+                    *slot = Some(bar);
+                }
+            }
+        }
+    }
+
+    /// Updates counts and phase; prints a plain line only when something changed.
+    pub fn progress(&self, i: usize, ready: i32, desired: i32, phase: &str) {
+        let changed = self
+            .with_state(i, |s| {
+                let changed = s.ready != ready || s.desired != desired || s.phase != phase;
+                s.ready = ready;
+                s.desired = desired;
+                s.phase = phase.to_string();
+                (changed, s.target.clone())
+            })
+            .unwrap_or_default();
+        if !changed.0 {
+            return;
+        }
+        let msg = format!("{ready}/{desired} new pods Ready — {phase}");
+        if let Some(bar) = self.bar(i) {
+            bar.set_message(msg);
+        } else {
+            self.log(&format!("{}: {msg}", changed.1));
+        }
+    }
+
+    /// Progress of the restart, or (`rollback`) of a rollback, shown without changing the target's counts.
+    pub fn progress_of(&self, rollback: bool, i: usize, ready: i32, desired: i32, phase: &str) {
+        if !rollback {
+            return self.progress(i, ready, desired, phase);
+        }
+        let msg = format!("rollback: {ready}/{desired} previous pods Ready — {phase}");
+        let changed = self
+            .with_state(i, |s| {
+                let changed = s.phase != msg;
+                s.phase = msg.clone();
+                (changed, s.target.clone())
+            })
+            .unwrap_or_default();
+        if changed.0 {
+            match self.bar(i) {
+                Some(bar) => bar.set_message(msg),
+                None => self.log(&format!("{}: {msg}", changed.1)),
+            }
+        }
+    }
+
+    fn bar(&self, i: usize) -> Option<ProgressBar> {
+        self.bars.lock().ok()?.get(i).cloned().flatten()
+    }
+
+    pub fn pod_ready(&self, i: usize, pod: &str, ready: i32, desired: i32) {
+        self.emit(
+            "PodReady",
+            Some(i),
+            json!({"pod": pod, "ready": ready, "desired": desired}),
+        );
+    }
+
+    pub fn evicting(&self, i: usize, pod: &str) {
+        self.emit("PodEvicted", Some(i), json!({"pod": pod}));
+        self.log(&format!("{}: evicted pod {pod}", self.target(i)));
+    }
+
+    pub fn eviction_blocked(&self, i: usize, pod: &str, reason: &str, retry: Duration) {
+        self.emit(
+            "EvictionBlocked",
+            Some(i),
+            json!({"pod": pod, "reason": reason, "retryInSeconds": retry.as_secs_f64()}),
+        );
+        let line = format!(
+            "{}: eviction of pod {pod} refused ({reason}); retrying in {}",
+            self.target(i),
+            fmt_elapsed(retry)
+        );
+        match self.bar(i) {
+            Some(bar) => bar.set_message(line),
+            None => self.log(&line),
+        }
+    }
+
+    fn finish(&self, i: usize, state: State, phase: &str, verdict: Option<String>) -> TargetState {
+        let s = self
+            .with_state(i, |s| {
+                s.state = state;
+                s.phase = phase.to_string();
+                if verdict.is_some() {
+                    s.verdict = verdict;
+                }
+                s.elapsed_seconds = s.started.map(|t| t.elapsed().as_secs_f64());
+                s.clone()
+            })
+            .unwrap_or_else(|| TargetState::new(String::new(), "", 0));
+        if let Some(bar) = self.bar(i) {
+            bar.finish_and_clear();
+        }
+        s
+    }
+
+    pub fn complete(&self, i: usize) {
+        let s = self.finish(
+            i,
+            State::Complete,
+            "all new pods Ready, old pods gone",
+            None,
+        );
+        self.emit(
+            "TargetComplete",
+            Some(i),
+            json!({"ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
+        );
+        let el = s.elapsed().map(fmt_elapsed).unwrap_or_default();
+        self.log(&format!(
+            "{}: complete, {}/{} new pods Ready in {el}",
+            s.target, s.ready, s.desired
+        ));
+    }
+
+    pub fn failed(&self, i: usize, reason: &str, failure: Option<&PodFailure>, verdict: String) {
+        let s = self.finish(i, State::Failed, reason, Some(verdict.clone()));
+        self.emit(
+            "TargetFailed",
+            Some(i),
+            json!({"reason": reason, "failure": failure, "verdict": verdict,
+                   "ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
+        );
+        if !self.json {
+            let p = &self.printer;
+            crate::output::note(&format!(
+                "{}: {} {reason}\n    {}",
+                s.target,
+                p.paint("FAILED:", Style::Error),
+                verdict
+            ));
+        }
+    }
+
+    pub fn rollback_started(&self, i: usize, detail: &str) {
+        self.with_state(i, |s| s.phase = "rolling back".into());
+        self.emit("RollbackStarted", Some(i), json!({"detail": detail}));
+        self.log(&format!("{}: rolling back: {detail}", self.target(i)));
+    }
+
+    pub fn rolled_back(&self, i: usize, ok: bool, detail: &str) {
+        self.with_state(i, |s| {
+            if ok {
+                s.state = State::RolledBack;
+            }
+            s.phase = detail.to_string();
+        });
+        self.emit(
+            "RollbackComplete",
+            Some(i),
+            json!({"succeeded": ok, "detail": detail}),
+        );
+        self.log(&format!("{}: {detail}", self.target(i)));
+    }
+
+    /// Marks targets that never started; running ones become Interrupted when `interrupted`.
+    pub fn close(&self, interrupted: bool) {
+        if let Ok(mut states) = self.states.lock() {
+            for s in states.iter_mut() {
+                match s.state {
+                    State::Pending => s.state = State::Skipped,
+                    State::Running if interrupted => {
+                        s.state = State::Interrupted;
+                        s.elapsed_seconds = s.started.map(|t| t.elapsed().as_secs_f64());
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if let Ok(bars) = self.bars.lock() {
+            for b in bars.iter().flatten() {
+                b.finish_and_clear();
+            }
+        }
+    }
+}
+
+/// The summary table (stdout) for people.
+pub fn summary_table(p: &Printer, states: &[TargetState]) -> Result<()> {
+    let mut t = p.table(&["target", "strategy", "result", "ready", "elapsed", "detail"]);
+    for s in states {
+        let style = match s.state {
+            State::Complete => Style::Ok,
+            State::Failed | State::Interrupted => Style::Error,
+            State::RolledBack => Style::Warning,
+            _ => Style::Dim,
+        };
+        let detail = s.verdict.clone().unwrap_or_else(|| s.phase.clone());
+        t.add_row(vec![
+            p.cell(&s.target, Style::Bold),
+            p.cell(&s.strategy, Style::Dim),
+            p.cell(s.state.as_str(), style),
+            p.cell(format!("{}/{}", s.ready, s.desired), Style::Info),
+            p.cell(
+                s.elapsed().map(fmt_elapsed).unwrap_or_else(|| "-".into()),
+                Style::Dim,
+            ),
+            p.cell(detail, Style::Info),
+        ]);
+    }
+    p.print_table(&t)
+}
+
+/// One planned step, for `--dry-run` and the `RestartPlan` document.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlanRow {
+    pub order: usize,
+    pub target: String,
+    pub strategy: String,
+    pub pods: i32,
+    pub action: String,
+    pub disruption: String,
+    pub findings: Vec<Finding>,
+}
+
+pub fn plan_table(p: &Printer, rows: &[PlanRow]) -> Result<()> {
+    let mut t = p.table(&[
+        "#",
+        "target",
+        "strategy",
+        "pods",
+        "action",
+        "expected disruption",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            p.cell(r.order, Style::Dim),
+            p.cell(&r.target, Style::Bold),
+            p.cell(&r.strategy, Style::Dim),
+            p.cell(r.pods, Style::Info),
+            p.cell(&r.action, Style::Info),
+            p.cell(
+                &r.disruption,
+                if r.disruption.starts_with("none") {
+                    Style::Ok
+                } else {
+                    Style::Warning
+                },
+            ),
+        ]);
+    }
+    p.print_table(&t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_carry_the_schema() {
+        let e = event(
+            "TargetStarted",
+            Some("deploy/web"),
+            "shop",
+            json!({"desired": 3}),
+        );
+        assert_eq!(e["apiVersion"], API_VERSION);
+        assert_eq!(e["kind"], "RestartEvent");
+        assert_eq!(e["type"], "TargetStarted");
+        assert_eq!(e["target"], "deploy/web");
+        assert_eq!(e["namespace"], "shop");
+        assert_eq!(e["desired"], 3);
+        assert!(e["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+
+    #[test]
+    fn elapsed_format() {
+        assert_eq!(fmt_elapsed(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(fmt_elapsed(Duration::from_secs(125)), "2m05s");
+    }
+}

@@ -1,0 +1,931 @@
+//! When is a restart complete, and when has it failed? Pure functions over the workload and its pods.
+//!
+//! The workload rules mirror kubectl's `rollout status` (`rollout_status.go`: DeploymentStatusViewer,
+//! StatefulSetStatusViewer, DaemonSetStatusViewer) and are stricter where it is weak:
+//! - the controller must have observed the generation our patch produced (not just any generation);
+//! - StatefulSets count *available* replicas, not ready ones, and respect a partition;
+//! - on top of the workload status, the pods themselves are checked: every pod the restart replaces carries
+//!   the new `restartedAt` value and is Ready, and no old pod is left (not even a terminating one).
+
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use serde::Serialize;
+
+use super::workload::{Workload, RESTARTED_AT};
+
+/// What the waiter expects of the workload after its patch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expect {
+    /// The `restartedAt` value new pods carry (`None`: the annotation is absent, e.g. after a rollback).
+    pub marker: Option<String>,
+    /// The generation our patch produced; the controller must have observed at least this one.
+    pub generation: i64,
+    /// Pods (UIDs) that existed before and are judged on readiness only, not on their restart history
+    /// (a rollback brings back old pods that may have restarted long ago).
+    pub exempt: std::collections::BTreeSet<String>,
+}
+
+/// Where a restart stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Still rolling; `phase` says what it waits for (kubectl-like wording).
+    Waiting { phase: String },
+    /// Every new pod Ready, old pods gone.
+    Complete,
+    /// A new pod failed (crash, image pull, OOM …).
+    PodFailed(PodFailure),
+    /// The workload itself reports failure (Deployment progress deadline exceeded).
+    Failed { reason: String },
+    /// Someone else changed the restart annotation after our patch.
+    Reverted { value: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// New pods that are Ready.
+    pub ready: i32,
+    /// New pods the restart should end with.
+    pub desired: i32,
+    pub verdict: Verdict,
+}
+
+/// Why one new pod counts as failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodFailure {
+    pub pod: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
+    /// CrashLoopBackOff, ErrImagePull, OOMKilled, Error, NotReady …
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exit_code: Option<i32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub restarts: i32,
+}
+
+/// Waiting reasons that mean the new pod will not come up by itself.
+const FATAL_WAITING: &[&str] = &[
+    "CrashLoopBackOff",
+    "ErrImagePull",
+    "ImagePullBackOff",
+    "InvalidImageName",
+    "ErrImageNeverPull",
+    "CreateContainerConfigError",
+    "CreateContainerError",
+    "RunContainerError",
+];
+
+pub fn pod_name(p: &Pod) -> &str {
+    p.metadata.name.as_deref().unwrap_or("")
+}
+
+pub fn pod_uid(p: &Pod) -> &str {
+    p.metadata.uid.as_deref().unwrap_or("")
+}
+
+pub fn is_ready(p: &Pod) -> bool {
+    p.metadata.deletion_timestamp.is_none()
+        && p.status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+pub fn is_terminating(p: &Pod) -> bool {
+    p.metadata.deletion_timestamp.is_some()
+}
+
+fn has_phase(p: &Pod, phase: &str) -> bool {
+    p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some(phase)
+}
+
+/// Succeeded pods are gone as far as serving goes (and the controllers ignore them too).
+fn is_finished(p: &Pod) -> bool {
+    has_phase(p, "Succeeded")
+}
+
+/// True when the pod was created from the restarted template.
+pub fn is_new(p: &Pod, marker: Option<&str>) -> bool {
+    p.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(RESTARTED_AT))
+        .map(String::as_str)
+        == marker
+}
+
+/// A StatefulSet pod's ordinal (`db-2` → 2).
+pub fn ordinal(p: &Pod) -> Option<i32> {
+    pod_name(p).rsplit_once('-')?.1.parse().ok()
+}
+
+pub fn restarts(p: &Pod) -> i32 {
+    all_statuses(p).map(|c| c.restart_count).sum()
+}
+
+fn all_statuses(p: &Pod) -> impl Iterator<Item = &ContainerStatus> {
+    let s = p.status.as_ref();
+    s.and_then(|s| s.init_container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .chain(
+            s.and_then(|s| s.container_statuses.as_ref())
+                .into_iter()
+                .flatten(),
+        )
+}
+
+/// The reason a (new) pod will not become healthy by itself, if any.
+pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
+    let name = pod_name(p).to_string();
+    let restarts_total = restarts(p);
+    let fail = |c: Option<&ContainerStatus>,
+                reason: &str,
+                exit: Option<i32>,
+                msg: Option<&String>| PodFailure {
+        pod: name.clone(),
+        container: c.map(|c| c.name.clone()),
+        reason: reason.to_string(),
+        exit_code: exit,
+        message: msg.filter(|m| !m.is_empty()).cloned(),
+        restarts: restarts_total,
+    };
+    // OOM first: it is the most specific verdict, whatever the container does now.
+    for c in all_statuses(p) {
+        for t in [
+            c.state.as_ref().and_then(|s| s.terminated.as_ref()),
+            c.last_state.as_ref().and_then(|s| s.terminated.as_ref()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if t.reason.as_deref() == Some("OOMKilled") {
+                return Some(fail(
+                    Some(c),
+                    "OOMKilled",
+                    Some(t.exit_code),
+                    t.message.as_ref(),
+                ));
+            }
+        }
+    }
+    for c in all_statuses(p) {
+        let last = c.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+        if let Some(w) = c.state.as_ref().and_then(|s| s.waiting.as_ref()) {
+            let reason = w.reason.as_deref().unwrap_or("");
+            if FATAL_WAITING.contains(&reason) {
+                let msg = last
+                    .and_then(|t| t.message.as_ref())
+                    .filter(|m| !m.is_empty())
+                    .or(w.message.as_ref());
+                return Some(fail(Some(c), reason, last.map(|t| t.exit_code), msg));
+            }
+        }
+        if let Some(t) = c.state.as_ref().and_then(|s| s.terminated.as_ref()) {
+            if t.exit_code != 0 {
+                let reason = t.reason.as_deref().unwrap_or("Error");
+                return Some(fail(Some(c), reason, Some(t.exit_code), t.message.as_ref()));
+            }
+        }
+        if c.restart_count > 0 {
+            let reason = last
+                .and_then(|t| t.reason.as_deref())
+                .unwrap_or("Restarted");
+            return Some(fail(
+                Some(c),
+                reason,
+                last.map(|t| t.exit_code),
+                last.and_then(|t| t.message.as_ref()),
+            ));
+        }
+    }
+    let status = p.status.as_ref();
+    if status.and_then(|s| s.phase.as_deref()) == Some("Failed") {
+        let reason = status.and_then(|s| s.reason.as_deref()).unwrap_or("Failed");
+        return Some(fail(
+            None,
+            reason,
+            None,
+            status.and_then(|s| s.message.as_ref()),
+        ));
+    }
+    None
+}
+
+/// Why a pod is not Ready (used when `--timeout` runs out): the first unready container and its state.
+pub fn unready_failure(p: &Pod) -> PodFailure {
+    if let Some(f) = pod_failure(p) {
+        return f;
+    }
+    let status = p.status.as_ref();
+    let unready = all_statuses(p).find(|c| !c.ready);
+    let (reason, message) = match unready.and_then(|c| c.state.as_ref()) {
+        Some(s) if s.waiting.is_some() => {
+            let w = s.waiting.as_ref();
+            (
+                w.and_then(|w| w.reason.clone())
+                    .unwrap_or_else(|| "Waiting".into()),
+                w.and_then(|w| w.message.clone()),
+            )
+        }
+        Some(s) if s.running.is_some() => (
+            "NotReady".to_string(),
+            Some("running but its readiness probe does not pass".to_string()),
+        ),
+        _ => match status.and_then(|s| s.phase.as_deref()) {
+            Some("Pending") | None => {
+                let cond = status
+                    .and_then(|s| s.conditions.as_ref())
+                    .and_then(|cs| cs.iter().find(|c| c.status == "False"));
+                (
+                    cond.and_then(|c| c.reason.clone())
+                        .unwrap_or_else(|| "Pending".into()),
+                    cond.and_then(|c| c.message.clone()),
+                )
+            }
+            Some(phase) => (phase.to_string(), None),
+        },
+    };
+    PodFailure {
+        pod: pod_name(p).to_string(),
+        container: unready.map(|c| c.name.clone()),
+        reason,
+        exit_code: None,
+        message,
+        restarts: restarts(p),
+    }
+}
+
+impl PodFailure {
+    /// One line for people: what happened to which container.
+    pub fn verdict(&self) -> String {
+        let who = match &self.container {
+            Some(c) => format!("container {c} of pod {}", self.pod),
+            None => format!("pod {}", self.pod),
+        };
+        let exit = self
+            .exit_code
+            .map(|c| format!(" (exit code {c}{})", signal_note(c)))
+            .unwrap_or_default();
+        let what = match self.reason.as_str() {
+            "OOMKilled" => format!("{who} was OOMKilled{exit}: it exceeded its memory limit"),
+            "CrashLoopBackOff" => format!(
+                "{who} is crash-looping{exit}, {} restart{}",
+                self.restarts,
+                if self.restarts == 1 { "" } else { "s" }
+            ),
+            "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" | "ErrImageNeverPull" => {
+                format!("{who} cannot pull its image ({})", self.reason)
+            }
+            "CreateContainerConfigError" => format!(
+                "{who} cannot start: its configuration refers to a missing Secret/ConfigMap or key"
+            ),
+            "NotReady" => format!("{who} never became Ready"),
+            "Error" => format!("{who} exited with an error{exit}"),
+            "Completed" => format!("{who} exited{exit} although it should keep running"),
+            other => format!("{who}: {other}{exit}"),
+        };
+        match &self.message {
+            Some(m) => format!("{what}: {}", one_line(m)),
+            None => what,
+        }
+    }
+}
+
+fn signal_note(code: i32) -> &'static str {
+    match code {
+        137 => ", SIGKILL",
+        143 => ", SIGTERM",
+        139 => ", SIGSEGV",
+        134 => ", SIGABRT",
+        _ => "",
+    }
+}
+
+fn one_line(s: &str) -> String {
+    let lines: Vec<&str> = s.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let mut out = lines.join(" | ");
+    if out.len() > 300 {
+        let mut cut = 300;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push('…');
+    }
+    out
+}
+
+/// The workload's own status, judged like `kubectl rollout status` (stricter). `None` = done.
+pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>, String> {
+    let kind = w.kind().lower();
+    let name = w.name();
+    if w.observed_generation() < expect.generation.max(w.generation()) {
+        return Ok(Some(format!(
+            "waiting for the {kind} controller to observe generation {}",
+            expect.generation.max(w.generation())
+        )));
+    }
+    match w {
+        Workload::Deployment(d) => {
+            let replicas = w.desired();
+            let s = d.status.clone().unwrap_or_default();
+            if let Some(c) = s
+                .conditions
+                .iter()
+                .flatten()
+                .find(|c| c.type_ == "Progressing")
+            {
+                if c.reason.as_deref() == Some("ProgressDeadlineExceeded") {
+                    return Err(format!(
+                        "deployment {name:?} exceeded its progress deadline"
+                    ));
+                }
+            }
+            let updated = s.updated_replicas.unwrap_or(0);
+            let total = s.replicas.unwrap_or(0);
+            let available = s.available_replicas.unwrap_or(0);
+            if updated < replicas {
+                return Ok(Some(format!(
+                    "{updated} out of {replicas} new replicas have been updated"
+                )));
+            }
+            if total > updated {
+                return Ok(Some(format!(
+                    "{} old replicas are pending termination",
+                    total - updated
+                )));
+            }
+            if available < updated || available < replicas {
+                return Ok(Some(format!(
+                    "{available} of {updated} updated replicas are available"
+                )));
+            }
+            Ok(None)
+        }
+        Workload::StatefulSet(st) => {
+            let replicas = w.desired();
+            let s = st.status.clone().unwrap_or_default();
+            let available = s.available_replicas.unwrap_or(0);
+            if available < replicas {
+                return Ok(Some(format!(
+                    "{available} of {replicas} pods are available"
+                )));
+            }
+            let partition = w.partition();
+            let want = (replicas - partition).max(0);
+            let updated = s.updated_replicas.unwrap_or(0);
+            if updated < want {
+                return Ok(Some(if partition > 0 {
+                    format!(
+                        "partitioned roll out: {updated} out of {want} new pods have been updated"
+                    )
+                } else {
+                    format!("{updated} out of {want} new pods have been updated")
+                }));
+            }
+            if partition == 0 {
+                if let (Some(cur), Some(upd)) = (&s.current_revision, &s.update_revision) {
+                    if cur != upd {
+                        return Ok(Some(format!(
+                            "waiting for pods to reach revision {upd} (current {cur})"
+                        )));
+                    }
+                }
+            }
+            Ok(None)
+        }
+        Workload::DaemonSet(d) => {
+            let s = d.status.clone().unwrap_or_default();
+            let desired = s.desired_number_scheduled;
+            let updated = s.updated_number_scheduled.unwrap_or(0);
+            let available = s.number_available.unwrap_or(0);
+            if updated < desired {
+                return Ok(Some(format!(
+                    "{updated} out of {desired} new pods have been updated"
+                )));
+            }
+            if available < desired {
+                return Ok(Some(format!(
+                    "{available} of {desired} updated pods are available"
+                )));
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Judges the restart from the workload and the pods its selector matches.
+pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
+    let marker = expect.marker.as_deref();
+    let partition = w.partition();
+    let replaced = |p: &Pod| match w {
+        // Pods below the partition keep the old revision on purpose.
+        Workload::StatefulSet(_) => ordinal(p).is_none_or(|o| o >= partition),
+        _ => true,
+    };
+    let live: Vec<&Pod> = pods.iter().filter(|p| !is_finished(p)).collect();
+    let new: Vec<&Pod> = live
+        .iter()
+        .copied()
+        .filter(|p| is_new(p, marker) && !is_terminating(p))
+        .collect();
+    let ready = new.iter().filter(|p| is_ready(p)).count() as i32;
+    let desired = w.expected_new();
+    let progress = |verdict| Progress {
+        ready,
+        desired,
+        verdict,
+    };
+    if w.restarted_at() != marker {
+        return progress(Verdict::Reverted {
+            value: w.restarted_at().map(str::to_string),
+        });
+    }
+    if let Some(f) = new
+        .iter()
+        .filter(|p| !expect.exempt.contains(pod_uid(p)))
+        .find_map(|p| pod_failure(p))
+    {
+        return progress(Verdict::PodFailed(f));
+    }
+    match workload_waiting(w, expect) {
+        Err(reason) => return progress(Verdict::Failed { reason }),
+        Ok(Some(phase)) => return progress(Verdict::Waiting { phase }),
+        Ok(None) => {}
+    }
+    // Old pods that failed for good (evicted, node lost) do not run any more: they are gone.
+    let old = live
+        .iter()
+        .filter(|p| replaced(p) && !is_new(p, marker) && !has_phase(p, "Failed"))
+        .count();
+    let terminating = live
+        .iter()
+        .filter(|p| is_new(p, marker) && is_terminating(p))
+        .count();
+    if old > 0 {
+        return progress(Verdict::Waiting {
+            phase: format!("{old} old pod{} still present", plural(old)),
+        });
+    }
+    if ready < desired {
+        return progress(Verdict::Waiting {
+            phase: format!("{ready} of {desired} new pods Ready"),
+        });
+    }
+    if terminating > 0 {
+        return progress(Verdict::Waiting {
+            phase: format!("{terminating} pod{} terminating", plural(terminating)),
+        });
+    }
+    progress(Verdict::Complete)
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+/// During `--stable-for`: a new pod that was Ready at completion and is not any more, or restarted.
+pub fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<PodFailure> {
+    for (uid, restarts_then) in at_complete {
+        match pods.iter().find(|p| pod_uid(p) == uid) {
+            None => {
+                return Some(PodFailure {
+                    pod: uid.clone(),
+                    container: None,
+                    reason: "Deleted".into(),
+                    exit_code: None,
+                    message: Some("a new pod disappeared during --stable-for".into()),
+                    restarts: 0,
+                })
+            }
+            Some(p) => {
+                if restarts(p) > *restarts_then {
+                    return Some(pod_failure(p).unwrap_or_else(|| unready_failure(p)));
+                }
+                if !is_ready(p) {
+                    let mut f = unready_failure(p);
+                    if f.reason == "NotReady" {
+                        f.message = Some("became unready during --stable-for".into());
+                    }
+                    return Some(f);
+                }
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::workload::from_yaml;
+    use super::*;
+
+    pub fn pod(yaml: &str) -> Pod {
+        serde_yaml::from_str(yaml).expect("pod fixture")
+    }
+
+    pub fn ready_pod(name: &str, marker: &str) -> Pod {
+        pod(&format!(
+            r#"
+metadata:
+  name: {name}
+  uid: uid-{name}
+  annotations: {{kubectl.kubernetes.io/restartedAt: "{marker}"}}
+status:
+  phase: Running
+  conditions: [{{type: Ready, status: "True"}}]
+  containerStatuses:
+  - {{name: app, ready: true, restartCount: 0, image: x, imageID: x, state: {{running: {{}}}}}}
+"#
+        ))
+    }
+
+    const T: &str = "2026-11-23T15:00:00Z";
+
+    fn deploy(status: &str) -> Workload {
+        from_yaml(&format!(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web, generation: 4}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: web}}}}
+  template:
+    metadata:
+      labels: {{app: web}}
+      annotations: {{kubectl.kubernetes.io/restartedAt: "{T}"}}
+    spec: {{containers: [{{name: app, image: x}}]}}
+status: {status}
+"#
+        ))
+    }
+
+    fn expect() -> Expect {
+        Expect {
+            marker: Some(T.into()),
+            generation: 4,
+            exempt: Default::default(),
+        }
+    }
+
+    #[test]
+    fn deployment_waits_for_generation_then_replicas() {
+        let pods = [ready_pod("a", T), ready_pod("b", T)];
+        let w = deploy(
+            "{observedGeneration: 3, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        let p = assess(&w, &pods, &expect());
+        assert!(
+            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("generation 4")),
+            "{p:?}"
+        );
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 3, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        let p = assess(&w, &pods, &expect());
+        assert!(
+            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("1 old replicas")),
+            "{p:?}"
+        );
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 1, availableReplicas: 2}",
+        );
+        assert!(matches!(
+            assess(&w, &pods, &expect()).verdict,
+            Verdict::Waiting { .. }
+        ));
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 1}",
+        );
+        assert!(matches!(
+            assess(&w, &pods, &expect()).verdict,
+            Verdict::Waiting { .. }
+        ));
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        let p = assess(&w, &pods, &expect());
+        assert_eq!(p.verdict, Verdict::Complete);
+        assert_eq!((p.ready, p.desired), (2, 2));
+    }
+
+    #[test]
+    fn deployment_stricter_than_kubectl_on_pods() {
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        // An old pod still terminating: kubectl would say done, we wait.
+        let mut old = ready_pod("old", "2026-01-01T00:00:00Z");
+        old.metadata.deletion_timestamp = Some(
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH),
+        );
+        let pods = [ready_pod("a", T), ready_pod("b", T), old];
+        let p = assess(&w, &pods, &expect());
+        assert!(
+            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("1 old pod still")),
+            "{p:?}"
+        );
+        // Only one new pod Ready although the status says 2 available.
+        let pods = [ready_pod("a", T)];
+        assert!(matches!(
+            assess(&w, &pods, &expect()).verdict,
+            Verdict::Waiting { .. }
+        ));
+    }
+
+    #[test]
+    fn deployment_progress_deadline_fails() {
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 1, conditions: [{type: Progressing, status: 'False', reason: ProgressDeadlineExceeded}]}",
+        );
+        let p = assess(&w, &[], &expect());
+        assert!(
+            matches!(&p.verdict, Verdict::Failed { reason } if reason.contains("progress deadline")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn reverted_annotation_is_detected() {
+        let w = deploy("{observedGeneration: 4}");
+        let e = Expect {
+            marker: Some("2026-11-23T16:00:00Z".into()),
+            generation: 4,
+            exempt: Default::default(),
+        };
+        assert_eq!(
+            assess(&w, &[], &e).verdict,
+            Verdict::Reverted {
+                value: Some(T.into())
+            }
+        );
+    }
+
+    fn sts(partition: Option<i32>, status: &str) -> Workload {
+        let strategy = match partition {
+            Some(p) => format!("{{type: RollingUpdate, rollingUpdate: {{partition: {p}}}}}"),
+            None => "{type: RollingUpdate}".into(),
+        };
+        from_yaml(&format!(
+            r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: db, generation: 2}}
+spec:
+  replicas: 3
+  updateStrategy: {strategy}
+  selector: {{matchLabels: {{app: db}}}}
+  template:
+    metadata:
+      annotations: {{kubectl.kubernetes.io/restartedAt: "{T}"}}
+    spec: {{containers: [{{name: app, image: x}}]}}
+status: {status}
+"#
+        ))
+    }
+
+    #[test]
+    fn statefulset_counts_available_and_respects_partition() {
+        let e = Expect {
+            marker: Some(T.into()),
+            generation: 2,
+            exempt: Default::default(),
+        };
+        let all_new = [
+            ready_pod("db-0", T),
+            ready_pod("db-1", T),
+            ready_pod("db-2", T),
+        ];
+        // Ready but not available (minReadySeconds): kubectl would say done, we wait.
+        let w = sts(
+            None,
+            "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 2, updatedReplicas: 3, currentRevision: a, updateRevision: b}",
+        );
+        assert!(matches!(
+            assess(&w, &all_new, &e).verdict,
+            Verdict::Waiting { .. }
+        ));
+        // Revisions still differ.
+        let w = sts(
+            None,
+            "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, currentRevision: a, updateRevision: b}",
+        );
+        assert!(
+            matches!(&assess(&w, &all_new, &e).verdict, Verdict::Waiting { phase } if phase.contains("revision b"))
+        );
+        let w = sts(
+            None,
+            "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, currentRevision: b, updateRevision: b}",
+        );
+        assert_eq!(assess(&w, &all_new, &e).verdict, Verdict::Complete);
+
+        // Partition 2: only db-2 is replaced; db-0 and db-1 keep the old template and that is fine.
+        let old = "2026-01-01T00:00:00Z";
+        let pods = [
+            ready_pod("db-0", old),
+            ready_pod("db-1", old),
+            ready_pod("db-2", T),
+        ];
+        let w = sts(
+            Some(2),
+            "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 1, currentRevision: a, updateRevision: b}",
+        );
+        let p = assess(&w, &pods, &e);
+        assert_eq!(p.verdict, Verdict::Complete, "{p:?}");
+        assert_eq!((p.ready, p.desired), (1, 1));
+        // …but db-2 still old is not.
+        let pods = [
+            ready_pod("db-0", old),
+            ready_pod("db-1", old),
+            ready_pod("db-2", old),
+        ];
+        let w = sts(
+            Some(2),
+            "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 0}",
+        );
+        assert!(matches!(
+            assess(&w, &pods, &e).verdict,
+            Verdict::Waiting { .. }
+        ));
+    }
+
+    #[test]
+    fn daemonset_updated_and_available() {
+        let ds = |status: &str| {
+            from_yaml(&format!(
+                r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: agent, generation: 7}}
+spec:
+  selector: {{matchLabels: {{app: agent}}}}
+  template:
+    metadata:
+      annotations: {{kubectl.kubernetes.io/restartedAt: "{T}"}}
+    spec: {{containers: [{{name: app, image: x}}]}}
+status: {status}
+"#
+            ))
+        };
+        let e = Expect {
+            marker: Some(T.into()),
+            generation: 7,
+            exempt: Default::default(),
+        };
+        let pods = [ready_pod("agent-a", T), ready_pod("agent-b", T)];
+        let w = ds("{observedGeneration: 7, desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 2, updatedNumberScheduled: 1, numberAvailable: 2}");
+        assert!(matches!(
+            assess(&w, &pods, &e).verdict,
+            Verdict::Waiting { .. }
+        ));
+        let w = ds("{observedGeneration: 7, desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 2, updatedNumberScheduled: 2, numberAvailable: 1}");
+        assert!(matches!(
+            assess(&w, &pods, &e).verdict,
+            Verdict::Waiting { .. }
+        ));
+        let w = ds("{observedGeneration: 7, desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 2, updatedNumberScheduled: 2, numberAvailable: 2}");
+        assert_eq!(assess(&w, &pods, &e).verdict, Verdict::Complete);
+    }
+
+    fn failing(cs: &str) -> Pod {
+        pod(&format!(
+            r#"
+metadata:
+  name: web-new
+  annotations: {{kubectl.kubernetes.io/restartedAt: "{T}"}}
+status:
+  phase: Running
+  containerStatuses:
+  - {cs}
+"#
+        ))
+    }
+
+    #[test]
+    fn failures_of_new_pods() {
+        let p = failing("{name: app, ready: false, restartCount: 2, image: x, imageID: x, state: {waiting: {reason: CrashLoopBackOff, message: back-off 20s}}, lastState: {terminated: {exitCode: 1, reason: Error, message: 'panic: boom'}}}");
+        let f = pod_failure(&p).unwrap();
+        assert_eq!(
+            (f.reason.as_str(), f.exit_code),
+            ("CrashLoopBackOff", Some(1))
+        );
+        assert!(
+            f.verdict()
+                .contains("crash-looping (exit code 1), 2 restarts: panic: boom"),
+            "{}",
+            f.verdict()
+        );
+
+        let p = failing("{name: app, ready: false, restartCount: 1, image: x, imageID: x, state: {running: {}}, lastState: {terminated: {exitCode: 137, reason: OOMKilled}}}");
+        let f = pod_failure(&p).unwrap();
+        assert_eq!(f.reason, "OOMKilled");
+        assert!(
+            f.verdict().contains("OOMKilled (exit code 137, SIGKILL)"),
+            "{}",
+            f.verdict()
+        );
+
+        let p = failing("{name: app, ready: false, restartCount: 0, image: x, imageID: x, state: {waiting: {reason: ImagePullBackOff, message: 'Back-off pulling image \"nope:1\"'}}}");
+        let f = pod_failure(&p).unwrap();
+        assert!(
+            f.verdict().contains("cannot pull its image"),
+            "{}",
+            f.verdict()
+        );
+
+        let p = failing("{name: app, ready: false, restartCount: 1, image: x, imageID: x, state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: Error}}}");
+        assert_eq!(pod_failure(&p).unwrap().exit_code, Some(1));
+
+        let p = failing("{name: app, ready: false, restartCount: 0, image: x, imageID: x, state: {running: {}}}");
+        assert_eq!(pod_failure(&p), None);
+        let f = unready_failure(&p);
+        assert_eq!(f.reason, "NotReady");
+        assert!(
+            f.verdict().contains("never became Ready"),
+            "{}",
+            f.verdict()
+        );
+
+        // A failing new pod stops the restart.
+        let w = deploy("{observedGeneration: 4, replicas: 2, updatedReplicas: 1}");
+        let p = failing("{name: app, ready: false, restartCount: 0, image: x, imageID: x, state: {waiting: {reason: CreateContainerConfigError, message: 'secret \"db\" not found'}}}");
+        let v = assess(&w, &[p], &expect()).verdict;
+        assert!(
+            matches!(&v, Verdict::PodFailed(f) if f.verdict().contains("missing Secret")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn old_pod_failures_do_not_count() {
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 1, updatedReplicas: 1, availableReplicas: 1}",
+        );
+        let mut old = failing("{name: app, ready: false, restartCount: 5, image: x, imageID: x, state: {waiting: {reason: CrashLoopBackOff}}}");
+        old.metadata.annotations = None;
+        let v = assess(&w, &[old], &expect()).verdict;
+        assert!(matches!(v, Verdict::Waiting { .. }), "{v:?}");
+    }
+
+    #[test]
+    fn exempt_pods_are_judged_on_readiness_only() {
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        let mut restarted = ready_pod("a", T);
+        restarted
+            .status
+            .as_mut()
+            .unwrap()
+            .container_statuses
+            .as_mut()
+            .unwrap()[0]
+            .restart_count = 3;
+        assert!(matches!(
+            assess(&w, &[restarted.clone(), ready_pod("b", T)], &expect()).verdict,
+            Verdict::PodFailed(_)
+        ));
+        let mut e = expect();
+        e.exempt.insert("uid-a".into());
+        assert_eq!(
+            assess(&w, &[restarted, ready_pod("b", T)], &e).verdict,
+            Verdict::Complete
+        );
+    }
+
+    #[test]
+    fn failed_old_pods_count_as_gone() {
+        let w = deploy(
+            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+        );
+        let mut evicted = ready_pod("old", "2026-01-01T00:00:00Z");
+        evicted.status.as_mut().unwrap().phase = Some("Failed".into());
+        assert_eq!(
+            assess(
+                &w,
+                &[ready_pod("a", T), ready_pod("b", T), evicted],
+                &expect()
+            )
+            .verdict,
+            Verdict::Complete
+        );
+    }
+
+    #[test]
+    fn stability() {
+        let a = ready_pod("a", T);
+        let snapshot = vec![("uid-a".to_string(), 0)];
+        assert_eq!(stability_failure(&snapshot, std::slice::from_ref(&a)), None);
+        let mut unready = a.clone();
+        unready.status.as_mut().unwrap().conditions = None;
+        assert!(stability_failure(&snapshot, &[unready]).is_some());
+        assert!(stability_failure(&snapshot, &[]).is_some());
+    }
+}

@@ -1,0 +1,87 @@
+//! Just enough protobuf to read the `SelfSubjectAccessReview` kubectl sends (its typed clients use
+//! protobuf). Other protobuf bodies are refused with 415.
+
+use serde_json::{json, Value};
+
+enum F<'a> {
+    Varint,
+    Bytes(&'a [u8]),
+}
+
+fn varint(b: &[u8], i: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let x = *b.get(*i)?;
+        *i += 1;
+        v |= ((x & 0x7f) as u64) << shift;
+        if x & 0x80 == 0 {
+            return Some(v);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
+fn fields(b: &[u8]) -> Option<Vec<(u64, F<'_>)>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let key = varint(b, &mut i)?;
+        let (no, wt) = (key >> 3, key & 7);
+        match wt {
+            0 => {
+                varint(b, &mut i)?;
+                out.push((no, F::Varint));
+            }
+            2 => {
+                let len = varint(b, &mut i)? as usize;
+                let s = b.get(i..i + len)?;
+                i += len;
+                out.push((no, F::Bytes(s)));
+            }
+            1 => i += 8,
+            5 => i += 4,
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn get<'a>(fs: &'a [(u64, F<'a>)], no: u64) -> Option<&'a [u8]> {
+    fs.iter().find_map(|(n, f)| match f {
+        F::Bytes(b) if *n == no => Some(*b),
+        _ => None,
+    })
+}
+
+fn string(fs: &[(u64, F<'_>)], no: u64) -> String {
+    get(fs, no)
+        .map(|b| String::from_utf8_lossy(b).to_string())
+        .unwrap_or_default()
+}
+
+/// Decode a `k8s\0` protobuf envelope holding a SelfSubjectAccessReview into JSON.
+pub fn decode_ssar(body: &[u8]) -> Option<Value> {
+    let inner = body.strip_prefix(b"k8s\0")?;
+    let env = fields(inner)?;
+    let raw = get(&env, 2)?;
+    let ssar = fields(raw)?;
+    let spec = fields(get(&ssar, 2)?)?;
+    let mut out = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}});
+    if let Some(ra) = get(&spec, 1) {
+        let ra = fields(ra)?;
+        out["spec"]["resourceAttributes"] = json!({
+            "namespace": string(&ra, 1), "verb": string(&ra, 2), "group": string(&ra, 3), "version": string(&ra, 4),
+            "resource": string(&ra, 5), "subresource": string(&ra, 6), "name": string(&ra, 7),
+        });
+    }
+    if let Some(nr) = get(&spec, 2) {
+        let nr = fields(nr)?;
+        out["spec"]["nonResourceAttributes"] =
+            json!({"path": string(&nr, 1), "verb": string(&nr, 2)});
+    }
+    Some(out)
+}

@@ -1,0 +1,418 @@
+//! Kubelet behaviours and controller strategies, checked on the objects.
+
+use kubesim::{Sim, SimOptions};
+use serde_json::Value;
+use std::time::Duration;
+
+fn start(yaml: &str, scale: f64) -> Sim {
+    Sim::start(SimOptions {
+        time_scale: scale,
+        scenario_yaml: vec![yaml.to_string()],
+        ..Default::default()
+    })
+    .unwrap()
+}
+
+fn pod(sim: &Sim, name: &str) -> Value {
+    sim.get("v1", "Pod", Some("default"), name)
+        .unwrap_or_default()
+}
+
+fn events_for(sim: &Sim, name: &str) -> Vec<(String, String, i64)> {
+    sim.list("v1", "Event", Some("default"))
+        .into_iter()
+        .filter(|e| e["involvedObject"]["name"] == name)
+        .map(|e| {
+            (
+                e["reason"].as_str().unwrap().to_string(),
+                e["message"].as_str().unwrap().to_string(),
+                e["count"].as_i64().unwrap_or(1),
+            )
+        })
+        .collect()
+}
+
+const PODS: &str = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: live
+  annotations: {kubesim.io/behavior: '{"livenessFailsAfter": "5s"}'}
+spec:
+  containers: [{name: app, image: "app:1", livenessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 2, failureThreshold: 3}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: pull
+  annotations: {kubesim.io/behavior: '{"imagePullError": "not found"}'}
+spec:
+  containers: [{name: app, image: "app:9"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: cfg
+  annotations: {kubesim.io/behavior: '{"configError": "secret \"db-pass\" not found"}'}
+spec:
+  containers: [{name: app, image: "app:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: init
+  annotations: {kubesim.io/behavior: '{"migrate": {"crashAfter": "3s"}, "app": {"logs": "a\nb\nc\n"}}'}
+spec:
+  initContainers: [{name: migrate, image: "app:1"}]
+  containers: [{name: app, image: "app:1"}, {name: side, image: "envoy:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: job
+  annotations: {kubesim.io/behavior: '{"crashAfter": "2s", "exitCode": 3, "message": "bad input"}'}
+spec:
+  restartPolicy: Never
+  containers: [{name: app, image: "app:1"}]
+"#;
+
+#[test]
+fn kubelet_behaviours() {
+    let sim = start(PODS, 20.0);
+    assert!(sim.wait_until(Duration::from_secs(15), |s| {
+        pod(s, "live")["status"]["containerStatuses"][0]["restartCount"]
+            .as_i64()
+            .unwrap_or(0)
+            >= 1
+            && pod(s, "job")["status"]["phase"] == "Failed"
+            && pod(s, "init")["status"]["phase"] == "Running"
+    }));
+    let live = pod(&sim, "live");
+    let last = &live["status"]["containerStatuses"][0]["lastState"]["terminated"];
+    assert_eq!(last["exitCode"], 137);
+    assert_eq!(last["reason"], "Error");
+    let ev = events_for(&sim, "live");
+    assert!(ev
+        .iter()
+        .any(|(r, m, _)| r == "Killing"
+            && m == "Container app failed liveness probe, will be restarted"));
+    assert!(ev
+        .iter()
+        .any(|(r, m, c)| r == "Unhealthy" && m.starts_with("Liveness probe failed: ") && *c >= 3));
+
+    let pull = pod(&sim, "pull");
+    let w = pull["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(w == "ImagePullBackOff" || w == "ErrImagePull", "{w}");
+    assert_eq!(pull["status"]["phase"], "Pending");
+    assert!(events_for(&sim, "pull")
+        .iter()
+        .any(|(r, m, _)| r == "Failed" && m == "Failed to pull image \"app:9\": not found"));
+
+    let cfg = pod(&sim, "cfg");
+    assert_eq!(
+        cfg["status"]["containerStatuses"][0]["state"]["waiting"]["reason"],
+        "CreateContainerConfigError"
+    );
+    assert_eq!(
+        cfg["status"]["containerStatuses"][0]["state"]["waiting"]["message"],
+        "secret \"db-pass\" not found"
+    );
+
+    let init = pod(&sim, "init");
+    assert_eq!(
+        init["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+        "Completed"
+    );
+    assert!(init["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "Initialized" && c["status"] == "True"));
+
+    let job = pod(&sim, "job");
+    let t = &job["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(t["exitCode"], 3);
+    assert_eq!(t["reason"], "Error");
+    assert_eq!(t["message"], "bad input");
+    assert_eq!(job["status"]["containerStatuses"][0]["restartCount"], 0);
+}
+
+#[test]
+fn node_pressure_eviction_and_replacement() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: "nginx:1.27"}]
+"#;
+    let sim = start(yaml, 20.0);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["availableReplicas"]
+        == 2));
+    let victim = sim.list("v1", "Pod", None)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(sim.evict_for_node_pressure("default", &victim, "memory"));
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| s.list("v1", "Pod", None).len()
+            == 3
+            && s.get("apps/v1", "Deployment", None, "web").unwrap()["status"]
+                ["availableReplicas"]
+                == 2)
+    );
+    let p = pod(&sim, &victim);
+    assert_eq!(p["status"]["phase"], "Failed");
+    assert_eq!(p["status"]["reason"], "Evicted");
+    assert!(p["status"]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("The node was low on resource: memory."));
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        137
+    );
+    assert!(events_for(&sim, &victim)
+        .iter()
+        .any(|(r, _, _)| r == "Evicted"));
+}
+
+#[test]
+fn recreate_paused_and_ondelete() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: rec, namespace: default}
+spec:
+  replicas: 2
+  strategy: {type: Recreate}
+  selector: {matchLabels: {app: rec}}
+  template:
+    metadata: {labels: {app: rec}}
+    spec:
+      containers: [{name: app, image: "app:1"}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: default}
+spec:
+  replicas: 2
+  serviceName: db
+  updateStrategy: {type: OnDelete}
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "db:1"}]
+"#;
+    let sim = start(yaml, 25.0);
+    let avail = |s: &Sim, n: i64| {
+        s.get("apps/v1", "Deployment", None, "rec").unwrap()["status"]["availableReplicas"] == n
+    };
+    assert!(sim.wait_until(Duration::from_secs(10), |s| avail(s, 2)));
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("apps/v1", "StatefulSet", None, "db")
+        .unwrap()["status"]["readyReplicas"]
+        == 2));
+    // Recreate: all old pods go before new ones are created
+    sim.apply_yaml(&yaml.split("---").next().unwrap().replace("app:1", "app:2"))
+        .unwrap();
+    let saw_mixed = std::cell::Cell::new(false);
+    let ok = sim.wait_until(Duration::from_secs(15), |s| {
+        let imgs: std::collections::HashSet<String> = s
+            .list("v1", "Pod", None)
+            .iter()
+            .filter(|p| p["metadata"]["labels"]["app"] == "rec")
+            .map(|p| {
+                p["spec"]["containers"][0]["image"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        if imgs.len() > 1 {
+            saw_mixed.set(true);
+        }
+        avail(s, 2) && imgs.len() == 1 && imgs.contains("app:2")
+    });
+    assert!(ok);
+    assert!(
+        !saw_mixed.get(),
+        "Recreate must not run old and new pods together"
+    );
+    // paused: template change does not roll
+    let d = sim.get("apps/v1", "Deployment", None, "rec").unwrap();
+    let mut d2 = d.clone();
+    d2["spec"]["paused"] = true.into();
+    d2["spec"]["template"]["spec"]["containers"][0]["image"] = "app:3".into();
+    d2["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    d2.as_object_mut().unwrap().remove("status");
+    sim.apply_yaml(&serde_json::to_string(&d2).unwrap())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(sim
+        .list("v1", "Pod", None)
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["app"] == "rec")
+        .all(|p| p["spec"]["containers"][0]["image"] == "app:2"));
+    let d = sim.get("apps/v1", "Deployment", None, "rec").unwrap();
+    assert!(d["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["reason"] == "DeploymentPaused"));
+    // OnDelete: a template change does nothing until a pod is deleted
+    let s0 = sim.get("apps/v1", "StatefulSet", None, "db").unwrap();
+    let mut s1 = s0.clone();
+    s1["spec"]["template"]["spec"]["containers"][0]["image"] = "db:2".into();
+    s1["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    s1.as_object_mut().unwrap().remove("status");
+    sim.apply_yaml(&serde_json::to_string(&s1).unwrap())
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(pod(&sim, "db-1")["spec"]["containers"][0]["image"], "db:1");
+    assert!(sim.delete("v1", "Pod", Some("default"), "db-1"));
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| pod(s, "db-1")["spec"]
+            ["containers"][0]["image"]
+            == "db:2"
+            && pod(s, "db-1")["status"]["phase"] == "Running")
+    );
+    assert_eq!(pod(&sim, "db-0")["spec"]["containers"][0]["image"], "db:1");
+    let s = sim.get("apps/v1", "StatefulSet", None, "db").unwrap();
+    assert_ne!(
+        s["status"]["currentRevision"],
+        s["status"]["updateRevision"]
+    );
+    assert_eq!(s["status"]["updatedReplicas"], 1);
+}
+
+#[test]
+fn static_deployment_rolls_after_restart() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: shop
+  uid: d0000000-0000-0000-0000-000000000001
+  generation: 4
+  annotations: {deployment.kubernetes.io/revision: "4"}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      containers: [{name: app, image: "shop/web:1"}]
+status:
+  observedGeneration: 4
+  replicas: 2
+  updatedReplicas: 2
+  readyReplicas: 2
+  availableReplicas: 2
+  conditions:
+  - {type: Available, status: "True", reason: MinimumReplicasAvailable, message: Deployment has minimum availability., lastUpdateTime: "2025-01-01T10:00:00Z", lastTransitionTime: "2025-01-01T10:00:00Z"}
+  - {type: Progressing, status: "True", reason: NewReplicaSetAvailable, message: ReplicaSet "web-abc" has successfully progressed., lastUpdateTime: "2025-01-01T10:00:00Z", lastTransitionTime: "2025-01-01T10:00:00Z"}
+---
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web-abc
+  namespace: shop
+  uid: r0000000-0000-0000-0000-000000000001
+  labels: {app: web, pod-template-hash: abc}
+  annotations: {deployment.kubernetes.io/revision: "4"}
+  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d0000000-0000-0000-0000-000000000001, controller: true}]
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web, pod-template-hash: abc}}
+  template:
+    metadata: {labels: {app: web, pod-template-hash: abc}}
+    spec:
+      containers: [{name: app, image: "shop/web:1"}]
+status: {replicas: 2, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1}
+"#;
+    let mut y = yaml.to_string();
+    for i in 0..2 {
+        y.push_str(&format!(
+            r#"---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web-abc-{i}
+  namespace: shop
+  labels: {{app: web, pod-template-hash: abc}}
+  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: r0000000-0000-0000-0000-000000000001, controller: true}}]
+spec:
+  nodeName: node-{n}
+  containers: [{{name: app, image: "shop/web:1"}}]
+status:
+  phase: Running
+  conditions: [{{type: Ready, status: "True", lastTransitionTime: "2025-01-01T10:00:00Z"}}]
+  containerStatuses:
+  - {{name: app, image: "shop/web:1", ready: true, restartCount: 0, started: true, state: {{running: {{startedAt: "2025-01-01T09:59:00Z"}}}}}}
+"#,
+            n = i + 1
+        ));
+    }
+    let sim = start(&y, 25.0);
+    std::thread::sleep(Duration::from_millis(300));
+    // served as loaded
+    let d = sim
+        .get("apps/v1", "Deployment", Some("shop"), "web")
+        .unwrap();
+    assert_eq!(d["status"]["observedGeneration"], 4);
+    assert_eq!(sim.list("apps/v1", "ReplicaSet", Some("shop")).len(), 1);
+    // a template change (what rollout restart does) hands it to the controllers
+    let mut d2 = d.clone();
+    d2["spec"]["template"]["metadata"]["annotations"] =
+        serde_json::json!({"kubectl.kubernetes.io/restartedAt": "2025-01-01T11:00:00Z"});
+    d2.as_object_mut().unwrap().remove("status");
+    d2["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&serde_json::to_string(&d2).unwrap())
+        .unwrap();
+    assert!(sim.wait_until(Duration::from_secs(15), |s| {
+        let d = s.get("apps/v1", "Deployment", Some("shop"), "web").unwrap();
+        d["status"]["updatedReplicas"] == 2
+            && d["status"]["availableReplicas"] == 2
+            && d["status"]["replicas"] == 2
+            && s.get("v1", "Pod", Some("shop"), "web-abc-0").is_none()
+            && s.get("v1", "Pod", Some("shop"), "web-abc-1").is_none()
+    }));
+    let d = sim
+        .get("apps/v1", "Deployment", Some("shop"), "web")
+        .unwrap();
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "5"
+    );
+    assert_eq!(
+        sim.get("apps/v1", "ReplicaSet", Some("shop"), "web-abc")
+            .unwrap()["spec"]["replicas"],
+        0
+    );
+    let evs = sim.list("v1", "Event", Some("shop"));
+    assert!(evs
+        .iter()
+        .any(|e| e["involvedObject"]["name"] == "web-abc-0" && e["reason"] == "Killing"));
+}

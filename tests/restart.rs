@@ -1,0 +1,1000 @@
+//! `kubectl graceful restart`, tested through the built binary.
+
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn bin() -> Command {
+    let mut c = Command::cargo_bin("kubectl-graceful").unwrap();
+    c.env_remove("KUBECONFIG")
+        .env("HOME", "/nonexistent-home")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env("NO_COLOR", "1")
+        .timeout(Duration::from_secs(120));
+    c
+}
+
+#[test]
+fn usage_errors_exit_2_before_touching_a_cluster() {
+    for (args, needle) in [
+        (vec!["restart"], "nothing to restart"),
+        (vec!["restart", "deploy/a", "-l", "app=a"], "either TARGETs"),
+        (vec!["restart", "deploy/a", "--all"], "either TARGETs"),
+        (vec!["restart", "deploy/a", "--pods"], "--pods"),
+        (vec!["restart", "deploy/a", "--parallel", "0"], "--parallel"),
+        (vec!["restart", "deploy/a", "-o", "yaml"], "-o json"),
+        (
+            vec!["restart", "deploy/a", "--timeout", "soon"],
+            "--timeout",
+        ),
+        (
+            vec!["restart", "deploy/a", "--stable-for", "x"],
+            "--stable-for",
+        ),
+        (vec!["restart", "job/a"], "not supported"),
+        (vec!["restart", "web"], "deploy/web"),
+        (vec!["restart", "-l", "a=(b"], "invalid label selector"),
+    ] {
+        let out = bin().args(&args).assert().code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn no_kubeconfig_is_an_environment_error() {
+    bin()
+        .args(["restart", "deploy/a"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no kubeconfig found"));
+}
+// ---------------------------------------------------------------------------------------------------------
+// Against the simulated API server.
+
+use kubesim::{Sim, SimOptions};
+use serde_json::Value;
+use std::str::FromStr;
+
+const NS: &str = "default";
+
+fn start(yaml: &str, scale: f64, nodes: Option<usize>) -> Sim {
+    Sim::start(SimOptions {
+        time_scale: scale,
+        scenario_yaml: vec![yaml.to_string()],
+        nodes,
+        ..Default::default()
+    })
+    .expect("simulator starts")
+}
+
+fn run(sim: &Sim, args: &[&str]) -> assert_cmd::assert::Assert {
+    bin()
+        .arg("restart")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .assert()
+}
+
+fn deployment(name: &str, replicas: u32, extra_template_annotations: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: default, labels: {{tier: backend}}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  strategy: {{rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+      annotations: {{{extra_template_annotations}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: app
+        image: registry.example/{name}:1.0
+        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
+"#
+    )
+}
+
+fn pods_of(sim: &Sim, app: &str) -> Vec<Value> {
+    sim.list("v1", "Pod", Some(NS))
+        .into_iter()
+        .filter(|p| p.pointer("/metadata/labels/app").and_then(Value::as_str) == Some(app))
+        .collect()
+}
+
+fn ready(p: &Value) -> bool {
+    p.pointer("/metadata/deletionTimestamp").is_none()
+        && p.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+}
+
+fn restarted_at(v: &Value) -> Option<String> {
+    v.pointer("/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+        .or_else(|| {
+            v.pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+        })
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+/// Waits until every pod of `app` is Ready and there are `n` of them.
+fn settle(sim: &Sim, app: &str, n: usize) {
+    let app = app.to_string();
+    assert!(
+        sim.wait_until(Duration::from_secs(30), move |s| {
+            let pods = pods_of(s, &app);
+            pods.len() == n && pods.iter().all(ready)
+        }),
+        "workload never became ready in the simulator"
+    );
+}
+
+/// All pods of `app` carry the workload's current restartedAt, are Ready, and there are `n`.
+fn assert_restarted(sim: &Sim, kind: &str, app: &str, n: usize) -> String {
+    let w = sim.get("apps/v1", kind, Some(NS), app).expect("workload");
+    let value = restarted_at(&w).expect("template carries restartedAt");
+    let pods = pods_of(sim, app);
+    assert_eq!(pods.len(), n, "pods right after return: {pods:#?}");
+    for p in &pods {
+        assert!(ready(p), "not Ready when restart returned: {p:#?}");
+        assert_eq!(
+            restarted_at(p).as_deref(),
+            Some(value.as_str()),
+            "old pod left: {p:#?}"
+        );
+    }
+    value
+}
+
+fn kubectl_rollout_status_agrees(sim: &Sim, target: &str) {
+    let out = std::process::Command::new("/usr/bin/kubectl")
+        .args(["rollout", "status", target, "--timeout=10s", "--kubeconfig"])
+        .arg(sim.kubeconfig_path())
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl rollout status {target}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn writes(sim: &Sim) -> Vec<(String, String)> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| !matches!(r.method.as_str(), "GET" | "HEAD"))
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect()
+}
+
+fn events(stdout: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+#[test]
+fn healthy_deployment_restarts_and_returns_when_the_last_new_pod_is_ready() {
+    let sim = start(&deployment("web", 3, ""), 40.0, None);
+    settle(&sim, "web", 3);
+    let before: Vec<String> = pods_of(&sim, "web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
+        .collect();
+    sim.clear_requests();
+    let out = run(&sim, &["deploy/web"]).code(0);
+    let value = assert_restarted(&sim, "Deployment", "web", 3);
+    for p in pods_of(&sim, "web") {
+        assert!(!before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string()));
+    }
+    // kubectl's format: RFC 3339, seconds.
+    assert!(jiff::Timestamp::from_str(&value).is_ok(), "{value}");
+    let patch = sim
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .expect("a PATCH");
+    assert!(patch.path.ends_with("/deployments/web"), "{}", patch.path);
+    assert!(
+        patch.query.contains("fieldManager=kubectl-graceful"),
+        "{}",
+        patch.query
+    );
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("deploy/web") && stdout.contains("Complete") && stdout.contains("3/3"),
+        "{stdout}"
+    );
+    kubectl_rollout_status_agrees(&sim, "deploy/web");
+}
+
+fn ts(v: Option<&Value>) -> jiff::Timestamp {
+    v.and_then(Value::as_str)
+        .and_then(|s| s.parse().ok())
+        .expect("timestamp")
+}
+
+fn ready_since(p: &Value) -> jiff::Timestamp {
+    let c = p
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Ready")
+        .unwrap();
+    ts(c.get("lastTransitionTime"))
+}
+
+#[test]
+fn three_targets_restart_strictly_in_sequence() {
+    let yaml = [
+        deployment("a", 2, ""),
+        deployment("b", 2, ""),
+        deployment("c", 2, ""),
+    ]
+    .join("\n---\n");
+    let sim = start(&yaml, 40.0, None);
+    for n in ["a", "b", "c"] {
+        settle(&sim, n, 2);
+    }
+    sim.clear_requests();
+    let out = run(&sim, &["deploy/a", "deploy/b", "deploy/c", "-o", "json"]).code(0);
+    let ev = events(&out.get_output().stdout);
+    let order: Vec<(String, String)> = ev
+        .iter()
+        .filter(|e| matches!(e["type"].as_str(), Some("TargetStarted" | "TargetComplete")))
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_string(),
+                e["target"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let want: Vec<(String, String)> = ["a", "b", "c"]
+        .iter()
+        .flat_map(|t| {
+            [
+                ("TargetStarted".to_string(), format!("deploy/{t}")),
+                ("TargetComplete".to_string(), format!("deploy/{t}")),
+            ]
+        })
+        .collect();
+    assert_eq!(order, want);
+    for e in &ev {
+        assert_eq!(e["apiVersion"], "graceful.kubectl.io/v1alpha1");
+        assert_eq!(e["kind"], "RestartEvent");
+    }
+    assert_eq!(ev.last().unwrap()["type"], "Summary");
+    // The simulator's clock: the next target's new pods were created only after every new pod of the
+    // previous one was Ready.
+    let patches: Vec<String> = writes(&sim)
+        .into_iter()
+        .filter(|(m, _)| m == "PATCH")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(patches.len(), 3, "{patches:?}");
+    assert!(
+        patches[0].ends_with("/a") && patches[1].ends_with("/b") && patches[2].ends_with("/c"),
+        "{patches:?}"
+    );
+    for (prev, next) in [("a", "b"), ("b", "c")] {
+        let last_ready = pods_of(&sim, prev).iter().map(ready_since).max().unwrap();
+        let first_created = pods_of(&sim, next)
+            .iter()
+            .map(|p| ts(p.pointer("/metadata/creationTimestamp")))
+            .min()
+            .unwrap();
+        assert!(
+            first_created >= last_ready,
+            "{next} started at {first_created} before {prev} was Ready at {last_ready}"
+        );
+    }
+}
+
+fn bad_release(name: &str, behavior: &str) -> String {
+    deployment(
+        name,
+        2,
+        &format!("kubesim.io/rollout-behavior: '{behavior}'"),
+    )
+}
+
+fn assert_stops_with(behavior: &str, extra: &[&str], verdict: &str) {
+    let yaml = [bad_release("api", behavior), deployment("later", 1, "")].join("\n---\n");
+    let sim = start(&yaml, 40.0, None);
+    settle(&sim, "api", 2);
+    settle(&sim, "later", 1);
+    sim.clear_requests();
+    let mut args = vec!["deploy/api", "deploy/later"];
+    args.extend_from_slice(extra);
+    let out = run(&sim, &args).code(1);
+    let o = out.get_output();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(text.contains(verdict), "want {verdict:?} in:\n{text}");
+    assert!(
+        text.contains("restart failed at deploy/api; not touched: deploy/later"),
+        "{text}"
+    );
+    assert!(
+        !writes(&sim)
+            .iter()
+            .any(|(_, p)| p.contains("/deployments/later")),
+        "later target was touched: {:?}",
+        writes(&sim)
+    );
+}
+
+#[test]
+fn bad_release_crashing_with_exit_1_stops_with_the_verdict() {
+    assert_stops_with(
+        r#"{"*": {"crashAfter": "1s", "exitCode": 1, "message": "panic: config missing"}}"#,
+        &[],
+        "exit code 1",
+    );
+}
+
+#[test]
+fn bad_release_oomkilled_stops_with_the_verdict() {
+    assert_stops_with(
+        r#"{"*": {"crashAfter": "1s", "exitCode": 137, "reason": "OOMKilled"}}"#,
+        &[],
+        "OOMKilled",
+    );
+}
+
+#[test]
+fn bad_release_never_ready_times_out_with_the_verdict() {
+    assert_stops_with(
+        r#"{"*": {"neverReady": true}}"#,
+        &["--timeout", "3s"],
+        "never became Ready",
+    );
+}
+
+#[test]
+fn rollback_on_failure_restores_the_old_pods() {
+    let sim = start(
+        &bad_release("api", r#"{"*": {"crashAfter": "1s", "exitCode": 1}}"#),
+        40.0,
+        None,
+    );
+    settle(&sim, "api", 2);
+    let out = run(&sim, &["deploy/api", "--rollback-on-failure"]).code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("RolledBack"), "{stdout}");
+    let d = sim.get("apps/v1", "Deployment", Some(NS), "api").unwrap();
+    assert_eq!(restarted_at(&d), None, "template restored");
+    let pods = pods_of(&sim, "api");
+    assert_eq!(pods.len(), 2, "{pods:#?}");
+    assert!(
+        pods.iter().all(|p| ready(p) && restarted_at(p).is_none()),
+        "{pods:#?}"
+    );
+}
+
+#[test]
+fn dry_run_sends_no_write() {
+    let sim = start(
+        &[deployment("a", 2, ""), deployment("b", 1, "")].join("\n---\n"),
+        40.0,
+        None,
+    );
+    settle(&sim, "a", 2);
+    sim.clear_requests();
+    let out = run(&sim, &["-l", "tier=backend", "--dry-run"]).code(0);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("deploy/a") && stdout.contains("deploy/b"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("EXPECTED DISRUPTION"), "{stdout}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    let out = run(&sim, &["deploy/a", "--dry-run", "-o", "json"]).code(0);
+    let plan: Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(plan["kind"], "RestartPlan");
+    assert_eq!(plan["steps"][0]["target"], "deploy/a");
+    assert!(writes(&sim).is_empty());
+}
+
+fn statefulset(name: &str, replicas: u32, strategy: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: {name}, namespace: default}}
+spec:
+  replicas: {replicas}
+  serviceName: {name}
+  selector: {{matchLabels: {{app: {name}}}}}
+  updateStrategy: {strategy}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: db
+        image: registry.example/{name}:1.0
+        readinessProbe: {{tcpSocket: {{port: 5432}}, periodSeconds: 1}}
+"#
+    )
+}
+
+#[test]
+fn statefulset_restarts_every_pod() {
+    let sim = start(&statefulset("db", 3, "{type: RollingUpdate}"), 40.0, None);
+    settle(&sim, "db", 3);
+    run(&sim, &["sts/db"]).code(0);
+    assert_restarted(&sim, "StatefulSet", "db", 3);
+    kubectl_rollout_status_agrees(&sim, "sts/db");
+}
+
+#[test]
+fn statefulset_partition_restarts_only_the_pods_above_it() {
+    let sim = start(
+        &statefulset(
+            "db",
+            3,
+            "{type: RollingUpdate, rollingUpdate: {partition: 2}}",
+        ),
+        40.0,
+        None,
+    );
+    settle(&sim, "db", 3);
+    let out = run(&sim, &["sts/db"]).code(0);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("1/1"), "{stdout}");
+    let w = sim.get("apps/v1", "StatefulSet", Some(NS), "db").unwrap();
+    let value = restarted_at(&w).unwrap();
+    for p in pods_of(&sim, "db") {
+        let name = p["metadata"]["name"].as_str().unwrap().to_string();
+        assert!(ready(&p), "{name}");
+        let want = if name == "db-2" {
+            Some(value.clone())
+        } else {
+            None
+        };
+        assert_eq!(restarted_at(&p), want, "{name}");
+    }
+    kubectl_rollout_status_agrees(&sim, "sts/db");
+}
+
+fn daemonset(name: &str, strategy: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: {name}, namespace: default}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  updateStrategy: {strategy}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: agent
+        image: registry.example/{name}:1.0
+        readinessProbe: {{httpGet: {{path: /healthz, port: 9100}}, periodSeconds: 1}}
+"#
+    )
+}
+
+#[test]
+fn daemonset_restarts_on_every_node() {
+    let sim = start(&daemonset("agent", "{type: RollingUpdate}"), 40.0, Some(3));
+    settle(&sim, "agent", 3);
+    run(&sim, &["ds/agent"]).code(0);
+    assert_restarted(&sim, "DaemonSet", "agent", 3);
+    kubectl_rollout_status_agrees(&sim, "ds/agent");
+}
+
+fn pdb(app: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {app}, namespace: default}}\nspec: {{selector: {{matchLabels: {{app: {app}}}}}, {spec}}}\n"
+    )
+}
+
+#[test]
+fn ondelete_statefulset_is_replaced_through_evictions_and_waits_on_the_pdb() {
+    let yaml = [
+        statefulset("db", 3, "{type: OnDelete}"),
+        pdb("db", "maxUnavailable: 1"),
+    ]
+    .join("\n---\n");
+    let sim = start(&yaml, 40.0, None);
+    settle(&sim, "db", 3);
+    sim.clear_requests();
+    // The budget refuses the first two attempts: they are retried with back-off. (kube-client's own
+    // retry layer answers 429s before our loop sees them, so the reason only shows once the foundation's
+    // client disables it.)
+    sim.faults().fail("POST", "/eviction", 429, 2);
+    run(&sim, &["sts/db"]).code(0);
+    assert_restarted(&sim, "StatefulSet", "db", 3);
+    let evictions: Vec<String> = writes(&sim)
+        .into_iter()
+        .filter(|(m, p)| m == "POST" && p.ends_with("/eviction"))
+        .map(|(_, p)| p)
+        .collect();
+    // Highest ordinal first, each pod once (plus the two refused attempts).
+    let names: Vec<&str> = evictions
+        .iter()
+        .map(|p| p.rsplit('/').nth(1).unwrap())
+        .collect();
+    assert_eq!(
+        names.iter().filter(|n| **n == "db-2").count(),
+        3,
+        "{names:?}"
+    );
+    assert_eq!(names.last(), Some(&"db-0"), "{names:?}");
+    assert!(
+        !writes(&sim).iter().any(|(m, _)| m == "DELETE"),
+        "evictions only, no DELETE"
+    );
+}
+
+#[test]
+fn single_replica_behind_a_strict_pdb_is_reported_before_anything_starts() {
+    let yaml = [
+        statefulset("db", 1, "{type: OnDelete}"),
+        pdb("db", "minAvailable: 1"),
+    ]
+    .join("\n---\n");
+    let sim = start(&yaml, 40.0, None);
+    settle(&sim, "db", 1);
+    sim.clear_requests();
+    let out = run(&sim, &["sts/db", "--force"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("pdb-blocks-eviction") && stderr.contains("relax PodDisruptionBudget db"),
+        "{stderr}"
+    );
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+}
+
+#[test]
+fn pod_target_is_evicted_and_replaced() {
+    let sim = start(&deployment("web", 2, ""), 40.0, None);
+    settle(&sim, "web", 2);
+    let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sim.clear_requests();
+    run(&sim, &[&format!("pod/{victim}")]).code(0);
+    let pods = pods_of(&sim, "web");
+    assert_eq!(pods.len(), 2);
+    assert!(pods.iter().all(ready));
+    assert!(pods
+        .iter()
+        .all(|p| p["metadata"]["name"] != victim.as_str()));
+    assert!(writes(&sim)
+        .iter()
+        .any(|(m, p)| m == "POST" && p.ends_with(&format!("/pods/{victim}/eviction"))));
+}
+
+fn spawn(sim: &Sim, args: &[&str]) -> std::process::Child {
+    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-graceful"))
+        .arg("restart")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs")
+}
+
+fn slow(name: &str, replicas: u32) -> String {
+    deployment(
+        name,
+        replicas,
+        r#"kubesim.io/behavior: '{"*": {"readyAfter": "20s"}}'"#,
+    )
+}
+
+/// The restart survives its watches being cut and its resourceVersion expiring (410 Gone).
+fn survives(fault: impl Fn(&Sim)) {
+    let sim = start(&slow("web", 3), 20.0, None);
+    settle(&sim, "web", 3);
+    let child = spawn(&sim, &["deploy/web"]);
+    // Once the restart is under way (its PATCH arrived), break its watches, twice.
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    fault(&sim);
+    std::thread::sleep(Duration::from_millis(700));
+    fault(&sim);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_restarted(&sim, "Deployment", "web", 3);
+    let watches = sim.requests().iter().filter(|r| r.watch).count();
+    assert!(watches >= 3, "the watches were re-established: {watches}");
+}
+
+#[test]
+fn dropped_watches_are_resumed() {
+    survives(|s| s.faults().drop_watches());
+}
+
+#[test]
+fn expired_resource_versions_are_relisted() {
+    survives(|s| {
+        s.faults().expire_resource_versions();
+        s.faults().drop_watches();
+    });
+}
+
+#[test]
+fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
+    let sim = start(&[slow("a", 3), slow("b", 1)].join("\n---\n"), 5.0, None);
+    settle(&sim, "a", 3);
+    settle(&sim, "b", 1);
+    let child = spawn(&sim, &["deploy/a", "deploy/b"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    sim.clear_requests();
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+    let row = |t: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(t))
+            .unwrap_or_else(|| panic!("{t} in {stdout}"))
+            .to_string()
+    };
+    assert!(row("deploy/a").contains("Interrupted"), "{stdout}");
+    assert!(row("deploy/b").contains("Skipped"), "{stdout}");
+    assert!(
+        stderr.contains("kubectl rollout status deploy/a"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("to resume: kubectl graceful restart deploy/b -n default"),
+        "{stderr}"
+    );
+    assert!(
+        writes(&sim).is_empty(),
+        "nothing more written after Ctrl-C: {:?}",
+        writes(&sim)
+    );
+}
+
+#[test]
+fn another_writer_reverting_the_annotation_is_reported_by_name() {
+    let sim = start(&slow("web", 3), 10.0, None);
+    settle(&sim, "web", 3);
+    let child = spawn(&sim, &["deploy/web"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    let st = std::process::Command::new("/usr/bin/kubectl")
+        .args(["patch", "deploy/web", "--field-manager", "argocd-controller", "--type", "merge", "-p"])
+        .arg(r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("another writer changed the restart annotation"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("field manager argocd-controller"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_second_restart_within_the_same_second_still_restarts() {
+    let sim = start(&deployment("web", 2, ""), 40.0, None);
+    settle(&sim, "web", 2);
+    // The template already carries this second's value, as after `kubectl rollout restart` just now.
+    let now = jiff::Zoned::now();
+    let value = now
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+        .replace("+00:00", "Z");
+    sim.apply_yaml(&deployment(
+        "web",
+        2,
+        &format!("kubectl.kubernetes.io/restartedAt: '{value}'"),
+    ))
+    .unwrap();
+    settle(&sim, "web", 2);
+    let before: Vec<String> = pods_of(&sim, "web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
+        .collect();
+    run(&sim, &["deploy/web"]).code(0);
+    let after = assert_restarted(&sim, "Deployment", "web", 2);
+    assert_ne!(after, value);
+    assert!(pods_of(&sim, "web")
+        .iter()
+        .all(|p| !before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string())));
+}
+
+#[test]
+fn old_pods_still_terminating_are_waited_for_unlike_rollout_status() {
+    // The old pods ignore SIGTERM and take their whole grace period to go: `kubectl rollout status` calls
+    // the rollout complete while they still terminate; restart returns only once they are gone.
+    let yaml = deployment(
+        "web",
+        3,
+        r#"kubesim.io/behavior: '{"*": {"sigtermExit": "never"}}'"#,
+    )
+    .replace(
+        "terminationGracePeriodSeconds: 5",
+        "terminationGracePeriodSeconds: 40",
+    );
+    let sim = start(&yaml, 20.0, None);
+    settle(&sim, "web", 3);
+    run(&sim, &["deploy/web"]).code(0);
+    let pods = pods_of(&sim, "web");
+    assert!(
+        pods.iter()
+            .all(|p| p.pointer("/metadata/deletionTimestamp").is_none()),
+        "an old pod was still terminating when restart returned: {pods:#?}"
+    );
+    assert_restarted(&sim, "Deployment", "web", 3);
+}
+
+#[test]
+fn stable_for_catches_new_pods_that_crash_after_becoming_ready() {
+    let late_crash = r#"{"*": {"readyAfter": "1s", "crashAfter": "8s", "exitCode": 2, "message": "panic: nil map"}}"#;
+    // Without --stable-for the restart is complete as soon as the new pods are Ready…
+    let sim = start(&bad_release("api", late_crash), 20.0, None);
+    settle(&sim, "api", 2);
+    run(&sim, &["deploy/api"]).code(0);
+    // …with it, the crash a few seconds later fails the target.
+    let sim = start(&bad_release("api", late_crash), 20.0, None);
+    settle(&sim, "api", 2);
+    let out = run(&sim, &["deploy/api", "--stable-for", "30s", "-o", "json"]).code(1);
+    let ev = events(&out.get_output().stdout);
+    let failed = ev
+        .iter()
+        .find(|e| e["type"] == "TargetFailed")
+        .expect("a TargetFailed event");
+    assert_eq!(failed["reason"], "unstable during --stable-for", "{failed}");
+    assert_eq!(failed["failure"]["exitCode"], 2, "{failed}");
+    assert!(
+        failed["verdict"].as_str().unwrap().contains("exit code 2"),
+        "{failed}"
+    );
+}
+
+#[test]
+fn parallel_runs_targets_at_the_same_time() {
+    let yaml = [slow("a", 2), slow("b", 2)].join("\n---\n");
+    let sim = start(&yaml, 20.0, None);
+    settle(&sim, "a", 2);
+    settle(&sim, "b", 2);
+    let out = run(
+        &sim,
+        &["deploy/a", "deploy/b", "--parallel", "2", "-o", "json"],
+    )
+    .code(0);
+    let kinds: Vec<String> = events(&out.get_output().stdout)
+        .iter()
+        .filter(|e| matches!(e["type"].as_str(), Some("TargetStarted" | "TargetComplete")))
+        .map(|e| e["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds[..2], ["TargetStarted", "TargetStarted"], "{kinds:?}");
+    assert_restarted(&sim, "Deployment", "a", 2);
+    assert_restarted(&sim, "Deployment", "b", 2);
+}
+
+#[test]
+fn selector_and_all_pick_workloads_of_the_namespace() {
+    let other =
+        deployment("other", 1, "").replace("labels: {tier: backend}", "labels: {tier: frontend}");
+    let yaml = [
+        deployment("a", 1, ""),
+        statefulset("db", 1, "{type: RollingUpdate}"),
+        other,
+    ]
+    .join("\n---\n");
+    let sim = start(&yaml, 40.0, None);
+    settle(&sim, "a", 1);
+    settle(&sim, "db", 1);
+    settle(&sim, "other", 1);
+    sim.clear_requests();
+    run(&sim, &["-l", "tier=backend"]).code(0);
+    let patched: Vec<String> = writes(&sim)
+        .into_iter()
+        .filter(|(m, _)| m == "PATCH")
+        .map(|(_, p)| p)
+        .collect();
+    assert_eq!(patched.len(), 1, "{patched:?}");
+    assert!(patched[0].ends_with("/deployments/a"));
+    // --all: every workload; the 1-replica StatefulSet is a downtime risk that needs --force.
+    let out = run(&sim, &["--all"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("single-replica-downtime") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    sim.clear_requests();
+    let out = run(&sim, &["--all", "--force"]).code(0);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for t in ["deploy/a", "deploy/other", "sts/db"] {
+        assert!(stdout.contains(t), "{t}: {stdout}");
+    }
+    assert_eq!(writes(&sim).iter().filter(|(m, _)| m == "PATCH").count(), 3);
+}
+
+#[test]
+fn bare_pod_is_evicted_and_created_again() {
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: solo, namespace: default, labels: {app: solo}}
+spec:
+  containers:
+  - name: app
+    image: registry.example/solo:1
+    readinessProbe: {httpGet: {path: /, port: 80}}
+"#;
+    let sim = start(yaml, 40.0, None);
+    settle(&sim, "solo", 1);
+    let old_uid = pods_of(&sim, "solo")[0]["metadata"]["uid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // No controller: downtime until it runs again, so it needs --force.
+    run(&sim, &["pod/solo"]).code(1);
+    run(&sim, &["pod/solo", "--force"]).code(0);
+    let pods = pods_of(&sim, "solo");
+    assert_eq!(pods.len(), 1);
+    assert!(ready(&pods[0]));
+    assert_ne!(pods[0]["metadata"]["uid"].as_str().unwrap(), old_uid);
+}
+
+#[test]
+fn ondelete_daemonset_is_replaced_node_by_node() {
+    let sim = start(&daemonset("agent", "{type: OnDelete}"), 40.0, Some(2));
+    settle(&sim, "agent", 2);
+    sim.clear_requests();
+    run(&sim, &["ds/agent"]).code(0);
+    assert_restarted(&sim, "DaemonSet", "agent", 2);
+    let evictions = writes(&sim)
+        .into_iter()
+        .filter(|(m, p)| m == "POST" && p.ends_with("/eviction"))
+        .count();
+    assert_eq!(evictions, 2);
+}
+
+#[test]
+fn statefulset_rollback_replaces_the_stuck_pod() {
+    let yaml = statefulset("db", 3, "{type: RollingUpdate}").replace(
+        "metadata: {labels: {app: db}}",
+        r#"metadata: {labels: {app: db}, annotations: {kubesim.io/rollout-behavior: '{"*": {"crashAfter": "1s", "exitCode": 1}}'}}"#,
+    );
+    let sim = start(&yaml, 40.0, None);
+    settle(&sim, "db", 3);
+    let out = run(&sim, &["sts/db", "--rollback-on-failure"]).code(1);
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains("RolledBack"), "{stdout}");
+    let s = sim.get("apps/v1", "StatefulSet", Some(NS), "db").unwrap();
+    assert_eq!(restarted_at(&s), None);
+    let pods = pods_of(&sim, "db");
+    assert_eq!(pods.len(), 3, "{pods:#?}");
+    assert!(
+        pods.iter().all(|p| ready(p) && restarted_at(p).is_none()),
+        "{pods:#?}"
+    );
+}
+
+#[test]
+fn pods_mode_replaces_selected_pods_one_at_a_time() {
+    let sim = start(&deployment("web", 3, ""), 40.0, None);
+    settle(&sim, "web", 3);
+    let before: Vec<String> = pods_of(&sim, "web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
+        .collect();
+    sim.clear_requests();
+    let out = run(&sim, &["--pods", "-l", "app=web", "-o", "json"]).code(0);
+    let ev = events(&out.get_output().stdout);
+    let started = ev.iter().filter(|e| e["type"] == "TargetStarted").count();
+    let complete = ev.iter().filter(|e| e["type"] == "TargetComplete").count();
+    assert_eq!((started, complete), (3, 3));
+    // One at a time: each pod's TargetComplete comes before the next TargetStarted.
+    let seq: Vec<&str> = ev
+        .iter()
+        .filter_map(|e| e["type"].as_str())
+        .filter(|t| t.starts_with("Target"))
+        .collect();
+    assert_eq!(seq, ["TargetStarted", "TargetComplete"].repeat(3));
+    let pods = pods_of(&sim, "web");
+    assert_eq!(pods.len(), 3);
+    assert!(
+        pods.iter()
+            .all(|p| ready(p)
+                && !before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string()))
+    );
+    assert!(
+        !writes(&sim).iter().any(|(m, _)| m == "PATCH"),
+        "pods mode does not patch the Deployment"
+    );
+}
+
+#[test]
+fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
+    let sim = start(&deployment("web", 2, ""), 40.0, None);
+    settle(&sim, "web", 2);
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "list", "poddisruptionbudgets");
+    sim.deny("alice", "patch", "deployments");
+    let out = bin()
+        .args(["restart", "deploy/web", "--kubeconfig"])
+        .arg(&alice)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("warning: cannot list poddisruptionbudgets"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: forbidden"), "{stderr}");
+}
+
+#[test]
+fn paused_deployment_is_refused_even_with_force() {
+    let yaml =
+        deployment("web", 2, "").replace("  replicas: 2\n", "  replicas: 2\n  paused: true\n");
+    let sim = start(&yaml, 40.0, None);
+    sim.clear_requests();
+    let out = run(&sim, &["deploy/web", "--force"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("[rollout-paused]") && stderr.contains("kubectl rollout resume deploy/web"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--force cannot help"), "{stderr}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    // --dry-run says the same and exits 1.
+    run(&sim, &["deploy/web", "--dry-run"]).code(1);
+}

@@ -1277,6 +1277,14 @@ fn live_controller_pods_behaving_badly() {
         assert_eq!(code, Some(1), "{target}: {err}");
         assert_eq!(container_cause(&r, "app"), cause, "{target}: {r}");
     }
+    // The registry's message decides the advice, even when the latest event only says ImagePullBackOff.
+    let (_, r, _) = live_json(&sim, &["deploy/pull"]);
+    assert!(
+        r["pods"][0]["containers"][0]["verdict"]["action"]
+            .to_string()
+            .contains("does not exist"),
+        "{r}"
+    );
     let (_, r, _) = live_json(&sim, &["deploy/secretless"]);
     assert!(
         r["pods"][0]["containers"][0]["verdict"]["summary"]

@@ -803,10 +803,15 @@ fn image_pull(
     for e in failed.iter().rev().take(2).rev() {
         ev.push(event_line(e));
     }
+    // The most telling text: the longest of the waiting message and the pull failures
+    // ("Error: ImagePullBackOff" says less than "… rpc error: code = NotFound …").
     let registry_msg = failed
-        .last()
-        .map(|e| e.message.clone())
-        .unwrap_or_else(|| msg.to_string());
+        .iter()
+        .map(|e| e.message.as_str())
+        .chain(std::iter::once(msg))
+        .max_by_key(|m| m.len())
+        .unwrap_or(msg)
+        .to_string();
     let low = registry_msg.to_lowercase();
     let action = if low.contains("not found") || low.contains("manifest unknown") {
         "the image or tag does not exist: fix the name/tag (check it with `docker manifest inspect`)"
@@ -1044,7 +1049,7 @@ fn termination_verdict(
             Cause::LivenessProbe,
             Severity::Failure,
             format!(
-                "restarted by the kubelet because the liveness probe failed ({} failures)",
+                "restarted by the kubelet because the liveness probe failed ({} failures recorded)",
                 count(&liveness).max(1)
             ),
             ev,
@@ -1779,7 +1784,7 @@ mod tests {
         let r = report("liveness.yaml");
         let v = verdict_of(&r, "cart");
         assert_eq!(v.cause, Cause::LivenessProbe);
-        assert!(v.summary.contains("3 failures"), "{}", v.summary);
+        assert!(v.summary.contains("3 failures recorded"), "{}", v.summary);
         let ev = evidence(v);
         assert!(ev.contains("statuscode: 500"), "{ev}");
         assert!(ev.contains("same as the readiness probe"), "{ev}");

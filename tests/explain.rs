@@ -89,6 +89,8 @@ fn offline_every_pod_level_cause_from_saved_yaml() {
         ("node-lost.yaml", "node-lost"),
         ("deadline.yaml", "deadline-exceeded"),
         ("init-failed.yaml", "init-failed"),
+        // Offline there is no node to read: it says what it saw and what to check.
+        ("node-not-ready.yaml", "unclear"),
     ] {
         assert_eq!(pod_cause(&offline_json(file)), cause, "{file}");
     }
@@ -1470,4 +1472,51 @@ fn live_several_targets_one_missing() {
         .filter_map(|p| p["name"].as_str())
         .collect();
     assert_eq!(names, vec!["orders-0", "fine-1"]);
+}
+
+#[test]
+fn live_a_node_gone_not_ready_or_missing() {
+    let text = std::fs::read_to_string(fixture("node-not-ready.yaml")).expect("fixture");
+    let sim = Sim::start(SimOptions {
+        scenario_yaml: vec![text],
+        ..Default::default()
+    })
+    .expect("sim");
+    let (code, r, err) = live_json(&sim, &["stream-0"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(pod_cause(&r), "node-lost", "{r}");
+    let ev = r["pods"][0]["verdict"]["evidence"].to_string();
+    assert!(
+        ev.contains(
+            "node node-9: Ready=Unknown NodeStatusUnknown: Kubelet stopped posting node status."
+        ),
+        "{ev}"
+    );
+
+    let (code, r, err) = live_json(&sim, &["orphan-0"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(pod_cause(&r), "node-lost", "{r}");
+    assert!(
+        r["pods"][0]["verdict"]["evidence"]
+            .to_string()
+            .contains("node node-gone no longer exists"),
+        "{r}"
+    );
+
+    // Without permission to read nodes, the section degrades to a note.
+    let carol = sim.add_user("carol");
+    sim.deny("carol", "get", "nodes");
+    let out = bin()
+        .arg("--kubeconfig")
+        .arg(&carol)
+        .args(["explain", "stream-0", "-o", "json"])
+        .output()
+        .expect("runs");
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        r["pods"][0]["notes"]
+            .to_string()
+            .contains("node node-9: forbidden"),
+        "{r}"
+    );
 }

@@ -221,8 +221,9 @@ pub fn analyse(pod: &Pod, events_in: &[EventRecord], logs: &Logs, extra: &Extra)
         .chain(containers.iter().filter_map(|c| c.verdict.as_ref()))
         .map(|v| v.severity)
         .max();
+    let pod_ready = cond(pod, "Ready").is_none_or(|c| c.status == "True");
     let healthy = worst.is_none_or(|s| s == Severity::Info)
-        && (phase == "Succeeded" || (phase == "Running" && app_ready == app_total));
+        && (phase == "Succeeded" || (phase == "Running" && app_ready == app_total && pod_ready));
 
     let event_summaries = ctx
         .events
@@ -1634,6 +1635,65 @@ fn pod_verdict(ctx: &Ctx, containers: &[ContainerReport]) -> Option<Verdict> {
             ev,
             "free or add capacity, lower the requests, or relax nodeSelector/affinity/tolerations as the scheduler's message says",
         ));
+    }
+    // The pod is not Ready although every container says it is: readiness gates, or a node that
+    // stopped reporting (the node controller marks its pods not ready; container statuses go stale).
+    let statuses = status.and_then(|s| s.container_statuses.as_ref());
+    let all_containers_ready = statuses.is_some_and(|v| !v.is_empty() && v.iter().all(|c| c.ready));
+    if let Some(c) = cond(pod, "Ready").filter(|c| c.status != "True") {
+        if phase == "Running" && all_containers_ready {
+            let gates: Vec<String> = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.readiness_gates.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|g| g.condition_type.clone())
+                .collect();
+            let mut ev = vec![format!(
+                "condition Ready={}{}, while every container reports ready",
+                c.status,
+                c.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )];
+            if !gates.is_empty() || c.reason.as_deref() == Some("ReadinessGatesNotReady") {
+                let unmet: Vec<String> = gates
+                    .iter()
+                    .filter(|g| cond(pod, g).is_none_or(|x| x.status != "True"))
+                    .cloned()
+                    .collect();
+                ev.push(format!(
+                    "readiness gates not satisfied: {}",
+                    unmet.join(", ")
+                ));
+                return Some(verdict(
+                    Cause::Unclear,
+                    Severity::Warning,
+                    "not ready: a readiness gate is not satisfied",
+                    ev,
+                    "check the controller that sets the gate's condition (often a load-balancer controller registering the pod)",
+                ));
+            }
+            let node = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_default();
+            ev.push(if ctx.extra.node.is_some() {
+                format!("node {node} reports Ready")
+            } else {
+                format!("node {node} could not be checked")
+            });
+            return Some(verdict(
+                Cause::Unclear,
+                Severity::Warning,
+                "the pod is marked not ready although its containers report ready",
+                ev,
+                format!("check node {node} (`kubectl describe node {node}`): a node that stops reporting has its pods marked not ready"),
+            ));
+        }
     }
     // An init container that fails keeps the app containers from ever starting.
     if phase == "Pending" || phase == "Failed" {

@@ -2247,6 +2247,63 @@ lastTimestamp: "2026-11-23T10:01:40Z"
     }
 
     #[test]
+    fn ephemeral_and_sidecar_containers() {
+        let pod: Pod = serde_yaml::from_str(
+            r#"
+metadata: {name: dbg, namespace: default, uid: u-dbg}
+spec:
+  initContainers:
+  - {name: proxy, image: envoy, restartPolicy: Always}
+  containers:
+  - {name: app, image: app}
+  ephemeralContainers:
+  - {name: debugger-1, image: busybox, command: [sh]}
+  - {name: debugger-2, image: busybox, command: [nosuchcmd]}
+status:
+  phase: Running
+  initContainerStatuses:
+  - name: proxy
+    image: envoy
+    imageID: ""
+    ready: false
+    restartCount: 2
+    state: {waiting: {reason: CrashLoopBackOff, message: "back-off 20s restarting failed container=proxy pod=dbg_default(u-dbg)"}}
+    lastState: {terminated: {exitCode: 0, reason: Completed, startedAt: "2026-11-23T10:00:00Z", finishedAt: "2026-11-23T10:00:05Z"}}
+  containerStatuses:
+  - {name: app, image: app, imageID: "", ready: true, started: true, restartCount: 0, state: {running: {startedAt: "2026-11-23T09:00:00Z"}}}
+  ephemeralContainerStatuses:
+  - {name: debugger-1, image: busybox, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 0, reason: Completed}}}
+  - {name: debugger-2, image: busybox, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 127, reason: Error}}}
+"#,
+        )
+        .expect("pod parses");
+        let r = analyse(&pod, &[], &Logs::default(), &Extra::default());
+        let types: Vec<(&str, ContainerType)> = r
+            .containers
+            .iter()
+            .map(|c| (c.name.as_str(), c.type_))
+            .collect();
+        assert_eq!(
+            types,
+            vec![
+                ("proxy", ContainerType::Init),
+                ("app", ContainerType::App),
+                ("debugger-1", ContainerType::Ephemeral),
+                ("debugger-2", ContainerType::Ephemeral),
+            ]
+        );
+        // A native sidecar that exits 0 is restarted: it was expected to keep running.
+        let v = verdict_of(&r, "proxy");
+        assert_eq!(v.cause, Cause::CompletedUnexpectedly);
+        assert!(evidence(v).contains("sidecar"));
+        assert!(container(&r, "debugger-1").verdict.is_none());
+        assert_eq!(verdict_of(&r, "debugger-2").cause, Cause::CommandNotFound);
+        // The sidecar's crash loop is a failure even though the app is ready.
+        assert!(!r.healthy);
+        assert!(r.has_findings());
+    }
+
+    #[test]
     fn absurd_numbers_do_not_panic() {
         let text = std::fs::read_to_string(format!(
             "{}/tests/fixtures/explain/grace-prestop.yaml",

@@ -5,8 +5,10 @@
 //! *analyse* ([`analyse::analyse`], pure) → *render* ([`render`] for people, [`model`] for `-o json|yaml`).
 //! Offline `-f` ([`offline`]) feeds the same analysis from saved YAML.
 //!
-//! Reusable entry points (for `restart`): [`explain_pod`] / [`explain_pod_object`] and
-//! [`render_pod_report`].
+//! Reusable entry points (for `restart`): [`explain_pod`] (GET + explain one pod),
+//! [`explain_pod_object`] (a pod already listed), [`explain_many`] (many pods, worst first) and
+//! [`render_pod_report`] (the human block for one [`PodReport`]); `PodReport::has_findings()` tells
+//! whether it explains a failure.
 //!
 //! ## Cause ids (`verdict.cause` in `-o json|yaml`)
 //! `oom-killed`, `node-oom`, `grace-period-exceeded`, `liveness-probe`, `readiness-probe`,
@@ -228,8 +230,9 @@ async fn live_reports(
     Ok((all, None, missing))
 }
 
-/// Explains many pods concurrently (healthy-looking ones without any API call), worst first.
-async fn explain_many(
+/// Explains many pods concurrently (healthy-looking ones without any API call), worst first;
+/// with `only_unhealthy`, healthy pods are left out. For callers such as `restart`.
+pub async fn explain_many(
     kube: &Kube,
     pods: Vec<Pod>,
     opts: &ExplainOptions,

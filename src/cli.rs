@@ -150,8 +150,12 @@ Examples:
   kubectl graceful explain
   kubectl graceful explain -A
 
-  # Offline, from saved YAML (a pod, or `kubectl get pod,events -o yaml`)
+  # Offline, from saved YAML (a pod, or pods with their events)
   kubectl get pod web-1 -o yaml > pod.yaml && kubectl graceful explain -f pod.yaml
+  kubectl get pods,events -o yaml > ns.yaml && kubectl graceful explain -f ns.yaml web-1
+
+  # The verdicts as JSON (schema graceful.kubectl.io/v1alpha1 ExplainReport), more log lines
+  kubectl graceful explain deploy/web -o json --tail 50
 
 Exit codes: 0 nothing failed, 1 a failure was explained, 2 error, 130 interrupted";
 

@@ -89,6 +89,8 @@ fn offline_every_pod_level_cause_from_saved_yaml() {
         ("node-lost.yaml", "node-lost"),
         ("deadline.yaml", "deadline-exceeded"),
         ("init-failed.yaml", "init-failed"),
+        // Offline there is no node to read: it says what it saw and what to check.
+        ("node-not-ready.yaml", "unclear"),
     ] {
         assert_eq!(pod_cause(&offline_json(file)), cause, "{file}");
     }
@@ -1277,6 +1279,14 @@ fn live_controller_pods_behaving_badly() {
         assert_eq!(code, Some(1), "{target}: {err}");
         assert_eq!(container_cause(&r, "app"), cause, "{target}: {r}");
     }
+    // The registry's message decides the advice, even when the latest event only says ImagePullBackOff.
+    let (_, r, _) = live_json(&sim, &["deploy/pull"]);
+    assert!(
+        r["pods"][0]["containers"][0]["verdict"]["action"]
+            .to_string()
+            .contains("does not exist"),
+        "{r}"
+    );
     let (_, r, _) = live_json(&sim, &["deploy/secretless"]);
     assert!(
         r["pods"][0]["containers"][0]["verdict"]["summary"]
@@ -1387,4 +1397,126 @@ fn live_job_target_and_label_selector() {
         .assert()
         .code(0)
         .stdout("no pods match app=nothing in namespace default\n");
+}
+
+#[test]
+fn live_a_pod_caught_while_stopping_is_warned_about_sigkill() {
+    let scenario = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: stubborn, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: stubborn}}
+  template:
+    metadata:
+      labels: {app: stubborn}
+      annotations:
+        kubesim.io/behavior: '{"app": {"readyAfter": "1s", "sigtermExit": "never"}}'
+    spec:
+      terminationGracePeriodSeconds: 120
+      containers:
+      - name: app
+        image: shop/stubborn:1
+        command: [sh, -c, "java -jar /app/app.jar"]
+"#;
+    let sim = Sim::start(SimOptions {
+        scenario_yaml: vec![scenario.to_string()],
+        ..Default::default()
+    })
+    .expect("sim");
+    let pod_name = || -> Option<String> {
+        sim.list("v1", "Pod", Some("default"))
+            .into_iter()
+            .find(|p| p["status"]["containerStatuses"][0]["ready"] == true)
+            .and_then(|p| p["metadata"]["name"].as_str().map(str::to_string))
+    };
+    assert!(sim.wait_until(Duration::from_secs(20), |_| pod_name().is_some()));
+    let name = pod_name().expect("a ready pod");
+    assert!(sim.delete("v1", "Pod", Some("default"), &name));
+    let stopping = sim.wait_until(Duration::from_secs(10), |s| {
+        s.list("v1", "Event", Some("default"))
+            .iter()
+            .any(|e| e["reason"] == "Killing" && e["involvedObject"]["name"] == name.as_str())
+    });
+    assert!(stopping, "the kubelet began stopping the pod");
+    // 120s of sim time is 12s of real time: the pod is still there, its app still running.
+    let (code, r, err) = live_json(&sim, &[&name]);
+    assert_eq!(code, Some(1), "{err}");
+    let c = &r["pods"][0]["containers"][0];
+    assert_eq!(c["verdict"]["cause"], "terminating", "{r}");
+    assert_eq!(c["verdict"]["severity"], "warning");
+    let ev = c["verdict"]["evidence"].to_string();
+    assert!(ev.contains("Stopping container app"), "{ev}");
+    assert!(ev.contains("PID 1 is a shell"), "{ev}");
+}
+
+#[test]
+fn live_several_targets_one_missing() {
+    let sim = static_sim();
+    let out = live(&sim)
+        .args(["explain", "orders-0", "nope", "fine-1", "-o", "json"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("pod nope not found in namespace default"),
+        "{stderr}"
+    );
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let names: Vec<&str> = r["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["orders-0", "fine-1"]);
+}
+
+#[test]
+fn live_a_node_gone_not_ready_or_missing() {
+    let text = std::fs::read_to_string(fixture("node-not-ready.yaml")).expect("fixture");
+    let sim = Sim::start(SimOptions {
+        scenario_yaml: vec![text],
+        ..Default::default()
+    })
+    .expect("sim");
+    let (code, r, err) = live_json(&sim, &["stream-0"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(pod_cause(&r), "node-lost", "{r}");
+    let ev = r["pods"][0]["verdict"]["evidence"].to_string();
+    assert!(
+        ev.contains(
+            "node node-9: Ready=Unknown NodeStatusUnknown: Kubelet stopped posting node status."
+        ),
+        "{ev}"
+    );
+
+    let (code, r, err) = live_json(&sim, &["orphan-0"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(pod_cause(&r), "node-lost", "{r}");
+    assert!(
+        r["pods"][0]["verdict"]["evidence"]
+            .to_string()
+            .contains("node node-gone no longer exists"),
+        "{r}"
+    );
+
+    // Without permission to read nodes, the section degrades to a note.
+    let carol = sim.add_user("carol");
+    sim.deny("carol", "get", "nodes");
+    let out = bin()
+        .arg("--kubeconfig")
+        .arg(&carol)
+        .args(["explain", "stream-0", "-o", "json"])
+        .output()
+        .expect("runs");
+    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(
+        r["pods"][0]["notes"]
+            .to_string()
+            .contains("node node-9: forbidden"),
+        "{r}"
+    );
 }

@@ -125,7 +125,7 @@ pub fn analyse(pod: &Pod, events_in: &[EventRecord], logs: &Logs, extra: &Extra)
         .unwrap_or(30);
     let deletion = meta.deletion_timestamp.as_ref().map(|d| {
         let g = meta.deletion_grace_period_seconds.unwrap_or(grace);
-        (d.0.as_second() - g, g)
+        (d.0.as_second().saturating_sub(g), g)
     });
     let ctx = Ctx {
         pod,
@@ -221,8 +221,9 @@ pub fn analyse(pod: &Pod, events_in: &[EventRecord], logs: &Logs, extra: &Extra)
         .chain(containers.iter().filter_map(|c| c.verdict.as_ref()))
         .map(|v| v.severity)
         .max();
+    let pod_ready = cond(pod, "Ready").is_none_or(|c| c.status == "True");
     let healthy = worst.is_none_or(|s| s == Severity::Info)
-        && (phase == "Succeeded" || (phase == "Running" && app_ready == app_total));
+        && (phase == "Succeeded" || (phase == "Running" && app_ready == app_total && pod_ready));
 
     let event_summaries = ctx
         .events
@@ -546,6 +547,15 @@ fn container_report(
         v = termination_verdict(ctx, name, ctype, spec, t, true, &log_lines);
     }
 
+    // Still running while the pod is being deleted: say what the kubelet is doing and what to expect.
+    if v.is_none() {
+        if let (Some((req, grace)), Some(Some(since))) = (ctx.deletion, running_since_of(st)) {
+            if since <= req + grace {
+                v = Some(terminating_verdict(name, spec, &cev, req, grace));
+            }
+        }
+    }
+
     // Running but not ready: readiness (never restarts) or a startup probe still failing.
     let running_since = st
         .and_then(|s| s.state.as_ref())
@@ -669,6 +679,79 @@ fn container_report(
     }
 }
 
+fn running_since_of(st: Option<&ContainerStatus>) -> Option<Option<i64>> {
+    st.and_then(|s| s.state.as_ref())
+        .and_then(|s| s.running.as_ref())
+        .map(|r| secs(&r.started_at))
+}
+
+/// A container still running in a pod being deleted: where it stands in the stop sequence, and
+/// whether it looks likely to be SIGKILLed at the deadline.
+fn terminating_verdict(
+    name: &str,
+    spec: &SpecFacts,
+    cev: &[&EventRecord],
+    req: i64,
+    grace: i64,
+) -> Verdict {
+    let deadline = req.saturating_add(grace);
+    let mut ev = vec![format!(
+        "deletion requested at {}; the kubelet sends SIGKILL at {} ({grace}s grace period)",
+        ts_text(req),
+        ts_text(deadline)
+    )];
+    if let Some(k) = cev.iter().rev().find(|e| e.reason == "Killing") {
+        ev.push(event_line(k));
+    }
+    for e in cev.iter().filter(|e| e.reason == "FailedPreStopHook") {
+        ev.push(event_line(e));
+    }
+    let mut risks = Vec::new();
+    if let Some(p) = spec.pre_stop_seconds() {
+        if p >= grace {
+            risks.push(format!(
+                "the preStop hook ({}) takes {p}s, not less than the {grace}s grace period: it will be killed mid-hook",
+                spec.pre_stop_text().unwrap_or_default()
+            ));
+        } else {
+            ev.push(format!(
+                "preStop hook ({}) takes about {p}s, then SIGTERM",
+                spec.pre_stop_text().unwrap_or_default()
+            ));
+        }
+    }
+    if spec.shell_without_exec() == Some(true) {
+        risks.push(format!(
+            "PID 1 is a shell (`{}`) that does not forward SIGTERM: expect SIGKILL at the deadline",
+            spec.command_line()
+        ));
+    }
+    if risks.is_empty() {
+        return verdict(
+            Cause::Terminating,
+            Severity::Info,
+            format!("{name} is being stopped: the pod is being deleted"),
+            ev,
+            "nothing to do unless it is still running after the deadline (then check the node)",
+        );
+    }
+    ev.extend(risks.iter().map(|r| format!("risk: {r}")));
+    let action = if spec.shell_without_exec() == Some(true) {
+        "start the app with `exec` in the shell command, or use the exec form, so it gets SIGTERM"
+    } else {
+        "raise terminationGracePeriodSeconds above the preStop pause plus the app's drain time, or shorten the hook"
+    };
+    verdict(
+        Cause::Terminating,
+        Severity::Warning,
+        format!(
+            "{name} is being stopped and will likely be SIGKILLed at the end of the grace period"
+        ),
+        ev,
+        action,
+    )
+}
+
 fn pod_name(ctx: &Ctx) -> String {
     let n = ctx.pod.metadata.name.clone().unwrap_or_default();
     match &ctx.pod.metadata.namespace {
@@ -721,10 +804,15 @@ fn image_pull(
     for e in failed.iter().rev().take(2).rev() {
         ev.push(event_line(e));
     }
+    // The most telling text: the longest of the waiting message and the pull failures
+    // ("Error: ImagePullBackOff" says less than "… rpc error: code = NotFound …").
     let registry_msg = failed
-        .last()
-        .map(|e| e.message.clone())
-        .unwrap_or_else(|| msg.to_string());
+        .iter()
+        .map(|e| e.message.as_str())
+        .chain(std::iter::once(msg))
+        .max_by_key(|m| m.len())
+        .unwrap_or(msg)
+        .to_string();
     let low = registry_msg.to_lowercase();
     let action = if low.contains("not found") || low.contains("manifest unknown") {
         "the image or tag does not exist: fix the name/tag (check it with `docker manifest inspect`)"
@@ -962,7 +1050,7 @@ fn termination_verdict(
             Cause::LivenessProbe,
             Severity::Failure,
             format!(
-                "restarted by the kubelet because the liveness probe failed ({} failures)",
+                "restarted by the kubelet because the liveness probe failed ({} failures recorded)",
                 count(&liveness).max(1)
             ),
             ev,
@@ -1221,7 +1309,7 @@ fn stopped_verdict(
         )),
     }
     let elapsed = match (stop.at, finished) {
-        (Some(a), Some(f)) => Some(f - a),
+        (Some(a), Some(f)) => Some(f.saturating_sub(a)),
         _ => None,
     };
     match elapsed {
@@ -1268,7 +1356,7 @@ fn stopped_verdict(
                     "the preStop hook ({}) takes {p}s, not less than the {grace}s grace period: the container was killed mid-hook before SIGTERM could do its work",
                     spec.pre_stop_text().unwrap_or_default()
                 ),
-                format!("raise terminationGracePeriodSeconds above the preStop pause plus the app's drain time (e.g. {}), or shorten the hook", p + 15),
+                format!("raise terminationGracePeriodSeconds above the preStop pause plus the app's drain time (e.g. {}), or shorten the hook", p.saturating_add(15)),
             )
         } else if spec.shell_without_exec() == Some(true) {
             (
@@ -1548,6 +1636,65 @@ fn pod_verdict(ctx: &Ctx, containers: &[ContainerReport]) -> Option<Verdict> {
             "free or add capacity, lower the requests, or relax nodeSelector/affinity/tolerations as the scheduler's message says",
         ));
     }
+    // The pod is not Ready although every container says it is: readiness gates, or a node that
+    // stopped reporting (the node controller marks its pods not ready; container statuses go stale).
+    let statuses = status.and_then(|s| s.container_statuses.as_ref());
+    let all_containers_ready = statuses.is_some_and(|v| !v.is_empty() && v.iter().all(|c| c.ready));
+    if let Some(c) = cond(pod, "Ready").filter(|c| c.status != "True") {
+        if phase == "Running" && all_containers_ready {
+            let gates: Vec<String> = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.readiness_gates.as_ref())
+                .into_iter()
+                .flatten()
+                .map(|g| g.condition_type.clone())
+                .collect();
+            let mut ev = vec![format!(
+                "condition Ready={}{}, while every container reports ready",
+                c.status,
+                c.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            )];
+            if !gates.is_empty() || c.reason.as_deref() == Some("ReadinessGatesNotReady") {
+                let unmet: Vec<String> = gates
+                    .iter()
+                    .filter(|g| cond(pod, g).is_none_or(|x| x.status != "True"))
+                    .cloned()
+                    .collect();
+                ev.push(format!(
+                    "readiness gates not satisfied: {}",
+                    unmet.join(", ")
+                ));
+                return Some(verdict(
+                    Cause::Unclear,
+                    Severity::Warning,
+                    "not ready: a readiness gate is not satisfied",
+                    ev,
+                    "check the controller that sets the gate's condition (often a load-balancer controller registering the pod)",
+                ));
+            }
+            let node = pod
+                .spec
+                .as_ref()
+                .and_then(|s| s.node_name.clone())
+                .unwrap_or_default();
+            ev.push(if ctx.extra.node.is_some() {
+                format!("node {node} reports Ready")
+            } else {
+                format!("node {node} could not be checked")
+            });
+            return Some(verdict(
+                Cause::Unclear,
+                Severity::Warning,
+                "the pod is marked not ready although its containers report ready",
+                ev,
+                format!("check node {node} (`kubectl describe node {node}`): a node that stops reporting has its pods marked not ready"),
+            ));
+        }
+    }
     // An init container that fails keeps the app containers from ever starting.
     if phase == "Pending" || phase == "Failed" {
         if let Some(c) = containers.iter().find(|c| {
@@ -1697,7 +1844,7 @@ mod tests {
         let r = report("liveness.yaml");
         let v = verdict_of(&r, "cart");
         assert_eq!(v.cause, Cause::LivenessProbe);
-        assert!(v.summary.contains("3 failures"), "{}", v.summary);
+        assert!(v.summary.contains("3 failures recorded"), "{}", v.summary);
         let ev = evidence(v);
         assert!(ev.contains("statuscode: 500"), "{ev}");
         assert!(ev.contains("same as the readiness probe"), "{ev}");
@@ -2072,6 +2219,112 @@ lastTimestamp: "2026-11-23T10:01:40Z"
         assert_eq!(v.cause, Cause::ReadinessProbe);
         assert!(evidence(v).contains("earlier: stopped because its definition changed"));
         assert!(r.has_findings());
+    }
+
+    #[test]
+    fn a_container_still_stopping_is_warned_about_its_shell() {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/explain/grace-shell.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+        .replace(
+            "terminated: {exitCode: 137, reason: Error, startedAt: \"2026-11-23T08:00:00Z\", finishedAt: \"2026-11-23T10:05:30Z\"}",
+            "running: {startedAt: \"2026-11-23T08:00:00Z\"}",
+        );
+        let l = offline::parse(&text, "stopping").expect("parses");
+        let extra = Extra {
+            events_available: true,
+            ..Default::default()
+        };
+        let r = analyse(&l.pods[0], &l.events, &Logs::default(), &extra);
+        let v = verdict_of(&r, "app");
+        assert_eq!(v.cause, Cause::Terminating);
+        assert_eq!(v.severity, Severity::Warning);
+        let ev = evidence(v);
+        assert!(ev.contains("SIGKILL at 2026-11-23T10:05:30Z"), "{ev}");
+        assert!(ev.contains("risk: PID 1 is a shell"), "{ev}");
+    }
+
+    #[test]
+    fn ephemeral_and_sidecar_containers() {
+        let pod: Pod = serde_yaml::from_str(
+            r#"
+metadata: {name: dbg, namespace: default, uid: u-dbg}
+spec:
+  initContainers:
+  - {name: proxy, image: envoy, restartPolicy: Always}
+  containers:
+  - {name: app, image: app}
+  ephemeralContainers:
+  - {name: debugger-1, image: busybox, command: [sh]}
+  - {name: debugger-2, image: busybox, command: [nosuchcmd]}
+status:
+  phase: Running
+  initContainerStatuses:
+  - name: proxy
+    image: envoy
+    imageID: ""
+    ready: false
+    restartCount: 2
+    state: {waiting: {reason: CrashLoopBackOff, message: "back-off 20s restarting failed container=proxy pod=dbg_default(u-dbg)"}}
+    lastState: {terminated: {exitCode: 0, reason: Completed, startedAt: "2026-11-23T10:00:00Z", finishedAt: "2026-11-23T10:00:05Z"}}
+  containerStatuses:
+  - {name: app, image: app, imageID: "", ready: true, started: true, restartCount: 0, state: {running: {startedAt: "2026-11-23T09:00:00Z"}}}
+  ephemeralContainerStatuses:
+  - {name: debugger-1, image: busybox, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 0, reason: Completed}}}
+  - {name: debugger-2, image: busybox, imageID: "", ready: false, restartCount: 0, state: {terminated: {exitCode: 127, reason: Error}}}
+"#,
+        )
+        .expect("pod parses");
+        let r = analyse(&pod, &[], &Logs::default(), &Extra::default());
+        let types: Vec<(&str, ContainerType)> = r
+            .containers
+            .iter()
+            .map(|c| (c.name.as_str(), c.type_))
+            .collect();
+        assert_eq!(
+            types,
+            vec![
+                ("proxy", ContainerType::Init),
+                ("app", ContainerType::App),
+                ("debugger-1", ContainerType::Ephemeral),
+                ("debugger-2", ContainerType::Ephemeral),
+            ]
+        );
+        // A native sidecar that exits 0 is restarted: it was expected to keep running.
+        let v = verdict_of(&r, "proxy");
+        assert_eq!(v.cause, Cause::CompletedUnexpectedly);
+        assert!(evidence(v).contains("sidecar"));
+        assert!(container(&r, "debugger-1").verdict.is_none());
+        assert_eq!(verdict_of(&r, "debugger-2").cause, Cause::CommandNotFound);
+        // The sidecar's crash loop is a failure even though the app is ready.
+        assert!(!r.healthy);
+        assert!(r.has_findings());
+    }
+
+    #[test]
+    fn absurd_numbers_do_not_panic() {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/explain/grace-prestop.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+        .replace(
+            "deletionGracePeriodSeconds: 30",
+            "deletionGracePeriodSeconds: 9223372036854775807",
+        )
+        .replace("sleep 45", "sleep 99999999999999999999")
+        .replace("exitCode: 137", "exitCode: -2147483648");
+        let l = offline::parse(&text, "absurd").expect("parses");
+        let r = analyse(&l.pods[0], &l.events, &Logs::default(), &Extra::default());
+        assert!(!r.containers.is_empty());
+        let text = text.replace(
+            "exec: {command: [sh, -c, \"sleep 99999999999999999999\"]}",
+            "sleep: {seconds: 9223372036854775807}",
+        );
+        let l = offline::parse(&text, "absurd").expect("parses");
+        let _ = analyse(&l.pods[0], &l.events, &Logs::default(), &Extra::default());
     }
 
     #[test]

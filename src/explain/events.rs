@@ -39,7 +39,8 @@ impl EventRecord {
         let m = &self.message;
         for key in ["container=", "Container ", "container "] {
             if let Some(i) = m.find(key) {
-                let rest = &m[i + key.len()..];
+                // Older kubelets quote it: `for Container "app" in Pod …`.
+                let rest = m[i + key.len()..].trim_start_matches('"');
                 let name: String = rest
                     .chars()
                     .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '.')
@@ -235,6 +236,19 @@ message: "Back-off restarting failed container sidecar-1 in pod web_shop(u1)"
         assert_eq!(e.container().as_deref(), Some("sidecar-1"));
         assert_eq!(e.count, 1);
         assert_eq!(e.first, None);
+    }
+
+    #[test]
+    fn container_from_an_older_hook_failure_message() {
+        let e = core(
+            r#"
+metadata: {name: web.4}
+involvedObject: {kind: Pod, name: front-1}
+reason: FailedPreStopHook
+message: 'Exec lifecycle hook ([/bin/sh -c sleep 10]) for Container "front" in Pod "front-1_default(u1)" failed - error: command ''/bin/sh -c sleep 10'' exited with 126: , message: "exec: "/bin/sh": stat /bin/sh: no such file or directory"'
+"#,
+        );
+        assert_eq!(e.container().as_deref(), Some("front"));
     }
 
     #[test]

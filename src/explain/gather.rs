@@ -2,7 +2,7 @@
 //! node, the owning Job). A 403 on any of these degrades that section with a note; only the pod GET
 //! can fail the command.
 
-use futures::future::join_all;
+use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
@@ -109,12 +109,23 @@ pub async fn explain_pod_object(kube: &Kube, pod: Pod, opts: &ExplainOptions) ->
 /// Events already read for the pod's namespace (when many pods are explained at once).
 pub type FetchedEvents = (Vec<EventRecord>, bool, Vec<String>);
 
-/// As [`explain_pod_object`], with the namespace's events already fetched when `events` is given.
+/// One read of a namespace's events, shared by every pod of that namespace in a sweep; it runs
+/// alongside the pods' own reads.
+pub type SharedEvents<'a> = Shared<BoxFuture<'a, FetchedEvents>>;
+
+/// The shared read of all events in `ns`.
+pub fn shared_events<'a>(kube: &'a Kube, ns: String) -> SharedEvents<'a> {
+    async move { fetch_events(kube, &ns, None).await }
+        .boxed()
+        .shared()
+}
+
+/// As [`explain_pod_object`], with the namespace's events read once for many pods when `events` is given.
 pub async fn explain_pod_with(
     kube: &Kube,
     pod: Pod,
     opts: &ExplainOptions,
-    events: Option<&FetchedEvents>,
+    events: Option<SharedEvents<'_>>,
 ) -> PodReport {
     let ns = pod
         .metadata
@@ -124,7 +135,7 @@ pub async fn explain_pod_with(
     let name = pod.metadata.name.clone().unwrap_or_default();
     let ev_fut = async {
         match events {
-            Some(e) => e.clone(),
+            Some(e) => e.await,
             None => fetch_events(kube, &ns, Some(&name)).await,
         }
     };

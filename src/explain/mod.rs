@@ -5,13 +5,15 @@
 //! *analyse* ([`analyse::analyse`], pure) → *render* ([`render`] for people, [`model`] for `-o json|yaml`).
 //! Offline `-f` ([`offline`]) feeds the same analysis from saved YAML.
 //!
-//! Reusable entry points (for `restart`): [`explain_pod`] / [`explain_pod_object`] and
-//! [`render_pod_report`].
+//! Reusable entry points (for `restart`): [`explain_pod`] (GET + explain one pod),
+//! [`explain_pod_object`] (a pod already listed), [`explain_many`] (many pods, worst first) and
+//! [`render_pod_report`] (the human block for one [`PodReport`]); `PodReport::has_findings()` tells
+//! whether it explains a failure.
 //!
 //! ## Cause ids (`verdict.cause` in `-o json|yaml`)
 //! `oom-killed`, `node-oom`, `grace-period-exceeded`, `liveness-probe`, `readiness-probe`,
 //! `startup-probe`, `post-start-hook`, `pre-stop-hook`, `app-error`, `not-executable`,
-//! `command-not-found`, `signal`, `sigterm`, `stopped`, `completed-unexpectedly`, `image-pull`,
+//! `command-not-found`, `signal`, `sigterm`, `stopped`, `terminating`, `completed-unexpectedly`, `image-pull`,
 //! `config-error`, `create-error`, `start-error`, `mount-failed`, `init-failed`, `unschedulable`,
 //! `evicted`, `api-eviction`, `preempted`, `taint-eviction`, `node-shutdown`, `node-lost`, `pod-gc`,
 //! `deadline-exceeded`, `admission-rejected`, `container-lost`, `unclear`. See [`model::Cause`].
@@ -60,6 +62,9 @@ const KINDS: &[Kind] = &[
 /// How many pods are explained at once when a target has many.
 const PARALLEL: usize = 8;
 
+/// The reports, the line to print when there are none, and the named targets that do not exist.
+type Reports = (Vec<PodReport>, Option<String>, Vec<Error>);
+
 /// From this many unhealthy pods in one namespace, its events are read in one list.
 const PREFETCH_EVENTS_FROM: usize = 4;
 
@@ -85,7 +90,7 @@ pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
         ));
     }
 
-    let (reports, empty_msg) = match &args.filename {
+    let (reports, empty_msg, missing) = match &args.filename {
         Some(path) => offline_reports(path, &targets, selector.as_ref(), &opts)?,
         None => {
             let kube = crate::connect(global).await?;
@@ -93,6 +98,12 @@ pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
         }
     };
     print(&printer, &reports, empty_msg.as_deref())?;
+    if !missing.is_empty() {
+        for e in &missing {
+            crate::report(e);
+        }
+        return Ok(Exit::Error);
+    }
     Ok(if reports.iter().any(|r| r.has_findings()) {
         Exit::Findings
     } else {
@@ -153,7 +164,7 @@ async fn live_reports(
     targets: &[Target],
     selector: Option<&Selector>,
     opts: &ExplainOptions,
-) -> Result<(Vec<PodReport>, Option<String>)> {
+) -> Result<Reports> {
     let ns = kube.namespace.clone();
     let where_ = if args.all_namespaces {
         "all namespaces".to_string()
@@ -187,25 +198,41 @@ async fn live_reports(
         } else {
             format!("all {total} pods in {where_} are healthy")
         };
-        return Ok((reports, Some(msg)));
+        return Ok((reports, Some(msg), Vec::new()));
     }
+    // Named targets are explained concurrently; a missing one does not hide the others.
+    let results = futures::future::join_all(targets.iter().map(|t| {
+        let ns = ns.clone();
+        async move {
+            if t.kind == Kind::Pod {
+                return explain_pod(kube, &ns, &t.name, opts).await.map(|r| vec![r]);
+            }
+            let pods = workload_pods(kube, &ns, t).await?;
+            if pods.is_empty() {
+                crate::output::warn(&format!("{} {} has no pods", t.kind.lower(), t.name));
+            }
+            Ok(explain_many(kube, pods, opts, false).await)
+        }
+    }))
+    .await;
     let mut all = Vec::new();
-    for t in targets {
-        if t.kind == Kind::Pod {
-            all.push(explain_pod(kube, &ns, &t.name, opts).await?);
-            continue;
+    let mut missing = Vec::new();
+    for r in results {
+        match r {
+            Ok(reports) => all.extend(reports),
+            Err(e) if e.is_not_found() => missing.push(e),
+            Err(e) => return Err(e),
         }
-        let pods = workload_pods(kube, &ns, t).await?;
-        if pods.is_empty() {
-            crate::output::warn(&format!("{} {} has no pods", t.kind.lower(), t.name));
-        }
-        all.extend(explain_many(kube, pods, opts, false).await);
     }
-    Ok((all, None))
+    if all.is_empty() && !missing.is_empty() {
+        return Err(missing.remove(0));
+    }
+    Ok((all, None, missing))
 }
 
-/// Explains many pods concurrently (healthy-looking ones without any API call), worst first.
-async fn explain_many(
+/// Explains many pods concurrently (healthy-looking ones without any API call), worst first;
+/// with `only_unhealthy`, healthy pods are left out. For callers such as `restart`.
+pub async fn explain_many(
     kube: &Kube,
     pods: Vec<Pod>,
     opts: &ExplainOptions,
@@ -225,26 +252,25 @@ async fn explain_many(
             sick.push(p);
         }
     }
-    // Many pods in a namespace: one events list for the namespace instead of one per pod.
-    let mut prefetched: BTreeMap<String, gather::FetchedEvents> = BTreeMap::new();
+    // Many pods in a namespace: one events list for the namespace instead of one per pod, read
+    // alongside the pods' logs.
     let mut per_ns: BTreeMap<String, usize> = BTreeMap::new();
     for p in &sick {
         *per_ns
             .entry(p.metadata.namespace.clone().unwrap_or_default())
             .or_default() += 1;
     }
-    let busy: Vec<String> = per_ns
+    let shared: BTreeMap<String, gather::SharedEvents<'_>> = per_ns
         .into_iter()
         .filter(|(_, n)| *n >= PREFETCH_EVENTS_FROM)
-        .map(|(ns, _)| ns)
+        .map(|(ns, _)| (ns.clone(), gather::shared_events(kube, ns)))
         .collect();
-    let fetched =
-        futures::future::join_all(busy.iter().map(|ns| gather::fetch_events(kube, ns, None))).await;
-    prefetched.extend(busy.into_iter().zip(fetched));
-    let prefetched = &prefetched;
+    let shared = &shared;
     let mut reports: Vec<PodReport> = stream::iter(sick)
         .map(|p| {
-            let ev = prefetched.get(p.metadata.namespace.as_deref().unwrap_or(""));
+            let ev = shared
+                .get(p.metadata.namespace.as_deref().unwrap_or(""))
+                .cloned();
             gather::explain_pod_with(kube, p, opts, ev)
         })
         .buffer_unordered(PARALLEL)
@@ -347,7 +373,7 @@ fn offline_reports(
     targets: &[Target],
     selector: Option<&Selector>,
     opts: &ExplainOptions,
-) -> Result<(Vec<PodReport>, Option<String>)> {
+) -> Result<Reports> {
     let (text, shown) = if path.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin()
@@ -422,7 +448,11 @@ fn offline_reports(
         })
         .collect();
     sort_worst_first(&mut reports);
-    Ok((reports, Some(format!("no matching pods in {shown}"))))
+    Ok((
+        reports,
+        Some(format!("no matching pods in {shown}")),
+        Vec::new(),
+    ))
 }
 
 #[cfg(test)]

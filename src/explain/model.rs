@@ -238,6 +238,8 @@ pub enum Cause {
     Sigterm,
     /// The kubelet stopped it and the app shut down on its own (exit 0/143): not a failure.
     Stopped,
+    /// Still running in a pod being deleted (a warning when it will likely be SIGKILLed at the deadline).
+    Terminating,
     /// Exit 0 where restartPolicy Always expects a server that keeps running.
     CompletedUnexpectedly,
     /// The image cannot be pulled.

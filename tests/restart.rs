@@ -1014,6 +1014,17 @@ fn paused_deployment_is_refused_even_with_force() {
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
     // --dry-run says the same and exits 1.
     run(&sim, &["deploy/web", "--dry-run"]).code(1);
+    // In JSON, the findings are inside the one plan document.
+    let out = run(&sim, &["deploy/web", "--dry-run", "-o", "json"]).code(1);
+    let plan: Value = serde_json::from_slice(&out.get_output().stdout).expect("one JSON document");
+    assert_eq!(
+        plan["steps"][0]["findings"][0]["rule"], "deployment-paused",
+        "{plan}"
+    );
+    assert_eq!(
+        plan["steps"][0]["findings"][0]["severity"], "Blocked",
+        "{plan}"
+    );
 }
 
 #[test]

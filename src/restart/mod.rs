@@ -77,8 +77,11 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
         .map(|s| TargetState::new(s.display(), s.strategy(), s.pods()))
         .collect();
     let reporter = Reporter::new(printer, ns.clone(), states);
-    for s in &steps {
-        reporter.findings(&s.display(), &s.findings, opts.force);
+    // With `--dry-run -o json` the findings are part of the one RestartPlan document.
+    if !(opts.dry_run && printer.is_machine()) {
+        for s in &steps {
+            reporter.findings(&s.display(), &s.findings, opts.force);
+        }
     }
     let worst = |sev| {
         steps

@@ -1014,6 +1014,13 @@ fn paused_deployment_is_refused_even_with_force() {
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
     // --dry-run says the same and exits 1.
     run(&sim, &["deploy/web", "--dry-run"]).code(1);
+    // Refused with -o json: the finding, then a Summary that says so.
+    let out = run(&sim, &["deploy/web", "-o", "json"]).code(1);
+    let ev = events(&out.get_output().stdout);
+    assert_eq!(ev[0]["type"], "PreflightFinding");
+    assert_eq!(ev.last().unwrap()["type"], "Summary");
+    assert_eq!(ev.last().unwrap()["result"], "Refused");
+    assert_eq!(ev.last().unwrap()["targets"][0]["state"], "Skipped");
     // In JSON, the findings are inside the one plan document.
     let out = run(&sim, &["deploy/web", "--dry-run", "-o", "json"]).code(1);
     let plan: Value = serde_json::from_slice(&out.get_output().stdout).expect("one JSON document");

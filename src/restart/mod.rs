@@ -23,9 +23,9 @@
 //!   `elapsedSeconds`;
 //! - `RollbackStarted` / `RollbackComplete` (`succeeded`, `detail`);
 //! - `Interrupted`: `resume` (command lines);
-//! - `Summary` (last line): `result` (Complete|Failed|Interrupted), `targets`: [{`target`, `strategy`,
-//!   `state` (Pending|Running|Complete|Failed|RolledBack|Interrupted|Skipped), `ready`, `desired`, `phase`,
-//!   `verdict`, `elapsedSeconds`}].
+//! - `Summary` (last line): `result` (Complete|Failed|Interrupted, or Refused by preflight), `targets`:
+//!   [{`target`, `strategy`, `state` (Pending|Running|Complete|Failed|RolledBack|Interrupted|Skipped),
+//!   `ready`, `desired`, `phase`, `verdict`, `elapsedSeconds`}].
 //!
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,
 //! steps: [{order, target, strategy, pods, action, disruption, findings}]}`.
@@ -120,6 +120,12 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
     }
     if refuse {
         crate::output::note(&format!("not restarting anything: {}", refusal(blocked)));
+        reporter.close(false);
+        reporter.emit(
+            "Summary",
+            None,
+            json!({"result": "Refused", "targets": reporter.snapshot()}),
+        );
         return Ok(Exit::Findings);
     }
 

@@ -92,6 +92,12 @@ impl Options {
             Some(s) => parse_duration_opt(s, "--stable-for")?,
             None => None,
         };
+        const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
+        for (flag, d) in [("--timeout", Some(timeout)), ("--stable-for", stable_for)] {
+            if d.is_some_and(|d| d > LONGEST) {
+                return Err(Error::usage(format!("{flag} may be at most 7 days")));
+            }
+        }
         let mut seen = Vec::new();
         for t in &targets {
             if seen.contains(t) {
@@ -447,6 +453,11 @@ mod tests {
             (vec!["deploy/a", "--parallel", "0"], "--parallel"),
             (vec!["deploy/a", "-o", "yaml"], "-o json"),
             (vec!["deploy/a", "--timeout", "0"], "--timeout"),
+            (
+                vec!["deploy/a", "--timeout", "100000000000h"],
+                "at most 7 days",
+            ),
+            (vec!["deploy/a", "--stable-for", "30d"], "at most 7 days"),
             (vec!["deploy/a", "deploy/a"], "twice"),
             (vec!["job/a"], "not supported"),
         ] {

@@ -1212,3 +1212,30 @@ fn evictions_use_the_same_credentials() {
         .iter()
         .any(|r| r.user == "alice" && r.path.ends_with("/eviction") && r.status == 403));
 }
+
+#[test]
+fn daemonset_rollback_restores_every_node() {
+    let yaml = daemonset("agent", "{type: RollingUpdate}").replace(
+        "metadata: {labels: {app: agent}}",
+        r#"metadata: {labels: {app: agent}, annotations: {kubesim.io/rollout-behavior: '{"*": {"imagePullError": "ErrImagePull"}}'}}"#,
+    );
+    let sim = start(&yaml, 40.0, Some(2));
+    settle(&sim, "agent", 2);
+    let out = run(&sim, &["ds/agent", "--rollback-on-failure"]).code(1);
+    let o = out.get_output();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains("cannot pull its image") && text.contains("RolledBack"),
+        "{text}"
+    );
+    let pods = pods_of(&sim, "agent");
+    assert_eq!(pods.len(), 2, "{pods:#?}");
+    assert!(
+        pods.iter().all(|p| ready(p) && restarted_at(p).is_none()),
+        "{pods:#?}"
+    );
+}

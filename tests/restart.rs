@@ -1239,3 +1239,19 @@ fn daemonset_rollback_restores_every_node() {
         "{pods:#?}"
     );
 }
+
+#[test]
+fn recreate_needs_force_and_then_completes() {
+    let yaml = deployment("web", 2, "").replace(
+        "strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}",
+        "strategy: {type: Recreate}",
+    );
+    let sim = start(&yaml, 40.0, None);
+    settle(&sim, "web", 2);
+    let out = run(&sim, &["deploy/web"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("[recreate-strategy]"), "{stderr}");
+    run(&sim, &["deploy/web", "--force"]).code(0);
+    assert_restarted(&sim, "Deployment", "web", 2);
+    kubectl_rollout_status_agrees(&sim, "deploy/web");
+}

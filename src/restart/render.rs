@@ -183,7 +183,10 @@ impl Reporter {
         }
         match &self.multi {
             Some(m) => {
-                let _ = m.println(line);
+                // Above the live bars, one line at a time.
+                for l in line.lines() {
+                    let _ = m.println(l);
+                }
             }
             None => crate::output::note(line),
         }
@@ -408,7 +411,7 @@ impl Reporter {
                 text.push('\n');
             }
         }
-        crate::output::note(text.trim_end());
+        self.log(text.trim_end());
     }
 
     pub fn rollback_started(&self, i: usize, detail: &str) {

@@ -10,6 +10,7 @@ pub mod error;
 pub mod exit;
 pub mod explain;
 pub mod output;
+pub mod podspec;
 pub mod restart;
 pub mod selector;
 pub mod settings;

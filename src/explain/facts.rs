@@ -209,39 +209,21 @@ impl SpecFacts {
     /// True when PID 1 is a shell running a script that does not `exec` the app: the shell does not
     /// forward SIGTERM. None when the spec does not say (the image's entry point is used).
     pub fn shell_without_exec(&self) -> Option<bool> {
-        let all: Vec<&String> = self.command.iter().chain(self.args.iter()).collect();
-        let first = all.first()?;
-        let base = first.rsplit('/').next().unwrap_or(first);
-        let is_shell = matches!(base, "sh" | "bash" | "ash" | "dash" | "zsh" | "ksh");
-        if !is_shell {
-            return Some(false);
-        }
-        let c_pos = all
+        let argv: Vec<String> = self
+            .command
             .iter()
-            .position(|a| a.starts_with('-') && a.contains('c'))?;
-        let script = all.get(c_pos + 1)?;
-        let forwards = script.trim_start().starts_with("exec ")
-            || script.contains("&& exec ")
-            || script.contains("; exec ")
-            || script.contains("\nexec ")
-            || script.contains("trap ");
-        Some(!forwards)
+            .chain(self.args.iter())
+            .cloned()
+            .collect();
+        if argv.is_empty() {
+            return None;
+        }
+        Some(crate::podspec::shell_swallows(&argv).is_some())
     }
 
     /// How long the preStop hook is expected to take, when the spec says (a sleep action or `sleep N`).
     pub fn pre_stop_seconds(&self) -> Option<i64> {
-        let h = self.pre_stop.as_ref()?;
-        if let Some(s) = &h.sleep {
-            return Some(s.seconds);
-        }
-        let cmd = h.exec.as_ref()?.command.as_ref()?.join(" ");
-        let i = cmd.find("sleep ")?;
-        let n: String = cmd[i + 6..]
-            .trim_start()
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '.')
-            .collect();
-        n.parse::<f64>().ok().map(|f| f.ceil() as i64)
+        crate::podspec::prestop_handler(self.pre_stop.as_ref()?).pause
     }
 
     pub fn pre_stop_text(&self) -> Option<String> {

@@ -4,24 +4,7 @@ use super::helpers::*;
 use super::Hit;
 use crate::diagnose::model::Workload;
 
-/// The shell of a `sh -c` entry point that keeps SIGTERM from the app, with the script.
-pub fn shell_swallows(argv: &[String]) -> Option<String> {
-    let script = shell_script(argv)?;
-    if script.contains("trap ") || script.contains("trap\t") {
-        return None; // the script handles signals itself
-    }
-    let last = script
-        .split(['\n', ';'])
-        .flat_map(|s| s.split("&&"))
-        .flat_map(|s| s.split("||"))
-        .map(str::trim)
-        .filter(|s| !s.is_empty() && !s.starts_with('#'))
-        .last()?;
-    if last.starts_with("exec ") || last == "exec" {
-        return None;
-    }
-    Some(script)
-}
+pub use crate::podspec::shell_swallows;
 
 pub(super) fn check_shell_swallows(w: &Workload) -> Vec<Hit> {
     containers(w)

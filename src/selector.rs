@@ -101,6 +101,14 @@ impl Selector {
     }
 }
 
+/// A `LabelSelector` in the API's query syntax (`app=web,tier in (a,b),!canary`), by kube's own
+/// conversion. An empty selector gives an empty string (which selects everything: callers decide).
+pub fn to_query(ls: &LabelSelector) -> Result<String> {
+    kube::core::Selector::try_from(ls.clone())
+        .map(|s| s.to_string())
+        .map_err(|e| Error::other("read a label selector", e))
+}
+
 fn parse_requirement(p: &str) -> Option<Requirement> {
     let key_ok = |k: &str| {
         !k.is_empty()
@@ -176,6 +184,24 @@ mod tests {
         assert!(Selector::parse("a=(b").is_err());
         assert!(Selector::parse("app in web").is_err());
         assert!(Selector::parse(",").is_err());
+    }
+
+    #[test]
+    fn label_selectors_in_query_syntax() {
+        let ls: LabelSelector = serde_yaml::from_str(
+            "matchLabels: {app: web}\nmatchExpressions:\n- {key: tier, operator: In, values: [a, b]}\n- {key: canary, operator: DoesNotExist}\n",
+        )
+        .unwrap();
+        let q = to_query(&ls).unwrap();
+        // What we send, our own parser reads back the same.
+        assert_eq!(
+            Selector::parse(&q).unwrap(),
+            Selector::from_label_selector(&ls),
+            "{q}"
+        );
+        let bad: LabelSelector =
+            serde_yaml::from_str("matchExpressions: [{key: a, operator: Sometimes}]").unwrap();
+        assert!(to_query(&bad).is_err());
     }
 
     #[test]

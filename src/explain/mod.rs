@@ -334,7 +334,7 @@ async fn workload_pods(kube: &Kube, ns: &str, t: &Target) -> Result<Vec<Pod>> {
         ));
     };
     let api: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
-    let lp = ListParams::default().labels(&selector_string(&sel));
+    let lp = ListParams::default().labels(&crate::selector::to_query(&sel)?);
     let pods = kube
         .call("list", &format!("pods of {what}"), Some(ns), api.list(&lp))
         .await?
@@ -345,27 +345,6 @@ async fn workload_pods(kube: &Kube, ns: &str, t: &Target) -> Result<Vec<Pod>> {
         .into_iter()
         .filter(|p| s.matches(p.metadata.labels.as_ref()))
         .collect())
-}
-
-/// A `LabelSelector` in the API's query syntax.
-pub fn selector_string(ls: &LabelSelector) -> String {
-    let mut parts: Vec<String> = ls
-        .match_labels
-        .iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
-    for e in ls.match_expressions.iter().flatten() {
-        let vals = e.values.clone().unwrap_or_default().join(",");
-        parts.push(match e.operator.as_str() {
-            "In" => format!("{} in ({vals})", e.key),
-            "NotIn" => format!("{} notin ({vals})", e.key),
-            "Exists" => e.key.clone(),
-            "DoesNotExist" => format!("!{}", e.key),
-            _ => format!("{} in ()", e.key),
-        });
-    }
-    parts.join(",")
 }
 
 fn offline_reports(
@@ -455,20 +434,3 @@ fn offline_reports(
     ))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn label_selectors_in_query_syntax() {
-        let ls: LabelSelector = serde_yaml::from_str(
-            "matchLabels: {app: web}\nmatchExpressions:\n- {key: tier, operator: In, values: [a, b]}\n- {key: canary, operator: DoesNotExist}\n",
-        )
-        .expect("parses");
-        let s = selector_string(&ls);
-        assert_eq!(s, "app=web,tier in (a,b),!canary");
-        // What we send, the foundation's parser reads back the same.
-        let parsed = Selector::parse(&s).expect("round trip");
-        assert_eq!(parsed, Selector::from_label_selector(&ls));
-    }
-}

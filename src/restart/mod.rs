@@ -600,19 +600,14 @@ async fn rollback(
 /// The workload's `spec.selector` as a label selector string.
 fn label_selector(w: &Workload) -> Result<String> {
     let ls = w.selector().cloned().unwrap_or_default();
-    let s = kube::core::Selector::try_from(ls).map_err(|e| {
-        Error::other(
-            format!("read the selector of {} {}", w.kind().lower(), w.name()),
-            e,
-        )
-    })?;
-    if s.selects_all() {
+    let s = crate::selector::to_query(&ls)?;
+    if s.is_empty() {
         return Err(Error::other(
             format!("restart {} {}", w.kind().lower(), w.name()),
             "its selector is empty: refusing to treat every pod of the namespace as its pods",
         ));
     }
-    Ok(s.to_string())
+    Ok(s)
 }
 
 /// Labels that identify a pod's replacement (its own per-pod and per-revision labels left out).

@@ -41,6 +41,8 @@ pub struct Stop {
     pub exit_at: i64,
     pub code: i64,
     pub reason: String,
+    /// The runtime failed to kill it by the deadline (`ExceededGracePeriod`).
+    pub exceeded: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -919,11 +921,14 @@ fn step(rt: &mut PodRt, pod: &Value, now: i64) -> Vec<Ev> {
                         _ => (deadline, 137, "Error".into()),
                     }
                 };
+                let exceeded = c.beh.exceeds_grace_period && exit_at >= deadline;
+                let exit_at = if exceeded { deadline + 2000 } else { exit_at };
                 c.stop = Some(Stop {
                     sigterm_at,
                     exit_at,
                     code,
                     reason,
+                    exceeded,
                 });
             }
         }
@@ -940,6 +945,14 @@ fn step(rt: &mut PodRt, pod: &Value, now: i64) -> Vec<Ev> {
                         term: json!({"exitCode": stop.code, "reason": stop.reason, "startedAt": fmt_ts(since), "finishedAt": fmt_ts(stop.exit_at), "containerID": c.container_id}),
                     };
                     c.stop = None;
+                    if stop.exceeded {
+                        evs.push(Ev {
+                            field: None,
+                            typ: "Warning",
+                            reason: "ExceededGracePeriod",
+                            msg: "Container runtime did not kill the pod within specified grace period.".into(),
+                        });
+                    }
                 } else {
                     all_done = false;
                 }

@@ -742,6 +742,21 @@ impl Sim {
         }
     }
 
+    /// Change the time scale from now on (sim time stays continuous).
+    pub fn set_time_scale(&self, scale: f64) {
+        if scale > 0.0 {
+            self.shared.lock().clock.set_scale(scale);
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Jump the sim clock forward (timers that fall due fire at once, e.g. a progress deadline or
+    /// a crash-loop back-off).
+    pub fn advance(&self, sim: Duration) {
+        self.shared.lock().clock.advance(sim.as_millis() as i64);
+        self.shared.wake.notify_one();
+    }
+
     /// Real duration corresponding to a sim duration.
     pub fn real(&self, sim: Duration) -> Duration {
         self.shared.lock().clock.real_for(sim.as_millis() as i64)

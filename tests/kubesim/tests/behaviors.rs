@@ -416,3 +416,70 @@ status:
         .iter()
         .any(|e| e["involvedObject"]["name"] == "web-abc-0" && e["reason"] == "Killing"));
 }
+
+#[test]
+fn clock_controls_and_exceeded_grace_period() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 600
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations:
+        kubesim.io/rollout-behavior: '{"neverReady": true}'
+    spec:
+      containers: [{name: app, image: "nginx:1.27"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stuck
+  annotations: {kubesim.io/behavior: '{"sigtermExit": "never", "exceedsGracePeriod": true}'}
+spec:
+  terminationGracePeriodSeconds: 20
+  containers: [{name: app, image: "app:1"}]
+"#;
+    let sim = start(yaml, 10.0);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["availableReplicas"]
+        == 1
+        && pod(s, "stuck")["status"]["phase"] == "Running"));
+    // bad release: the 600 s deadline passes at once with advance()
+    let mut d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
+    d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
+        "now".into();
+    d.as_object_mut().unwrap().remove("status");
+    d["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&serde_json::to_string(&d).unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = sim.now();
+    sim.advance(Duration::from_secs(601));
+    assert!(sim.now().duration_since(before).as_secs() >= 601);
+    assert!(sim.wait_until(Duration::from_secs(5), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["reason"] == "ProgressDeadlineExceeded")));
+    // a faster clock
+    sim.set_time_scale(100.0);
+    assert_eq!(sim.time_scale(), 100.0);
+    assert!(sim.delete("v1", "Pod", Some("default"), "stuck"));
+    assert!(sim.wait_until(Duration::from_secs(5), |s| s
+        .get("v1", "Pod", None, "stuck")
+        .is_none()));
+    assert!(events_for(&sim, "stuck")
+        .iter()
+        .any(|(r, m, _)| r == "ExceededGracePeriod"
+            && m == "Container runtime did not kill the pod within specified grace period."));
+}

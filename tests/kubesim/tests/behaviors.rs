@@ -483,3 +483,63 @@ spec:
         .any(|(r, m, _)| r == "ExceededGracePeriod"
             && m == "Container runtime did not kill the pod within specified grace period."));
 }
+
+#[test]
+fn jobs_complete_or_fail() {
+    let yaml = r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: ok, namespace: default}
+spec:
+  completions: 2
+  parallelism: 1
+  template:
+    metadata:
+      annotations: {kubesim.io/behavior: '{"crashAfter": "1s", "exitCode": 0}'}
+    spec:
+      restartPolicy: Never
+      containers: [{name: task, image: "task:1"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: bad, namespace: default}
+spec:
+  backoffLimit: 1
+  template:
+    metadata:
+      annotations: {kubesim.io/behavior: '{"crashAfter": "1s", "exitCode": 2, "message": "boom"}'}
+    spec:
+      restartPolicy: Never
+      containers: [{name: task, image: "task:1"}]
+"#;
+    let sim = start(yaml, 20.0);
+    let cond = |s: &Sim, j: &str, t: &str| {
+        s.get("batch/v1", "Job", None, j).unwrap()["status"]["conditions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c["type"] == t && c["status"] == "True"))
+    };
+    assert!(
+        sim.wait_until(Duration::from_secs(15), |s| cond(s, "ok", "Complete")
+            && cond(s, "bad", "Failed"))
+    );
+    let ok = sim.get("batch/v1", "Job", None, "ok").unwrap();
+    assert_eq!(ok["status"]["succeeded"], 2);
+    let bad = sim.get("batch/v1", "Job", None, "bad").unwrap();
+    assert_eq!(bad["status"]["failed"], 2);
+    let c = bad["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Failed")
+        .unwrap()
+        .clone();
+    assert_eq!(c["reason"], "BackoffLimitExceeded");
+    let pods: Vec<Value> = sim
+        .list("v1", "Pod", None)
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["job-name"] == "bad")
+        .collect();
+    assert_eq!(pods.len(), 2);
+    assert!(pods.iter().all(|p| p["status"]["phase"] == "Failed"
+        && p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 2));
+}

@@ -816,6 +816,25 @@ pub(crate) fn prepare_create(def: &ResDef, mut obj: Value) -> Value {
         spec.entry("progressDeadlineSeconds").or_insert(json!(600));
         spec.entry("strategy").or_insert(json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}));
     }
+    if def.storage == "services" {
+        let spec = util::obj_at(&mut obj, &["spec"]);
+        spec.entry("type").or_insert(json!("ClusterIP"));
+        spec.entry("sessionAffinity").or_insert(json!("None"));
+        if !spec.contains_key("clusterIP") {
+            let ip = format!("10.96.{}.{}", fastrand::u8(0..=254), fastrand::u8(1..=254));
+            spec.insert("clusterIP".into(), json!(ip));
+            spec.insert("clusterIPs".into(), json!([ip]));
+        }
+        if let Some(ports) = spec.get_mut("ports").and_then(|p| p.as_array_mut()) {
+            for p in ports.iter_mut() {
+                if let Some(p) = p.as_object_mut() {
+                    p.entry("protocol").or_insert(json!("TCP"));
+                    let port = p.get("port").cloned().unwrap_or(json!(80));
+                    p.entry("targetPort").or_insert(port);
+                }
+            }
+        }
+    }
     if def.storage == "statefulsets" {
         let spec = util::obj_at(&mut obj, &["spec"]);
         spec.entry("replicas").or_insert(json!(1));

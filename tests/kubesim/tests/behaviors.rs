@@ -543,3 +543,56 @@ spec:
     assert!(pods.iter().all(|p| p["status"]["phase"] == "Failed"
         && p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 2));
 }
+
+#[test]
+fn service_endpoints_follow_readiness() {
+    let yaml = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 30
+      containers: [{name: app, image: "nginx:1.27"}]
+"#;
+    let sim = start(yaml, 20.0);
+    let addrs = |s: &Sim, k: &str| {
+        s.get("v1", "Endpoints", None, "web")
+            .map(|e| e["subsets"][0][k].as_array().map(|a| a.len()).unwrap_or(0))
+            .unwrap_or(0)
+    };
+    assert!(sim.wait_until(Duration::from_secs(10), |s| addrs(s, "addresses") == 2));
+    let e = sim.get("v1", "Endpoints", None, "web").unwrap();
+    assert_eq!(e["subsets"][0]["ports"][0]["port"], 8080);
+    assert!(
+        sim.get("v1", "Service", None, "web").unwrap()["spec"]["clusterIP"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.96.")
+    );
+    let victim = sim.list("v1", "Pod", None)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sim.delete("v1", "Pod", Some("default"), &victim);
+    assert!(
+        sim.wait_until(Duration::from_secs(5), |s| addrs(s, "addresses") <= 2
+            && s.get("v1", "Endpoints", None, "web").unwrap()["subsets"][0]
+                ["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["targetRef"]["name"] != victim.as_str()))
+    );
+}

@@ -85,6 +85,9 @@ impl Req {
     fn qi(&self, k: &str) -> Option<i64> {
         self.q.get(k).and_then(|s| s.parse().ok())
     }
+    fn full_object(&self) -> bool {
+        self.q.get("includeObject").is_some_and(|v| v == "Object")
+    }
     fn dry_run(&self) -> bool {
         self.q.get("dryRun").is_some_and(|d| !d.is_empty())
     }
@@ -549,7 +552,14 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             if wants_table(r) {
                 return Ok(json_resp(
                     200,
-                    &table::table(def, &[obj], st.now(), &st.store.rv.to_string(), None),
+                    &table::table(
+                        def,
+                        &[obj],
+                        st.now(),
+                        &st.store.rv.to_string(),
+                        None,
+                        r.full_object(),
+                    ),
                 ));
             }
             Ok(json_resp(200, &obj))
@@ -1033,6 +1043,7 @@ fn list_handler(
             st.now(),
             &list_rv.to_string(),
             meta.get("continue").and_then(|c| c.as_str()),
+            r.full_object(),
         );
         if more > 0 {
             t["metadata"]["remainingItemCount"] = json!(more);
@@ -1063,11 +1074,12 @@ fn watch_handler(
     table: bool,
 ) -> Result<Response<Body>, ApiError> {
     let clock = ctx.shared.lock().clock.clone();
+    let full = q.get("includeObject").is_some_and(|v| v == "Object");
     let render = move |o: Value| -> Value {
         let o = view(def, o);
         if table {
             let rv = util::s(&o, "/metadata/resourceVersion").to_string();
-            crate::table::table(def, &[o], clock.now_ms(), &rv, None)
+            crate::table::table(def, &[o], clock.now_ms(), &rv, None, full)
         } else {
             o
         }

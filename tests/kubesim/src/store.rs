@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
-pub const HISTORY: usize = 20_000;
+pub const HISTORY: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {

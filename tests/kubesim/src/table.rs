@@ -168,7 +168,14 @@ fn selector_str(o: &Value) -> String {
         .unwrap_or_else(|| "<none>".into())
 }
 
-pub fn table(def: &ResDef, items: &[Value], now: i64, rv: &str, cont: Option<&str>) -> Value {
+pub fn table(
+    def: &ResDef,
+    items: &[Value],
+    now: i64,
+    rv: &str,
+    cont: Option<&str>,
+    full: bool,
+) -> Value {
     let i0 = |o: &Value, p: &str| util::i(o, p).unwrap_or(0);
     let (cols, rows): (Vec<Value>, Vec<Vec<Value>>) = match def.kind {
         "Pod" => (
@@ -548,7 +555,11 @@ pub fn table(def: &ResDef, items: &[Value], now: i64, rv: &str, cont: Option<&st
         .into_iter()
         .zip(items.iter())
         .map(|(cells, o)| {
-            json!({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o.get("metadata").cloned().unwrap_or(json!({}))}})
+            if full {
+                json!({"cells": cells, "object": o})
+            } else {
+                json!({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o.get("metadata").cloned().unwrap_or(json!({}))}})
+            }
         })
         .collect();
     let mut meta = json!({"resourceVersion": rv});

@@ -120,6 +120,16 @@ fn get_pods_and_deployments() {
     );
     let o = k(
         &sim,
+        &["get", "pods", "--sort-by=.status.startTime", "-o", "wide"],
+    );
+    assert!(
+        o.ok && o.stdout.lines().count() == 4 && o.stdout.contains("node-"),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
+    let o = k(
+        &sim,
         &[
             "get",
             "pods",

@@ -699,6 +699,13 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
                 };
                 ApiError::new(code, reason, msg)
             })?;
+            if !target.is_object() {
+                return Err(ApiError::new(
+                    422,
+                    "Invalid",
+                    "the patch did not produce an object",
+                ));
+            }
             let mut newobj = if s == Some("scale") {
                 let mut c = cur.clone();
                 c["spec"]["replicas"] = target
@@ -872,9 +879,15 @@ fn parse_body(b: &[u8]) -> Result<Value, ApiError> {
             "kubesim does not decode protobuf request bodies (application/vnd.kubernetes.protobuf); send JSON (e.g. kubectl apply -f / create -f)",
         ));
     }
-    serde_json::from_slice(b)
+    let v: Value = serde_json::from_slice(b)
         .or_else(|_| serde_yaml::from_slice(b))
-        .map_err(|e| ApiError::bad_request(format!("error decoding body: {e}")))
+        .map_err(|e| ApiError::bad_request(format!("error decoding body: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    }
+    Ok(v)
 }
 
 fn scale_of(obj: &Value) -> Value {

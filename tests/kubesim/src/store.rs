@@ -309,6 +309,9 @@ impl Store {
         manager: Option<&str>,
         op: &str,
     ) -> Result<Value, ApiError> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("body is not an object"));
+        }
         let def = registry::by_storage(def.storage);
         let key = (def.storage, ns.to_string(), name.to_string());
         let Some(old) = self.objects.get(&key).cloned() else {

@@ -27,6 +27,7 @@ pub struct Behavior {
     pub dies_on_sigterm: bool,
     pub pre_stop_fails: bool,
     pub exceeds_grace_period: bool,
+    pub startup_fails: bool,
     pub pre_stop: Option<i64>,
     pub start_delay: i64,
 }
@@ -50,6 +51,7 @@ impl Default for Behavior {
             dies_on_sigterm: false,
             pre_stop_fails: false,
             exceeds_grace_period: false,
+            startup_fails: false,
             pre_stop: None,
             start_delay: 1000,
         }
@@ -73,6 +75,7 @@ const FIELDS: &[&str] = &[
     "diesOnSigterm",
     "preStopFails",
     "exceedsGracePeriod",
+    "startupFails",
     "preStop",
     "startDelay",
 ];
@@ -140,6 +143,9 @@ impl Behavior {
         }
         if let Some(b) = m.get("preStopFails").and_then(|x| x.as_bool()) {
             self.pre_stop_fails = b;
+        }
+        if let Some(b) = m.get("startupFails").and_then(|x| x.as_bool()) {
+            self.startup_fails = b;
         }
         if let Some(b) = m.get("exceedsGracePeriod").and_then(|x| x.as_bool()) {
             self.exceeds_grace_period = b;

@@ -118,6 +118,14 @@ fn next_wake(rt: &PodRt, now: i64) -> i64 {
                 if let Some(ca) = c.beh.crash_after {
                     t = t.min(since + ca);
                 }
+                if c.beh.startup_fails {
+                    t = t.min(
+                        since
+                            + util::i(&c.spec, "/startupProbe/initialDelaySeconds").unwrap_or(0)
+                                * 1000
+                            + c.liveness_fails * probe_period(&c.spec, "startupProbe"),
+                    );
+                }
                 if let Some(lfa) = c.beh.liveness_fails_after {
                     t = t.min(
                         since + lfa + c.liveness_fails * probe_period(&c.spec, "livenessProbe"),
@@ -704,6 +712,40 @@ fn step_ctr(
                         continue;
                     }
                 }
+                if c.beh.startup_fails {
+                    let period = probe_period(&c.spec, "startupProbe");
+                    let thr = util::i(&c.spec, "/startupProbe/failureThreshold")
+                        .unwrap_or(3)
+                        .max(1);
+                    let delay =
+                        util::i(&c.spec, "/startupProbe/initialDelaySeconds").unwrap_or(0) * 1000;
+                    while c.liveness_fails < thr && now >= since + delay + c.liveness_fails * period
+                    {
+                        c.liveness_fails += 1;
+                        ev(
+                            evs,
+                            "Warning",
+                            "Unhealthy",
+                            "Startup probe failed: HTTP probe failed with statuscode: 503".into(),
+                        );
+                    }
+                    if c.liveness_fails >= thr {
+                        let at = since + delay + (thr - 1) * period;
+                        ev(
+                            evs,
+                            "Normal",
+                            "Killing",
+                            format!(
+                                "Container {} failed startup probe, will be restarted",
+                                c.name
+                            ),
+                        );
+                        exit(c, pod, rt_policy, at, 137, "Error", None, &pod_ref, evs);
+                        continue;
+                    }
+                    c.ready = false;
+                    return;
+                }
                 if let Some(lfa) = c.beh.liveness_fails_after {
                     let period = probe_period(&c.spec, "livenessProbe");
                     let thr = util::i(&c.spec, "/livenessProbe/failureThreshold")
@@ -1010,7 +1052,7 @@ fn ctr_status(c: &Ctr) -> Value {
         } => json!({"waiting": {"reason": reason, "message": message}}),
         CState::Terminated { term } => json!({"terminated": term}),
     };
-    let started = matches!(c.state, CState::Running { .. });
+    let started = matches!(c.state, CState::Running { .. }) && !c.beh.startup_fails;
     let mut s = json!({
         "name": c.name,
         "state": state,

@@ -44,6 +44,14 @@ spec:
 apiVersion: v1
 kind: Pod
 metadata:
+  name: slow
+  annotations: {kubesim.io/behavior: '{"startupFails": true}'}
+spec:
+  containers: [{name: app, image: "app:1", startupProbe: {httpGet: {path: /, port: 80}, periodSeconds: 2, failureThreshold: 2}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
   name: pull
   annotations: {kubesim.io/behavior: '{"imagePullError": "not found"}'}
 spec:
@@ -100,6 +108,26 @@ fn kubelet_behaviours() {
         .iter()
         .any(|(r, m, c)| r == "Unhealthy" && m.starts_with("Liveness probe failed: ") && *c >= 3));
 
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| pod(s, "slow")["status"]
+            ["containerStatuses"][0]["restartCount"]
+            .as_i64()
+            .unwrap_or(0)
+            >= 1)
+    );
+    let ev = events_for(&sim, "slow");
+    assert!(
+        ev.iter().any(|(r, m, _)| r == "Killing"
+            && m == "Container app failed startup probe, will be restarted"),
+        "{ev:?}"
+    );
+    assert!(ev
+        .iter()
+        .any(|(r, m, _)| r == "Unhealthy" && m.starts_with("Startup probe failed: ")));
+    assert_eq!(
+        pod(&sim, "slow")["status"]["containerStatuses"][0]["started"],
+        false
+    );
     let pull = pod(&sim, "pull");
     let w = pull["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
         .as_str()

@@ -234,6 +234,12 @@ fn load_objects(st: &mut State, objs: Vec<Value>) -> anyhow::Result<()> {
                     }
                 }
             }
+            if !m.contains_key("generation") {
+                let g = util::i(&cur, "/metadata/generation").unwrap_or(1);
+                let changed = o.get("spec") != cur.get("spec") && def.storage != "pods";
+                util::obj_at(&mut o, &["metadata"])
+                    .insert("generation".into(), json!(if changed { g + 1 } else { g }));
+            }
             o["apiVersion"] = json!(def.api_version());
             o["kind"] = json!(def.kind);
             let has_status = o

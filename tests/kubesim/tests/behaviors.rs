@@ -274,6 +274,10 @@ spec:
         avail(s, 2) && imgs.len() == 1 && imgs.contains("app:2")
     });
     assert!(ok);
+    assert_eq!(
+        sim.get("apps/v1", "Deployment", None, "rec").unwrap()["metadata"]["generation"],
+        2
+    );
     assert!(
         !saw_mixed.get(),
         "Recreate must not run old and new pods together"

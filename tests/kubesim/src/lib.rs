@@ -540,6 +540,51 @@ impl Sim {
     /// `Evicted` + `Killing` events. The pod object stays (like real evicted pods); its controller
     /// replaces it. `resource`: `memory`, `ephemeral-storage`, …
     pub fn evict_for_node_pressure(&self, namespace: &str, name: &str, resource: &str) -> bool {
+        let first = self
+            .get("v1", "Pod", Some(namespace), name)
+            .map(|p| util::s(&p, "/spec/containers/0/name").to_string())
+            .unwrap_or_default();
+        let msg = format!(
+            "The node was low on resource: {resource}. Threshold quantity: 100Mi, available: 28Mi. Container {first} was using 1536Mi, request is 0, has larger consumption of {resource}. "
+        );
+        self.kubelet_terminate(
+            namespace,
+            name,
+            "Evicted",
+            &msg,
+            Some(("Warning", "Evicted")),
+        )
+    }
+
+    /// Simulate graceful node shutdown terminating a pod: phase `Failed`, reason `Terminated`, message
+    /// "Pod was terminated in response to imminent node shutdown.", `DisruptionTarget`
+    /// (`TerminationByKubelet`), containers 137 `ContainerStatusUnknown`; its node is marked NotReady.
+    pub fn terminate_for_node_shutdown(&self, namespace: &str, name: &str) -> bool {
+        let node = self
+            .get("v1", "Pod", Some(namespace), name)
+            .map(|p| util::s(&p, "/spec/nodeName").to_string())
+            .unwrap_or_default();
+        let ok = self.kubelet_terminate(
+            namespace,
+            name,
+            "Terminated",
+            "Pod was terminated in response to imminent node shutdown.",
+            None,
+        );
+        if ok && !node.is_empty() {
+            self.set_node_ready(&node, false);
+        }
+        ok
+    }
+
+    fn kubelet_terminate(
+        &self,
+        namespace: &str,
+        name: &str,
+        reason: &str,
+        msg: &str,
+        event: Option<(&str, &str)>,
+    ) -> bool {
         let mut st = self.shared.lock();
         let now = st.now();
         let Some(mut pod) = st.store.get("pods", namespace, name).cloned() else {
@@ -547,9 +592,6 @@ impl Sim {
         };
         let uid = util::uid(&pod).to_string();
         let first = util::s(&pod, "/spec/containers/0/name").to_string();
-        let msg = format!(
-            "The node was low on resource: {resource}. Threshold quantity: 100Mi, available: 28Mi. Container {first} was using 1536Mi, request is 0, has larger consumption of {resource}. "
-        );
         let ts = util::fmt_ts(now);
         let node = util::s(&pod, "/spec/nodeName").to_string();
         if let Some(cs) = pod
@@ -568,7 +610,7 @@ impl Sim {
         }
         let st_obj = util::obj_at(&mut pod, &["status"]);
         st_obj.insert("phase".into(), json!("Failed"));
-        st_obj.insert("reason".into(), json!("Evicted"));
+        st_obj.insert("reason".into(), json!(reason));
         st_obj.insert("message".into(), json!(msg));
         let mut conds = st_obj
             .get("conditions")
@@ -582,21 +624,16 @@ impl Sim {
                 c["lastTransitionTime"] = json!(ts);
             }
         }
+        conds.retain(|c| c["type"] != "DisruptionTarget");
         conds.insert(0, json!({"type": "DisruptionTarget", "status": "True", "lastProbeTime": null, "lastTransitionTime": ts, "reason": "TerminationByKubelet", "message": msg.trim_end()}));
         st_obj.insert("conditions".into(), json!(conds));
         let pod = st.store.put("pods", pod);
         st.kubelet.pods.remove(&uid);
         st.store.static_uids.insert(uid);
-        st.store.record_event(
-            &pod,
-            None,
-            "Warning",
-            "Evicted",
-            msg.trim_end(),
-            "kubelet",
-            &node,
-            now,
-        );
+        if let Some((typ, r)) = event {
+            st.store
+                .record_event(&pod, None, typ, r, msg.trim_end(), "kubelet", &node, now);
+        }
         st.store.record_event(
             &pod,
             Some(&format!("spec.containers{{{first}}}")),

@@ -213,6 +213,44 @@ spec:
     assert!(events_for(&sim, &victim)
         .iter()
         .any(|(r, _, _)| r == "Evicted"));
+    // node shutdown
+    let other = sim
+        .list("v1", "Pod", None)
+        .into_iter()
+        .find(|p| p["status"]["phase"] == "Running")
+        .unwrap();
+    let (oname, onode) = (
+        other["metadata"]["name"].as_str().unwrap().to_string(),
+        other["spec"]["nodeName"].as_str().unwrap().to_string(),
+    );
+    assert!(sim.terminate_for_node_shutdown("default", &oname));
+    let p = pod(&sim, &oname);
+    assert_eq!(p["status"]["reason"], "Terminated");
+    assert_eq!(
+        p["status"]["message"],
+        "Pod was terminated in response to imminent node shutdown."
+    );
+    assert!(p["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "TerminationByKubelet"));
+    let n = sim.get("v1", "Node", None, &onode).unwrap();
+    assert!(n["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "Unknown"));
+    // the replacement lands on a Ready node
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["availableReplicas"]
+        == 2));
+    assert!(sim
+        .list("v1", "Pod", None)
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .all(|p| p["spec"]["nodeName"] != onode.as_str()));
 }
 
 #[test]

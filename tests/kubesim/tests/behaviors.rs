@@ -666,3 +666,53 @@ spec:
                 .all(|a| a["targetRef"]["name"] != victim.as_str()))
     );
 }
+
+/// The complete example in README.md does what the README says.
+#[test]
+fn readme_example_scenario() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start_i = readme.find("```yaml\n").expect("yaml block") + 8;
+    let end_i = start_i + readme[start_i..].find("```").unwrap();
+    let sim = start(&readme[start_i..end_i], 30.0);
+    let dep = |s: &Sim| s.get("apps/v1", "Deployment", Some("shop"), "web").unwrap();
+    assert!(sim.wait_until(Duration::from_secs(15), |s| dep(s)["status"]
+        ["availableReplicas"]
+        == 3));
+    // the static pod and its previous log
+    let p = sim.get("v1", "Pod", Some("shop"), "api-0").unwrap();
+    assert_eq!(p["status"]["containerStatuses"][0]["restartCount"], 5);
+    assert_eq!(
+        sim.list("v1", "Event", Some("shop"))
+            .iter()
+            .filter(|e| e["involvedObject"]["name"] == "api-0")
+            .count(),
+        1
+    );
+    // a restart rolls out the bad release: new pods crash-loop, OOMKilled 137
+    let mut d = dep(&sim);
+    d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
+        "2025-03-01T11:00:00Z".into();
+    d.as_object_mut().unwrap().remove("status");
+    d["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&serde_json::to_string(&d).unwrap()).unwrap();
+    assert!(sim.wait_until(Duration::from_secs(15), |s| s
+        .list("v1", "Pod", Some("shop"))
+        .iter()
+        .any(|p| {
+            let t = &p["status"]["containerStatuses"][0]["lastState"]["terminated"];
+            t["reason"] == "OOMKilled"
+                && t["exitCode"] == 137
+                && t["message"] == "java.lang.OutOfMemoryError"
+        })));
+    // new pods are Ready after 2s and crash after 5s: the rollout goes through, then they crash-loop
+    assert!(sim.wait_until(Duration::from_secs(15), |s| s
+        .list("v1", "Pod", Some("shop"))
+        .iter()
+        .any(|p| {
+            p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+        })));
+}

@@ -1259,6 +1259,11 @@ fn logs_handler(ctx: &Arc<Ctx>, ns: &str, name: &str, r: &Req) -> Result<Respons
         )));
     }
     let previous = r.qb("previous");
+    let now = st.now();
+    let since_cutoff = r
+        .qi("sinceSeconds")
+        .map(|sec| now - sec * 1000)
+        .or_else(|| r.q.get("sinceTime").and_then(|t| util::parse_ts(t)));
     let (text, start, running) = kubelet::logs_of(&st.kubelet, &pod, &container, previous)
         .map_err(|(c, m)| ApiError::new(c, "BadRequest", m))?;
     drop(st);
@@ -1277,6 +1282,9 @@ fn logs_handler(ctx: &Arc<Ctx>, ns: &str, name: &str, r: &Req) -> Result<Respons
         };
         let mut out = String::new();
         for (i, l) in lines.iter().enumerate().skip(skip) {
+            if since_cutoff.is_some_and(|c| start + (i as i64) < c) {
+                continue;
+            }
             if ts {
                 out.push_str(&util::fmt_ts_nano(start + i as i64));
                 out.push(' ');

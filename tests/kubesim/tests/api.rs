@@ -532,4 +532,28 @@ spec:
         .await
         .unwrap();
     assert_eq!(l, "one\ntwo\nthree\n");
+    let l = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("side".into()),
+                since_seconds: Some(3600),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(l, "proxy up\n");
+    let l = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("side".into()),
+                since_seconds: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(l, "");
 }

@@ -651,8 +651,44 @@ impl Ctrl {
         }
         conds.sort_by_key(|c| if c["type"] == "Available" { 0 } else { 1 });
         st.insert("conditions".into(), json!(conds));
+        let limit = util::i(&dd, "/spec/revisionHistoryLimit")
+            .unwrap_or(10)
+            .max(0) as usize;
         dd["status"] = Value::Object(st);
         store.put("deployments", dd);
+        // revisionHistoryLimit: drop the oldest idle ReplicaSets once the rollout is complete
+        if complete && !paused {
+            let mut idle: Vec<&Value> = rss
+                .iter()
+                .enumerate()
+                .filter(|(i, r)| {
+                    Some(*i) != new_idx
+                        && util::i(r, "/spec/replicas") == Some(0)
+                        && util::i(r, "/status/replicas").unwrap_or(0) == 0
+                })
+                .map(|(_, r)| r)
+                .collect();
+            if idle.len() > limit {
+                idle.sort_by_key(|r| revision(r));
+                let drop: Vec<String> = idle[..idle.len() - limit]
+                    .iter()
+                    .map(|r| util::name(r).to_string())
+                    .collect();
+                for n in drop {
+                    if owned_by(
+                        store,
+                        "pods",
+                        &ns,
+                        util::uid(store.get("replicasets", &ns, &n).unwrap_or(&Value::Null)),
+                    )
+                    .next()
+                    .is_none()
+                    {
+                        cascade_delete(store, "replicasets", &ns, &n, now);
+                    }
+                }
+            }
+        }
     }
 
     fn replicaset(&mut self, store: &mut Store, rs: &Value, now: i64) {

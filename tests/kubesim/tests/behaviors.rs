@@ -716,3 +716,47 @@ fn readme_example_scenario() {
             p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
         })));
 }
+
+#[test]
+fn revision_history_limit_cleans_old_replicasets() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  revisionHistoryLimit: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: app, image: "app:0"}]
+"#;
+    let sim = start(yaml, 30.0);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["availableReplicas"]
+        == 1));
+    for i in 1..=3 {
+        sim.apply_yaml(&yaml.replace("app:0", &format!("app:{i}")))
+            .unwrap();
+        assert!(sim.wait_until(Duration::from_secs(10), |s| {
+            let d = s.get("apps/v1", "Deployment", None, "web").unwrap();
+            d["status"]["observedGeneration"] == d["metadata"]["generation"]
+                && d["metadata"]["generation"] == i + 1
+                && d["status"]["updatedReplicas"] == 1
+                && d["status"]["availableReplicas"] == 1
+                && d["status"]["replicas"] == 1
+        }));
+    }
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .list("apps/v1", "ReplicaSet", None)
+        .len()
+        == 2));
+    let d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "4"
+    );
+}

@@ -9,10 +9,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 #[derive(Default)]
-pub struct Ctrl {
-    /// workload uid → hash of the first pod template the controller saw.
-    pub first_hash: HashMap<String, String>,
-}
+pub struct Ctrl {}
 
 pub fn is_deleting(p: &Value) -> bool {
     p.pointer("/metadata/deletionTimestamp")
@@ -332,7 +329,7 @@ impl Ctrl {
         let replicas = util::i(d, "/spec/replicas").unwrap_or(1);
         let tmpl = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&tmpl);
-        self.first_hash.entry(uid.clone()).or_insert(hash.clone());
+        store.first_hash.entry(uid.clone()).or_insert(hash.clone());
         let paused = util::b(d, "/spec/paused");
         let mut rss: Vec<Value> = owned_by(store, "replicasets", &ns, &uid).cloned().collect();
         rss.sort_by_key(|r| {
@@ -709,7 +706,7 @@ impl Ctrl {
         });
         let first_key = owner_uid.clone().unwrap_or(uid.clone());
         let hash = template_hash(&tmpl);
-        let first = self
+        let first = store
             .first_hash
             .entry(first_key)
             .or_insert(hash.clone())
@@ -876,7 +873,7 @@ impl Ctrl {
         let replicas = util::i(s, "/spec/replicas").unwrap_or(1);
         let tmpl = s.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&tmpl);
-        let first = self
+        let first = store
             .first_hash
             .entry(uid.clone())
             .or_insert(hash.clone())
@@ -1050,7 +1047,7 @@ impl Ctrl {
         let dname = util::name(ds).to_string();
         let tmpl = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&tmpl);
-        let first = self
+        let first = store
             .first_hash
             .entry(uid.clone())
             .or_insert(hash.clone())

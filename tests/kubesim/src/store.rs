@@ -81,6 +81,9 @@ pub struct Store {
     pub event_keys: HashMap<(String, String, String, String), (String, String)>,
     pub dirty: bool,
     pub event_seq: u64,
+    /// workload uid → hash of its first pod template (set at creation; `kubesim.io/rollout-behavior`
+    /// applies to pods of any other template).
+    pub first_hash: HashMap<String, String>,
 }
 
 impl Default for Store {
@@ -102,6 +105,7 @@ impl Store {
             event_keys: HashMap::new(),
             dirty: false,
             event_seq: 0,
+            first_hash: HashMap::new(),
         }
     }
 
@@ -263,6 +267,15 @@ impl Store {
         }
         if !keep_status && def.storage == "pods" {
             obj["status"] = json!({"phase": "Pending"});
+        }
+        if matches!(
+            def.storage,
+            "deployments" | "statefulsets" | "daemonsets" | "replicasets" | "jobs"
+        ) {
+            if let Some(t) = obj.pointer("/spec/template") {
+                self.first_hash
+                    .insert(util::uid(&obj).to_string(), util::template_hash(t));
+            }
         }
         self.objects.insert(key, obj.clone());
         self.emit(def.storage, &ns, "ADDED", obj.clone(), None);

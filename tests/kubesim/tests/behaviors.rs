@@ -760,3 +760,39 @@ spec:
         "4"
     );
 }
+
+/// The "first template" of a workload is the one it was created with, even when it changes before
+/// the controllers ever ran.
+#[test]
+fn rollout_behavior_applies_to_any_later_template() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {kubesim.io/rollout-behavior: '{"neverReady": true}'}
+    spec:
+      containers: [{name: app, image: "app:1"}]
+"#;
+    let sim = start(yaml, 20.0);
+    sim.apply_yaml(&yaml.replace("app:1", "app:2")).unwrap();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .list("v1", "Pod", None)
+        .iter()
+        .any(|p| p["spec"]["containers"][0]["image"] == "app:2"
+            && p["metadata"]["annotations"]["kubesim.io/behavior"]
+                == r#"{"neverReady": true}"#
+            && p["status"]["phase"] == "Running")));
+    std::thread::sleep(Duration::from_millis(300));
+    let pods = sim.list("v1", "Pod", None);
+    assert!(
+        pods.iter()
+            .all(|p| p["status"]["containerStatuses"][0]["ready"] == false),
+        "{pods:?}"
+    );
+}

@@ -28,6 +28,7 @@ pub struct Behavior {
     pub pre_stop_fails: bool,
     pub exceeds_grace_period: bool,
     pub startup_fails: bool,
+    pub post_start_fails: bool,
     pub pre_stop: Option<i64>,
     pub start_delay: i64,
 }
@@ -52,6 +53,7 @@ impl Default for Behavior {
             pre_stop_fails: false,
             exceeds_grace_period: false,
             startup_fails: false,
+            post_start_fails: false,
             pre_stop: None,
             start_delay: 1000,
         }
@@ -76,6 +78,7 @@ const FIELDS: &[&str] = &[
     "preStopFails",
     "exceedsGracePeriod",
     "startupFails",
+    "postStartFails",
     "preStop",
     "startDelay",
 ];
@@ -143,6 +146,9 @@ impl Behavior {
         }
         if let Some(b) = m.get("preStopFails").and_then(|x| x.as_bool()) {
             self.pre_stop_fails = b;
+        }
+        if let Some(b) = m.get("postStartFails").and_then(|x| x.as_bool()) {
+            self.post_start_fails = b;
         }
         if let Some(b) = m.get("startupFails").and_then(|x| x.as_bool()) {
             self.startup_fails = b;

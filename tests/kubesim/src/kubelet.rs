@@ -85,6 +85,8 @@ pub struct PodRt {
     pub finished: bool,
     pub seen_rv: String,
     pub next_wake: i64,
+    /// pod-level failure set by the kubelet (reason, message), e.g. DeadlineExceeded
+    pub pod_reason: Option<(String, String)>,
 }
 
 #[derive(Default)]
@@ -146,6 +148,13 @@ fn next_wake(rt: &PodRt, now: i64) -> i64 {
         }
     }
     t.max(now + 1)
+}
+
+fn active_deadline_wake(rt: &PodRt, pod: &Value) -> i64 {
+    match util::i(pod, "/spec/activeDeadlineSeconds") {
+        Some(ads) if rt.pod_reason.is_none() => rt.start_time + ads * 1000,
+        _ => i64::MAX,
+    }
 }
 
 fn image_id(image: &str) -> String {
@@ -217,6 +226,7 @@ fn rt_from_status(pod: &Value, node: &str) -> PodRt {
         finished: false,
         seen_rv: String::new(),
         next_wake: 0,
+        pod_reason: None,
     };
     for (field, sfield, is_init) in [
         ("initContainers", "initContainerStatuses", true),
@@ -436,6 +446,7 @@ impl Kubelet {
                         finished: false,
                         seen_rv: String::new(),
                         next_wake: 0,
+                        pod_reason: None,
                     }
                 };
                 self.pods.insert(uid.clone(), rt);
@@ -464,7 +475,7 @@ impl Kubelet {
                 continue;
             }
             rt.seen_rv = util::s(&p, "/metadata/resourceVersion").to_string();
-            rt.next_wake = next_wake(rt, now);
+            rt.next_wake = next_wake(rt, now).min(active_deadline_wake(rt, &p).max(now + 1));
             self.next_wake = self.next_wake.min(rt.next_wake);
         }
     }
@@ -712,6 +723,17 @@ fn step_ctr(
                         continue;
                     }
                 }
+                if c.beh.post_start_fails && !c.is_init {
+                    ev(
+                        evs,
+                        "Warning",
+                        "FailedPostStartHook",
+                        "PostStartHook failed".into(),
+                    );
+                    ev(evs, "Normal", "Killing", "FailedPostStartHook".into());
+                    exit(c, pod, rt_policy, since, 137, "Error", None, &pod_ref, evs);
+                    continue;
+                }
                 if c.beh.startup_fails {
                     let period = probe_period(&c.spec, "startupProbe");
                     let thr = util::i(&c.spec, "/startupProbe/failureThreshold")
@@ -910,6 +932,41 @@ fn step(rt: &mut PodRt, pod: &Value, now: i64) -> Vec<Ev> {
         .pointer("/metadata/deletionTimestamp")
         .and_then(|x| x.as_str())
         .and_then(util::parse_ts);
+    if deleting.is_none() && rt.pod_reason.is_none() {
+        if let Some(ads) = util::i(pod, "/spec/activeDeadlineSeconds") {
+            if now >= rt.start_time + ads * 1000 {
+                let msg = "Pod was active on the node longer than the specified deadline";
+                evs.push(Ev {
+                    field: None,
+                    typ: "Warning",
+                    reason: "DeadlineExceeded",
+                    msg: msg.into(),
+                });
+                for c in rt.ctrs.iter_mut().chain(rt.init.iter_mut()) {
+                    if let CState::Running { since } = c.state {
+                        evs.push(Ev {
+                            field: field(c),
+                            typ: "Normal",
+                            reason: "Killing",
+                            msg: format!("Stopping container {}", c.name),
+                        });
+                        c.state = CState::Terminated {
+                            term: json!({"exitCode": 137, "reason": "Error", "startedAt": fmt_ts(since), "finishedAt": fmt_ts(now), "containerID": c.container_id}),
+                        };
+                    } else if !matches!(c.state, CState::Terminated { .. }) {
+                        c.state = CState::Terminated {
+                            term: json!({"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated", "startedAt": null, "finishedAt": fmt_ts(now)}),
+                        };
+                    }
+                    c.ready = false;
+                }
+                rt.pod_reason = Some(("DeadlineExceeded".into(), msg.into()));
+            }
+        }
+    }
+    if rt.pod_reason.is_some() && deleting.is_none() {
+        return evs;
+    }
     if let Some(deadline) = deleting {
         if !rt.terminating {
             rt.terminating = true;
@@ -1116,7 +1173,9 @@ fn build_status(rt: &PodRt, pod: &Value, now: i64) -> Value {
         .ctrs
         .iter()
         .all(|c| matches!(&c.state, CState::Terminated { term } if term["exitCode"] == json!(0)));
-    let phase = if all_term {
+    let phase = if rt.pod_reason.is_some() {
+        "Failed"
+    } else if all_term {
         if all_zero {
             "Succeeded"
         } else {
@@ -1228,6 +1287,10 @@ fn build_status(rt: &PodRt, pod: &Value, now: i64) -> Value {
         if let Some(v) = pod.pointer(&format!("/status/{k}")) {
             st[k] = v.clone();
         }
+    }
+    if let Some((r, m)) = &rt.pod_reason {
+        st["reason"] = json!(r);
+        st["message"] = json!(m);
     }
     st
 }

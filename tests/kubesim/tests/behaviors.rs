@@ -52,6 +52,22 @@ spec:
 apiVersion: v1
 kind: Pod
 metadata:
+  name: hook
+  annotations: {kubesim.io/behavior: '{"postStartFails": true}'}
+spec:
+  containers: [{name: app, image: "app:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: deadline
+spec:
+  activeDeadlineSeconds: 5
+  containers: [{name: app, image: "app:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
   name: pull
   annotations: {kubesim.io/behavior: '{"imagePullError": "not found"}'}
 spec:
@@ -127,6 +143,34 @@ fn kubelet_behaviours() {
     assert_eq!(
         pod(&sim, "slow")["status"]["containerStatuses"][0]["started"],
         false
+    );
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| pod(s, "deadline")["status"]
+            ["reason"]
+            == "DeadlineExceeded"
+            && pod(s, "hook")["status"]["containerStatuses"][0]["restartCount"]
+                .as_i64()
+                .unwrap_or(0)
+                >= 1)
+    );
+    let dl = pod(&sim, "deadline");
+    assert_eq!(dl["status"]["phase"], "Failed");
+    assert_eq!(
+        dl["status"]["message"],
+        "Pod was active on the node longer than the specified deadline"
+    );
+    assert_eq!(
+        dl["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        137
+    );
+    assert!(events_for(&sim, "deadline")
+        .iter()
+        .any(|(r, _, _)| r == "DeadlineExceeded"));
+    let ev = events_for(&sim, "hook");
+    assert!(
+        ev.iter()
+            .any(|(r, m, _)| r == "FailedPostStartHook" && m == "PostStartHook failed"),
+        "{ev:?}"
     );
     let pull = pod(&sim, "pull");
     let w = pull["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]

@@ -345,6 +345,67 @@ fn openapi_gv(group: &str, version: &str) -> Value {
     json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.33.2"}, "paths": paths, "components": {"schemas": {}}})
 }
 
+const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').any(|a| {
+        a.contains("as=APIGroupDiscoveryList") && a.contains("v=v2") && !a.contains("v=v2beta1")
+    })
+}
+
+/// Aggregated discovery (apidiscovery.k8s.io/v2) for `/api` (core) or `/apis`.
+fn aggregated(core: bool) -> Value {
+    let gvs: Vec<(&str, &str)> = if core {
+        vec![("", "v1")]
+    } else {
+        registry::groups()
+    };
+    let items: Vec<Value> = gvs
+        .into_iter()
+        .map(|(g, v)| {
+            let rl = resource_list(g, v);
+            let all = rl["resources"].as_array().cloned().unwrap_or_default();
+            let mut res = Vec::new();
+            for e in all.iter().filter(|e| !e["name"].as_str().unwrap_or("").contains('/')) {
+                let name = e["name"].as_str().unwrap_or("");
+                let subs: Vec<Value> = all
+                    .iter()
+                    .filter_map(|x| {
+                        let sub = x["name"].as_str()?.strip_prefix(&format!("{name}/"))?;
+                        Some(json!({
+                            "subresource": sub,
+                            "responseKind": {"group": x.get("group").cloned().unwrap_or(json!(g)), "version": x.get("version").cloned().unwrap_or(json!(v)), "kind": x["kind"]},
+                            "verbs": x["verbs"],
+                        }))
+                    })
+                    .collect();
+                let mut r = json!({
+                    "resource": name,
+                    "responseKind": {"group": g, "version": v, "kind": e["kind"]},
+                    "scope": if e["namespaced"] == json!(true) { "Namespaced" } else { "Cluster" },
+                    "singularResource": e["singularName"],
+                    "verbs": e["verbs"],
+                });
+                for k in ["shortNames", "categories"] {
+                    if let Some(x) = e.get(k) {
+                        r[k] = x.clone();
+                    }
+                }
+                if !subs.is_empty() {
+                    r["subresources"] = json!(subs);
+                }
+                res.push(r);
+            }
+            let mut meta = json!({"creationTimestamp": null});
+            if !g.is_empty() {
+                meta["name"] = json!(g);
+            }
+            json!({"metadata": meta, "versions": [{"version": v, "resources": res, "freshness": "Current"}]})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}
+
 fn not_found_path() -> ApiError {
     ApiError::new(
         404,
@@ -428,6 +489,12 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
         }
         ["openapi", "v3", "api", v] => return Ok(json_resp(200, &openapi_gv("", v))),
         ["openapi", "v3", "apis", g, v] => return Ok(json_resp(200, &openapi_gv(g, v))),
+        ["api"] | ["apis"] if wants_aggregated(&r.accept) => {
+            let mut resp = json_resp(200, &aggregated(segs[0] == "api"));
+            resp.headers_mut()
+                .insert("Content-Type", AGGREGATED_CT.parse().unwrap());
+            return Ok(resp);
+        }
         ["api"] => {
             return Ok(json_resp(
                 200,

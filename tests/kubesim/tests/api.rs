@@ -557,3 +557,44 @@ spec:
         .unwrap();
     assert_eq!(l, "");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_legacy_and_aggregated() {
+    let sim = start("", 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let v = c.apiserver_version().await.unwrap();
+    assert_eq!(v.git_version, "v1.33.2");
+    for aggregated in [false, true] {
+        let d = kube::discovery::Discovery::new(c.clone());
+        let d = if aggregated {
+            d.run_aggregated().await.unwrap()
+        } else {
+            d.run().await.unwrap()
+        };
+        let (ar, caps) = d
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+                "apps",
+                "v1",
+                "Deployment",
+            ))
+            .expect("deployments");
+        assert_eq!(ar.plural, "deployments");
+        assert!(
+            caps.subresources
+                .iter()
+                .any(|(s, _)| s.plural == "deployments/scale" || s.plural == "scale"),
+            "{:?}",
+            caps.subresources
+        );
+        assert!(d
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "Pod"))
+            .is_some());
+        assert!(d
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+                "policy",
+                "v1",
+                "PodDisruptionBudget"
+            ))
+            .is_some());
+    }
+}

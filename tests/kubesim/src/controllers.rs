@@ -601,11 +601,20 @@ impl Ctrl {
                     now,
                     true,
                 );
-            } else if cur.is_none()
-                || cur.as_ref().is_some_and(|c| {
-                    c["reason"] == "DeploymentPaused" || c["reason"] == "DeploymentResumed"
-                })
+            } else if cur
+                .as_ref()
+                .is_some_and(|c| c["reason"] == "DeploymentPaused")
             {
+                set_cond(
+                    &mut conds,
+                    "Progressing",
+                    "Unknown",
+                    "DeploymentResumed",
+                    "Deployment is resumed",
+                    now,
+                    true,
+                );
+            } else if cur.is_none() {
                 set_cond(
                     &mut conds,
                     "Progressing",

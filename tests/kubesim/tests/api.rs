@@ -598,3 +598,75 @@ async fn discovery_legacy_and_aggregated() {
             .is_some());
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_401_403_and_selector_watch() {
+    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    // 401 with a bad token
+    let kc = std::fs::read_to_string(sim.kubeconfig_path()).unwrap();
+    let bad = sim.kubeconfig_path().with_file_name("bad-kubeconfig");
+    let tok_line = kc
+        .lines()
+        .find(|l| l.trim_start().starts_with("token:"))
+        .unwrap()
+        .to_string();
+    std::fs::write(&bad, kc.replace(&tok_line, "    token: nope")).unwrap();
+    let api: Api<Pod> = Api::namespaced(client_for(&bad).await, "default");
+    let e = api.list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 401 && s.reason == "Unauthorized"),
+        "{e:?}"
+    );
+    // 403 with the RBAC-style message
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "list", "pods");
+    sim.deny("alice", "*", "nodes");
+    let c = client_for(&alice).await;
+    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let e = api.list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 403 && s.reason == "Forbidden" && s.message == "pods is forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""),
+        "{e:?}"
+    );
+    api.get("p1").await.unwrap();
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(c.clone());
+    let e = nodes.get("node-1").await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 403 && s.message == "nodes \"node-1\" is forbidden: User \"alice\" cannot get resource \"nodes\" in API group \"\" at the cluster scope"),
+        "{e:?}"
+    );
+    // a label-selector watch sees an object leave the selection as DELETED
+    let admin: Api<Pod> = Api::namespaced(client_for(sim.kubeconfig_path()).await, "default");
+    let mut w = admin
+        .watch(&WatchParams::default().labels("tier=fe").timeout(10), "0")
+        .await
+        .unwrap()
+        .boxed();
+    assert!(matches!(
+        w.try_next().await.unwrap().unwrap(),
+        WatchEvent::Added(_)
+    ));
+    admin
+        .patch(
+            "p1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"tier": "be"}}})),
+        )
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), w.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            WatchEvent::Deleted(p) => {
+                assert_eq!(p.metadata.labels.unwrap()["tier"], "be");
+                break;
+            }
+            WatchEvent::Modified(_) | WatchEvent::Bookmark(_) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}

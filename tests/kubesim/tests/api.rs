@@ -22,6 +22,17 @@ async fn client_for(path: &Path) -> Client {
     Client::try_from(cfg).unwrap()
 }
 
+/// kube-rs retries 429/503/504 (up to 15 times, exponential back-off) by default; the eviction
+/// 429 (no Retry-After, like the real server) is checked with retries off.
+async fn client_no_retry(path: &Path) -> Client {
+    let kc = Kubeconfig::read_from(path).unwrap();
+    let mut cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    cfg.default_retry = false;
+    Client::try_from(cfg).unwrap()
+}
+
 fn start(yaml: &str, scale: f64) -> Sim {
     Sim::start(SimOptions {
         time_scale: scale,
@@ -669,4 +680,68 @@ async fn auth_401_403_and_selector_watch() {
             other => panic!("{other:?}"),
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eviction_api_and_pdb() {
+    let yaml = format!(
+        "{}---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: solo-pdb, namespace: default}}\nspec:\n  maxUnavailable: 0\n  selector: {{matchLabels: {{app: solo}}}}\n",
+        pod_yaml("p1", r#"{"sigtermExit": "8s"}"#)
+    );
+    let sim = start(&yaml, 20.0);
+    let ok = tokio::task::block_in_place(|| {
+        sim.wait_until(Duration::from_secs(10), |s| {
+            s.get("policy/v1", "PodDisruptionBudget", None, "solo-pdb")
+                .is_some_and(|p| p["status"]["currentHealthy"] == 1)
+        })
+    });
+    assert!(ok);
+    let pdb = sim
+        .get("policy/v1", "PodDisruptionBudget", None, "solo-pdb")
+        .unwrap();
+    assert_eq!(pdb["status"]["desiredHealthy"], 1);
+    assert_eq!(pdb["status"]["disruptionsAllowed"], 0);
+    assert_eq!(pdb["status"]["expectedPods"], 1);
+    let api: Api<Pod> = Api::namespaced(client_no_retry(sim.kubeconfig_path()).await, "default");
+    let e = api
+        .evict("p1", &kube::api::EvictParams::default())
+        .await
+        .unwrap_err();
+    match e {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 429);
+            assert_eq!(s.reason, "TooManyRequests");
+            assert_eq!(
+                s.message,
+                "Cannot evict pod as it would violate the pod's disruption budget."
+            );
+            let d = s.details.expect("details");
+            assert_eq!(d.causes[0].reason, "DisruptionBudget");
+            assert_eq!(
+                d.causes[0].message,
+                "The disruption budget solo-pdb needs 1 healthy pods and has 1 currently"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // relax the budget: eviction deletes gracefully with DisruptionTarget
+    let pdbs: Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> =
+        Api::namespaced(client_for(sim.kubeconfig_path()).await, "default");
+    pdbs.patch(
+        "solo-pdb",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"maxUnavailable": 1}})),
+    )
+    .await
+    .unwrap();
+    api.evict("p1", &kube::api::EvictParams::default())
+        .await
+        .unwrap();
+    let p = sim.get("v1", "Pod", None, "p1").unwrap();
+    assert!(p["metadata"]["deletionTimestamp"].is_string());
+    assert!(p["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "EvictionByEvictionAPI"));
 }

@@ -375,9 +375,8 @@ impl Kubelet {
                         node = n;
                     }
                     None => {
-                        let total = nodes.len();
                         let mut p = pod.clone();
-                        let msg = format!("0/{total} nodes are available: {total} node(s) were unschedulable. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.");
+                        let msg = unschedulable_message(nodes, &pod);
                         let st = util::obj_at(&mut p, &["status"]);
                         st.insert("phase".into(), json!("Pending"));
                         let prev = pod
@@ -506,6 +505,42 @@ fn qos(pod: &Value) -> &'static str {
     } else {
         "Burstable"
     }
+}
+
+/// The scheduler's FailedScheduling message for a pod no node fits.
+fn unschedulable_message(nodes: &[Value], pod: &Value) -> String {
+    let total = nodes.len();
+    if total == 0 {
+        return "no nodes available to schedule pods".into();
+    }
+    let sel = pod
+        .pointer("/spec/nodeSelector")
+        .and_then(|x| x.as_object())
+        .cloned()
+        .unwrap_or_default();
+    let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+    for n in nodes {
+        let ready = n
+            .pointer("/status/conditions")
+            .and_then(|c| c.as_array())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            });
+        let l = util::labels(n);
+        let r = if !ready {
+            "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"
+        } else if util::b(n, "/spec/unschedulable") {
+            "node(s) were unschedulable"
+        } else if !sel.iter().all(|(k, v)| l.get(k) == Some(v)) {
+            "node(s) didn't match Pod's node affinity/selector"
+        } else {
+            "node(s) didn't have free ports for the requested pod ports"
+        };
+        *reasons.entry(r.to_string()).or_default() += 1;
+    }
+    let parts: Vec<String> = reasons.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    format!("0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.", parts.join(", "))
 }
 
 fn pick_node(nodes: &[Value], counts: &HashMap<String, usize>, pod: &Value) -> Option<String> {

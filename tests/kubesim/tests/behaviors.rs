@@ -840,3 +840,51 @@ spec:
         "{pods:?}"
     );
 }
+
+#[test]
+fn unschedulable_pods() {
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: picky}
+spec:
+  nodeSelector: {disktype: ssd}
+  containers: [{name: app, image: "app:1"}]
+"#;
+    let sim = start(yaml, 20.0);
+    assert!(
+        sim.wait_until(Duration::from_secs(5), |s| events_for(s, "picky")
+            .iter()
+            .any(|(r, _, _)| r == "FailedScheduling"))
+    );
+    let (_, msg, _) = events_for(&sim, "picky")
+        .into_iter()
+        .find(|(r, _, _)| r == "FailedScheduling")
+        .unwrap();
+    assert_eq!(msg, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+    let p = pod(&sim, "picky");
+    assert_eq!(p["status"]["phase"], "Pending");
+    let c = &p["status"]["conditions"][0];
+    assert_eq!(
+        (
+            c["type"].as_str(),
+            c["status"].as_str(),
+            c["reason"].as_str()
+        ),
+        (Some("PodScheduled"), Some("False"), Some("Unschedulable"))
+    );
+    // label a node: it gets scheduled
+    let mut n = sim.get("v1", "Node", None, "node-2").unwrap();
+    n["metadata"]["labels"]["disktype"] = "ssd".into();
+    n["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&serde_json::to_string(&n).unwrap()).unwrap();
+    assert!(
+        sim.wait_until(Duration::from_secs(5), |s| pod(s, "picky")["status"]
+            ["phase"]
+            == "Running")
+    );
+    assert_eq!(pod(&sim, "picky")["spec"]["nodeName"], "node-2");
+}

@@ -314,6 +314,7 @@ impl Kubelet {
         self.pods.retain(|k, _| live.contains(k.as_str()));
         let mut nodes: Option<Vec<Value>> = None;
         let mut counts: Option<HashMap<String, usize>> = None;
+        let mut used: Option<HashMap<String, (f64, f64)>> = None;
         self.next_wake = i64::MAX;
         for (kns, kname, uid, rv, deleting) in keys {
             if let Some(rt) = self.pods.get(&uid) {
@@ -338,17 +339,36 @@ impl Kubelet {
                 }
                 counts = Some(c);
             }
+            if used.is_none() {
+                let mut u: HashMap<String, (f64, f64)> = HashMap::new();
+                for p in store.iter("pods", None) {
+                    let n = util::s(p, "/spec/nodeName");
+                    let ph = util::s(p, "/status/phase");
+                    if !n.is_empty() && ph != "Succeeded" && ph != "Failed" {
+                        let (c, m) = pod_requests(p);
+                        let e = u.entry(n.to_string()).or_default();
+                        e.0 += c;
+                        e.1 += m;
+                    }
+                }
+                used = Some(u);
+            }
             let nodes = nodes.as_ref().unwrap();
             let counts = counts.as_mut().unwrap();
+            let used = used.as_mut().unwrap();
             let mut node = util::s(&pod, "/spec/nodeName").to_string();
             if node.is_empty() {
                 if deleting {
                     store.remove("pods", util::ns(&pod), util::name(&pod));
                     continue;
                 }
-                match pick_node(nodes, counts, &pod) {
+                match pick_node(nodes, counts, used, &pod) {
                     Some(n) => {
                         *counts.entry(n.clone()).or_default() += 1;
+                        let (c, m) = pod_requests(&pod);
+                        let e = used.entry(n.clone()).or_default();
+                        e.0 += c;
+                        e.1 += m;
                         let mut p = pod.clone();
                         p["spec"]["nodeName"] = json!(n);
                         let conds = json!([{"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": fmt_ts(now)}]);
@@ -376,7 +396,7 @@ impl Kubelet {
                     }
                     None => {
                         let mut p = pod.clone();
-                        let msg = unschedulable_message(nodes, &pod);
+                        let msg = unschedulable_message(nodes, used, &pod);
                         let st = util::obj_at(&mut p, &["status"]);
                         st.insert("phase".into(), json!("Pending"));
                         let prev = pod
@@ -507,8 +527,85 @@ fn qos(pod: &Value) -> &'static str {
     }
 }
 
+/// Parse a resource quantity (`500m`, `2`, `256Mi`, `1G`, `16272232Ki`) into cores / bytes.
+pub fn quantity(v: &Value) -> f64 {
+    let s = match v {
+        Value::Number(n) => return n.as_f64().unwrap_or(0.0),
+        Value::String(s) => s.trim(),
+        _ => return 0.0,
+    };
+    let units: [(&str, f64); 13] = [
+        ("Ki", 1024.0),
+        ("Mi", 1024.0f64.powi(2)),
+        ("Gi", 1024.0f64.powi(3)),
+        ("Ti", 1024.0f64.powi(4)),
+        ("Pi", 1024.0f64.powi(5)),
+        ("m", 0.001),
+        ("k", 1e3),
+        ("K", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    for (u, f) in units {
+        if let Some(n) = s.strip_suffix(u) {
+            return n.parse::<f64>().unwrap_or(0.0) * f;
+        }
+    }
+    s.parse().unwrap_or(0.0)
+}
+
+/// (cpu cores, memory bytes) a pod requests (requests, or limits when no requests).
+pub fn pod_requests(pod: &Value) -> (f64, f64) {
+    let mut cpu = 0.0;
+    let mut mem = 0.0;
+    for c in pod
+        .pointer("/spec/containers")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let get = |k: &str| {
+            c.pointer(&format!("/resources/requests/{k}"))
+                .or_else(|| c.pointer(&format!("/resources/limits/{k}")))
+        };
+        cpu += get("cpu").map(quantity).unwrap_or(0.0);
+        mem += get("memory").map(quantity).unwrap_or(0.0);
+    }
+    (cpu, mem)
+}
+
+fn insufficient(
+    node: &Value,
+    used: &HashMap<String, (f64, f64)>,
+    req: (f64, f64),
+) -> Option<&'static str> {
+    let (uc, um) = used.get(util::name(node)).copied().unwrap_or((0.0, 0.0));
+    let ac = node
+        .pointer("/status/allocatable/cpu")
+        .map(quantity)
+        .unwrap_or(f64::MAX);
+    let am = node
+        .pointer("/status/allocatable/memory")
+        .map(quantity)
+        .unwrap_or(f64::MAX);
+    if req.0 > 0.0 && uc + req.0 > ac {
+        Some("Insufficient cpu")
+    } else if req.1 > 0.0 && um + req.1 > am {
+        Some("Insufficient memory")
+    } else {
+        None
+    }
+}
+
 /// The scheduler's FailedScheduling message for a pod no node fits.
-fn unschedulable_message(nodes: &[Value], pod: &Value) -> String {
+fn unschedulable_message(
+    nodes: &[Value],
+    used: &HashMap<String, (f64, f64)>,
+    pod: &Value,
+) -> String {
     let total = nodes.len();
     if total == 0 {
         return "no nodes available to schedule pods".into();
@@ -535,15 +632,43 @@ fn unschedulable_message(nodes: &[Value], pod: &Value) -> String {
         } else if !sel.iter().all(|(k, v)| l.get(k) == Some(v)) {
             "node(s) didn't match Pod's node affinity/selector"
         } else {
-            "node(s) didn't have free ports for the requested pod ports"
+            insufficient(n, used, pod_requests(pod))
+                .unwrap_or("node(s) didn't have free ports for the requested pod ports")
         };
         *reasons.entry(r.to_string()).or_default() += 1;
     }
     let parts: Vec<String> = reasons.iter().map(|(r, c)| format!("{c} {r}")).collect();
-    format!("0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.", parts.join(", "))
+    let victims = reasons
+        .keys()
+        .filter(|r| r.starts_with("Insufficient"))
+        .map(|r| reasons[r])
+        .sum::<usize>();
+    let mut pre = Vec::new();
+    if victims > 0 {
+        pre.push(format!(
+            "{victims} No preemption victims found for incoming pod"
+        ));
+    }
+    if total > victims {
+        pre.push(format!(
+            "{} Preemption is not helpful for scheduling",
+            total - victims
+        ));
+    }
+    format!(
+        "0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {}.",
+        parts.join(", "),
+        pre.join(", ")
+    )
 }
 
-fn pick_node(nodes: &[Value], counts: &HashMap<String, usize>, pod: &Value) -> Option<String> {
+fn pick_node(
+    nodes: &[Value],
+    counts: &HashMap<String, usize>,
+    used: &HashMap<String, (f64, f64)>,
+    pod: &Value,
+) -> Option<String> {
+    let req = pod_requests(pod);
     let sel = pod
         .pointer("/spec/nodeSelector")
         .and_then(|x| x.as_object())
@@ -564,6 +689,7 @@ fn pick_node(nodes: &[Value], counts: &HashMap<String, usize>, pod: &Value) -> O
             let l = util::labels(n);
             sel.iter().all(|(k, v)| l.get(k) == Some(v))
         })
+        .filter(|n| insufficient(n, used, req).is_none())
         .min_by_key(|n| {
             (
                 counts.get(util::name(n)).copied().unwrap_or(0),

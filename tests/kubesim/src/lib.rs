@@ -155,8 +155,8 @@ fn node_obj(name: &str, idx: usize, version: &str) -> Value {
                 {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"},
             ],
             "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{idx}")}, {"type": "Hostname", "address": name}],
-            "capacity": {"cpu": "4", "memory": "16374632Ki", "pods": "110", "ephemeral-storage": "102350Mi"},
-            "allocatable": {"cpu": "4", "memory": "16272232Ki", "pods": "110", "ephemeral-storage": "102350Mi"},
+            "capacity": {"cpu": "64", "memory": "263975232Ki", "pods": "250", "ephemeral-storage": "102350Mi"},
+            "allocatable": {"cpu": "64", "memory": "263872832Ki", "pods": "250", "ephemeral-storage": "102350Mi"},
             "nodeInfo": {"kubeletVersion": version, "kubeProxyVersion": version, "containerRuntimeVersion": "containerd://1.7.24", "osImage": "Debian GNU/Linux 12 (bookworm)", "kernelVersion": "6.1.0-27-amd64", "architecture": "amd64", "operatingSystem": "linux", "machineID": util::rand_hex(32), "systemUUID": util::new_uid(), "bootID": util::new_uid()},
         },
     })

@@ -873,6 +873,18 @@ spec:
         ),
         (Some("PodScheduled"), Some("False"), Some("Unschedulable"))
     );
+    // too big for any node
+    sim.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: huge}\nspec:\n  containers: [{name: app, image: \"app:1\", resources: {requests: {memory: 512Gi}}}]\n").unwrap();
+    assert!(
+        sim.wait_until(Duration::from_secs(5), |s| events_for(s, "huge")
+            .iter()
+            .any(|(r, _, _)| r == "FailedScheduling"))
+    );
+    let (_, msg, _) = events_for(&sim, "huge")
+        .into_iter()
+        .find(|(r, _, _)| r == "FailedScheduling")
+        .unwrap();
+    assert_eq!(msg, "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
     // label a node: it gets scheduled
     let mut n = sim.get("v1", "Node", None, "node-2").unwrap();
     n["metadata"]["labels"]["disktype"] = "ssd".into();

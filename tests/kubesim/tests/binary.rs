@@ -75,5 +75,5 @@ fn binary_serves_a_scenario() {
         }
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    assert!(!kc.exists(), "temp dir removed on Ctrl-C");
+    assert!(!kc.exists(), "temp dir removed on SIGTERM");
 }

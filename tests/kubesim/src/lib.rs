@@ -535,6 +535,42 @@ impl Sim {
             .record_event(involved, None, typ, reason, message, component, "", now);
     }
 
+    /// Delete events whose last occurrence is older than `older_than` (sim time), like the API server's
+    /// event TTL (1 h by default on real clusters). `Duration::ZERO` deletes all events. Returns how many.
+    pub fn expire_events(&self, older_than: Duration) -> usize {
+        let mut st = self.shared.lock();
+        let cutoff = st.now() - older_than.as_millis() as i64;
+        let victims: Vec<(String, String)> = st
+            .store
+            .iter("events", None)
+            .filter(|e| {
+                let t = [
+                    "/lastTimestamp",
+                    "/eventTime",
+                    "/series/lastObservedTime",
+                    "/firstTimestamp",
+                    "/metadata/creationTimestamp",
+                ]
+                .iter()
+                .filter_map(|p| util::parse_ts(util::s(e, p)))
+                .max()
+                .unwrap_or(0);
+                older_than.is_zero() || t < cutoff
+            })
+            .map(|e| (util::ns(e).to_string(), util::name(e).to_string()))
+            .collect();
+        for (ns, name) in &victims {
+            st.store.remove("events", ns, name);
+        }
+        let live: std::collections::HashSet<(String, String)> = st
+            .store
+            .iter("events", None)
+            .map(|e| (util::ns(e).to_string(), util::name(e).to_string()))
+            .collect();
+        st.store.event_keys.retain(|_, v| live.contains(v));
+        victims.len()
+    }
+
     /// Simulate a kubelet node-pressure eviction of a running pod: phase `Failed`, reason `Evicted`,
     /// containers terminated (137 `ContainerStatusUnknown`), `DisruptionTarget` (`TerminationByKubelet`),
     /// `Evicted` + `Killing` events. The pod object stays (like real evicted pods); its controller

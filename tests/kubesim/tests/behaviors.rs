@@ -172,6 +172,9 @@ fn kubelet_behaviours() {
             .any(|(r, m, _)| r == "FailedPostStartHook" && m == "PostStartHook failed"),
         "{ev:?}"
     );
+    let before = sim.list("v1", "Event", None).len();
+    assert!(before > 0);
+    assert_eq!(sim.expire_events(Duration::from_secs(3600)), 0);
     let pull = pod(&sim, "pull");
     let w = pull["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
         .as_str()
@@ -204,6 +207,16 @@ fn kubelet_behaviours() {
         .iter()
         .any(|c| c["type"] == "Initialized" && c["status"] == "True"));
 
+    let n = sim.expire_events(Duration::ZERO);
+    assert!(n >= before, "{n} < {before}");
+    assert!(sim
+        .list("v1", "Event", None)
+        .iter()
+        .all(|e| e["reason"] != "Scheduled"));
+    assert!(sim
+        .list("events.k8s.io/v1", "Event", None)
+        .iter()
+        .all(|e| e["reason"] != "Scheduled"));
     let job = pod(&sim, "job");
     let t = &job["status"]["containerStatuses"][0]["state"]["terminated"];
     assert_eq!(t["exitCode"], 3);

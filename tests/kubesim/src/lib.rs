@@ -234,9 +234,9 @@ fn load_objects(st: &mut State, objs: Vec<Value>) -> anyhow::Result<()> {
                     }
                 }
             }
-            if !m.contains_key("generation") {
+            if !m.contains_key("generation") && def.has_generation() {
                 let g = util::i(&cur, "/metadata/generation").unwrap_or(1);
-                let changed = o.get("spec") != cur.get("spec") && def.storage != "pods";
+                let changed = o.get("spec") != cur.get("spec");
                 util::obj_at(&mut o, &["metadata"])
                     .insert("generation".into(), json!(if changed { g + 1 } else { g }));
             }

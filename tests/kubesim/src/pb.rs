@@ -85,3 +85,101 @@ pub fn decode_ssar(body: &[u8]) -> Option<Value> {
     }
     Some(out)
 }
+
+fn entries(fs: &[(u64, F<'_>)], no: u64) -> Vec<(String, Vec<u8>)> {
+    fs.iter()
+        .filter_map(|(n, f)| match f {
+            F::Bytes(b) if *n == no => {
+                let e = fields(b)?;
+                Some((
+                    string(&e, 1),
+                    get(&e, 2).map(|v| v.to_vec()).unwrap_or_default(),
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+fn string_map(fs: &[(u64, F<'_>)], no: u64) -> Option<Value> {
+    let e = entries(fs, no);
+    if e.is_empty() {
+        return None;
+    }
+    Some(Value::Object(
+        e.into_iter()
+            .map(|(k, v)| (k, Value::String(String::from_utf8_lossy(&v).to_string())))
+            .collect(),
+    ))
+}
+
+fn bytes_map(fs: &[(u64, F<'_>)], no: u64) -> Option<Value> {
+    use base64::Engine;
+    let e = entries(fs, no);
+    if e.is_empty() {
+        return None;
+    }
+    Some(Value::Object(
+        e.into_iter()
+            .map(|(k, v)| {
+                (
+                    k,
+                    Value::String(base64::engine::general_purpose::STANDARD.encode(v)),
+                )
+            })
+            .collect(),
+    ))
+}
+
+fn object_meta(fs: &[(u64, F<'_>)]) -> Value {
+    let mut m = serde_json::Map::new();
+    for (no, k) in [(1, "name"), (2, "generateName"), (3, "namespace")] {
+        let v = string(fs, no);
+        if !v.is_empty() {
+            m.insert(k.into(), Value::String(v));
+        }
+    }
+    if let Some(l) = string_map(fs, 11) {
+        m.insert("labels".into(), l);
+    }
+    if let Some(a) = string_map(fs, 12) {
+        m.insert("annotations".into(), a);
+    }
+    Value::Object(m)
+}
+
+/// Decode the protobuf bodies of `kubectl create namespace|configmap|secret|serviceaccount` into JSON.
+pub fn decode_simple(body: &[u8]) -> Option<Value> {
+    let inner = body.strip_prefix(b"k8s\0")?;
+    let env = fields(inner)?;
+    let tm = fields(get(&env, 1)?)?;
+    let (api_version, kind) = (string(&tm, 1), string(&tm, 2));
+    let obj = fields(get(&env, 2)?)?;
+    let mut out = json!({"apiVersion": api_version, "kind": kind});
+    if let Some(m) = get(&obj, 1) {
+        out["metadata"] = object_meta(&fields(m)?);
+    }
+    match kind.as_str() {
+        "Namespace" | "ServiceAccount" => {}
+        "ConfigMap" => {
+            if let Some(d) = string_map(&obj, 2) {
+                out["data"] = d;
+            }
+            if let Some(d) = bytes_map(&obj, 3) {
+                out["binaryData"] = d;
+            }
+        }
+        "Secret" => {
+            if let Some(d) = bytes_map(&obj, 2) {
+                out["data"] = d;
+            }
+            let t = string(&obj, 3);
+            out["type"] = Value::String(if t.is_empty() { "Opaque".into() } else { t });
+            if let Some(d) = string_map(&obj, 4) {
+                out["stringData"] = d;
+            }
+        }
+        _ => return None,
+    }
+    Some(out)
+}

@@ -940,6 +940,9 @@ pub(crate) fn prepare_create(def: &ResDef, mut obj: Value) -> Value {
 
 fn parse_body(b: &[u8]) -> Result<Value, ApiError> {
     if b.starts_with(b"k8s\0") {
+        if let Some(v) = crate::pb::decode_simple(b) {
+            return Ok(v);
+        }
         return Err(ApiError::new(
             415,
             "UnsupportedMediaType",

@@ -234,7 +234,7 @@ impl Store {
             meta.insert("creationTimestamp".into(), json!(fmt_ts(now)));
         }
         meta.insert("resourceVersion".into(), json!(rv.to_string()));
-        if def.storage != "events" && !meta.contains_key("generation") {
+        if def.has_generation() && !meta.contains_key("generation") {
             meta.insert("generation".into(), json!(1));
         }
         if !keep_status {
@@ -395,7 +395,7 @@ impl Store {
                 }
                 if old.get("spec") != obj.get("spec") && def.storage != "events" {
                     let g = util::i(&old, "/metadata/generation").unwrap_or(1);
-                    if def.storage != "pods" {
+                    if def.has_generation() {
                         obj["metadata"]["generation"] = json!(g + 1);
                     }
                     self.static_uids.remove(util::uid(&old));

@@ -571,6 +571,44 @@ fn apply_diff_scale_delete() {
     let f = dir.path().join("web.yaml");
     std::fs::write(&f, WEB).unwrap();
     let f = f.to_str().unwrap();
+    // kubectl's typed "create" generators send protobuf: namespaces, configmaps, secrets, serviceaccounts
+    for args in [
+        vec!["create", "namespace", "team"],
+        vec![
+            "-n",
+            "team",
+            "create",
+            "configmap",
+            "cfg",
+            "--from-literal=a=b",
+        ],
+        vec![
+            "-n",
+            "team",
+            "create",
+            "secret",
+            "generic",
+            "sec",
+            "--from-literal=p=q",
+        ],
+        vec!["-n", "team", "create", "serviceaccount", "bot"],
+    ] {
+        let o = k(&sim, &args);
+        assert!(o.ok, "{args:?}: {}", o.stderr);
+    }
+    assert_eq!(
+        sim.get("v1", "ConfigMap", Some("team"), "cfg").unwrap()["data"]["a"],
+        "b"
+    );
+    assert_eq!(
+        sim.get("v1", "Secret", Some("team"), "sec").unwrap()["data"]["p"],
+        "cQ=="
+    );
+    assert!(
+        sim.get("v1", "Namespace", None, "team").unwrap()["metadata"]
+            .get("generation")
+            .is_none()
+    );
     let o = k(&sim, &["apply", "-f", f]);
     assert!(o.ok, "{}", o.stderr);
     assert!(ready_deploy(&sim, "default", "web", 3));

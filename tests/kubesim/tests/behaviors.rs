@@ -913,3 +913,56 @@ spec:
     );
     assert_eq!(pod(&sim, "picky")["spec"]["nodeName"], "node-2");
 }
+
+#[test]
+fn statefulset_partition() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: default}
+spec:
+  replicas: 3
+  serviceName: db
+  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 2}}
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "db:1"}]
+"#;
+    let sim = start(yaml, 30.0);
+    let sts = |s: &Sim| s.get("apps/v1", "StatefulSet", None, "db").unwrap();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| sts(s)["status"]
+        ["readyReplicas"]
+        == 3));
+    assert_eq!(
+        pod(&sim, "db-1")["metadata"]["labels"]["apps.kubernetes.io/pod-index"],
+        "1"
+    );
+    sim.apply_yaml(&yaml.replace("db:1", "db:2")).unwrap();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| sts(s)["status"]
+        ["updatedReplicas"]
+        == 1
+        && sts(s)["status"]["readyReplicas"] == 3
+        && pod(s, "db-2")["spec"]["containers"][0]["image"] == "db:2"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(pod(&sim, "db-0")["spec"]["containers"][0]["image"], "db:1");
+    assert_eq!(pod(&sim, "db-1")["spec"]["containers"][0]["image"], "db:1");
+    let s = sts(&sim);
+    assert_ne!(
+        s["status"]["currentRevision"],
+        s["status"]["updateRevision"]
+    );
+    assert_eq!(s["status"]["currentReplicas"], 2);
+    // scale down removes the highest ordinal
+    sim.apply_yaml(
+        &yaml
+            .replace("db:1", "db:2")
+            .replace("replicas: 3", "replicas: 2"),
+    )
+    .unwrap();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("v1", "Pod", None, "db-2")
+        .is_none()
+        && sts(s)["status"]["replicas"] == 2));
+}

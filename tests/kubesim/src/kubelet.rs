@@ -1133,63 +1133,23 @@ fn step(rt: &mut PodRt, pod: &Value, now: i64) -> Vec<Ev> {
             rt.terminating = true;
             let grace = util::i(pod, "/metadata/deletionGracePeriodSeconds").unwrap_or(30) * 1000;
             let start = (deadline - grace).min(now);
-            for c in rt.ctrs.iter_mut().chain(rt.init.iter_mut()) {
-                let CState::Running { .. } = c.state else {
-                    continue;
-                };
-                evs.push(Ev {
-                    field: field(c),
-                    typ: "Normal",
-                    reason: "Killing",
-                    msg: format!("Stopping container {}", c.name),
-                });
-                let mut pre = c
-                    .beh
-                    .pre_stop
-                    .or_else(|| behavior::pre_stop_ms(&c.spec))
-                    .unwrap_or(0);
-                if c.beh.pre_stop_fails {
-                    evs.push(Ev {
-                        field: field(c),
-                        typ: "Warning",
-                        reason: "FailedPreStopHook",
-                        msg: "PreStopHook failed".into(),
-                    });
-                    pre = 0;
+            // app containers first; native sidecars get their preStop/SIGTERM once the app containers exited
+            let mut apps_done = start;
+            for c in rt.ctrs.iter_mut() {
+                if let CState::Running { .. } = c.state {
+                    plan_stop(c, start, deadline, &mut evs);
+                    apps_done = apps_done.max(c.stop.as_ref().map(|s| s.exit_at).unwrap_or(start));
                 }
-                let sigterm_at = (start + pre).min(deadline);
-                let (exit_at, code, reason) = if c.beh.dies_on_sigterm {
-                    (
-                        sigterm_at,
-                        c.beh.sigterm_exit_code.unwrap_or(143),
-                        "Error".to_string(),
-                    )
-                } else {
-                    match c.beh.sigterm_exit {
-                        Some(d) if sigterm_at + d <= deadline => {
-                            let code = c.beh.sigterm_code();
-                            (
-                                sigterm_at + d,
-                                code,
-                                if code == 0 {
-                                    "Completed".into()
-                                } else {
-                                    "Error".into()
-                                },
-                            )
-                        }
-                        _ => (deadline, 137, "Error".into()),
-                    }
-                };
-                let exceeded = c.beh.exceeds_grace_period && exit_at >= deadline;
-                let exit_at = if exceeded { deadline + 2000 } else { exit_at };
-                c.stop = Some(Stop {
-                    sigterm_at,
-                    exit_at,
-                    code,
-                    reason,
-                    exceeded,
-                });
+            }
+            for c in rt.init.iter_mut() {
+                if let CState::Running { .. } = c.state {
+                    let from = if c.sidecar {
+                        apps_done.min(deadline)
+                    } else {
+                        start
+                    };
+                    plan_stop(c, from, deadline, &mut evs);
+                }
             }
         }
         let mut all_done = true;
@@ -1246,6 +1206,63 @@ fn step(rt: &mut PodRt, pod: &Value, now: i64) -> Vec<Ev> {
         step_ctr(c, pod, &policy, now, gate, &mut evs);
     }
     evs
+}
+
+/// Plan a container's shutdown: preStop from `start`, then SIGTERM, exit per behaviour or SIGKILL at `deadline`.
+fn plan_stop(c: &mut Ctr, start: i64, deadline: i64, evs: &mut Vec<Ev>) {
+    evs.push(Ev {
+        field: field(c),
+        typ: "Normal",
+        reason: "Killing",
+        msg: format!("Stopping container {}", c.name),
+    });
+    let mut pre = c
+        .beh
+        .pre_stop
+        .or_else(|| behavior::pre_stop_ms(&c.spec))
+        .unwrap_or(0);
+    if c.beh.pre_stop_fails {
+        evs.push(Ev {
+            field: field(c),
+            typ: "Warning",
+            reason: "FailedPreStopHook",
+            msg: "PreStopHook failed".into(),
+        });
+        pre = 0;
+    }
+    let sigterm_at = (start + pre).min(deadline);
+    let (exit_at, code, reason) = if c.beh.dies_on_sigterm {
+        (
+            sigterm_at,
+            c.beh.sigterm_exit_code.unwrap_or(143),
+            "Error".to_string(),
+        )
+    } else {
+        match c.beh.sigterm_exit {
+            Some(d) if sigterm_at + d <= deadline => {
+                let code = c.beh.sigterm_code();
+                (
+                    sigterm_at + d,
+                    code,
+                    if code == 0 {
+                        "Completed".into()
+                    } else {
+                        "Error".into()
+                    },
+                )
+            }
+            _ => (deadline, 137, "Error".into()),
+        }
+    };
+    let exceeded = c.beh.exceeds_grace_period && exit_at >= deadline;
+    let exit_at = if exceeded { deadline + 2000 } else { exit_at };
+    c.stop = Some(Stop {
+        sigterm_at,
+        exit_at,
+        code,
+        reason,
+        exceeded,
+    });
 }
 
 fn ctr_status(c: &Ctr) -> Value {

@@ -966,3 +966,41 @@ spec:
         .is_none()
         && sts(s)["status"]["replicas"] == 2));
 }
+
+#[test]
+fn native_sidecar_stops_after_app() {
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: meshed
+  annotations: {kubesim.io/behavior: '{"app": {"sigtermExit": "3s"}, "proxy": {"sigtermExit": "2s"}}'}
+spec:
+  terminationGracePeriodSeconds: 30
+  initContainers: [{name: proxy, image: "envoy:1", restartPolicy: Always}]
+  containers: [{name: app, image: "app:1"}]
+"#;
+    let sim = start(yaml, 5.0);
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| pod(s, "meshed")["status"]
+            ["conditions"]
+            .as_array()
+            .is_some_and(|a| a
+                .iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")))
+    );
+    assert_eq!(
+        pod(&sim, "meshed")["status"]["initContainerStatuses"][0]["started"],
+        true
+    );
+    assert!(sim.delete("v1", "Pod", Some("default"), "meshed"));
+    // app terminated while the sidecar still runs
+    assert!(sim.wait_until(Duration::from_secs(10), |s| {
+        let p = pod(s, "meshed");
+        p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+            && p["status"]["initContainerStatuses"][0]["state"]["running"].is_object()
+    }));
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("v1", "Pod", None, "meshed")
+        .is_none()));
+}

@@ -688,7 +688,7 @@ async fn eviction_api_and_pdb() {
         "{}---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: solo-pdb, namespace: default}}\nspec:\n  maxUnavailable: 0\n  selector: {{matchLabels: {{app: solo}}}}\n",
         pod_yaml("p1", r#"{"sigtermExit": "8s"}"#)
     );
-    let sim = start(&yaml, 20.0);
+    let sim = start(&yaml, 10.0);
     let ok = tokio::task::block_in_place(|| {
         sim.wait_until(Duration::from_secs(10), |s| {
             s.get("policy/v1", "PodDisruptionBudget", None, "solo-pdb")

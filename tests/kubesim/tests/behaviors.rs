@@ -974,13 +974,13 @@ apiVersion: v1
 kind: Pod
 metadata:
   name: meshed
-  annotations: {kubesim.io/behavior: '{"app": {"sigtermExit": "3s"}, "proxy": {"sigtermExit": "2s"}}'}
+  annotations: {kubesim.io/behavior: '{"app": {"sigtermExit": "3s"}, "proxy": {"sigtermExit": "20s"}}'}
 spec:
   terminationGracePeriodSeconds: 30
   initContainers: [{name: proxy, image: "envoy:1", restartPolicy: Always}]
   containers: [{name: app, image: "app:1"}]
 "#;
-    let sim = start(yaml, 5.0);
+    let sim = start(yaml, 10.0);
     assert!(
         sim.wait_until(Duration::from_secs(10), |s| pod(s, "meshed")["status"]
             ["conditions"]

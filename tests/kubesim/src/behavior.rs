@@ -26,6 +26,9 @@ pub struct Behavior {
     pub sigterm_exit_code: Option<i64>,
     pub dies_on_sigterm: bool,
     pub pre_stop_fails: bool,
+    pub exceeds_grace_period: bool,
+    pub startup_fails: bool,
+    pub post_start_fails: bool,
     pub pre_stop: Option<i64>,
     pub start_delay: i64,
 }
@@ -48,6 +51,9 @@ impl Default for Behavior {
             sigterm_exit_code: None,
             dies_on_sigterm: false,
             pre_stop_fails: false,
+            exceeds_grace_period: false,
+            startup_fails: false,
+            post_start_fails: false,
             pre_stop: None,
             start_delay: 1000,
         }
@@ -70,6 +76,9 @@ const FIELDS: &[&str] = &[
     "sigtermExitCode",
     "diesOnSigterm",
     "preStopFails",
+    "exceedsGracePeriod",
+    "startupFails",
+    "postStartFails",
     "preStop",
     "startDelay",
 ];
@@ -137,6 +146,15 @@ impl Behavior {
         }
         if let Some(b) = m.get("preStopFails").and_then(|x| x.as_bool()) {
             self.pre_stop_fails = b;
+        }
+        if let Some(b) = m.get("postStartFails").and_then(|x| x.as_bool()) {
+            self.post_start_fails = b;
+        }
+        if let Some(b) = m.get("startupFails").and_then(|x| x.as_bool()) {
+            self.startup_fails = b;
+        }
+        if let Some(b) = m.get("exceedsGracePeriod").and_then(|x| x.as_bool()) {
+            self.exceeds_grace_period = b;
         }
         if let Some(d) = m.get("preStop").and_then(parse_duration_ms) {
             self.pre_stop = Some(d);

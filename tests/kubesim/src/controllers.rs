@@ -9,10 +9,7 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 #[derive(Default)]
-pub struct Ctrl {
-    /// workload uid → hash of the first pod template the controller saw.
-    pub first_hash: HashMap<String, String>,
-}
+pub struct Ctrl {}
 
 pub fn is_deleting(p: &Value) -> bool {
     p.pointer("/metadata/deletionTimestamp")
@@ -139,7 +136,8 @@ fn make_pod(
     }
     let mut spec = template.get("spec").cloned().unwrap_or(json!({}));
     default_pod_spec(&mut spec);
-    let mut meta = json!({"namespace": ns, "labels": labels, "ownerReferences": [util::owner_ref(owner, kind, "apps/v1")]});
+    let api = if kind == "Job" { "batch/v1" } else { "apps/v1" };
+    let mut meta = json!({"namespace": ns, "labels": labels, "ownerReferences": [util::owner_ref(owner, kind, api)]});
     if !ann.is_empty() {
         meta["annotations"] = Value::Object(ann);
     }
@@ -278,6 +276,14 @@ impl Ctrl {
         for d in dss {
             self.daemonset(store, &d, now);
         }
+        let svcs: Vec<Value> = store.iter("services", None).cloned().collect();
+        for sv in svcs {
+            endpoints(store, &sv, now);
+        }
+        let jobs: Vec<Value> = store.iter("jobs", None).cloned().collect();
+        for j in jobs {
+            job(store, &j, now);
+        }
         let pdbs: Vec<Value> = store.iter("poddisruptionbudgets", None).cloned().collect();
         for p in pdbs {
             pdb_status(store, &p, now);
@@ -323,7 +329,7 @@ impl Ctrl {
         let replicas = util::i(d, "/spec/replicas").unwrap_or(1);
         let tmpl = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&tmpl);
-        self.first_hash.entry(uid.clone()).or_insert(hash.clone());
+        store.first_hash.entry(uid.clone()).or_insert(hash.clone());
         let paused = util::b(d, "/spec/paused");
         let mut rss: Vec<Value> = owned_by(store, "replicasets", &ns, &uid).cloned().collect();
         rss.sort_by_key(|r| {
@@ -595,11 +601,20 @@ impl Ctrl {
                     now,
                     true,
                 );
-            } else if cur.is_none()
-                || cur.as_ref().is_some_and(|c| {
-                    c["reason"] == "DeploymentPaused" || c["reason"] == "DeploymentResumed"
-                })
+            } else if cur
+                .as_ref()
+                .is_some_and(|c| c["reason"] == "DeploymentPaused")
             {
+                set_cond(
+                    &mut conds,
+                    "Progressing",
+                    "Unknown",
+                    "DeploymentResumed",
+                    "Deployment is resumed",
+                    now,
+                    true,
+                );
+            } else if cur.is_none() {
                 set_cond(
                     &mut conds,
                     "Progressing",
@@ -642,8 +657,44 @@ impl Ctrl {
         }
         conds.sort_by_key(|c| if c["type"] == "Available" { 0 } else { 1 });
         st.insert("conditions".into(), json!(conds));
+        let limit = util::i(&dd, "/spec/revisionHistoryLimit")
+            .unwrap_or(10)
+            .max(0) as usize;
         dd["status"] = Value::Object(st);
         store.put("deployments", dd);
+        // revisionHistoryLimit: drop the oldest idle ReplicaSets once the rollout is complete
+        if complete && !paused {
+            let mut idle: Vec<&Value> = rss
+                .iter()
+                .enumerate()
+                .filter(|(i, r)| {
+                    Some(*i) != new_idx
+                        && util::i(r, "/spec/replicas") == Some(0)
+                        && util::i(r, "/status/replicas").unwrap_or(0) == 0
+                })
+                .map(|(_, r)| r)
+                .collect();
+            if idle.len() > limit {
+                idle.sort_by_key(|r| revision(r));
+                let drop: Vec<String> = idle[..idle.len() - limit]
+                    .iter()
+                    .map(|r| util::name(r).to_string())
+                    .collect();
+                for n in drop {
+                    if owned_by(
+                        store,
+                        "pods",
+                        &ns,
+                        util::uid(store.get("replicasets", &ns, &n).unwrap_or(&Value::Null)),
+                    )
+                    .next()
+                    .is_none()
+                    {
+                        cascade_delete(store, "replicasets", &ns, &n, now);
+                    }
+                }
+            }
+        }
     }
 
     fn replicaset(&mut self, store: &mut Store, rs: &Value, now: i64) {
@@ -664,7 +715,7 @@ impl Ctrl {
         });
         let first_key = owner_uid.clone().unwrap_or(uid.clone());
         let hash = template_hash(&tmpl);
-        let first = self
+        let first = store
             .first_hash
             .entry(first_key)
             .or_insert(hash.clone())
@@ -831,7 +882,7 @@ impl Ctrl {
         let replicas = util::i(s, "/spec/replicas").unwrap_or(1);
         let tmpl = s.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&tmpl);
-        let first = self
+        let first = store
             .first_hash
             .entry(uid.clone())
             .or_insert(hash.clone())
@@ -1005,7 +1056,7 @@ impl Ctrl {
         let dname = util::name(ds).to_string();
         let tmpl = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
         let hash = template_hash(&tmpl);
-        let first = self
+        let first = store
             .first_hash
             .entry(uid.clone())
             .or_insert(hash.clone())
@@ -1199,4 +1250,206 @@ pub fn pdb_status(store: &mut Store, pdb: &Value, now: i64) {
         "conditions": [{"type": "DisruptionAllowed", "status": cs, "reason": reason, "message": msg, "observedGeneration": gen, "lastTransitionTime": ltt}],
     });
     store.put("poddisruptionbudgets", p);
+}
+
+fn has_cond(o: &Value, typ: &str) -> bool {
+    o.pointer("/status/conditions")
+        .and_then(|c| c.as_array())
+        .is_some_and(|a| a.iter().any(|c| c["type"] == typ && c["status"] == "True"))
+}
+
+/// A small Job controller: parallelism, completions, backoffLimit, Complete / Failed conditions.
+fn job(store: &mut Store, j: &Value, now: i64) {
+    let uid = util::uid(j).to_string();
+    if store.static_uids.contains(&uid) || util::b(j, "/spec/suspend") {
+        return;
+    }
+    let ns = util::ns(j).to_string();
+    let jname = util::name(j).to_string();
+    let parallelism = util::i(j, "/spec/parallelism").unwrap_or(1);
+    let completions = util::i(j, "/spec/completions").unwrap_or(1);
+    let backoff_limit = util::i(j, "/spec/backoffLimit").unwrap_or(6);
+    let pods: Vec<Value> = owned_by(store, "pods", &ns, &uid).cloned().collect();
+    let succeeded = pods
+        .iter()
+        .filter(|p| util::s(p, "/status/phase") == "Succeeded")
+        .count() as i64;
+    let failed_pods = pods
+        .iter()
+        .filter(|p| util::s(p, "/status/phase") == "Failed")
+        .count() as i64;
+    let restarts: i64 = pods
+        .iter()
+        .flat_map(|p| {
+            p.pointer("/status/containerStatuses")
+                .and_then(|c| c.as_array())
+                .cloned()
+                .unwrap_or_default()
+        })
+        .map(|c| util::i(&c, "/restartCount").unwrap_or(0))
+        .sum();
+    let failed = failed_pods + restarts;
+    let active: Vec<&Value> = pods.iter().filter(|p| is_active(p)).collect();
+    let finished = has_cond(j, "Complete") || has_cond(j, "Failed");
+    let mut jj = j.clone();
+    let mut events: Vec<(&str, &str, String)> = vec![];
+    let mut new_conds: Vec<Value> = vec![];
+    if !finished {
+        if succeeded >= completions {
+            new_conds.push(json!({"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": fmt_ts(now), "lastTransitionTime": fmt_ts(now)}));
+            new_conds.push(json!({"type": "Complete", "status": "True", "reason": "CompletionsReached", "message": "Reached expected number of succeeded pods", "lastProbeTime": fmt_ts(now), "lastTransitionTime": fmt_ts(now)}));
+            jj["status"]["completionTime"] = json!(fmt_ts(now));
+            events.push(("Normal", "Completed", "Job completed".into()));
+        } else if failed > backoff_limit {
+            let msg = "Job has reached the specified backoff limit";
+            new_conds.push(json!({"type": "FailureTarget", "status": "True", "reason": "BackoffLimitExceeded", "message": msg, "lastProbeTime": fmt_ts(now), "lastTransitionTime": fmt_ts(now)}));
+            new_conds.push(json!({"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded", "message": msg, "lastProbeTime": fmt_ts(now), "lastTransitionTime": fmt_ts(now)}));
+            events.push(("Warning", "BackoffLimitExceeded", msg.into()));
+            for p in &active {
+                delete_pod(store, &ns, util::name(p), None, now);
+            }
+        } else {
+            let want = parallelism.min(completions - succeeded);
+            let tmpl = j.pointer("/spec/template").cloned().unwrap_or(json!({}));
+            for _ in 0..(want - active.len() as i64).max(0) {
+                let extra = [
+                    ("batch.kubernetes.io/controller-uid", uid.clone()),
+                    ("batch.kubernetes.io/job-name", jname.clone()),
+                    ("controller-uid", uid.clone()),
+                    ("job-name", jname.clone()),
+                ];
+                let pod = make_pod(
+                    &tmpl,
+                    None,
+                    &format!("{jname}-"),
+                    &ns,
+                    j,
+                    "Job",
+                    &extra,
+                    None,
+                );
+                if let Ok(p) = store.create(
+                    registry::by_storage("pods"),
+                    pod,
+                    now,
+                    Some("kube-controller-manager"),
+                    false,
+                ) {
+                    events.push((
+                        "Normal",
+                        "SuccessfulCreate",
+                        format!("Created pod: {}", util::name(&p)),
+                    ));
+                }
+            }
+        }
+    }
+    let active_now = owned_by(store, "pods", &ns, &uid)
+        .filter(|p| is_active(p))
+        .count() as i64;
+    let ready = owned_by(store, "pods", &ns, &uid)
+        .filter(|p| is_active(p) && is_ready(p))
+        .count() as i64;
+    let st = util::obj_at(&mut jj, &["status"]);
+    st.entry("startTime").or_insert(json!(fmt_ts(now)));
+    insert_nonzero(st, "active", active_now);
+    insert_nonzero(st, "succeeded", succeeded);
+    insert_nonzero(st, "failed", failed);
+    st.insert("ready".into(), json!(ready));
+    st.insert("terminating".into(), json!(0));
+    st.insert("uncountedTerminatedPods".into(), json!({}));
+    if !new_conds.is_empty() {
+        let mut conds = st
+            .get("conditions")
+            .and_then(|c| c.as_array())
+            .cloned()
+            .unwrap_or_default();
+        conds.extend(new_conds);
+        st.insert("conditions".into(), json!(conds));
+    }
+    let jj = store.put("jobs", jj);
+    for (t, r, m) in events {
+        store.record_event(&jj, None, t, r, &m, "job-controller", "", now);
+    }
+}
+
+/// Endpoints for a Service with a selector: ready pods in `addresses`, the others in `notReadyAddresses`.
+fn endpoints(store: &mut Store, svc: &Value, now: i64) {
+    if store.static_uids.contains(util::uid(svc)) {
+        return;
+    }
+    let Some(sel) = svc
+        .pointer("/spec/selector")
+        .and_then(|x| x.as_object())
+        .filter(|m| !m.is_empty())
+    else {
+        return;
+    };
+    let sel = LabelSelector::from_json(&json!({"matchLabels": sel}));
+    let ns = util::ns(svc).to_string();
+    let name = util::name(svc).to_string();
+    let mut ready = vec![];
+    let mut not_ready = vec![];
+    for p in store.iter("pods", Some(&ns)) {
+        if !sel.matches_obj(p)
+            || util::s(p, "/status/podIP").is_empty()
+            || !is_active(p) && !is_deleting(p)
+        {
+            continue;
+        }
+        let addr = json!({
+            "ip": util::s(p, "/status/podIP"), "nodeName": util::s(p, "/spec/nodeName"),
+            "targetRef": {"kind": "Pod", "namespace": ns, "name": util::name(p), "uid": util::uid(p)},
+        });
+        if is_ready(p) && !is_deleting(p) {
+            ready.push(addr);
+        } else {
+            not_ready.push(addr);
+        }
+    }
+    let ports: Vec<Value> = svc
+        .pointer("/spec/ports")
+        .and_then(|x| x.as_array())
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let mut o = json!({"port": p.get("targetPort").filter(|t| t.is_number()).cloned().or(p.get("port").cloned()).unwrap_or(json!(80)), "protocol": p.get("protocol").cloned().unwrap_or(json!("TCP"))});
+            if let Some(n) = p.get("name") {
+                o["name"] = n.clone();
+            }
+            o
+        })
+        .collect();
+    let mut subset = serde_json::Map::new();
+    if !ready.is_empty() {
+        subset.insert("addresses".into(), json!(ready));
+    }
+    if !not_ready.is_empty() {
+        subset.insert("notReadyAddresses".into(), json!(not_ready));
+    }
+    let subsets = if subset.is_empty() {
+        json!([])
+    } else {
+        subset.insert("ports".into(), json!(ports));
+        json!([subset])
+    };
+    match store.get("endpoints", &ns, &name).cloned() {
+        Some(mut e) => {
+            if e.get("subsets") != Some(&subsets) {
+                e["subsets"] = subsets;
+                store.put("endpoints", e);
+            }
+        }
+        None => {
+            let e = json!({"metadata": {"name": name, "namespace": ns, "labels": svc.pointer("/metadata/labels").cloned().unwrap_or(json!({}))}, "subsets": subsets});
+            let _ = store.create(
+                registry::by_storage("endpoints"),
+                e,
+                now,
+                Some("kube-controller-manager"),
+                false,
+            );
+        }
+    }
 }

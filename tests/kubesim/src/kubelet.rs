@@ -41,6 +41,8 @@ pub struct Stop {
     pub exit_at: i64,
     pub code: i64,
     pub reason: String,
+    /// The runtime failed to kill it by the deadline (`ExceededGracePeriod`).
+    pub exceeded: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -83,6 +85,8 @@ pub struct PodRt {
     pub finished: bool,
     pub seen_rv: String,
     pub next_wake: i64,
+    /// pod-level failure set by the kubelet (reason, message), e.g. DeadlineExceeded
+    pub pod_reason: Option<(String, String)>,
 }
 
 #[derive(Default)]
@@ -116,6 +120,14 @@ fn next_wake(rt: &PodRt, now: i64) -> i64 {
                 if let Some(ca) = c.beh.crash_after {
                     t = t.min(since + ca);
                 }
+                if c.beh.startup_fails {
+                    t = t.min(
+                        since
+                            + util::i(&c.spec, "/startupProbe/initialDelaySeconds").unwrap_or(0)
+                                * 1000
+                            + c.liveness_fails * probe_period(&c.spec, "startupProbe"),
+                    );
+                }
                 if let Some(lfa) = c.beh.liveness_fails_after {
                     t = t.min(
                         since + lfa + c.liveness_fails * probe_period(&c.spec, "livenessProbe"),
@@ -136,6 +148,13 @@ fn next_wake(rt: &PodRt, now: i64) -> i64 {
         }
     }
     t.max(now + 1)
+}
+
+fn active_deadline_wake(rt: &PodRt, pod: &Value) -> i64 {
+    match util::i(pod, "/spec/activeDeadlineSeconds") {
+        Some(ads) if rt.pod_reason.is_none() => rt.start_time + ads * 1000,
+        _ => i64::MAX,
+    }
 }
 
 fn image_id(image: &str) -> String {
@@ -207,6 +226,7 @@ fn rt_from_status(pod: &Value, node: &str) -> PodRt {
         finished: false,
         seen_rv: String::new(),
         next_wake: 0,
+        pod_reason: None,
     };
     for (field, sfield, is_init) in [
         ("initContainers", "initContainerStatuses", true),
@@ -294,6 +314,7 @@ impl Kubelet {
         self.pods.retain(|k, _| live.contains(k.as_str()));
         let mut nodes: Option<Vec<Value>> = None;
         let mut counts: Option<HashMap<String, usize>> = None;
+        let mut used: Option<HashMap<String, (f64, f64)>> = None;
         self.next_wake = i64::MAX;
         for (kns, kname, uid, rv, deleting) in keys {
             if let Some(rt) = self.pods.get(&uid) {
@@ -318,17 +339,36 @@ impl Kubelet {
                 }
                 counts = Some(c);
             }
+            if used.is_none() {
+                let mut u: HashMap<String, (f64, f64)> = HashMap::new();
+                for p in store.iter("pods", None) {
+                    let n = util::s(p, "/spec/nodeName");
+                    let ph = util::s(p, "/status/phase");
+                    if !n.is_empty() && ph != "Succeeded" && ph != "Failed" {
+                        let (c, m) = pod_requests(p);
+                        let e = u.entry(n.to_string()).or_default();
+                        e.0 += c;
+                        e.1 += m;
+                    }
+                }
+                used = Some(u);
+            }
             let nodes = nodes.as_ref().unwrap();
             let counts = counts.as_mut().unwrap();
+            let used = used.as_mut().unwrap();
             let mut node = util::s(&pod, "/spec/nodeName").to_string();
             if node.is_empty() {
                 if deleting {
                     store.remove("pods", util::ns(&pod), util::name(&pod));
                     continue;
                 }
-                match pick_node(nodes, counts, &pod) {
+                match pick_node(nodes, counts, used, &pod) {
                     Some(n) => {
                         *counts.entry(n.clone()).or_default() += 1;
+                        let (c, m) = pod_requests(&pod);
+                        let e = used.entry(n.clone()).or_default();
+                        e.0 += c;
+                        e.1 += m;
                         let mut p = pod.clone();
                         p["spec"]["nodeName"] = json!(n);
                         let conds = json!([{"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": fmt_ts(now)}]);
@@ -355,9 +395,8 @@ impl Kubelet {
                         node = n;
                     }
                     None => {
-                        let total = nodes.len();
                         let mut p = pod.clone();
-                        let msg = format!("0/{total} nodes are available: {total} node(s) were unschedulable. preemption: 0/{total} nodes are available: {total} Preemption is not helpful for scheduling.");
+                        let msg = unschedulable_message(nodes, used, &pod);
                         let st = util::obj_at(&mut p, &["status"]);
                         st.insert("phase".into(), json!("Pending"));
                         let prev = pod
@@ -426,6 +465,7 @@ impl Kubelet {
                         finished: false,
                         seen_rv: String::new(),
                         next_wake: 0,
+                        pod_reason: None,
                     }
                 };
                 self.pods.insert(uid.clone(), rt);
@@ -454,7 +494,7 @@ impl Kubelet {
                 continue;
             }
             rt.seen_rv = util::s(&p, "/metadata/resourceVersion").to_string();
-            rt.next_wake = next_wake(rt, now);
+            rt.next_wake = next_wake(rt, now).min(active_deadline_wake(rt, &p).max(now + 1));
             self.next_wake = self.next_wake.min(rt.next_wake);
         }
     }
@@ -487,7 +527,148 @@ fn qos(pod: &Value) -> &'static str {
     }
 }
 
-fn pick_node(nodes: &[Value], counts: &HashMap<String, usize>, pod: &Value) -> Option<String> {
+/// Parse a resource quantity (`500m`, `2`, `256Mi`, `1G`, `16272232Ki`) into cores / bytes.
+pub fn quantity(v: &Value) -> f64 {
+    let s = match v {
+        Value::Number(n) => return n.as_f64().unwrap_or(0.0),
+        Value::String(s) => s.trim(),
+        _ => return 0.0,
+    };
+    let units: [(&str, f64); 13] = [
+        ("Ki", 1024.0),
+        ("Mi", 1024.0f64.powi(2)),
+        ("Gi", 1024.0f64.powi(3)),
+        ("Ti", 1024.0f64.powi(4)),
+        ("Pi", 1024.0f64.powi(5)),
+        ("m", 0.001),
+        ("k", 1e3),
+        ("K", 1e3),
+        ("M", 1e6),
+        ("G", 1e9),
+        ("T", 1e12),
+        ("P", 1e15),
+        ("E", 1e18),
+    ];
+    for (u, f) in units {
+        if let Some(n) = s.strip_suffix(u) {
+            return n.parse::<f64>().unwrap_or(0.0) * f;
+        }
+    }
+    s.parse().unwrap_or(0.0)
+}
+
+/// (cpu cores, memory bytes) a pod requests (requests, or limits when no requests).
+pub fn pod_requests(pod: &Value) -> (f64, f64) {
+    let mut cpu = 0.0;
+    let mut mem = 0.0;
+    for c in pod
+        .pointer("/spec/containers")
+        .and_then(|c| c.as_array())
+        .into_iter()
+        .flatten()
+    {
+        let get = |k: &str| {
+            c.pointer(&format!("/resources/requests/{k}"))
+                .or_else(|| c.pointer(&format!("/resources/limits/{k}")))
+        };
+        cpu += get("cpu").map(quantity).unwrap_or(0.0);
+        mem += get("memory").map(quantity).unwrap_or(0.0);
+    }
+    (cpu, mem)
+}
+
+fn insufficient(
+    node: &Value,
+    used: &HashMap<String, (f64, f64)>,
+    req: (f64, f64),
+) -> Option<&'static str> {
+    let (uc, um) = used.get(util::name(node)).copied().unwrap_or((0.0, 0.0));
+    let ac = node
+        .pointer("/status/allocatable/cpu")
+        .map(quantity)
+        .unwrap_or(f64::MAX);
+    let am = node
+        .pointer("/status/allocatable/memory")
+        .map(quantity)
+        .unwrap_or(f64::MAX);
+    if req.0 > 0.0 && uc + req.0 > ac {
+        Some("Insufficient cpu")
+    } else if req.1 > 0.0 && um + req.1 > am {
+        Some("Insufficient memory")
+    } else {
+        None
+    }
+}
+
+/// The scheduler's FailedScheduling message for a pod no node fits.
+fn unschedulable_message(
+    nodes: &[Value],
+    used: &HashMap<String, (f64, f64)>,
+    pod: &Value,
+) -> String {
+    let total = nodes.len();
+    if total == 0 {
+        return "no nodes available to schedule pods".into();
+    }
+    let sel = pod
+        .pointer("/spec/nodeSelector")
+        .and_then(|x| x.as_object())
+        .cloned()
+        .unwrap_or_default();
+    let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
+    for n in nodes {
+        let ready = n
+            .pointer("/status/conditions")
+            .and_then(|c| c.as_array())
+            .is_some_and(|c| {
+                c.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            });
+        let l = util::labels(n);
+        let r = if !ready {
+            "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"
+        } else if util::b(n, "/spec/unschedulable") {
+            "node(s) were unschedulable"
+        } else if !sel.iter().all(|(k, v)| l.get(k) == Some(v)) {
+            "node(s) didn't match Pod's node affinity/selector"
+        } else {
+            insufficient(n, used, pod_requests(pod))
+                .unwrap_or("node(s) didn't have free ports for the requested pod ports")
+        };
+        *reasons.entry(r.to_string()).or_default() += 1;
+    }
+    let parts: Vec<String> = reasons.iter().map(|(r, c)| format!("{c} {r}")).collect();
+    let victims = reasons
+        .keys()
+        .filter(|r| r.starts_with("Insufficient"))
+        .map(|r| reasons[r])
+        .sum::<usize>();
+    let mut pre = Vec::new();
+    if victims > 0 {
+        pre.push(format!(
+            "{victims} No preemption victims found for incoming pod"
+        ));
+    }
+    if total > victims {
+        pre.push(format!(
+            "{} Preemption is not helpful for scheduling",
+            total - victims
+        ));
+    }
+    format!(
+        "0/{total} nodes are available: {}. preemption: 0/{total} nodes are available: {}.",
+        parts.join(", "),
+        pre.join(", ")
+    )
+}
+
+fn pick_node(
+    nodes: &[Value],
+    counts: &HashMap<String, usize>,
+    used: &HashMap<String, (f64, f64)>,
+    pod: &Value,
+) -> Option<String> {
+    let req = pod_requests(pod);
     let sel = pod
         .pointer("/spec/nodeSelector")
         .and_then(|x| x.as_object())
@@ -508,6 +689,7 @@ fn pick_node(nodes: &[Value], counts: &HashMap<String, usize>, pod: &Value) -> O
             let l = util::labels(n);
             sel.iter().all(|(k, v)| l.get(k) == Some(v))
         })
+        .filter(|n| insufficient(n, used, req).is_none())
         .min_by_key(|n| {
             (
                 counts.get(util::name(n)).copied().unwrap_or(0),
@@ -702,6 +884,51 @@ fn step_ctr(
                         continue;
                     }
                 }
+                if c.beh.post_start_fails && !c.is_init {
+                    ev(
+                        evs,
+                        "Warning",
+                        "FailedPostStartHook",
+                        "PostStartHook failed".into(),
+                    );
+                    ev(evs, "Normal", "Killing", "FailedPostStartHook".into());
+                    exit(c, pod, rt_policy, since, 137, "Error", None, &pod_ref, evs);
+                    continue;
+                }
+                if c.beh.startup_fails {
+                    let period = probe_period(&c.spec, "startupProbe");
+                    let thr = util::i(&c.spec, "/startupProbe/failureThreshold")
+                        .unwrap_or(3)
+                        .max(1);
+                    let delay =
+                        util::i(&c.spec, "/startupProbe/initialDelaySeconds").unwrap_or(0) * 1000;
+                    while c.liveness_fails < thr && now >= since + delay + c.liveness_fails * period
+                    {
+                        c.liveness_fails += 1;
+                        ev(
+                            evs,
+                            "Warning",
+                            "Unhealthy",
+                            "Startup probe failed: HTTP probe failed with statuscode: 503".into(),
+                        );
+                    }
+                    if c.liveness_fails >= thr {
+                        let at = since + delay + (thr - 1) * period;
+                        ev(
+                            evs,
+                            "Normal",
+                            "Killing",
+                            format!(
+                                "Container {} failed startup probe, will be restarted",
+                                c.name
+                            ),
+                        );
+                        exit(c, pod, rt_policy, at, 137, "Error", None, &pod_ref, evs);
+                        continue;
+                    }
+                    c.ready = false;
+                    return;
+                }
                 if let Some(lfa) = c.beh.liveness_fails_after {
                     let period = probe_period(&c.spec, "livenessProbe");
                     let thr = util::i(&c.spec, "/livenessProbe/failureThreshold")
@@ -866,65 +1093,63 @@ fn step(rt: &mut PodRt, pod: &Value, now: i64) -> Vec<Ev> {
         .pointer("/metadata/deletionTimestamp")
         .and_then(|x| x.as_str())
         .and_then(util::parse_ts);
+    if deleting.is_none() && rt.pod_reason.is_none() {
+        if let Some(ads) = util::i(pod, "/spec/activeDeadlineSeconds") {
+            if now >= rt.start_time + ads * 1000 {
+                let msg = "Pod was active on the node longer than the specified deadline";
+                evs.push(Ev {
+                    field: None,
+                    typ: "Warning",
+                    reason: "DeadlineExceeded",
+                    msg: msg.into(),
+                });
+                for c in rt.ctrs.iter_mut().chain(rt.init.iter_mut()) {
+                    if let CState::Running { since } = c.state {
+                        evs.push(Ev {
+                            field: field(c),
+                            typ: "Normal",
+                            reason: "Killing",
+                            msg: format!("Stopping container {}", c.name),
+                        });
+                        c.state = CState::Terminated {
+                            term: json!({"exitCode": 137, "reason": "Error", "startedAt": fmt_ts(since), "finishedAt": fmt_ts(now), "containerID": c.container_id}),
+                        };
+                    } else if !matches!(c.state, CState::Terminated { .. }) {
+                        c.state = CState::Terminated {
+                            term: json!({"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated", "startedAt": null, "finishedAt": fmt_ts(now)}),
+                        };
+                    }
+                    c.ready = false;
+                }
+                rt.pod_reason = Some(("DeadlineExceeded".into(), msg.into()));
+            }
+        }
+    }
+    if rt.pod_reason.is_some() && deleting.is_none() {
+        return evs;
+    }
     if let Some(deadline) = deleting {
         if !rt.terminating {
             rt.terminating = true;
             let grace = util::i(pod, "/metadata/deletionGracePeriodSeconds").unwrap_or(30) * 1000;
             let start = (deadline - grace).min(now);
-            for c in rt.ctrs.iter_mut().chain(rt.init.iter_mut()) {
-                let CState::Running { .. } = c.state else {
-                    continue;
-                };
-                evs.push(Ev {
-                    field: field(c),
-                    typ: "Normal",
-                    reason: "Killing",
-                    msg: format!("Stopping container {}", c.name),
-                });
-                let mut pre = c
-                    .beh
-                    .pre_stop
-                    .or_else(|| behavior::pre_stop_ms(&c.spec))
-                    .unwrap_or(0);
-                if c.beh.pre_stop_fails {
-                    evs.push(Ev {
-                        field: field(c),
-                        typ: "Warning",
-                        reason: "FailedPreStopHook",
-                        msg: "PreStopHook failed".into(),
-                    });
-                    pre = 0;
+            // app containers first; native sidecars get their preStop/SIGTERM once the app containers exited
+            let mut apps_done = start;
+            for c in rt.ctrs.iter_mut() {
+                if let CState::Running { .. } = c.state {
+                    plan_stop(c, start, deadline, &mut evs);
+                    apps_done = apps_done.max(c.stop.as_ref().map(|s| s.exit_at).unwrap_or(start));
                 }
-                let sigterm_at = (start + pre).min(deadline);
-                let (exit_at, code, reason) = if c.beh.dies_on_sigterm {
-                    (
-                        sigterm_at,
-                        c.beh.sigterm_exit_code.unwrap_or(143),
-                        "Error".to_string(),
-                    )
-                } else {
-                    match c.beh.sigterm_exit {
-                        Some(d) if sigterm_at + d <= deadline => {
-                            let code = c.beh.sigterm_code();
-                            (
-                                sigterm_at + d,
-                                code,
-                                if code == 0 {
-                                    "Completed".into()
-                                } else {
-                                    "Error".into()
-                                },
-                            )
-                        }
-                        _ => (deadline, 137, "Error".into()),
-                    }
-                };
-                c.stop = Some(Stop {
-                    sigterm_at,
-                    exit_at,
-                    code,
-                    reason,
-                });
+            }
+            for c in rt.init.iter_mut() {
+                if let CState::Running { .. } = c.state {
+                    let from = if c.sidecar {
+                        apps_done.min(deadline)
+                    } else {
+                        start
+                    };
+                    plan_stop(c, from, deadline, &mut evs);
+                }
             }
         }
         let mut all_done = true;
@@ -940,6 +1165,14 @@ fn step(rt: &mut PodRt, pod: &Value, now: i64) -> Vec<Ev> {
                         term: json!({"exitCode": stop.code, "reason": stop.reason, "startedAt": fmt_ts(since), "finishedAt": fmt_ts(stop.exit_at), "containerID": c.container_id}),
                     };
                     c.stop = None;
+                    if stop.exceeded {
+                        evs.push(Ev {
+                            field: None,
+                            typ: "Warning",
+                            reason: "ExceededGracePeriod",
+                            msg: "Container runtime did not kill the pod within specified grace period.".into(),
+                        });
+                    }
                 } else {
                     all_done = false;
                 }
@@ -975,6 +1208,63 @@ fn step(rt: &mut PodRt, pod: &Value, now: i64) -> Vec<Ev> {
     evs
 }
 
+/// Plan a container's shutdown: preStop from `start`, then SIGTERM, exit per behaviour or SIGKILL at `deadline`.
+fn plan_stop(c: &mut Ctr, start: i64, deadline: i64, evs: &mut Vec<Ev>) {
+    evs.push(Ev {
+        field: field(c),
+        typ: "Normal",
+        reason: "Killing",
+        msg: format!("Stopping container {}", c.name),
+    });
+    let mut pre = c
+        .beh
+        .pre_stop
+        .or_else(|| behavior::pre_stop_ms(&c.spec))
+        .unwrap_or(0);
+    if c.beh.pre_stop_fails {
+        evs.push(Ev {
+            field: field(c),
+            typ: "Warning",
+            reason: "FailedPreStopHook",
+            msg: "PreStopHook failed".into(),
+        });
+        pre = 0;
+    }
+    let sigterm_at = (start + pre).min(deadline);
+    let (exit_at, code, reason) = if c.beh.dies_on_sigterm {
+        (
+            sigterm_at,
+            c.beh.sigterm_exit_code.unwrap_or(143),
+            "Error".to_string(),
+        )
+    } else {
+        match c.beh.sigterm_exit {
+            Some(d) if sigterm_at + d <= deadline => {
+                let code = c.beh.sigterm_code();
+                (
+                    sigterm_at + d,
+                    code,
+                    if code == 0 {
+                        "Completed".into()
+                    } else {
+                        "Error".into()
+                    },
+                )
+            }
+            _ => (deadline, 137, "Error".into()),
+        }
+    };
+    let exceeded = c.beh.exceeds_grace_period && exit_at >= deadline;
+    let exit_at = if exceeded { deadline + 2000 } else { exit_at };
+    c.stop = Some(Stop {
+        sigterm_at,
+        exit_at,
+        code,
+        reason,
+        exceeded,
+    });
+}
+
 fn ctr_status(c: &Ctr) -> Value {
     let state = match &c.state {
         CState::Pending { stage, .. } => match stage {
@@ -997,7 +1287,7 @@ fn ctr_status(c: &Ctr) -> Value {
         } => json!({"waiting": {"reason": reason, "message": message}}),
         CState::Terminated { term } => json!({"terminated": term}),
     };
-    let started = matches!(c.state, CState::Running { .. });
+    let started = matches!(c.state, CState::Running { .. }) && !c.beh.startup_fails;
     let mut s = json!({
         "name": c.name,
         "state": state,
@@ -1061,7 +1351,9 @@ fn build_status(rt: &PodRt, pod: &Value, now: i64) -> Value {
         .ctrs
         .iter()
         .all(|c| matches!(&c.state, CState::Terminated { term } if term["exitCode"] == json!(0)));
-    let phase = if all_term {
+    let phase = if rt.pod_reason.is_some() {
+        "Failed"
+    } else if all_term {
         if all_zero {
             "Succeeded"
         } else {
@@ -1173,6 +1465,10 @@ fn build_status(rt: &PodRt, pod: &Value, now: i64) -> Value {
         if let Some(v) = pod.pointer(&format!("/status/{k}")) {
             st[k] = v.clone();
         }
+    }
+    if let Some((r, m)) = &rt.pod_reason {
+        st["reason"] = json!(r);
+        st["message"] = json!(m);
     }
     st
 }

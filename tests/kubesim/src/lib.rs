@@ -155,8 +155,8 @@ fn node_obj(name: &str, idx: usize, version: &str) -> Value {
                 {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"},
             ],
             "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{idx}")}, {"type": "Hostname", "address": name}],
-            "capacity": {"cpu": "4", "memory": "16374632Ki", "pods": "110", "ephemeral-storage": "102350Mi"},
-            "allocatable": {"cpu": "4", "memory": "16272232Ki", "pods": "110", "ephemeral-storage": "102350Mi"},
+            "capacity": {"cpu": "64", "memory": "263975232Ki", "pods": "250", "ephemeral-storage": "102350Mi"},
+            "allocatable": {"cpu": "64", "memory": "263872832Ki", "pods": "250", "ephemeral-storage": "102350Mi"},
             "nodeInfo": {"kubeletVersion": version, "kubeProxyVersion": version, "containerRuntimeVersion": "containerd://1.7.24", "osImage": "Debian GNU/Linux 12 (bookworm)", "kernelVersion": "6.1.0-27-amd64", "architecture": "amd64", "operatingSystem": "linux", "machineID": util::rand_hex(32), "systemUUID": util::new_uid(), "bootID": util::new_uid()},
         },
     })
@@ -233,6 +233,12 @@ fn load_objects(st: &mut State, objs: Vec<Value>) -> anyhow::Result<()> {
                         m.insert(k.into(), v.clone());
                     }
                 }
+            }
+            if !m.contains_key("generation") && def.has_generation() {
+                let g = util::i(&cur, "/metadata/generation").unwrap_or(1);
+                let changed = o.get("spec") != cur.get("spec");
+                util::obj_at(&mut o, &["metadata"])
+                    .insert("generation".into(), json!(if changed { g + 1 } else { g }));
             }
             o["apiVersion"] = json!(def.api_version());
             o["kind"] = json!(def.kind);
@@ -529,11 +535,92 @@ impl Sim {
             .record_event(involved, None, typ, reason, message, component, "", now);
     }
 
+    /// Delete events whose last occurrence is older than `older_than` (sim time), like the API server's
+    /// event TTL (1 h by default on real clusters). `Duration::ZERO` deletes all events. Returns how many.
+    pub fn expire_events(&self, older_than: Duration) -> usize {
+        let mut st = self.shared.lock();
+        let cutoff = st.now() - older_than.as_millis() as i64;
+        let victims: Vec<(String, String)> = st
+            .store
+            .iter("events", None)
+            .filter(|e| {
+                let t = [
+                    "/lastTimestamp",
+                    "/eventTime",
+                    "/series/lastObservedTime",
+                    "/firstTimestamp",
+                    "/metadata/creationTimestamp",
+                ]
+                .iter()
+                .filter_map(|p| util::parse_ts(util::s(e, p)))
+                .max()
+                .unwrap_or(0);
+                older_than.is_zero() || t < cutoff
+            })
+            .map(|e| (util::ns(e).to_string(), util::name(e).to_string()))
+            .collect();
+        for (ns, name) in &victims {
+            st.store.remove("events", ns, name);
+        }
+        let live: std::collections::HashSet<(String, String)> = st
+            .store
+            .iter("events", None)
+            .map(|e| (util::ns(e).to_string(), util::name(e).to_string()))
+            .collect();
+        st.store.event_keys.retain(|_, v| live.contains(v));
+        victims.len()
+    }
+
     /// Simulate a kubelet node-pressure eviction of a running pod: phase `Failed`, reason `Evicted`,
     /// containers terminated (137 `ContainerStatusUnknown`), `DisruptionTarget` (`TerminationByKubelet`),
     /// `Evicted` + `Killing` events. The pod object stays (like real evicted pods); its controller
     /// replaces it. `resource`: `memory`, `ephemeral-storage`, …
     pub fn evict_for_node_pressure(&self, namespace: &str, name: &str, resource: &str) -> bool {
+        let first = self
+            .get("v1", "Pod", Some(namespace), name)
+            .map(|p| util::s(&p, "/spec/containers/0/name").to_string())
+            .unwrap_or_default();
+        let msg = format!(
+            "The node was low on resource: {resource}. Threshold quantity: 100Mi, available: 28Mi. Container {first} was using 1536Mi, request is 0, has larger consumption of {resource}. "
+        );
+        self.kubelet_terminate(
+            namespace,
+            name,
+            "Evicted",
+            &msg,
+            Some(("Warning", "Evicted")),
+        )
+    }
+
+    /// Simulate graceful node shutdown terminating a pod: phase `Failed`, reason `Terminated`, message
+    /// "Pod was terminated in response to imminent node shutdown.", `DisruptionTarget`
+    /// (`TerminationByKubelet`), containers 137 `ContainerStatusUnknown`; its node is marked NotReady.
+    pub fn terminate_for_node_shutdown(&self, namespace: &str, name: &str) -> bool {
+        let node = self
+            .get("v1", "Pod", Some(namespace), name)
+            .map(|p| util::s(&p, "/spec/nodeName").to_string())
+            .unwrap_or_default();
+        let ok = self.kubelet_terminate(
+            namespace,
+            name,
+            "Terminated",
+            "Pod was terminated in response to imminent node shutdown.",
+            None,
+        );
+        if ok && !node.is_empty() {
+            self.set_node_ready(&node, false);
+        }
+        ok
+    }
+
+    fn kubelet_terminate(
+        &self,
+        namespace: &str,
+        name: &str,
+        reason: &str,
+        msg: &str,
+        event: Option<(&str, &str)>,
+    ) -> bool {
         let mut st = self.shared.lock();
         let now = st.now();
         let Some(mut pod) = st.store.get("pods", namespace, name).cloned() else {
@@ -541,9 +628,6 @@ impl Sim {
         };
         let uid = util::uid(&pod).to_string();
         let first = util::s(&pod, "/spec/containers/0/name").to_string();
-        let msg = format!(
-            "The node was low on resource: {resource}. Threshold quantity: 100Mi, available: 28Mi. Container {first} was using 1536Mi, request is 0, has larger consumption of {resource}. "
-        );
         let ts = util::fmt_ts(now);
         let node = util::s(&pod, "/spec/nodeName").to_string();
         if let Some(cs) = pod
@@ -562,7 +646,7 @@ impl Sim {
         }
         let st_obj = util::obj_at(&mut pod, &["status"]);
         st_obj.insert("phase".into(), json!("Failed"));
-        st_obj.insert("reason".into(), json!("Evicted"));
+        st_obj.insert("reason".into(), json!(reason));
         st_obj.insert("message".into(), json!(msg));
         let mut conds = st_obj
             .get("conditions")
@@ -576,21 +660,16 @@ impl Sim {
                 c["lastTransitionTime"] = json!(ts);
             }
         }
+        conds.retain(|c| c["type"] != "DisruptionTarget");
         conds.insert(0, json!({"type": "DisruptionTarget", "status": "True", "lastProbeTime": null, "lastTransitionTime": ts, "reason": "TerminationByKubelet", "message": msg.trim_end()}));
         st_obj.insert("conditions".into(), json!(conds));
         let pod = st.store.put("pods", pod);
         st.kubelet.pods.remove(&uid);
         st.store.static_uids.insert(uid);
-        st.store.record_event(
-            &pod,
-            None,
-            "Warning",
-            "Evicted",
-            msg.trim_end(),
-            "kubelet",
-            &node,
-            now,
-        );
+        if let Some((typ, r)) = event {
+            st.store
+                .record_event(&pod, None, typ, r, msg.trim_end(), "kubelet", &node, now);
+        }
         st.store.record_event(
             &pod,
             Some(&format!("spec.containers{{{first}}}")),
@@ -740,6 +819,21 @@ impl Sim {
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// Change the time scale from now on (sim time stays continuous).
+    pub fn set_time_scale(&self, scale: f64) {
+        if scale > 0.0 {
+            self.shared.lock().clock.set_scale(scale);
+            self.shared.wake.notify_one();
+        }
+    }
+
+    /// Jump the sim clock forward (timers that fall due fire at once, e.g. a progress deadline or
+    /// a crash-loop back-off).
+    pub fn advance(&self, sim: Duration) {
+        self.shared.lock().clock.advance(sim.as_millis() as i64);
+        self.shared.wake.notify_one();
     }
 
     /// Real duration corresponding to a sim duration.

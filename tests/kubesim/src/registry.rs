@@ -25,6 +25,11 @@ impl ResDef {
     pub fn list_kind(&self) -> String {
         format!("{}List", self.kind)
     }
+    /// Whether the server tracks `metadata.generation` (spec changes) for this kind.
+    pub fn has_generation(&self) -> bool {
+        matches!(self.group, "apps" | "batch" | "policy" | "autoscaling")
+            && self.plural != "controllerrevisions"
+    }
     pub fn has_status(&self) -> bool {
         self.subresources.contains(&"status")
     }

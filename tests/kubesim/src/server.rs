@@ -85,6 +85,9 @@ impl Req {
     fn qi(&self, k: &str) -> Option<i64> {
         self.q.get(k).and_then(|s| s.parse().ok())
     }
+    fn full_object(&self) -> bool {
+        self.q.get("includeObject").is_some_and(|v| v == "Object")
+    }
     fn dry_run(&self) -> bool {
         self.q.get("dryRun").is_some_and(|d| !d.is_empty())
     }
@@ -342,6 +345,67 @@ fn openapi_gv(group: &str, version: &str) -> Value {
     json!({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.33.2"}, "paths": paths, "components": {"schemas": {}}})
 }
 
+const AGGREGATED_CT: &str = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList";
+
+fn wants_aggregated(accept: &str) -> bool {
+    accept.split(',').any(|a| {
+        a.contains("as=APIGroupDiscoveryList") && a.contains("v=v2") && !a.contains("v=v2beta1")
+    })
+}
+
+/// Aggregated discovery (apidiscovery.k8s.io/v2) for `/api` (core) or `/apis`.
+fn aggregated(core: bool) -> Value {
+    let gvs: Vec<(&str, &str)> = if core {
+        vec![("", "v1")]
+    } else {
+        registry::groups()
+    };
+    let items: Vec<Value> = gvs
+        .into_iter()
+        .map(|(g, v)| {
+            let rl = resource_list(g, v);
+            let all = rl["resources"].as_array().cloned().unwrap_or_default();
+            let mut res = Vec::new();
+            for e in all.iter().filter(|e| !e["name"].as_str().unwrap_or("").contains('/')) {
+                let name = e["name"].as_str().unwrap_or("");
+                let subs: Vec<Value> = all
+                    .iter()
+                    .filter_map(|x| {
+                        let sub = x["name"].as_str()?.strip_prefix(&format!("{name}/"))?;
+                        Some(json!({
+                            "subresource": sub,
+                            "responseKind": {"group": x.get("group").cloned().unwrap_or(json!(g)), "version": x.get("version").cloned().unwrap_or(json!(v)), "kind": x["kind"]},
+                            "verbs": x["verbs"],
+                        }))
+                    })
+                    .collect();
+                let mut r = json!({
+                    "resource": name,
+                    "responseKind": {"group": g, "version": v, "kind": e["kind"]},
+                    "scope": if e["namespaced"] == json!(true) { "Namespaced" } else { "Cluster" },
+                    "singularResource": e["singularName"],
+                    "verbs": e["verbs"],
+                });
+                for k in ["shortNames", "categories"] {
+                    if let Some(x) = e.get(k) {
+                        r[k] = x.clone();
+                    }
+                }
+                if !subs.is_empty() {
+                    r["subresources"] = json!(subs);
+                }
+                res.push(r);
+            }
+            let mut meta = json!({"creationTimestamp": null});
+            if !g.is_empty() {
+                meta["name"] = json!(g);
+            }
+            json!({"metadata": meta, "versions": [{"version": v, "resources": res, "freshness": "Current"}]})
+        })
+        .collect();
+    json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}
+
 fn not_found_path() -> ApiError {
     ApiError::new(
         404,
@@ -425,6 +489,12 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
         }
         ["openapi", "v3", "api", v] => return Ok(json_resp(200, &openapi_gv("", v))),
         ["openapi", "v3", "apis", g, v] => return Ok(json_resp(200, &openapi_gv(g, v))),
+        ["api"] | ["apis"] if wants_aggregated(&r.accept) => {
+            let mut resp = json_resp(200, &aggregated(segs[0] == "api"));
+            resp.headers_mut()
+                .insert("Content-Type", AGGREGATED_CT.parse().unwrap());
+            return Ok(resp);
+        }
         ["api"] => {
             return Ok(json_resp(
                 200,
@@ -549,7 +619,14 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             if wants_table(r) {
                 return Ok(json_resp(
                     200,
-                    &table::table(def, &[obj], st.now(), &st.store.rv.to_string(), None),
+                    &table::table(
+                        def,
+                        &[obj],
+                        st.now(),
+                        &st.store.rv.to_string(),
+                        None,
+                        r.full_object(),
+                    ),
                 ));
             }
             Ok(json_resp(200, &obj))
@@ -689,6 +766,13 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
                 };
                 ApiError::new(code, reason, msg)
             })?;
+            if !target.is_object() {
+                return Err(ApiError::new(
+                    422,
+                    "Invalid",
+                    "the patch did not produce an object",
+                ));
+            }
             let mut newobj = if s == Some("scale") {
                 let mut c = cur.clone();
                 c["spec"]["replicas"] = target
@@ -816,6 +900,25 @@ pub(crate) fn prepare_create(def: &ResDef, mut obj: Value) -> Value {
         spec.entry("progressDeadlineSeconds").or_insert(json!(600));
         spec.entry("strategy").or_insert(json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}));
     }
+    if def.storage == "services" {
+        let spec = util::obj_at(&mut obj, &["spec"]);
+        spec.entry("type").or_insert(json!("ClusterIP"));
+        spec.entry("sessionAffinity").or_insert(json!("None"));
+        if !spec.contains_key("clusterIP") {
+            let ip = format!("10.96.{}.{}", fastrand::u8(0..=254), fastrand::u8(1..=254));
+            spec.insert("clusterIP".into(), json!(ip));
+            spec.insert("clusterIPs".into(), json!([ip]));
+        }
+        if let Some(ports) = spec.get_mut("ports").and_then(|p| p.as_array_mut()) {
+            for p in ports.iter_mut() {
+                if let Some(p) = p.as_object_mut() {
+                    p.entry("protocol").or_insert(json!("TCP"));
+                    let port = p.get("port").cloned().unwrap_or(json!(80));
+                    p.entry("targetPort").or_insert(port);
+                }
+            }
+        }
+    }
     if def.storage == "statefulsets" {
         let spec = util::obj_at(&mut obj, &["spec"]);
         spec.entry("replicas").or_insert(json!(1));
@@ -837,15 +940,24 @@ pub(crate) fn prepare_create(def: &ResDef, mut obj: Value) -> Value {
 
 fn parse_body(b: &[u8]) -> Result<Value, ApiError> {
     if b.starts_with(b"k8s\0") {
+        if let Some(v) = crate::pb::decode_simple(b) {
+            return Ok(v);
+        }
         return Err(ApiError::new(
             415,
             "UnsupportedMediaType",
             "kubesim does not decode protobuf request bodies (application/vnd.kubernetes.protobuf); send JSON (e.g. kubectl apply -f / create -f)",
         ));
     }
-    serde_json::from_slice(b)
+    let v: Value = serde_json::from_slice(b)
         .or_else(|_| serde_yaml::from_slice(b))
-        .map_err(|e| ApiError::bad_request(format!("error decoding body: {e}")))
+        .map_err(|e| ApiError::bad_request(format!("error decoding body: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::bad_request(
+            "the body of the request must be a JSON object",
+        ));
+    }
+    Ok(v)
 }
 
 fn scale_of(obj: &Value) -> Value {
@@ -1014,6 +1126,7 @@ fn list_handler(
             st.now(),
             &list_rv.to_string(),
             meta.get("continue").and_then(|c| c.as_str()),
+            r.full_object(),
         );
         if more > 0 {
             t["metadata"]["remainingItemCount"] = json!(more);
@@ -1044,11 +1157,12 @@ fn watch_handler(
     table: bool,
 ) -> Result<Response<Body>, ApiError> {
     let clock = ctx.shared.lock().clock.clone();
+    let full = q.get("includeObject").is_some_and(|v| v == "Object");
     let render = move |o: Value| -> Value {
         let o = view(def, o);
         if table {
             let rv = util::s(&o, "/metadata/resourceVersion").to_string();
-            crate::table::table(def, &[o], clock.now_ms(), &rv, None)
+            crate::table::table(def, &[o], clock.now_ms(), &rv, None, full)
         } else {
             o
         }
@@ -1215,6 +1329,11 @@ fn logs_handler(ctx: &Arc<Ctx>, ns: &str, name: &str, r: &Req) -> Result<Respons
         )));
     }
     let previous = r.qb("previous");
+    let now = st.now();
+    let since_cutoff = r
+        .qi("sinceSeconds")
+        .map(|sec| now - sec * 1000)
+        .or_else(|| r.q.get("sinceTime").and_then(|t| util::parse_ts(t)));
     let (text, start, running) = kubelet::logs_of(&st.kubelet, &pod, &container, previous)
         .map_err(|(c, m)| ApiError::new(c, "BadRequest", m))?;
     drop(st);
@@ -1233,6 +1352,9 @@ fn logs_handler(ctx: &Arc<Ctx>, ns: &str, name: &str, r: &Req) -> Result<Respons
         };
         let mut out = String::new();
         for (i, l) in lines.iter().enumerate().skip(skip) {
+            if since_cutoff.is_some_and(|c| start + (i as i64) < c) {
+                continue;
+            }
             if ts {
                 out.push_str(&util::fmt_ts_nano(start + i as i64));
                 out.push(' ');

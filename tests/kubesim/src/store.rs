@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use tokio::sync::broadcast;
 
-pub const HISTORY: usize = 20_000;
+pub const HISTORY: usize = 10_000;
 
 #[derive(Debug, Clone)]
 pub struct ApiError {
@@ -81,6 +81,9 @@ pub struct Store {
     pub event_keys: HashMap<(String, String, String, String), (String, String)>,
     pub dirty: bool,
     pub event_seq: u64,
+    /// workload uid → hash of its first pod template (set at creation; `kubesim.io/rollout-behavior`
+    /// applies to pods of any other template).
+    pub first_hash: HashMap<String, String>,
 }
 
 impl Default for Store {
@@ -102,6 +105,7 @@ impl Store {
             event_keys: HashMap::new(),
             dirty: false,
             event_seq: 0,
+            first_hash: HashMap::new(),
         }
     }
 
@@ -230,7 +234,7 @@ impl Store {
             meta.insert("creationTimestamp".into(), json!(fmt_ts(now)));
         }
         meta.insert("resourceVersion".into(), json!(rv.to_string()));
-        if def.storage != "events" && !meta.contains_key("generation") {
+        if def.has_generation() && !meta.contains_key("generation") {
             meta.insert("generation".into(), json!(1));
         }
         if !keep_status {
@@ -263,6 +267,15 @@ impl Store {
         }
         if !keep_status && def.storage == "pods" {
             obj["status"] = json!({"phase": "Pending"});
+        }
+        if matches!(
+            def.storage,
+            "deployments" | "statefulsets" | "daemonsets" | "replicasets" | "jobs"
+        ) {
+            if let Some(t) = obj.pointer("/spec/template") {
+                self.first_hash
+                    .insert(util::uid(&obj).to_string(), util::template_hash(t));
+            }
         }
         self.objects.insert(key, obj.clone());
         self.emit(def.storage, &ns, "ADDED", obj.clone(), None);
@@ -309,6 +322,9 @@ impl Store {
         manager: Option<&str>,
         op: &str,
     ) -> Result<Value, ApiError> {
+        if !obj.is_object() {
+            return Err(ApiError::bad_request("body is not an object"));
+        }
         let def = registry::by_storage(def.storage);
         let key = (def.storage, ns.to_string(), name.to_string());
         let Some(old) = self.objects.get(&key).cloned() else {
@@ -379,7 +395,7 @@ impl Store {
                 }
                 if old.get("spec") != obj.get("spec") && def.storage != "events" {
                     let g = util::i(&old, "/metadata/generation").unwrap_or(1);
-                    if def.storage != "pods" {
+                    if def.has_generation() {
                         obj["metadata"]["generation"] = json!(g + 1);
                     }
                     self.static_uids.remove(util::uid(&old));

@@ -168,7 +168,14 @@ fn selector_str(o: &Value) -> String {
         .unwrap_or_else(|| "<none>".into())
 }
 
-pub fn table(def: &ResDef, items: &[Value], now: i64, rv: &str, cont: Option<&str>) -> Value {
+pub fn table(
+    def: &ResDef,
+    items: &[Value],
+    now: i64,
+    rv: &str,
+    cont: Option<&str>,
+    full: bool,
+) -> Value {
     let i0 = |o: &Value, p: &str| util::i(o, p).unwrap_or(0);
     let (cols, rows): (Vec<Value>, Vec<Vec<Value>>) = match def.kind {
         "Pod" => (
@@ -462,6 +469,54 @@ pub fn table(def: &ResDef, items: &[Value], now: i64, rv: &str, cont: Option<&st
                 })
                 .collect(),
         ),
+        "Service" => (
+            vec![
+                col("Name", "string", 0),
+                col("Type", "string", 0),
+                col("Cluster-IP", "string", 0),
+                col("External-IP", "string", 0),
+                col("Port(s)", "string", 0),
+                col("Age", "string", 0),
+                col("Selector", "string", 1),
+            ],
+            items
+                .iter()
+                .map(|sv| {
+                    let ports = sv
+                        .pointer("/spec/ports")
+                        .and_then(|p| p.as_array())
+                        .map(|a| {
+                            a.iter()
+                                .map(|p| format!("{}/{}", i0(p, "/port"), util::s(p, "/protocol")))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or("<none>".into());
+                    let sel = sv
+                        .pointer("/spec/selector")
+                        .and_then(|x| x.as_object())
+                        .map(|m| {
+                            m.iter()
+                                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                                .collect::<Vec<_>>()
+                                .join(",")
+                        })
+                        .filter(|s| !s.is_empty())
+                        .unwrap_or("<none>".into());
+                    let cip = util::s(sv, "/spec/clusterIP");
+                    vec![
+                        json!(util::name(sv)),
+                        json!(util::s(sv, "/spec/type")),
+                        json!(if cip.is_empty() { "<none>" } else { cip }),
+                        json!("<none>"),
+                        json!(ports),
+                        json!(age(sv, now)),
+                        json!(sel),
+                    ]
+                })
+                .collect(),
+        ),
         "PodDisruptionBudget" => (
             vec![
                 col("Name", "string", 0),
@@ -500,7 +555,11 @@ pub fn table(def: &ResDef, items: &[Value], now: i64, rv: &str, cont: Option<&st
         .into_iter()
         .zip(items.iter())
         .map(|(cells, o)| {
-            json!({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o.get("metadata").cloned().unwrap_or(json!({}))}})
+            if full {
+                json!({"cells": cells, "object": o})
+            } else {
+                json!({"cells": cells, "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": o.get("metadata").cloned().unwrap_or(json!({}))}})
+            }
         })
         .collect();
     let mut meta = json!({"resourceVersion": rv});

@@ -29,6 +29,16 @@ impl Clock {
         let el = self.real_start.elapsed().as_secs_f64() * 1000.0 * self.scale;
         self.start_ms + el as i64
     }
+    /// Change the scale from now on (the clock stays continuous).
+    pub fn set_scale(&mut self, scale: f64) {
+        self.start_ms = self.now_ms();
+        self.real_start = Instant::now();
+        self.scale = scale;
+    }
+    /// Jump forward by `ms` of sim time.
+    pub fn advance(&mut self, ms: i64) {
+        self.start_ms += ms.max(0);
+    }
     /// Real duration for a sim duration in ms.
     pub fn real_for(&self, sim_ms: i64) -> std::time::Duration {
         std::time::Duration::from_secs_f64((sim_ms.max(0) as f64 / 1000.0) / self.scale)

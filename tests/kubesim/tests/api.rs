@@ -22,6 +22,17 @@ async fn client_for(path: &Path) -> Client {
     Client::try_from(cfg).unwrap()
 }
 
+/// kube-rs retries 429/503/504 (up to 15 times, exponential back-off) by default; the eviction
+/// 429 (no Retry-After, like the real server) is checked with retries off.
+async fn client_no_retry(path: &Path) -> Client {
+    let kc = Kubeconfig::read_from(path).unwrap();
+    let mut cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap();
+    cfg.default_retry = false;
+    Client::try_from(cfg).unwrap()
+}
+
 fn start(yaml: &str, scale: f64) -> Sim {
     Sim::start(SimOptions {
         time_scale: scale,
@@ -532,4 +543,205 @@ spec:
         .await
         .unwrap();
     assert_eq!(l, "one\ntwo\nthree\n");
+    let l = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("side".into()),
+                since_seconds: Some(3600),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(l, "proxy up\n");
+    let l = api
+        .logs(
+            "two",
+            &LogParams {
+                container: Some("side".into()),
+                since_seconds: Some(1),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(l, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_legacy_and_aggregated() {
+    let sim = start("", 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let v = c.apiserver_version().await.unwrap();
+    assert_eq!(v.git_version, "v1.33.2");
+    for aggregated in [false, true] {
+        let d = kube::discovery::Discovery::new(c.clone());
+        let d = if aggregated {
+            d.run_aggregated().await.unwrap()
+        } else {
+            d.run().await.unwrap()
+        };
+        let (ar, caps) = d
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+                "apps",
+                "v1",
+                "Deployment",
+            ))
+            .expect("deployments");
+        assert_eq!(ar.plural, "deployments");
+        assert!(
+            caps.subresources
+                .iter()
+                .any(|(s, _)| s.plural == "deployments/scale" || s.plural == "scale"),
+            "{:?}",
+            caps.subresources
+        );
+        assert!(d
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "Pod"))
+            .is_some());
+        assert!(d
+            .resolve_gvk(&kube::api::GroupVersionKind::gvk(
+                "policy",
+                "v1",
+                "PodDisruptionBudget"
+            ))
+            .is_some());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_401_403_and_selector_watch() {
+    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    // 401 with a bad token
+    let kc = std::fs::read_to_string(sim.kubeconfig_path()).unwrap();
+    let bad = sim.kubeconfig_path().with_file_name("bad-kubeconfig");
+    let tok_line = kc
+        .lines()
+        .find(|l| l.trim_start().starts_with("token:"))
+        .unwrap()
+        .to_string();
+    std::fs::write(&bad, kc.replace(&tok_line, "    token: nope")).unwrap();
+    let api: Api<Pod> = Api::namespaced(client_for(&bad).await, "default");
+    let e = api.list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 401 && s.reason == "Unauthorized"),
+        "{e:?}"
+    );
+    // 403 with the RBAC-style message
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "list", "pods");
+    sim.deny("alice", "*", "nodes");
+    let c = client_for(&alice).await;
+    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let e = api.list(&ListParams::default()).await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 403 && s.reason == "Forbidden" && s.message == "pods is forbidden: User \"alice\" cannot list resource \"pods\" in API group \"\" in the namespace \"default\""),
+        "{e:?}"
+    );
+    api.get("p1").await.unwrap();
+    let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(c.clone());
+    let e = nodes.get("node-1").await.unwrap_err();
+    assert!(
+        matches!(e, kube::Error::Api(ref s) if s.code == 403 && s.message == "nodes \"node-1\" is forbidden: User \"alice\" cannot get resource \"nodes\" in API group \"\" at the cluster scope"),
+        "{e:?}"
+    );
+    // a label-selector watch sees an object leave the selection as DELETED
+    let admin: Api<Pod> = Api::namespaced(client_for(sim.kubeconfig_path()).await, "default");
+    let mut w = admin
+        .watch(&WatchParams::default().labels("tier=fe").timeout(10), "0")
+        .await
+        .unwrap()
+        .boxed();
+    assert!(matches!(
+        w.try_next().await.unwrap().unwrap(),
+        WatchEvent::Added(_)
+    ));
+    admin
+        .patch(
+            "p1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"tier": "be"}}})),
+        )
+        .await
+        .unwrap();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(5), w.try_next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap()
+        {
+            WatchEvent::Deleted(p) => {
+                assert_eq!(p.metadata.labels.unwrap()["tier"], "be");
+                break;
+            }
+            WatchEvent::Modified(_) | WatchEvent::Bookmark(_) => continue,
+            other => panic!("{other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eviction_api_and_pdb() {
+    let yaml = format!(
+        "{}---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: solo-pdb, namespace: default}}\nspec:\n  maxUnavailable: 0\n  selector: {{matchLabels: {{app: solo}}}}\n",
+        pod_yaml("p1", r#"{"sigtermExit": "8s"}"#)
+    );
+    let sim = start(&yaml, 10.0);
+    let ok = tokio::task::block_in_place(|| {
+        sim.wait_until(Duration::from_secs(10), |s| {
+            s.get("policy/v1", "PodDisruptionBudget", None, "solo-pdb")
+                .is_some_and(|p| p["status"]["currentHealthy"] == 1)
+        })
+    });
+    assert!(ok);
+    let pdb = sim
+        .get("policy/v1", "PodDisruptionBudget", None, "solo-pdb")
+        .unwrap();
+    assert_eq!(pdb["status"]["desiredHealthy"], 1);
+    assert_eq!(pdb["status"]["disruptionsAllowed"], 0);
+    assert_eq!(pdb["status"]["expectedPods"], 1);
+    let api: Api<Pod> = Api::namespaced(client_no_retry(sim.kubeconfig_path()).await, "default");
+    let e = api
+        .evict("p1", &kube::api::EvictParams::default())
+        .await
+        .unwrap_err();
+    match e {
+        kube::Error::Api(s) => {
+            assert_eq!(s.code, 429);
+            assert_eq!(s.reason, "TooManyRequests");
+            assert_eq!(
+                s.message,
+                "Cannot evict pod as it would violate the pod's disruption budget."
+            );
+            let d = s.details.expect("details");
+            assert_eq!(d.causes[0].reason, "DisruptionBudget");
+            assert_eq!(
+                d.causes[0].message,
+                "The disruption budget solo-pdb needs 1 healthy pods and has 1 currently"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // relax the budget: eviction deletes gracefully with DisruptionTarget
+    let pdbs: Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> =
+        Api::namespaced(client_for(sim.kubeconfig_path()).await, "default");
+    pdbs.patch(
+        "solo-pdb",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"maxUnavailable": 1}})),
+    )
+    .await
+    .unwrap();
+    api.evict("p1", &kube::api::EvictParams::default())
+        .await
+        .unwrap();
+    let p = sim.get("v1", "Pod", None, "p1").unwrap();
+    assert!(p["metadata"]["deletionTimestamp"].is_string());
+    assert!(p["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "EvictionByEvictionAPI"));
 }

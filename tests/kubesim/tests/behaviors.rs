@@ -44,6 +44,30 @@ spec:
 apiVersion: v1
 kind: Pod
 metadata:
+  name: slow
+  annotations: {kubesim.io/behavior: '{"startupFails": true}'}
+spec:
+  containers: [{name: app, image: "app:1", startupProbe: {httpGet: {path: /, port: 80}, periodSeconds: 2, failureThreshold: 2}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: hook
+  annotations: {kubesim.io/behavior: '{"postStartFails": true}'}
+spec:
+  containers: [{name: app, image: "app:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: deadline
+spec:
+  activeDeadlineSeconds: 5
+  containers: [{name: app, image: "app:1"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
   name: pull
   annotations: {kubesim.io/behavior: '{"imagePullError": "not found"}'}
 spec:
@@ -100,6 +124,57 @@ fn kubelet_behaviours() {
         .iter()
         .any(|(r, m, c)| r == "Unhealthy" && m.starts_with("Liveness probe failed: ") && *c >= 3));
 
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| pod(s, "slow")["status"]
+            ["containerStatuses"][0]["restartCount"]
+            .as_i64()
+            .unwrap_or(0)
+            >= 1)
+    );
+    let ev = events_for(&sim, "slow");
+    assert!(
+        ev.iter().any(|(r, m, _)| r == "Killing"
+            && m == "Container app failed startup probe, will be restarted"),
+        "{ev:?}"
+    );
+    assert!(ev
+        .iter()
+        .any(|(r, m, _)| r == "Unhealthy" && m.starts_with("Startup probe failed: ")));
+    assert_eq!(
+        pod(&sim, "slow")["status"]["containerStatuses"][0]["started"],
+        false
+    );
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| pod(s, "deadline")["status"]
+            ["reason"]
+            == "DeadlineExceeded"
+            && pod(s, "hook")["status"]["containerStatuses"][0]["restartCount"]
+                .as_i64()
+                .unwrap_or(0)
+                >= 1)
+    );
+    let dl = pod(&sim, "deadline");
+    assert_eq!(dl["status"]["phase"], "Failed");
+    assert_eq!(
+        dl["status"]["message"],
+        "Pod was active on the node longer than the specified deadline"
+    );
+    assert_eq!(
+        dl["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        137
+    );
+    assert!(events_for(&sim, "deadline")
+        .iter()
+        .any(|(r, _, _)| r == "DeadlineExceeded"));
+    let ev = events_for(&sim, "hook");
+    assert!(
+        ev.iter()
+            .any(|(r, m, _)| r == "FailedPostStartHook" && m == "PostStartHook failed"),
+        "{ev:?}"
+    );
+    let before = sim.list("v1", "Event", None).len();
+    assert!(before > 0);
+    assert_eq!(sim.expire_events(Duration::from_secs(3600)), 0);
     let pull = pod(&sim, "pull");
     let w = pull["status"]["containerStatuses"][0]["state"]["waiting"]["reason"]
         .as_str()
@@ -132,6 +207,16 @@ fn kubelet_behaviours() {
         .iter()
         .any(|c| c["type"] == "Initialized" && c["status"] == "True"));
 
+    let n = sim.expire_events(Duration::ZERO);
+    assert!(n >= before, "{n} < {before}");
+    assert!(sim
+        .list("v1", "Event", None)
+        .iter()
+        .all(|e| e["reason"] != "Scheduled"));
+    assert!(sim
+        .list("events.k8s.io/v1", "Event", None)
+        .iter()
+        .all(|e| e["reason"] != "Scheduled"));
     let job = pod(&sim, "job");
     let t = &job["status"]["containerStatuses"][0]["state"]["terminated"];
     assert_eq!(t["exitCode"], 3);
@@ -185,6 +270,44 @@ spec:
     assert!(events_for(&sim, &victim)
         .iter()
         .any(|(r, _, _)| r == "Evicted"));
+    // node shutdown
+    let other = sim
+        .list("v1", "Pod", None)
+        .into_iter()
+        .find(|p| p["status"]["phase"] == "Running")
+        .unwrap();
+    let (oname, onode) = (
+        other["metadata"]["name"].as_str().unwrap().to_string(),
+        other["spec"]["nodeName"].as_str().unwrap().to_string(),
+    );
+    assert!(sim.terminate_for_node_shutdown("default", &oname));
+    let p = pod(&sim, &oname);
+    assert_eq!(p["status"]["reason"], "Terminated");
+    assert_eq!(
+        p["status"]["message"],
+        "Pod was terminated in response to imminent node shutdown."
+    );
+    assert!(p["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "TerminationByKubelet"));
+    let n = sim.get("v1", "Node", None, &onode).unwrap();
+    assert!(n["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "Unknown"));
+    // the replacement lands on a Ready node
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["availableReplicas"]
+        == 2));
+    assert!(sim
+        .list("v1", "Pod", None)
+        .iter()
+        .filter(|p| p["status"]["phase"] == "Running")
+        .all(|p| p["spec"]["nodeName"] != onode.as_str()));
 }
 
 #[test]
@@ -246,6 +369,10 @@ spec:
         avail(s, 2) && imgs.len() == 1 && imgs.contains("app:2")
     });
     assert!(ok);
+    assert_eq!(
+        sim.get("apps/v1", "Deployment", None, "rec").unwrap()["metadata"]["generation"],
+        2
+    );
     assert!(
         !saw_mixed.get(),
         "Recreate must not run old and new pods together"
@@ -415,4 +542,465 @@ status:
     assert!(evs
         .iter()
         .any(|e| e["involvedObject"]["name"] == "web-abc-0" && e["reason"] == "Killing"));
+}
+
+#[test]
+fn clock_controls_and_exceeded_grace_period() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  progressDeadlineSeconds: 600
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations:
+        kubesim.io/rollout-behavior: '{"neverReady": true}'
+    spec:
+      containers: [{name: app, image: "nginx:1.27"}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stuck
+  annotations: {kubesim.io/behavior: '{"sigtermExit": "never", "exceedsGracePeriod": true}'}
+spec:
+  terminationGracePeriodSeconds: 20
+  containers: [{name: app, image: "app:1"}]
+"#;
+    let sim = start(yaml, 10.0);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["availableReplicas"]
+        == 1
+        && pod(s, "stuck")["status"]["phase"] == "Running"));
+    // bad release: the 600 s deadline passes at once with advance()
+    let mut d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
+    d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
+        "now".into();
+    d.as_object_mut().unwrap().remove("status");
+    d["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&serde_json::to_string(&d).unwrap()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = sim.now();
+    sim.advance(Duration::from_secs(601));
+    assert!(sim.now().duration_since(before).as_secs() >= 601);
+    assert!(sim.wait_until(Duration::from_secs(5), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["reason"] == "ProgressDeadlineExceeded")));
+    // a faster clock
+    sim.set_time_scale(100.0);
+    assert_eq!(sim.time_scale(), 100.0);
+    assert!(sim.delete("v1", "Pod", Some("default"), "stuck"));
+    assert!(sim.wait_until(Duration::from_secs(5), |s| s
+        .get("v1", "Pod", None, "stuck")
+        .is_none()));
+    assert!(events_for(&sim, "stuck")
+        .iter()
+        .any(|(r, m, _)| r == "ExceededGracePeriod"
+            && m == "Container runtime did not kill the pod within specified grace period."));
+}
+
+#[test]
+fn jobs_complete_or_fail() {
+    let yaml = r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: ok, namespace: default}
+spec:
+  completions: 2
+  parallelism: 1
+  template:
+    metadata:
+      annotations: {kubesim.io/behavior: '{"crashAfter": "1s", "exitCode": 0}'}
+    spec:
+      restartPolicy: Never
+      containers: [{name: task, image: "task:1"}]
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: bad, namespace: default}
+spec:
+  backoffLimit: 1
+  template:
+    metadata:
+      annotations: {kubesim.io/behavior: '{"crashAfter": "1s", "exitCode": 2, "message": "boom"}'}
+    spec:
+      restartPolicy: Never
+      containers: [{name: task, image: "task:1"}]
+"#;
+    let sim = start(yaml, 20.0);
+    let cond = |s: &Sim, j: &str, t: &str| {
+        s.get("batch/v1", "Job", None, j).unwrap()["status"]["conditions"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|c| c["type"] == t && c["status"] == "True"))
+    };
+    assert!(
+        sim.wait_until(Duration::from_secs(15), |s| cond(s, "ok", "Complete")
+            && cond(s, "bad", "Failed"))
+    );
+    let ok = sim.get("batch/v1", "Job", None, "ok").unwrap();
+    assert_eq!(ok["status"]["succeeded"], 2);
+    let bad = sim.get("batch/v1", "Job", None, "bad").unwrap();
+    assert_eq!(bad["status"]["failed"], 2);
+    let c = bad["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "Failed")
+        .unwrap()
+        .clone();
+    assert_eq!(c["reason"], "BackoffLimitExceeded");
+    let pods: Vec<Value> = sim
+        .list("v1", "Pod", None)
+        .into_iter()
+        .filter(|p| p["metadata"]["labels"]["job-name"] == "bad")
+        .collect();
+    assert_eq!(pods.len(), 2);
+    assert!(pods.iter().all(|p| p["status"]["phase"] == "Failed"
+        && p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 2));
+}
+
+#[test]
+fn service_endpoints_follow_readiness() {
+    let yaml = r#"
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 30
+      containers: [{name: app, image: "nginx:1.27"}]
+"#;
+    let sim = start(yaml, 20.0);
+    let addrs = |s: &Sim, k: &str| {
+        s.get("v1", "Endpoints", None, "web")
+            .map(|e| e["subsets"][0][k].as_array().map(|a| a.len()).unwrap_or(0))
+            .unwrap_or(0)
+    };
+    assert!(sim.wait_until(Duration::from_secs(10), |s| addrs(s, "addresses") == 2));
+    let e = sim.get("v1", "Endpoints", None, "web").unwrap();
+    assert_eq!(e["subsets"][0]["ports"][0]["port"], 8080);
+    assert!(
+        sim.get("v1", "Service", None, "web").unwrap()["spec"]["clusterIP"]
+            .as_str()
+            .unwrap()
+            .starts_with("10.96.")
+    );
+    let victim = sim.list("v1", "Pod", None)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sim.delete("v1", "Pod", Some("default"), &victim);
+    assert!(
+        sim.wait_until(Duration::from_secs(5), |s| addrs(s, "addresses") <= 2
+            && s.get("v1", "Endpoints", None, "web").unwrap()["subsets"][0]
+                ["addresses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|a| a["targetRef"]["name"] != victim.as_str()))
+    );
+}
+
+/// The complete example in README.md does what the README says.
+#[test]
+fn readme_example_scenario() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start_i = readme.find("```yaml\n").expect("yaml block") + 8;
+    let end_i = start_i + readme[start_i..].find("```").unwrap();
+    let sim = start(&readme[start_i..end_i], 30.0);
+    let dep = |s: &Sim| s.get("apps/v1", "Deployment", Some("shop"), "web").unwrap();
+    assert!(sim.wait_until(Duration::from_secs(15), |s| dep(s)["status"]
+        ["availableReplicas"]
+        == 3));
+    // the static pod and its previous log
+    let p = sim.get("v1", "Pod", Some("shop"), "api-0").unwrap();
+    assert_eq!(p["status"]["containerStatuses"][0]["restartCount"], 5);
+    assert_eq!(
+        sim.list("v1", "Event", Some("shop"))
+            .iter()
+            .filter(|e| e["involvedObject"]["name"] == "api-0")
+            .count(),
+        1
+    );
+    // a restart rolls out the bad release: new pods crash-loop, OOMKilled 137
+    let mut d = dep(&sim);
+    d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
+        "2025-03-01T11:00:00Z".into();
+    d.as_object_mut().unwrap().remove("status");
+    d["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&serde_json::to_string(&d).unwrap()).unwrap();
+    assert!(sim.wait_until(Duration::from_secs(15), |s| s
+        .list("v1", "Pod", Some("shop"))
+        .iter()
+        .any(|p| {
+            let t = &p["status"]["containerStatuses"][0]["lastState"]["terminated"];
+            t["reason"] == "OOMKilled"
+                && t["exitCode"] == 137
+                && t["message"] == "java.lang.OutOfMemoryError"
+        })));
+    // new pods are Ready after 2s and crash after 5s: the rollout goes through, then they crash-loop
+    assert!(sim.wait_until(Duration::from_secs(15), |s| s
+        .list("v1", "Pod", Some("shop"))
+        .iter()
+        .any(|p| {
+            p["status"]["containerStatuses"][0]["state"]["waiting"]["reason"] == "CrashLoopBackOff"
+        })));
+}
+
+#[test]
+fn revision_history_limit_cleans_old_replicasets() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  revisionHistoryLimit: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers: [{name: app, image: "app:0"}]
+"#;
+    let sim = start(yaml, 30.0);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("apps/v1", "Deployment", None, "web")
+        .unwrap()["status"]["availableReplicas"]
+        == 1));
+    for i in 1..=3 {
+        sim.apply_yaml(&yaml.replace("app:0", &format!("app:{i}")))
+            .unwrap();
+        assert!(sim.wait_until(Duration::from_secs(10), |s| {
+            let d = s.get("apps/v1", "Deployment", None, "web").unwrap();
+            d["status"]["observedGeneration"] == d["metadata"]["generation"]
+                && d["metadata"]["generation"] == i + 1
+                && d["status"]["updatedReplicas"] == 1
+                && d["status"]["availableReplicas"] == 1
+                && d["status"]["replicas"] == 1
+        }));
+    }
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .list("apps/v1", "ReplicaSet", None)
+        .len()
+        == 2));
+    let d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
+    assert_eq!(
+        d["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
+        "4"
+    );
+}
+
+/// The "first template" of a workload is the one it was created with, even when it changes before
+/// the controllers ever ran.
+#[test]
+fn rollout_behavior_applies_to_any_later_template() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {kubesim.io/rollout-behavior: '{"neverReady": true}'}
+    spec:
+      containers: [{name: app, image: "app:1"}]
+"#;
+    let sim = start(yaml, 20.0);
+    sim.apply_yaml(&yaml.replace("app:1", "app:2")).unwrap();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .list("v1", "Pod", None)
+        .iter()
+        .any(|p| p["spec"]["containers"][0]["image"] == "app:2"
+            && p["metadata"]["annotations"]["kubesim.io/behavior"]
+                == r#"{"neverReady": true}"#
+            && p["status"]["phase"] == "Running")));
+    std::thread::sleep(Duration::from_millis(300));
+    let pods = sim.list("v1", "Pod", None);
+    assert!(
+        pods.iter()
+            .all(|p| p["status"]["containerStatuses"][0]["ready"] == false),
+        "{pods:?}"
+    );
+}
+
+#[test]
+fn unschedulable_pods() {
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: picky}
+spec:
+  nodeSelector: {disktype: ssd}
+  containers: [{name: app, image: "app:1"}]
+"#;
+    let sim = start(yaml, 20.0);
+    assert!(
+        sim.wait_until(Duration::from_secs(5), |s| events_for(s, "picky")
+            .iter()
+            .any(|(r, _, _)| r == "FailedScheduling"))
+    );
+    let (_, msg, _) = events_for(&sim, "picky")
+        .into_iter()
+        .find(|(r, _, _)| r == "FailedScheduling")
+        .unwrap();
+    assert_eq!(msg, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+    let p = pod(&sim, "picky");
+    assert_eq!(p["status"]["phase"], "Pending");
+    let c = &p["status"]["conditions"][0];
+    assert_eq!(
+        (
+            c["type"].as_str(),
+            c["status"].as_str(),
+            c["reason"].as_str()
+        ),
+        (Some("PodScheduled"), Some("False"), Some("Unschedulable"))
+    );
+    // too big for any node
+    sim.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: huge}\nspec:\n  containers: [{name: app, image: \"app:1\", resources: {requests: {memory: 512Gi}}}]\n").unwrap();
+    assert!(
+        sim.wait_until(Duration::from_secs(5), |s| events_for(s, "huge")
+            .iter()
+            .any(|(r, _, _)| r == "FailedScheduling"))
+    );
+    let (_, msg, _) = events_for(&sim, "huge")
+        .into_iter()
+        .find(|(r, _, _)| r == "FailedScheduling")
+        .unwrap();
+    assert_eq!(msg, "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
+    // label a node: it gets scheduled
+    let mut n = sim.get("v1", "Node", None, "node-2").unwrap();
+    n["metadata"]["labels"]["disktype"] = "ssd".into();
+    n["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&serde_json::to_string(&n).unwrap()).unwrap();
+    assert!(
+        sim.wait_until(Duration::from_secs(5), |s| pod(s, "picky")["status"]
+            ["phase"]
+            == "Running")
+    );
+    assert_eq!(pod(&sim, "picky")["spec"]["nodeName"], "node-2");
+}
+
+#[test]
+fn statefulset_partition() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: default}
+spec:
+  replicas: 3
+  serviceName: db
+  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 2}}
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers: [{name: db, image: "db:1"}]
+"#;
+    let sim = start(yaml, 30.0);
+    let sts = |s: &Sim| s.get("apps/v1", "StatefulSet", None, "db").unwrap();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| sts(s)["status"]
+        ["readyReplicas"]
+        == 3));
+    assert_eq!(
+        pod(&sim, "db-1")["metadata"]["labels"]["apps.kubernetes.io/pod-index"],
+        "1"
+    );
+    sim.apply_yaml(&yaml.replace("db:1", "db:2")).unwrap();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| sts(s)["status"]
+        ["updatedReplicas"]
+        == 1
+        && sts(s)["status"]["readyReplicas"] == 3
+        && pod(s, "db-2")["spec"]["containers"][0]["image"] == "db:2"));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(pod(&sim, "db-0")["spec"]["containers"][0]["image"], "db:1");
+    assert_eq!(pod(&sim, "db-1")["spec"]["containers"][0]["image"], "db:1");
+    let s = sts(&sim);
+    assert_ne!(
+        s["status"]["currentRevision"],
+        s["status"]["updateRevision"]
+    );
+    assert_eq!(s["status"]["currentReplicas"], 2);
+    // scale down removes the highest ordinal
+    sim.apply_yaml(
+        &yaml
+            .replace("db:1", "db:2")
+            .replace("replicas: 3", "replicas: 2"),
+    )
+    .unwrap();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("v1", "Pod", None, "db-2")
+        .is_none()
+        && sts(s)["status"]["replicas"] == 2));
+}
+
+#[test]
+fn native_sidecar_stops_after_app() {
+    let yaml = r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: meshed
+  annotations: {kubesim.io/behavior: '{"app": {"sigtermExit": "3s"}, "proxy": {"sigtermExit": "20s"}}'}
+spec:
+  terminationGracePeriodSeconds: 30
+  initContainers: [{name: proxy, image: "envoy:1", restartPolicy: Always}]
+  containers: [{name: app, image: "app:1"}]
+"#;
+    let sim = start(yaml, 10.0);
+    assert!(
+        sim.wait_until(Duration::from_secs(10), |s| pod(s, "meshed")["status"]
+            ["conditions"]
+            .as_array()
+            .is_some_and(|a| a
+                .iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")))
+    );
+    assert_eq!(
+        pod(&sim, "meshed")["status"]["initContainerStatuses"][0]["started"],
+        true
+    );
+    assert!(sim.delete("v1", "Pod", Some("default"), "meshed"));
+    // app terminated while the sidecar still runs
+    assert!(sim.wait_until(Duration::from_secs(10), |s| {
+        let p = pod(s, "meshed");
+        p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"] == 0
+            && p["status"]["initContainerStatuses"][0]["state"]["running"].is_object()
+    }));
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .get("v1", "Pod", None, "meshed")
+        .is_none()));
 }

@@ -120,6 +120,16 @@ fn get_pods_and_deployments() {
     );
     let o = k(
         &sim,
+        &["get", "pods", "--sort-by=.status.startTime", "-o", "wide"],
+    );
+    assert!(
+        o.ok && o.stdout.lines().count() == 4 && o.stdout.contains("node-"),
+        "{}{}",
+        o.stdout,
+        o.stderr
+    );
+    let o = k(
+        &sim,
         &[
             "get",
             "pods",
@@ -561,6 +571,72 @@ fn apply_diff_scale_delete() {
     let f = dir.path().join("web.yaml");
     std::fs::write(&f, WEB).unwrap();
     let f = f.to_str().unwrap();
+    // kubectl's typed "create" generators send protobuf: namespaces, configmaps, secrets, serviceaccounts
+    for args in [
+        vec!["create", "namespace", "team"],
+        vec![
+            "-n",
+            "team",
+            "create",
+            "configmap",
+            "cfg",
+            "--from-literal=a=b",
+        ],
+        vec![
+            "-n",
+            "team",
+            "create",
+            "secret",
+            "generic",
+            "sec",
+            "--from-literal=p=q",
+        ],
+        vec!["-n", "team", "create", "serviceaccount", "bot"],
+        vec![
+            "-n",
+            "team",
+            "create",
+            "deployment",
+            "api",
+            "--image=shop/api:1",
+            "--replicas=2",
+            "--port=8080",
+        ],
+        vec![
+            "-n",
+            "team",
+            "run",
+            "dbg",
+            "--image=busybox:1.36",
+            "--restart=Never",
+            "--",
+            "sleep",
+            "3600",
+        ],
+    ] {
+        let o = k(&sim, &args);
+        assert!(o.ok, "{args:?}: {}", o.stderr);
+    }
+    assert_eq!(
+        sim.get("v1", "ConfigMap", Some("team"), "cfg").unwrap()["data"]["a"],
+        "b"
+    );
+    assert_eq!(
+        sim.get("v1", "Secret", Some("team"), "sec").unwrap()["data"]["p"],
+        "cQ=="
+    );
+    assert!(
+        sim.get("v1", "Namespace", None, "team").unwrap()["metadata"]
+            .get("generation")
+            .is_none()
+    );
+    assert!(ready_deploy(&sim, "team", "api", 2));
+    let dbg = sim.get("v1", "Pod", Some("team"), "dbg").unwrap();
+    assert_eq!(dbg["spec"]["restartPolicy"], "Never");
+    assert_eq!(
+        dbg["spec"]["containers"][0]["args"],
+        serde_json::json!(["sleep", "3600"])
+    );
     let o = k(&sim, &["apply", "-f", f]);
     assert!(o.ok, "{}", o.stderr);
     assert!(ready_deploy(&sim, "default", "web", 3));
@@ -583,14 +659,14 @@ fn apply_diff_scale_delete() {
     let o = k(&sim, &["scale", "deployment/web", "--replicas=1"]);
     assert!(o.ok, "{}", o.stderr);
     assert!(ready_deploy(&sim, "default", "web", 1));
-    assert!(
-        sim.wait_until(Duration::from_secs(10), |s| s.list("v1", "Pod", None).len()
-            == 1)
-    );
+    assert!(sim.wait_until(Duration::from_secs(10), |s| s
+        .list("v1", "Pod", Some("default"))
+        .len()
+        == 1));
     let o = k(&sim, &["delete", "deployment", "web"]);
     assert!(o.ok, "{}", o.stderr);
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
-        .list("v1", "Pod", None)
+        .list("v1", "Pod", Some("default"))
         .is_empty()
-        && s.list("apps/v1", "ReplicaSet", None).is_empty()));
+        && s.list("apps/v1", "ReplicaSet", Some("default")).is_empty()));
 }

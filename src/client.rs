@@ -23,6 +23,8 @@ pub struct Kube {
     pub server: String,
     /// Per-request limit (`--request-timeout`); watches are not limited.
     pub request_timeout: Option<Duration>,
+    /// The configuration the client was built from (to derive variants of it).
+    config: Config,
 }
 
 impl std::fmt::Debug for Kube {
@@ -172,18 +174,27 @@ impl Kube {
             .trim_end_matches('/')
             .to_string();
         let namespace = config.default_namespace.clone();
-        let client = Client::try_from(config).map_err(|e| {
-            Error::Config(format!(
-                "cannot build a client for context {context:?}: {}",
-                error_chain(&e)
-            ))
-        })?;
+        let client = build_client(config.clone(), &context)?;
         Ok(Kube {
             client,
             namespace,
             context,
             server,
             request_timeout: s.request_timeout,
+            config,
+        })
+    }
+
+    /// The same connection with kube-client's automatic retries off. kube retries 429/503/504 answers by
+    /// itself (with back-off, many times), which hides the one answer an eviction must show: "Cannot evict
+    /// pod as it would violate the pod's disruption budget".
+    pub fn without_retries(&self) -> Result<Kube> {
+        let mut config = self.config.clone();
+        config.default_retry = false;
+        Ok(Kube {
+            client: build_client(config.clone(), &self.context)?,
+            config,
+            ..self.clone()
         })
     }
 
@@ -261,6 +272,15 @@ impl Kube {
             other => Error::other(format!("{verb} {object}"), error_chain(&other)),
         }
     }
+}
+
+fn build_client(config: Config, context: &str) -> Result<Client> {
+    Client::try_from(config).map_err(|e| {
+        Error::Config(format!(
+            "cannot build a client for context {context:?}: {}",
+            error_chain(&e)
+        ))
+    })
 }
 
 /// The most telling part of a connection error: the innermost cause ("connection refused",

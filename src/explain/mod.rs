@@ -433,4 +433,3 @@ fn offline_reports(
         Vec::new(),
     ))
 }
-

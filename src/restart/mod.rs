@@ -30,7 +30,6 @@
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,
 //! steps: [{order, target, strategy, pods, action, disruption, findings}]}`.
 
-mod client;
 pub mod evict;
 pub mod plan;
 pub mod preflight;
@@ -134,7 +133,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
         Subject::Workload(w) => w.strategy() == Strategy::OnDelete,
     });
     let evict_kube = if evicts {
-        client::without_retries(global, &kube).await?
+        kube.without_retries()?
     } else {
         kube.clone()
     };

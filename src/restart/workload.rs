@@ -117,43 +117,30 @@ impl Workload {
     }
 
     pub fn strategy(&self) -> Strategy {
-        match self {
-            Workload::Deployment(d) => {
-                let t = d
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.strategy.as_ref())
-                    .and_then(|s| s.type_.as_deref());
-                if t == Some("Recreate") {
-                    Strategy::Recreate
-                } else {
-                    Strategy::Rolling
-                }
+        // Only the field differs per kind; the API default (RollingUpdate) applies when it is unset.
+        let t = match self {
+            Workload::Deployment(d) => d
+                .spec
+                .as_ref()
+                .and_then(|s| s.strategy.as_ref())
+                .and_then(|s| s.type_.as_deref()),
+            Workload::StatefulSet(s) => s
+                .spec
+                .as_ref()
+                .and_then(|s| s.update_strategy.as_ref())
+                .and_then(|s| s.type_.as_deref()),
+            Workload::DaemonSet(d) => d
+                .spec
+                .as_ref()
+                .and_then(|s| s.update_strategy.as_ref())
+                .and_then(|s| s.type_.as_deref()),
+        };
+        match (self, t) {
+            (Workload::Deployment(_), Some("Recreate")) => Strategy::Recreate,
+            (Workload::StatefulSet(_) | Workload::DaemonSet(_), Some("OnDelete")) => {
+                Strategy::OnDelete
             }
-            Workload::StatefulSet(s) => {
-                let t = s
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.update_strategy.as_ref())
-                    .and_then(|s| s.type_.as_deref());
-                if t == Some("OnDelete") {
-                    Strategy::OnDelete
-                } else {
-                    Strategy::Rolling
-                }
-            }
-            Workload::DaemonSet(d) => {
-                let t = d
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.update_strategy.as_ref())
-                    .and_then(|s| s.type_.as_deref());
-                if t == Some("OnDelete") {
-                    Strategy::OnDelete
-                } else {
-                    Strategy::Rolling
-                }
-            }
+            _ => Strategy::Rolling,
         }
     }
 

@@ -121,7 +121,56 @@ pub enum Command {
     /// Restart workloads one after another, each waiting until its new pods are Ready
     #[command(after_help = RESTART_EXAMPLES)]
     Restart(RestartArgs),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell) or kubectl's completion helper
+    #[command(after_help = COMPLETION_EXAMPLES)]
+    Completion(CompletionArgs),
 }
+
+#[derive(Debug, Args, Clone)]
+pub struct CompletionArgs {
+    /// The shell to print the script for; `kubectl` prints the `kubectl_complete-graceful` helper
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    /// Bash script for `kubectl-graceful …`
+    Bash,
+    /// Zsh script for `kubectl-graceful …`
+    Zsh,
+    /// Fish script for `kubectl-graceful …`
+    Fish,
+    /// PowerShell script for `kubectl-graceful …`
+    Powershell,
+    /// Helper `kubectl_complete-graceful` (sh) so kubectl's own completion completes `kubectl graceful …`
+    Kubectl,
+}
+
+const COMPLETION_EXAMPLES: &str = "\
+Examples:
+  # Bash: now, or in every shell (~/.bashrc)
+  source <(kubectl-graceful completion bash)
+  echo 'source <(kubectl-graceful completion bash)' >> ~/.bashrc
+
+  # Zsh (compinit enabled): a file in your $fpath
+  kubectl-graceful completion zsh > \"${fpath[1]}/_kubectl-graceful\"
+
+  # Fish
+  kubectl-graceful completion fish > ~/.config/fish/completions/kubectl-graceful.fish
+
+  # PowerShell (add to $PROFILE)
+  kubectl-graceful completion powershell | Out-String | Invoke-Expression
+
+  # `kubectl graceful <TAB>` in kubectl's own completion (kubectl >= 1.26, any shell): kubectl runs an
+  # executable `kubectl_complete-graceful` from PATH. `cargo install` and the release archives ship it;
+  # with krew, install the helper script into a directory on PATH:
+  kubectl graceful completion kubectl > ~/.local/bin/kubectl_complete-graceful
+  chmod +x ~/.local/bin/kubectl_complete-graceful
+
+The completions of pods, workloads, namespaces and contexts use the same connection flags as the command
+(-n, --context, --kubeconfig) and give up after 2s.";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OutputFormat {

@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod client;
+pub mod complete;
 pub mod diagnose;
 pub mod error;
 pub mod exit;
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Restart(args) => restart::run(args, &global).await,
         Command::Explain(args) => interruptible(explain::run(args, &global)).await,
         Command::Diagnose(args) => interruptible(diagnose::run(args, &global)).await,
+        Command::Completion(args) => Ok(complete::print_script(args.shell)),
     };
     match result {
         Ok(exit) => exit,

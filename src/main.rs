@@ -8,6 +8,16 @@ fn main() {
         );
         std::process::exit(2);
     }));
+    // `__complete WORDS…` (shell completion, also for kubectl): answered before clap and without the
+    // async runtime, which it starts only for a lookup in the cluster.
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == kubectl_graceful::complete::COMPLETE_ARG)
+    {
+        let words: Vec<String> = args.map(|a| a.to_string_lossy().into_owned()).collect();
+        std::process::exit(kubectl_graceful::complete::run_complete(&words));
+    }
     let cli = kubectl_graceful::cli::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

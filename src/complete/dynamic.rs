@@ -50,10 +50,10 @@ pub fn lookup(needs: &Needs, conn: &Connection) -> Snapshot {
                 let res = rt.block_on(async {
                     match tokio::time::timeout(LOOKUP_TIMEOUT, from_cluster(needs, conn)).await {
                         Ok(r) => r,
-                        Err(_) => Err(Error::Timeout {
-                            action: "completion lookup".into(),
-                            seconds: LOOKUP_TIMEOUT.as_secs(),
-                        }),
+                        Err(_) => Err(Error::Config(format!(
+                            "no answer from the cluster within {}s",
+                            LOOKUP_TIMEOUT.as_secs()
+                        ))),
                     }
                 });
                 match res {

@@ -76,7 +76,22 @@ pub fn script(shell: CompletionShell) -> Vec<u8> {
     let mut cmd = Cli::command();
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, BIN, &mut out);
+    if shell == Shell::Bash {
+        out = fix_bash_labels(out);
+    }
     out
+}
+
+/// clap_complete's bash script tracks the subcommand as `kubectl__graceful__subcmd__explain` but labels
+/// its cases `kubectl__subcmd__graceful__subcmd__explain` when the binary name has a hyphen, so no
+/// subcommand flag or value ever completes (clap-rs/clap#6421). Spell the labels like the tracker; a
+/// no-op once clap_complete is fixed.
+fn fix_bash_labels(script: Vec<u8>) -> Vec<u8> {
+    let broken = format!("{}__subcmd__{}", "kubectl", "graceful");
+    match String::from_utf8(script) {
+        Ok(s) => s.replace(&broken, "kubectl__graceful").into_bytes(),
+        Err(e) => e.into_bytes(),
+    }
 }
 
 /// `completion kubectl`: the `kubectl_complete-graceful` helper as a POSIX sh script, for installs

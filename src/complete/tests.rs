@@ -331,3 +331,19 @@ fn kubectl_helper_is_a_sh_script() {
     assert!(s.starts_with("#!/bin/sh\n"));
     assert!(s.contains("exec kubectl-graceful __complete \"$@\""));
 }
+
+#[test]
+fn bash_case_labels_match_the_state_names() {
+    // clap_complete's bash script spells subcommand states `kubectl__graceful__subcmd__explain` in its
+    // tracker but `kubectl__subcmd__graceful__subcmd__explain` in the case labels (clap-rs/clap#6421).
+    let s = String::from_utf8(script(CompletionShell::Bash)).unwrap_or_default();
+    assert!(!s.contains("kubectl__subcmd__graceful"), "unpatched");
+    assert!(
+        s.contains("cmd=\"kubectl__graceful__subcmd__explain\""),
+        "{s}"
+    );
+    assert!(
+        s.contains("\n        kubectl__graceful__subcmd__explain)\n"),
+        "{s}"
+    );
+}

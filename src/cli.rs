@@ -122,7 +122,7 @@ pub enum Command {
     #[command(after_help = RESTART_EXAMPLES)]
     Restart(RestartArgs),
 
-    /// Print a shell completion script (bash, zsh, fish, powershell) or kubectl's completion helper
+    /// Print a completion script: bash, zsh, fish, powershell, or the kubectl helper
     #[command(after_help = COMPLETION_EXAMPLES)]
     Completion(CompletionArgs),
 }

@@ -395,8 +395,13 @@ contexts: [{{name: x, context: {{cluster: x, user: x}}}}]
         .expect("write");
         let plugin = PluginDir::new();
         for words in [&["explain", ""][..], &["-n", ""], &["restart", "deploy/"]] {
-            // Through kubectl (which itself waits about 5s for a silent server before it runs the helper).
-            let (v, d) = parse(&plugin.kubectl(words, Some(&kc)));
+            // Through kubectl (which itself waits about 5s for a silent server before it runs the
+            // helper, so only once there), then directly.
+            let (v, d) = if name == "closed" || words[0] == "explain" {
+                parse(&plugin.kubectl(words, Some(&kc)))
+            } else {
+                parse(&direct(words, Some(&kc)))
+            };
             if words[0] == "explain" {
                 // Only kind prefixes are left: no space after them.
                 assert_eq!(d, 4 | 2, "{name}");
@@ -422,6 +427,15 @@ contexts: [{{name: x, context: {{cluster: x, user: x}}}}]
                 String::from_utf8_lossy(&out.stderr)
             );
         }
+        // A word that needs no lookup never waits for the cluster.
+        let start = Instant::now();
+        let (v, _) = parse(&direct(&["diagnose", "--fa"], Some(&kc)));
+        assert_eq!(v, ["--fail-on"]);
+        let took = start.elapsed();
+        assert!(
+            took < Duration::from_secs(1),
+            "{name}: static took {took:?}"
+        );
         // … and the reason with -v.
         let out = direct(&["-v", "explain", ""], Some(&kc));
         let (v, _) = parse(&out);

@@ -208,6 +208,10 @@ fn windows_dist_makes_a_zip_with_the_exe() {
     assert_eq!(report.platforms[0].matches, [("windows", "amd64")]);
     assert_eq!(report.platforms[0].bin, "kubectl-graceful.exe");
     assert_eq!(report.platforms[0].sha256, d.sha256);
+
+    // Reproducible: the same binaries packed again give the same bytes.
+    let again = tempfile::tempdir().unwrap();
+    assert_eq!(run_dist("x86_64-pc-windows-msvc", bins.path(), again.path()).sha256, d.sha256);
 }
 
 #[test]

@@ -75,8 +75,14 @@ pub fn render_file(
 ) -> Result<Rendered> {
     let path = root.join(TEMPLATE);
     let template = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    render(&template, version, base_url, shas)
-        .map_err(|e| Error::new(format!("{}: {e}", path.display())))
+    render(&template, version, base_url, shas).map_err(|e| {
+        let msg = e.to_string();
+        if msg.starts_with("line ") {
+            Error::new(format!("{}: {msg}", path.display()))
+        } else {
+            e
+        }
+    })
 }
 
 /// Renders `template` for `version` (without the leading `v`).

@@ -180,14 +180,38 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
     );
 }
 
+fn fake_windows_bins() -> tempfile::TempDir {
+    let bins = tempfile::tempdir().unwrap();
+    for bin in [platform::BIN, platform::COMPLETION_BIN] {
+        std::fs::write(
+            bins.path().join(format!("{bin}.exe")),
+            b"MZ fake windows binary",
+        )
+        .unwrap();
+    }
+    bins
+}
+
+#[test]
+fn dist_without_the_plugin_binary_fails_naming_it() {
+    let bins = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let err = dist::dist(&Options {
+        root: root(),
+        target: "x86_64-pc-windows-msvc".into(),
+        out_dir: out.path().into(),
+        bin_dir: Some(bins.path().into()),
+        base_url: None,
+        mtime: archive::DEFAULT_MTIME,
+    })
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("kubectl-graceful.exe not found"), "{err}");
+}
+
 #[test]
 fn windows_dist_makes_a_zip_with_the_exe() {
-    let bins = tempfile::tempdir().unwrap();
-    std::fs::write(
-        bins.path().join("kubectl-graceful.exe"),
-        b"MZ fake windows binary",
-    )
-    .unwrap();
+    let bins = fake_windows_bins();
     let out = tempfile::tempdir().unwrap();
     let d = run_dist("x86_64-pc-windows-msvc", bins.path(), out.path());
     assert_eq!(
@@ -199,7 +223,15 @@ fn windows_dist_makes_a_zip_with_the_exe() {
         .into_iter()
         .map(|l| l.name)
         .collect();
-    assert_eq!(names, ["LICENSE", "README.md", "kubectl-graceful.exe"]);
+    assert_eq!(
+        names,
+        [
+            "LICENSE",
+            "README.md",
+            "kubectl-graceful.exe",
+            "kubectl_complete-graceful.exe"
+        ]
+    );
 
     let text = std::fs::read_to_string(&d.manifest).unwrap();
     let report = validate::check_manifest(&text, "graceful", Some(VERSION));
@@ -211,13 +243,15 @@ fn windows_dist_makes_a_zip_with_the_exe() {
 
     // Reproducible: the same binaries packed again give the same bytes.
     let again = tempfile::tempdir().unwrap();
-    assert_eq!(run_dist("x86_64-pc-windows-msvc", bins.path(), again.path()).sha256, d.sha256);
+    assert_eq!(
+        run_dist("x86_64-pc-windows-msvc", bins.path(), again.path()).sha256,
+        d.sha256
+    );
 }
 
 #[test]
 fn a_tampered_archive_fails_the_sha256_check() {
-    let bins = tempfile::tempdir().unwrap();
-    std::fs::write(bins.path().join("kubectl-graceful.exe"), b"MZ").unwrap();
+    let bins = fake_windows_bins();
     let out = tempfile::tempdir().unwrap();
     let d = run_dist("x86_64-pc-windows-msvc", bins.path(), out.path());
     assert!(validate::validate_file(&d.manifest, Some(out.path()), None).is_empty());

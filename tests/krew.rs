@@ -148,7 +148,12 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
-    for want in ["LICENSE", "README.md", "kubectl-graceful"] {
+    for want in [
+        "LICENSE",
+        "README.md",
+        "kubectl-graceful",
+        "kubectl_complete-graceful",
+    ] {
         assert!(names.contains(&want), "{names:?}");
     }
     for l in &listed {
@@ -178,11 +183,25 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
         String::from_utf8_lossy(&version.stdout).trim(),
         format!("kubectl-graceful {VERSION}")
     );
+
+    // The archive's completion helper lets kubectl's own completion complete the plugin.
+    let complete = kubectl(
+        unpacked.path(),
+        home.path(),
+        &["__complete", "graceful", "dia"],
+    );
+    let stdout = String::from_utf8_lossy(&complete.stdout);
+    assert!(complete.status.success(), "{complete:?}");
+    assert!(
+        stdout.lines().any(|l| l.starts_with("diagnose\t")),
+        "{stdout}"
+    );
+    assert_eq!(stdout.lines().last(), Some(":4"), "{stdout}");
 }
 
 fn fake_windows_bins() -> tempfile::TempDir {
     let bins = tempfile::tempdir().unwrap();
-    for bin in [platform::BIN, platform::COMPLETION_BIN] {
+    for bin in platform::BINS {
         std::fs::write(
             bins.path().join(format!("{bin}.exe")),
             b"MZ fake windows binary",

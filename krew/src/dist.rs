@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::archive::{self, Entry};
-use crate::platform::{self, BIN, COMPLETION_BIN, COMPLETION_BIN_REQUIRED};
+use crate::platform::{self, BINS};
 use crate::render::{self, Shas};
 use crate::{validate, Error, Result};
 
@@ -112,21 +112,20 @@ fn build(root: &Path, target: &str) -> Result<PathBuf> {
 fn stage(root: &Path, bin_dir: &Path, target: &str) -> Result<Vec<Entry>> {
     let read = |path: &Path| std::fs::read(path).map_err(|e| Error::io(path, e));
     let mut entries = Vec::new();
-    for (bin, required) in [(BIN, true), (COMPLETION_BIN, COMPLETION_BIN_REQUIRED)] {
+    for bin in BINS {
         let name = platform::exe(bin, target);
         let path = bin_dir.join(&name);
-        if path.is_file() {
-            entries.push(Entry {
-                name,
-                data: read(&path)?,
-                mode: 0o755,
-            });
-        } else if required {
+        if !path.is_file() {
             return Err(Error::new(format!(
                 "{name} not found in {}",
                 bin_dir.display()
             )));
         }
+        entries.push(Entry {
+            name,
+            data: read(&path)?,
+            mode: 0o755,
+        });
     }
     for doc in ["LICENSE", "README.md"] {
         entries.push(Entry {

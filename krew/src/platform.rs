@@ -9,9 +9,8 @@ pub const BIN: &str = "kubectl-graceful";
 /// kubectl's completion helper for the plugin (kubectl ≥ 1.26 runs `kubectl_complete-<plugin>`).
 pub const COMPLETION_BIN: &str = "kubectl_complete-graceful";
 
-/// Whether `dist` refuses to package without [`COMPLETION_BIN`]. `false` while the helper is being added as
-/// a second `[[bin]]`; flip to `true` once it is merged so a release can never ship without it.
-pub const COMPLETION_BIN_REQUIRED: bool = false;
+/// The executables every archive carries (without `.exe`); `dist` refuses to package without any of them.
+pub const BINS: [&str; 2] = [BIN, COMPLETION_BIN];
 
 /// One released platform: krew's selector labels and the Rust target that builds for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

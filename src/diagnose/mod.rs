@@ -62,7 +62,8 @@ use crate::target::{Kind, Target};
 
 use render::{DiagnoseReport, Summary, WorkloadReport, API_VERSION};
 
-const KINDS: &[Kind] = &[
+/// The target kinds `diagnose` accepts live.
+pub const KINDS: &[Kind] = &[
     Kind::Deployment,
     Kind::StatefulSet,
     Kind::DaemonSet,

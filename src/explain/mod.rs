@@ -50,7 +50,8 @@ pub use gather::{explain_pod, explain_pod_object, ExplainOptions};
 pub use model::{ExplainReport, PodReport};
 pub use render::render_pod_report;
 
-const KINDS: &[Kind] = &[
+/// The target kinds `explain` accepts (a bare name is a pod: [`Kind::Pod`] must stay first).
+pub const KINDS: &[Kind] = &[
     Kind::Pod,
     Kind::Deployment,
     Kind::StatefulSet,

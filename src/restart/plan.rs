@@ -35,7 +35,8 @@ pub struct Options {
     pub rollback: bool,
 }
 
-const KINDS: &[Kind] = &[
+/// The target kinds `restart` accepts.
+pub const KINDS: &[Kind] = &[
     Kind::Deployment,
     Kind::StatefulSet,
     Kind::DaemonSet,

@@ -327,8 +327,11 @@ pub struct DiagnoseArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
+    /// Any finding, info included
     Info,
+    /// Warnings and errors
     Warning,
+    /// Errors only
     Error,
     /// Never exit 1 because of findings
     Never,

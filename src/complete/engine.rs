@@ -341,8 +341,14 @@ impl Parsed<'_> {
     }
 
     /// How the current subcommand's TARGET positionals are spelled, if it has them.
+    /// None after a keyword (`diagnose rules …`): what follows it is not a target.
     fn targets(&self) -> Option<Targets> {
-        targets_of(self.subcommand()?)
+        let t = targets_of(self.subcommand()?)?;
+        let after_keyword = self
+            .positionals
+            .first()
+            .is_some_and(|w| t.keywords.iter().any(|(kw, _)| kw == w));
+        (!after_keyword).then_some(t)
     }
 }
 

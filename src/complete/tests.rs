@@ -347,3 +347,26 @@ fn bash_case_labels_match_the_state_names() {
         "{s}"
     );
 }
+
+#[test]
+fn nothing_follows_a_keyword_but_flags() {
+    // `diagnose rules` takes no targets: neither names nor kind prefixes, and no cluster lookup.
+    assert_eq!(
+        values(&["diagnose", "rules", ""], &cluster()),
+        Vec::<String>::new()
+    );
+    assert_eq!(needs(&["diagnose", "rules", ""]).0, Needs::default());
+    // Before it, the keyword is offered with the targets.
+    assert!(values(&["diagnose", ""], &cluster()).contains(&"rules".to_string()));
+}
+
+#[test]
+fn fail_on_values_are_described() {
+    let c = run(&["diagnose", "--fail-on", ""], &Snapshot::default()).render();
+    for v in ["info", "warning", "error", "never"] {
+        assert!(
+            c.lines().any(|l| l.starts_with(&format!("{v}\t"))),
+            "{v} without a description:\n{c}"
+        );
+    }
+}

@@ -184,17 +184,76 @@ fn zsh_fish_powershell_scripts() {
         let dir = tempfile::tempdir().expect("tmp");
         let file = dir.path().join(format!("script.{shell}"));
         std::fs::write(&file, &script).expect("write");
-        match Command::new(checker).arg("-n").arg(&file).output() {
-            Ok(o) => assert!(
-                o.status.success(),
-                "{checker} -n: {}",
-                String::from_utf8_lossy(&o.stderr)
-            ),
-            Err(_) => {
-                println!("note: {checker} is not installed; its script is not syntax-checked")
-            }
+        if !shell_installed(checker) {
+            continue;
         }
+        let o = Command::new(checker)
+            .arg("-n")
+            .arg(&file)
+            .output()
+            .expect("runs");
+        assert!(
+            o.status.success(),
+            "{checker} -n: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
+}
+
+/// Whether `shell` can be run. `.ci/run` installs zsh and fish, so under `CI=true` a missing one fails;
+/// elsewhere its checks are skipped with a note.
+fn shell_installed(shell: &str) -> bool {
+    let found = Command::new(shell)
+        .args(["-c", "exit 0"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{shell} is not installed (.ci/run installs it with apt-get)"
+        );
+        println!("note: {shell} is not installed; its completion script is not checked");
+    }
+    found
+}
+
+/// fish itself runs the script: `complete -C` prints what fish would offer at the end of a command line.
+#[test]
+fn fish_completes_with_the_script() {
+    if !shell_installed("fish") {
+        return;
+    }
+    let out = Command::new(MAIN)
+        .args(["completion", "fish"])
+        .output()
+        .expect("runs");
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("kubectl-graceful.fish");
+    std::fs::write(&file, &out.stdout).expect("write");
+    let offer = |line: &str| -> Vec<String> {
+        let o = Command::new("fish")
+            .arg("--no-config")
+            .arg("-c")
+            .arg(format!("source {}; complete -C '{line}'", file.display()))
+            .env("KUBECONFIG", "/nonexistent/kubeconfig")
+            .output()
+            .expect("fish runs");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.split('\t').next().unwrap_or(l).to_string())
+            .collect()
+    };
+    let subs = offer("kubectl-graceful ");
+    for want in ["explain", "diagnose", "restart", "completion"] {
+        assert!(subs.iter().any(|s| s == want), "{want}: {subs:?}");
+    }
+    let mut values = offer("kubectl-graceful diagnose --fail-on ");
+    values.sort();
+    assert_eq!(values, ["error", "info", "never", "warning"]);
+    let mut values = offer("kubectl-graceful explain -o ");
+    values.sort();
+    assert_eq!(values, ["json", "table", "wide", "yaml"]);
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod diagnose;
 pub mod error;
 pub mod exit;
 pub mod explain;
+pub mod meta;
 pub mod output;
 pub mod podspec;
 pub mod restart;

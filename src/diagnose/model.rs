@@ -186,13 +186,8 @@ fn meta_parts(
 impl Workload {
     fn base(kind: Kind, meta: &ObjectMeta, template: PodTemplateSpec) -> Workload {
         let (namespace, name, labels, annotations) = meta_parts(meta);
-        let owner = meta
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true))
-            .or_else(|| meta.owner_references.iter().flatten().next())
-            .map(|o| format!("{}/{}", o.kind, o.name));
+        let owner =
+            crate::meta::controller_or_first_owner(meta).map(|o| format!("{}/{}", o.kind, o.name));
         Workload {
             kind,
             namespace,

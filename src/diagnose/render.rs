@@ -161,35 +161,15 @@ pub fn rules_table(p: &Printer) -> Result<()> {
     if p.is_machine() {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
-        struct RuleOut {
-            id: &'static str,
-            severity: Severity,
-            category: &'static str,
-            title: &'static str,
-            rationale: &'static str,
-            fix: &'static str,
-        }
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
         struct RuleList {
             api_version: &'static str,
             kind: &'static str,
-            rules: Vec<RuleOut>,
+            rules: &'static [Rule],
         }
         return p.data(&RuleList {
             api_version: API_VERSION,
             kind: "DiagnoseRuleList",
-            rules: RULES
-                .iter()
-                .map(|r| RuleOut {
-                    id: r.id,
-                    severity: r.severity,
-                    category: r.category,
-                    title: r.title,
-                    rationale: r.rationale,
-                    fix: r.fix,
-                })
-                .collect(),
+            rules: RULES,
         });
     }
     let mut headers = vec!["RULE", "SEVERITY", "CATEGORY", "TITLE"];
@@ -224,22 +204,13 @@ pub fn explain_rule(p: &Printer, r: &Rule) -> Result<()> {
         struct One<'a> {
             api_version: &'static str,
             kind: &'static str,
-            id: &'a str,
-            severity: Severity,
-            category: &'a str,
-            title: &'a str,
-            rationale: &'a str,
-            fix: &'a str,
+            #[serde(flatten)]
+            rule: &'a Rule,
         }
         return p.data(&One {
             api_version: API_VERSION,
             kind: "DiagnoseRule",
-            id: r.id,
-            severity: r.severity,
-            category: r.category,
-            title: r.title,
-            rationale: r.rationale,
-            fix: r.fix,
+            rule: r,
         });
     }
     p.line(&format!(

@@ -252,13 +252,7 @@ pub fn analyse(pod: &Pod, events_in: &[EventRecord], logs: &Logs, extra: &Extra)
             .owner
             .as_ref()
             .map(|o| format!("{}/{}", o.kind, o.name))
-            .or_else(|| {
-                meta.owner_references
-                    .iter()
-                    .flatten()
-                    .find(|o| o.controller == Some(true))
-                    .map(|o| format!("{}/{}", o.kind, o.name))
-            })
+            .or_else(|| crate::meta::controller_of(meta).map(|o| format!("{}/{}", o.kind, o.name)))
             .map(|o| deployment_of(&o, meta.labels.as_ref())),
         ready: format!("{app_ready}/{app_total}"),
         restarts,

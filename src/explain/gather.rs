@@ -370,13 +370,7 @@ async fn fetch_node(kube: &Kube, pod: &Pod) -> (Option<NodeFacts>, Option<String
 }
 
 async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, Option<String>) {
-    let Some(owner) = pod
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-    else {
+    let Some(owner) = crate::meta::controller_of(&pod.metadata) else {
         return (None, None);
     };
     let mut facts = OwnerFacts {

@@ -31,12 +31,7 @@ pub enum Slot {
 
 impl Slot {
     pub fn of(pod: &Pod) -> Slot {
-        let owner = pod
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true));
+        let owner = crate::meta::controller_of(&pod.metadata);
         match owner.map(|o| o.kind.as_str()) {
             Some("DaemonSet") => match pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
                 Some(n) => Slot::SameNode(n),
@@ -179,12 +174,7 @@ impl Evictor<'_> {
         let name = status::pod_name(pod).to_string();
         let old_uid = status::pod_uid(pod).to_string();
         let slot = Slot::of(pod);
-        let bare = !pod
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .any(|o| o.controller == Some(true));
+        let bare = crate::meta::controller_of(&pod.metadata).is_none();
         let mut events = watch_pods(self.kube, self.ns, selector);
         let mut cache: Cache<Pod> = Cache::default();
         let mut known: Option<BTreeSet<String>> = None;

@@ -288,6 +288,20 @@ struct Ctx<'a> {
     reporter: &'a Reporter,
 }
 
+impl<'a> Ctx<'a> {
+    /// The evictor for step `index`, which must be done by `deadline`.
+    fn evictor(&self, index: usize, deadline: Instant) -> Evictor<'a> {
+        Evictor {
+            kube: self.evict_kube,
+            ns: self.ns,
+            deadline,
+            timeout: self.opts.timeout,
+            index,
+            reporter: self.reporter,
+        }
+    }
+}
+
 /// Runs the steps in order, `--parallel` at a time; after a failure nothing new starts.
 async fn execute(ctx: &Ctx<'_>, steps: &[Step]) -> Result<()> {
     let mut running = FuturesUnordered::new();
@@ -308,14 +322,7 @@ async fn execute(ctx: &Ctx<'_>, steps: &[Step]) -> Result<()> {
 /// Restarts one target; `Ok(true)` when complete.
 async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
     let deadline = Instant::now() + ctx.opts.timeout;
-    let evictor = Evictor {
-        kube: ctx.evict_kube,
-        ns: ctx.ns,
-        deadline,
-        timeout: ctx.opts.timeout,
-        index: i,
-        reporter: ctx.reporter,
-    };
+    let evictor = ctx.evictor(i, deadline);
     let w = match &step.subject {
         Subject::Pod(p) => {
             let (detail, _) = plan::describe(step);
@@ -542,14 +549,7 @@ async fn rollback(
             }
         }
         if patched.strategy() == Strategy::OnDelete {
-            let evictor = Evictor {
-                kube: ctx.evict_kube,
-                ns: ctx.ns,
-                deadline,
-                timeout: ctx.opts.timeout,
-                index: i,
-                reporter: ctx.reporter,
-            };
+            let evictor = ctx.evictor(i, deadline);
             for p in list_pods(ctx, w, selector).await? {
                 if status::is_new(&p, Some(bad)) && !status::is_terminating(&p) {
                     let o = evictor
@@ -631,6 +631,7 @@ fn pod_selector(p: &Pod) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::restart::plan::tests::args;
     use crate::target::Target;
 
     fn step(kind: Kind, name: &str) -> Step {
@@ -650,16 +651,6 @@ mod tests {
             },
             subject,
             findings: vec![],
-        }
-    }
-
-    fn args(extra: &[&str]) -> RestartArgs {
-        use clap::Parser;
-        let mut v = vec!["kubectl-graceful", "restart"];
-        v.extend_from_slice(extra);
-        match crate::cli::Cli::try_parse_from(v).unwrap().command {
-            crate::cli::Command::Restart(a) => a,
-            _ => unreachable!(),
         }
     }
 

@@ -159,12 +159,7 @@ impl Step {
 pub fn describe(step: &Step) -> (String, String) {
     match &step.subject {
         Subject::Pod(p) => {
-            let bare = !p
-                .metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|o| o.controller == Some(true));
+            let bare = crate::meta::controller_of(&p.metadata).is_none();
             if bare {
                 (
                     "evict (Eviction API), create it again, wait until Ready".into(),
@@ -425,11 +420,12 @@ pub async fn resolve(kube: &Kube, ns: &str, o: &Options) -> Result<Vec<Step>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::restart::workload::from_yaml;
 
-    fn args(extra: &[&str]) -> RestartArgs {
+    /// `restart EXTRA…` parsed as the command line would be.
+    pub(crate) fn args(extra: &[&str]) -> RestartArgs {
         use clap::Parser;
         let mut v = vec!["kubectl-graceful", "restart"];
         v.extend_from_slice(extra);

@@ -140,13 +140,7 @@ const GITOPS_MANAGERS: &[&str] = &[
 /// Who besides people manages this workload: a GitOps tool (managedFields, labels) or an owning operator.
 pub fn gitops_owner(w: &Workload) -> Option<String> {
     let meta = w.meta();
-    if let Some(o) = meta
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-        .or_else(|| meta.owner_references.iter().flatten().next())
-    {
+    if let Some(o) = crate::meta::controller_or_first_owner(meta) {
         return Some(format!("owned by {} {}", o.kind, o.name));
     }
     for e in meta.managed_fields.iter().flatten() {
@@ -325,12 +319,7 @@ pub fn check_pods(
     for p in pods {
         let name = p.metadata.name.as_deref().unwrap_or("");
         let target = format!("pod/{name}");
-        let owner = p
-            .metadata
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|o| o.controller == Some(true));
+        let owner = crate::meta::controller_of(&p.metadata);
         for pdb in matching_pdbs(pdbs, p.metadata.labels.as_ref()) {
             let pdb_name = pdb.metadata.name.clone().unwrap_or_default();
             if seen.contains(&pdb_name) {

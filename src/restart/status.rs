@@ -419,13 +419,7 @@ pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>,
 /// False when the pod's controller is clearly another object (a Job's pods with the same labels, say).
 /// Pods without a controller reference are given the benefit of the doubt.
 pub fn may_belong_to(p: &Pod, w: &Workload) -> bool {
-    let Some(owner) = p
-        .metadata
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|o| o.controller == Some(true))
-    else {
+    let Some(owner) = crate::meta::controller_of(&p.metadata) else {
         return true;
     };
     match w {

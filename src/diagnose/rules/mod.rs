@@ -41,7 +41,8 @@ impl Severity {
     }
 }
 
-/// One rule's description.
+/// One rule's description (serialized as-is by `diagnose rules -o json` and `--explain -o json`).
+#[derive(Serialize)]
 pub struct Rule {
     pub id: &'static str,
     pub severity: Severity,
@@ -50,6 +51,7 @@ pub struct Rule {
     pub rationale: &'static str,
     /// A generic fix, as YAML with comments.
     pub fix: &'static str,
+    #[serde(skip)]
     check: fn(&Workload) -> Vec<Hit>,
 }
 

@@ -8,12 +8,17 @@ use std::process::Command;
 
 use xtask::archive;
 use xtask::dist::{self, Options};
+use xtask::krew_index;
 use xtask::platform::{self, PLATFORMS};
 use xtask::render::{self, Shas};
 use xtask::validate;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn os_arch(os: &str, arch: &str) -> (String, String) {
+    (os.to_string(), arch.to_string())
 }
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -33,19 +38,20 @@ fn committed_manifest_is_the_rendered_template_and_valid() {
     assert_eq!(problems, Vec::<String>::new());
 
     // Every release platform, each with the placeholder sha256 and its release archive's URL.
-    let report = validate::check_manifest(&committed, "graceful", Some(VERSION));
-    let got: BTreeSet<(&str, &str)> = report
+    let report = validate::check_manifest(&committed, Some(VERSION));
+    let got: BTreeSet<(String, String)> = report
         .platforms
         .iter()
         .flat_map(|p| p.matches.clone())
         .collect();
-    let want: BTreeSet<(&str, &str)> = PLATFORMS.iter().map(|p| (p.os, p.arch)).collect();
+    let want: BTreeSet<(String, String)> =
+        PLATFORMS.iter().map(|p| os_arch(p.os, p.arch)).collect();
     assert_eq!(got, want);
     for p in &report.platforms {
         assert_eq!(p.sha256, render::PLACEHOLDER_SHA256);
         let plat = PLATFORMS
             .iter()
-            .find(|x| p.matches == [(x.os, x.arch)])
+            .find(|x| p.matches == [os_arch(x.os, x.arch)])
             .unwrap();
         assert_eq!(
             p.uri,
@@ -130,11 +136,11 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
     // The manifest maps the local gnu build to linux/amd64, with the archive's real sha256.
     assert_eq!(d.manifest, out.path().join("graceful.yaml"));
     let text = std::fs::read_to_string(&d.manifest).unwrap();
-    let report = validate::check_manifest(&text, "graceful", Some(VERSION));
+    let report = validate::check_manifest(&text, Some(VERSION));
     assert_eq!(report.problems, Vec::<String>::new());
     assert_eq!(report.platforms.len(), 1, "{text}");
     let linux = &report.platforms[0];
-    assert_eq!(linux.matches, [("linux", "amd64")]);
+    assert_eq!(linux.matches, [os_arch("linux", "amd64")]);
     assert_eq!(linux.sha256, d.sha256);
     assert_eq!(linux.file_name(), name);
     assert_eq!(
@@ -253,10 +259,10 @@ fn windows_dist_makes_a_zip_with_the_exe() {
     );
 
     let text = std::fs::read_to_string(&d.manifest).unwrap();
-    let report = validate::check_manifest(&text, "graceful", Some(VERSION));
+    let report = validate::check_manifest(&text, Some(VERSION));
     assert_eq!(report.problems, Vec::<String>::new());
     assert_eq!(report.platforms.len(), 1);
-    assert_eq!(report.platforms[0].matches, [("windows", "amd64")]);
+    assert_eq!(report.platforms[0].matches, [os_arch("windows", "amd64")]);
     assert_eq!(report.platforms[0].bin, "kubectl-graceful.exe");
     assert_eq!(report.platforms[0].sha256, d.sha256);
 
@@ -319,4 +325,231 @@ fn an_archive_without_license_or_bin_fails_validation() {
     let p = manifest_for(&[entry("graceful", 0o755), entry("LICENSE", 0o644)]);
     assert_eq!(p.len(), 1, "{p:?}");
     assert!(p[0].contains("bin \"kubectl-graceful\" is not in"), "{p:?}");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// krew itself as the judge: krew-index's validate-krew-manifest and the krew CLI, built from
+// sigs.k8s.io/krew v0.4.3 (tests/go/krew-0.4.3) with Go. No network: archives come from a local folder
+// (served on 127.0.0.1 for the validator's install step) or are given to krew with --archive.
+
+/// The pinned krew tools, or `None` (the test returns early) when Go is missing outside CI.
+fn krew_tools() -> Option<krew_index::Tools> {
+    if !gotools::require_go(
+        "the krew tests (krew and validate-krew-manifest are built from source)",
+    ) {
+        return None;
+    }
+    Some(krew_index::tools().unwrap_or_else(|e| panic!("{e}")))
+}
+
+/// The real kubectl, or `None` (the test returns early) when it is missing outside CI.
+fn real_kubectl() -> Option<PathBuf> {
+    let p = PathBuf::from("/usr/bin/kubectl");
+    if p.is_file() {
+        return Some(p);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "kubectl is required under CI=true but /usr/bin/kubectl is missing"
+    );
+    eprintln!("note: skipped: needs kubectl at /usr/bin/kubectl");
+    None
+}
+
+#[test]
+fn krew_index_validator_accepts_the_committed_manifest_and_refuses_an_unquoted_sha256() {
+    let Some(tools) = krew_tools() else { return };
+    let committed = root().join(render::COMMITTED);
+    let out = krew_index::validate(&tools, &committed, None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.contains("structural validation OK"), "{out}");
+    assert!(
+        !out.contains("exceeds"),
+        "krew warns about line lengths: {out}"
+    );
+
+    // The same manifest with its placeholder unquoted, as it was committed before: krew reads the
+    // sha256 as the number 0 and refuses it, and so do our own checks.
+    let dir = tempfile::tempdir().unwrap();
+    let unquoted = dir.path().join("graceful.yaml");
+    let text = std::fs::read_to_string(&committed).unwrap().replace(
+        &format!("\"{}\"", render::PLACEHOLDER_SHA256),
+        render::PLACEHOLDER_SHA256,
+    );
+    std::fs::write(&unquoted, &text).unwrap();
+    let err = krew_index::validate(&tools, &unquoted, None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("`sha256` value 0 is not valid"), "{err}");
+    let ours = validate::validate_file(&unquoted, None, Some(VERSION));
+    assert_eq!(ours.len(), 5, "{ours:?}");
+    assert!(ours[0].contains("read as a number"), "{ours:?}");
+}
+
+/// Archives for every release platform: the host's real binaries stand in for linux/amd64 (musl),
+/// stand-ins for the others (krew's validator unpacks each and looks for `bin` and a LICENSE; it never
+/// runs them).
+fn release_dist(out: &Path) {
+    let fakes = tempfile::tempdir().unwrap();
+    for p in PLATFORMS {
+        let bins = if p.triple == "x86_64-unknown-linux-musl" {
+            host_bin_dir()
+        } else {
+            let dir = fakes.path().join(p.triple);
+            std::fs::create_dir_all(&dir).unwrap();
+            for bin in platform::BINS {
+                std::fs::write(dir.join(platform::exe(bin, p.triple)), b"stand-in binary").unwrap();
+            }
+            dir
+        };
+        run_dist(p.triple, &bins, out);
+    }
+}
+
+#[test]
+fn every_release_platform_installs_with_krew_index_validator() {
+    let Some(tools) = krew_tools() else { return };
+    let Some(_) = real_kubectl() else { return };
+    let out = tempfile::tempdir().unwrap();
+    release_dist(out.path());
+    let manifest = out.path().join(dist::MANIFEST);
+    assert_eq!(
+        validate::validate_file(&manifest, Some(out.path()), Some(VERSION)),
+        Vec::<String>::new()
+    );
+    // The validator installs each platform with `kubectl krew install` (KREW_OS/KREW_ARCH set),
+    // downloading its archive from the uri (here 127.0.0.1) and checking the sha256, bin and LICENSE.
+    let log =
+        krew_index::validate(&tools, &manifest, Some(out.path())).unwrap_or_else(|e| panic!("{e}"));
+    let n = PLATFORMS.len();
+    assert!(
+        log.contains(&format!("all {n} spec.platforms installed fine")),
+        "{log}"
+    );
+
+    // A tampered archive is refused by krew's own sha256 check.
+    let victim = out
+        .path()
+        .join(platform::archive_name(VERSION, "aarch64-apple-darwin"));
+    let mut bytes = std::fs::read(&victim).unwrap();
+    bytes.push(0);
+    std::fs::write(&victim, bytes).unwrap();
+    let err = krew_index::validate(&tools, &manifest, Some(out.path()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.to_lowercase().contains("checksum") || err.contains("sha256"),
+        "{err}"
+    );
+}
+
+/// `kubectl` as a krew user runs it: krew's bin folder and `kubectl-krew` on PATH, HOME and
+/// KREW_ROOT in temp folders.
+struct KrewUser {
+    home: tempfile::TempDir,
+    path: String,
+}
+
+impl KrewUser {
+    fn new(tools: &krew_index::Tools) -> KrewUser {
+        let home = tempfile::tempdir().unwrap();
+        let krew_bin = krew_index::krew_on_path(tools, home.path()).unwrap();
+        // `krew list` insists on a cloned plugin index (`kubectl krew update` clones krew-index from
+        // GitHub); with no network an empty git repository stands in for it: no plugins to offer,
+        // which `install --manifest` and `list` do not need.
+        let index = home.path().join("krew/index/default");
+        std::fs::create_dir_all(index.join("plugins")).unwrap();
+        let git = Command::new("git")
+            .args(["init", "-q"])
+            .current_dir(&index)
+            .status()
+            .expect("git is needed to stand in for krew's plugin index");
+        assert!(git.success());
+        // krew's own setup instructions: put $KREW_ROOT/bin on PATH.
+        let path = format!(
+            "{}:{}:/usr/bin:/bin",
+            home.path().join("krew/bin").display(),
+            krew_bin.display()
+        );
+        KrewUser { home, path }
+    }
+
+    fn kubectl(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new("/usr/bin/kubectl")
+            .args(args)
+            .env_clear()
+            .env("PATH", &self.path)
+            .env("HOME", self.home.path())
+            .env("KREW_ROOT", self.home.path().join("krew"))
+            .env("KREW_NO_UPGRADE_CHECK", "1")
+            .env("KUBECONFIG", self.home.path().join("kubeconfig"))
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+}
+
+#[test]
+fn krew_installs_runs_and_uninstalls_the_plugin() {
+    let Some(tools) = krew_tools() else { return };
+    let Some(_) = real_kubectl() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let triple = "x86_64-unknown-linux-gnu";
+    let d = run_dist(triple, &host_bin_dir(), out.path());
+    let user = KrewUser::new(&tools);
+
+    let manifest = d.manifest.to_str().unwrap();
+    let archive = d.archive.to_str().unwrap();
+    let (ok, stdout, stderr) = user.kubectl(&[
+        "krew",
+        "install",
+        &format!("--manifest={manifest}"),
+        &format!("--archive={archive}"),
+    ]);
+    assert!(ok, "krew install failed:\n{stdout}{stderr}");
+    let said = format!("{stdout}{stderr}");
+    assert!(said.contains("Installed plugin: graceful"), "{said}");
+    // krew prints the manifest's caveats after installing.
+    assert!(
+        said.contains("kubectl graceful completion kubectl"),
+        "{said}"
+    );
+
+    let (ok, stdout, stderr) = user.kubectl(&["krew", "list"]);
+    assert!(ok, "{stdout}{stderr}");
+    // A plugin installed from a manifest file is listed under krew's "detached" index.
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.split_whitespace().next() == Some("detached/graceful")),
+        "{stdout}"
+    );
+
+    let (ok, stdout, stderr) = user.kubectl(&["graceful", "--version"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert_eq!(stdout.trim(), format!("kubectl-graceful {VERSION}"));
+
+    let (ok, stdout, stderr) = user.kubectl(&["plugin", "list"]);
+    assert!(ok, "{stdout}{stderr}");
+    let installed = user.home.path().join("krew/bin/kubectl-graceful");
+    assert!(stdout.contains(installed.to_str().unwrap()), "{stdout}");
+    assert!(
+        !format!("{stdout}{stderr}")
+            .to_lowercase()
+            .contains("warning"),
+        "{stdout}{stderr}"
+    );
+
+    let (ok, stdout, stderr) = user.kubectl(&["krew", "uninstall", "graceful"]);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(
+        !installed.exists(),
+        "{} is still there",
+        installed.display()
+    );
+    let (_, stdout, _) = user.kubectl(&["plugin", "list"]);
+    assert!(!stdout.contains("kubectl-graceful"), "{stdout}");
 }

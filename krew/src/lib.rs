@@ -1,9 +1,11 @@
 //! Release packaging for kubectl-graceful (`cargo xtask …`): the release archives, the krew manifest
-//! rendered from the krew-release-bot template `krew/.krew.yaml`, and a validator that applies
-//! krew-index's checks to a manifest and its archives.
+//! rendered from the krew-release-bot template `krew/.krew.yaml`, krew-index's own validator and the
+//! krew CLI as the judges of a manifest ([`krew_index`]), and the project's own checks that krew does not
+//! make ([`validate`]).
 
 pub mod archive;
 pub mod dist;
+pub mod krew_index;
 pub mod platform;
 pub mod render;
 pub mod validate;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use xtask::render::{self, Shas};
-use xtask::{archive, dist, validate, Error, Result};
+use xtask::{archive, dist, krew_index, validate, Error, Result};
 
 #[derive(Parser)]
 #[command(
@@ -62,7 +62,15 @@ enum Cmd {
         #[arg(long, conflicts_with_all = ["dist", "allow_missing"])]
         unreleased: bool,
     },
-    /// Apply krew-index's checks to a manifest (and, with --archives, to its archives).
+    /// Check a manifest (and, with --archives, its archives) with this project's rules; with --krew
+    /// also with krew-index's own validator.
+    ///
+    /// This project's rules cover only what krew's validator does not: version = Cargo.toml's, a
+    /// shortDescription of at most 50 characters, https uris, os/arch in matchLabels, .exe on Windows,
+    /// values krew's YAML parser would not read as strings, and (with --archives) each archive's sha256,
+    /// bin and LICENSE. --krew builds krew v0.4.3 and validate-krew-manifest with Go (tests/go/krew-0.4.3)
+    /// and runs the validator; with --archives it also installs every platform with the real krew,
+    /// serving the archives on 127.0.0.1 (needs kubectl on PATH).
     Validate {
         file: PathBuf,
         /// Directory holding the archives named by the uris: checks sha256, bin and LICENSE in each.
@@ -71,6 +79,10 @@ enum Cmd {
         /// The version the manifest must have (without the leading v).
         #[arg(long, value_name = "VERSION")]
         expect_version: Option<String>,
+        /// Also run krew-index's validate-krew-manifest (needs Go; installs every platform with
+        /// --archives).
+        #[arg(long)]
+        krew: bool,
     },
 }
 
@@ -142,12 +154,7 @@ fn run(cmd: Cmd) -> Result<ExitCode> {
             for w in &rendered.warnings {
                 eprintln!("warning: {w}");
             }
-            let name = out
-                .as_ref()
-                .and_then(|o| o.file_name())
-                .map(|f| f.to_string_lossy().trim_end_matches(".yaml").to_string())
-                .unwrap_or_else(|| "graceful".to_string());
-            let report = validate::check_manifest(&rendered.text, &name, Some(&version));
+            let report = validate::check_manifest(&rendered.text, Some(&version));
             if !report.problems.is_empty() {
                 return Err(Error::new(format!(
                     "the rendered manifest does not validate:\n  {}",
@@ -168,9 +175,18 @@ fn run(cmd: Cmd) -> Result<ExitCode> {
             file,
             archives,
             expect_version,
+            krew,
         } => {
-            let problems =
+            let mut problems =
                 validate::validate_file(&file, archives.as_deref(), expect_version.as_deref());
+            if krew {
+                let checked = krew_index::tools()
+                    .and_then(|t| krew_index::validate(&t, &file, archives.as_deref()));
+                match checked {
+                    Ok(_) => println!("{}: krew-index's validator accepts it", file.display()),
+                    Err(e) => problems.push(e.to_string()),
+                }
+            }
             if problems.is_empty() {
                 let with = archives.map(|a| format!(" with the archives in {}", a.display()));
                 println!("{}: valid{}", file.display(), with.unwrap_or_default());

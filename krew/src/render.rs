@@ -6,8 +6,9 @@
 //! replaced, exactly as the bot does, and everything else is copied byte for byte:
 //!
 //! - `{{ .TagName }}` (any spacing) → `vVERSION`;
-//! - `{{addURIAndSha "URL" .TagName }}` → `uri: URL` + newline + `    sha256: HEX` (the bot's output, four
-//!   spaces before `sha256:`, so platform keys in the template are indented by four spaces). `{{ .TagName }}`
+//! - `{{addURIAndSha "URL" .TagName }}` → `uri: URL` + newline + `    sha256: "HEX"` (the bot's output, four
+//!   spaces before `sha256:`, so platform keys in the template are indented by four spaces; quoted here,
+//!   where the bot does not quote, because krew's YAML parser reads a sha256 of digits only as a number). `{{ .TagName }}`
 //!   inside URL is expanded first. With a base URL, the URL's directory is replaced by it and its file name
 //!   kept.
 //!
@@ -115,7 +116,8 @@ pub fn render(
                         warning,
                     } => {
                         warnings.extend(warning);
-                        rendered.push_str(&format!("uri: {uri}\n    sha256: {sha256}"));
+                        // Quoted: a sha256 of digits only would be a number to krew's YAML parser.
+                        rendered.push_str(&format!("uri: {uri}\n    sha256: \"{sha256}\""));
                     }
                     Resolved::Missing(msg) => {
                         let Some(item) = item else {
@@ -340,11 +342,11 @@ mod tests {
         let expected = T
             .replace(
                 "{{addURIAndSha \"https://h/d/{{ .TagName }}/kubectl-graceful-{{.TagName}}-x86_64-unknown-linux-musl.tar.gz\" .TagName }}",
-                &format!("uri: https://h/d/v1.2.3/kubectl-graceful-v1.2.3-x86_64-unknown-linux-musl.tar.gz\n    sha256: {PLACEHOLDER_SHA256}"),
+                &format!("uri: https://h/d/v1.2.3/kubectl-graceful-v1.2.3-x86_64-unknown-linux-musl.tar.gz\n    sha256: \"{PLACEHOLDER_SHA256}\""),
             )
             .replace(
                 "{{ addURIAndSha \"https://h/d/{{ .TagName }}/kubectl-graceful-{{ .TagName }}-x86_64-pc-windows-msvc.zip\" .TagName }}",
-                &format!("uri: https://h/d/v1.2.3/kubectl-graceful-v1.2.3-x86_64-pc-windows-msvc.zip\n    sha256: {PLACEHOLDER_SHA256}"),
+                &format!("uri: https://h/d/v1.2.3/kubectl-graceful-v1.2.3-x86_64-pc-windows-msvc.zip\n    sha256: \"{PLACEHOLDER_SHA256}\""),
             )
             .replace("{{ .TagName }}", "v1.2.3");
         assert_eq!(body, expected);
@@ -372,7 +374,7 @@ mod tests {
         };
         let r = render(T, "1.2.3", Some("https://example.invalid/rel/"), &shas).unwrap();
         assert!(r.text.contains(&format!(
-            "    uri: https://example.invalid/rel/kubectl-graceful-v1.2.3-x86_64-pc-windows-msvc.zip\n    sha256: {}\n",
+            "    uri: https://example.invalid/rel/kubectl-graceful-v1.2.3-x86_64-pc-windows-msvc.zip\n    sha256: \"{}\"\n",
             archive::sha256_hex(b"windows")
         )), "{}", r.text);
         assert!(r.text.contains(&archive::sha256_hex(b"linux")));
@@ -429,7 +431,7 @@ mod tests {
         };
         let r = render(T, "1.2.3", None, &shas).unwrap();
         assert!(r.text.contains(&format!(
-            "uri: https://h/d/v1.2.3/kubectl-graceful-v1.2.3-x86_64-unknown-linux-gnu.tar.gz\n    sha256: {}",
+            "uri: https://h/d/v1.2.3/kubectl-graceful-v1.2.3-x86_64-unknown-linux-gnu.tar.gz\n    sha256: \"{}\"",
             archive::sha256_hex(b"gnu")
         )), "{}", r.text);
         // Only linux/amd64 had an archive.

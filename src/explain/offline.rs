@@ -1,13 +1,23 @@
 //! Offline input: what `kubectl get pod NAME -o yaml` or `kubectl get pod,events -o yaml` printed
-//! (multi-document YAML, JSON, or a `List`), read into pods and normalised events.
+//! (multi-document YAML, JSON, or a `List`), read into pods and normalised events; Nodes, Jobs and
+//! PersistentVolumeClaims in the same input give the facts a live run would read.
 
-use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::selector::Selector;
+use crate::target::{Kind, Target};
 
-use super::events::EventRecord;
+use super::analyse::{
+    analyse_indexed, ClaimFacts, EventSource, Extra, Logs, NodeFacts, OwnerFacts,
+};
+use super::events::{EventIndex, EventRecord};
+use super::gather::ExplainOptions;
+use super::model::PodReport;
+use super::targets;
 
 /// The objects found in a file.
 #[derive(Debug, Default)]
@@ -16,6 +26,9 @@ pub struct Loaded {
     pub events: Vec<EventRecord>,
     /// Whether the file held any Event object.
     pub had_events: bool,
+    pub nodes: Vec<Node>,
+    pub jobs: Vec<Job>,
+    pub claims: Vec<PersistentVolumeClaim>,
     /// Kinds that were skipped (neither Pod nor Event).
     pub skipped: Vec<String>,
 }
@@ -88,6 +101,9 @@ fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Resul
             }
         }
         "Pod" => out.pods.push(serde_json::from_value(v).map_err(bad)?),
+        "Node" => out.nodes.push(serde_json::from_value(v).map_err(bad)?),
+        "Job" => out.jobs.push(serde_json::from_value(v).map_err(bad)?),
+        "PersistentVolumeClaim" => out.claims.push(serde_json::from_value(v).map_err(bad)?),
         "Event" if api_version.starts_with("events.k8s.io/") => {
             let e: NewEvent = serde_json::from_value(v).map_err(bad)?;
             out.events.push(EventRecord::from_new(&e));
@@ -107,6 +123,135 @@ fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Resul
         other => out.skipped.push(other.to_string()),
     }
     Ok(())
+}
+
+/// The reports for the pods of a saved file (named `shown`), the line to print when none match, and
+/// no missing targets (a missing name is an input error).
+pub fn reports(
+    text: &str,
+    shown: &str,
+    names: &[Target],
+    selector: Option<&Selector>,
+    opts: &ExplainOptions,
+) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
+    let loaded = parse(text, shown)?;
+    if let Some(t) = names.iter().find(|t| t.kind != Kind::Pod) {
+        return Err(Error::usage(format!(
+            "with -f only pod names can be given, not {}/{}",
+            t.kind.short(),
+            t.name
+        )));
+    }
+    if loaded.pods.is_empty() {
+        return Err(Error::input(
+            shown,
+            "no Pod in the file: save one with `kubectl get pod NAME -o yaml` (add events with `kubectl get pod,events -o yaml`)",
+        ));
+    }
+    for t in names {
+        if !loaded
+            .pods
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(t.name.as_str()))
+        {
+            return Err(Error::input(
+                shown,
+                format!("no pod named {} in the file", t.name),
+            ));
+        }
+    }
+    let mut pods: Vec<&Pod> = loaded
+        .pods
+        .iter()
+        .filter(|p| {
+            names.is_empty()
+                || names
+                    .iter()
+                    .any(|t| p.metadata.name.as_deref() == Some(t.name.as_str()))
+        })
+        .filter(|p| selector.is_none_or(|s| s.matches(p.metadata.labels.as_ref())))
+        .collect();
+    if opts.container.is_some() {
+        let owned: Vec<Pod> = pods.iter().map(|p| (*p).clone()).collect();
+        targets::check_container_in(&owned, opts, &format!("any pod in {shown}"))?;
+        pods.retain(|p| targets::check_container(p, opts).is_ok());
+    }
+    // One index for every pod in the file.
+    let index = EventIndex::new(loaded.events.clone());
+    let mut reports: Vec<PodReport> = pods
+        .into_iter()
+        .map(|p| {
+            let extra = loaded.extra_for(p, shown, opts.container.clone());
+            analyse_indexed(p, &index, &Logs::default(), &extra)
+        })
+        .collect();
+    super::sort_worst_first(&mut reports);
+    Ok((
+        reports,
+        Some(format!("no matching pods in {shown}")),
+        Vec::new(),
+    ))
+}
+
+impl Loaded {
+    /// What the file tells about the objects around `pod`, as a live run would have read them.
+    pub fn extra_for(&self, pod: &Pod, shown: &str, container: Option<String>) -> Extra {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let same_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.namespace.as_deref().unwrap_or("default") == ns
+        };
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .and_then(|n| {
+                self.nodes
+                    .iter()
+                    .find(|x| x.metadata.name.as_deref() == Some(n))
+            })
+            .map(NodeFacts::from_node);
+        let owner = crate::meta::controller_of(&pod.metadata).map(|o| {
+            self.jobs
+                .iter()
+                .filter(|_| o.kind == "Job")
+                .find(|j| {
+                    j.metadata.name.as_deref() == Some(o.name.as_str()) && same_ns(&j.metadata)
+                })
+                .map(OwnerFacts::from_job)
+                .unwrap_or_else(|| OwnerFacts {
+                    kind: o.kind.clone(),
+                    name: o.name.clone(),
+                    ..Default::default()
+                })
+        });
+        let claims = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.volumes.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .filter_map(|c| {
+                self.claims.iter().find(|x| {
+                    x.metadata.name.as_deref() == Some(c.claim_name.as_str())
+                        && same_ns(&x.metadata)
+                })
+            })
+            .map(ClaimFacts::from_claim)
+            .collect();
+        Extra {
+            events: if self.had_events {
+                EventSource::File
+            } else {
+                EventSource::NotInFile(shown.to_string())
+            },
+            node,
+            owner,
+            claims,
+            unread: Vec::new(),
+            container,
+        }
+    }
 }
 
 #[cfg(test)]

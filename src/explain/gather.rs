@@ -65,15 +65,22 @@ pub fn shared_events<'a>(kube: &'a Kube, ns: String) -> SharedEvents<'a> {
         .shared()
 }
 
-/// GETs a pod and, in parallel, lists its events. A missing pod is the foundation's NotFound
-/// error (exit 2).
-pub async fn pod_and_events(kube: &Kube, ns: &str, name: &str) -> Result<(Pod, FetchedEvents)> {
+/// GETs a pod while its events are listed (the events keep loading after the pod arrives, so the
+/// rest of the reads need not wait for them). A missing pod is the foundation's NotFound error (exit 2).
+pub async fn pod_and_events<'a>(
+    kube: &'a Kube,
+    ns: &'a str,
+    name: &'a str,
+) -> Result<(Pod, SharedEvents<'a>)> {
+    let events = read_events(kube, ns, Some(name)).boxed().shared();
     let pods: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
     let what = format!("pod {name}");
-    let (pod, events) = futures::join!(
-        kube.call("get", &what, Some(ns), pods.get(name)),
-        read_events(kube, ns, Some(name)),
-    );
+    let get = std::pin::pin!(kube.call("get", &what, Some(ns), pods.get(name)));
+    let mut loading = events.clone();
+    let pod = match futures::future::select(get, &mut loading).await {
+        futures::future::Either::Left((pod, _)) => pod,
+        futures::future::Either::Right((_, get)) => get.await,
+    };
     Ok((pod?, events))
 }
 

@@ -226,7 +226,7 @@ pub async fn explain_pod(
     if quick.healthy && quick.restarts == 0 {
         return Ok(quick);
     }
-    let g = gather::gather(kube, pod, opts, futures::future::ready(events)).await;
+    let g = gather::gather(kube, pod, opts, events).await;
     Ok(analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra))
 }
 

@@ -172,6 +172,9 @@ pub fn reports(
         .filter(|p| selector.is_none_or(|s| s.matches(p.metadata.labels.as_ref())))
         .collect();
     if opts.container.is_some() {
+        if let [one] = pods.as_slice() {
+            targets::check_container(one, opts)?;
+        }
         let owned: Vec<Pod> = pods.iter().map(|p| (*p).clone()).collect();
         targets::check_container_in(&owned, opts, &format!("any pod in {shown}"))?;
         pods.retain(|p| targets::check_container(p, opts).is_ok());

@@ -277,7 +277,7 @@ fn node_lost_evidence(ctx: &Ctx) -> Vec<String> {
     ev
 }
 
-const LOST_ACTION: &str = "check the node (`kubectl describe node`, its kubelet and network); no kubelet can stop the pod while the node is unreachable, so it stays Terminating until the node returns or the Node object is deleted; a controller's replacement starts elsewhere meanwhile (a StatefulSet's waits for the old pod to go)";
+const LOST_ACTION: &str = "check the node (`kubectl describe node`, its kubelet and network); while it is unreachable no kubelet runs the pod's stop sequence: a controller's pods are deleted after their toleration (300s by default) and replaced elsewhere, and a deleted pod stays Terminating until the node returns or its Node object is deleted (a StatefulSet's replacement waits for that)";
 
 pub fn taint_manager(p: &PodSubject) -> Option<Verdict> {
     let ctx = p.ctx;

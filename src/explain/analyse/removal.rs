@@ -85,11 +85,18 @@ fn usage_lines(message: &str) -> Vec<String> {
                 .chars()
                 .take_while(|c| *c != ',' && !c.is_whitespace())
                 .collect();
-            let request = rest.split("request is ").nth(1).map(|r| {
-                r.chars()
-                    .take_while(|c| *c != ',' && !c.is_whitespace())
-                    .collect::<String>()
-            });
+            // `request is R` (current kubelets) or `which exceeds its request of R` (before 1.21).
+            let request = rest
+                .split("request is ")
+                .nth(1)
+                .or_else(|| rest.split("exceeds its request of ").nth(1))
+                .map(|r| {
+                    r.chars()
+                        .take_while(|c| *c != ',' && !c.is_whitespace())
+                        .collect::<String>()
+                        .trim_end_matches('.')
+                        .to_string()
+                });
             Some(
                 match request.as_deref().filter(|r| !r.is_empty() && *r != "0") {
                     Some(req) => {

@@ -77,29 +77,40 @@ pub fn claim_line(c: &ClaimFacts) -> String {
     s
 }
 
-/// What to do for each reason the scheduler gives (`pkg/scheduler/framework/plugins/*`).
-fn scheduling_actions(ctx: &Ctx, msg: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    let mut add = |s: String| {
-        if !out.contains(&s) {
-            out.push(s);
+/// What rules the nodes out, in a few words each, and what to do, for each reason the scheduler
+/// gives (`pkg/scheduler/framework/plugins/*`).
+fn scheduling_reasons(ctx: &Ctx, msg: &str) -> (Vec<String>, Vec<String>) {
+    let mut what: Vec<String> = Vec::new();
+    let mut todo: Vec<String> = Vec::new();
+    let mut add = |w: String, t: String| {
+        if !what.contains(&w) {
+            what.push(w);
+        }
+        if !todo.contains(&t) {
+            todo.push(t);
         }
     };
     let low = msg.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| low.contains(w));
     for part in msg.split("Insufficient ").skip(1) {
         let r: String = part
             .chars()
             .take_while(|c| !matches!(c, ',' | '.'))
             .collect();
-        add(format!("no node has the {r} the pod requests free: lower its {r} requests or add nodes (requests count, not use)"));
+        add(
+            format!("not enough free {r}"),
+            format!("no node has the {r} the pod requests free: lower its {r} requests or add nodes (requests count, not use)"),
+        );
     }
-    if low.contains("unbound immediate persistentvolumeclaims")
-        || low.contains("persistentvolumeclaim \"")
-    {
+    if has(&[
+        "unbound immediate persistentvolumeclaims",
+        "persistentvolumeclaim \"",
+    ]) {
         let claims = claim_names(ctx);
-        let known: Vec<&ClaimFacts> = ctx.extra.claims.iter().collect();
-        let text = if known.is_empty() {
-            format!("claim(s) {}", nonempty(&claims.join(", "), "of the pod"))
+        let first = claims.first().cloned().unwrap_or_default();
+        let known = &ctx.extra.claims;
+        let names = if known.is_empty() {
+            nonempty(&claims.join(", "), "its claims").to_string()
         } else {
             known
                 .iter()
@@ -112,45 +123,79 @@ fn scheduling_actions(ctx: &Ctx, msg: &str) -> Vec<String> {
             .find_map(|c| c.storage_class.clone().filter(|s| !s.is_empty()))
             .map(|s| format!("storage class {s}"))
             .unwrap_or_else(|| "the storage class (or the cluster's default class)".into());
-        add(format!("the pod waits for {text} to be bound: check that {class} exists and can provision, or that a matching PersistentVolume exists (`kubectl describe pvc {}`); this is not a capacity problem", claims.first().cloned().unwrap_or_default()));
+        let missing = known.iter().find(|c| !c.exists);
+        match missing {
+            Some(c) => add(
+                format!("claim {} does not exist", c.name),
+                format!("create PersistentVolumeClaim {} (or fix claimName in the pod's volumes); this is not a capacity problem", c.name),
+            ),
+            None => add(
+                format!("claim {names} is not bound"),
+                format!("the pod waits for {names} to be bound: check that {class} exists and can provision, or that a matching PersistentVolume exists (`kubectl describe pvc {first}`); this is not a capacity problem"),
+            ),
+        }
     }
-    if low.contains("node affinity/selector") {
+    if has(&["node affinity/selector"]) {
         add(
+            "its nodeSelector/affinity match no node".into(),
             "no node matches the pod's nodeSelector/affinity: fix them or label nodes to match"
                 .into(),
         );
     }
-    if low.contains("untolerated taint") || low.contains("taints that the pod didn't tolerate") {
-        add("the nodes carry taints the pod does not tolerate (the message names them): schedule it where it belongs, or add a toleration if it is meant to run on those nodes".into());
-    }
-    if low.contains("free ports") {
-        add("the pod's hostPort is taken on every node: drop hostPort, or run fewer such pods than nodes".into());
-    }
-    if low.contains("too many pods") {
-        add("the nodes are at their pod limit (max pods): add nodes".into());
-    }
-    if low.contains("anti-affinity") || low.contains("pod affinity") {
-        add("pod (anti-)affinity rules leave no node: add nodes or relax the rules (preferred instead of required)".into());
-    }
-    if low.contains("topology spread") {
-        add("topologySpreadConstraints leave no node: add nodes in the missing zones, or use whenUnsatisfiable: ScheduleAnyway".into());
-    }
-    if low.contains("persistentvolume's node affinity")
-        || low.contains("volume node affinity conflict")
-        || low.contains("volume zone")
-    {
-        add("the pod's volume lives in a zone/node where the pod cannot run: schedule it there, or use a StorageClass with volumeBindingMode: WaitForFirstConsumer".into());
-    }
-    if low.contains("available persistent volumes to bind") {
-        add("no PersistentVolume matches the claim (size, access mode, class, node): create one, or use a provisioning StorageClass".into());
-    }
-    if low.contains("were unschedulable") {
+    if has(&["untolerated taint", "taints that the pod didn't tolerate"]) {
         add(
+            "taints it does not tolerate".into(),
+            "the nodes carry taints the pod does not tolerate (`kubectl describe nodes` lists them): schedule it where it belongs, or add a toleration if it is meant to run on those nodes".into(),
+        );
+    }
+    if has(&["free ports"]) {
+        add(
+            "its hostPort is taken".into(),
+            "the pod's hostPort is taken on every node: drop hostPort, or run fewer such pods than nodes".into(),
+        );
+    }
+    if has(&["too many pods"]) {
+        add(
+            "the nodes are at their pod limit".into(),
+            "the nodes are at their pod limit (max pods): add nodes".into(),
+        );
+    }
+    if has(&["anti-affinity", "pod affinity"]) {
+        add(
+            "pod (anti-)affinity rules".into(),
+            "pod (anti-)affinity rules leave no node: add nodes or relax the rules (preferred instead of required)".into(),
+        );
+    }
+    if has(&["topology spread"]) {
+        add(
+            "topology spread constraints".into(),
+            "topologySpreadConstraints leave no node: add nodes in the missing zones, or use whenUnsatisfiable: ScheduleAnyway".into(),
+        );
+    }
+    if has(&[
+        "persistentvolume's node affinity",
+        "volume node affinity conflict",
+        "volume zone",
+    ]) {
+        add(
+            "its volume is in another zone or on another node".into(),
+            "the pod's volume lives in a zone/node where the pod cannot run: schedule it there, or use a StorageClass with volumeBindingMode: WaitForFirstConsumer".into(),
+        );
+    }
+    if has(&["available persistent volumes to bind"]) {
+        add(
+            "no PersistentVolume matches its claim".into(),
+            "no PersistentVolume matches the claim (size, access mode, class, node): create one, or use a provisioning StorageClass".into(),
+        );
+    }
+    if has(&["were unschedulable"]) {
+        add(
+            "nodes are cordoned".into(),
             "nodes are cordoned (unschedulable): uncordon them when their maintenance is over"
                 .into(),
         );
     }
-    out
+    (what, todo)
 }
 
 pub fn unschedulable(p: &PodSubject) -> Option<Verdict> {
@@ -173,19 +218,22 @@ pub fn unschedulable(p: &PodSubject) -> Option<Verdict> {
         .map(|e| e.message.clone())
         .filter(|m| m.len() >= msg.len())
         .unwrap_or(msg.clone());
-    let actions = scheduling_actions(ctx, &text);
-    let action = if actions.is_empty() {
+    let (what, todo) = scheduling_reasons(ctx, &text);
+    let action = if todo.is_empty() {
         "read the scheduler's reasons: free or add capacity, or relax nodeSelector/affinity/tolerations as it says".to_string()
     } else {
-        actions.join("; ")
+        todo.join("; ")
+    };
+    // The scheduler's own words are in the evidence; the summary only names what rules the nodes out.
+    let why = if what.is_empty() {
+        nonempty(&text, "the scheduler found no node").to_string()
+    } else {
+        what.join(", ")
     };
     Some(verdict(
         Cause::Unschedulable,
         Severity::Failure,
-        format!(
-            "no node can run it: {}",
-            nonempty(&text, "the scheduler found no node")
-        ),
+        format!("no node can run it: {why}"),
         ev,
         action,
     ))

@@ -54,9 +54,13 @@ pub fn runtime_start(s: &Subject) -> Option<Verdict> {
         Severity::Failure,
         format!(
             "the runtime could not start the process: {}",
-            nonempty(m, i.reason())
+            super::waiting::short_runtime_error(nonempty(m, i.reason()))
         ),
-        vec![i.line(), format!("command: {}", s.command_text())],
+        vec![
+            i.line(),
+            format!("runtime message: {m}"),
+            format!("command: {}", s.command_text()),
+        ],
         runtime_action(s, m),
     ))
 }

@@ -268,7 +268,7 @@ pub fn create_error(s: &Subject) -> Option<Verdict> {
         Severity::Failure,
         format!(
             "the runtime cannot create the container: {}",
-            nonempty(msg, "no message")
+            short_runtime_error(msg)
         ),
         vec![format!("waiting: CreateContainerError: {msg}")],
         action,
@@ -299,11 +299,31 @@ pub fn start_error(s: &Subject) -> Option<Verdict> {
         Severity::Failure,
         format!(
             "the runtime cannot start the process: {}",
-            nonempty(msg, "no message")
+            short_runtime_error(msg)
         ),
         ev,
         runtime_action(s, &runtime),
     ))
+}
+
+/// The telling part of a runtime's error (the full text is in the evidence): `exec: "/x": permission
+/// denied` out of runc's wrapping, or a plain phrase for containerd's name reservation.
+pub fn short_runtime_error(msg: &str) -> String {
+    let msg = msg.trim();
+    if msg.is_empty() {
+        return "no message".into();
+    }
+    if msg.contains("failed to reserve container name") {
+        return "an earlier attempt still holds the container's name".into();
+    }
+    if let Some(i) = msg.rfind("exec: ").or_else(|| msg.rfind("exec ")) {
+        return msg[i..].trim_end_matches(": unknown").trim().to_string();
+    }
+    if msg.chars().count() > 120 {
+        let cut: String = msg.chars().take(117).collect();
+        return format!("{cut}…");
+    }
+    msg.to_string()
 }
 
 /// What to do about a runtime's start error, from its message.
@@ -377,8 +397,11 @@ pub fn mount_failed(s: &Subject) -> Option<Verdict> {
             format!("create ConfigMap {cm}, fix the name of the volume's configMap, or mark it `optional: true`"),
         )
     } else {
+        let volume = quoted_after(m, "for volume ")
+            .map(|v| format!("volume {v}"))
+            .unwrap_or_else(|| "a volume".into());
         (
-            format!("a volume cannot be mounted: {}", m.trim()),
+            format!("{volume} cannot be mounted"),
             "fix the volume: check the claims (`kubectl describe pvc`), the storage driver's pods and the node".to_string(),
         )
     };

@@ -72,7 +72,11 @@ pub fn termination_info(t: &ContainerStateTerminated) -> Termination {
         reason: t.reason.clone().filter(|r| !r.is_empty()),
         exit_code: t.exit_code,
         signal: facts::exit_signal(t.exit_code, t.signal),
-        started_at: t.started_at.as_ref().map(|x| facts::fmt_time(x.0)),
+        started_at: t
+            .started_at
+            .as_ref()
+            .filter(|x| x.0.as_second() > 0)
+            .map(|x| facts::fmt_time(x.0)),
         finished_at: t.finished_at.as_ref().map(|x| facts::fmt_time(x.0)),
         ran_for_seconds: match (started, finished) {
             (Some(s), Some(f)) if f >= s => Some(f - s),

@@ -4,6 +4,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+#[path = "explain/corpus.rs"]
+mod corpus;
+
 fn fixture(name: &str) -> String {
     format!(
         "{}/tests/fixtures/explain/{name}",

@@ -225,14 +225,18 @@ fn settle_under_pod_verdict(pv: &Verdict, containers: &mut [ContainerReport]) {
     let kubelet_stop = matches!(pv.cause, Cause::Evicted | Cause::NodeShutdown);
     for c in containers.iter_mut() {
         let Some(v) = &c.verdict else { continue };
-        let mut evidence = v.evidence.clone();
-        evidence.retain(|e| {
-            !e.starts_with("no Killing event")
-                && !e.contains("events could not be read")
-                && !e.contains("holds no events")
-                && !e.starts_with("likely: ")
-                && !e.starts_with("no termination message")
-        });
+        // Only how it went stays: the instance and the kubelet's events, not the advice of a cause
+        // that was not one.
+        let evidence: Vec<String> = v
+            .evidence
+            .iter()
+            .filter(|e| {
+                e.starts_with("the container")
+                    || e.starts_with("the previous instance")
+                    || e.starts_with("event ")
+            })
+            .cloned()
+            .collect();
         let settled = match v.cause {
             Cause::Sigterm | Cause::Unclear | Cause::ContainerLost | Cause::CompletedUnexpectedly => {
                 Some(verdict(

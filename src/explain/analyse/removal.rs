@@ -123,7 +123,7 @@ pub fn evicted(p: &PodSubject) -> Option<Verdict> {
         .disruption()
         .is_some_and(|(r, _)| r == "TerminationByKubelet");
     // "The node had condition: …" is a rejection at admission, told by its own rule.
-    if message.starts_with("The node had condition") {
+    if message.contains("The node had condition") {
         return None;
     }
     if reason != "Evicted" && !(by_kubelet && message.contains("low on resource")) {

@@ -21,7 +21,7 @@ pub fn admission(p: &PodSubject) -> Option<Verdict> {
         format!("{node}'s labels no longer match the pod's nodeSelector/affinity (changed after scheduling): fix the labels or the pod's affinity; a controller creates a new pod")
     } else if reason == "UnexpectedAdmissionError" {
         format!("a device plugin on {node} could not allocate what the pod requests (GPUs or other devices): check the device plugin's pods and the node's allocatable devices")
-    } else if reason == "Evicted" && message.starts_with("The node had condition") {
+    } else if reason == "Evicted" && message.contains("The node had condition") {
         format!("{node} was under resource pressure when the pod arrived, so the kubelet refused it: see what fills the node (`kubectl describe node {node}`); a controller creates a new pod")
     } else if matches!(reason, "NodePorts" | "InvalidNodeInfo") {
         format!("{node} could not give the pod what it asks ({reason}): a controller creates a new pod; check hostPorts and the node")

@@ -8,12 +8,14 @@ use super::context::Subject;
 use super::timeline::stop_time;
 use super::words::{event_line, ts_text, verdict};
 
-/// The fix for a preStop hook that fails: a pause that needs nothing from the image.
+/// The fix for a preStop hook that fails: for a pause, one that needs nothing from the image.
 fn pre_stop_fix(spec: &SpecFacts) -> String {
-    let pause = spec.pre_stop_seconds().unwrap_or(10);
-    format!(
-        "make the preStop hook run something the image has: the native `lifecycle.preStop.sleep: {{seconds: {pause}}}` (Kubernetes 1.30+, needs no shell), or the exec form of a binary that is in the image; without the pause, SIGTERM races the endpoint removal and requests fail during rollouts"
-    )
+    match spec.pre_stop_seconds() {
+        Some(pause) => format!(
+            "make the preStop pause run without the image's help: the native `lifecycle.preStop.sleep: {{seconds: {pause}}}` (Kubernetes 1.30+, needs no shell), or the exec form of a binary that is in the image; without the pause, SIGTERM races the endpoint removal and requests fail during rollouts"
+        ),
+        None => "make the preStop hook run a command the image has (the exec form of a binary in the image), or drop it; for a pause before SIGTERM use the native `lifecycle.preStop.sleep` (Kubernetes 1.30+)".to_string(),
+    }
 }
 
 /// What the failed hook's message says about the cause, when the kubelet still wrote it (older
@@ -104,7 +106,7 @@ pub fn stopped(s: &Subject) -> Option<Verdict> {
         return Some(verdict(
             Cause::PreStopHook,
             Severity::Warning,
-            format!("the preStop hook failed when {why}, so the app got SIGTERM without the pause; it then exited with {code}"),
+            format!("the preStop hook failed when {why}; the app then got SIGTERM and exited with {code}"),
             ev,
             pre_stop_fix(spec),
         ));
@@ -216,7 +218,7 @@ pub fn terminating(s: &Subject) -> Option<Verdict> {
         return Some(verdict(
             Cause::PreStopHook,
             Severity::Warning,
-            format!("the preStop hook of {name} failed while the pod is being deleted: SIGTERM came without the pause"),
+            format!("the preStop hook of {name} failed while the pod is being deleted, so SIGTERM came right away"),
             ev,
             pre_stop_fix(spec),
         ));

@@ -241,13 +241,12 @@ pub fn app_error(s: &Subject) -> Option<Verdict> {
     if code == 0 {
         return None;
     }
-    // The last line of the termination message, else the last log line that looks like an error.
-    let said = i
-        .message()
-        .lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .map(str::to_string)
+    // The line of the termination message that looks like the error (else its last line), else
+    // the last log line that looks like one.
+    let message: Vec<String> = i.message().lines().map(str::to_string).collect();
+    let said = facts::error_lines(&message, 1)
+        .pop()
+        .or_else(|| message.iter().rev().find(|l| !l.trim().is_empty()).cloned())
         .or_else(|| facts::error_lines(s.log_lines, 1).pop())
         .map(|l| format!(": {}", l.trim()))
         .unwrap_or_default();

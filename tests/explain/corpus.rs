@@ -1,0 +1,226 @@
+//! The corpus: every fixture under `tests/fixtures/explain` is a real-world failure state saved as `kubectl get
+//! pod,events -o yaml` prints it, with a header that cites where it was seen and the upstream source that emits its
+//! messages, and states what `explain` must conclude:
+//!
+//! ```text
+//! # seen: URL (what the thread showed)
+//! # source: upstream file (the function or format string); kubernetes vX.Y.Z
+//! # expect pod: CAUSE | none            (or `# expect pod NAME: CAUSE` in a file with several pods)
+//! # expect container NAME: CAUSE | none (or `# expect container POD/NAME: CAUSE`)
+//! # names: text the human output must contain
+//! # never: text the output must not contain
+//! # exit: the exit code
+//! ```
+//!
+//! Each fixture runs through the real binary offline (`explain -f`), as JSON and as the human report.
+
+use std::path::PathBuf;
+
+use kubectl_graceful::explain::model::Cause;
+use serde_json::Value;
+
+use super::{bin, fixture};
+
+#[derive(Debug, Default)]
+struct Header {
+    seen: usize,
+    sources: usize,
+    /// (pod name or None for the first pod, container or None for the pod verdict, cause or "none")
+    expect: Vec<(Option<String>, Option<String>, String)>,
+    names: Vec<String>,
+    never: Vec<String>,
+    exit: Option<i32>,
+}
+
+fn header(text: &str) -> Header {
+    let mut h = Header::default();
+    for line in text.lines().take_while(|l| l.starts_with('#')) {
+        let l = line.trim_start_matches('#').trim();
+        if l.starts_with("seen:") {
+            h.seen += 1;
+        } else if l.starts_with("source:") {
+            h.sources += 1;
+        } else if let Some(rest) = l.strip_prefix("expect ") {
+            let Some((what, cause)) = rest.split_once(':') else {
+                continue;
+            };
+            let cause = cause.trim().to_string();
+            let mut words = what.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some("pod"), name) => h.expect.push((name.map(str::to_string), None, cause)),
+                (Some("container"), Some(c)) => {
+                    let (pod, c) = match c.split_once('/') {
+                        Some((p, c)) => (Some(p.to_string()), c.to_string()),
+                        None => (None, c.to_string()),
+                    };
+                    h.expect.push((pod, Some(c), cause));
+                }
+                _ => {}
+            }
+        } else if let Some(n) = l.strip_prefix("names:") {
+            h.names.push(n.trim().to_string());
+        } else if let Some(n) = l.strip_prefix("never:") {
+            h.never.push(n.trim().to_string());
+        } else if let Some(n) = l.strip_prefix("exit:") {
+            h.exit = n.trim().parse().ok();
+        }
+    }
+    h
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = PathBuf::from(fixture(""));
+    let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("fixture dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn pod_of<'a>(report: &'a Value, name: Option<&str>) -> Option<&'a Value> {
+    let pods = report["pods"].as_array()?;
+    match name {
+        Some(n) => pods.iter().find(|p| p["name"] == n),
+        None => pods.first(),
+    }
+}
+
+/// Checks one fixture; returns what is wrong with the output.
+fn check(path: &PathBuf) -> Vec<String> {
+    let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+    let text = std::fs::read_to_string(path).expect("fixture");
+    let h = header(&text);
+    let mut wrong = Vec::new();
+    if h.sources == 0 {
+        wrong.push("no `# source:` line citing the upstream code that emits its messages".to_string());
+    }
+    if h.expect.is_empty() {
+        wrong.push("no `# expect` line".to_string());
+    }
+    let json = bin()
+        .args(["explain", "-o", "json", "-f"])
+        .arg(path)
+        .output()
+        .expect("runs");
+    let human = bin().args(["explain", "-f"]).arg(path).output().expect("runs");
+    let report: Value = match serde_json::from_slice(&json.stdout) {
+        Ok(v) => v,
+        Err(e) => {
+            return vec![format!(
+                "{name}: stdout is not JSON ({e}); stderr: {}",
+                String::from_utf8_lossy(&json.stderr)
+            )]
+        }
+    };
+    let out = String::from_utf8_lossy(&human.stdout).to_string();
+    for (pod, container, cause) in &h.expect {
+        let Some(p) = pod_of(&report, pod.as_deref()) else {
+            wrong.push(format!("no pod {pod:?} in the report"));
+            continue;
+        };
+        let got = match container {
+            None => p["verdict"]["cause"].as_str().unwrap_or("none").to_string(),
+            Some(c) => p["containers"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|x| x["name"] == c.as_str())
+                .map(|x| x["verdict"]["cause"].as_str().unwrap_or("none").to_string())
+                .unwrap_or_else(|| format!("no container {c}")),
+        };
+        if &got != cause {
+            wrong.push(format!(
+                "{} {}: expected {cause}, got {got}",
+                pod.as_deref().unwrap_or("pod"),
+                container.as_deref().unwrap_or("(pod verdict)")
+            ));
+        }
+    }
+    for n in &h.names {
+        if !out.contains(n.as_str()) {
+            wrong.push(format!("the output does not name {n:?}"));
+        }
+    }
+    for n in &h.never {
+        if out.contains(n.as_str()) || report.to_string().contains(n.as_str()) {
+            wrong.push(format!("the output says {n:?}"));
+        }
+    }
+    if let Some(code) = h.exit {
+        if human.status.code() != Some(code) || json.status.code() != Some(code) {
+            wrong.push(format!(
+                "exit {:?}/{:?}, expected {code}",
+                human.status.code(),
+                json.status.code()
+            ));
+        }
+    }
+    wrong
+        .into_iter()
+        .map(|w| format!("{name}: {w}\n{out}"))
+        .collect()
+}
+
+#[test]
+fn corpus_every_fixture_meets_its_stated_expectations() {
+    let all = fixtures();
+    let failures: Vec<String> = all.iter().flat_map(check).collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures fail:\n{}",
+        failures.len(),
+        all.len(),
+        failures.join("\n---\n")
+    );
+}
+
+#[test]
+fn corpus_is_real_world_and_covers_every_cause() {
+    let headers: Vec<(String, Header)> = fixtures()
+        .iter()
+        .map(|p| {
+            (
+                p.file_name().unwrap_or_default().to_string_lossy().to_string(),
+                header(&std::fs::read_to_string(p).expect("fixture")),
+            )
+        })
+        .collect();
+    let real = headers.iter().filter(|(_, h)| h.seen > 0 && h.sources > 0).count();
+    assert!(real >= 60, "only {real} fixtures cite a real-world thread and the upstream source");
+    let expected: Vec<&str> = headers
+        .iter()
+        .flat_map(|(_, h)| h.expect.iter().map(|(_, _, c)| c.as_str()))
+        .collect();
+    let missing: Vec<String> = Cause::ALL
+        .iter()
+        .map(|c| c.id())
+        .filter(|id| !expected.contains(&id.as_str()))
+        .collect();
+    assert!(missing.is_empty(), "no fixture expects these causes: {missing:?}");
+    // Every fixture's expectations name real cause ids (a typo would make a check vacuous).
+    let ids: Vec<String> = Cause::ALL.iter().map(|c| c.id()).collect();
+    for (f, h) in &headers {
+        for (_, _, c) in &h.expect {
+            assert!(c == "none" || ids.contains(c), "{f}: unknown cause id {c}");
+        }
+    }
+}
+
+#[test]
+fn corpus_covers_multi_container_init_sidecar_and_job_pods() {
+    let texts: Vec<String> = fixtures()
+        .iter()
+        .map(|p| std::fs::read_to_string(p).expect("fixture"))
+        .collect();
+    let with = |needle: &str| texts.iter().filter(|t| t.contains(needle)).count();
+    assert!(with("initContainers:") >= 4, "init containers");
+    assert!(with("restartPolicy: Always}") + with("restartPolicy: Always,") >= 2, "native sidecars");
+    assert!(with("kind: Job, name:") >= 4, "Job pods");
+    let multi = texts
+        .iter()
+        .filter(|t| t.matches("imageID: \"\"").count() >= 2)
+        .count();
+    assert!(multi >= 5, "multi-container pods: {multi}");
+}

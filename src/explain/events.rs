@@ -1,8 +1,8 @@
 //! One event type for both APIs: core/v1 `Event` and events.k8s.io/v1 `Event` are normalised into
 //! [`EventRecord`] so the analysis never cares which one the server had.
 
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
@@ -169,8 +169,20 @@ pub struct EventIndex {
     by_uid: HashMap<String, Vec<usize>>,
     /// Positions of pod events by (namespace, name), with or without a uid.
     by_name: HashMap<(String, String), Vec<usize>>,
-    /// Events examined by lookups so far: the work counter a test holds to linear growth.
-    touched: AtomicUsize,
+}
+
+thread_local! {
+    /// Events indexed or looked at on this thread: the work a test holds to linear growth.
+    static WORK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many events this thread has indexed or examined so far (see [`EventIndex`]).
+pub fn work_on_this_thread() -> usize {
+    WORK.with(Cell::get)
+}
+
+fn count_work(n: usize) {
+    WORK.with(|w| w.set(w.get().saturating_add(n)));
 }
 
 impl EventIndex {
@@ -190,11 +202,11 @@ impl EventIndex {
                 .or_default()
                 .push(i);
         }
+        count_work(events.len());
         EventIndex {
             events,
             by_uid,
             by_name,
-            touched: AtomicUsize::new(0),
         }
     }
 
@@ -204,11 +216,6 @@ impl EventIndex {
 
     pub fn len(&self) -> usize {
         self.events.len()
-    }
-
-    /// How many events lookups have examined so far.
-    pub fn work(&self) -> usize {
-        self.touched.load(Ordering::Relaxed)
     }
 
     /// The events about one pod (by uid when the event carries it, else by namespace and name), in
@@ -235,7 +242,7 @@ impl EventIndex {
         }
         positions.sort_unstable();
         positions.dedup();
-        self.touched.fetch_add(positions.len(), Ordering::Relaxed);
+        count_work(positions.len());
         let mut other_uid = false;
         let mut out: Vec<EventRecord> = positions
             .into_iter()

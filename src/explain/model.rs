@@ -353,3 +353,102 @@ pub struct EventSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Backticked words of `text` between `from` and `to`.
+    fn backticked(text: &str, from: &str, to: &str) -> Vec<String> {
+        let start = text.find(from).expect(from) + from.len();
+        let end = start + text[start..].find(to).expect(to);
+        text[start..end]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every variant is in `Cause::ALL`: a new cause that is not listed fails to compile here.
+    fn listed(c: Cause) -> bool {
+        match c {
+            Cause::OomKilled
+            | Cause::NodeOom
+            | Cause::GracePeriodExceeded
+            | Cause::LivenessProbe
+            | Cause::ReadinessProbe
+            | Cause::StartupProbe
+            | Cause::PostStartHook
+            | Cause::PreStopHook
+            | Cause::AppError
+            | Cause::NotExecutable
+            | Cause::CommandNotFound
+            | Cause::Signal
+            | Cause::Sigterm
+            | Cause::Stopped
+            | Cause::Terminating
+            | Cause::CompletedUnexpectedly
+            | Cause::ImagePull
+            | Cause::ConfigError
+            | Cause::CreateError
+            | Cause::StartError
+            | Cause::MountFailed
+            | Cause::InitFailed
+            | Cause::Unschedulable
+            | Cause::Evicted
+            | Cause::ApiEviction
+            | Cause::Preempted
+            | Cause::TaintEviction
+            | Cause::NodeShutdown
+            | Cause::NodeLost
+            | Cause::PodGc
+            | Cause::DeadlineExceeded
+            | Cause::JobFailed
+            | Cause::AdmissionRejected
+            | Cause::ContainerLost
+            | Cause::Unclear => Cause::ALL.contains(&c),
+        }
+    }
+
+    #[test]
+    fn cause_ids_agree_in_code_readme_schema_and_module_docs() {
+        let ids: Vec<String> = Cause::ALL.iter().map(|c| c.id()).collect();
+        assert!(Cause::ALL.iter().all(|c| listed(*c)));
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "duplicate ids");
+
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        assert_eq!(
+            backticked(readme, "Cause ids (`verdict.cause`):", ".\n"),
+            ids,
+            "README's list of cause ids"
+        );
+        // The ExplainReport schema in the README lists them as `# cause: a | b | …`.
+        let start = readme.find("    # cause: ").expect("schema cause line");
+        let schema: Vec<String> = readme[start..]
+            .lines()
+            .take_while(|l| l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace('#', " ")
+            .replace("cause:", " ")
+            .split('|')
+            .map(|s| s.trim().to_string())
+            .collect();
+        assert_eq!(schema, ids, "README's ExplainReport schema");
+
+        let module = include_str!("mod.rs");
+        assert_eq!(
+            backticked(
+                module,
+                "## Cause ids (`verdict.cause` in `-o json|yaml`)\n",
+                "[`model::Cause`]"
+            ),
+            ids,
+            "src/explain/mod.rs docs"
+        );
+    }
+}

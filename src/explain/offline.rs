@@ -134,7 +134,17 @@ pub fn reports(
     selector: Option<&Selector>,
     opts: &ExplainOptions,
 ) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
-    let loaded = parse(text, shown)?;
+    reports_from(&parse(text, shown)?, shown, names, selector, opts)
+}
+
+/// As [`reports`], on objects already read.
+pub fn reports_from(
+    loaded: &Loaded,
+    shown: &str,
+    names: &[Target],
+    selector: Option<&Selector>,
+    opts: &ExplainOptions,
+) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
     if let Some(t) = names.iter().find(|t| t.kind != Kind::Pod) {
         return Err(Error::usage(format!(
             "with -f only pod names can be given, not {}/{}",
@@ -260,6 +270,7 @@ impl Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explain::events::EventRecord;
 
     #[test]
     fn a_list_of_pods_and_both_event_shapes() {
@@ -309,6 +320,73 @@ items:
         let s = err.to_string();
         assert!(s.starts_with("bad.yaml: "), "{s}");
         assert!(s.contains("line "), "{s}");
+    }
+
+    /// `failing` crash-looping pods with three events each, and `others` events about other objects.
+    fn sweep(failing: usize, others: usize) -> Loaded {
+        let pod = |i: usize| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("web-{i}"), "namespace": "shop", "uid": format!("u-{i}")},
+                "spec": {"containers": [{"name": "app"}]},
+                "status": {"phase": "Running", "containerStatuses": [{
+                    "name": "app", "image": "i", "imageID": "", "ready": false, "restartCount": 3,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}
+            }))
+            .expect("pod")
+        };
+        let event = |kind: &str, name: String, uid: String, reason: &str| -> EventRecord {
+            let e: CoreEvent = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("{name}.{reason}"), "namespace": "shop"},
+                "involvedObject": {"kind": kind, "name": name, "namespace": "shop", "uid": uid,
+                                   "fieldPath": "spec.containers{app}"},
+                "reason": reason, "message": "Back-off restarting failed container app", "count": 3
+            }))
+            .expect("event");
+            EventRecord::from_core(&e)
+        };
+        let mut l = Loaded::default();
+        for i in 0..failing {
+            l.pods.push(pod(i));
+            for r in ["Pulled", "Started", "BackOff"] {
+                l.events
+                    .push(event("Pod", format!("web-{i}"), format!("u-{i}"), r));
+            }
+        }
+        for j in 0..others {
+            l.events.push(event(
+                "ReplicaSet",
+                format!("rs-{j}"),
+                format!("r-{j}"),
+                "SuccessfulCreate",
+            ));
+        }
+        l.had_events = true;
+        l
+    }
+
+    #[test]
+    fn explaining_many_pods_is_linear_in_pods_and_events() {
+        // Work is counted in events indexed or examined (not time): one index for the whole input,
+        // each pod's lookup touching only its own events.
+        let opts = ExplainOptions::default();
+        let work = |failing: usize, others: usize| {
+            let l = sweep(failing, others);
+            let before = super::super::events::work_on_this_thread();
+            let (reports, _, _) = reports_from(&l, "f", &[], None, &opts).expect("reports");
+            assert_eq!(reports.len(), failing);
+            assert!(
+                reports.iter().all(|r| r.events.len() == 3),
+                "each pod sees its own events"
+            );
+            super::super::events::work_on_this_thread() - before
+        };
+        let small = work(300, 1000);
+        let large = work(3000, 10000);
+        // Linear: every event indexed once and every pod event looked at once (a per-pod scan or copy of
+        // the namespace's events would be 300×1,900 and 3,000×19,000).
+        assert_eq!(small, (300 * 3 + 1000) + 300 * 3);
+        assert_eq!(large, (3000 * 3 + 10000) + 3000 * 3);
     }
 
     #[test]

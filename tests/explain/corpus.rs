@@ -89,12 +89,18 @@ fn pod_of<'a>(report: &'a Value, name: Option<&str>) -> Option<&'a Value> {
 
 /// Checks one fixture; returns what is wrong with the output.
 fn check(path: &PathBuf) -> Vec<String> {
-    let name = path.file_name().unwrap_or_default().to_string_lossy().to_string();
+    let name = path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string();
     let text = std::fs::read_to_string(path).expect("fixture");
     let h = header(&text);
     let mut wrong = Vec::new();
     if h.sources == 0 {
-        wrong.push("no `# source:` line citing the upstream code that emits its messages".to_string());
+        wrong.push(
+            "no `# source:` line citing the upstream code that emits its messages".to_string(),
+        );
     }
     if h.expect.is_empty() {
         wrong.push("no `# expect` line".to_string());
@@ -104,7 +110,11 @@ fn check(path: &PathBuf) -> Vec<String> {
         .arg(path)
         .output()
         .expect("runs");
-    let human = bin().args(["explain", "-f"]).arg(path).output().expect("runs");
+    let human = bin()
+        .args(["explain", "-f"])
+        .arg(path)
+        .output()
+        .expect("runs");
     let report: Value = match serde_json::from_slice(&json.stdout) {
         Ok(v) => v,
         Err(e) => {
@@ -182,13 +192,22 @@ fn corpus_is_real_world_and_covers_every_cause() {
         .iter()
         .map(|p| {
             (
-                p.file_name().unwrap_or_default().to_string_lossy().to_string(),
+                p.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .to_string(),
                 header(&std::fs::read_to_string(p).expect("fixture")),
             )
         })
         .collect();
-    let real = headers.iter().filter(|(_, h)| h.seen > 0 && h.sources > 0).count();
-    assert!(real >= 60, "only {real} fixtures cite a real-world thread and the upstream source");
+    let real = headers
+        .iter()
+        .filter(|(_, h)| h.seen > 0 && h.sources > 0)
+        .count();
+    assert!(
+        real >= 60,
+        "only {real} fixtures cite a real-world thread and the upstream source"
+    );
     let expected: Vec<&str> = headers
         .iter()
         .flat_map(|(_, h)| h.expect.iter().map(|(_, _, c)| c.as_str()))
@@ -198,7 +217,10 @@ fn corpus_is_real_world_and_covers_every_cause() {
         .map(|c| c.id())
         .filter(|id| !expected.contains(&id.as_str()))
         .collect();
-    assert!(missing.is_empty(), "no fixture expects these causes: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "no fixture expects these causes: {missing:?}"
+    );
     // Every fixture's expectations name real cause ids (a typo would make a check vacuous).
     let ids: Vec<String> = Cause::ALL.iter().map(|c| c.id()).collect();
     for (f, h) in &headers {
@@ -216,11 +238,156 @@ fn corpus_covers_multi_container_init_sidecar_and_job_pods() {
         .collect();
     let with = |needle: &str| texts.iter().filter(|t| t.contains(needle)).count();
     assert!(with("initContainers:") >= 4, "init containers");
-    assert!(with("restartPolicy: Always}") + with("restartPolicy: Always,") >= 2, "native sidecars");
+    assert!(
+        with("restartPolicy: Always}") + with("restartPolicy: Always,") >= 2,
+        "native sidecars"
+    );
     assert!(with("kind: Job, name:") >= 4, "Job pods");
     let multi = texts
         .iter()
         .filter(|t| t.matches("imageID: \"\"").count() >= 2)
         .count();
     assert!(multi >= 5, "multi-container pods: {multi}");
+}
+
+/// The causes in a report, per pod: (pod verdict, [(container, verdict)]).
+fn causes(pod: &Value) -> (String, Vec<(String, String)>) {
+    let cause = |v: &Value| v["verdict"]["cause"].as_str().unwrap_or("none").to_string();
+    (
+        cause(pod),
+        pod["containers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| (c["name"].as_str().unwrap_or("").to_string(), cause(c)))
+            .collect(),
+    )
+}
+
+/// The fixtures a cluster would serve as they are: no Node objects of their own (the simulator has
+/// node-1..3), no pod already being deleted (a real cluster removes those once stopped), and pods
+/// on node-1..3 unless their node is never read.
+fn live_eligible() -> Vec<(PathBuf, Vec<(String, String)>)> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kubectl_graceful::explain::{gather::node_matters, offline};
+    fixtures()
+        .into_iter()
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).expect("fixture");
+            let l = offline::parse(&text, "f").expect("parses");
+            let ok = l.nodes.is_empty()
+                && l.pods.iter().all(|pod: &Pod| {
+                    let node = pod.spec.as_ref().and_then(|s| s.node_name.as_deref());
+                    pod.metadata.deletion_timestamp.is_none()
+                        && (node.is_none_or(|n| ["node-1", "node-2", "node-3"].contains(&n))
+                            || !node_matters(pod))
+                });
+            ok.then(|| {
+                let pods = l
+                    .pods
+                    .iter()
+                    .map(|pod| {
+                        (
+                            pod.metadata
+                                .namespace
+                                .clone()
+                                .unwrap_or_else(|| "default".into()),
+                            pod.metadata.name.clone().unwrap_or_default(),
+                        )
+                    })
+                    .collect();
+                (p, pods)
+            })
+        })
+        .collect()
+}
+
+/// (kind, namespace, name) of every object of every fixture: one simulator serves them all at once.
+fn object_keys(text: &str) -> Vec<(String, String, String)> {
+    let l = serde_yaml::Deserializer::from_str(text)
+        .filter_map(|d| serde::Deserialize::deserialize(d).ok())
+        .flat_map(|v: Value| match v["kind"].as_str() {
+            Some("List") => v["items"].as_array().cloned().unwrap_or_default(),
+            _ => vec![v],
+        })
+        .map(|o| {
+            let s = |p: &str| {
+                o.pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            (s("/kind"), s("/metadata/namespace"), s("/metadata/name"))
+        })
+        .collect();
+    l
+}
+
+#[test]
+fn corpus_object_names_are_unique_across_fixtures() {
+    let mut seen = std::collections::BTreeMap::new();
+    for p in fixtures() {
+        for k in object_keys(&std::fs::read_to_string(&p).expect("fixture")) {
+            if let Some(other) = seen.insert(k.clone(), p.clone()) {
+                panic!("{k:?} is in {} and {}", other.display(), p.display());
+            }
+        }
+    }
+}
+
+#[test]
+fn corpus_live_verdicts_agree_with_offline() {
+    let eligible = live_eligible();
+    assert!(
+        eligible.len() >= 40,
+        "only {} fixtures can be served live",
+        eligible.len()
+    );
+    let sim = kubesim::Sim::start(kubesim::SimOptions {
+        scenario_yaml: eligible
+            .iter()
+            .map(|(p, _)| std::fs::read_to_string(p).expect("fixture"))
+            .collect(),
+        ..Default::default()
+    })
+    .expect("simulator starts");
+    let mut wrong = Vec::new();
+    for (path, pods) in &eligible {
+        let out = bin()
+            .args(["explain", "-o", "json", "-f"])
+            .arg(path)
+            .output()
+            .expect("runs");
+        let offline: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        for (ns, name) in pods {
+            let out = super::live(&sim)
+                .args(["explain", name, "-n", ns, "--no-logs", "-o", "json"])
+                .output()
+                .expect("runs");
+            let live: Value = match serde_json::from_slice(&out.stdout) {
+                Ok(v) => v,
+                Err(_) => {
+                    wrong.push(format!(
+                        "{}: {ns}/{name}: {}",
+                        path.display(),
+                        String::from_utf8_lossy(&out.stderr)
+                    ));
+                    continue;
+                }
+            };
+            let want = pod_of(&offline, Some(name)).map(causes);
+            let got = pod_of(&live, Some(name)).map(causes);
+            if want != got {
+                wrong.push(format!(
+                    "{}: {ns}/{name}: offline {want:?}, live {got:?}",
+                    path.display()
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "live and offline disagree:\n{}",
+        wrong.join("\n")
+    );
 }

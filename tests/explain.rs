@@ -6,6 +6,8 @@ use serde_json::Value;
 
 #[path = "explain/corpus.rs"]
 mod corpus;
+#[path = "explain/flags.rs"]
+mod flags;
 
 fn fixture(name: &str) -> String {
     format!(

@@ -17,7 +17,7 @@ const PULL_REASONS: &[&str] = &[
 /// What went wrong with a pull, read from the registry's or the kubelet's own words.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Pull {
-    NeverPull,
+    PolicyNever,
     Invalid,
     Platform,
     NotFoundOrDenied,
@@ -33,7 +33,7 @@ fn classify_pull(reason: &str, text: &str) -> Pull {
     let low = text.to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| low.contains(w));
     if reason == "ErrImageNeverPull" || has(&["pull policy of never"]) {
-        Pull::NeverPull
+        Pull::PolicyNever
     } else if reason == "InvalidImageName"
         || has(&[
             "invalid reference format",
@@ -132,7 +132,7 @@ pub fn image_pull(s: &Subject) -> Option<Verdict> {
     let registry = registry_of(&image);
     let node = s.ctx.node_name().unwrap_or("the node").to_string();
     let (what, action) = match problem {
-        Pull::NeverPull => (
+        Pull::PolicyNever => (
             "imagePullPolicy is Never and the image is not on the node".to_string(),
             format!("load the image onto {node} (e.g. `kind load docker-image`, `minikube image load`), or set imagePullPolicy: IfNotPresent so the kubelet pulls it"),
         ),
@@ -458,7 +458,7 @@ mod tests {
         assert_eq!(c("dial tcp 10.0.0.5:443: i/o timeout"), Pull::Unreachable);
         assert_eq!(c("429 Too Many Requests - Server message: toomanyrequests: You have reached your pull rate limit."), Pull::RateLimited);
         assert_eq!(c("pull access denied for acme/app, repository does not exist or may require 'docker login'"), Pull::NotFoundOrDenied);
-        assert_eq!(classify_pull("ErrImageNeverPull", ""), Pull::NeverPull);
+        assert_eq!(classify_pull("ErrImageNeverPull", ""), Pull::PolicyNever);
         assert_eq!(registry_of("nginx:1.25"), "docker.io");
         assert_eq!(registry_of("ghcr.io/acme/app:1"), "ghcr.io");
         assert_eq!(registry_of("localhost:5000/app"), "localhost:5000");

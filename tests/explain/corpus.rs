@@ -158,6 +158,7 @@ fn check(path: &PathBuf) -> Vec<String> {
             wrong.push(format!("the output says {n:?}"));
         }
     }
+    wrong.extend(repeated_messages(&out));
     if let Some(code) = h.exit {
         if human.status.code() != Some(code) || json.status.code() != Some(code) {
             wrong.push(format!(
@@ -171,6 +172,44 @@ fn check(path: &PathBuf) -> Vec<String> {
         .into_iter()
         .map(|w| format!("{name}: {w}\n{out}"))
         .collect()
+}
+
+/// Within one verdict block (a pod's or a container's), no message is printed twice: a fragment of
+/// 40 characters or more after a `: ` appears on one line only.
+fn repeated_messages(out: &str) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let mut block: Vec<&str> = Vec::new();
+    let starts_block = |l: &str| {
+        let t = l.trim_start();
+        l.starts_with("  ") && !l.starts_with("    ") && !t.starts_with("note:")
+    };
+    let mut check = |block: &[&str]| {
+        for (i, l) in block.iter().enumerate() {
+            for frag in l.split(": ").skip(1).filter(|f| f.len() >= 40) {
+                if let Some(j) = block
+                    .iter()
+                    .enumerate()
+                    .position(|(j, o)| j != i && o.contains(frag))
+                {
+                    wrong.push(format!(
+                        "printed twice: {frag:?} (lines {:?} and {:?})",
+                        l, block[j]
+                    ));
+                }
+            }
+        }
+    };
+    for line in out.lines() {
+        if starts_block(line) {
+            check(&block);
+            block.clear();
+        }
+        block.push(line);
+    }
+    check(&block);
+    wrong.sort();
+    wrong.dedup();
+    wrong
 }
 
 #[test]

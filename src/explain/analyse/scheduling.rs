@@ -309,11 +309,8 @@ pub fn init_failed(p: &PodSubject) -> Option<Verdict> {
                 .as_ref()
                 .is_some_and(|v| v.severity == Severity::Failure)
     })?;
-    let inner = c
-        .verdict
-        .as_ref()
-        .map(|v| v.summary.clone())
-        .unwrap_or_default();
+    // Its own block below says why; here only which cause it is.
+    let inner = c.verdict.as_ref().map(|v| v.cause.id()).unwrap_or_default();
     Some(verdict(
         Cause::InitFailed,
         Severity::Failure,
@@ -321,7 +318,7 @@ pub fn init_failed(p: &PodSubject) -> Option<Verdict> {
             "init container {} fails, so the app containers never start",
             c.name
         ),
-        vec![format!("{}: {inner}", c.name)],
+        vec![format!("init container {} fails: [{inner}]", c.name)],
         format!("fix init container {} (see its block below)", c.name),
     ))
 }

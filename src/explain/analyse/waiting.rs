@@ -124,10 +124,14 @@ pub fn image_pull(s: &Subject) -> Option<Verdict> {
         .max_by_key(|m| m.len())
         .unwrap_or(msg);
     let problem = classify_pull(reason, text);
-    let mut ev = vec![format!(
-        "waiting: {reason}: {}",
-        nonempty(msg, "(no message)")
-    )];
+    // The waiting message often repeats an event's text: then the event (with its count) says it.
+    let repeated =
+        !msg.trim().is_empty() && informative.iter().any(|e| e.message.contains(msg.trim()));
+    let mut ev = vec![if repeated {
+        format!("waiting: {reason}")
+    } else {
+        format!("waiting: {reason}: {}", nonempty(msg, "(no message)"))
+    }];
     ev.extend(informative.iter().map(|e| event_line(e)));
     let registry = registry_of(&image);
     let node = s.ctx.node_name().unwrap_or("the node").to_string();

@@ -92,12 +92,7 @@ pub async fn gather<'a>(
     opts: &ExplainOptions,
     events: impl std::future::Future<Output = FetchedEvents> + 'a,
 ) -> Gathered {
-    let ns = pod
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| kube.namespace.clone());
-    let name = pod.metadata.name.clone().unwrap_or_default();
+    let (ns, name) = namespace_and_name(kube, &pod);
     let (ev, (logs, log_unread), node, owner, claims) = futures::join!(
         events,
         fetch_logs(kube, &pod, &ns, &name, opts),
@@ -126,6 +121,17 @@ pub async fn gather<'a>(
             container: opts.container.clone(),
         },
     }
+}
+
+/// The pod's namespace (the connection's when it has none) and name.
+pub fn namespace_and_name(kube: &Kube, pod: &Pod) -> (String, String) {
+    (
+        pod.metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| kube.namespace.clone()),
+        pod.metadata.name.clone().unwrap_or_default(),
+    )
 }
 
 fn unread(section: &str, e: &Error, hint: Option<&str>) -> Unread {
@@ -386,18 +392,7 @@ async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, O
 
 /// The claims of a pod that waits on volumes: unschedulable for a claim, or not started yet.
 pub fn claims_matter(pod: &Pod) -> Vec<String> {
-    let claims: Vec<String> = pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.volumes.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            v.persistent_volume_claim
-                .as_ref()
-                .map(|c| c.claim_name.clone())
-        })
-        .collect();
+    let claims = ClaimFacts::names_in(pod);
     let st = pod.status.as_ref();
     let pending = st.and_then(|s| s.phase.as_deref()) == Some("Pending");
     let waiting_for_volumes = st

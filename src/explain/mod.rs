@@ -232,12 +232,7 @@ pub async fn explain_pod(
 
 /// Explains a pod already in hand (from a list): reads its events, logs, node and owner concurrently.
 pub async fn explain_pod_object(kube: &Kube, pod: Pod, opts: &ExplainOptions) -> PodReport {
-    let ns = pod
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| kube.namespace.clone());
-    let name = pod.metadata.name.clone().unwrap_or_default();
+    let (ns, name) = gather::namespace_and_name(kube, &pod);
     let events = gather::read_events(kube, &ns, Some(&name));
     let g = gather::gather(kube, pod, opts, events).await;
     analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra)

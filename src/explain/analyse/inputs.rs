@@ -245,6 +245,18 @@ pub struct ClaimFacts {
 }
 
 impl ClaimFacts {
+    /// The claims a pod mounts, by name, in spec order.
+    pub fn names_in(pod: &k8s_openapi::api::core::v1::Pod) -> Vec<String> {
+        pod.spec
+            .as_ref()
+            .and_then(|s| s.volumes.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .map(|c| c.claim_name.clone())
+            .collect()
+    }
+
     pub fn from_claim(c: &PersistentVolumeClaim) -> ClaimFacts {
         let spec = c.spec.as_ref();
         ClaimFacts {

@@ -37,22 +37,6 @@ pub fn admission(p: &PodSubject) -> Option<Verdict> {
     ))
 }
 
-/// The claims the pod mounts, by name, in spec order.
-fn claim_names(ctx: &Ctx) -> Vec<String> {
-    ctx.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.volumes.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            v.persistent_volume_claim
-                .as_ref()
-                .map(|c| c.claim_name.clone())
-        })
-        .collect()
-}
-
 /// `claim data-0: Pending, storage class fast` (or `… does not exist`).
 pub fn claim_line(c: &ClaimFacts) -> String {
     if !c.exists {
@@ -106,7 +90,7 @@ fn scheduling_reasons(ctx: &Ctx, msg: &str) -> (Vec<String>, Vec<String>) {
         "unbound immediate persistentvolumeclaims",
         "persistentvolumeclaim \"",
     ]) {
-        let claims = claim_names(ctx);
+        let claims = ClaimFacts::names_in(ctx.pod);
         let first = claims.first().cloned().unwrap_or_default();
         let known = &ctx.extra.claims;
         let names = if known.is_empty() {

@@ -2,6 +2,7 @@
 //! change) — clean, SIGKILLed at the grace period, or with a failed preStop hook — and a container
 //! still running in a pod being deleted.
 
+use super::super::events::EventRecord;
 use super::super::facts::{self, SpecFacts};
 use super::super::model::{Cause, Severity, Verdict};
 use super::context::Subject;
@@ -28,6 +29,16 @@ fn hook_failure_detail(msg: &str) -> Option<&'static str> {
         Some("the hook's command is not executable in the image")
     } else {
         None
+    }
+}
+
+/// The hook as written and, when the event still says it, why it failed.
+fn hook_evidence(spec: &SpecFacts, failed: &[&EventRecord], ev: &mut Vec<String>) {
+    if let Some(h) = spec.pre_stop_text() {
+        ev.push(format!("preStop hook: {h}"));
+    }
+    if let Some(d) = failed.iter().find_map(|e| hook_failure_detail(&e.message)) {
+        ev.push(d.to_string());
     }
 }
 
@@ -94,15 +105,7 @@ pub fn stopped(s: &Subject) -> Option<Verdict> {
         return Some(grace_exceeded(spec, grace, why, ev));
     }
     if !pre_stop_fail.is_empty() {
-        if let Some(h) = spec.pre_stop_text() {
-            ev.push(format!("preStop hook: {h}"));
-        }
-        if let Some(d) = pre_stop_fail
-            .iter()
-            .find_map(|e| hook_failure_detail(&e.message))
-        {
-            ev.push(d.to_string());
-        }
+        hook_evidence(spec, &pre_stop_fail, &mut ev);
         return Some(verdict(
             Cause::PreStopHook,
             Severity::Warning,
@@ -199,22 +202,15 @@ pub fn terminating(s: &Subject) -> Option<Verdict> {
     if let Some(k) = s.events.iter().rev().find(|e| e.reason == "Killing") {
         ev.push(event_line(k));
     }
-    let hook_failed: Vec<_> = s
+    let hook_failed: Vec<&EventRecord> = s
         .events
         .iter()
+        .copied()
         .filter(|e| e.reason == "FailedPreStopHook")
         .collect();
     ev.extend(hook_failed.iter().map(|e| event_line(e)));
     if !hook_failed.is_empty() {
-        if let Some(h) = spec.pre_stop_text() {
-            ev.push(format!("preStop hook: {h}"));
-        }
-        if let Some(d) = hook_failed
-            .iter()
-            .find_map(|e| hook_failure_detail(&e.message))
-        {
-            ev.push(d.to_string());
-        }
+        hook_evidence(spec, &hook_failed, &mut ev);
         return Some(verdict(
             Cause::PreStopHook,
             Severity::Warning,

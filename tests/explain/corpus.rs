@@ -378,10 +378,11 @@ fn corpus_object_names_are_unique_across_fixtures() {
 fn corpus_live_verdicts_agree_with_offline() {
     let eligible = live_eligible();
     assert!(
-        eligible.len() >= 40,
+        eligible.len() >= 60,
         "only {} fixtures can be served live",
         eligible.len()
     );
+    eprintln!("{} fixtures served live", eligible.len());
     let sim = kubesim::Sim::start(kubesim::SimOptions {
         scenario_yaml: eligible
             .iter()

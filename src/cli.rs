@@ -277,9 +277,14 @@ pub struct ExplainArgs {
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
 
-    /// How many log lines to show per container
-    #[arg(long, value_name = "N", default_value_t = 10)]
-    pub tail: u32,
+    /// How many log lines to show per container (-1: all of them)
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10,
+        allow_negative_numbers = true
+    )]
+    pub tail: i64,
 
     /// Do not fetch container logs
     #[arg(long)]

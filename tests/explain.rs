@@ -4,6 +4,11 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
+#[path = "explain/corpus.rs"]
+mod corpus;
+#[path = "explain/flags.rs"]
+mod flags;
+
 fn fixture(name: &str) -> String {
     format!(
         "{}/tests/fixtures/explain/{name}",
@@ -89,8 +94,9 @@ fn offline_every_pod_level_cause_from_saved_yaml() {
         ("node-lost.yaml", "node-lost"),
         ("deadline.yaml", "deadline-exceeded"),
         ("init-failed.yaml", "init-failed"),
-        // Offline there is no node to read: it says what it saw and what to check.
-        ("node-not-ready.yaml", "unclear"),
+        // The Node in the file says Ready=Unknown: the node is lost (the other pod's node is not in
+        // the file: that one says what it saw and what to check).
+        ("node-not-ready.yaml", "node-lost"),
     ] {
         assert_eq!(pod_cause(&offline_json(file)), cause, "{file}");
     }
@@ -156,7 +162,7 @@ fn offline_healthy_pod_is_one_line_and_exit_0() {
         .args(["explain", "-f", &fixture("healthy.yaml")])
         .assert()
         .code(0)
-        .stdout("pod fine-1: healthy (2/2 ready, 0 restarts)\n");
+        .stdout("pod default/fine-1: healthy (2/2 ready, 0 restarts)\n");
 }
 
 #[test]
@@ -500,10 +506,18 @@ fn scripted_pod_get_first_then_events_and_logs_at_once() {
         seen.iter().all(|s| s.method == "GET"),
         "explain only reads: {seen:?}"
     );
-    assert_eq!(
-        seen[0].path(),
-        format!("{PODS}/orders-0"),
-        "the pod GET comes first"
+    // The pod GET and its events list go out together; the log waits only for the pod.
+    let pod_get = seen
+        .iter()
+        .find(|s| s.path() == format!("{PODS}/orders-0"))
+        .expect("the pod GET");
+    let first_events = seen
+        .iter()
+        .find(|s| s.path() == EVENTS)
+        .expect("an events list");
+    assert!(
+        first_events.arrived < pod_get.answered + Duration::from_millis(100),
+        "the events list waited for the pod: {seen:?}"
     );
     let log = seen
         .iter()
@@ -769,7 +783,7 @@ fn offline_several_pods_worst_first_with_a_summary_and_wide_events() {
     let s = String::from_utf8_lossy(&out.stdout);
     let pos = |needle: &str| s.find(needle).unwrap_or_else(|| panic!("{needle} in {s}"));
     assert!(pos("pod default/web-7d4b9c-x2x8k") < pos("pod default/search-0"));
-    assert!(pos("pod default/search-0") < pos("pod fine-1: healthy"));
+    assert!(pos("pod default/search-0") < pos("pod default/fine-1: healthy"));
     assert!(s.contains("BackOff (x5)"), "{s}");
     assert!(
         s.trim_end()

@@ -1,6 +1,9 @@
 //! One event type for both APIs: core/v1 `Event` and events.k8s.io/v1 `Event` are normalised into
 //! [`EventRecord`] so the analysis never cares which one the server had.
 
+use std::cell::Cell;
+use std::collections::HashMap;
+
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, ObjectReference};
 use k8s_openapi::api::events::v1::Event as NewEvent;
@@ -155,33 +158,118 @@ fn reference(r: Option<&ObjectReference>) -> RefParts {
     }
 }
 
-/// Keeps the events about one pod (by name, namespace and, when the event carries it, uid), in time
-/// order. Returns them and whether events of an earlier pod with the same name were dropped.
+/// The events of a namespace (or of a file, or of one pod's read), indexed once so that each pod's
+/// events are found without scanning the rest: by the involved object's uid, and by namespace and
+/// name for events that carry no uid. Building it is linear in the events; each lookup is linear in
+/// the events of that pod, so explaining N pods among M events costs O(N + M), not O(N × M).
+#[derive(Debug, Default)]
+pub struct EventIndex {
+    events: Vec<EventRecord>,
+    /// Positions of pod events that carry a uid, by uid.
+    by_uid: HashMap<String, Vec<usize>>,
+    /// Positions of pod events by (namespace, name), with or without a uid.
+    by_name: HashMap<(String, String), Vec<usize>>,
+}
+
+thread_local! {
+    /// Events indexed or looked at on this thread: the work a test holds to linear growth.
+    static WORK: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many events this thread has indexed or examined so far (see [`EventIndex`]).
+pub fn work_on_this_thread() -> usize {
+    WORK.with(Cell::get)
+}
+
+fn count_work(n: usize) {
+    WORK.with(|w| w.set(w.get().saturating_add(n)));
+}
+
+impl EventIndex {
+    pub fn new(events: Vec<EventRecord>) -> EventIndex {
+        let mut by_uid: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut by_name: HashMap<(String, String), Vec<usize>> = HashMap::new();
+        for (i, e) in events.iter().enumerate() {
+            if !(e.object_kind.is_empty() || e.object_kind == "Pod") {
+                continue;
+            }
+            if let Some(u) = &e.object_uid {
+                by_uid.entry(u.clone()).or_default().push(i);
+            }
+            let ns = e.object_namespace.clone().unwrap_or_default();
+            by_name
+                .entry((ns, e.object_name.clone()))
+                .or_default()
+                .push(i);
+        }
+        count_work(events.len());
+        EventIndex {
+            events,
+            by_uid,
+            by_name,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.events.len()
+    }
+
+    /// The events about one pod (by uid when the event carries it, else by namespace and name), in
+    /// time order, and whether events of an earlier pod with the same name were left out.
+    pub fn for_pod(
+        &self,
+        namespace: &str,
+        name: &str,
+        uid: Option<&str>,
+    ) -> (Vec<EventRecord>, bool) {
+        let mut positions: Vec<usize> = Vec::new();
+        // Events without a namespace in their reference belong to whichever namespace was read.
+        for ns in [namespace, ""] {
+            if let Some(v) = self.by_name.get(&(ns.to_string(), name.to_string())) {
+                positions.extend(v);
+            }
+            if namespace.is_empty() {
+                break;
+            }
+        }
+        if let Some(u) = uid {
+            // An event that names the pod's uid but another name (renamed reference) still counts.
+            positions.extend(self.by_uid.get(u).into_iter().flatten());
+        }
+        positions.sort_unstable();
+        positions.dedup();
+        count_work(positions.len());
+        let mut other_uid = false;
+        let mut out: Vec<EventRecord> = positions
+            .into_iter()
+            .map(|i| &self.events[i])
+            .filter(|e| match (uid, e.object_uid.as_deref()) {
+                (Some(u), Some(eu)) if u != eu => {
+                    other_uid = true;
+                    false
+                }
+                _ => true,
+            })
+            .cloned()
+            .collect();
+        sort(&mut out);
+        (out, other_uid)
+    }
+}
+
+/// Keeps the events about one pod from a list (see [`EventIndex::for_pod`]); for a single pod the
+/// index costs what one scan costs.
 pub fn for_pod(
     events: &[EventRecord],
     namespace: &str,
     name: &str,
     uid: Option<&str>,
 ) -> (Vec<EventRecord>, bool) {
-    let mut other_uid = false;
-    let mut out: Vec<EventRecord> = events
-        .iter()
-        .filter(|e| {
-            (e.object_kind.is_empty() || e.object_kind == "Pod")
-                && e.object_name == name
-                && e.object_namespace.as_deref().is_none_or(|n| n == namespace)
-        })
-        .filter(|e| match (uid, e.object_uid.as_deref()) {
-            (Some(u), Some(eu)) if u != eu => {
-                other_uid = true;
-                false
-            }
-            _ => true,
-        })
-        .cloned()
-        .collect();
-    sort(&mut out);
-    (out, other_uid)
+    EventIndex::new(events.to_vec()).for_pod(namespace, name, uid)
 }
 
 /// Sorts events by time; events without a time keep their relative order at the end.

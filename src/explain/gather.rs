@@ -1,27 +1,29 @@
-//! Live gathering: after the pod GET, everything else at once (events of both APIs, log tails, the
-//! node, the owning Job). A 403 on any of these degrades that section with a note; only the pod GET
-//! can fail the command.
+//! Live gathering: the pod (with its events, when its name is known, in the same round trip), then
+//! everything else at once (log tails, the node, the owning Job, the claims). It returns data only:
+//! a 403 or another failure on any of these is recorded as [`Unread`], and only the pod GET can fail
+//! the command.
+
+use std::sync::Arc;
 
 use futures::future::{join_all, BoxFuture, FutureExt, Shared};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, Pod};
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use kube::api::{Api, ListParams, LogParams};
 
 use crate::client::Kube;
 use crate::error::{Error, Result};
 
-use super::analyse::{analyse, Extra, Logs, NodeFacts, OwnerFacts};
-use super::events::EventRecord;
-use super::model::PodReport;
+use super::analyse::{ClaimFacts, EventSource, Extra, Logs, NodeFacts, OwnerFacts, Unread};
+use super::events::{EventIndex, EventRecord};
 
 /// What to gather and show; shared by `explain` and by callers such as `restart`.
 #[derive(Debug, Clone)]
 pub struct ExplainOptions {
     /// Only this container (`-c`).
     pub container: Option<String>,
-    /// Log lines per container (`--tail`).
-    pub tail: u32,
+    /// Log lines per container (`--tail`); None: all of them (`--tail -1`).
+    pub tail: Option<u32>,
     /// Fetch log tails at all (`--no-logs` turns this off).
     pub logs: bool,
 }
@@ -30,84 +32,27 @@ impl Default for ExplainOptions {
     fn default() -> Self {
         ExplainOptions {
             container: None,
-            tail: 10,
+            tail: Some(10),
             logs: true,
         }
     }
 }
 
-/// GETs a pod and explains it. A missing pod is the foundation's NotFound error (exit 2).
-pub async fn explain_pod(
-    kube: &Kube,
-    ns: &str,
-    name: &str,
-    opts: &ExplainOptions,
-) -> Result<PodReport> {
-    let pods: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
-    let pod = kube
-        .call("get", &format!("pod {name}"), Some(ns), pods.get(name))
-        .await?;
-    check_container(&pod, opts)?;
-    // A pod that is Running with every container ready and no restarts needs nothing more.
-    let quick = quick_report(&pod, opts);
-    if quick.healthy && quick.restarts == 0 {
-        return Ok(quick);
-    }
-    Ok(explain_pod_object(kube, pod, opts).await)
+/// Everything read about one pod, ready for the analysis.
+pub struct Gathered {
+    pub pod: Pod,
+    pub events: Arc<EventIndex>,
+    pub logs: Logs,
+    pub extra: Extra,
 }
 
-/// The report from the pod object alone (no API calls): enough to tell a healthy pod.
-pub fn quick_report(pod: &Pod, opts: &ExplainOptions) -> PodReport {
-    let extra = Extra {
-        events_available: false,
-        container: opts.container.clone(),
-        ..Default::default()
-    };
-    analyse(pod, &[], &Logs::default(), &extra)
+/// Events read for one pod or a whole namespace, indexed once; cheap to clone (shared).
+#[derive(Clone)]
+pub struct FetchedEvents {
+    pub index: Arc<EventIndex>,
+    pub source: EventSource,
+    pub unread: Option<Unread>,
 }
-
-/// `-c NAME` must name a container of the pod.
-pub fn check_container(pod: &Pod, opts: &ExplainOptions) -> Result<()> {
-    let Some(c) = &opts.container else {
-        return Ok(());
-    };
-    let names = container_names(pod);
-    if names.iter().any(|n| n == c) {
-        Ok(())
-    } else {
-        Err(Error::usage(format!(
-            "container {c:?} is not in pod {} (containers: {})",
-            pod.metadata.name.clone().unwrap_or_default(),
-            names.join(", ")
-        )))
-    }
-}
-
-pub fn container_names(pod: &Pod) -> Vec<String> {
-    let Some(s) = pod.spec.as_ref() else {
-        return Vec::new();
-    };
-    s.init_containers
-        .iter()
-        .flatten()
-        .chain(s.containers.iter())
-        .map(|c| c.name.clone())
-        .chain(
-            s.ephemeral_containers
-                .iter()
-                .flatten()
-                .map(|c| c.name.clone()),
-        )
-        .collect()
-}
-
-/// Explains a pod already in hand (from a list): gathers its events, logs, node and owner concurrently.
-pub async fn explain_pod_object(kube: &Kube, pod: Pod, opts: &ExplainOptions) -> PodReport {
-    explain_pod_with(kube, pod, opts, None).await
-}
-
-/// Events already read for the pod's namespace (when many pods are explained at once).
-pub type FetchedEvents = (Vec<EventRecord>, bool, Vec<String>);
 
 /// One read of a namespace's events, shared by every pod of that namespace in a sweep; it runs
 /// alongside the pods' own reads.
@@ -115,71 +60,97 @@ pub type SharedEvents<'a> = Shared<BoxFuture<'a, FetchedEvents>>;
 
 /// The shared read of all events in `ns`.
 pub fn shared_events<'a>(kube: &'a Kube, ns: String) -> SharedEvents<'a> {
-    async move { fetch_events(kube, &ns, None).await }
+    async move { read_events(kube, &ns, None).await }
         .boxed()
         .shared()
 }
 
-/// As [`explain_pod_object`], with the namespace's events read once for many pods when `events` is given.
-pub async fn explain_pod_with(
-    kube: &Kube,
+/// GETs a pod while its events are listed (the events keep loading after the pod arrives, so the
+/// rest of the reads need not wait for them). A missing pod is the foundation's NotFound error (exit 2).
+pub async fn pod_and_events<'a>(
+    kube: &'a Kube,
+    ns: &'a str,
+    name: &'a str,
+) -> Result<(Pod, SharedEvents<'a>)> {
+    let events = read_events(kube, ns, Some(name)).boxed().shared();
+    let pods: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
+    let what = format!("pod {name}");
+    let get = std::pin::pin!(kube.call("get", &what, Some(ns), pods.get(name)));
+    let mut loading = events.clone();
+    let pod = match futures::future::select(get, &mut loading).await {
+        futures::future::Either::Left((pod, _)) => pod,
+        futures::future::Either::Right((_, get)) => get.await,
+    };
+    Ok((pod?, events))
+}
+
+/// Reads what the analysis of `pod` needs besides its events (log tails, node, owner, claims), all
+/// at once; `events` are the pod's, or its namespace's, already read or being read.
+pub async fn gather<'a>(
+    kube: &'a Kube,
     pod: Pod,
     opts: &ExplainOptions,
-    events: Option<SharedEvents<'_>>,
-) -> PodReport {
-    let ns = pod
-        .metadata
-        .namespace
-        .clone()
-        .unwrap_or_else(|| kube.namespace.clone());
-    let name = pod.metadata.name.clone().unwrap_or_default();
-    let ev_fut = async {
-        match events {
-            Some(e) => e.await,
-            None => fetch_events(kube, &ns, Some(&name)).await,
-        }
-    };
-    let (ev, logs, node, owner) = futures::join!(
-        ev_fut,
+    events: impl std::future::Future<Output = FetchedEvents> + 'a,
+) -> Gathered {
+    let (ns, name) = namespace_and_name(kube, &pod);
+    let (ev, (logs, log_unread), node, owner, claims) = futures::join!(
+        events,
         fetch_logs(kube, &pod, &ns, &name, opts),
         fetch_node(kube, &pod),
         fetch_owner(kube, &pod, &ns),
+        fetch_claims(kube, &pod, &ns),
     );
-    let (events, events_available, mut notes) = ev;
-    let (logs, log_notes) = logs;
-    notes.extend(log_notes);
-    let (node, node_note) = node;
-    notes.extend(node_note);
-    let (owner, owner_note) = owner;
-    notes.extend(owner_note);
-    let extra = Extra {
-        events_available,
-        node,
-        owner,
-        notes,
-        container: opts.container.clone(),
-    };
-    analyse(&pod, &events, &logs, &extra)
-}
-
-fn degraded(section: &str, e: &Error) -> String {
-    if e.is_forbidden() {
-        format!(
-            "{section}: forbidden ({e}); this section is left out",
-            e = first_line(e)
-        )
-    } else {
-        format!("{section}: could not be read ({})", first_line(e))
+    let mut unread: Vec<Unread> = ev.unread.into_iter().collect();
+    unread.extend(log_unread);
+    let (node, u) = node;
+    unread.extend(u);
+    let (owner, u) = owner;
+    unread.extend(u);
+    let (claims, u) = claims;
+    unread.extend(u);
+    Gathered {
+        pod,
+        events: ev.index,
+        logs,
+        extra: Extra {
+            events: ev.source,
+            node,
+            owner,
+            claims,
+            unread,
+            container: opts.container.clone(),
+        },
     }
 }
 
-fn first_line(e: &Error) -> String {
-    e.to_string().lines().next().unwrap_or_default().to_string()
+/// The pod's namespace (the connection's when it has none) and name.
+pub fn namespace_and_name(kube: &Kube, pod: &Pod) -> (String, String) {
+    (
+        pod.metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| kube.namespace.clone()),
+        pod.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+fn unread(section: &str, e: &Error, hint: Option<&str>) -> Unread {
+    Unread {
+        section: section.to_string(),
+        forbidden: e.is_forbidden(),
+        error: e.to_string().lines().next().unwrap_or_default().to_string(),
+        hint: hint.map(str::to_string),
+    }
 }
 
 /// Events about the pod (or, with `name` None, about everything in the namespace): core/v1 first;
 /// events.k8s.io/v1 when core/v1 is forbidden or empty.
-pub async fn fetch_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedEvents {
+pub async fn read_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedEvents {
+    let done = |records: Vec<EventRecord>| FetchedEvents {
+        index: Arc::new(EventIndex::new(records)),
+        source: EventSource::Read,
+        unread: None,
+    };
     let core: Api<CoreEvent> = Api::namespaced(kube.client.clone(), ns);
     let lp = match name {
         Some(name) => ListParams::default().fields(&format!(
@@ -187,15 +158,9 @@ pub async fn fetch_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedE
         )),
         None => ListParams::default(),
     };
-    let mut notes = Vec::new();
-    let core_res = kube.call("list", "events", Some(ns), core.list(&lp)).await;
-    let core_err = match core_res {
+    let core_err = match kube.call("list", "events", Some(ns), core.list(&lp)).await {
         Ok(list) if !list.items.is_empty() => {
-            return (
-                list.items.iter().map(EventRecord::from_core).collect(),
-                true,
-                notes,
-            )
+            return done(list.items.iter().map(EventRecord::from_core).collect())
         }
         Ok(_) => None,
         Err(e) => Some(e),
@@ -211,20 +176,15 @@ pub async fn fetch_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedE
         .call("list", "events.events.k8s.io", Some(ns), new.list(&lp))
         .await;
     match (core_err, new_res) {
-        (_, Ok(list)) if !list.items.is_empty() => (
-            list.items.iter().map(EventRecord::from_new).collect(),
-            true,
-            notes,
-        ),
-        (None, _) => (Vec::new(), true, notes),
-        (Some(_), Ok(_)) => (Vec::new(), true, notes),
-        (Some(e), Err(_)) => {
-            notes.push(format!(
-                "{}: the verdict rests on the pod's status alone",
-                degraded("events", &e)
-            ));
-            (Vec::new(), false, notes)
+        (_, Ok(list)) if !list.items.is_empty() => {
+            done(list.items.iter().map(EventRecord::from_new).collect())
         }
+        (Some(e), Err(_)) => FetchedEvents {
+            index: Arc::new(EventIndex::default()),
+            source: EventSource::Unreadable,
+            unread: Some(unread("events", &e, None)),
+        },
+        _ => done(Vec::new()),
     }
 }
 
@@ -260,11 +220,11 @@ async fn fetch_logs(
     ns: &str,
     name: &str,
     opts: &ExplainOptions,
-) -> (Logs, Vec<String>) {
+) -> (Logs, Vec<Unread>) {
     let mut logs = Logs::default();
-    let mut notes = Vec::new();
-    if !opts.logs || opts.tail == 0 {
-        return (logs, notes);
+    let mut failed = Vec::new();
+    if !opts.logs || opts.tail == Some(0) {
+        return (logs, failed);
     }
     let api: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
     let wanted = log_requests(pod, opts);
@@ -272,7 +232,7 @@ async fn fetch_logs(
         let lp = LogParams {
             container: Some(c.clone()),
             previous: *previous,
-            tail_lines: Some(opts.tail as i64),
+            tail_lines: opts.tail.map(i64::from),
             ..Default::default()
         };
         let api = api.clone();
@@ -300,57 +260,84 @@ async fn fetch_logs(
             }
             Err(e) if e.is_forbidden() => {
                 if !forbidden {
-                    notes.push(format!(
-                        "{}: run with a user allowed to get pods/log to see the log tails",
-                        degraded("logs", &e)
+                    failed.push(unread(
+                        "logs",
+                        &e,
+                        Some("run with a user allowed to get pods/log to see the log tails"),
                     ));
                 }
                 forbidden = true;
             }
-            Err(e) => notes.push(degraded(&format!("logs of container {c}"), &e)),
+            Err(e) => failed.push(unread(&format!("logs of container {c}"), &e, None)),
         }
     }
-    (logs, notes)
+    (logs, failed)
 }
 
-/// The node matters when the pod's state may be the node's fault.
-fn node_matters(pod: &Pod) -> bool {
+/// The node matters when the pod's state may be the node's fault, or its architecture matters.
+pub fn node_matters(pod: &Pod) -> bool {
     let st = pod.status.as_ref();
     let phase = st.and_then(|s| s.phase.as_deref()).unwrap_or("");
     let reason = st.and_then(|s| s.reason.as_deref()).unwrap_or("");
-    let lost_container = st
-        .and_then(|s| s.container_statuses.as_ref())
+    let statuses: Vec<&k8s_openapi::api::core::v1::ContainerStatus> = st
         .into_iter()
-        .flatten()
-        .any(|c| {
-            c.state
-                .as_ref()
-                .and_then(|s| s.terminated.as_ref())
-                .and_then(|t| t.reason.as_deref())
-                == Some("ContainerStatusUnknown")
-        });
+        .flat_map(|s| {
+            s.container_statuses
+                .iter()
+                .flatten()
+                .chain(s.init_container_statuses.iter().flatten())
+        })
+        .collect();
+    let terminated = |c: &&k8s_openapi::api::core::v1::ContainerStatus| {
+        [c.state.as_ref(), c.last_state.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| s.terminated.clone())
+            .collect::<Vec<_>>()
+    };
+    let lost_container = statuses.iter().any(|c| {
+        terminated(c)
+            .iter()
+            .any(|t| t.reason.as_deref() == Some("ContainerStatusUnknown"))
+    });
+    // The node's architecture tells a platform mismatch of the image.
+    let arch_question = statuses.iter().any(|c| {
+        let waiting = c.state.as_ref().and_then(|s| s.waiting.as_ref());
+        waiting.is_some_and(|w| {
+            matches!(
+                w.reason.as_deref(),
+                Some("ErrImagePull" | "ImagePullBackOff")
+            ) || w
+                .message
+                .as_deref()
+                .is_some_and(|m| m.contains("exec format error"))
+        }) || terminated(c).iter().any(|t| {
+            t.message
+                .as_deref()
+                .is_some_and(|m| m.contains("exec format error"))
+        })
+    });
     // A NotReady node's pods are marked not Ready by the node controller while their container
     // statuses, no longer updated by the kubelet, still say ready.
-    let statuses: Vec<&k8s_openapi::api::core::v1::ContainerStatus> = st
+    let pod_not_ready = st
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status != "True"));
+    let apps: Vec<_> = st
         .and_then(|s| s.container_statuses.as_ref())
         .into_iter()
         .flatten()
         .collect();
-    let pod_not_ready = st
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status != "True"));
-    let not_ready_running = phase == "Running"
-        && pod_not_ready
-        && !statuses.is_empty()
-        && statuses.iter().all(|c| c.ready);
+    let not_ready_running =
+        phase == "Running" && pod_not_ready && !apps.is_empty() && apps.iter().all(|c| c.ready);
     phase == "Unknown"
         || reason == "NodeLost"
         || lost_container
+        || arch_question
         || pod.metadata.deletion_timestamp.is_some()
         || not_ready_running
 }
 
-async fn fetch_node(kube: &Kube, pod: &Pod) -> (Option<NodeFacts>, Option<String>) {
+async fn fetch_node(kube: &Kube, pod: &Pod) -> (Option<NodeFacts>, Option<Unread>) {
     let Some(node) = pod.spec.as_ref().and_then(|s| s.node_name.clone()) else {
         return (None, None);
     };
@@ -365,15 +352,15 @@ async fn fetch_node(kube: &Kube, pod: &Pod) -> (Option<NodeFacts>, Option<String
         Ok(n) => (Some(NodeFacts::from_node(&n)), None),
         Err(e) if e.is_not_found() => (Some(NodeFacts::missing(&node)), None),
         // Reading nodes is a cluster-scoped permission many users lack: say so quietly.
-        Err(e) => (None, Some(degraded(&format!("node {node}"), &e))),
+        Err(e) => (None, Some(unread(&format!("node {node}"), &e, None))),
     }
 }
 
-async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, Option<String>) {
+async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, Option<Unread>) {
     let Some(owner) = crate::meta::controller_of(&pod.metadata) else {
         return (None, None);
     };
-    let mut facts = OwnerFacts {
+    let facts = OwnerFacts {
         kind: owner.kind.clone(),
         name: owner.name.clone(),
         ..Default::default()
@@ -394,26 +381,64 @@ async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, O
         )
         .await
     {
-        Ok(job) => {
-            if let Some(c) = job
-                .status
-                .as_ref()
-                .and_then(|s| s.conditions.as_ref())
-                .into_iter()
-                .flatten()
-                .find(|c| c.type_ == "Failed" && c.status == "True")
-            {
-                facts.failed_reason = c.reason.clone();
-                facts.failed_message = c.message.clone();
-            }
-            (Some(facts), None)
-        }
+        Ok(job) => (Some(OwnerFacts::from_job(&job)), None),
         Err(e) if e.is_not_found() => (Some(facts), None),
         Err(e) => (
             Some(facts),
-            Some(degraded(&format!("job {}", owner.name), &e)),
+            Some(unread(&format!("job {}", owner.name), &e, None)),
         ),
     }
+}
+
+/// The claims of a pod that waits on volumes: unschedulable for a claim, or not started yet.
+pub fn claims_matter(pod: &Pod) -> Vec<String> {
+    let claims = ClaimFacts::names_in(pod);
+    let st = pod.status.as_ref();
+    let pending = st.and_then(|s| s.phase.as_deref()) == Some("Pending");
+    let waiting_for_volumes = st
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            c.type_ == "PodScheduled"
+                && c.status == "False"
+                && c.message
+                    .as_deref()
+                    .is_some_and(|m| m.to_lowercase().contains("persistentvolumeclaim"))
+        });
+    if pending || waiting_for_volumes {
+        claims
+    } else {
+        Vec::new()
+    }
+}
+
+async fn fetch_claims(kube: &Kube, pod: &Pod, ns: &str) -> (Vec<ClaimFacts>, Vec<Unread>) {
+    let names = claims_matter(pod);
+    let api: Api<PersistentVolumeClaim> = Api::namespaced(kube.client.clone(), ns);
+    let results = join_all(names.iter().map(|n| {
+        let api = api.clone();
+        async move {
+            kube.call(
+                "get",
+                &format!("persistentvolumeclaim {n}"),
+                Some(ns),
+                api.get(n),
+            )
+            .await
+        }
+    }))
+    .await;
+    let mut facts = Vec::new();
+    let mut failed = Vec::new();
+    for (n, r) in names.iter().zip(results) {
+        match r {
+            Ok(c) => facts.push(ClaimFacts::from_claim(&c)),
+            Err(e) if e.is_not_found() => facts.push(ClaimFacts::missing(n)),
+            Err(e) => failed.push(unread(&format!("claim {n}"), &e, None)),
+        }
+    }
+    (facts, failed)
 }
 
 #[cfg(test)]
@@ -456,22 +481,6 @@ status:
     }
 
     #[test]
-    fn container_filter_must_name_a_container() {
-        let p = pod(POD);
-        let bad = ExplainOptions {
-            container: Some("nope".into()),
-            ..Default::default()
-        };
-        let err = check_container(&p, &bad).expect_err("unknown container");
-        assert!(
-            err.to_string()
-                .contains("init, restarted, died, fine, done"),
-            "{err}"
-        );
-        assert!(check_container(&p, &ExplainOptions::default()).is_ok());
-    }
-
-    #[test]
     fn the_node_is_read_only_when_it_may_explain_something() {
         assert!(!node_matters(&pod(POD)));
         assert!(node_matters(&pod(
@@ -489,15 +498,16 @@ status:
             "ready: false, restartCount: 4",
         );
         assert!(!node_matters(&pod(&crashing)));
+        // An image that cannot be pulled may lack the node's platform: its architecture matters.
+        assert!(node_matters(&pod(
+            "metadata: {name: p}\nstatus:\n  phase: Pending\n  containerStatuses:\n  - {name: a, image: i, imageID: \"\", ready: false, restartCount: 0, state: {waiting: {reason: ImagePullBackOff}}}\n"
+        )));
     }
 
     #[test]
-    fn a_healthy_pod_needs_no_more_calls() {
-        let p = pod(
-            "metadata: {name: p}\nspec: {containers: [{name: a}]}\nstatus:\n  phase: Running\n  containerStatuses:\n  - {name: a, image: i, imageID: \"\", ready: true, restartCount: 0, state: {running: {}}}\n",
-        );
-        let r = quick_report(&p, &ExplainOptions::default());
-        assert!(r.healthy);
-        assert!(!quick_report(&pod(POD), &ExplainOptions::default()).healthy);
+    fn claims_are_read_only_for_a_pod_that_waits() {
+        let waiting = "metadata: {name: p}\nspec:\n  containers: [{name: a}]\n  volumes: [{name: data, persistentVolumeClaim: {claimName: data-p}}]\nstatus: {phase: Pending}\n";
+        assert_eq!(claims_matter(&pod(waiting)), vec!["data-p".to_string()]);
+        assert!(claims_matter(&pod(&waiting.replace("Pending", "Running"))).is_empty());
     }
 }

@@ -1,9 +1,11 @@
 //! `kubectl graceful explain`: why a pod or container died, or never started — one verdict per
 //! container, with the evidence behind it and what to do.
 //!
-//! *gather* ([`gather`]: the pod, then its events, log tails, node and owner concurrently) →
-//! *analyse* ([`analyse::analyse`], pure) → *render* ([`render`] for people, [`model`] for `-o json|yaml`).
-//! Offline `-f` ([`offline`]) feeds the same analysis from saved YAML.
+//! *gather* ([`gather`]: the pod and its events together, then log tails, node, owner and claims
+//! concurrently; data only) → *analyse* ([`analyse::analyse`], pure: ordered rule tables) → *render*
+//! ([`render`] for people, [`model`] for `-o json|yaml`). Offline `-f` ([`offline`]) feeds the same
+//! analysis from saved YAML. Events are indexed once per read ([`events::EventIndex`]), so a sweep of
+//! many pods stays linear.
 //!
 //! Reusable entry points (for `restart`): [`explain_pod`] (GET + explain one pod),
 //! [`explain_pod_object`] (a pod already listed), [`explain_many`] (many pods, worst first) and
@@ -16,7 +18,8 @@
 //! `command-not-found`, `signal`, `sigterm`, `stopped`, `terminating`, `completed-unexpectedly`, `image-pull`,
 //! `config-error`, `create-error`, `start-error`, `mount-failed`, `init-failed`, `unschedulable`,
 //! `evicted`, `api-eviction`, `preempted`, `taint-eviction`, `node-shutdown`, `node-lost`, `pod-gc`,
-//! `deadline-exceeded`, `admission-rejected`, `container-lost`, `unclear`. See [`model::Cause`].
+//! `deadline-exceeded`, `job-failed`, `admission-rejected`, `container-lost`, `unclear`. See
+//! [`model::Cause`].
 
 pub mod analyse;
 pub mod events;
@@ -25,15 +28,13 @@ pub mod gather;
 pub mod model;
 pub mod offline;
 pub mod render;
+pub mod targets;
 
 use std::collections::BTreeMap;
 use std::io::Read;
 
 use futures::stream::{self, StreamExt};
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, ListParams};
 
 use crate::cli::{ExplainArgs, GlobalArgs};
@@ -45,8 +46,8 @@ use crate::selector::Selector;
 use crate::settings::OutputSettings;
 use crate::target::{Kind, Target};
 
-pub use analyse::{analyse, Extra, Logs};
-pub use gather::{explain_pod, explain_pod_object, ExplainOptions};
+pub use analyse::{analyse, analyse_indexed, Extra, Logs};
+pub use gather::ExplainOptions;
 pub use model::{ExplainReport, PodReport};
 pub use render::render_pod_report;
 
@@ -71,9 +72,19 @@ const PREFETCH_EVENTS_FROM: usize = 4;
 
 pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
     let printer = Printer::new(OutputSettings::new(args.output, global.no_color));
+    // kubectl's convention: --tail -1 means every line.
+    let tail = match args.tail {
+        -1 => None,
+        n if n < 0 => {
+            return Err(Error::usage(format!(
+                "--tail {n}: give a number of lines, or -1 for all of them"
+            )))
+        }
+        n => Some(u32::try_from(n).unwrap_or(u32::MAX)),
+    };
     let opts = ExplainOptions {
         container: args.container.clone(),
-        tail: args.tail,
+        tail,
         logs: !args.no_logs,
     };
     let selector = args.selector.as_deref().map(Selector::parse).transpose()?;
@@ -92,7 +103,10 @@ pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
     }
 
     let (reports, empty_msg, missing) = match &args.filename {
-        Some(path) => offline_reports(path, &targets, selector.as_ref(), &opts)?,
+        Some(path) => {
+            let (text, shown) = read_input(path)?;
+            offline::reports(&text, &shown, &targets, selector.as_ref(), &opts)?
+        }
         None => {
             let kube = crate::connect(global).await?;
             live_reports(&kube, &args, &targets, selector.as_ref(), &opts).await?
@@ -105,11 +119,45 @@ pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
         }
         return Ok(Exit::Error);
     }
+    // Never green on what could not be checked: an unexplained pod whose reads failed is exit 2.
+    let unchecked: Vec<String> = reports
+        .iter()
+        .filter(|r| !r.unchecked.is_empty())
+        .map(|r| {
+            format!(
+                "pod {}/{} ({})",
+                r.namespace,
+                r.name,
+                r.unchecked.join(", ")
+            )
+        })
+        .collect();
+    if !unchecked.is_empty() {
+        crate::report(&Error::other(
+            format!("check {}", unchecked.join("; ")),
+            "what it needs could not be read (see the notes); run with a user allowed to read it",
+        ));
+        return Ok(Exit::Error);
+    }
     Ok(if reports.iter().any(|r| r.has_findings()) {
         Exit::Findings
     } else {
         Exit::Ok
     })
+}
+
+fn read_input(path: &std::path::Path) -> Result<(String, String)> {
+    if path.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin()
+            .read_to_string(&mut s)
+            .map_err(|e| Error::input("stdin", format!("cannot read: {e}")))?;
+        return Ok((s, "stdin".to_string()));
+    }
+    let shown = path.display().to_string();
+    let s = std::fs::read_to_string(path)
+        .map_err(|e| Error::input(&shown, format!("cannot read: {e}")))?;
+    Ok((s, shown))
 }
 
 fn print(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<()> {
@@ -138,7 +186,7 @@ fn print(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<
 }
 
 /// Worst first: failures, then warnings, then healthy pods; more restarts first.
-fn sort_worst_first(reports: &mut [PodReport]) {
+pub fn sort_worst_first(reports: &mut [PodReport]) {
     reports.sort_by_key(|r| {
         (
             r.healthy,
@@ -150,13 +198,44 @@ fn sort_worst_first(reports: &mut [PodReport]) {
     });
 }
 
-fn quick(pod: &Pod, opts: &ExplainOptions) -> PodReport {
-    gather::quick_report(pod, opts)
+/// The report from the pod object alone (no API calls): enough to tell a healthy pod.
+pub fn quick_report(pod: &Pod, opts: &ExplainOptions) -> PodReport {
+    let extra = Extra {
+        container: opts.container.clone(),
+        ..Default::default()
+    };
+    analyse(pod, &[], &Logs::default(), &extra)
 }
 
 fn looks_healthy(pod: &Pod, opts: &ExplainOptions) -> bool {
-    let r = quick(pod, opts);
+    let r = quick_report(pod, opts);
     r.healthy && r.restarts == 0
+}
+
+/// GETs a pod (and its events, in parallel) and explains it. A missing pod is the foundation's
+/// NotFound error (exit 2); a healthy one needs nothing more.
+pub async fn explain_pod(
+    kube: &Kube,
+    ns: &str,
+    name: &str,
+    opts: &ExplainOptions,
+) -> Result<PodReport> {
+    let (pod, events) = gather::pod_and_events(kube, ns, name).await?;
+    targets::check_container(&pod, opts)?;
+    let quick = quick_report(&pod, opts);
+    if quick.healthy && quick.restarts == 0 {
+        return Ok(quick);
+    }
+    let g = gather::gather(kube, pod, opts, events).await;
+    Ok(analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra))
+}
+
+/// Explains a pod already in hand (from a list): reads its events, logs, node and owner concurrently.
+pub async fn explain_pod_object(kube: &Kube, pod: Pod, opts: &ExplainOptions) -> PodReport {
+    let (ns, name) = gather::namespace_and_name(kube, &pod);
+    let events = gather::read_events(kube, &ns, Some(&name));
+    let g = gather::gather(kube, pod, opts, events).await;
+    analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra)
 }
 
 async fn live_reports(
@@ -187,6 +266,7 @@ async fn live_reports(
             .call("list", "pods", ns_opt, api.list(&lp))
             .await?
             .items;
+        targets::check_container_in(&pods, opts, &format!("any pod in {where_}"))?;
         let total = pods.len();
         // With -l every matching pod is reported (healthy ones in one line); without, only the unhealthy.
         let only_unhealthy = selector.is_none();
@@ -208,10 +288,11 @@ async fn live_reports(
             if t.kind == Kind::Pod {
                 return explain_pod(kube, &ns, &t.name, opts).await.map(|r| vec![r]);
             }
-            let pods = workload_pods(kube, &ns, t).await?;
+            let pods = targets::workload_pods(kube, &ns, t).await?;
             if pods.is_empty() {
                 crate::output::warn(&format!("{} {} has no pods", t.kind.lower(), t.name));
             }
+            targets::check_container_in(&pods, opts, &format!("{} {}", t.kind.lower(), t.name))?;
             Ok(explain_many(kube, pods, opts, false).await)
         }
     }))
@@ -242,19 +323,19 @@ pub async fn explain_many(
     let mut healthy = Vec::new();
     let mut sick = Vec::new();
     for p in pods {
-        if opts.container.is_some() && gather::check_container(&p, opts).is_err() {
+        if opts.container.is_some() && targets::check_container(&p, opts).is_err() {
             continue;
         }
         if looks_healthy(&p, opts) {
             if !only_unhealthy {
-                healthy.push(quick(&p, opts));
+                healthy.push(quick_report(&p, opts));
             }
         } else {
             sick.push(p);
         }
     }
     // Many pods in a namespace: one events list for the namespace instead of one per pod, read
-    // alongside the pods' logs.
+    // alongside the pods' logs and indexed once for all of them.
     let mut per_ns: BTreeMap<String, usize> = BTreeMap::new();
     for p in &sick {
         *per_ns
@@ -268,11 +349,22 @@ pub async fn explain_many(
         .collect();
     let shared = &shared;
     let mut reports: Vec<PodReport> = stream::iter(sick)
-        .map(|p| {
-            let ev = shared
-                .get(p.metadata.namespace.as_deref().unwrap_or(""))
-                .cloned();
-            gather::explain_pod_with(kube, p, opts, ev)
+        .map(|p| async move {
+            let ns = p.metadata.namespace.clone().unwrap_or_default();
+            let g = match shared.get(&ns) {
+                Some(ev) => gather::gather(kube, p, opts, ev.clone()).await,
+                None => {
+                    let name = p.metadata.name.clone().unwrap_or_default();
+                    let ns = if ns.is_empty() {
+                        kube.namespace.clone()
+                    } else {
+                        ns
+                    };
+                    let events = async move { gather::read_events(kube, &ns, Some(&name)).await };
+                    gather::gather(kube, p, opts, events).await
+                }
+            };
+            analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra)
         })
         .buffer_unordered(PARALLEL)
         .collect()
@@ -283,154 +375,4 @@ pub async fn explain_many(
     reports.extend(healthy);
     sort_worst_first(&mut reports);
     reports
-}
-
-/// The pods a workload selects.
-async fn workload_pods(kube: &Kube, ns: &str, t: &Target) -> Result<Vec<Pod>> {
-    let what = format!("{} {}", t.kind.lower(), t.name);
-    let c = kube.client.clone();
-    let selector: Option<LabelSelector> = match t.kind {
-        Kind::Deployment => {
-            let api: Api<Deployment> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .map(|s| s.selector)
-        }
-        Kind::StatefulSet => {
-            let api: Api<StatefulSet> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .map(|s| s.selector)
-        }
-        Kind::DaemonSet => {
-            let api: Api<DaemonSet> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .map(|s| s.selector)
-        }
-        Kind::ReplicaSet => {
-            let api: Api<ReplicaSet> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .map(|s| s.selector)
-        }
-        Kind::Job => {
-            let api: Api<Job> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .and_then(|s| s.selector)
-        }
-        _ => None,
-    };
-    let Some(sel) = selector.filter(|s| s.match_labels.is_some() || s.match_expressions.is_some())
-    else {
-        return Err(Error::other(
-            format!("find the pods of {what}"),
-            "it has no label selector",
-        ));
-    };
-    let api: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
-    let lp = ListParams::default().labels(&crate::selector::to_query(&sel)?);
-    let pods = kube
-        .call("list", &format!("pods of {what}"), Some(ns), api.list(&lp))
-        .await?
-        .items;
-    // Belt and braces: a server that ignores the selector must not make us blame other pods.
-    let s = Selector::from_label_selector(&sel);
-    Ok(pods
-        .into_iter()
-        .filter(|p| s.matches(p.metadata.labels.as_ref()))
-        .collect())
-}
-
-fn offline_reports(
-    path: &std::path::Path,
-    targets: &[Target],
-    selector: Option<&Selector>,
-    opts: &ExplainOptions,
-) -> Result<Reports> {
-    let (text, shown) = if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::input("stdin", format!("cannot read: {e}")))?;
-        (s, "stdin".to_string())
-    } else {
-        let shown = path.display().to_string();
-        let s = std::fs::read_to_string(path)
-            .map_err(|e| Error::input(&shown, format!("cannot read: {e}")))?;
-        (s, shown)
-    };
-    let loaded = offline::parse(&text, &shown)?;
-    if let Some(t) = targets.iter().find(|t| t.kind != Kind::Pod) {
-        return Err(Error::usage(format!(
-            "with -f only pod names can be given, not {}/{}",
-            t.kind.short(),
-            t.name
-        )));
-    }
-    if loaded.pods.is_empty() {
-        return Err(Error::input(
-            &shown,
-            "no Pod in the file: save one with `kubectl get pod NAME -o yaml` (add events with `kubectl get pod,events -o yaml`)",
-        ));
-    }
-    let mut pods: Vec<&Pod> = loaded
-        .pods
-        .iter()
-        .filter(|p| {
-            targets.is_empty()
-                || targets
-                    .iter()
-                    .any(|t| p.metadata.name.as_deref() == Some(t.name.as_str()))
-        })
-        .filter(|p| selector.is_none_or(|s| s.matches(p.metadata.labels.as_ref())))
-        .collect();
-    for t in targets {
-        if !loaded
-            .pods
-            .iter()
-            .any(|p| p.metadata.name.as_deref() == Some(t.name.as_str()))
-        {
-            return Err(Error::input(
-                &shown,
-                format!("no pod named {} in the file", t.name),
-            ));
-        }
-    }
-    if opts.container.is_some() {
-        if pods.len() == 1 {
-            gather::check_container(pods[0], opts)?;
-        }
-        pods.retain(|p| gather::check_container(p, opts).is_ok());
-    }
-    let mut notes = Vec::new();
-    if !loaded.had_events {
-        notes.push(format!(
-            "{shown} holds no events: the verdict rests on the pod's status alone (save them too with `kubectl get pod,events -o yaml`)"
-        ));
-    }
-    let mut reports: Vec<PodReport> = pods
-        .into_iter()
-        .map(|p| {
-            let extra = Extra {
-                events_available: loaded.had_events,
-                notes: notes.clone(),
-                container: opts.container.clone(),
-                ..Default::default()
-            };
-            analyse(p, &loaded.events, &Logs::default(), &extra)
-        })
-        .collect();
-    sort_worst_first(&mut reports);
-    Ok((
-        reports,
-        Some(format!("no matching pods in {shown}")),
-        Vec::new(),
-    ))
 }

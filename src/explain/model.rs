@@ -79,6 +79,9 @@ pub struct PodReport {
     pub containers: Vec<ContainerReport>,
     pub events: Vec<EventSummary>,
     pub notes: Vec<String>,
+    /// Sections that could not be read while the pod is left unexplained (exit code 2).
+    #[serde(skip)]
+    pub unchecked: Vec<String>,
 }
 
 impl PodReport {
@@ -244,34 +247,40 @@ pub enum Cause {
     CompletedUnexpectedly,
     /// The image cannot be pulled.
     ImagePull,
-    /// CreateContainerConfigError: a missing Secret/ConfigMap or key.
+    /// CreateContainerConfigError: a missing Secret/ConfigMap or key, or a runAsNonRoot violation.
     ConfigError,
     /// CreateContainerError.
     CreateError,
-    /// The runtime could not start the process (StartError, ContainerCannotRun, RunContainerError).
+    /// The runtime could not start the process (StartError, ContainerCannotRun, RunContainerError), or
+    /// the program is built for another CPU architecture (exec format error).
     StartError,
     /// A volume cannot be mounted.
     MountFailed,
     /// An init container fails, so the app containers never start.
     InitFailed,
-    /// The scheduler finds no node.
+    /// The scheduler finds no node (the reasons are read from its message).
     Unschedulable,
-    /// The kubelet evicted the pod under node pressure.
+    /// The kubelet evicted the pod: node pressure (memory, disk, inodes, PIDs) or a storage limit
+    /// (the pod's, an emptyDir's, a container's).
     Evicted,
     /// Evicted through the Eviction API (drain, descheduler, …).
     ApiEviction,
     /// Preempted for a higher-priority pod.
     Preempted,
-    /// Deleted by the taint manager (NoExecute taint, e.g. node unreachable).
+    /// Deleted by the taint eviction controller for a NoExecute taint that is not the node
+    /// lifecycle controller's (those make it `node-lost`).
     TaintEviction,
     /// Terminated because the node shut down.
     NodeShutdown,
-    /// The node went NotReady or disappeared.
+    /// The node went NotReady, unreachable or disappeared (also when the taint eviction controller
+    /// deleted the pod for it).
     NodeLost,
     /// Deleted by the pod garbage collector (node gone, or terminated pods over the limit).
     PodGc,
     /// activeDeadlineSeconds ran out (Job or pod).
     DeadlineExceeded,
+    /// The owning Job failed (backoff limit, pod failure policy): this pod is one of its failed attempts.
+    JobFailed,
     /// The kubelet rejected the pod at admission (OutOfcpu, NodeAffinity, …).
     AdmissionRejected,
     /// The container could not be located when the pod was terminated (ContainerStatusUnknown).
@@ -281,6 +290,45 @@ pub enum Cause {
 }
 
 impl Cause {
+    /// Every cause, in the order the README and the JSON schema list them.
+    pub const ALL: &'static [Cause] = &[
+        Cause::OomKilled,
+        Cause::NodeOom,
+        Cause::GracePeriodExceeded,
+        Cause::LivenessProbe,
+        Cause::ReadinessProbe,
+        Cause::StartupProbe,
+        Cause::PostStartHook,
+        Cause::PreStopHook,
+        Cause::AppError,
+        Cause::NotExecutable,
+        Cause::CommandNotFound,
+        Cause::Signal,
+        Cause::Sigterm,
+        Cause::Stopped,
+        Cause::Terminating,
+        Cause::CompletedUnexpectedly,
+        Cause::ImagePull,
+        Cause::ConfigError,
+        Cause::CreateError,
+        Cause::StartError,
+        Cause::MountFailed,
+        Cause::InitFailed,
+        Cause::Unschedulable,
+        Cause::Evicted,
+        Cause::ApiEviction,
+        Cause::Preempted,
+        Cause::TaintEviction,
+        Cause::NodeShutdown,
+        Cause::NodeLost,
+        Cause::PodGc,
+        Cause::DeadlineExceeded,
+        Cause::JobFailed,
+        Cause::AdmissionRejected,
+        Cause::ContainerLost,
+        Cause::Unclear,
+    ];
+
     pub fn id(self) -> String {
         serde_json::to_value(self)
             .ok()
@@ -304,4 +352,103 @@ pub struct EventSummary {
     pub last_seen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Backticked words of `text` between `from` and `to`.
+    fn backticked(text: &str, from: &str, to: &str) -> Vec<String> {
+        let start = text.find(from).expect(from) + from.len();
+        let end = start + text[start..].find(to).expect(to);
+        text[start..end]
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every variant is in `Cause::ALL`: a new cause that is not listed fails to compile here.
+    fn listed(c: Cause) -> bool {
+        match c {
+            Cause::OomKilled
+            | Cause::NodeOom
+            | Cause::GracePeriodExceeded
+            | Cause::LivenessProbe
+            | Cause::ReadinessProbe
+            | Cause::StartupProbe
+            | Cause::PostStartHook
+            | Cause::PreStopHook
+            | Cause::AppError
+            | Cause::NotExecutable
+            | Cause::CommandNotFound
+            | Cause::Signal
+            | Cause::Sigterm
+            | Cause::Stopped
+            | Cause::Terminating
+            | Cause::CompletedUnexpectedly
+            | Cause::ImagePull
+            | Cause::ConfigError
+            | Cause::CreateError
+            | Cause::StartError
+            | Cause::MountFailed
+            | Cause::InitFailed
+            | Cause::Unschedulable
+            | Cause::Evicted
+            | Cause::ApiEviction
+            | Cause::Preempted
+            | Cause::TaintEviction
+            | Cause::NodeShutdown
+            | Cause::NodeLost
+            | Cause::PodGc
+            | Cause::DeadlineExceeded
+            | Cause::JobFailed
+            | Cause::AdmissionRejected
+            | Cause::ContainerLost
+            | Cause::Unclear => Cause::ALL.contains(&c),
+        }
+    }
+
+    #[test]
+    fn cause_ids_agree_in_code_readme_schema_and_module_docs() {
+        let ids: Vec<String> = Cause::ALL.iter().map(|c| c.id()).collect();
+        assert!(Cause::ALL.iter().all(|c| listed(*c)));
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len(), "duplicate ids");
+
+        let readme = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"));
+        assert_eq!(
+            backticked(readme, "Cause ids (`verdict.cause`):", ".\n"),
+            ids,
+            "README's list of cause ids"
+        );
+        // The ExplainReport schema in the README lists them as `# cause: a | b | …`.
+        let start = readme.find("    # cause: ").expect("schema cause line");
+        let schema: Vec<String> = readme[start..]
+            .lines()
+            .take_while(|l| l.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace('#', " ")
+            .replace("cause:", " ")
+            .split('|')
+            .map(|s| s.trim().to_string())
+            .collect();
+        assert_eq!(schema, ids, "README's ExplainReport schema");
+
+        let module = include_str!("mod.rs");
+        assert_eq!(
+            backticked(
+                module,
+                "## Cause ids (`verdict.cause` in `-o json|yaml`)\n",
+                "[`model::Cause`]"
+            ),
+            ids,
+            "src/explain/mod.rs docs"
+        );
+    }
 }

@@ -1,13 +1,23 @@
 //! Offline input: what `kubectl get pod NAME -o yaml` or `kubectl get pod,events -o yaml` printed
-//! (multi-document YAML, JSON, or a `List`), read into pods and normalised events.
+//! (multi-document YAML, JSON, or a `List`), read into pods and normalised events; Nodes, Jobs and
+//! PersistentVolumeClaims in the same input give the facts a live run would read.
 
-use k8s_openapi::api::core::v1::{Event as CoreEvent, Pod};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::selector::Selector;
+use crate::target::{Kind, Target};
 
-use super::events::EventRecord;
+use super::analyse::{
+    analyse_indexed, ClaimFacts, EventSource, Extra, Logs, NodeFacts, OwnerFacts,
+};
+use super::events::{EventIndex, EventRecord};
+use super::gather::ExplainOptions;
+use super::model::PodReport;
+use super::targets;
 
 /// The objects found in a file.
 #[derive(Debug, Default)]
@@ -16,6 +26,9 @@ pub struct Loaded {
     pub events: Vec<EventRecord>,
     /// Whether the file held any Event object.
     pub had_events: bool,
+    pub nodes: Vec<Node>,
+    pub jobs: Vec<Job>,
+    pub claims: Vec<PersistentVolumeClaim>,
     /// Kinds that were skipped (neither Pod nor Event).
     pub skipped: Vec<String>,
 }
@@ -88,6 +101,9 @@ fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Resul
             }
         }
         "Pod" => out.pods.push(serde_json::from_value(v).map_err(bad)?),
+        "Node" => out.nodes.push(serde_json::from_value(v).map_err(bad)?),
+        "Job" => out.jobs.push(serde_json::from_value(v).map_err(bad)?),
+        "PersistentVolumeClaim" => out.claims.push(serde_json::from_value(v).map_err(bad)?),
         "Event" if api_version.starts_with("events.k8s.io/") => {
             let e: NewEvent = serde_json::from_value(v).map_err(bad)?;
             out.events.push(EventRecord::from_new(&e));
@@ -109,9 +125,152 @@ fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Resul
     Ok(())
 }
 
+/// The reports for the pods of a saved file (named `shown`), the line to print when none match, and
+/// no missing targets (a missing name is an input error).
+pub fn reports(
+    text: &str,
+    shown: &str,
+    names: &[Target],
+    selector: Option<&Selector>,
+    opts: &ExplainOptions,
+) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
+    reports_from(&parse(text, shown)?, shown, names, selector, opts)
+}
+
+/// As [`reports`], on objects already read.
+pub fn reports_from(
+    loaded: &Loaded,
+    shown: &str,
+    names: &[Target],
+    selector: Option<&Selector>,
+    opts: &ExplainOptions,
+) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
+    if let Some(t) = names.iter().find(|t| t.kind != Kind::Pod) {
+        return Err(Error::usage(format!(
+            "with -f only pod names can be given, not {}/{}",
+            t.kind.short(),
+            t.name
+        )));
+    }
+    if loaded.pods.is_empty() {
+        return Err(Error::input(
+            shown,
+            "no Pod in the file: save one with `kubectl get pod NAME -o yaml` (add events with `kubectl get pod,events -o yaml`)",
+        ));
+    }
+    for t in names {
+        if !loaded
+            .pods
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(t.name.as_str()))
+        {
+            return Err(Error::input(
+                shown,
+                format!("no pod named {} in the file", t.name),
+            ));
+        }
+    }
+    let mut pods: Vec<&Pod> = loaded
+        .pods
+        .iter()
+        .filter(|p| {
+            names.is_empty()
+                || names
+                    .iter()
+                    .any(|t| p.metadata.name.as_deref() == Some(t.name.as_str()))
+        })
+        .filter(|p| selector.is_none_or(|s| s.matches(p.metadata.labels.as_ref())))
+        .collect();
+    if opts.container.is_some() {
+        if let [one] = pods.as_slice() {
+            targets::check_container(one, opts)?;
+        }
+        let owned: Vec<Pod> = pods.iter().map(|p| (*p).clone()).collect();
+        targets::check_container_in(&owned, opts, &format!("any pod in {shown}"))?;
+        pods.retain(|p| targets::check_container(p, opts).is_ok());
+    }
+    // One index for every pod in the file.
+    let index = EventIndex::new(loaded.events.clone());
+    let mut reports: Vec<PodReport> = pods
+        .into_iter()
+        .map(|p| {
+            let extra = loaded.extra_for(p, shown, opts.container.clone());
+            analyse_indexed(p, &index, &Logs::default(), &extra)
+        })
+        .collect();
+    super::sort_worst_first(&mut reports);
+    Ok((
+        reports,
+        Some(format!("no matching pods in {shown}")),
+        Vec::new(),
+    ))
+}
+
+impl Loaded {
+    /// What the file tells about the objects around `pod`, as a live run would have read them.
+    pub fn extra_for(&self, pod: &Pod, shown: &str, container: Option<String>) -> Extra {
+        let ns = pod.metadata.namespace.as_deref().unwrap_or("default");
+        let same_ns = |m: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta| {
+            m.namespace.as_deref().unwrap_or("default") == ns
+        };
+        let node = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.as_deref())
+            .and_then(|n| {
+                self.nodes
+                    .iter()
+                    .find(|x| x.metadata.name.as_deref() == Some(n))
+            })
+            .map(NodeFacts::from_node);
+        let owner = crate::meta::controller_of(&pod.metadata).map(|o| {
+            self.jobs
+                .iter()
+                .filter(|_| o.kind == "Job")
+                .find(|j| {
+                    j.metadata.name.as_deref() == Some(o.name.as_str()) && same_ns(&j.metadata)
+                })
+                .map(OwnerFacts::from_job)
+                .unwrap_or_else(|| OwnerFacts {
+                    kind: o.kind.clone(),
+                    name: o.name.clone(),
+                    ..Default::default()
+                })
+        });
+        let claims = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.volumes.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .filter_map(|c| {
+                self.claims.iter().find(|x| {
+                    x.metadata.name.as_deref() == Some(c.claim_name.as_str())
+                        && same_ns(&x.metadata)
+                })
+            })
+            .map(ClaimFacts::from_claim)
+            .collect();
+        Extra {
+            events: if self.had_events {
+                EventSource::File
+            } else {
+                EventSource::NotInFile(shown.to_string())
+            },
+            node,
+            owner,
+            claims,
+            unread: Vec::new(),
+            container,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explain::events::EventRecord;
 
     #[test]
     fn a_list_of_pods_and_both_event_shapes() {
@@ -161,6 +320,73 @@ items:
         let s = err.to_string();
         assert!(s.starts_with("bad.yaml: "), "{s}");
         assert!(s.contains("line "), "{s}");
+    }
+
+    /// `failing` crash-looping pods with three events each, and `others` events about other objects.
+    fn sweep(failing: usize, others: usize) -> Loaded {
+        let pod = |i: usize| -> Pod {
+            serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("web-{i}"), "namespace": "shop", "uid": format!("u-{i}")},
+                "spec": {"containers": [{"name": "app"}]},
+                "status": {"phase": "Running", "containerStatuses": [{
+                    "name": "app", "image": "i", "imageID": "", "ready": false, "restartCount": 3,
+                    "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                    "lastState": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}
+            }))
+            .expect("pod")
+        };
+        let event = |kind: &str, name: String, uid: String, reason: &str| -> EventRecord {
+            let e: CoreEvent = serde_json::from_value(serde_json::json!({
+                "metadata": {"name": format!("{name}.{reason}"), "namespace": "shop"},
+                "involvedObject": {"kind": kind, "name": name, "namespace": "shop", "uid": uid,
+                                   "fieldPath": "spec.containers{app}"},
+                "reason": reason, "message": "Back-off restarting failed container app", "count": 3
+            }))
+            .expect("event");
+            EventRecord::from_core(&e)
+        };
+        let mut l = Loaded::default();
+        for i in 0..failing {
+            l.pods.push(pod(i));
+            for r in ["Pulled", "Started", "BackOff"] {
+                l.events
+                    .push(event("Pod", format!("web-{i}"), format!("u-{i}"), r));
+            }
+        }
+        for j in 0..others {
+            l.events.push(event(
+                "ReplicaSet",
+                format!("rs-{j}"),
+                format!("r-{j}"),
+                "SuccessfulCreate",
+            ));
+        }
+        l.had_events = true;
+        l
+    }
+
+    #[test]
+    fn explaining_many_pods_is_linear_in_pods_and_events() {
+        // Work is counted in events indexed or examined (not time): one index for the whole input,
+        // each pod's lookup touching only its own events.
+        let opts = ExplainOptions::default();
+        let work = |failing: usize, others: usize| {
+            let l = sweep(failing, others);
+            let before = super::super::events::work_on_this_thread();
+            let (reports, _, _) = reports_from(&l, "f", &[], None, &opts).expect("reports");
+            assert_eq!(reports.len(), failing);
+            assert!(
+                reports.iter().all(|r| r.events.len() == 3),
+                "each pod sees its own events"
+            );
+            super::super::events::work_on_this_thread() - before
+        };
+        let small = work(300, 1000);
+        let large = work(3000, 10000);
+        // Linear: every event indexed once and every pod event looked at once (a per-pod scan or copy of
+        // the namespace's events would be 300×1,900 and 3,000×19,000).
+        assert_eq!(small, (300 * 3 + 1000) + 300 * 3);
+        assert_eq!(large, (3000 * 3 + 10000) + 3000 * 3);
     }
 
     #[test]

@@ -14,14 +14,16 @@ pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
     };
     if r.healthy {
         let mut line = format!(
-            "pod {}: {} ({} ready, {restarts})",
+            "pod {}/{}: {} ({} ready, {restarts})",
+            r.namespace,
             r.name,
             p.paint("healthy", Style::Ok),
             r.ready
         );
         if r.phase == "Succeeded" {
             line = format!(
-                "pod {}: {} (Succeeded)",
+                "pod {}/{}: {} (Succeeded)",
+                r.namespace,
                 r.name,
                 p.paint("completed", Style::Ok)
             );
@@ -54,7 +56,7 @@ pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
     out.push_str(&header);
     out.push('\n');
     if let Some(v) = &r.verdict {
-        verdict_block(p, &mut out, "pod", v, "  ");
+        verdict_block(p, &mut out, "pod", v, "  ", false);
     }
     let mut shown = 0;
     for c in r.containers.iter().filter(|c| c.matters()) {
@@ -148,7 +150,16 @@ fn style_of(s: Severity) -> Style {
     }
 }
 
-fn verdict_block(p: &Printer, out: &mut String, what: &str, v: &Verdict, indent: &str) {
+/// The verdict: summary, evidence, what to do. With `logs_below`, evidence quoting log lines is left
+/// to the log tail printed under it, so no line is printed twice.
+fn verdict_block(
+    p: &Printer,
+    out: &mut String,
+    what: &str,
+    v: &Verdict,
+    indent: &str,
+    logs_below: bool,
+) {
     out.push_str(&format!(
         "{indent}{} {}\n",
         p.paint(&format!("{what}:"), Style::Bold),
@@ -158,6 +169,9 @@ fn verdict_block(p: &Printer, out: &mut String, what: &str, v: &Verdict, indent:
         )
     ));
     for e in &v.evidence {
+        if logs_below && e.starts_with("log: ") {
+            continue;
+        }
         out.push_str(&format!("{indent}  - {e}\n"));
     }
     out.push_str(&format!(
@@ -174,8 +188,9 @@ fn container_block(p: &Printer, out: &mut String, c: &ContainerReport) {
         ContainerType::Ephemeral => "ephemeral container",
     };
     let title = format!("{kind} {}", c.name);
+    let start = out.len();
     match &c.verdict {
-        Some(v) => verdict_block(p, out, &title, v, "  "),
+        Some(v) => verdict_block(p, out, &title, v, "  ", !c.logs.is_empty()),
         None => out.push_str(&format!(
             "  {}\n",
             p.paint(&format!("{title}:"), Style::Bold)
@@ -192,11 +207,15 @@ fn container_block(p: &Printer, out: &mut String, c: &ContainerReport) {
         state.push_str(&format!(" since {s}"));
     }
     if let Some(t) = &c.state.termination {
-        state.push_str(&format!(", {}", termination_text(t)));
+        // The reason is already in the parentheses.
+        state.push_str(&format!(
+            ", {}",
+            termination_text(t, c.state.reason.is_none())
+        ));
     }
     field(out, "state", &state);
     if let Some(t) = &c.last_termination {
-        field(out, "last termination", &termination_text(t));
+        field(out, "last termination", &termination_text(t, true));
         if let (Some(s), Some(f)) = (&t.started_at, &t.finished_at) {
             field(out, "started/finished", &format!("{s} → {f}"));
         }
@@ -207,7 +226,11 @@ fn container_block(p: &Printer, out: &mut String, c: &ContainerReport) {
     }
     field(out, "restarts", &restarts);
     if let Some(m) = &c.termination_message {
-        let mut lines = m.lines().filter(|l| !l.trim().is_empty());
+        // Lines the verdict already quoted are not printed again.
+        let said = out[start..].to_string();
+        let mut lines = m
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !said.contains(l.trim()));
         if let Some(first) = lines.next() {
             field(out, "message", first);
             for l in lines.take(9) {
@@ -233,12 +256,12 @@ fn container_block(p: &Printer, out: &mut String, c: &ContainerReport) {
     }
 }
 
-fn termination_text(t: &Termination) -> String {
+fn termination_text(t: &Termination, with_reason: bool) -> String {
     let mut s = format!("exit code {}", t.exit_code);
     if let Some(sig) = &t.signal {
         s.push_str(&format!(" ({sig})"));
     }
-    if let Some(r) = &t.reason {
+    if let Some(r) = t.reason.as_ref().filter(|_| with_reason) {
         s.push_str(&format!(", {r}"));
     }
     if let Some(ran) = t.ran_for_seconds {

@@ -406,7 +406,7 @@ async fn finish(ctx: &Ctx<'_>, i: usize, outcome: Outcome) -> bool {
             let report = match &failure {
                 Some(f) if crate::target::valid_name(&f.pod) => {
                     let opts = crate::explain::ExplainOptions {
-                        tail: 5,
+                        tail: Some(5),
                         ..Default::default()
                     };
                     crate::explain::explain_pod(ctx.kube, ctx.ns, &f.pod, &opts)

@@ -10,7 +10,7 @@
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use serde::Serialize;
 
-use super::workload::{Workload, RESTARTED_AT};
+use super::workload::{Strategy, Workload, RESTARTED_AT};
 
 /// What the waiter expects of the workload after its patch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +113,15 @@ pub fn is_new(p: &Pod, marker: Option<&str>) -> bool {
         .and_then(|a| a.get(RESTARTED_AT))
         .map(String::as_str)
         == marker
+}
+
+/// The controller revision a StatefulSet or DaemonSet pod was created from (`controller-revision-hash`).
+pub fn revision_of(p: &Pod) -> Option<&str> {
+    p.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("controller-revision-hash"))
+        .map(String::as_str)
 }
 
 /// A StatefulSet pod's ordinal (`db-2` → 2).
@@ -385,7 +394,11 @@ pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>,
                     format!("{updated} out of {want} new pods have been updated")
                 }));
             }
-            if partition == 0 {
+            // Up to 1.35 the controller completes `currentRevision` only for RollingUpdate
+            // (`completeRollingUpdate` in pkg/controller/statefulset/stateful_set_utils.go): an OnDelete
+            // StatefulSet keeps the old currentRevision after every pod was replaced. Its pods are judged by
+            // their `controller-revision-hash` in `assess` instead.
+            if partition == 0 && w.strategy() != Strategy::OnDelete {
                 if let (Some(cur), Some(upd)) = (&s.current_revision, &s.update_revision) {
                     if cur != upd {
                         return Ok(Some(format!(
@@ -494,6 +507,17 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
         return progress(Verdict::Waiting {
             phase: format!("{old} old pod{} still present", plural(old)),
         });
+    }
+    if let Some(rev) = w.update_revision() {
+        let behind = new
+            .iter()
+            .filter(|p| replaced(p) && revision_of(p).is_some_and(|r| r != rev))
+            .count();
+        if behind > 0 {
+            return progress(Verdict::Waiting {
+                phase: format!("{behind} pod{} not yet at revision {rev}", plural(behind)),
+            });
+        }
     }
     if ready < desired {
         return progress(Verdict::Waiting {
@@ -778,6 +802,76 @@ status: {status}
         );
         assert!(matches!(
             assess(&w, &pods, &e).verdict,
+            Verdict::Waiting { .. }
+        ));
+    }
+
+    fn sts_on_delete(status: &str) -> Workload {
+        from_yaml(&format!(
+            r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: db, generation: 2}}
+spec:
+  replicas: 3
+  updateStrategy: {{type: OnDelete}}
+  selector: {{matchLabels: {{app: db}}}}
+  template:
+    metadata:
+      annotations: {{kubectl.kubernetes.io/restartedAt: "{T}"}}
+    spec: {{containers: [{{name: app, image: x}}]}}
+status: {status}
+"#
+        ))
+    }
+
+    fn at_revision(mut p: Pod, rev: &str) -> Pod {
+        p.metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("controller-revision-hash".into(), rev.into());
+        p
+    }
+
+    /// Upstream (≤ 1.35) never moves `currentRevision` to `updateRevision` for OnDelete: after every pod was
+    /// replaced the status still reads currentRevision db-5d8f, currentReplicas 0, updatedReplicas 3
+    /// (`completeRollingUpdate` only runs for RollingUpdate). Completion comes from the pods.
+    #[test]
+    fn ondelete_statefulset_completes_although_current_revision_stays_old() {
+        let e = Expect {
+            marker: Some(T.into()),
+            generation: 2,
+            exempt: Default::default(),
+        };
+        let status = "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 0, updatedReplicas: 3, currentRevision: db-5d8f, updateRevision: db-7c9d, collisionCount: 0}";
+        let pods: Vec<Pod> = ["db-0", "db-1", "db-2"]
+            .iter()
+            .map(|n| at_revision(ready_pod(n, T), "db-7c9d"))
+            .collect();
+        let p = assess(&sts_on_delete(status), &pods, &e);
+        assert_eq!(p.verdict, Verdict::Complete, "{p:?}");
+        assert_eq!((p.ready, p.desired), (3, 3));
+        // A pod still at the old revision is not done, whatever its annotation says.
+        let mut behind = pods.clone();
+        behind[0] = at_revision(ready_pod("db-0", T), "db-5d8f");
+        let p = assess(&sts_on_delete(status), &behind, &e);
+        assert!(
+            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("revision db-7c9d")),
+            "{p:?}"
+        );
+        // Not all replaced yet: updatedReplicas says so.
+        let status = "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 1, updatedReplicas: 2, currentRevision: db-5d8f, updateRevision: db-7c9d}";
+        assert!(matches!(
+            assess(&sts_on_delete(status), &pods, &e).verdict,
+            Verdict::Waiting { .. }
+        ));
+        // RollingUpdate still waits for the revisions to be equal (the controller completes it there).
+        let rolling = sts(
+            None,
+            "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, currentRevision: db-5d8f, updateRevision: db-7c9d}",
+        );
+        assert!(matches!(
+            assess(&rolling, &pods, &e).verdict,
             Verdict::Waiting { .. }
         ));
     }

@@ -26,8 +26,10 @@ pub enum State {
     Failed,
     /// Failed, then returned to its previous template.
     RolledBack,
-    /// Ctrl-C while it was running.
+    /// A signal (Ctrl-C, SIGTERM) arrived while it was running.
     Interrupted,
+    /// Its outcome could not be observed (the API server stopped answering).
+    Unknown,
     /// Not started because an earlier target failed or the run was interrupted.
     Skipped,
 }
@@ -41,6 +43,7 @@ impl State {
             State::Failed => "Failed",
             State::RolledBack => "RolledBack",
             State::Interrupted => "Interrupted",
+            State::Unknown => "Unknown",
             State::Skipped => "Skipped",
         }
     }
@@ -50,6 +53,7 @@ impl State {
 #[serde(rename_all = "camelCase")]
 pub struct TargetState {
     pub target: String,
+    pub namespace: String,
     /// RollingUpdate, Recreate, OnDelete (pods evicted one by one) or Eviction (pod targets).
     pub strategy: String,
     pub state: State,
@@ -59,6 +63,13 @@ pub struct TargetState {
     pub phase: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<String>,
+    /// Every change this target needs was made; only waiting was left (an interrupted run need not
+    /// restart it again).
+    #[serde(skip)]
+    pub settled: bool,
+    /// Failed because another restart of the same target took over.
+    #[serde(skip)]
+    pub takeover: bool,
     #[serde(skip)]
     pub started: Option<Instant>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,9 +77,12 @@ pub struct TargetState {
 }
 
 impl TargetState {
-    pub fn new(target: String, strategy: &str, desired: i32) -> Self {
+    pub fn new(target: String, namespace: &str, strategy: &str, desired: i32) -> Self {
         TargetState {
             target,
+            namespace: namespace.to_string(),
+            settled: false,
+            takeover: false,
             strategy: strategy.to_string(),
             state: State::Pending,
             ready: 0,
@@ -165,15 +179,19 @@ impl Reporter {
         self.with_state(i, |s| s.target.clone()).unwrap_or_default()
     }
 
-    /// Emits a JSON event (with `-o json`).
+    /// Emits a JSON event (with `-o json`), in the target's namespace.
     pub fn emit(&self, type_: &str, i: Option<usize>, extra: Value) {
         if !self.json {
             return;
         }
-        let target = i.map(|i| self.target(i));
+        let (target, ns) =
+            match i.and_then(|i| self.with_state(i, |s| (s.target.clone(), s.namespace.clone()))) {
+                Some((t, ns)) => (Some(t), ns),
+                None => (None, self.namespace.clone()),
+            };
         let _ = self
             .printer
-            .json_line(&event(type_, target.as_deref(), &self.namespace, extra));
+            .json_line(&event(type_, target.as_deref(), &ns, extra));
     }
 
     /// A log line on stderr (never with `-o json`, where events carry everything).
@@ -314,6 +332,44 @@ impl Reporter {
         );
     }
 
+    /// Every change the target needs is made; what is left is waiting (shown as its phase).
+    pub fn settled(&self, i: usize, phase: &str) {
+        self.with_state(i, |s| {
+            s.settled = true;
+            s.phase = phase.to_string();
+        });
+        if let Some(bar) = self.bar(i) {
+            bar.set_message(phase.to_string());
+        }
+    }
+
+    /// A bare pod's manifest was saved before its eviction.
+    pub fn saved(&self, i: usize, pod: &str, path: &std::path::Path) {
+        self.emit(
+            "PodSaved",
+            Some(i),
+            json!({"pod": pod, "path": path.display().to_string()}),
+        );
+        self.log(&format!(
+            "{}: saved the manifest of pod {pod} to {} (it has no controller: `kubectl create -f` it if the restart is stopped before the pod is created again)",
+            self.target(i),
+            path.display()
+        ));
+    }
+
+    /// A bare pod was created again from its saved manifest.
+    pub fn recreated(&self, i: usize, pod: &str, path: &std::path::Path) {
+        self.emit(
+            "PodRecreated",
+            Some(i),
+            json!({"pod": pod, "path": path.display().to_string()}),
+        );
+        self.log(&format!(
+            "{}: created pod {pod} again (it has no controller)",
+            self.target(i)
+        ));
+    }
+
     pub fn evicting(&self, i: usize, pod: &str) {
         self.emit("PodEvicted", Some(i), json!({"pod": pod}));
         self.log(&format!("{}: evicted pod {pod}", self.target(i)));
@@ -347,7 +403,7 @@ impl Reporter {
                 s.elapsed_seconds = s.started.map(|t| t.elapsed().as_secs_f64());
                 s.clone()
             })
-            .unwrap_or_else(|| TargetState::new(String::new(), "", 0));
+            .unwrap_or_else(|| TargetState::new(String::new(), "", "", 0));
         if let Some(bar) = self.bar(i) {
             bar.finish_and_clear();
         }
@@ -414,6 +470,24 @@ impl Reporter {
         self.log(text.trim_end());
     }
 
+    /// A target whose outcome could not be observed.
+    pub fn unknown(&self, i: usize, verdict: &str) {
+        let s = self.finish(i, State::Unknown, "not observed", Some(verdict.to_string()));
+        self.emit(
+            "TargetUnknown",
+            Some(i),
+            json!({"verdict": verdict, "ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
+        );
+        if !self.json {
+            let p = &self.printer;
+            self.log(&format!(
+                "{}: {} {verdict}",
+                s.target,
+                p.paint("UNKNOWN:", Style::Warning)
+            ));
+        }
+    }
+
     pub fn rollback_started(&self, i: usize, detail: &str) {
         self.with_state(i, |s| s.phase = "rolling back".into());
         self.emit("RollbackStarted", Some(i), json!({"detail": detail}));
@@ -464,7 +538,7 @@ pub fn summary_table(p: &Printer, states: &[TargetState]) -> Result<()> {
         let style = match s.state {
             State::Complete => Style::Ok,
             State::Failed | State::Interrupted => Style::Error,
-            State::RolledBack => Style::Warning,
+            State::RolledBack | State::Unknown => Style::Warning,
             _ => Style::Dim,
         };
         let detail = s.verdict.clone().unwrap_or_else(|| s.phase.clone());

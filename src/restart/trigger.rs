@@ -9,9 +9,11 @@ use kube::api::{Patch, PatchParams};
 use kube::Api;
 use serde_json::json;
 
+use tokio::time::Instant;
+
+use super::api::{self, Contact, Stop};
 use super::workload::{Workload, RESTARTED_AT};
 use crate::client::Kube;
-use crate::error::Result;
 use crate::target::Kind;
 
 /// Our field manager name (kubectl uses `kubectl-rollout`).
@@ -83,13 +85,16 @@ pub fn reverting_manager(entries: &[ManagedFieldsEntry]) -> Option<String> {
 }
 
 /// Sets (or removes) the restart annotation with a strategic merge patch; returns the patched workload.
+/// The request must be answered by `deadline`.
 pub async fn patch_restarted_at(
     kube: &Kube,
+    contact: &Contact,
+    deadline: Instant,
     kind: Kind,
     ns: &str,
     name: &str,
     value: Option<&str>,
-) -> Result<Workload> {
+) -> Result<Workload, Stop> {
     let pp = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
@@ -97,30 +102,34 @@ pub async fn patch_restarted_at(
     let patch = Patch::Strategic(patch_body(value));
     let what = format!("{} {name}", kind.lower());
     let c = kube.client.clone();
+    let how = ("patch", what.as_str(), Some(ns));
     Ok(match kind {
         Kind::StatefulSet => Workload::StatefulSet(
-            kube.call(
-                "patch",
-                &what,
-                Some(ns),
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
                 Api::namespaced(c, ns).patch(name, &pp, &patch),
             )
             .await?,
         ),
         Kind::DaemonSet => Workload::DaemonSet(
-            kube.call(
-                "patch",
-                &what,
-                Some(ns),
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
                 Api::namespaced(c, ns).patch(name, &pp, &patch),
             )
             .await?,
         ),
         _ => Workload::Deployment(
-            kube.call(
-                "patch",
-                &what,
-                Some(ns),
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
                 Api::namespaced(c, ns).patch(name, &pp, &patch),
             )
             .await?,

@@ -95,6 +95,12 @@ impl Faults {
     pub fn drop_watches(&self) {
         self.shared.drop_watches.send_modify(|g| *g += 1);
     }
+    /// Hang: connections are still accepted and requests read, but nothing is answered and open watches
+    /// go silent (no events, no bookmarks), like an API server stuck on etcd. `false` answers again
+    /// (requests held meanwhile are then served).
+    pub fn hang(&self, on: bool) {
+        self.shared.hang.send_replace(on);
+    }
     /// Watches and continue tokens from any resourceVersion before now get 410 Gone.
     pub fn expire_resource_versions(&self) {
         let mut st = self.shared.lock();
@@ -386,6 +392,7 @@ impl Sim {
             requests: Mutex::new(vec![]),
             faults: Mutex::new(FaultState::default()),
             drop_watches: drop_tx,
+            hang: tokio::sync::watch::Sender::new(false),
         });
         let dir = tempfile::Builder::new().prefix("kubesim-").tempdir()?;
         let std_l = bind(port, &rt)?;

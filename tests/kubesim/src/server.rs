@@ -131,6 +131,7 @@ pub async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    ctx.shared.unhung().await;
     let user = {
         let st = ctx.shared.lock();
         auth.strip_prefix("Bearer ")
@@ -1231,6 +1232,7 @@ fn watch_handler(
     };
     let mut drop_rx = ctx.shared.drop_watches.subscribe();
     drop_rx.mark_unchanged();
+    let shared = ctx.shared.clone();
     tokio::spawn(async move {
         for b in initial {
             if tx.send(b).await.is_err() {
@@ -1248,6 +1250,7 @@ fn watch_handler(
                         last_rv = e.rv;
                         if e.storage != def.storage { continue; }
                         if let Some((t, o)) = filter_event(&e, &matches) {
+                            shared.unhung().await;
                             if tx.send(watch_line(t, &render(o))).await.is_err() { return; }
                         }
                     }
@@ -1257,7 +1260,7 @@ fn watch_handler(
                     }
                     Err(_) => return,
                 },
-                _ = bm.tick(), if bookmarks => {
+                _ = bm.tick(), if bookmarks && !*shared.hang.borrow() => {
                     let b = json!({"kind": def.kind, "apiVersion": def.api_version(), "metadata": {"resourceVersion": last_rv.to_string()}});
                     if tx.send(watch_line("BOOKMARK", &b)).await.is_err() { return; }
                 }

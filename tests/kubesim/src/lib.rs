@@ -87,9 +87,34 @@ impl Faults {
             remaining: times,
         });
     }
-    /// Remove latency and failure rules.
+    /// Remove latency, failure and hold rules (held requests are answered).
     pub fn clear(&self) {
-        *self.shared.faults.lock().unwrap() = FaultState::default();
+        let held = self.shared.faults.lock().unwrap().held;
+        *self.shared.faults.lock().unwrap() = FaultState {
+            held,
+            ..FaultState::default()
+        };
+        self.shared.hang.send_modify(|_| {});
+    }
+    /// Hold every request whose method matches (`"*"` = any) and whose path+query contains `path_contains`:
+    /// it is read but not answered until [`Faults::release`] (a request in flight, for tests that act
+    /// while it is).
+    pub fn hold(&self, method: &str, path_contains: &str) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap()
+            .hold
+            .push((method.into(), path_contains.into()));
+    }
+    /// How many requests are held now.
+    pub fn held(&self) -> usize {
+        self.shared.faults.lock().unwrap().held
+    }
+    /// Drop the hold rules and answer the held requests.
+    pub fn release(&self) {
+        self.shared.faults.lock().unwrap().hold.clear();
+        self.shared.hang.send_modify(|_| {});
     }
     /// Close every open watch (and log follow) stream.
     pub fn drop_watches(&self) {

@@ -132,6 +132,7 @@ pub async fn handle(
         tokio::time::sleep(latency).await;
     }
     ctx.shared.unhung().await;
+    hold_if_asked(&ctx.shared, &method, &path, &query).await;
     let user = {
         let st = ctx.shared.lock();
         auth.strip_prefix("Bearer ")
@@ -222,6 +223,31 @@ pub async fn handle(
         at: started,
     });
     Ok(resp)
+}
+
+/// Holds a request that matches a hold rule until the rules no longer match it.
+async fn hold_if_asked(shared: &Shared, method: &str, path: &str, query: &str) {
+    let full = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    };
+    let matches = |f: &crate::state::FaultState| {
+        f.hold
+            .iter()
+            .any(|(m, p)| (m == "*" || m.eq_ignore_ascii_case(method)) && full.contains(p.as_str()))
+    };
+    if !matches(&shared.faults.lock().unwrap()) {
+        return;
+    }
+    shared.faults.lock().unwrap().held += 1;
+    let mut rx = shared.hang.subscribe();
+    while matches(&shared.faults.lock().unwrap()) {
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+    shared.faults.lock().unwrap().held -= 1;
 }
 
 fn version_json(v: &str) -> Value {

@@ -32,6 +32,10 @@ pub struct FailRule {
 pub struct FaultState {
     pub latency: Duration,
     pub fail: Vec<FailRule>,
+    /// (method or "*", path_contains): matching requests get no answer until released.
+    pub hold: Vec<(String, String)>,
+    /// Requests being held now.
+    pub held: usize,
 }
 
 pub struct State {

@@ -144,8 +144,10 @@ impl Evictor<'_> {
                 .enter(self.index, if_abandoned.to_string())
                 .await;
             // Not through `kube.call`: a 429 is an answer to act on here, not an error.
+            // The last attempt comes right at the deadline: it still gets a short time to be answered.
+            let by = self.deadline.max(Instant::now() + FINAL_READ);
             let res = match tokio::time::timeout(
-                api::budget(self.deadline, self.kube.request_timeout),
+                api::budget(by, self.kube.request_timeout),
                 api.evict(name, &EvictParams::default()),
             )
             .await
@@ -226,7 +228,7 @@ impl Evictor<'_> {
                 s.path.display()
             ),
             None => format!(
-                "the eviction of pod {}/{name} {what}: its controller replaces it if it was evicted (`kubectl get pod {name} -n {}`)",
+                "pod {}/{name} {what}: its controller replaces it (`kubectl get pod {name} -n {}`)",
                 self.ns, self.ns
             ),
         }
@@ -243,7 +245,7 @@ impl Evictor<'_> {
                     let pods: Vec<Pod> = cache.values().cloned().collect();
                     if known.is_none() {
                         known = Some(pods.iter().map(|p| status::pod_uid(p).to_string()).collect());
-                        match self.evict(&name, &if_abandoned("was maybe evicted (the eviction was sent, not confirmed)")).await {
+                        match self.evict(&name, &if_abandoned("may have been evicted (the eviction was sent, not confirmed)")).await {
                             Err(Stop::NoAnswer { action, last_answer }) => {
                                 return Err(Stop::NoAnswer {
                                     action: format!("{action} (sent, not confirmed; {})", if_abandoned("may have been evicted")),

@@ -86,7 +86,10 @@ pub fn surge_unavailable(w: &Workload) -> (i32, i32) {
 }
 
 /// Disruptions a PDB allows: its status when the controller computed one, else from its spec with
-/// `healthy` pods out of `expected`.
+/// `healthy` pods out of `expected`, as the disruption controller computes it
+/// (`pkg/controller/disruption/disruption.go`, `getExpectedPodCount` and `updatePdbStatus`): desired healthy
+/// is `expected - maxUnavailable` (at least 0) or `minAvailable` (a percentage of `expected`, rounded up);
+/// nothing is allowed while `expected` is 0.
 pub fn pdb_allowed(
     pdb: &PodDisruptionBudget,
     expected: i32,
@@ -99,14 +102,64 @@ pub fn pdb_allowed(
         }
     }
     let spec = pdb.spec.clone().unwrap_or_default();
-    if let Some(min) = spec.min_available.as_ref() {
-        return healthy - resolve(Some(min), expected, "0", true);
+    let desired = if let Some(max) = spec.max_unavailable.as_ref() {
+        (expected - resolve(Some(max), expected, "0", true)).max(0)
+    } else if let Some(min) = spec.min_available.as_ref() {
+        resolve(Some(min), expected, "0", true)
+    } else {
+        // policy/v1 requires one of the two; an empty spec behaves as minAvailable 1 would.
+        1
+    };
+    let allowed = healthy - desired;
+    if expected <= 0 || allowed <= 0 {
+        0
+    } else {
+        allowed
     }
-    if let Some(max) = spec.max_unavailable.as_ref() {
-        return resolve(Some(max), expected, "0", true) - (expected - healthy);
+}
+
+/// True when the budget counts only pods with a controller: `maxUnavailable`, or `minAvailable` as a
+/// percentage. Since Kubernetes 1.23 the disruption controller skips pods without one there
+/// (`getExpectedScale`: "unmanaged pods"), so they add nothing to the pods it expects.
+pub fn counts_only_managed(pdb: &PodDisruptionBudget) -> bool {
+    let spec = pdb.spec.as_ref();
+    spec.and_then(|s| s.max_unavailable.as_ref()).is_some()
+        || matches!(
+            spec.and_then(|s| s.min_available.as_ref()),
+            Some(IntOrString::String(_))
+        )
+}
+
+/// Whether the Eviction API lets this pod go without consulting the budget's allowance
+/// (`pkg/registry/core/pod/storage/eviction.go`): pending, finished and terminating pods always; a pod that
+/// is not Ready when the budget says `unhealthyPodEvictionPolicy: AlwaysAllow`, or (the default
+/// `IfHealthyBudget`) while the budget has its desired healthy pods (and desires some).
+pub fn evictable_without_budget(pod: &Pod, pdb: &PodDisruptionBudget) -> bool {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    if matches!(phase, Some("Pending" | "Succeeded" | "Failed"))
+        || pod.metadata.deletion_timestamp.is_some()
+    {
+        return true;
     }
-    // A PDB with neither field means maxUnavailable 0 in practice? No: minAvailable 1 (API default).
-    healthy - 1
+    let ready = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    if ready {
+        return false;
+    }
+    let always = pdb
+        .spec
+        .as_ref()
+        .and_then(|s| s.unhealthy_pod_eviction_policy.as_deref())
+        == Some("AlwaysAllow");
+    if always {
+        return true;
+    }
+    pdb.status
+        .as_ref()
+        .is_some_and(|s| s.current_healthy >= s.desired_healthy && s.desired_healthy > 0)
 }
 
 /// PDBs that select these pod labels.
@@ -283,9 +336,21 @@ pub fn check_workload(
 }
 
 fn pdb_findings(pdb: &PodDisruptionBudget, target: &str, pods: i32, out: &mut Vec<Finding>) {
+    pdb_findings_counted(pdb, target, pods, pods, out)
+}
+
+/// `expected`: the pods the budget expects; `covered`: the pods it selects (all healthy at best).
+fn pdb_findings_counted(
+    pdb: &PodDisruptionBudget,
+    target: &str,
+    expected: i32,
+    covered: i32,
+    out: &mut Vec<Finding>,
+) {
+    let pods = covered;
     let name = pdb.metadata.name.as_deref().unwrap_or("?");
     // Even with every pod healthy, no eviction is allowed: nothing can ever be evicted.
-    if pdb_allowed(pdb, pods, pods, false) <= 0 {
+    if pdb_allowed(pdb, expected, covered, false) <= 0 {
         out.push(Finding {
             rule: "pdb-blocks-eviction",
             severity: Severity::Blocked,
@@ -295,7 +360,7 @@ fn pdb_findings(pdb: &PodDisruptionBudget, target: &str, pods: i32, out: &mut Ve
             ),
             fix: format!("relax PodDisruptionBudget {name} (e.g. maxUnavailable: 1) for the restart, or scale up first; a Deployment can instead roll with surge (`kubectl graceful restart deploy/…`)"),
         });
-    } else if pdb_allowed(pdb, pods, pods, true) <= 0 {
+    } else if pdb_allowed(pdb, expected, covered, true) <= 0 {
         out.push(Finding {
             rule: "pdb-blocks-eviction",
             severity: Severity::Warning,
@@ -322,28 +387,48 @@ pub fn check_pods(
         let owner = crate::meta::controller_of(&p.metadata);
         for pdb in matching_pdbs(pdbs, p.metadata.labels.as_ref()) {
             let pdb_name = pdb.metadata.name.clone().unwrap_or_default();
-            if seen.contains(&pdb_name) {
+            if seen.contains(&pdb_name) || evictable_without_budget(p, pdb) {
                 continue;
             }
-            seen.push(pdb_name);
+            seen.push(pdb_name.clone());
             let selector = pdb
                 .spec
                 .as_ref()
                 .and_then(|s| s.selector.as_ref())
                 .map(Selector::from_label_selector)
                 .unwrap_or_default();
-            let counted = namespace_pods
+            let covered: Vec<&Pod> = namespace_pods
                 .iter()
                 .filter(|q| selector.matches(q.metadata.labels.as_ref()))
+                .collect();
+            let managed = covered
+                .iter()
+                .filter(|q| crate::meta::controller_of(&q.metadata).is_some())
                 .count() as i32;
-            let covered = pdb
-                .status
-                .as_ref()
-                .map(|s| s.expected_pods)
-                .filter(|n| *n > 0)
-                .unwrap_or(counted.max(1));
+            let all = (covered.len() as i32).max(1);
+            let observed = pdb.status.as_ref().filter(|s| {
+                s.observed_generation.unwrap_or(0) >= pdb.metadata.generation.unwrap_or(0)
+            });
+            let expected = match observed {
+                Some(s) => s.expected_pods,
+                None if counts_only_managed(pdb) => managed,
+                None => all,
+            };
+            if owner.is_none() && counts_only_managed(pdb) && expected <= 0 {
+                out.push(Finding {
+                    rule: "pdb-blocks-eviction",
+                    severity: Severity::Blocked,
+                    message: format!(
+                        "PodDisruptionBudget {pdb_name} uses maxUnavailable or a percentage, which count only pods with a controller (Kubernetes ≥ 1.23): it expects no pod, so it never allows the eviction of {target}, which has none"
+                    ),
+                    fix: format!(
+                        "give PodDisruptionBudget {pdb_name} an integer minAvailable instead (e.g. minAvailable: 0 for the restart), or run the pod under a Deployment"
+                    ),
+                });
+                continue;
+            }
             let before = out.len();
-            pdb_findings(pdb, &target, covered, &mut out);
+            pdb_findings_counted(pdb, &target, expected, all, &mut out);
             // Name the way out for this pod's owner.
             if let (Some(f), Some(o)) = (out.get_mut(before), owner) {
                 if f.severity == Severity::Blocked && o.kind == "ReplicaSet" {
@@ -360,7 +445,7 @@ pub fn check_pods(
                 rule: "bare-pod",
                 severity: Severity::Risk,
                 message: format!(
-                    "pod {name} has no controller: it is down from its eviction until it is created again"
+                    "pod {name} has no controller: it is down from its eviction until it is created again (its manifest is saved first)"
                 ),
                 fix: "run it under a Deployment, or pass --force to accept the downtime".into(),
             });
@@ -540,6 +625,131 @@ spec:
         );
     }
 
+    fn pod_yaml(y: &str) -> Pod {
+        serde_yaml::from_str(y).unwrap()
+    }
+
+    const READY: &str = "status: {phase: Running, conditions: [{type: Ready, status: 'True'}]}";
+
+    /// Upstream since 1.23: a budget with maxUnavailable (or a percentage) expects only pods with a
+    /// controller; a bare pod alone under `maxUnavailable: 1` can never be evicted (429 forever).
+    #[test]
+    fn bare_pod_under_max_unavailable_is_blocked_unless_managed_pods_are_covered_too() {
+        let solo = pod_yaml(&format!(
+            "metadata: {{name: solo, labels: {{app: solo}}}}
+{READY}"
+        ));
+        let budget = pdb("{maxUnavailable: 1, selector: {matchLabels: {app: solo}}}");
+        let f = check_pods(
+            std::slice::from_ref(&solo),
+            std::slice::from_ref(&budget),
+            std::slice::from_ref(&solo),
+        );
+        assert_eq!(
+            rules(&f),
+            [
+                ("pdb-blocks-eviction", Severity::Blocked),
+                ("bare-pod", Severity::Risk)
+            ]
+        );
+        assert!(
+            f[0].message.contains("count only pods with a controller"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].fix.contains("integer minAvailable"), "{}", f[0].fix);
+        // The controller's own status says the same: expectedPods 0.
+        let mut observed = budget.clone();
+        observed.status = Some(serde_yaml::from_str("{currentHealthy: 1, desiredHealthy: 0, disruptionsAllowed: 0, expectedPods: 0, observedGeneration: 0}").unwrap());
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&solo),
+                &[observed],
+                std::slice::from_ref(&solo)
+            ))[0],
+            ("pdb-blocks-eviction", Severity::Blocked)
+        );
+        // An integer minAvailable counts every pod: minAvailable 0 lets it go.
+        let zero = pdb("{minAvailable: 0, selector: {matchLabels: {app: solo}}}");
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&solo),
+                &[zero],
+                std::slice::from_ref(&solo)
+            )),
+            [("bare-pod", Severity::Risk)]
+        );
+        // With two pods of a Deployment under the same budget, the bare pod fits in its allowance.
+        let managed = |n: &str| {
+            pod_yaml(&format!("metadata: {{name: {n}, labels: {{app: solo}}, ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: u, controller: true}}]}}
+{READY}"))
+        };
+        let covered = [solo.clone(), managed("a"), managed("b")];
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&solo),
+                &[budget],
+                &covered
+            )),
+            [("bare-pod", Severity::Risk)]
+        );
+    }
+
+    /// Eviction ignores the budget for pending pods, and for unready ones under `AlwaysAllow` (or
+    /// `IfHealthyBudget` while the budget is healthy).
+    #[test]
+    fn unready_and_pending_pods_are_evictable_as_upstream_says() {
+        let strict = "{minAvailable: 2, selector: {matchLabels: {app: web}}, unhealthyPodEvictionPolicy: POLICY}";
+        let owned = "ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: u, controller: true}]";
+        let unready = pod_yaml(&format!(
+            "metadata: {{name: web-a, labels: {{app: web}}, {owned}}}
+status: {{phase: Running, conditions: [{{type: Ready, status: 'False'}}]}}"
+        ));
+        let ready = pod_yaml(&format!(
+            "metadata: {{name: web-b, labels: {{app: web}}, {owned}}}
+{READY}"
+        ));
+        let covered = [unready.clone(), ready.clone()];
+        let always = pdb(&strict.replace("POLICY", "AlwaysAllow"));
+        assert!(check_pods(
+            std::slice::from_ref(&unready),
+            std::slice::from_ref(&always),
+            &covered
+        )
+        .is_empty());
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&ready),
+                std::slice::from_ref(&always),
+                &covered
+            )),
+            [("pdb-blocks-eviction", Severity::Blocked)]
+        );
+        let if_healthy = pdb(&strict.replace("POLICY", "IfHealthyBudget"));
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&unready),
+                std::slice::from_ref(&if_healthy),
+                &covered
+            )),
+            [("pdb-blocks-eviction", Severity::Blocked)],
+            "an unhealthy budget protects even unready pods"
+        );
+        let mut healthy = if_healthy.clone();
+        healthy.status = Some(
+            serde_yaml::from_str(
+                "{currentHealthy: 2, desiredHealthy: 2, disruptionsAllowed: 0, expectedPods: 2}",
+            )
+            .unwrap(),
+        );
+        assert!(check_pods(std::slice::from_ref(&unready), &[healthy], &covered).is_empty());
+        let pending = pod_yaml(&format!(
+            "metadata: {{name: web-c, labels: {{app: web}}, {owned}}}
+status: {{phase: Pending}}"
+        ));
+        assert!(check_pods(&[pending], &[if_healthy], &covered).is_empty());
+    }
+
     #[test]
     fn pdb_arithmetic() {
         let p = pdb("{maxUnavailable: 1, selector: {}}");
@@ -547,6 +757,9 @@ spec:
         assert_eq!(pdb_allowed(&p, 3, 2, false), 0);
         let p = pdb("{minAvailable: '50%', selector: {}}");
         assert_eq!(pdb_allowed(&p, 3, 3, false), 1);
+        // Nothing expected, nothing allowed (updatePdbStatus), however many pods are healthy.
+        let p = pdb("{maxUnavailable: 1, selector: {}}");
+        assert_eq!(pdb_allowed(&p, 0, 1, false), 0);
         assert_eq!(
             resolve(Some(&IntOrString::String("25%".into())), 1, "0", true),
             1

@@ -593,7 +593,10 @@ async fn step_outcome(
         })
         .await?;
     }
-    if matches!(outcome, Outcome::Failed { .. }) && ctx.opts.rollback {
+    // Rolling back would fight whoever paused or re-wrote the workload: only our own failures go back.
+    let ours = matches!(&outcome, Outcome::Failed { reason, .. }
+        if ![wait::TAKEN_OVER, wait::REVERTED, wait::PAUSED].contains(&reason.as_str()));
+    if ours && ctx.opts.rollback {
         // Report the failure first, then go back.
         let failed_outcome = outcome.clone();
         finish(ctx, i, ns, failed_outcome, deadline).await;
@@ -653,11 +656,43 @@ async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: I
                 }
                 _ => None,
             };
+            let (failure, verdict) = match (failure, &report) {
+                (Some(f), Some(r)) => probe_kill(f, r).unwrap_or_else(|f| (Some(f), verdict)),
+                (f, _) => (f, verdict),
+            };
             ctx.reporter
                 .failed(i, &reason, failure.as_ref(), verdict, report.as_ref());
             false
         }
     }
+}
+
+/// A container killed by its liveness or startup probe shows only exit code 137 (or 143) in its status;
+/// explain's events tell the cause. `Ok` with the failure and verdict restated when explain found one,
+/// `Err` with the failure unchanged otherwise.
+fn probe_kill(
+    mut f: status::PodFailure,
+    report: &crate::explain::PodReport,
+) -> std::result::Result<(Option<status::PodFailure>, String), status::PodFailure> {
+    use crate::explain::model::Cause;
+    let Some(v) = report
+        .containers
+        .iter()
+        .filter(|c| f.container.as_deref().is_none_or(|n| n == c.name))
+        .find_map(|c| c.verdict.as_ref())
+    else {
+        return Err(f);
+    };
+    let (reason, cause) = match v.cause {
+        Cause::LivenessProbe => ("LivenessProbe", "liveness-probe"),
+        Cause::StartupProbe => ("StartupProbe", "startup-probe"),
+        _ => return Err(f),
+    };
+    f.reason = reason.into();
+    f.cause = Some(cause.into());
+    f.message = Some(v.summary.clone());
+    let verdict = f.verdict();
+    Ok((Some(f), verdict))
 }
 
 /// OnDelete: the controller waits for pods to be deleted; evict the old ones one at a time.

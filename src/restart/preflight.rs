@@ -324,6 +324,9 @@ pub fn check_workload(
             fix: "nothing to do; the wait follows the current replica count".into(),
         });
     }
+    if let Some(f) = restart_in_progress(w, target) {
+        out.push(f);
+    }
     if let Some(who) = gitops_owner(w) {
         out.push(Finding {
             rule: "gitops-managed",
@@ -333,6 +336,46 @@ pub fn check_workload(
         });
     }
     out
+}
+
+/// Another restart (ours or `kubectl rollout restart`) whose rollout is not complete yet: a second one
+/// would take it over.
+fn restart_in_progress(w: &Workload, target: &str) -> Option<Finding> {
+    let value = w.restarted_at()?;
+    let key = format!("f:{}", super::workload::RESTARTED_AT);
+    let by = w.meta().managed_fields.iter().flatten().find(|e| {
+        matches!(
+            e.manager.as_deref(),
+            Some(super::trigger::FIELD_MANAGER | "kubectl-rollout")
+        ) && e.fields_v1.as_ref().is_some_and(|f| {
+            f.0.pointer(&format!(
+                "/f:spec/f:template/f:metadata/f:annotations/{}",
+                key.replace('~', "~0").replace('/', "~1")
+            ))
+            .is_some()
+        })
+    })?;
+    let expect = super::status::Expect {
+        marker: Some(value.to_string()),
+        generation: w.generation(),
+        exempt: Default::default(),
+    };
+    let waiting = match super::status::workload_waiting(w, &expect) {
+        Ok(Some(phase)) => phase,
+        Ok(None) => return None,
+        Err(failed) => failed,
+    };
+    let manager = by.manager.as_deref().unwrap_or("?");
+    Some(Finding {
+        rule: "restart-in-progress",
+        severity: Severity::Risk,
+        message: format!(
+            "{target} is being restarted already (restartedAt {value}, written by {}{}; {waiting}): a second restart would take it over",
+            if manager == super::trigger::FIELD_MANAGER { "another `kubectl graceful restart`" } else { "`kubectl rollout restart`" },
+            by.time.as_ref().map(|t| format!(" at {}", t.0)).unwrap_or_default(),
+        ),
+        fix: format!("wait for it (`kubectl rollout status {target}`), or pass --force to restart it again"),
+    })
 }
 
 fn pdb_findings(pdb: &PodDisruptionBudget, target: &str, pods: i32, out: &mut Vec<Finding>) {
@@ -748,6 +791,50 @@ status: {{phase: Running, conditions: [{{type: Ready, status: 'False'}}]}}"
 status: {{phase: Pending}}"
         ));
         assert!(check_pods(&[pending], &[if_healthy], &covered).is_empty());
+    }
+
+    #[test]
+    fn a_restart_in_progress_is_noticed() {
+        let w = from_yaml(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  generation: 5
+  managedFields:
+  - manager: kubectl-graceful
+    operation: Update
+    time: "2026-11-23T15:00:10Z"
+    fieldsType: FieldsV1
+    fieldsV1: {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/restartedAt": {}}}}}}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}, annotations: {kubectl.kubernetes.io/restartedAt: "2026-11-23T15:00:10Z"}}
+    spec: {containers: [{name: app, image: x, readinessProbe: {httpGet: {path: /, port: 80}}}]}
+status: {observedGeneration: 5, replicas: 4, updatedReplicas: 1, availableReplicas: 3}
+"#,
+        );
+        let f = check_workload(&w, "deploy/web", &[], &[]);
+        assert_eq!(rules(&f), [("restart-in-progress", Severity::Risk)]);
+        assert!(
+            f[0].message.contains("another `kubectl graceful restart`"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("1 out of 3 new replicas"),
+            "{}",
+            f[0].message
+        );
+        // Once that rollout is complete, nothing is in progress.
+        let mut done = w.clone();
+        if let Workload::Deployment(d) = &mut done {
+            d.status = Some(serde_yaml::from_str("{observedGeneration: 5, replicas: 3, updatedReplicas: 3, availableReplicas: 3}").unwrap());
+        }
+        assert!(check_workload(&done, "deploy/web", &[], &[]).is_empty());
     }
 
     #[test]

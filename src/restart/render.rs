@@ -439,6 +439,9 @@ impl Reporter {
         explain: Option<&PodReport>,
     ) {
         let s = self.finish(i, State::Failed, reason, Some(verdict.clone()));
+        if reason == super::wait::TAKEN_OVER {
+            self.with_state(i, |s| s.takeover = true);
+        }
         self.emit(
             "TargetFailed",
             Some(i),

@@ -37,6 +37,8 @@ pub enum Verdict {
     Failed { reason: String },
     /// Someone else changed the restart annotation after our patch.
     Reverted { value: Option<String> },
+    /// The Deployment was paused after our patch: the controller stops rolling.
+    Paused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,10 @@ pub struct PodFailure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub restarts: i32,
+    /// explain's cause id when it tells more than the container status (`liveness-probe`,
+    /// `startup-probe`): a probe kill reads as a bare exit code 137 otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// Waiting reasons that mean the new pod will not come up by itself.
@@ -159,6 +165,7 @@ pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
         exit_code: exit,
         message: msg.filter(|m| !m.is_empty()).cloned(),
         restarts: restarts_total,
+        cause: None,
     };
     // OOM first: it is the most specific verdict, whatever the container does now.
     for c in all_statuses(p) {
@@ -222,6 +229,20 @@ pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
     None
 }
 
+/// The new pod that explains a workload-level failure (a progress deadline exceeded): the first one that
+/// failed, else the first one not Ready.
+pub fn new_pod_behind(pods: &[Pod], marker: Option<&str>) -> Option<PodFailure> {
+    let new: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| is_new(p, marker) && !is_terminating(p))
+        .collect();
+    new.iter().find_map(|p| pod_failure(p)).or_else(|| {
+        new.iter()
+            .find(|p| !is_ready(p))
+            .map(|p| unready_failure(p))
+    })
+}
+
 /// Why a pod is not Ready (used when `--timeout` runs out): the first unready container and its state.
 pub fn unready_failure(p: &Pod) -> PodFailure {
     if let Some(f) = pod_failure(p) {
@@ -263,6 +284,7 @@ pub fn unready_failure(p: &Pod) -> PodFailure {
         exit_code: None,
         message,
         restarts: restarts(p),
+        cause: None,
     }
 }
 
@@ -278,6 +300,8 @@ impl PodFailure {
             .map(|c| format!(" (exit code {c}{})", signal_note(c)))
             .unwrap_or_default();
         let what = match self.reason.as_str() {
+            "LivenessProbe" => format!("{who} was killed by its liveness probe{exit}, {} restart{}", self.restarts, if self.restarts == 1 { "" } else { "s" }),
+            "StartupProbe" => format!("{who} was killed by its startup probe{exit}: it never finished starting, {} restart{}", self.restarts, if self.restarts == 1 { "" } else { "s" }),
             "OOMKilled" => format!("{who} was OOMKilled{exit}: it exceeded its memory limit"),
             "CrashLoopBackOff" => format!(
                 "{who} is crash-looping{exit}, {} restart{}",
@@ -347,8 +371,22 @@ pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>,
                 .find(|c| c.type_ == "Progressing")
             {
                 if c.reason.as_deref() == Some("ProgressDeadlineExceeded") {
+                    // Why no pod could even be created (quota, admission) is in ReplicaFailure.
+                    let creating = s
+                        .conditions
+                        .iter()
+                        .flatten()
+                        .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+                        .map(|c| {
+                            format!(
+                                "; {}: {}",
+                                c.reason.as_deref().unwrap_or("ReplicaFailure"),
+                                c.message.as_deref().unwrap_or("")
+                            )
+                        })
+                        .unwrap_or_default();
                     return Err(format!(
-                        "deployment {name:?} exceeded its progress deadline"
+                        "deployment {name:?} exceeded its progress deadline{creating}"
                     ));
                 }
             }
@@ -482,6 +520,9 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
             value: w.restarted_at().map(str::to_string),
         });
     }
+    if w.paused() {
+        return progress(Verdict::Paused);
+    }
     if let Some(f) = new
         .iter()
         .filter(|p| !expect.exempt.contains(pod_uid(p)))
@@ -552,6 +593,7 @@ pub fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<
                     exit_code: None,
                     message: Some("a new pod disappeared during --stable-for".into()),
                     restarts: 0,
+                    cause: None,
                 })
             }
             Some(p) => {

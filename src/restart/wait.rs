@@ -21,7 +21,12 @@ use super::api::{self, Contact, Stop};
 use super::evict::FINAL_READ;
 use super::render::Reporter;
 use super::status::{self, Expect, PodFailure, Verdict};
-use super::trigger::reverting_manager;
+use super::trigger::{advice_for, annotation_writer, manager_of, Writer};
+
+/// `Outcome::Failed` reasons the summary treats specially.
+pub const TAKEN_OVER: &str = "taken over by another restart";
+pub const REVERTED: &str = "restart annotation reverted";
+pub const PAUSED: &str = "paused during the restart";
 use super::workload::Workload;
 use crate::client::Kube;
 use crate::error::{Error, Result};
@@ -347,10 +352,15 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                         return Ok(Outcome::Failed { reason: format!("new pod {} failed", f.pod), failure: Some(f), verdict });
                     }
                     Verdict::Failed { reason } => {
-                        return Ok(Outcome::Failed { reason: reason.clone(), failure: None, verdict: reason });
+                        // The controller gave up (progress deadline): explain the new pod behind it.
+                        let failure = status::new_pod_behind(&pod_list, w.expect.marker.as_deref());
+                        let verdict = match &failure {
+                            Some(f) => format!("{reason}: {}", f.verdict()),
+                            None => reason.clone(),
+                        };
+                        return Ok(Outcome::Failed { reason: "progress deadline exceeded".into(), failure, verdict });
                     }
-                    Verdict::Reverted { value } => {
-                        // Read who did it from a fresh copy: a watch event may predate its managedFields.
+                    Verdict::Paused => {
                         let fresh = super::plan::get_workload(w.kube, w.contact, Instant::now() + FINAL_READ, w.kind, w.ns, w.name).await.ok();
                         let who = fresh
                             .as_ref()
@@ -358,14 +368,46 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                             .meta()
                             .managed_fields
                             .as_deref()
-                            .and_then(reverting_manager);
+                            .and_then(|m| manager_of(m, &["f:spec"], "f:paused"));
                         let verdict = format!(
-                            "another writer {} the restart annotation (now {}){}: stopping so as not to fight it",
-                            if value.is_some() { "changed" } else { "removed" },
-                            value.as_deref().map(|v| format!("{v:?}")).unwrap_or_else(|| "absent".into()),
-                            who.map(|m| format!(" — field manager {m}")).unwrap_or_default(),
+                            "{target} was paused during the restart{}: its controller stops rolling; resume it with `kubectl rollout resume {target} -n {}`",
+                            who.map(|m| format!(" (spec.paused set by field manager {m})")).unwrap_or_default(),
+                            w.ns
                         );
-                        return Ok(Outcome::Failed { reason: "restart annotation reverted".into(), failure: None, verdict });
+                        return Ok(Outcome::Failed { reason: PAUSED.into(), failure: None, verdict });
+                    }
+                    Verdict::Reverted { value } => {
+                        // Read who did it from a fresh copy: a watch event may predate its managedFields.
+                        let fresh = super::plan::get_workload(w.kube, w.contact, Instant::now() + FINAL_READ, w.kind, w.ns, w.name).await.ok();
+                        let writer = fresh
+                            .as_ref()
+                            .unwrap_or(wl)
+                            .meta()
+                            .managed_fields
+                            .as_deref()
+                            .map(annotation_writer)
+                            .unwrap_or(Writer::Unknown);
+                        let now = value.as_deref().map(|v| format!("{v:?}")).unwrap_or_else(|| "absent".into());
+                        let changed = if value.is_some() { "changed" } else { "removed" };
+                        let (reason, verdict) = match writer {
+                            Writer::OtherRestart => (
+                                TAKEN_OVER,
+                                format!("another `kubectl graceful restart` of {target} took over (restartedAt now {now}): it continues there; this one stops"),
+                            ),
+                            Writer::Manager(m) => (
+                                REVERTED,
+                                format!("field manager {m} {changed} the restart annotation (now {now}): stopping so as not to fight it; {}", advice_for(&m, &target, w.ns)),
+                            ),
+                            Writer::Probably(m) => (
+                                REVERTED,
+                                format!("the restart annotation was {changed} (now {now}), most likely by field manager {m} (it wrote the pod template last): stopping so as not to fight it; {}", advice_for(&m, &target, w.ns)),
+                            ),
+                            Writer::Unknown => (
+                                REVERTED,
+                                format!("another writer {changed} the restart annotation (now {now}); managedFields do not say who: stopping so as not to fight it"),
+                            ),
+                        };
+                        return Ok(Outcome::Failed { reason: reason.into(), failure: None, verdict });
                     }
                 }
             }

@@ -306,7 +306,9 @@ fn print_next_steps(overall: &str, states: &[TargetState], ns: &str) {
             note(&format!(
                 "  {target}: another restart took over; follow it with `kubectl rollout status {target} -n {tns}`"
             ));
-        } else if !target.starts_with("pod/") {
+        } else if !target.starts_with("pod/")
+            && ![wait::REVERTED, wait::PAUSED].contains(&s.phase.as_str())
+        {
             note(&format!(
                 "  to go back: kubectl rollout undo {target} -n {tns} (or rerun with --rollback-on-failure)"
             ));

@@ -100,14 +100,16 @@ pub enum Writer {
     Unknown,
 }
 
-pub fn annotation_writer(entries: &[ManagedFieldsEntry]) -> Writer {
+/// `removed`: the annotation is gone (a removal leaves no owner; ownership still recorded for it is stale).
+pub fn annotation_writer(entries: &[ManagedFieldsEntry], removed: bool) -> Writer {
     let key = format!("f:{RESTARTED_AT}");
-    if let Some(m) = manager_of(entries, &ANNOTATIONS, &key) {
+    if let Some(m) = manager_of(entries, &ANNOTATIONS, &key).filter(|_| !removed) {
         return Writer::Manager(m);
     }
-    if entries
-        .iter()
-        .any(|e| ours(e) && owns(e, &ANNOTATIONS, Some(&key)))
+    if !removed
+        && entries
+            .iter()
+            .any(|e| ours(e) && owns(e, &ANNOTATIONS, Some(&key)))
     {
         return Writer::OtherRestart;
     }
@@ -123,7 +125,7 @@ pub fn annotation_writer(entries: &[ManagedFieldsEntry]) -> Writer {
 /// Who last wrote the pod-template restart annotation, other than us: the field manager from managedFields
 /// (e.g. `argocd-controller`, `kustomize-controller`). Falls back to whoever last touched the template.
 pub fn reverting_manager(entries: &[ManagedFieldsEntry]) -> Option<String> {
-    match annotation_writer(entries) {
+    match annotation_writer(entries, false) {
         Writer::Manager(m) | Writer::Probably(m) => Some(m),
         Writer::OtherRestart | Writer::Unknown => None,
     }
@@ -327,7 +329,9 @@ mod tests {
 "#,
         )
         .unwrap();
-        assert_eq!(annotation_writer(&entries), Writer::OtherRestart);
+        assert_eq!(annotation_writer(&entries, false), Writer::OtherRestart);
+        // Removed, the annotation has no owner: ours (stale) is no sign of another restart.
+        assert_eq!(annotation_writer(&entries, true), Writer::Unknown);
         assert_eq!(
             manager_of(&entries, &["f:spec"], "f:paused").as_deref(),
             Some("kubectl-rollout")

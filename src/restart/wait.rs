@@ -385,7 +385,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                             .meta()
                             .managed_fields
                             .as_deref()
-                            .map(annotation_writer)
+                            .map(|m| annotation_writer(m, value.is_none()))
                             .unwrap_or(Writer::Unknown);
                         let now = value.as_deref().map(|v| format!("{v:?}")).unwrap_or_else(|| "absent".into());
                         let changed = if value.is_some() { "changed" } else { "removed" };

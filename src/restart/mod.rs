@@ -12,19 +12,24 @@
 //!
 //! # JSON schema (`-o json`)
 //! One object per line, each `{"apiVersion": "graceful.kubectl.io/v1alpha1", "kind": "RestartEvent",
-//! "type": T, "time": RFC3339, "namespace": NS, "target": "deploy/web", …}` with `type`:
+//! "type": T, "time": RFC3339, "namespace": NS, "target": "deploy/web", …}` (the target's namespace;
+//! `NS/KIND/NAME` outside the run's namespace) with `type`:
 //! - `PreflightFinding`: `rule`, `severity` (Warning|Risk|Blocked), `message`, `fix`;
 //! - `TargetStarted`: `strategy`, `desired`, `restartedAt`, `detail`;
 //! - `PodEvicted` / `EvictionBlocked`: `pod` (and `reason`, `retryInSeconds`);
+//! - `PodSaved` / `PodRecreated`: `pod`, `path` (a bare pod's manifest, saved before its eviction);
 //! - `PodReady`: `pod`, `ready`, `desired`;
 //! - `TargetComplete`: `ready`, `desired`, `elapsedSeconds`;
 //! - `TargetFailed`: `reason`, `verdict`, `failure` (`pod`, `container`, `reason`, `exitCode`, `message`,
-//!   `restarts`) or null, `explain` (the `explain` PodReport of the failing pod) or null, `ready`, `desired`,
-//!   `elapsedSeconds`;
+//!   `restarts`, `cause`: explain's cause id when it tells more, e.g. `liveness-probe`) or null, `explain`
+//!   (the `explain` PodReport of the failing pod) or null, `ready`, `desired`, `elapsedSeconds`;
+//! - `TargetUnknown`: `verdict`, `ready`, `desired`, `elapsedSeconds` (the API server stopped answering);
 //! - `RollbackStarted` / `RollbackComplete` (`succeeded`, `detail`);
-//! - `Interrupted`: `resume` (command lines);
-//! - `Summary` (last line): `result` (Complete|Failed|Interrupted, or Refused by preflight), `targets`:
-//!   [{`target`, `strategy`, `state` (Pending|Running|Complete|Failed|RolledBack|Interrupted|Skipped),
+//! - `Interrupted`: `signal` (SIGINT|SIGTERM), `resume` (command lines), `unfinished` (left undone by a
+//!   second signal);
+//! - `Summary` (last line): `result` (Complete|Failed|Unknown|Interrupted, or Refused by preflight),
+//!   `targets`: [{`target`, `namespace`, `strategy`, `state`
+//!   (Pending|Running|Complete|Failed|RolledBack|Unknown|Interrupted|Skipped),
 //!   `ready`, `desired`, `phase`, `verdict`, `elapsedSeconds`}].
 //!
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,

@@ -73,6 +73,9 @@ use status::Expect;
 use wait::{Outcome, RolloutWait};
 use workload::{Strategy, Workload};
 
+/// The failure reason of a target stopped by an error (the error itself is reported at the end).
+const ERROR: &str = "error";
+
 /// A signal before any target started: nothing was changed.
 fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {
     if printer.is_machine() {
@@ -312,7 +315,7 @@ fn print_next_steps(overall: &str, states: &[TargetState], ns: &str) {
                 "  {target}: another restart took over; follow it with `kubectl rollout status {target} -n {tns}`"
             ));
         } else if !target.starts_with("pod/")
-            && ![wait::REVERTED, wait::PAUSED].contains(&s.phase.as_str())
+            && ![wait::REVERTED, wait::PAUSED, ERROR].contains(&s.phase.as_str())
         {
             note(&format!(
                 "  to go back: kubectl rollout undo {target} -n {tns} (or rerun with --rollback-on-failure)"
@@ -466,7 +469,7 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
             verdict: format!("{action}: {}", api::no_answer(last_answer)),
         },
         Err(Stop::Error(e)) => {
-            ctx.reporter.failed(i, "error", None, e.to_string(), None);
+            ctx.reporter.failed(i, ERROR, None, e.to_string(), None);
             return Err(e);
         }
     };
@@ -663,9 +666,10 @@ async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: I
                 }
                 _ => None,
             };
-            let (failure, verdict) = match (failure, &report) {
-                (Some(f), Some(r)) => probe_kill(f, r).unwrap_or_else(|f| (Some(f), verdict)),
-                (f, _) => (f, verdict),
+            let mut failure = failure;
+            let verdict = match (failure.as_mut(), &report) {
+                (Some(f), Some(r)) => probe_kill(f, r).unwrap_or(verdict),
+                _ => verdict,
             };
             ctx.reporter
                 .failed(i, &reason, failure.as_ref(), verdict, report.as_ref());
@@ -675,31 +679,24 @@ async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: I
 }
 
 /// A container killed by its liveness or startup probe shows only exit code 137 (or 143) in its status;
-/// explain's events tell the cause. `Ok` with the failure and verdict restated when explain found one,
-/// `Err` with the failure unchanged otherwise.
-fn probe_kill(
-    mut f: status::PodFailure,
-    report: &crate::explain::PodReport,
-) -> std::result::Result<(Option<status::PodFailure>, String), status::PodFailure> {
+/// explain's events tell the cause. Restates the failure and returns its new verdict when explain found
+/// one; leaves it as it is otherwise.
+fn probe_kill(f: &mut status::PodFailure, report: &crate::explain::PodReport) -> Option<String> {
     use crate::explain::model::Cause;
-    let Some(v) = report
+    let v = report
         .containers
         .iter()
         .filter(|c| f.container.as_deref().is_none_or(|n| n == c.name))
-        .find_map(|c| c.verdict.as_ref())
-    else {
-        return Err(f);
-    };
+        .find_map(|c| c.verdict.as_ref())?;
     let (reason, cause) = match v.cause {
         Cause::LivenessProbe => ("LivenessProbe", "liveness-probe"),
         Cause::StartupProbe => ("StartupProbe", "startup-probe"),
-        _ => return Err(f),
+        _ => return None,
     };
     f.reason = reason.into();
     f.cause = Some(cause.into());
     f.message = Some(v.summary.clone());
-    let verdict = f.verdict();
-    Ok((Some(f), verdict))
+    Some(f.verdict())
 }
 
 /// OnDelete: the controller waits for pods to be deleted; evict the old ones one at a time.

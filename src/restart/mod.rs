@@ -105,7 +105,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
     let printer = Printer::new(OutputSettings::new(args.output.into(), global.no_color));
     let kube = tokio::select! {
         r = crate::connect(global) => r?,
-        s = signals.recv() => return stopped_early(s, &printer, "-"),
+        s = signals.recv() => return stopped_early(s, &printer, global.namespace.as_deref().unwrap_or("")),
     };
     let ns = kube.namespace.clone();
     let contact = Contact::default();

@@ -522,13 +522,12 @@ fn another_writer_reverting_the_annotation_is_reported_by_name() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
-        stderr.contains("another writer changed the restart annotation"),
+        stderr.contains("field manager argocd-controller changed the restart annotation"),
         "{stderr}"
     );
-    assert!(
-        stderr.contains("field manager argocd-controller"),
-        "{stderr}"
-    );
+    // What to do about it, and no advice to undo (that would fight it too).
+    assert!(stderr.contains("argocd app actions run"), "{stderr}");
+    assert!(!stderr.contains("rollout undo"), "{stderr}");
 }
 
 #[test]

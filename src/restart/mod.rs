@@ -840,15 +840,20 @@ async fn rollback(
                 let stuck = status::is_new(&p, Some(bad)) && !status::is_ready(&p);
                 if stuck && !status::is_terminating(&p) {
                     let pn = status::pod_name(&p).to_string();
-                    api::call(
+                    match api::call(
                         ctx.kube,
                         ctx.contact,
                         deadline,
                         ("delete", &format!("pod {pn}"), Some(ns)),
                         api.delete(&pn, &DeleteParams::default()),
                     )
-                    .await?;
-                    ctx.reporter.log(&format!("deleted stuck pod {pn}"));
+                    .await
+                    {
+                        Ok(_) => ctx.reporter.log(&format!("deleted stuck pod {pn}")),
+                        // Its controller replaced it meanwhile: gone is what we wanted.
+                        Err(Stop::Error(e)) if e.is_not_found() => {}
+                        Err(e) => return Err(e),
+                    }
                 }
             }
         }

@@ -345,3 +345,31 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
         "the rollback's patch was sent and finished: {stderr}"
     );
 }
+
+#[test]
+fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    sim.faults().hold("PATCH", "/deployments/web");
+    let started = Instant::now();
+    let child = spawn(&sim, &["deploy/web", "--timeout", "2s", "-o", "json"]);
+    let (status, stdout, stderr) = finish(child);
+    sim.faults().release();
+    assert_eq!(status, Some(2), "{stdout}{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+    let ev = events(stdout.as_bytes());
+    let unknown = ev
+        .iter()
+        .find(|e| e["type"] == "TargetUnknown")
+        .unwrap_or_else(|| panic!("{ev:#?}"));
+    let verdict = unknown["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("patch deployment web was sent but not confirmed"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("kubectl get deploy/web -n default -o yaml"),
+        "{verdict}"
+    );
+    assert_eq!(ev.last().unwrap()["result"], "Unknown");
+}

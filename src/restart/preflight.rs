@@ -130,15 +130,20 @@ pub fn counts_only_managed(pdb: &PodDisruptionBudget) -> bool {
         )
 }
 
+/// Pending, finished and terminating pods are deleted by the Eviction API without looking at any budget
+/// (`canIgnorePDB`).
+pub fn ignores_budgets(pod: &Pod) -> bool {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    matches!(phase, Some("Pending" | "Succeeded" | "Failed"))
+        || pod.metadata.deletion_timestamp.is_some()
+}
+
 /// Whether the Eviction API lets this pod go without consulting the budget's allowance
 /// (`pkg/registry/core/pod/storage/eviction.go`): pending, finished and terminating pods always; a pod that
 /// is not Ready when the budget says `unhealthyPodEvictionPolicy: AlwaysAllow`, or (the default
 /// `IfHealthyBudget`) while the budget has its desired healthy pods (and desires some).
 pub fn evictable_without_budget(pod: &Pod, pdb: &PodDisruptionBudget) -> bool {
-    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-    if matches!(phase, Some("Pending" | "Succeeded" | "Failed"))
-        || pod.metadata.deletion_timestamp.is_some()
-    {
+    if ignores_budgets(pod) {
         return true;
     }
     let ready = pod
@@ -304,7 +309,11 @@ pub fn check_workload(
         .and_then(|t| t.metadata.as_ref())
         .and_then(|m| m.labels.as_ref());
     if strategy == Strategy::OnDelete {
-        for pdb in matching_pdbs(pdbs, labels) {
+        let matching = matching_pdbs(pdbs, labels);
+        if let Some(f) = overlapping(&matching, target) {
+            out.push(f);
+        }
+        for pdb in matching {
             pdb_findings(pdb, target, replicas, &mut out);
         }
     }
@@ -336,6 +345,27 @@ pub fn check_workload(
         });
     }
     out
+}
+
+/// The Eviction API refuses a pod that more than one budget selects (500 "This pod has more than one
+/// PodDisruptionBudget, which the eviction subresource does not support", `eviction.go`).
+fn overlapping(matching: &[&PodDisruptionBudget], target: &str) -> Option<Finding> {
+    if matching.len() < 2 {
+        return None;
+    }
+    let names: Vec<&str> = matching
+        .iter()
+        .map(|p| p.metadata.name.as_deref().unwrap_or("?"))
+        .collect();
+    Some(Finding {
+        rule: "pdb-overlap",
+        severity: Severity::Blocked,
+        message: format!(
+            "PodDisruptionBudgets {} all select the pods of {target}: the Eviction API refuses a pod with more than one budget",
+            names.join(", ")
+        ),
+        fix: "keep one PodDisruptionBudget per pod (narrow or merge their selectors)".into(),
+    })
 }
 
 /// Another restart (ours or `kubectl rollout restart`) whose rollout is not complete yet: a second one
@@ -428,7 +458,11 @@ pub fn check_pods(
         let name = p.metadata.name.as_deref().unwrap_or("");
         let target = format!("pod/{name}");
         let owner = crate::meta::controller_of(&p.metadata);
-        for pdb in matching_pdbs(pdbs, p.metadata.labels.as_ref()) {
+        let matching = matching_pdbs(pdbs, p.metadata.labels.as_ref());
+        if let Some(f) = overlapping(&matching, &target).filter(|_| !ignores_budgets(p)) {
+            out.push(f);
+        }
+        for pdb in matching {
             let pdb_name = pdb.metadata.name.clone().unwrap_or_default();
             if seen.contains(&pdb_name) || evictable_without_budget(p, pdb) {
                 continue;
@@ -835,6 +869,21 @@ status: {observedGeneration: 5, replicas: 4, updatedReplicas: 1, availableReplic
             d.status = Some(serde_yaml::from_str("{observedGeneration: 5, replicas: 3, updatedReplicas: 3, availableReplicas: 3}").unwrap());
         }
         assert!(check_workload(&done, "deploy/web", &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn two_budgets_over_one_pod_block_its_eviction() {
+        let p: Pod = serde_yaml::from_str(
+            "metadata: {name: web-a, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: u, controller: true}]}\nstatus: {phase: Running, conditions: [{type: Ready, status: 'True'}]}",
+        )
+        .unwrap();
+        let a = pdb("{maxUnavailable: 1, selector: {matchLabels: {app: web}}}");
+        let mut b = pdb("{maxUnavailable: 1, selector: {}}");
+        b.metadata.name = Some("all".into());
+        let covered = [p.clone(), p.clone(), p.clone()];
+        let f = check_pods(std::slice::from_ref(&p), &[a, b], &covered);
+        assert_eq!(rules(&f)[0], ("pdb-overlap", Severity::Blocked));
+        assert!(f[0].message.contains("db, all"), "{}", f[0].message);
     }
 
     #[test]

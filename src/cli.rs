@@ -206,7 +206,7 @@ Examples:
   # The verdicts as JSON (schema graceful.kubectl.io/v1alpha1 ExplainReport), more log lines
   kubectl graceful explain deploy/web -o json --tail 50
 
-Exit codes: 0 nothing failed, 1 a failure was explained, 2 error, 130 interrupted";
+Exit codes: 0 nothing failed, 1 a failure was explained, 2 error, 130 interrupted (SIGINT), 143 terminated (SIGTERM)";
 
 const DIAGNOSE_EXAMPLES: &str = "\
 Examples:
@@ -227,7 +227,7 @@ Examples:
   kubectl graceful diagnose rules
   kubectl graceful diagnose --explain prestop-missing
 
-Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 error, 130 interrupted";
+Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 error, 130 interrupted (SIGINT), 143 terminated (SIGTERM)";
 
 const RESTART_EXAMPLES: &str = "\
 Examples:
@@ -249,7 +249,12 @@ Examples:
   # One JSON event per line, for pipelines
   kubectl graceful restart deploy/api sts/db -o json
 
-Exit codes: 0 all restarted, 1 a target failed or preflight refused, 2 error, 130 interrupted";
+  # Workloads of several namespaces, in this order; or every match of a label in all namespaces
+  kubectl graceful restart shop/deploy/api billing/sts/db
+  kubectl graceful restart -A -l tier=backend
+
+Exit codes: 0 all restarted, 1 a target failed or preflight refused, 2 error or an outcome that could not be
+observed (the API server stopped answering), 130 interrupted (SIGINT), 143 terminated (SIGTERM)";
 
 #[derive(Debug, Args, Clone)]
 pub struct ExplainArgs {
@@ -344,9 +349,13 @@ pub enum FailOn {
 
 #[derive(Debug, Args, Clone)]
 pub struct RestartArgs {
-    /// KIND/NAME in the order to restart (deploy/, sts/, ds/, pod/)
+    /// KIND/NAME in the order to restart (deploy/, sts/, ds/, pod/); NAMESPACE/KIND/NAME for another namespace
     #[arg(value_name = "TARGET")]
     pub targets: Vec<String>,
+
+    /// With -l or --all: look in every namespace (ordered by namespace, kind, name)
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
 
     /// Restart the Deployments, StatefulSets and DaemonSets matching this label selector
     #[arg(short = 'l', long, value_name = "SELECTOR")]
@@ -386,5 +395,24 @@ pub struct RestartArgs {
 
     /// Output format: table (progress and summary), json (one event per line)
     #[arg(short = 'o', long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    pub output: RestartOutput,
+}
+
+/// The formats `restart` prints: a stream of events has no single document for YAML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum RestartOutput {
+    /// Progress on stderr and a summary table (default)
+    #[default]
+    Table,
+    /// One JSON event per line (NDJSON)
+    Json,
+}
+
+impl From<RestartOutput> for OutputFormat {
+    fn from(o: RestartOutput) -> Self {
+        match o {
+            RestartOutput::Table => OutputFormat::Table,
+            RestartOutput::Json => OutputFormat::Json,
+        }
+    }
 }

@@ -10,8 +10,10 @@ pub enum Exit {
     Findings = 1,
     /// Usage or environment error: bad flags, no kubeconfig, unreachable cluster, forbidden, bad input.
     Error = 2,
-    /// Interrupted by Ctrl-C.
+    /// Interrupted by Ctrl-C (SIGINT).
     Interrupted = 130,
+    /// Stopped by SIGTERM (CI cancellation, `timeout`, `kill`).
+    Terminated = 143,
 }
 
 impl Exit {
@@ -26,4 +28,5 @@ Exit codes:
   0    success, nothing to report
   1    findings: a failure was explained, diagnose found issues at or above --fail-on, a restart failed
   2    usage or environment error (bad flags, kubeconfig, unreachable or forbidden API, bad input)
-  130  interrupted (Ctrl-C)";
+  130  interrupted (Ctrl-C, SIGINT)
+  143  terminated (SIGTERM)";

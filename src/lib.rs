@@ -16,6 +16,7 @@ pub mod podspec;
 pub mod restart;
 pub mod selector;
 pub mod settings;
+pub mod signal;
 pub mod target;
 
 use cli::{Cli, Command, GlobalArgs};
@@ -26,11 +27,20 @@ use exit::Exit;
 pub async fn run(cli: Cli) -> Exit {
     init_logging(&cli.global);
     let global = cli.global;
+    // Caught from the start: a signal during connection set-up still ends with the documented exit code.
+    let mut signals = match signal::Signals::new() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot listen for SIGINT/SIGTERM: {e}");
+            return Exit::Error;
+        }
+    };
     let result = match cli.command {
-        // restart handles Ctrl-C itself: it must say where each target stands.
-        Command::Restart(args) => restart::run(args, &global).await,
-        Command::Explain(args) => interruptible(explain::run(args, &global)).await,
-        Command::Diagnose(args) => interruptible(diagnose::run(args, &global)).await,
+        // restart handles signals itself: it must say where each target stands and finish what must not
+        // be left half done.
+        Command::Restart(args) => restart::run(args, &global, &mut signals).await,
+        Command::Explain(args) => interruptible(explain::run(args, &global), &mut signals).await,
+        Command::Diagnose(args) => interruptible(diagnose::run(args, &global), &mut signals).await,
         Command::Completion(args) => Ok(complete::print_script(args.shell)),
     };
     match result {
@@ -42,12 +52,20 @@ pub async fn run(cli: Cli) -> Exit {
     }
 }
 
+/// Runs a read-only command until it ends or a signal arrives (nothing to finish: it writes nothing).
 async fn interruptible(
     fut: impl std::future::Future<Output = error::Result<Exit>>,
+    signals: &mut signal::Signals,
 ) -> error::Result<Exit> {
     tokio::select! {
         r = fut => r,
-        _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        s = signals.recv() => match s {
+            signal::Signal::Int => Err(Error::Interrupted),
+            signal::Signal::Term => {
+                eprintln!("error: terminated (SIGTERM)");
+                Ok(s.exit())
+            }
+        },
     }
 }
 

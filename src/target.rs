@@ -132,6 +132,38 @@ impl Target {
     }
 }
 
+impl Target {
+    /// Parses `KIND/NAME` or `NAMESPACE/KIND/NAME` (a target in another namespace than `-n`'s).
+    pub fn parse_qualified(s: &str, allowed: &[Kind]) -> Result<(Option<String>, Target)> {
+        let s = s.trim();
+        match s.splitn(3, '/').collect::<Vec<_>>()[..] {
+            [ns, kind, name] => {
+                if !valid_label(ns) {
+                    return Err(Error::usage(format!(
+                        "invalid namespace {ns:?} in {s:?}: write NAMESPACE/KIND/NAME, e.g. shop/deploy/web"
+                    )));
+                }
+                Ok((
+                    Some(ns.to_string()),
+                    Target::parse(&format!("{kind}/{name}"), None, allowed)?,
+                ))
+            }
+            _ => Ok((None, Target::parse(s, None, allowed)?)),
+        }
+    }
+}
+
+/// DNS labels (what namespaces are named): lowercase letters, digits and '-', at most 63.
+pub fn valid_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name.ends_with(|c: char| c.is_ascii_alphanumeric())
+}
+
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}/{}", self.kind.short(), self.name)
@@ -186,6 +218,23 @@ mod tests {
             Target::parse("sts/db", None, ALL).unwrap().to_string(),
             "sts/db"
         );
+    }
+
+    #[test]
+    fn namespace_qualified_targets() {
+        let (ns, t) = Target::parse_qualified("shop/deploy/web", ALL).unwrap();
+        assert_eq!(
+            (ns.as_deref(), t.to_string().as_str()),
+            (Some("shop"), "deploy/web")
+        );
+        let (ns, t) = Target::parse_qualified("sts/db", ALL).unwrap();
+        assert_eq!((ns, t.to_string().as_str()), (None, "sts/db"));
+        let e = Target::parse_qualified("Shop/deploy/web", ALL)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("NAMESPACE/KIND/NAME"), "{e}");
+        assert!(Target::parse_qualified("shop/svc/web", ALL).is_err());
+        assert!(Target::parse_qualified("shop/deploy/a/b", ALL).is_err());
     }
 
     #[test]

@@ -8,15 +8,18 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{EvictParams, PostParams};
+use kube::api::{EvictParams, ListParams, PostParams};
 use kube::Api;
 use tokio::time::Instant;
 
+use super::api::{self, Contact, Stop};
+use super::backup::Saved;
+use super::interrupt::{Interrupt, Section};
 use super::render::Reporter;
 use super::status::{self, PodFailure};
 use super::wait::{check_watch_error, watch_pods, Cache, Outcome};
 use crate::client::Kube;
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// Which pod counts as the replacement of an evicted one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,8 +106,17 @@ fn eviction_reason(s: &kube::core::Status) -> String {
     }
 }
 
+/// How long past its deadline a restart keeps finishing an evicted bare pod (waiting for the old one to go
+/// and creating it again), on top of the pod's grace period: giving up there would lose the pod.
+const RECREATE_GRACE: Duration = Duration::from_secs(30);
+
+/// How long the last look at the cluster may take once a deadline has passed.
+pub const FINAL_READ: Duration = Duration::from_secs(3);
+
 pub struct Evictor<'a> {
     pub kube: &'a Kube,
+    pub contact: &'a Contact,
+    pub interrupt: &'a Interrupt,
     pub ns: &'a str,
     pub deadline: Instant,
     pub timeout: Duration,
@@ -112,35 +124,56 @@ pub struct Evictor<'a> {
     pub reporter: &'a Reporter,
 }
 
+/// What became of an eviction request.
+enum Evicted {
+    /// Accepted (or the pod was already gone); the critical section stays open for the caller.
+    Yes(Section),
+    /// Refused until the deadline (the reason of the last refusal).
+    Refused(String),
+}
+
 impl Evictor<'_> {
-    /// Evicts with back-off on 429. `Ok(Err(reason))` when the deadline passed while still refused.
-    async fn evict(&self, name: &str) -> Result<std::result::Result<(), String>> {
+    /// Evicts with back-off on 429. Each attempt is a critical section: a signal during a refusal's
+    /// back-off stops with the pod untouched; an accepted eviction hands its open section to the caller.
+    async fn evict(&self, name: &str, if_abandoned: &str) -> Result<Evicted, Stop> {
         let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), self.ns);
         let mut delay = Duration::from_millis(500);
         loop {
+            let section = self
+                .interrupt
+                .enter(self.index, if_abandoned.to_string())
+                .await;
             // Not through `kube.call`: a 429 is an answer to act on here, not an error.
-            let res = match self.kube.request_timeout {
-                Some(t) => {
-                    match tokio::time::timeout(t, api.evict(name, &EvictParams::default())).await {
-                        Ok(r) => r,
-                        Err(_) => {
-                            return Err(Error::Timeout {
-                                action: format!("evict pod {name}"),
-                                seconds: t.as_secs().max(1),
-                            })
-                        }
-                    }
+            // The last attempt comes right at the deadline: it still gets a short time to be answered.
+            let by = self.deadline.max(Instant::now() + FINAL_READ);
+            let res = match tokio::time::timeout(
+                api::budget(by, self.kube.request_timeout),
+                api.evict(name, &EvictParams::default()),
+            )
+            .await
+            {
+                Ok(r) => r,
+                Err(_) => {
+                    self.interrupt.close(section);
+                    return Err(Stop::NoAnswer {
+                        action: format!("evict pod {name}"),
+                        last_answer: self.contact.last(),
+                    });
                 }
-                None => api.evict(name, &EvictParams::default()).await,
             };
+            if matches!(&res, Ok(_) | Err(kube::Error::Api(_))) {
+                self.contact.heard();
+            }
             match res {
-                Ok(_) => return Ok(Ok(())),
-                Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Ok(())),
+                Ok(_) => return Ok(Evicted::Yes(section)),
+                Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Evicted::Yes(section)),
                 Err(kube::Error::Api(s)) if s.code == 429 => {
+                    // Refused: nothing changed. After a signal the restart stops right here.
+                    self.interrupt.leave(section).await;
                     let reason = eviction_reason(&s);
                     let now = Instant::now();
                     if now >= self.deadline {
-                        return Ok(Err(reason));
+                        return Ok(Evicted::Refused(reason));
                     }
                     // Back off, but try once more right at the deadline.
                     let wait = delay.min(self.deadline - now);
@@ -150,19 +183,22 @@ impl Evictor<'_> {
                     delay = (delay * 2).min(Duration::from_secs(8));
                 }
                 Err(e) => {
-                    return Err(self.kube.map_err(
+                    self.interrupt.close(section);
+                    return Err(Stop::Error(self.kube.map_err(
                         e,
                         "evict",
                         &format!("pod {name}"),
                         Some(self.ns),
-                    ))
+                    )));
                 }
             }
         }
     }
 
-    /// Evicts `pod` and waits until its replacement is Ready. A pod without a controller is created
-    /// again from its spec once the old one is gone.
+    /// Evicts `pod` and waits until its replacement is Ready. A pod without a controller (`saved`: its
+    /// manifest on disk) is created again once the old one is gone: eviction → creation is one critical
+    /// section that a first signal does not interrupt and that outlives `--timeout` by the pod's grace
+    /// period, so the pod is never lost.
     /// `count`: (replaced so far including this one, total) for the PodReady event ((0, 0): none).
     pub async fn replace(
         &self,
@@ -170,41 +206,88 @@ impl Evictor<'_> {
         selector: &str,
         marker: Option<Option<&str>>,
         count: (i32, i32),
-    ) -> Result<Outcome> {
+        saved: Option<&Saved>,
+    ) -> Result<Outcome, Stop> {
         let name = status::pod_name(pod).to_string();
         let old_uid = status::pod_uid(pod).to_string();
         let slot = Slot::of(pod);
-        let bare = crate::meta::controller_of(&pod.metadata).is_none();
         let mut events = watch_pods(self.kube, self.ns, selector);
         let mut cache: Cache<Pod> = Cache::default();
         let mut known: Option<BTreeSet<String>> = None;
-        let mut recreated = false;
+        // Open from the accepted eviction of a bare pod until it exists again.
+        let mut critical: Option<Section> = None;
         let mut last_waiting: Option<String> = None;
         let sleep = tokio::time::sleep_until(self.deadline);
         tokio::pin!(sleep);
+        let if_abandoned = |what: &str| {
+            match saved {
+            Some(s) => format!(
+                "pod {}/{name} {what}: once `kubectl get pod {name} -n {}` says NotFound, create it again with `kubectl create -f {}`",
+                self.ns,
+                self.ns,
+                s.path.display()
+            ),
+            None => format!(
+                "pod {}/{name} {what}: its controller replaces it (`kubectl get pod {name} -n {}`)",
+                self.ns, self.ns
+            ),
+        }
+        };
         loop {
             tokio::select! {
                 ev = events.next() => {
                     match ev {
-                        None => return Err(Error::other(format!("watch pods for {name}"), "the watch stream ended")),
+                        None => return Err(Stop::Error(Error::other(format!("watch pods for {name}"), "the watch stream ended"))),
                         Some(Err(e)) => { check_watch_error(self.kube, e, &format!("pods ({selector})"), self.ns, self.reporter)?; continue; }
-                        Some(Ok(e)) => cache.apply(e),
+                        Some(Ok(e)) => { self.contact.heard(); cache.apply(e) }
                     }
                     if !cache.synced { continue; }
                     let pods: Vec<Pod> = cache.values().cloned().collect();
                     if known.is_none() {
                         known = Some(pods.iter().map(|p| status::pod_uid(p).to_string()).collect());
-                        if let Err(reason) = self.evict(&name).await? {
-                            return Ok(Outcome::Failed {
-                                reason: "eviction blocked".into(),
-                                failure: None,
-                                verdict: format!("eviction of pod {name} was refused until --timeout ran out: {reason}"),
-                            });
+                        match self.evict(&name, &if_abandoned("may have been evicted (the eviction was sent, not confirmed)")).await {
+                            Err(Stop::NoAnswer { action, last_answer }) => {
+                                return Err(Stop::NoAnswer {
+                                    action: format!("{action} (sent, not confirmed; {})", if_abandoned("may have been evicted")),
+                                    last_answer,
+                                });
+                            }
+                            Err(e) => return Err(e),
+                            Ok(Evicted::Refused(reason)) => {
+                                return Ok(Outcome::Failed {
+                                    reason: "eviction blocked".into(),
+                                    failure: None,
+                                    verdict: format!("eviction of pod {name} was refused until --timeout ran out: {reason}"),
+                                });
+                            }
+                            Ok(Evicted::Yes(section)) => {
+                                self.reporter.evicting(self.index, &name);
+                                if saved.is_some() {
+                                    self.interrupt.update(&section, if_abandoned("was evicted and is not created again yet"));
+                                    // Finish the pod even past --timeout: its grace period plus a margin.
+                                    let grace = pod.spec.as_ref().and_then(|s| s.termination_grace_period_seconds).unwrap_or(30);
+                                    let until = Instant::now() + Duration::from_secs(grace.max(0) as u64) + RECREATE_GRACE;
+                                    sleep.as_mut().reset(self.deadline.max(until));
+                                    critical = Some(section);
+                                } else {
+                                    self.interrupt.leave(section).await;
+                                }
+                            }
                         }
-                        self.reporter.evicting(self.index, &name);
                         continue;
                     }
                     let Some(known) = &known else { continue };
+                    if critical.is_some() && !pods.iter().any(|p| status::pod_uid(p) == old_uid) {
+                        if let Some(s) = saved {
+                            self.recreate(s).await?;
+                        }
+                        if let Some(section) = critical.take() {
+                            self.reporter.settled(self.index, "created again; waiting until it is Ready");
+                            sleep.as_mut().reset(self.deadline.max(Instant::now() + Duration::from_secs(1)));
+                            self.interrupt.leave(section).await;
+                        }
+                        continue;
+                    }
                     match replacement(&pods, &old_uid, &slot, known, marker) {
                         Replacement::Ready(new) => {
                             if count.1 > 0 {
@@ -217,20 +300,55 @@ impl Evictor<'_> {
                             return Ok(Outcome::Failed { reason: format!("replacement pod {} failed", f.pod), failure: Some(f), verdict });
                         }
                         Replacement::OldPresent => {}
-                        Replacement::Waiting(w) => {
-                            if bare && !recreated {
-                                self.recreate(pod).await?;
-                                recreated = true;
-                            }
-                            last_waiting = w;
-                        }
+                        Replacement::Waiting(w) => last_waiting = w,
                     }
                 }
                 _ = &mut sleep => {
-                    let pods: Vec<&Pod> = cache.values().collect();
-                    let failure = last_waiting
-                        .and_then(|n| pods.iter().find(|p| status::pod_name(p) == n).map(|p| status::unready_failure(p)));
                     let t = humantime::format_duration(self.timeout);
+                    if let Some(section) = critical.take() {
+                        // The old pod is still there (or we cannot see): say exactly how to finish by hand.
+                        self.interrupt.close(section);
+                        let still = self.get_pod(&name).await;
+                        let what = if_abandoned("was evicted and NOT created again");
+                        return Ok(match still {
+                            Ok(Some(_)) => Outcome::Failed {
+                                reason: "still terminating".into(),
+                                failure: None,
+                                verdict: format!("pod {name} was still terminating after its grace period: {what}"),
+                            },
+                            Ok(None) => match saved {
+                                Some(s) => {
+                                    self.recreate(s).await?;
+                                    self.reporter.settled(self.index, "created again; not Ready by --timeout");
+                                    Outcome::Failed {
+                                        reason: format!("timed out after {t} (--timeout)"),
+                                        failure: None,
+                                        verdict: format!("pod {name} was created again at the end; it was not Ready by --timeout"),
+                                    }
+                                }
+                                None => Outcome::Unknown { verdict: what },
+                            },
+                            Err(_) => Outcome::Unknown {
+                                verdict: format!("{}: {what}", api::no_answer(self.contact.last())),
+                            },
+                        });
+                    }
+                    // A last fresh look: never judge from a view the API server stopped updating.
+                    let pods = match self.fresh_pods(selector).await {
+                        Ok(p) => p,
+                        Err(_) => {
+                            return Ok(Outcome::Unknown {
+                                verdict: format!("could not observe the replacement of pod {name}: {}", api::no_answer(self.contact.last())),
+                            })
+                        }
+                    };
+                    if let Some(known) = &known {
+                        if let Replacement::Ready(_) = replacement(&pods, &old_uid, &slot, known, marker) {
+                            return Ok(Outcome::Complete);
+                        }
+                    }
+                    let failure = last_waiting
+                        .and_then(|n| pods.iter().find(|p| status::pod_name(p) == n).map(status::unready_failure));
                     let verdict = match &failure {
                         Some(f) => format!("{} (after {t})", f.verdict()),
                         None if pods.iter().any(|p| status::pod_uid(p) == old_uid) => format!("pod {name} was still terminating after {t}"),
@@ -242,33 +360,85 @@ impl Evictor<'_> {
         }
     }
 
-    /// Creates a bare pod again from its spec (same name, labels and annotations; scheduled afresh).
-    async fn recreate(&self, old: &Pod) -> Result<()> {
-        let mut spec = old.spec.clone().unwrap_or_default();
-        spec.node_name = None;
-        let pod = Pod {
-            metadata: kube::api::ObjectMeta {
-                name: old.metadata.name.clone(),
-                namespace: Some(self.ns.to_string()),
-                labels: old.metadata.labels.clone(),
-                annotations: old.metadata.annotations.clone(),
-                ..Default::default()
-            },
-            spec: Some(spec),
-            status: None,
-        };
+    /// The pods matching `selector` now, with a short deadline of their own (the target's has passed).
+    async fn fresh_pods(&self, selector: &str) -> Result<Vec<Pod>, Stop> {
         let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), self.ns);
-        let name = status::pod_name(old).to_string();
-        self.kube
-            .call(
-                "create",
-                &format!("pod {name}"),
-                Some(self.ns),
-                api.create(&PostParams::default(), &pod),
-            )
-            .await?;
-        self.reporter
-            .log(&format!("created pod {name} again (it has no controller)"));
+        let lp = ListParams::default().labels(selector);
+        let list = api::call(
+            self.kube,
+            self.contact,
+            Instant::now() + FINAL_READ,
+            ("list", &format!("pods -l {selector}"), Some(self.ns)),
+            api.list(&lp),
+        )
+        .await?;
+        Ok(list.items)
+    }
+
+    /// The pod by name now (`None`: gone), with a short deadline of its own.
+    async fn get_pod(&self, name: &str) -> Result<Option<Pod>, Stop> {
+        let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), self.ns);
+        match api::call(
+            self.kube,
+            self.contact,
+            Instant::now() + FINAL_READ,
+            ("get", &format!("pod {name}"), Some(self.ns)),
+            api.get_opt(name),
+        )
+        .await
+        {
+            Ok(p) => Ok(p),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a bare pod again from its saved manifest (scheduled afresh). A pod of that name that exists
+    /// already (409) counts as created: the name is taken again, by it.
+    async fn recreate(&self, saved: &Saved) -> Result<(), Stop> {
+        let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), self.ns);
+        let name = status::pod_name(&saved.pod).to_string();
+        // Creating is what makes the pod exist again: give it time even when the deadline has passed.
+        let by = self.deadline.max(Instant::now() + RECREATE_GRACE);
+        let res = api::call(
+            self.kube,
+            self.contact,
+            by,
+            ("create", &format!("pod {name}"), Some(self.ns)),
+            api.create(&PostParams::default(), &saved.pod),
+        )
+        .await;
+        match res {
+            Ok(_) => {}
+            Err(Stop::Error(Error::Api { code: 409, .. })) => {
+                self.reporter.log(&format!(
+                    "pod {name} exists already (created by someone else meanwhile)"
+                ));
+                return Ok(());
+            }
+            Err(Stop::NoAnswer {
+                action,
+                last_answer,
+            }) => {
+                return Err(Stop::NoAnswer {
+                    action: format!(
+                        "{action} (sent, not confirmed: if `kubectl get pod {name} -n {}` says NotFound, create it with `kubectl create -f {}`)",
+                        self.ns,
+                        saved.path.display()
+                    ),
+                    last_answer,
+                })
+            }
+            Err(Stop::Error(e)) => {
+                return Err(Stop::Error(Error::other(
+                    format!("create pod {name} again"),
+                    format!(
+                        "{e}; its manifest is saved: `kubectl create -f {}`",
+                        saved.path.display()
+                    ),
+                )))
+            }
+        }
+        self.reporter.recreated(self.index, &name, &saved.path);
         Ok(())
     }
 }

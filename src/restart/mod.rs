@@ -12,25 +12,33 @@
 //!
 //! # JSON schema (`-o json`)
 //! One object per line, each `{"apiVersion": "graceful.kubectl.io/v1alpha1", "kind": "RestartEvent",
-//! "type": T, "time": RFC3339, "namespace": NS, "target": "deploy/web", …}` with `type`:
+//! "type": T, "time": RFC3339, "namespace": NS, "target": "deploy/web", …}` (the target's namespace;
+//! `NS/KIND/NAME` outside the run's namespace) with `type`:
 //! - `PreflightFinding`: `rule`, `severity` (Warning|Risk|Blocked), `message`, `fix`;
 //! - `TargetStarted`: `strategy`, `desired`, `restartedAt`, `detail`;
 //! - `PodEvicted` / `EvictionBlocked`: `pod` (and `reason`, `retryInSeconds`);
+//! - `PodSaved` / `PodRecreated`: `pod`, `path` (a bare pod's manifest, saved before its eviction);
 //! - `PodReady`: `pod`, `ready`, `desired`;
 //! - `TargetComplete`: `ready`, `desired`, `elapsedSeconds`;
 //! - `TargetFailed`: `reason`, `verdict`, `failure` (`pod`, `container`, `reason`, `exitCode`, `message`,
-//!   `restarts`) or null, `explain` (the `explain` PodReport of the failing pod) or null, `ready`, `desired`,
-//!   `elapsedSeconds`;
+//!   `restarts`, `cause`: explain's cause id when it tells more, e.g. `liveness-probe`) or null, `explain`
+//!   (the `explain` PodReport of the failing pod) or null, `ready`, `desired`, `elapsedSeconds`;
+//! - `TargetUnknown`: `verdict`, `ready`, `desired`, `elapsedSeconds` (the API server stopped answering);
 //! - `RollbackStarted` / `RollbackComplete` (`succeeded`, `detail`);
-//! - `Interrupted`: `resume` (command lines);
-//! - `Summary` (last line): `result` (Complete|Failed|Interrupted, or Refused by preflight), `targets`:
-//!   [{`target`, `strategy`, `state` (Pending|Running|Complete|Failed|RolledBack|Interrupted|Skipped),
+//! - `Interrupted`: `signal` (SIGINT|SIGTERM), `resume` (command lines), `unfinished` (left undone by a
+//!   second signal);
+//! - `Summary` (last line): `result` (Complete|Failed|Unknown|Interrupted, or Refused by preflight),
+//!   `targets`: [{`target`, `namespace`, `strategy`, `state`
+//!   (Pending|Running|Complete|Failed|RolledBack|Unknown|Interrupted|Skipped),
 //!   `ready`, `desired`, `phase`, `verdict`, `elapsedSeconds`}].
 //!
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,
 //! steps: [{order, target, strategy, pods, action, disruption, findings}]}`.
 
+pub mod api;
+pub mod backup;
 pub mod evict;
+pub mod interrupt;
 pub mod plan;
 pub mod preflight;
 pub mod render;
@@ -53,8 +61,11 @@ use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::output::Printer;
 use crate::settings::OutputSettings;
+use crate::signal::{Signal, Signals};
 use crate::target::Kind;
+use api::{Contact, Stop};
 use evict::Evictor;
+use interrupt::Interrupt;
 use plan::{Options, Step, Subject};
 use preflight::Severity;
 use render::{Reporter, State, TargetState};
@@ -62,18 +73,51 @@ use status::Expect;
 use wait::{Outcome, RolloutWait};
 use workload::{Strategy, Workload};
 
-pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
+/// The failure reason of a target stopped by an error (the error itself is reported at the end).
+const ERROR: &str = "error";
+
+/// A signal before any target started: nothing was changed.
+fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {
+    if printer.is_machine() {
+        for (t, extra) in [
+            (
+                "Interrupted",
+                json!({"signal": s.name(), "resume": [], "unfinished": []}),
+            ),
+            ("Summary", json!({"result": "Interrupted", "targets": []})),
+        ] {
+            printer.json_line(&render::event(t, None, ns, extra))?;
+        }
+    }
+    crate::output::note(&format!(
+        "{}: stopped before any change",
+        if s == Signal::Int {
+            "interrupted"
+        } else {
+            "terminated (SIGTERM)"
+        }
+    ));
+    Ok(s.exit())
+}
+
+pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) -> Result<Exit> {
     let opts = Options::from_args(&args)?;
-    let printer = Printer::new(OutputSettings::new(args.output, global.no_color));
-    let kube = crate::connect(global).await?;
+    let printer = Printer::new(OutputSettings::new(args.output.into(), global.no_color));
+    let kube = tokio::select! {
+        r = crate::connect(global) => r?,
+        s = signals.recv() => return stopped_early(s, &printer, global.namespace.as_deref().unwrap_or("")),
+    };
     let ns = kube.namespace.clone();
+    let contact = Contact::default();
+    // Preflight reads are bounded like a target: a hung API server cannot hold the run.
+    let preflight_deadline = Instant::now() + opts.timeout;
     let steps = tokio::select! {
-        r = plan::resolve(&kube, &ns, &opts) => r?,
-        _ = tokio::signal::ctrl_c() => return Err(Error::Interrupted),
+        r = plan::resolve(&kube, &contact, preflight_deadline, &ns, &opts) => r.map_err(Stop::into_error)?,
+        s = signals.recv() => return stopped_early(s, &printer, &ns),
     };
     let states: Vec<TargetState> = steps
         .iter()
-        .map(|s| TargetState::new(s.display(), s.strategy(), s.pods()))
+        .map(|s| TargetState::new(s.display(), &s.ns, s.strategy(), s.pods()))
         .collect();
     let reporter = Reporter::new(printer, ns.clone(), states);
     // With `--dry-run -o json` the findings are part of the one RestartPlan document.
@@ -137,24 +181,69 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
     } else {
         kube.clone()
     };
+    let interrupt = Interrupt::default();
     let ctx = Ctx {
         kube: &kube,
         evict_kube: &evict_kube,
-        ns: &ns,
+        contact: &contact,
+        interrupt: &interrupt,
         opts: &opts,
         reporter: &reporter,
     };
-    let (result, interrupted) = tokio::select! {
-        r = execute(&ctx, &steps) => (r, false),
-        _ = tokio::signal::ctrl_c() => (Ok(()), true),
+    // The first signal stops every wait at once, unless a critical section is open: that one is finished
+    // first (no new write starts meanwhile). A second signal stops at once.
+    let exec = execute(&ctx, &steps);
+    tokio::pin!(exec);
+    let mut first: Option<Signal> = None;
+    let mut abandoned = Vec::new();
+    let result = loop {
+        tokio::select! {
+            r = &mut exec => break r,
+            s = signals.recv() => {
+                if first.is_some() {
+                    abandoned = interrupt.open_sections();
+                    break Ok(());
+                }
+                first = Some(s);
+                interrupt.set(s);
+                let open = interrupt.open_sections();
+                if open.is_empty() {
+                    break Ok(());
+                }
+                for o in &open {
+                    reporter.warn(&format!(
+                        "{} received: finishing first what must not be left half done ({}); send it again to stop at once",
+                        s.name(),
+                        o.if_abandoned
+                    ));
+                }
+            }
+            _ = interrupt.idle(), if first.is_some() => break Ok(()),
+        }
     };
+    let interrupted = first.is_some();
     reporter.close(interrupted);
     let states = reporter.snapshot();
-    if interrupted {
+    if let Some(sig) = first {
         let resume = resume_hints(&states, &steps, &ns, &args);
-        reporter.emit("Interrupted", None, json!({ "resume": resume }));
+        let unfinished: Vec<String> = abandoned.iter().map(|o| o.if_abandoned.clone()).collect();
+        reporter.emit(
+            "Interrupted",
+            None,
+            json!({"signal": sig.name(), "resume": resume, "unfinished": unfinished}),
+        );
         if !reporter.is_json() {
-            crate::output::note("interrupted: stopped waiting, nothing more was changed");
+            crate::output::note(&format!(
+                "{}: stopped waiting, nothing more was changed",
+                if sig == Signal::Int {
+                    "interrupted"
+                } else {
+                    "terminated (SIGTERM)"
+                }
+            ));
+            for u in &unfinished {
+                crate::output::note(&format!("  LEFT UNDONE: {u}"));
+            }
             for r in &resume {
                 crate::output::note(&format!("  {r}"));
             }
@@ -167,6 +256,8 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
         .any(|s| matches!(s.state, State::Failed | State::RolledBack))
     {
         "Failed"
+    } else if states.iter().any(|s| s.state == State::Unknown) {
+        "Unknown"
     } else {
         "Complete"
     };
@@ -178,48 +269,74 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs) -> Result<Exit> {
         );
     } else {
         render::summary_table(&printer, &states)?;
-        if overall == "Failed" {
-            let failed: Vec<&str> = states
-                .iter()
-                .filter(|s| matches!(s.state, State::Failed | State::RolledBack))
-                .map(|s| s.target.as_str())
-                .collect();
-            let untouched: Vec<&str> = states
-                .iter()
-                .filter(|s| s.state == State::Skipped)
-                .map(|s| s.target.as_str())
-                .collect();
-            crate::output::note(&format!(
-                "restart failed at {}{}",
-                failed.join(", "),
-                if untouched.is_empty() {
-                    String::new()
-                } else {
-                    format!("; not touched: {}", untouched.join(", "))
-                }
-            ));
-            for s in states.iter().filter(|s| s.state == State::Failed) {
-                if !s.target.starts_with("pod/") {
-                    crate::output::note(&format!(
-                        "  to go back: kubectl rollout undo {} -n {ns} (or rerun with --rollback-on-failure)",
-                        s.target
-                    ));
-                }
-            }
-            if !untouched.is_empty() {
-                crate::output::note(&format!(
-                    "  the rest, once fixed: kubectl graceful restart {} -n {ns}",
-                    untouched.join(" ")
-                ));
-            }
-        }
+        print_next_steps(overall, &states, &ns);
     }
     result?;
-    Ok(match overall {
-        "Interrupted" => Exit::Interrupted,
-        "Failed" => Exit::Findings,
+    Ok(match (first, overall) {
+        (Some(sig), _) => sig.exit(),
+        (None, "Failed") => Exit::Findings,
+        (None, "Unknown") => Exit::Error,
         _ => Exit::Ok,
     })
+}
+
+/// After the summary: what failed, what was not touched, and how to go on.
+fn print_next_steps(overall: &str, states: &[TargetState], ns: &str) {
+    let note = crate::output::note;
+    if overall == "Unknown" {
+        note("restart could not observe every target: the API server stopped answering (see above); check them with `kubectl rollout status`");
+    }
+    if overall != "Failed" {
+        return;
+    }
+    let failed: Vec<&str> = states
+        .iter()
+        .filter(|s| matches!(s.state, State::Failed | State::RolledBack))
+        .map(|s| s.target.as_str())
+        .collect();
+    let untouched: Vec<&str> = states
+        .iter()
+        .filter(|s| s.state == State::Skipped)
+        .map(|s| s.target.as_str())
+        .collect();
+    note(&format!(
+        "restart failed at {}{}",
+        failed.join(", "),
+        if untouched.is_empty() {
+            String::new()
+        } else {
+            format!("; not touched: {}", untouched.join(", "))
+        }
+    ));
+    for s in states.iter().filter(|s| s.state == State::Failed) {
+        let (target, tns) = unqualified(s);
+        if s.takeover {
+            note(&format!(
+                "  {target}: another restart took over; follow it with `kubectl rollout status {target} -n {tns}`"
+            ));
+        } else if !target.starts_with("pod/")
+            && ![wait::REVERTED, wait::PAUSED, ERROR].contains(&s.phase.as_str())
+        {
+            note(&format!(
+                "  to go back: kubectl rollout undo {target} -n {tns} (or rerun with --rollback-on-failure)"
+            ));
+        }
+    }
+    if !untouched.is_empty() {
+        note(&format!(
+            "  the rest, once fixed: kubectl graceful restart {} -n {ns}",
+            untouched.join(" ")
+        ));
+    }
+}
+
+/// A target state's `KIND/NAME` and namespace (its display may be qualified `NS/KIND/NAME`).
+fn unqualified(s: &TargetState) -> (&str, &str) {
+    let t = s.target.as_str();
+    match t.split_once('/') {
+        Some((first, rest)) if rest.contains('/') => (rest, first),
+        _ => (t, s.namespace.as_str()),
+    }
 }
 
 fn refusal(blocked: bool) -> &'static str {
@@ -239,10 +356,21 @@ fn resume_hints(
 ) -> Vec<String> {
     let mut out = Vec::new();
     for (s, step) in states.iter().zip(steps) {
-        if s.state == State::Interrupted && step.target.kind != Kind::Pod {
+        if s.state != State::Interrupted {
+            continue;
+        }
+        let (target, tns) = unqualified(s);
+        if step.target.kind == Kind::Pod {
+            if s.settled {
+                out.push(format!(
+                    "{}: {}; follow it with `kubectl get pod {} -n {tns} -w`",
+                    s.target, s.phase, step.target.name
+                ));
+            }
+        } else if s.strategy != "OnDelete" || s.settled {
             out.push(format!(
-                "{}: the controller continues on its own; follow it with `kubectl rollout status {} -n {ns}`",
-                s.target, s.target
+                "{}: the controller continues on its own; follow it with `kubectl rollout status {target} -n {tns}`",
+                s.target
             ));
         }
     }
@@ -250,8 +378,9 @@ fn resume_hints(
         .iter()
         .filter(|s| {
             matches!(s.state, State::Skipped | State::Pending)
-                || (s.state == State::Interrupted && s.strategy == "OnDelete")
-                || (s.state == State::Interrupted && s.strategy == "Eviction")
+                || (s.state == State::Interrupted
+                    && !s.settled
+                    && matches!(s.strategy.as_str(), "OnDelete" | "Eviction"))
         })
         .map(|s| s.target.clone())
         .collect();
@@ -283,17 +412,20 @@ struct Ctx<'a> {
     kube: &'a Kube,
     /// For evictions: the same connection without kube-client's hidden 429 retries.
     evict_kube: &'a Kube,
-    ns: &'a str,
+    contact: &'a Contact,
+    interrupt: &'a Interrupt,
     opts: &'a Options,
     reporter: &'a Reporter,
 }
 
 impl<'a> Ctx<'a> {
-    /// The evictor for step `index`, which must be done by `deadline`.
-    fn evictor(&self, index: usize, deadline: Instant) -> Evictor<'a> {
+    /// The evictor for step `index` in namespace `ns`, which must be done by `deadline`.
+    fn evictor(&self, index: usize, ns: &'a str, deadline: Instant) -> Evictor<'a> {
         Evictor {
             kube: self.evict_kube,
-            ns: self.ns,
+            contact: self.contact,
+            interrupt: self.interrupt,
+            ns,
             deadline,
             timeout: self.opts.timeout,
             index,
@@ -302,19 +434,25 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Runs the steps in order, `--parallel` at a time; after a failure nothing new starts.
+/// Runs the steps in order, `--parallel` at a time; after a failure nothing new starts, but the targets
+/// already running are finished (one target's error never abandons another one half done).
 async fn execute(ctx: &Ctx<'_>, steps: &[Step]) -> Result<()> {
     let mut running = FuturesUnordered::new();
     let mut next = 0;
     let mut failed = false;
+    let mut error: Option<Error> = None;
     loop {
         while !failed && running.len() < ctx.opts.parallel && next < steps.len() {
             running.push(run_step(ctx, next, &steps[next]));
             next += 1;
         }
         match running.next().await {
-            None => return Ok(()),
-            Some(ok) => failed |= !ok?,
+            None => return error.map_or(Ok(()), Err),
+            Some(Ok(ok)) => failed |= !ok,
+            Some(Err(e)) => {
+                failed = true;
+                error.get_or_insert(e);
+            }
         }
     }
 }
@@ -322,21 +460,56 @@ async fn execute(ctx: &Ctx<'_>, steps: &[Step]) -> Result<()> {
 /// Restarts one target; `Ok(true)` when complete.
 async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
     let deadline = Instant::now() + ctx.opts.timeout;
-    let evictor = ctx.evictor(i, deadline);
+    let outcome = match step_outcome(ctx, i, step, deadline).await {
+        Ok(o) => o,
+        Err(Stop::NoAnswer {
+            action,
+            last_answer,
+        }) => Outcome::Unknown {
+            verdict: format!("{action}: {}", api::no_answer(last_answer)),
+        },
+        Err(Stop::Error(e)) => {
+            ctx.reporter.failed(i, ERROR, None, e.to_string(), None);
+            return Err(e);
+        }
+    };
+    Ok(finish(ctx, i, &step.ns, outcome, deadline).await)
+}
+
+async fn step_outcome(
+    ctx: &Ctx<'_>,
+    i: usize,
+    step: &Step,
+    deadline: Instant,
+) -> std::result::Result<Outcome, Stop> {
+    let ns = step.ns.as_str();
+    let evictor = ctx.evictor(i, ns, deadline);
     let w = match &step.subject {
         Subject::Pod(p) => {
             let (detail, _) = plan::describe(step);
+            // A pod without a controller is saved first: it must never be lost.
+            let saved = match crate::meta::controller_of(&p.metadata) {
+                None => {
+                    let s = backup::save(p, ns)?;
+                    ctx.reporter.saved(i, status::pod_name(p), &s.path);
+                    Some(s)
+                }
+                Some(_) => None,
+            };
             ctx.reporter.started(i, &detail, None);
-            let outcome = evictor.replace(p, &pod_selector(p), None, (1, 1)).await?;
+            let outcome = evictor
+                .replace(p, &pod_selector(p), None, (1, 1), saved.as_ref())
+                .await?;
             if matches!(outcome, Outcome::Complete) {
                 ctx.reporter.progress(i, 1, 1, "replaced");
             }
-            return Ok(finish(ctx, i, outcome).await);
+            return Ok(outcome);
         }
         Subject::Workload(w) => w,
     };
     let (kind, name) = (w.kind(), w.name().to_string());
-    let fresh = plan::get_workload(ctx.kube, kind, ctx.ns, &name).await?;
+    let target = step.display();
+    let fresh = plan::get_workload(ctx.kube, ctx.contact, deadline, kind, ns, &name).await?;
     let prev = fresh.restarted_at().map(str::to_string);
     let (value, pause) = trigger::next_value(
         jiff::Timestamp::now(),
@@ -346,17 +519,62 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
     if !pause.is_zero() {
         // kubectl's "already triggered" case: a restart within the same second would change nothing.
         ctx.reporter.log(&format!(
-            "{}: restarted within this second already; waiting for the next second",
-            step.display()
+            "{target}: restarted within this second already; waiting for the next second"
         ));
         tokio::time::sleep(pause).await;
     }
-    let patched = trigger::patch_restarted_at(ctx.kube, kind, ctx.ns, &name, Some(&value)).await?;
+    // The patch is a critical section: once sent, its answer says what state the workload is in.
+    let section = ctx
+        .interrupt
+        .enter(
+            i,
+            format!(
+                "the patch of {target} (restartedAt {value}) was sent but not confirmed: check it with `kubectl get {} -n {ns} -o yaml`",
+                step.target
+            ),
+        )
+        .await;
+    let patched = trigger::patch_restarted_at(
+        ctx.kube,
+        ctx.contact,
+        deadline,
+        kind,
+        ns,
+        &name,
+        Some(&value),
+    )
+    .await;
+    let patched = match patched {
+        Ok(p) => p,
+        Err(Stop::NoAnswer {
+            action,
+            last_answer,
+        }) => {
+            ctx.interrupt.close(section);
+            return Err(Stop::NoAnswer {
+                action: format!(
+                    "{action} was sent but not confirmed (check whether its pod template carries restartedAt {value}: `kubectl get {} -n {ns} -o yaml`)",
+                    step.target
+                ),
+                last_answer,
+            });
+        }
+        Err(e) => {
+            ctx.interrupt.close(section);
+            return Err(e);
+        }
+    };
     let (detail, _) = plan::describe(&Step {
         subject: Subject::Workload(Box::new(patched.clone())),
         ..step.clone()
     });
     ctx.reporter.started(i, &detail, Some(&value));
+    if patched.strategy() != Strategy::OnDelete {
+        // The controller does the rest by itself.
+        ctx.reporter
+            .settled(i, "patched; the controller rolls the pods");
+    }
+    ctx.interrupt.leave(section).await;
     let selector = label_selector(&patched)?;
     let expect = Expect {
         marker: Some(value.clone()),
@@ -365,12 +583,13 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
     };
     let mut outcome = Outcome::Complete;
     if patched.strategy() == Strategy::OnDelete {
-        outcome = replace_on_delete(ctx, i, &patched, &selector, &value, &evictor).await?;
+        outcome = replace_on_delete(ctx, i, ns, &patched, &selector, &value, &evictor).await?;
     }
     if matches!(outcome, Outcome::Complete) {
         outcome = wait::wait_rollout(RolloutWait {
             kube: ctx.kube,
-            ns: ctx.ns,
+            contact: ctx.contact,
+            ns,
             kind,
             name: &name,
             selector: selector.clone(),
@@ -384,36 +603,73 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
         })
         .await?;
     }
-    let ok = finish(ctx, i, outcome).await;
-    if !ok && ctx.opts.rollback {
-        rollback(ctx, i, &patched, prev, &value, &selector).await?;
+    // Rolling back would fight whoever paused or re-wrote the workload: only our own failures go back.
+    let ours = matches!(&outcome, Outcome::Failed { reason, .. }
+        if ![wait::TAKEN_OVER, wait::REVERTED, wait::PAUSED].contains(&reason.as_str()));
+    if ours && ctx.opts.rollback {
+        // Report the failure first, then go back.
+        let failed_outcome = outcome.clone();
+        finish(ctx, i, ns, failed_outcome, deadline).await;
+        match rollback(ctx, i, ns, &patched, prev, &value, &selector).await {
+            Ok(()) => {}
+            Err(Stop::NoAnswer {
+                action,
+                last_answer,
+            }) => ctx.reporter.rolled_back(
+                i,
+                false,
+                &format!(
+                    "rollback not confirmed: {action}: {}",
+                    api::no_answer(last_answer)
+                ),
+            ),
+            Err(Stop::Error(e)) => return Err(Stop::Error(e)),
+        }
+        return Ok(Outcome::Reported);
     }
-    Ok(ok)
+    Ok(outcome)
 }
 
 /// Reports how a target ended; a failed pod is explained by `explain`. True when complete.
-async fn finish(ctx: &Ctx<'_>, i: usize, outcome: Outcome) -> bool {
+async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: Instant) -> bool {
     match outcome {
         Outcome::Complete => {
             ctx.reporter.complete(i);
             true
+        }
+        Outcome::Reported => false,
+        Outcome::Unknown { verdict } => {
+            ctx.reporter.unknown(i, &verdict);
+            false
         }
         Outcome::Failed {
             reason,
             failure,
             verdict,
         } => {
+            // explain's report on the failing pod, within what is left of the deadline (at least a few
+            // seconds: the verdict is worth a short wait, never a hang).
+            let by = deadline.max(Instant::now() + evict::FINAL_READ * 2);
             let report = match &failure {
                 Some(f) if crate::target::valid_name(&f.pod) => {
                     let opts = crate::explain::ExplainOptions {
                         tail: Some(5),
                         ..Default::default()
                     };
-                    crate::explain::explain_pod(ctx.kube, ctx.ns, &f.pod, &opts)
-                        .await
-                        .ok()
+                    tokio::time::timeout(
+                        by.saturating_duration_since(Instant::now()),
+                        crate::explain::explain_pod(ctx.kube, ns, &f.pod, &opts),
+                    )
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok())
                 }
                 _ => None,
+            };
+            let mut failure = failure;
+            let verdict = match (failure.as_mut(), &report) {
+                (Some(f), Some(r)) => probe_kill(f, r).unwrap_or(verdict),
+                _ => verdict,
             };
             ctx.reporter
                 .failed(i, &reason, failure.as_ref(), verdict, report.as_ref());
@@ -422,21 +678,42 @@ async fn finish(ctx: &Ctx<'_>, i: usize, outcome: Outcome) -> bool {
     }
 }
 
+/// A container killed by its liveness or startup probe shows only exit code 137 (or 143) in its status;
+/// explain's events tell the cause. Restates the failure and returns its new verdict when explain found
+/// one; leaves it as it is otherwise.
+fn probe_kill(f: &mut status::PodFailure, report: &crate::explain::PodReport) -> Option<String> {
+    use crate::explain::model::Cause;
+    let v = report
+        .containers
+        .iter()
+        .filter(|c| f.container.as_deref().is_none_or(|n| n == c.name))
+        .find_map(|c| c.verdict.as_ref())?;
+    let (reason, cause) = match v.cause {
+        Cause::LivenessProbe => ("LivenessProbe", "liveness-probe"),
+        Cause::StartupProbe => ("StartupProbe", "startup-probe"),
+        _ => return None,
+    };
+    f.reason = reason.into();
+    f.cause = Some(cause.into());
+    f.message = Some(v.summary.clone());
+    Some(f.verdict())
+}
+
 /// OnDelete: the controller waits for pods to be deleted; evict the old ones one at a time.
 async fn replace_on_delete(
     ctx: &Ctx<'_>,
     i: usize,
+    ns: &str,
     w: &Workload,
     selector: &str,
     value: &str,
     evictor: &Evictor<'_>,
-) -> Result<Outcome> {
+) -> std::result::Result<Outcome, Stop> {
     let (kind, name) = (w.kind(), w.name());
     if !wait::wait_observed(
         ctx.kube,
-        kind,
-        ctx.ns,
-        name,
+        ctx.contact,
+        (kind, ns, name),
         w.generation(),
         evictor.deadline,
         ctx.reporter,
@@ -452,7 +729,7 @@ async fn replace_on_delete(
             ),
         });
     }
-    let mut old = list_pods(ctx, w, selector)
+    let mut old = list_pods(ctx, ns, w, selector, evictor.deadline)
         .await?
         .into_iter()
         .filter(|p| !status::is_new(p, Some(value)) && !status::is_terminating(p))
@@ -476,45 +753,54 @@ async fn replace_on_delete(
             ),
         );
         let o = evictor
-            .replace(p, selector, Some(Some(value)), (done + 1, total))
+            .replace(p, selector, Some(Some(value)), (done + 1, total), None)
             .await?;
         if !matches!(o, Outcome::Complete) {
             return Ok(o);
         }
     }
+    ctx.reporter.settled(i, "every old pod evicted");
     Ok(Outcome::Complete)
 }
 
 /// The workload's pods: its selector's, minus those another controller owns (never evict those).
-async fn list_pods(ctx: &Ctx<'_>, w: &Workload, selector: &str) -> Result<Vec<Pod>> {
-    let api: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ctx.ns);
-    Ok(ctx
-        .kube
-        .call(
-            "list",
-            &format!("pods -l {selector}"),
-            Some(ctx.ns),
-            api.list(&ListParams::default().labels(selector)),
-        )
-        .await?
-        .items
-        .into_iter()
-        .filter(|p| status::may_belong_to(p, w))
-        .collect())
+async fn list_pods(
+    ctx: &Ctx<'_>,
+    ns: &str,
+    w: &Workload,
+    selector: &str,
+    deadline: Instant,
+) -> std::result::Result<Vec<Pod>, Stop> {
+    let pods: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ns);
+    Ok(api::call(
+        ctx.kube,
+        ctx.contact,
+        deadline,
+        ("list", &format!("pods -l {selector}"), Some(ns)),
+        pods.list(&ListParams::default().labels(selector)),
+    )
+    .await?
+    .items
+    .into_iter()
+    .filter(|p| status::may_belong_to(p, w))
+    .collect())
 }
 
 /// Returns the workload to the template it had before our patch. Deployments: the previous ReplicaSet
 /// scales back up. StatefulSets/DaemonSets: stuck new pods are deleted so they come back on the old
-/// template (a StatefulSet never replaces a broken pod by itself).
+/// template (a StatefulSet never replaces a broken pod by itself). The writes are one critical section.
 async fn rollback(
     ctx: &Ctx<'_>,
     i: usize,
+    ns: &str,
     w: &Workload,
     prev: Option<String>,
     bad: &str,
     selector: &str,
-) -> Result<()> {
+) -> std::result::Result<(), Stop> {
     let (kind, name) = (w.kind(), w.name().to_string());
+    let target = format!("{}/{name}", kind.short());
+    let deadline = Instant::now() + ctx.opts.timeout;
     ctx.reporter.rollback_started(
         i,
         &format!(
@@ -522,51 +808,85 @@ async fn rollback(
             prev.as_deref().unwrap_or("absent")
         ),
     );
-    let exempt = list_pods(ctx, w, selector)
+    let exempt = list_pods(ctx, ns, w, selector, deadline)
         .await?
         .iter()
         .filter(|p| !status::is_new(p, Some(bad)))
         .map(|p| status::pod_uid(p).to_string())
         .collect();
-    let patched =
-        trigger::patch_restarted_at(ctx.kube, kind, ctx.ns, &name, prev.as_deref()).await?;
-    let deadline = Instant::now() + ctx.opts.timeout;
-    if kind != Kind::Deployment {
-        let api: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ctx.ns);
-        for p in list_pods(ctx, w, selector).await? {
-            let stuck = status::is_new(&p, Some(bad)) && !status::is_ready(&p);
-            if stuck && !status::is_terminating(&p) {
-                let pn = status::pod_name(&p).to_string();
-                ctx.kube
-                    .call(
-                        "delete",
-                        &format!("pod {pn}"),
-                        Some(ctx.ns),
+    let section = ctx
+        .interrupt
+        .enter(
+            i,
+            format!(
+                "the rollback of {target} was under way: check it with `kubectl rollout status {target} -n {ns}`, or undo the restart with `kubectl rollout undo {target} -n {ns}`"
+            ),
+        )
+        .await;
+    let result = async {
+        let patched = trigger::patch_restarted_at(
+            ctx.kube,
+            ctx.contact,
+            deadline,
+            kind,
+            ns,
+            &name,
+            prev.as_deref(),
+        )
+        .await?;
+        if kind != Kind::Deployment {
+            let api: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ns);
+            for p in list_pods(ctx, ns, w, selector, deadline).await? {
+                let stuck = status::is_new(&p, Some(bad)) && !status::is_ready(&p);
+                if stuck && !status::is_terminating(&p) {
+                    let pn = status::pod_name(&p).to_string();
+                    match api::call(
+                        ctx.kube,
+                        ctx.contact,
+                        deadline,
+                        ("delete", &format!("pod {pn}"), Some(ns)),
                         api.delete(&pn, &DeleteParams::default()),
                     )
-                    .await?;
-                ctx.reporter.log(&format!("deleted stuck pod {pn}"));
+                    .await
+                    {
+                        Ok(_) => ctx.reporter.log(&format!("deleted stuck pod {pn}")),
+                        // Its controller replaced it meanwhile: gone is what we wanted.
+                        Err(Stop::Error(e)) if e.is_not_found() => {}
+                        Err(e) => return Err(e),
+                    }
+                }
             }
         }
-        if patched.strategy() == Strategy::OnDelete {
-            let evictor = ctx.evictor(i, deadline);
-            for p in list_pods(ctx, w, selector).await? {
-                if status::is_new(&p, Some(bad)) && !status::is_terminating(&p) {
-                    let o = evictor
-                        .replace(&p, selector, Some(prev.as_deref()), (0, 0))
-                        .await?;
-                    if let Outcome::Failed { verdict, .. } = o {
-                        ctx.reporter
-                            .rolled_back(i, false, &format!("rollback failed: {verdict}"));
-                        return Ok(());
-                    }
+        Ok::<_, Stop>(patched)
+    }
+    .await;
+    let patched = match result {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.interrupt.close(section);
+            return Err(e);
+        }
+    };
+    ctx.interrupt.leave(section).await;
+    if kind != Kind::Deployment && patched.strategy() == Strategy::OnDelete {
+        let evictor = ctx.evictor(i, ns, deadline);
+        for p in list_pods(ctx, ns, w, selector, deadline).await? {
+            if status::is_new(&p, Some(bad)) && !status::is_terminating(&p) {
+                let o = evictor
+                    .replace(&p, selector, Some(prev.as_deref()), (0, 0), None)
+                    .await?;
+                if let Outcome::Failed { verdict, .. } | Outcome::Unknown { verdict } = o {
+                    ctx.reporter
+                        .rolled_back(i, false, &format!("rollback failed: {verdict}"));
+                    return Ok(());
                 }
             }
         }
     }
     let outcome = wait::wait_rollout(RolloutWait {
         kube: ctx.kube,
-        ns: ctx.ns,
+        contact: ctx.contact,
+        ns,
         kind,
         name: &name,
         selector: selector.to_string(),
@@ -588,23 +908,24 @@ async fn rollback(
             ctx.reporter
                 .rolled_back(i, true, "rolled back: the previous pods are Ready again")
         }
-        Outcome::Failed { verdict, .. } => {
+        Outcome::Failed { verdict, .. } | Outcome::Unknown { verdict } => {
             ctx.reporter
                 .rolled_back(i, false, &format!("rollback did not complete: {verdict}"))
         }
+        Outcome::Reported => {}
     }
     Ok(())
 }
 
 /// The workload's `spec.selector` as a label selector string.
-fn label_selector(w: &Workload) -> Result<String> {
+fn label_selector(w: &Workload) -> std::result::Result<String, Stop> {
     let ls = w.selector().cloned().unwrap_or_default();
-    let s = crate::selector::to_query(&ls)?;
+    let s = crate::selector::to_query(&ls).map_err(Stop::Error)?;
     if s.is_empty() {
-        return Err(Error::other(
+        return Err(Stop::Error(Error::other(
             format!("restart {} {}", w.kind().lower(), w.name()),
             "its selector is empty: refusing to treat every pod of the namespace as its pods",
-        ));
+        )));
     }
     Ok(s)
 }
@@ -649,6 +970,8 @@ mod tests {
                 kind,
                 name: name.into(),
             },
+            ns: "shop".into(),
+            home: "shop".into(),
             subject,
             findings: vec![],
         }
@@ -663,7 +986,7 @@ mod tests {
         ];
         let mut states: Vec<TargetState> = steps
             .iter()
-            .map(|s| TargetState::new(s.display(), s.strategy(), 1))
+            .map(|s| TargetState::new(s.display(), "shop", s.strategy(), 1))
             .collect();
         states[0].state = State::Complete;
         states[1].state = State::Interrupted;
@@ -679,7 +1002,7 @@ mod tests {
         );
         // Evictions stop with the tool: an interrupted pod target is resumed, not followed.
         let steps = [step(Kind::Pod, "p")];
-        let mut states = vec![TargetState::new("pod/p".into(), "Eviction", 1)];
+        let mut states = vec![TargetState::new("pod/p".into(), "d", "Eviction", 1)];
         states[0].state = State::Interrupted;
         assert_eq!(
             resume_hints(&states, &steps, "d", &args(&["x"])),

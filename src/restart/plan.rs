@@ -14,7 +14,10 @@ use kube::Api;
 use super::preflight::{self, surge_unavailable, Finding};
 use super::render::PlanRow;
 use super::workload::{Strategy, Workload};
-use crate::cli::{OutputFormat, RestartArgs};
+use crate::cli::RestartArgs;
+use tokio::time::Instant;
+
+use super::api::{self, Contact, Stop};
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::settings::{parse_duration, parse_duration_opt};
@@ -23,9 +26,12 @@ use crate::target::{Kind, Target};
 /// Validated options.
 #[derive(Debug, Clone)]
 pub struct Options {
-    pub targets: Vec<Target>,
+    /// Named targets, each with its namespace when qualified (`NS/KIND/NAME`).
+    pub targets: Vec<(Option<String>, Target)>,
     pub selector: Option<String>,
     pub all: bool,
+    /// `-A`: `-l` / `--all` / `--pods -l` look in every namespace.
+    pub all_namespaces: bool,
     pub pods: bool,
     pub parallel: usize,
     pub stable_for: Option<Duration>,
@@ -48,7 +54,7 @@ impl Options {
         let targets = a
             .targets
             .iter()
-            .map(|t| Target::parse(t, None, KINDS))
+            .map(|t| Target::parse_qualified(t, KINDS))
             .collect::<Result<Vec<_>>>()?;
         if let Some(s) = &a.selector {
             crate::selector::Selector::parse(s)?;
@@ -67,9 +73,14 @@ impl Options {
                 "use either TARGETs, -l SELECTOR or --all, not several of them",
             ));
         }
+        if a.all_namespaces && a.selector.is_none() && !a.all {
+            return Err(Error::usage(
+                "-A works with -l SELECTOR or --all; name targets of other namespaces as NAMESPACE/KIND/NAME (e.g. shop/deploy/web)",
+            ));
+        }
         if a.pods
             && a.selector.is_none()
-            && (targets.is_empty() || targets.iter().any(|t| t.kind != Kind::Pod))
+            && (targets.is_empty() || targets.iter().any(|(_, t)| t.kind != Kind::Pod))
         {
             return Err(Error::usage(
                 "--pods replaces pods selected with -l SELECTOR (or pod/NAME targets); with workload targets, drop --pods",
@@ -77,11 +88,6 @@ impl Options {
         }
         if a.parallel == 0 {
             return Err(Error::usage("--parallel must be at least 1"));
-        }
-        if a.output == OutputFormat::Yaml {
-            return Err(Error::usage(
-                "restart reports a stream of events: use -o json (one event per line), or the default table",
-            ));
         }
         let timeout = parse_duration(&a.timeout, "--timeout")?;
         if timeout.is_zero() {
@@ -102,7 +108,11 @@ impl Options {
         let mut seen = Vec::new();
         for t in &targets {
             if seen.contains(t) {
-                return Err(Error::usage(format!("{t} is named twice")));
+                let shown = match &t.0 {
+                    Some(ns) => format!("{ns}/{}", t.1),
+                    None => t.1.to_string(),
+                };
+                return Err(Error::usage(format!("{shown} is named twice")));
             }
             seen.push(t.clone());
         }
@@ -110,6 +120,7 @@ impl Options {
             targets,
             selector: a.selector.clone(),
             all: a.all,
+            all_namespaces: a.all_namespaces,
             pods: a.pods,
             parallel: a.parallel,
             stable_for,
@@ -131,13 +142,22 @@ pub enum Subject {
 #[derive(Debug, Clone)]
 pub struct Step {
     pub target: Target,
+    /// The namespace the target lives in.
+    pub ns: String,
+    /// The run's default namespace (`-n`, else the context's): targets elsewhere are shown qualified.
+    pub home: String,
     pub subject: Subject,
     pub findings: Vec<Finding>,
 }
 
 impl Step {
+    /// `deploy/web`, or `shop/deploy/web` outside the run's default namespace (the form `restart` accepts).
     pub fn display(&self) -> String {
-        self.target.to_string()
+        if self.ns == self.home {
+            self.target.to_string()
+        } else {
+            format!("{}/{}", self.ns, self.target)
+        }
     }
 
     pub fn strategy(&self) -> &'static str {
@@ -238,100 +258,193 @@ pub fn plan_rows(steps: &[Step]) -> Vec<PlanRow> {
         .collect()
 }
 
-/// Gets one workload.
-pub async fn get_workload(kube: &Kube, kind: Kind, ns: &str, name: &str) -> Result<Workload> {
+/// Gets one workload; the request must be answered by `deadline`.
+pub async fn get_workload(
+    kube: &Kube,
+    contact: &Contact,
+    deadline: Instant,
+    kind: Kind,
+    ns: &str,
+    name: &str,
+) -> Result<Workload, Stop> {
     let what = format!("{} {name}", kind.lower());
     let c = kube.client.clone();
+    let how = ("get", what.as_str(), Some(ns));
     Ok(match kind {
         Kind::StatefulSet => Workload::StatefulSet(
-            kube.call("get", &what, Some(ns), Api::namespaced(c, ns).get(name))
-                .await?,
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
+                Api::namespaced(c, ns).get(name),
+            )
+            .await?,
         ),
         Kind::DaemonSet => Workload::DaemonSet(
-            kube.call("get", &what, Some(ns), Api::namespaced(c, ns).get(name))
-                .await?,
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
+                Api::namespaced(c, ns).get(name),
+            )
+            .await?,
         ),
         _ => Workload::Deployment(
-            kube.call("get", &what, Some(ns), Api::namespaced(c, ns).get(name))
-                .await?,
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
+                Api::namespaced(c, ns).get(name),
+            )
+            .await?,
         ),
     })
 }
 
-async fn list_workloads(kube: &Kube, ns: &str, selector: Option<&str>) -> Result<Vec<Workload>> {
-    let lp = match selector {
-        Some(s) => ListParams::default().labels(s),
-        None => ListParams::default(),
-    };
-    let c = || kube.client.clone();
-    let (da, sa, dsa) = (
-        Api::<Deployment>::namespaced(c(), ns),
-        Api::<StatefulSet>::namespaced(c(), ns),
-        Api::<DaemonSet>::namespaced(c(), ns),
-    );
-    let (d, s, ds) = futures::try_join!(
-        kube.call("list", "deployments", Some(ns), da.list(&lp)),
-        kube.call("list", "statefulsets", Some(ns), sa.list(&lp)),
-        kube.call("list", "daemonsets", Some(ns), dsa.list(&lp)),
-    )?;
-    let mut out: Vec<Workload> = d.items.into_iter().map(Workload::Deployment).collect();
-    out.extend(s.items.into_iter().map(Workload::StatefulSet));
-    out.extend(ds.items.into_iter().map(Workload::DaemonSet));
-    Ok(out)
-}
-
-/// Lists a namespace's PDBs and HPAs for preflight; a 403 degrades to a warning (and no check).
-async fn policy_objects(
-    kube: &Kube,
-    ns: &str,
-) -> Result<(Vec<PodDisruptionBudget>, Vec<HorizontalPodAutoscaler>)> {
-    let lp = ListParams::default();
-    let pa = Api::<PodDisruptionBudget>::namespaced(kube.client.clone(), ns);
-    let ha = Api::<HorizontalPodAutoscaler>::namespaced(kube.client.clone(), ns);
-    let (pdbs, hpas) = futures::join!(
-        kube.call("list", "poddisruptionbudgets", Some(ns), pa.list(&lp)),
-        kube.call("list", "horizontalpodautoscalers", Some(ns), ha.list(&lp)),
-    );
-    Ok((
-        degrade(pdbs, "poddisruptionbudgets", ns)?,
-        degrade(hpas, "horizontalpodautoscalers", ns)?,
-    ))
-}
-
-fn degrade<T: Clone>(r: Result<kube::api::ObjectList<T>>, what: &str, ns: &str) -> Result<Vec<T>> {
-    match r {
-        Ok(l) => Ok(l.items),
-        Err(e) if e.is_forbidden() || e.is_not_found() => {
-            crate::output::warn(&format!(
-                "cannot list {what} in {ns} ({e}); preflight skips its {what} checks"
-            ));
-            Ok(Vec::new())
-        }
-        Err(e) => Err(e),
+/// An API over one namespace, or every namespace (`-A`).
+fn scoped<K>(kube: &Kube, ns: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    match ns {
+        Some(ns) => Api::namespaced(kube.client.clone(), ns),
+        None => Api::all(kube.client.clone()),
     }
 }
 
-/// Resolves the targets into ordered steps, with their preflight findings.
-pub async fn resolve(kube: &Kube, ns: &str, o: &Options) -> Result<Vec<Step>> {
-    let pods_api: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
+/// What preflight reads, bounded by one deadline.
+struct Gather<'a> {
+    kube: &'a Kube,
+    contact: &'a Contact,
+    deadline: Instant,
+}
+
+impl Gather<'_> {
+    async fn list<K>(&self, what: &str, ns: Option<&str>, lp: &ListParams) -> Result<Vec<K>, Stop>
+    where
+        K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        <K as kube::Resource>::DynamicType: Default,
+    {
+        let api: Api<K> = scoped(self.kube, ns);
+        Ok(api::call(
+            self.kube,
+            self.contact,
+            self.deadline,
+            ("list", what, ns),
+            api.list(lp),
+        )
+        .await?
+        .items)
+    }
+
+    async fn workloads(
+        &self,
+        ns: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<Vec<Workload>, Stop> {
+        let lp = match selector {
+            Some(s) => ListParams::default().labels(s),
+            None => ListParams::default(),
+        };
+        let (d, s, ds) = futures::try_join!(
+            self.list::<Deployment>("deployments", ns, &lp),
+            self.list::<StatefulSet>("statefulsets", ns, &lp),
+            self.list::<DaemonSet>("daemonsets", ns, &lp),
+        )?;
+        let mut out: Vec<Workload> = d.into_iter().map(Workload::Deployment).collect();
+        out.extend(s.into_iter().map(Workload::StatefulSet));
+        out.extend(ds.into_iter().map(Workload::DaemonSet));
+        Ok(out)
+    }
+
+    /// A namespace's (or every namespace's) PDBs and HPAs for preflight; a 403 degrades to a warning.
+    async fn policy(
+        &self,
+        ns: Option<&str>,
+    ) -> Result<(Vec<PodDisruptionBudget>, Vec<HorizontalPodAutoscaler>), Stop> {
+        let lp = ListParams::default();
+        let (pdbs, hpas) = futures::join!(
+            self.list::<PodDisruptionBudget>("poddisruptionbudgets", ns, &lp),
+            self.list::<HorizontalPodAutoscaler>("horizontalpodautoscalers", ns, &lp),
+        );
+        Ok((
+            degrade(pdbs, "poddisruptionbudgets", ns)?,
+            degrade(hpas, "horizontalpodautoscalers", ns)?,
+        ))
+    }
+}
+
+fn degrade<T>(r: Result<Vec<T>, Stop>, what: &str, ns: Option<&str>) -> Result<Vec<T>, Stop> {
+    match r {
+        Err(Stop::Error(e)) if e.is_forbidden() || e.is_not_found() => {
+            crate::output::warn(&format!(
+                "cannot list {what} in {} ({e}); preflight skips its {what} checks",
+                ns.unwrap_or("all namespaces")
+            ));
+            Ok(Vec::new())
+        }
+        r => r,
+    }
+}
+
+fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, home: &str) -> String {
+    meta.namespace.clone().unwrap_or_else(|| home.to_string())
+}
+
+/// Resolves the targets into ordered steps, with their preflight findings. `home`: the default namespace.
+/// Every request must be answered by `deadline`.
+pub async fn resolve(
+    kube: &Kube,
+    contact: &Contact,
+    deadline: Instant,
+    home: &str,
+    o: &Options,
+) -> Result<Vec<Step>, Stop> {
+    let g = Gather {
+        kube,
+        contact,
+        deadline,
+    };
+    // The namespaces involved: every one with -A, else the default and those named in targets.
+    let scope: Option<Vec<String>> = if o.all_namespaces {
+        None
+    } else {
+        let mut v = vec![home.to_string()];
+        for (ns, _) in &o.targets {
+            if let Some(ns) = ns {
+                if !v.contains(ns) {
+                    v.push(ns.clone());
+                }
+            }
+        }
+        if o.targets.iter().all(|(ns, _)| ns.is_some()) && !o.targets.is_empty() {
+            v.retain(|n| o.targets.iter().any(|(ns, _)| ns.as_deref() == Some(n)));
+        }
+        Some(v)
+    };
+    let listed_ns = if o.all_namespaces { None } else { Some(home) };
     let subjects_fut = async {
         if o.pods {
             if let Some(sel) = &o.selector {
-                let list = kube
-                    .call(
-                        "list",
-                        &format!("pods -l {sel}"),
-                        Some(ns),
-                        pods_api.list(&ListParams::default().labels(sel)),
-                    )
-                    .await?;
-                let mut pods: Vec<Pod> = list
-                    .items
+                let lp = ListParams::default().labels(sel);
+                let mut pods: Vec<Pod> = g
+                    .list::<Pod>(&format!("pods -l {sel}"), listed_ns, &lp)
+                    .await?
                     .into_iter()
                     .filter(|p| p.metadata.deletion_timestamp.is_none())
                     .collect();
-                pods.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
-                return Ok::<_, Error>(
+                pods.sort_by(|a, b| {
+                    (&a.metadata.namespace, &a.metadata.name)
+                        .cmp(&(&b.metadata.namespace, &b.metadata.name))
+                });
+                return Ok::<_, Stop>(
                     pods.into_iter()
                         .map(|p| Subject::Pod(Box::new(p)))
                         .collect::<Vec<_>>(),
@@ -339,79 +452,134 @@ pub async fn resolve(kube: &Kube, ns: &str, o: &Options) -> Result<Vec<Step>> {
             }
         }
         if o.selector.is_some() || o.all {
-            let mut ws = list_workloads(kube, ns, o.selector.as_deref()).await?;
-            ws.sort_by(|a, b| (a.kind(), a.name()).cmp(&(b.kind(), b.name())));
+            let mut ws = g.workloads(listed_ns, o.selector.as_deref()).await?;
+            ws.sort_by(|a, b| {
+                (&a.meta().namespace, a.kind(), a.name()).cmp(&(
+                    &b.meta().namespace,
+                    b.kind(),
+                    b.name(),
+                ))
+            });
             return Ok(ws
                 .into_iter()
                 .map(|w| Subject::Workload(Box::new(w)))
                 .collect());
         }
-        let pods_api = &pods_api;
-        try_join_all(o.targets.iter().map(|t| async move {
-            Ok::<_, Error>(match t.kind {
-                Kind::Pod => Subject::Pod(Box::new(
-                    kube.call(
-                        "get",
-                        &format!("pod {}", t.name),
-                        Some(ns),
-                        pods_api.get(&t.name),
-                    )
-                    .await?,
+        try_join_all(o.targets.iter().map(|(ns, t)| async move {
+            let ns = ns.as_deref().unwrap_or(home);
+            Ok::<_, Stop>(match t.kind {
+                Kind::Pod => {
+                    let api: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
+                    Subject::Pod(Box::new(
+                        api::call(
+                            kube,
+                            contact,
+                            deadline,
+                            ("get", &format!("pod {}", t.name), Some(ns)),
+                            api.get(&t.name),
+                        )
+                        .await?,
+                    ))
+                }
+                k => Subject::Workload(Box::new(
+                    get_workload(kube, contact, deadline, k, ns, &t.name).await?,
                 )),
-                k => Subject::Workload(Box::new(get_workload(kube, k, ns, &t.name).await?)),
             })
         }))
         .await
     };
-    let wants_pods = o.pods || o.targets.iter().any(|t| t.kind == Kind::Pod);
-    let namespace_pods = async {
-        if !wants_pods {
-            return Ok(Vec::new());
-        }
-        let all = kube
-            .call(
-                "list",
-                "pods",
-                Some(ns),
-                pods_api.list(&ListParams::default()),
-            )
-            .await;
-        degrade(all, "pods", ns)
-    };
-    let (subjects, (pdbs, hpas), namespace_pods) =
-        futures::try_join!(subjects_fut, policy_objects(kube, ns), namespace_pods)?;
-    if subjects.is_empty() {
-        let what = match &o.selector {
-            Some(s) if o.pods => format!("no pods match -l {s} in namespace {ns}"),
-            Some(s) => {
-                format!("no Deployment, StatefulSet or DaemonSet matches -l {s} in namespace {ns}")
-            }
-            None => format!("no Deployment, StatefulSet or DaemonSet in namespace {ns}"),
+    let wants_pods = o.pods || o.targets.iter().any(|(_, t)| t.kind == Kind::Pod);
+    // PDBs, HPAs and (for evictions of pods) every pod, per namespace involved.
+    let policy_fut = async {
+        let mut pdbs = Vec::new();
+        let mut hpas = Vec::new();
+        let mut pods = Vec::new();
+        let namespaces: Vec<Option<&str>> = match &scope {
+            None => vec![None],
+            Some(v) => v.iter().map(|n| Some(n.as_str())).collect(),
         };
-        return Err(Error::usage(what));
+        let g = &g;
+        let per_ns = try_join_all(namespaces.iter().map(|ns| async move {
+            let lp = ListParams::default();
+            let (policy, all_pods) = futures::try_join!(g.policy(*ns), async {
+                if wants_pods {
+                    degrade(g.list::<Pod>("pods", *ns, &lp).await, "pods", *ns)
+                } else {
+                    Ok(Vec::new())
+                }
+            })?;
+            Ok::<_, Stop>((policy, all_pods))
+        }))
+        .await?;
+        for ((p, h), q) in per_ns {
+            pdbs.extend(p);
+            hpas.extend(h);
+            pods.extend(q);
+        }
+        Ok::<_, Stop>((pdbs, hpas, pods))
+    };
+    let (subjects, (pdbs, hpas, namespace_pods)) = futures::try_join!(subjects_fut, policy_fut)?;
+    if subjects.is_empty() {
+        let where_ = if o.all_namespaces {
+            "any namespace".to_string()
+        } else {
+            format!("namespace {home}")
+        };
+        let what = match &o.selector {
+            Some(s) if o.pods => format!("no pods match -l {s} in {where_}"),
+            Some(s) => {
+                format!("no Deployment, StatefulSet or DaemonSet matches -l {s} in {where_}")
+            }
+            None => format!("no Deployment, StatefulSet or DaemonSet in {where_}"),
+        };
+        return Err(Stop::Error(Error::usage(what)));
     }
+    let in_ns = |items: &[PodDisruptionBudget], ns: &str| -> Vec<PodDisruptionBudget> {
+        items
+            .iter()
+            .filter(|p| ns_of(&p.metadata, home) == ns)
+            .cloned()
+            .collect()
+    };
     Ok(subjects
         .into_iter()
         .map(|s| {
-            let (target, findings) = match &s {
+            let (target, ns, findings) = match &s {
                 Subject::Workload(w) => {
+                    let ns = ns_of(w.meta(), home);
                     let t = Target {
                         kind: w.kind(),
                         name: w.name().to_string(),
                     };
-                    let f = preflight::check_workload(w, &t.to_string(), &pdbs, &hpas);
-                    (t, f)
+                    let hpas: Vec<HorizontalPodAutoscaler> = hpas
+                        .iter()
+                        .filter(|h| ns_of(&h.metadata, home) == ns)
+                        .cloned()
+                        .collect();
+                    let f = preflight::check_workload(w, &t.to_string(), &in_ns(&pdbs, &ns), &hpas);
+                    (t, ns, f)
                 }
-                Subject::Pod(p) => (
-                    Target {
-                        kind: Kind::Pod,
-                        name: p.metadata.name.clone().unwrap_or_default(),
-                    },
-                    preflight::check_pods(std::slice::from_ref(p), &pdbs, &namespace_pods),
-                ),
+                Subject::Pod(p) => {
+                    let ns = ns_of(&p.metadata, home);
+                    let others: Vec<Pod> = namespace_pods
+                        .iter()
+                        .filter(|q| ns_of(&q.metadata, home) == ns)
+                        .cloned()
+                        .collect();
+                    (
+                        Target {
+                            kind: Kind::Pod,
+                            name: p.metadata.name.clone().unwrap_or_default(),
+                        },
+                        ns.clone(),
+                        preflight::check_pods(std::slice::from_ref(p), &in_ns(&pdbs, &ns), &others),
+                    )
+                }
             };
             Step {
                 target,
+                ns,
+                home: home.to_string(),
                 subject: s,
                 findings,
             }
@@ -448,7 +616,11 @@ pub(crate) mod tests {
             (vec!["deploy/a", "--pods"], "--pods"),
             (vec!["--all", "--pods"], "--pods"),
             (vec!["deploy/a", "--parallel", "0"], "--parallel"),
-            (vec!["deploy/a", "-o", "yaml"], "-o json"),
+            (vec!["-A", "deploy/a"], "NAMESPACE/KIND/NAME"),
+            (
+                vec!["shop/deploy/a", "shop/deploy/a"],
+                "shop/deploy/a is named twice",
+            ),
             (vec!["deploy/a", "--timeout", "0"], "--timeout"),
             (
                 vec!["deploy/a", "--timeout", "100000000000h"],
@@ -470,6 +642,8 @@ pub(crate) mod tests {
                 kind: w.kind(),
                 name: w.name().into(),
             },
+            ns: "default".into(),
+            home: "default".into(),
             subject: Subject::Workload(Box::new(w)),
             findings: vec![],
         }

@@ -86,7 +86,10 @@ pub fn surge_unavailable(w: &Workload) -> (i32, i32) {
 }
 
 /// Disruptions a PDB allows: its status when the controller computed one, else from its spec with
-/// `healthy` pods out of `expected`.
+/// `healthy` pods out of `expected`, as the disruption controller computes it
+/// (`pkg/controller/disruption/disruption.go`, `getExpectedPodCount` and `updatePdbStatus`): desired healthy
+/// is `expected - maxUnavailable` (at least 0) or `minAvailable` (a percentage of `expected`, rounded up);
+/// nothing is allowed while `expected` is 0.
 pub fn pdb_allowed(
     pdb: &PodDisruptionBudget,
     expected: i32,
@@ -99,14 +102,69 @@ pub fn pdb_allowed(
         }
     }
     let spec = pdb.spec.clone().unwrap_or_default();
-    if let Some(min) = spec.min_available.as_ref() {
-        return healthy - resolve(Some(min), expected, "0", true);
+    let desired = if let Some(max) = spec.max_unavailable.as_ref() {
+        (expected - resolve(Some(max), expected, "0", true)).max(0)
+    } else if let Some(min) = spec.min_available.as_ref() {
+        resolve(Some(min), expected, "0", true)
+    } else {
+        // policy/v1 requires one of the two; an empty spec behaves as minAvailable 1 would.
+        1
+    };
+    let allowed = healthy - desired;
+    if expected <= 0 || allowed <= 0 {
+        0
+    } else {
+        allowed
     }
-    if let Some(max) = spec.max_unavailable.as_ref() {
-        return resolve(Some(max), expected, "0", true) - (expected - healthy);
+}
+
+/// True when the budget counts only pods with a controller: `maxUnavailable`, or `minAvailable` as a
+/// percentage. Since Kubernetes 1.23 the disruption controller skips pods without one there
+/// (`getExpectedScale`: "unmanaged pods"), so they add nothing to the pods it expects.
+pub fn counts_only_managed(pdb: &PodDisruptionBudget) -> bool {
+    let spec = pdb.spec.as_ref();
+    spec.and_then(|s| s.max_unavailable.as_ref()).is_some()
+        || matches!(
+            spec.and_then(|s| s.min_available.as_ref()),
+            Some(IntOrString::String(_))
+        )
+}
+
+/// Pending, finished and terminating pods are deleted by the Eviction API without looking at any budget
+/// (`canIgnorePDB`).
+pub fn ignores_budgets(pod: &Pod) -> bool {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    matches!(phase, Some("Pending" | "Succeeded" | "Failed"))
+        || pod.metadata.deletion_timestamp.is_some()
+}
+
+/// Whether the Eviction API lets this pod go without consulting the budget's allowance
+/// (`pkg/registry/core/pod/storage/eviction.go`): pending, finished and terminating pods always; a pod that
+/// is not Ready when the budget says `unhealthyPodEvictionPolicy: AlwaysAllow`, or (the default
+/// `IfHealthyBudget`) while the budget has its desired healthy pods (and desires some).
+pub fn evictable_without_budget(pod: &Pod, pdb: &PodDisruptionBudget) -> bool {
+    if ignores_budgets(pod) {
+        return true;
     }
-    // A PDB with neither field means maxUnavailable 0 in practice? No: minAvailable 1 (API default).
-    healthy - 1
+    let ready = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+    if ready {
+        return false;
+    }
+    let always = pdb
+        .spec
+        .as_ref()
+        .and_then(|s| s.unhealthy_pod_eviction_policy.as_deref())
+        == Some("AlwaysAllow");
+    if always {
+        return true;
+    }
+    pdb.status
+        .as_ref()
+        .is_some_and(|s| s.current_healthy >= s.desired_healthy && s.desired_healthy > 0)
 }
 
 /// PDBs that select these pod labels.
@@ -251,7 +309,11 @@ pub fn check_workload(
         .and_then(|t| t.metadata.as_ref())
         .and_then(|m| m.labels.as_ref());
     if strategy == Strategy::OnDelete {
-        for pdb in matching_pdbs(pdbs, labels) {
+        let matching = matching_pdbs(pdbs, labels);
+        if let Some(f) = overlapping(&matching, target) {
+            out.push(f);
+        }
+        for pdb in matching {
             pdb_findings(pdb, target, replicas, &mut out);
         }
     }
@@ -271,6 +333,9 @@ pub fn check_workload(
             fix: "nothing to do; the wait follows the current replica count".into(),
         });
     }
+    if let Some(f) = restart_in_progress(w, target) {
+        out.push(f);
+    }
     if let Some(who) = gitops_owner(w) {
         out.push(Finding {
             rule: "gitops-managed",
@@ -282,10 +347,83 @@ pub fn check_workload(
     out
 }
 
+/// The Eviction API refuses a pod that more than one budget selects (500 "This pod has more than one
+/// PodDisruptionBudget, which the eviction subresource does not support", `eviction.go`).
+fn overlapping(matching: &[&PodDisruptionBudget], target: &str) -> Option<Finding> {
+    if matching.len() < 2 {
+        return None;
+    }
+    let names: Vec<&str> = matching
+        .iter()
+        .map(|p| p.metadata.name.as_deref().unwrap_or("?"))
+        .collect();
+    Some(Finding {
+        rule: "pdb-overlap",
+        severity: Severity::Blocked,
+        message: format!(
+            "PodDisruptionBudgets {} all select the pods of {target}: the Eviction API refuses a pod with more than one budget",
+            names.join(", ")
+        ),
+        fix: "keep one PodDisruptionBudget per pod (narrow or merge their selectors)".into(),
+    })
+}
+
+/// Another restart (ours or `kubectl rollout restart`) whose rollout is not complete yet: a second one
+/// would take it over.
+fn restart_in_progress(w: &Workload, target: &str) -> Option<Finding> {
+    let value = w.restarted_at()?;
+    let key = format!("f:{}", super::workload::RESTARTED_AT);
+    let by = w.meta().managed_fields.iter().flatten().find(|e| {
+        matches!(
+            e.manager.as_deref(),
+            Some(super::trigger::FIELD_MANAGER | "kubectl-rollout")
+        ) && e.fields_v1.as_ref().is_some_and(|f| {
+            f.0.pointer(&format!(
+                "/f:spec/f:template/f:metadata/f:annotations/{}",
+                key.replace('~', "~0").replace('/', "~1")
+            ))
+            .is_some()
+        })
+    })?;
+    let expect = super::status::Expect {
+        marker: Some(value.to_string()),
+        generation: w.generation(),
+        exempt: Default::default(),
+    };
+    let waiting = match super::status::workload_waiting(w, &expect) {
+        Ok(Some(phase)) => phase,
+        Ok(None) => return None,
+        Err(failed) => failed,
+    };
+    let manager = by.manager.as_deref().unwrap_or("?");
+    Some(Finding {
+        rule: "restart-in-progress",
+        severity: Severity::Risk,
+        message: format!(
+            "{target} is being restarted already (restartedAt {value}, written by {}{}; {waiting}): a second restart would take it over",
+            if manager == super::trigger::FIELD_MANAGER { "another `kubectl graceful restart`" } else { "`kubectl rollout restart`" },
+            by.time.as_ref().map(|t| format!(" at {}", t.0)).unwrap_or_default(),
+        ),
+        fix: format!("wait for it (`kubectl rollout status {target}`), or pass --force to restart it again"),
+    })
+}
+
 fn pdb_findings(pdb: &PodDisruptionBudget, target: &str, pods: i32, out: &mut Vec<Finding>) {
+    pdb_findings_counted(pdb, target, pods, pods, out)
+}
+
+/// `expected`: the pods the budget expects; `covered`: the pods it selects (all healthy at best).
+fn pdb_findings_counted(
+    pdb: &PodDisruptionBudget,
+    target: &str,
+    expected: i32,
+    covered: i32,
+    out: &mut Vec<Finding>,
+) {
+    let pods = covered;
     let name = pdb.metadata.name.as_deref().unwrap_or("?");
     // Even with every pod healthy, no eviction is allowed: nothing can ever be evicted.
-    if pdb_allowed(pdb, pods, pods, false) <= 0 {
+    if pdb_allowed(pdb, expected, covered, false) <= 0 {
         out.push(Finding {
             rule: "pdb-blocks-eviction",
             severity: Severity::Blocked,
@@ -295,7 +433,7 @@ fn pdb_findings(pdb: &PodDisruptionBudget, target: &str, pods: i32, out: &mut Ve
             ),
             fix: format!("relax PodDisruptionBudget {name} (e.g. maxUnavailable: 1) for the restart, or scale up first; a Deployment can instead roll with surge (`kubectl graceful restart deploy/…`)"),
         });
-    } else if pdb_allowed(pdb, pods, pods, true) <= 0 {
+    } else if pdb_allowed(pdb, expected, covered, true) <= 0 {
         out.push(Finding {
             rule: "pdb-blocks-eviction",
             severity: Severity::Warning,
@@ -320,30 +458,54 @@ pub fn check_pods(
         let name = p.metadata.name.as_deref().unwrap_or("");
         let target = format!("pod/{name}");
         let owner = crate::meta::controller_of(&p.metadata);
-        for pdb in matching_pdbs(pdbs, p.metadata.labels.as_ref()) {
+        let matching = matching_pdbs(pdbs, p.metadata.labels.as_ref());
+        if let Some(f) = overlapping(&matching, &target).filter(|_| !ignores_budgets(p)) {
+            out.push(f);
+        }
+        for pdb in matching {
             let pdb_name = pdb.metadata.name.clone().unwrap_or_default();
-            if seen.contains(&pdb_name) {
+            if seen.contains(&pdb_name) || evictable_without_budget(p, pdb) {
                 continue;
             }
-            seen.push(pdb_name);
+            seen.push(pdb_name.clone());
             let selector = pdb
                 .spec
                 .as_ref()
                 .and_then(|s| s.selector.as_ref())
                 .map(Selector::from_label_selector)
                 .unwrap_or_default();
-            let counted = namespace_pods
+            let covered: Vec<&Pod> = namespace_pods
                 .iter()
                 .filter(|q| selector.matches(q.metadata.labels.as_ref()))
+                .collect();
+            let managed = covered
+                .iter()
+                .filter(|q| crate::meta::controller_of(&q.metadata).is_some())
                 .count() as i32;
-            let covered = pdb
-                .status
-                .as_ref()
-                .map(|s| s.expected_pods)
-                .filter(|n| *n > 0)
-                .unwrap_or(counted.max(1));
+            let all = (covered.len() as i32).max(1);
+            let observed = pdb.status.as_ref().filter(|s| {
+                s.observed_generation.unwrap_or(0) >= pdb.metadata.generation.unwrap_or(0)
+            });
+            let expected = match observed {
+                Some(s) => s.expected_pods,
+                None if counts_only_managed(pdb) => managed,
+                None => all,
+            };
+            if owner.is_none() && counts_only_managed(pdb) && expected <= 0 {
+                out.push(Finding {
+                    rule: "pdb-blocks-eviction",
+                    severity: Severity::Blocked,
+                    message: format!(
+                        "PodDisruptionBudget {pdb_name} uses maxUnavailable or a percentage, which count only pods with a controller (Kubernetes ≥ 1.23): it expects no pod, so it never allows the eviction of {target}, which has none"
+                    ),
+                    fix: format!(
+                        "give PodDisruptionBudget {pdb_name} an integer minAvailable instead (e.g. minAvailable: 0 for the restart), or run the pod under a Deployment"
+                    ),
+                });
+                continue;
+            }
             let before = out.len();
-            pdb_findings(pdb, &target, covered, &mut out);
+            pdb_findings_counted(pdb, &target, expected, all, &mut out);
             // Name the way out for this pod's owner.
             if let (Some(f), Some(o)) = (out.get_mut(before), owner) {
                 if f.severity == Severity::Blocked && o.kind == "ReplicaSet" {
@@ -360,7 +522,7 @@ pub fn check_pods(
                 rule: "bare-pod",
                 severity: Severity::Risk,
                 message: format!(
-                    "pod {name} has no controller: it is down from its eviction until it is created again"
+                    "pod {name} has no controller: it is down from its eviction until it is created again (its manifest is saved first)"
                 ),
                 fix: "run it under a Deployment, or pass --force to accept the downtime".into(),
             });
@@ -540,6 +702,190 @@ spec:
         );
     }
 
+    fn pod_yaml(y: &str) -> Pod {
+        serde_yaml::from_str(y).unwrap()
+    }
+
+    const READY: &str = "status: {phase: Running, conditions: [{type: Ready, status: 'True'}]}";
+
+    /// Upstream since 1.23: a budget with maxUnavailable (or a percentage) expects only pods with a
+    /// controller; a bare pod alone under `maxUnavailable: 1` can never be evicted (429 forever).
+    #[test]
+    fn bare_pod_under_max_unavailable_is_blocked_unless_managed_pods_are_covered_too() {
+        let solo = pod_yaml(&format!(
+            "metadata: {{name: solo, labels: {{app: solo}}}}
+{READY}"
+        ));
+        let budget = pdb("{maxUnavailable: 1, selector: {matchLabels: {app: solo}}}");
+        let f = check_pods(
+            std::slice::from_ref(&solo),
+            std::slice::from_ref(&budget),
+            std::slice::from_ref(&solo),
+        );
+        assert_eq!(
+            rules(&f),
+            [
+                ("pdb-blocks-eviction", Severity::Blocked),
+                ("bare-pod", Severity::Risk)
+            ]
+        );
+        assert!(
+            f[0].message.contains("count only pods with a controller"),
+            "{}",
+            f[0].message
+        );
+        assert!(f[0].fix.contains("integer minAvailable"), "{}", f[0].fix);
+        // The controller's own status says the same: expectedPods 0.
+        let mut observed = budget.clone();
+        observed.status = Some(serde_yaml::from_str("{currentHealthy: 1, desiredHealthy: 0, disruptionsAllowed: 0, expectedPods: 0, observedGeneration: 0}").unwrap());
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&solo),
+                &[observed],
+                std::slice::from_ref(&solo)
+            ))[0],
+            ("pdb-blocks-eviction", Severity::Blocked)
+        );
+        // An integer minAvailable counts every pod: minAvailable 0 lets it go.
+        let zero = pdb("{minAvailable: 0, selector: {matchLabels: {app: solo}}}");
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&solo),
+                &[zero],
+                std::slice::from_ref(&solo)
+            )),
+            [("bare-pod", Severity::Risk)]
+        );
+        // With two pods of a Deployment under the same budget, the bare pod fits in its allowance.
+        let managed = |n: &str| {
+            pod_yaml(&format!("metadata: {{name: {n}, labels: {{app: solo}}, ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: u, controller: true}}]}}
+{READY}"))
+        };
+        let covered = [solo.clone(), managed("a"), managed("b")];
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&solo),
+                &[budget],
+                &covered
+            )),
+            [("bare-pod", Severity::Risk)]
+        );
+    }
+
+    /// Eviction ignores the budget for pending pods, and for unready ones under `AlwaysAllow` (or
+    /// `IfHealthyBudget` while the budget is healthy).
+    #[test]
+    fn unready_and_pending_pods_are_evictable_as_upstream_says() {
+        let strict = "{minAvailable: 2, selector: {matchLabels: {app: web}}, unhealthyPodEvictionPolicy: POLICY}";
+        let owned = "ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: u, controller: true}]";
+        let unready = pod_yaml(&format!(
+            "metadata: {{name: web-a, labels: {{app: web}}, {owned}}}
+status: {{phase: Running, conditions: [{{type: Ready, status: 'False'}}]}}"
+        ));
+        let ready = pod_yaml(&format!(
+            "metadata: {{name: web-b, labels: {{app: web}}, {owned}}}
+{READY}"
+        ));
+        let covered = [unready.clone(), ready.clone()];
+        let always = pdb(&strict.replace("POLICY", "AlwaysAllow"));
+        assert!(check_pods(
+            std::slice::from_ref(&unready),
+            std::slice::from_ref(&always),
+            &covered
+        )
+        .is_empty());
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&ready),
+                std::slice::from_ref(&always),
+                &covered
+            )),
+            [("pdb-blocks-eviction", Severity::Blocked)]
+        );
+        let if_healthy = pdb(&strict.replace("POLICY", "IfHealthyBudget"));
+        assert_eq!(
+            rules(&check_pods(
+                std::slice::from_ref(&unready),
+                std::slice::from_ref(&if_healthy),
+                &covered
+            )),
+            [("pdb-blocks-eviction", Severity::Blocked)],
+            "an unhealthy budget protects even unready pods"
+        );
+        let mut healthy = if_healthy.clone();
+        healthy.status = Some(
+            serde_yaml::from_str(
+                "{currentHealthy: 2, desiredHealthy: 2, disruptionsAllowed: 0, expectedPods: 2}",
+            )
+            .unwrap(),
+        );
+        assert!(check_pods(std::slice::from_ref(&unready), &[healthy], &covered).is_empty());
+        let pending = pod_yaml(&format!(
+            "metadata: {{name: web-c, labels: {{app: web}}, {owned}}}
+status: {{phase: Pending}}"
+        ));
+        assert!(check_pods(&[pending], &[if_healthy], &covered).is_empty());
+    }
+
+    #[test]
+    fn a_restart_in_progress_is_noticed() {
+        let w = from_yaml(
+            r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  generation: 5
+  managedFields:
+  - manager: kubectl-graceful
+    operation: Update
+    time: "2026-11-23T15:00:10Z"
+    fieldsType: FieldsV1
+    fieldsV1: {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/restartedAt": {}}}}}}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}, annotations: {kubectl.kubernetes.io/restartedAt: "2026-11-23T15:00:10Z"}}
+    spec: {containers: [{name: app, image: x, readinessProbe: {httpGet: {path: /, port: 80}}}]}
+status: {observedGeneration: 5, replicas: 4, updatedReplicas: 1, availableReplicas: 3}
+"#,
+        );
+        let f = check_workload(&w, "deploy/web", &[], &[]);
+        assert_eq!(rules(&f), [("restart-in-progress", Severity::Risk)]);
+        assert!(
+            f[0].message.contains("another `kubectl graceful restart`"),
+            "{}",
+            f[0].message
+        );
+        assert!(
+            f[0].message.contains("1 out of 3 new replicas"),
+            "{}",
+            f[0].message
+        );
+        // Once that rollout is complete, nothing is in progress.
+        let mut done = w.clone();
+        if let Workload::Deployment(d) = &mut done {
+            d.status = Some(serde_yaml::from_str("{observedGeneration: 5, replicas: 3, updatedReplicas: 3, availableReplicas: 3}").unwrap());
+        }
+        assert!(check_workload(&done, "deploy/web", &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn two_budgets_over_one_pod_block_its_eviction() {
+        let p: Pod = serde_yaml::from_str(
+            "metadata: {name: web-a, labels: {app: web}, ownerReferences: [{apiVersion: apps/v1, kind: ReplicaSet, name: web-5d8f, uid: u, controller: true}]}\nstatus: {phase: Running, conditions: [{type: Ready, status: 'True'}]}",
+        )
+        .unwrap();
+        let a = pdb("{maxUnavailable: 1, selector: {matchLabels: {app: web}}}");
+        let mut b = pdb("{maxUnavailable: 1, selector: {}}");
+        b.metadata.name = Some("all".into());
+        let covered = [p.clone(), p.clone(), p.clone()];
+        let f = check_pods(std::slice::from_ref(&p), &[a, b], &covered);
+        assert_eq!(rules(&f)[0], ("pdb-overlap", Severity::Blocked));
+        assert!(f[0].message.contains("db, all"), "{}", f[0].message);
+    }
+
     #[test]
     fn pdb_arithmetic() {
         let p = pdb("{maxUnavailable: 1, selector: {}}");
@@ -547,6 +893,9 @@ spec:
         assert_eq!(pdb_allowed(&p, 3, 2, false), 0);
         let p = pdb("{minAvailable: '50%', selector: {}}");
         assert_eq!(pdb_allowed(&p, 3, 3, false), 1);
+        // Nothing expected, nothing allowed (updatePdbStatus), however many pods are healthy.
+        let p = pdb("{maxUnavailable: 1, selector: {}}");
+        assert_eq!(pdb_allowed(&p, 0, 1, false), 0);
         assert_eq!(
             resolve(Some(&IntOrString::String("25%".into())), 1, "0", true),
             1

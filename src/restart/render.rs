@@ -26,8 +26,10 @@ pub enum State {
     Failed,
     /// Failed, then returned to its previous template.
     RolledBack,
-    /// Ctrl-C while it was running.
+    /// A signal (Ctrl-C, SIGTERM) arrived while it was running.
     Interrupted,
+    /// Its outcome could not be observed (the API server stopped answering).
+    Unknown,
     /// Not started because an earlier target failed or the run was interrupted.
     Skipped,
 }
@@ -41,6 +43,7 @@ impl State {
             State::Failed => "Failed",
             State::RolledBack => "RolledBack",
             State::Interrupted => "Interrupted",
+            State::Unknown => "Unknown",
             State::Skipped => "Skipped",
         }
     }
@@ -50,6 +53,7 @@ impl State {
 #[serde(rename_all = "camelCase")]
 pub struct TargetState {
     pub target: String,
+    pub namespace: String,
     /// RollingUpdate, Recreate, OnDelete (pods evicted one by one) or Eviction (pod targets).
     pub strategy: String,
     pub state: State,
@@ -59,6 +63,13 @@ pub struct TargetState {
     pub phase: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verdict: Option<String>,
+    /// Every change this target needs was made; only waiting was left (an interrupted run need not
+    /// restart it again).
+    #[serde(skip)]
+    pub settled: bool,
+    /// Failed because another restart of the same target took over.
+    #[serde(skip)]
+    pub takeover: bool,
     #[serde(skip)]
     pub started: Option<Instant>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -66,9 +77,12 @@ pub struct TargetState {
 }
 
 impl TargetState {
-    pub fn new(target: String, strategy: &str, desired: i32) -> Self {
+    pub fn new(target: String, namespace: &str, strategy: &str, desired: i32) -> Self {
         TargetState {
             target,
+            namespace: namespace.to_string(),
+            settled: false,
+            takeover: false,
             strategy: strategy.to_string(),
             state: State::Pending,
             ready: 0,
@@ -165,15 +179,19 @@ impl Reporter {
         self.with_state(i, |s| s.target.clone()).unwrap_or_default()
     }
 
-    /// Emits a JSON event (with `-o json`).
+    /// Emits a JSON event (with `-o json`), in the target's namespace.
     pub fn emit(&self, type_: &str, i: Option<usize>, extra: Value) {
         if !self.json {
             return;
         }
-        let target = i.map(|i| self.target(i));
+        let (target, ns) =
+            match i.and_then(|i| self.with_state(i, |s| (s.target.clone(), s.namespace.clone()))) {
+                Some((t, ns)) => (Some(t), ns),
+                None => (None, self.namespace.clone()),
+            };
         let _ = self
             .printer
-            .json_line(&event(type_, target.as_deref(), &self.namespace, extra));
+            .json_line(&event(type_, target.as_deref(), &ns, extra));
     }
 
     /// A log line on stderr (never with `-o json`, where events carry everything).
@@ -183,9 +201,13 @@ impl Reporter {
         }
         match &self.multi {
             Some(m) => {
-                // Above the live bars, one line at a time.
+                // Above the live bars, one line at a time, wrapped at spaces to the terminal's width.
+                let width = console::Term::stderr()
+                    .size_checked()
+                    .map_or(usize::MAX, |(_, w)| w as usize);
                 for l in line.lines() {
-                    let _ = m.println(l);
+                    let indent: String = l.chars().take_while(|c| *c == ' ').collect();
+                    let _ = m.println(wrap(l.trim_end(), width, &format!("{indent}    ")));
                 }
             }
             None => crate::output::note(line),
@@ -241,11 +263,15 @@ impl Reporter {
         );
         self.log(&format!("{target}: {detail}"));
         if let Some(m) = &self.multi {
-            let bar = ProgressBar::new_spinner();
-            bar.set_message(format!("0/{desired} new pods Ready — starting"));
-            let bar = m.add(bar);
+            // Hidden until it belongs to the MultiProgress: a bar that draws on its own leaves a line
+            // behind that nothing clears.
+            let bar = m.add(ProgressBar::with_draw_target(
+                None,
+                ProgressDrawTarget::hidden(),
+            ));
+            // `wide_msg` is cut to the terminal's width: a line that wraps is never cleared completely.
             bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} [{elapsed}]")
+                ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} {elapsed}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner()),
             );
             bar.set_prefix(target);
@@ -314,6 +340,44 @@ impl Reporter {
         );
     }
 
+    /// Every change the target needs is made; what is left is waiting (shown as its phase).
+    pub fn settled(&self, i: usize, phase: &str) {
+        self.with_state(i, |s| {
+            s.settled = true;
+            s.phase = phase.to_string();
+        });
+        if let Some(bar) = self.bar(i) {
+            bar.set_message(phase.to_string());
+        }
+    }
+
+    /// A bare pod's manifest was saved before its eviction.
+    pub fn saved(&self, i: usize, pod: &str, path: &std::path::Path) {
+        self.emit(
+            "PodSaved",
+            Some(i),
+            json!({"pod": pod, "path": path.display().to_string()}),
+        );
+        self.log(&format!(
+            "{}: saved the manifest of pod {pod} to {} (it has no controller: `kubectl create -f` it if the restart is stopped before the pod is created again)",
+            self.target(i),
+            path.display()
+        ));
+    }
+
+    /// A bare pod was created again from its saved manifest.
+    pub fn recreated(&self, i: usize, pod: &str, path: &std::path::Path) {
+        self.emit(
+            "PodRecreated",
+            Some(i),
+            json!({"pod": pod, "path": path.display().to_string()}),
+        );
+        self.log(&format!(
+            "{}: created pod {pod} again (it has no controller)",
+            self.target(i)
+        ));
+    }
+
     pub fn evicting(&self, i: usize, pod: &str) {
         self.emit("PodEvicted", Some(i), json!({"pod": pod}));
         self.log(&format!("{}: evicted pod {pod}", self.target(i)));
@@ -347,7 +411,7 @@ impl Reporter {
                 s.elapsed_seconds = s.started.map(|t| t.elapsed().as_secs_f64());
                 s.clone()
             })
-            .unwrap_or_else(|| TargetState::new(String::new(), "", 0));
+            .unwrap_or_else(|| TargetState::new(String::new(), "", "", 0));
         if let Some(bar) = self.bar(i) {
             bar.finish_and_clear();
         }
@@ -383,6 +447,9 @@ impl Reporter {
         explain: Option<&PodReport>,
     ) {
         let s = self.finish(i, State::Failed, reason, Some(verdict.clone()));
+        if reason == super::wait::TAKEN_OVER {
+            self.with_state(i, |s| s.takeover = true);
+        }
         self.emit(
             "TargetFailed",
             Some(i),
@@ -412,6 +479,24 @@ impl Reporter {
             }
         }
         self.log(text.trim_end());
+    }
+
+    /// A target whose outcome could not be observed.
+    pub fn unknown(&self, i: usize, verdict: &str) {
+        let s = self.finish(i, State::Unknown, "not observed", Some(verdict.to_string()));
+        self.emit(
+            "TargetUnknown",
+            Some(i),
+            json!({"verdict": verdict, "ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
+        );
+        if !self.json {
+            let p = &self.printer;
+            self.log(&format!(
+                "{}: {} {verdict}",
+                s.target,
+                p.paint("UNKNOWN:", Style::Warning)
+            ));
+        }
     }
 
     pub fn rollback_started(&self, i: usize, detail: &str) {
@@ -457,30 +542,129 @@ impl Reporter {
     }
 }
 
-/// The summary table (stdout) for people.
+/// Greedy word wrap at spaces: lines of at most `width` columns (a longer word stays whole on its own
+/// line), continuation lines indented by `indent`.
+pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+    let len = |s: &str| s.chars().count();
+    // The text's own leading spaces stay on its first line.
+    let mut line: String = text.chars().take_while(|c| *c == ' ').collect();
+    let mut out = String::new();
+    let mut words = 0;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if words > 0 && len(&line) + 1 + len(word) > width {
+            out.push_str(&line);
+            out.push('\n');
+            line = indent.to_string();
+            words = 0;
+        }
+        if words > 0 {
+            line.push(' ');
+        }
+        line.push_str(word);
+        words += 1;
+    }
+    out.push_str(&line);
+    out
+}
+
+/// The width of the terminal stdout is, if it is one.
+fn stdout_width() -> Option<usize> {
+    let t = console::Term::stdout();
+    t.is_term()
+        .then(|| t.size_checked())
+        .flatten()
+        .map(|(_, w)| w as usize)
+        .filter(|w| *w >= 20)
+}
+
+/// On a terminal, the table fits its width: only the `wrap` columns (free text) are wrapped, at spaces;
+/// names, states and numbers are never broken. Elsewhere (a pipe, a file) lines stay whole.
+fn fit_to_terminal(t: &mut comfy_table::Table, wrap: &[usize], width: usize) {
+    use comfy_table::{ColumnConstraint, ContentArrangement};
+    t.set_width(width.min(u16::MAX as usize) as u16);
+    t.set_content_arrangement(ContentArrangement::Dynamic);
+    for (i, col) in t.column_iter_mut().enumerate() {
+        if !wrap.contains(&i) {
+            col.set_constraint(ColumnConstraint::ContentWidth);
+        }
+    }
+}
+
+/// Columns narrower than this are not worth wrapping text into: the text goes under the table instead.
+const MIN_TEXT_COLUMN: usize = 24;
+
+/// The width the fixed columns take (content plus kubectl-like padding of 3).
+fn fixed_width(rows: &[Vec<String>], header: &[&str]) -> usize {
+    (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+                + 3
+        })
+        .sum()
+}
+
+/// The summary table (stdout) for people. On a narrow terminal, DETAIL wraps at spaces, or goes under the
+/// table, one paragraph per target, when the other columns leave too little room.
 pub fn summary_table(p: &Printer, states: &[TargetState]) -> Result<()> {
-    let mut t = p.table(&["target", "strategy", "result", "ready", "elapsed", "detail"]);
-    for s in states {
+    let header = ["target", "strategy", "result", "ready", "elapsed"];
+    let fixed: Vec<Vec<String>> = states
+        .iter()
+        .map(|s| {
+            vec![
+                s.target.clone(),
+                s.strategy.clone(),
+                s.state.as_str().to_string(),
+                format!("{}/{}", s.ready, s.desired),
+                s.elapsed().map(fmt_elapsed).unwrap_or_else(|| "-".into()),
+            ]
+        })
+        .collect();
+    let width = stdout_width();
+    let below = width.is_some_and(|w| w < fixed_width(&fixed, &header) + MIN_TEXT_COLUMN);
+    let mut cols: Vec<&str> = header.to_vec();
+    if !below {
+        cols.push("detail");
+    }
+    let mut t = p.table(&cols);
+    for (s, f) in states.iter().zip(&fixed) {
         let style = match s.state {
             State::Complete => Style::Ok,
             State::Failed | State::Interrupted => Style::Error,
-            State::RolledBack => Style::Warning,
+            State::RolledBack | State::Unknown => Style::Warning,
             _ => Style::Dim,
         };
-        let detail = s.verdict.clone().unwrap_or_else(|| s.phase.clone());
-        t.add_row(vec![
-            p.cell(&s.target, Style::Bold),
-            p.cell(&s.strategy, Style::Dim),
-            p.cell(s.state.as_str(), style),
-            p.cell(format!("{}/{}", s.ready, s.desired), Style::Info),
-            p.cell(
-                s.elapsed().map(fmt_elapsed).unwrap_or_else(|| "-".into()),
-                Style::Dim,
-            ),
-            p.cell(detail, Style::Info),
-        ]);
+        let mut row = vec![
+            p.cell(&f[0], Style::Bold),
+            p.cell(&f[1], Style::Dim),
+            p.cell(&f[2], style),
+            p.cell(&f[3], Style::Info),
+            p.cell(&f[4], Style::Dim),
+        ];
+        if !below {
+            row.push(p.cell(
+                s.verdict.clone().unwrap_or_else(|| s.phase.clone()),
+                Style::Info,
+            ));
+        }
+        t.add_row(row);
     }
-    p.print_table(&t)
+    if let (Some(w), false) = (width, below) {
+        fit_to_terminal(&mut t, &[5], w);
+    }
+    p.print_table(&t)?;
+    if let (Some(w), true) = (width, below) {
+        for s in states {
+            let detail = s.verdict.clone().unwrap_or_else(|| s.phase.clone());
+            if !detail.is_empty() {
+                p.line(&wrap(&format!("{}: {detail}", s.target), w, "    "))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// One planned step, for `--dry-run` and the `RestartPlan` document.
@@ -522,6 +706,9 @@ pub fn plan_table(p: &Printer, rows: &[PlanRow]) -> Result<()> {
             ),
         ]);
     }
+    if let Some(w) = stdout_width() {
+        fit_to_terminal(&mut t, &[4, 5], w);
+    }
     p.print_table(&t)
 }
 
@@ -544,6 +731,24 @@ mod tests {
         assert_eq!(e["namespace"], "shop");
         assert_eq!(e["desired"], 3);
         assert!(e["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+
+    #[test]
+    fn wrapping_never_breaks_words() {
+        assert_eq!(
+            wrap(
+                "deploy/alpha: patch restartedAt; the controller rolls",
+                24,
+                "    "
+            ),
+            "deploy/alpha: patch\n    restartedAt; the\n    controller rolls"
+        );
+        assert_eq!(
+            wrap("averyveryverylongword x", 5, ""),
+            "averyveryverylongword\nx"
+        );
+        assert_eq!(wrap("short", 80, "  "), "short");
+        assert_eq!(wrap("  a b c", 5, "    "), "  a b\n    c");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use serde::Serialize;
 
-use super::workload::{Workload, RESTARTED_AT};
+use super::workload::{Strategy, Workload, RESTARTED_AT};
 
 /// What the waiter expects of the workload after its patch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub enum Verdict {
     Failed { reason: String },
     /// Someone else changed the restart annotation after our patch.
     Reverted { value: Option<String> },
+    /// The Deployment was paused after our patch: the controller stops rolling.
+    Paused,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +64,10 @@ pub struct PodFailure {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     pub restarts: i32,
+    /// explain's cause id when it tells more than the container status (`liveness-probe`,
+    /// `startup-probe`): a probe kill reads as a bare exit code 137 otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
 }
 
 /// Waiting reasons that mean the new pod will not come up by itself.
@@ -115,6 +121,15 @@ pub fn is_new(p: &Pod, marker: Option<&str>) -> bool {
         == marker
 }
 
+/// The controller revision a StatefulSet or DaemonSet pod was created from (`controller-revision-hash`).
+pub fn revision_of(p: &Pod) -> Option<&str> {
+    p.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("controller-revision-hash"))
+        .map(String::as_str)
+}
+
 /// A StatefulSet pod's ordinal (`db-2` → 2).
 pub fn ordinal(p: &Pod) -> Option<i32> {
     pod_name(p).rsplit_once('-')?.1.parse().ok()
@@ -150,6 +165,7 @@ pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
         exit_code: exit,
         message: msg.filter(|m| !m.is_empty()).cloned(),
         restarts: restarts_total,
+        cause: None,
     };
     // OOM first: it is the most specific verdict, whatever the container does now.
     for c in all_statuses(p) {
@@ -213,6 +229,20 @@ pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
     None
 }
 
+/// The new pod that explains a workload-level failure (a progress deadline exceeded): the first one that
+/// failed, else the first one not Ready.
+pub fn new_pod_behind(pods: &[Pod], marker: Option<&str>) -> Option<PodFailure> {
+    let new: Vec<&Pod> = pods
+        .iter()
+        .filter(|p| is_new(p, marker) && !is_terminating(p))
+        .collect();
+    new.iter().find_map(|p| pod_failure(p)).or_else(|| {
+        new.iter()
+            .find(|p| !is_ready(p))
+            .map(|p| unready_failure(p))
+    })
+}
+
 /// Why a pod is not Ready (used when `--timeout` runs out): the first unready container and its state.
 pub fn unready_failure(p: &Pod) -> PodFailure {
     if let Some(f) = pod_failure(p) {
@@ -254,6 +284,7 @@ pub fn unready_failure(p: &Pod) -> PodFailure {
         exit_code: None,
         message,
         restarts: restarts(p),
+        cause: None,
     }
 }
 
@@ -269,6 +300,8 @@ impl PodFailure {
             .map(|c| format!(" (exit code {c}{})", signal_note(c)))
             .unwrap_or_default();
         let what = match self.reason.as_str() {
+            "LivenessProbe" => format!("{who} was killed by its liveness probe{exit}, {} restart{}", self.restarts, if self.restarts == 1 { "" } else { "s" }),
+            "StartupProbe" => format!("{who} was killed by its startup probe{exit}: it never finished starting, {} restart{}", self.restarts, if self.restarts == 1 { "" } else { "s" }),
             "OOMKilled" => format!("{who} was OOMKilled{exit}: it exceeded its memory limit"),
             "CrashLoopBackOff" => format!(
                 "{who} is crash-looping{exit}, {} restart{}",
@@ -338,8 +371,22 @@ pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>,
                 .find(|c| c.type_ == "Progressing")
             {
                 if c.reason.as_deref() == Some("ProgressDeadlineExceeded") {
+                    // Why no pod could even be created (quota, admission) is in ReplicaFailure.
+                    let creating = s
+                        .conditions
+                        .iter()
+                        .flatten()
+                        .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
+                        .map(|c| {
+                            format!(
+                                "; {}: {}",
+                                c.reason.as_deref().unwrap_or("ReplicaFailure"),
+                                c.message.as_deref().unwrap_or("")
+                            )
+                        })
+                        .unwrap_or_default();
                     return Err(format!(
-                        "deployment {name:?} exceeded its progress deadline"
+                        "deployment {name:?} exceeded its progress deadline{creating}"
                     ));
                 }
             }
@@ -385,7 +432,11 @@ pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>,
                     format!("{updated} out of {want} new pods have been updated")
                 }));
             }
-            if partition == 0 {
+            // Up to 1.35 the controller completes `currentRevision` only for RollingUpdate
+            // (`completeRollingUpdate` in pkg/controller/statefulset/stateful_set_utils.go): an OnDelete
+            // StatefulSet keeps the old currentRevision after every pod was replaced. Its pods are judged by
+            // their `controller-revision-hash` in `assess` instead.
+            if partition == 0 && w.strategy() != Strategy::OnDelete {
                 if let (Some(cur), Some(upd)) = (&s.current_revision, &s.update_revision) {
                     if cur != upd {
                         return Ok(Some(format!(
@@ -469,6 +520,9 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
             value: w.restarted_at().map(str::to_string),
         });
     }
+    if w.paused() {
+        return progress(Verdict::Paused);
+    }
     if let Some(f) = new
         .iter()
         .filter(|p| !expect.exempt.contains(pod_uid(p)))
@@ -494,6 +548,17 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
         return progress(Verdict::Waiting {
             phase: format!("{old} old pod{} still present", plural(old)),
         });
+    }
+    if let Some(rev) = w.update_revision() {
+        let behind = new
+            .iter()
+            .filter(|p| replaced(p) && revision_of(p).is_some_and(|r| r != rev))
+            .count();
+        if behind > 0 {
+            return progress(Verdict::Waiting {
+                phase: format!("{behind} pod{} not yet at revision {rev}", plural(behind)),
+            });
+        }
     }
     if ready < desired {
         return progress(Verdict::Waiting {
@@ -528,6 +593,7 @@ pub fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<
                     exit_code: None,
                     message: Some("a new pod disappeared during --stable-for".into()),
                     restarts: 0,
+                    cause: None,
                 })
             }
             Some(p) => {
@@ -778,6 +844,76 @@ status: {status}
         );
         assert!(matches!(
             assess(&w, &pods, &e).verdict,
+            Verdict::Waiting { .. }
+        ));
+    }
+
+    fn sts_on_delete(status: &str) -> Workload {
+        from_yaml(&format!(
+            r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: db, generation: 2}}
+spec:
+  replicas: 3
+  updateStrategy: {{type: OnDelete}}
+  selector: {{matchLabels: {{app: db}}}}
+  template:
+    metadata:
+      annotations: {{kubectl.kubernetes.io/restartedAt: "{T}"}}
+    spec: {{containers: [{{name: app, image: x}}]}}
+status: {status}
+"#
+        ))
+    }
+
+    fn at_revision(mut p: Pod, rev: &str) -> Pod {
+        p.metadata
+            .labels
+            .get_or_insert_with(Default::default)
+            .insert("controller-revision-hash".into(), rev.into());
+        p
+    }
+
+    /// Upstream (≤ 1.35) never moves `currentRevision` to `updateRevision` for OnDelete: after every pod was
+    /// replaced the status still reads currentRevision db-5d8f, currentReplicas 0, updatedReplicas 3
+    /// (`completeRollingUpdate` only runs for RollingUpdate). Completion comes from the pods.
+    #[test]
+    fn ondelete_statefulset_completes_although_current_revision_stays_old() {
+        let e = Expect {
+            marker: Some(T.into()),
+            generation: 2,
+            exempt: Default::default(),
+        };
+        let status = "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 0, updatedReplicas: 3, currentRevision: db-5d8f, updateRevision: db-7c9d, collisionCount: 0}";
+        let pods: Vec<Pod> = ["db-0", "db-1", "db-2"]
+            .iter()
+            .map(|n| at_revision(ready_pod(n, T), "db-7c9d"))
+            .collect();
+        let p = assess(&sts_on_delete(status), &pods, &e);
+        assert_eq!(p.verdict, Verdict::Complete, "{p:?}");
+        assert_eq!((p.ready, p.desired), (3, 3));
+        // A pod still at the old revision is not done, whatever its annotation says.
+        let mut behind = pods.clone();
+        behind[0] = at_revision(ready_pod("db-0", T), "db-5d8f");
+        let p = assess(&sts_on_delete(status), &behind, &e);
+        assert!(
+            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("revision db-7c9d")),
+            "{p:?}"
+        );
+        // Not all replaced yet: updatedReplicas says so.
+        let status = "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 1, updatedReplicas: 2, currentRevision: db-5d8f, updateRevision: db-7c9d}";
+        assert!(matches!(
+            assess(&sts_on_delete(status), &pods, &e).verdict,
+            Verdict::Waiting { .. }
+        ));
+        // RollingUpdate still waits for the revisions to be equal (the controller completes it there).
+        let rolling = sts(
+            None,
+            "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, currentRevision: db-5d8f, updateRevision: db-7c9d}",
+        );
+        assert!(matches!(
+            assess(&rolling, &pods, &e).verdict,
             Verdict::Waiting { .. }
         ));
     }

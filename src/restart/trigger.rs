@@ -9,9 +9,11 @@ use kube::api::{Patch, PatchParams};
 use kube::Api;
 use serde_json::json;
 
+use tokio::time::Instant;
+
+use super::api::{self, Contact, Stop};
 use super::workload::{Workload, RESTARTED_AT};
 use crate::client::Kube;
-use crate::error::Result;
 use crate::target::Kind;
 
 /// Our field manager name (kubectl uses `kubectl-rollout`).
@@ -50,46 +52,125 @@ pub fn patch_body(value: Option<&str>) -> serde_json::Value {
     json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: value}}}}})
 }
 
+/// The latest field manager other than us whose managedFields own `key` under `path`
+/// (`["f:spec", "f:template", "f:metadata", "f:annotations"]`, `"f:kubectl.kubernetes.io/restartedAt"`).
+pub fn manager_of(entries: &[ManagedFieldsEntry], path: &[&str], key: &str) -> Option<String> {
+    latest(
+        entries
+            .iter()
+            .filter(|e| !ours(e) && owns(e, path, Some(key))),
+    )
+}
+
+fn ours(e: &ManagedFieldsEntry) -> bool {
+    e.manager.as_deref() == Some(FIELD_MANAGER)
+}
+
+fn owns(e: &ManagedFieldsEntry, path: &[&str], key: Option<&str>) -> bool {
+    let Some(f) = e.fields_v1.as_ref() else {
+        return false;
+    };
+    let mut cur = &f.0;
+    for p in path {
+        match cur.get(p) {
+            Some(next) => cur = next,
+            None => return false,
+        }
+    }
+    key.is_none_or(|k| cur.get(k).is_some())
+}
+
+fn latest<'a>(it: impl Iterator<Item = &'a ManagedFieldsEntry>) -> Option<String> {
+    it.max_by_key(|e| e.time.as_ref().map(|t| t.0))
+        .and_then(|e| e.manager.clone())
+}
+
+const ANNOTATIONS: [&str; 4] = ["f:spec", "f:template", "f:metadata", "f:annotations"];
+
+/// Who changed the restart annotation after our patch, from managedFields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writer {
+    /// This field manager owns the annotation now.
+    Manager(String),
+    /// Nobody else owns it but our field manager, with a value we did not write: another
+    /// `kubectl graceful restart` of the same target.
+    OtherRestart,
+    /// Nobody owns it (it was removed); this manager wrote the pod template last.
+    Probably(String),
+    Unknown,
+}
+
+/// `removed`: the annotation is gone (a removal leaves no owner; ownership still recorded for it is stale).
+pub fn annotation_writer(entries: &[ManagedFieldsEntry], removed: bool) -> Writer {
+    let key = format!("f:{RESTARTED_AT}");
+    if let Some(m) = manager_of(entries, &ANNOTATIONS, &key).filter(|_| !removed) {
+        return Writer::Manager(m);
+    }
+    if !removed
+        && entries
+            .iter()
+            .any(|e| ours(e) && owns(e, &ANNOTATIONS, Some(&key)))
+    {
+        return Writer::OtherRestart;
+    }
+    // A removal leaves no owner behind: whoever last wrote the template (status writers excluded).
+    match latest(entries.iter().filter(|e| {
+        !ours(e) && e.subresource.is_none() && owns(e, &["f:spec", "f:template"], None)
+    })) {
+        Some(m) => Writer::Probably(m),
+        None => Writer::Unknown,
+    }
+}
+
 /// Who last wrote the pod-template restart annotation, other than us: the field manager from managedFields
 /// (e.g. `argocd-controller`, `kustomize-controller`). Falls back to whoever last touched the template.
 pub fn reverting_manager(entries: &[ManagedFieldsEntry]) -> Option<String> {
-    let key = format!("f:{RESTARTED_AT}");
-    let path = ["f:spec", "f:template", "f:metadata", "f:annotations"];
-    let owns = |e: &ManagedFieldsEntry, depth: usize, with_key: bool| -> bool {
-        let Some(f) = e.fields_v1.as_ref() else {
-            return false;
-        };
-        let mut cur = &f.0;
-        for p in &path[..depth] {
-            match cur.get(p) {
-                Some(next) => cur = next,
-                None => return false,
-            }
-        }
-        !with_key || cur.get(&key).is_some()
-    };
-    let others = || {
-        entries
-            .iter()
-            .filter(|e| e.manager.as_deref() != Some(FIELD_MANAGER))
-    };
-    let latest = |it: Vec<&ManagedFieldsEntry>| {
-        it.into_iter()
-            .max_by_key(|e| e.time.as_ref().map(|t| t.0))
-            .and_then(|e| e.manager.clone())
-    };
-    latest(others().filter(|e| owns(e, 4, true)).collect())
-        .or_else(|| latest(others().filter(|e| owns(e, 2, false)).collect()))
+    match annotation_writer(entries, false) {
+        Writer::Manager(m) | Writer::Probably(m) => Some(m),
+        Writer::OtherRestart | Writer::Unknown => None,
+    }
+}
+
+/// What to do when `manager` keeps changing the pod template back.
+pub fn advice_for(manager: &str, target: &str, ns: &str) -> String {
+    let m = manager.to_ascii_lowercase();
+    if m.starts_with("argocd") {
+        format!("Argo CD syncs {target} back to what Git says: restart it through Argo CD (`argocd app actions run APP restart --kind {} --resource-name {}`), or turn off self-heal for the restart", kind_of(target), name_of(target))
+    } else if m.starts_with("kustomize-controller")
+        || m.starts_with("helm-controller")
+        || m.starts_with("flux")
+    {
+        "Flux reconciles it back: suspend it for the restart (`flux suspend kustomization NAME` or `flux suspend helmrelease NAME`), run the restart, then `flux resume …`".to_string()
+    } else if m == "kubectl-rollout" {
+        format!("someone ran `kubectl rollout` on {target} meanwhile: follow it with `kubectl rollout status {target} -n {ns}`")
+    } else {
+        format!("{manager} writes the pod template of {target}: restart it through {manager}, or stop it during the restart")
+    }
+}
+
+fn kind_of(target: &str) -> &'static str {
+    match target.split('/').next() {
+        Some("sts") => "StatefulSet",
+        Some("ds") => "DaemonSet",
+        _ => "Deployment",
+    }
+}
+
+fn name_of(target: &str) -> &str {
+    target.rsplit('/').next().unwrap_or(target)
 }
 
 /// Sets (or removes) the restart annotation with a strategic merge patch; returns the patched workload.
+/// The request must be answered by `deadline`.
 pub async fn patch_restarted_at(
     kube: &Kube,
+    contact: &Contact,
+    deadline: Instant,
     kind: Kind,
     ns: &str,
     name: &str,
     value: Option<&str>,
-) -> Result<Workload> {
+) -> Result<Workload, Stop> {
     let pp = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
@@ -97,30 +178,34 @@ pub async fn patch_restarted_at(
     let patch = Patch::Strategic(patch_body(value));
     let what = format!("{} {name}", kind.lower());
     let c = kube.client.clone();
+    let how = ("patch", what.as_str(), Some(ns));
     Ok(match kind {
         Kind::StatefulSet => Workload::StatefulSet(
-            kube.call(
-                "patch",
-                &what,
-                Some(ns),
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
                 Api::namespaced(c, ns).patch(name, &pp, &patch),
             )
             .await?,
         ),
         Kind::DaemonSet => Workload::DaemonSet(
-            kube.call(
-                "patch",
-                &what,
-                Some(ns),
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
                 Api::namespaced(c, ns).patch(name, &pp, &patch),
             )
             .await?,
         ),
         _ => Workload::Deployment(
-            kube.call(
-                "patch",
-                &what,
-                Some(ns),
+            api::call(
+                kube,
+                contact,
+                deadline,
+                how,
                 Api::namespaced(c, ns).patch(name, &pp, &patch),
             )
             .await?,
@@ -218,6 +303,42 @@ mod tests {
         .unwrap();
         assert_eq!(reverting_manager(&entries).as_deref(), Some("helm"));
         assert_eq!(reverting_manager(&[]), None);
+    }
+
+    #[test]
+    fn another_restart_and_the_pause_are_named() {
+        // Only our field manager owns the key, with a value this run did not write: another run of ours.
+        let entries: Vec<ManagedFieldsEntry> = serde_yaml::from_str(
+            r#"
+- manager: kube-controller-manager
+  operation: Update
+  subresource: status
+  time: "2026-11-23T15:00:20Z"
+  fieldsType: FieldsV1
+  fieldsV1: {"f:status": {"f:replicas": {}}}
+- manager: kubectl-graceful
+  operation: Update
+  time: "2026-11-23T15:00:10Z"
+  fieldsType: FieldsV1
+  fieldsV1: {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/restartedAt": {}}}}}}
+- manager: kubectl-rollout
+  operation: Update
+  time: "2026-11-23T15:00:12Z"
+  fieldsType: FieldsV1
+  fieldsV1: {"f:spec": {"f:paused": {}}}
+"#,
+        )
+        .unwrap();
+        assert_eq!(annotation_writer(&entries, false), Writer::OtherRestart);
+        // Removed, the annotation has no owner: ours (stale) is no sign of another restart.
+        assert_eq!(annotation_writer(&entries, true), Writer::Unknown);
+        assert_eq!(
+            manager_of(&entries, &["f:spec"], "f:paused").as_deref(),
+            Some("kubectl-rollout")
+        );
+        assert!(advice_for("argocd-controller", "deploy/web", "shop")
+            .contains("argocd app actions run APP restart --kind Deployment --resource-name web"));
+        assert!(advice_for("kustomize-controller", "deploy/web", "shop").contains("flux suspend"));
     }
 }
 

@@ -17,12 +17,21 @@ use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
+use super::api::{self, Contact, Stop};
+use super::evict::FINAL_READ;
 use super::render::Reporter;
 use super::status::{self, Expect, PodFailure, Verdict};
-use super::trigger::reverting_manager;
+use super::trigger::{advice_for, annotation_writer, manager_of, Writer};
+
+/// `Outcome::Failed` reasons the summary treats specially.
+pub const TAKEN_OVER: &str = "taken over by another restart";
+pub const REVERTED: &str = "restart annotation reverted";
+pub const PAUSED: &str = "paused during the restart";
 use super::workload::Workload;
 use crate::client::Kube;
 use crate::error::{Error, Result};
+
+type StepResult<T> = std::result::Result<T, Stop>;
 use crate::target::Kind;
 
 /// How a wait ended (errors aside).
@@ -36,6 +45,12 @@ pub enum Outcome {
         /// One line for people (the verdict for the failing pod).
         verdict: String,
     },
+    /// The outcome could not be observed (the API server stopped answering): neither complete nor failed.
+    Unknown {
+        verdict: String,
+    },
+    /// Failed and already reported (then rolled back).
+    Reported,
 }
 
 /// An informer-like store fed with watcher events; `synced` once the first list is complete.
@@ -213,6 +228,7 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 /// What to wait for on one workload.
 pub struct RolloutWait<'a> {
     pub kube: &'a Kube,
+    pub contact: &'a Contact,
     pub ns: &'a str,
     pub kind: Kind,
     pub name: &'a str,
@@ -244,7 +260,7 @@ fn merged(
 }
 
 /// Waits until the restart is complete (and stable for `stable_for`), fails, or times out.
-pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
+pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
     let target = format!("{}/{}", w.kind.short(), w.name);
     let mut events = merged(
         watch_workload(w.kube, w.kind, w.ns, w.name),
@@ -266,7 +282,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
         tokio::select! {
             ev = events.next() => {
                 let Some((is_workload, ev)) = ev else {
-                    return Err(Error::other(format!("watch {target}"), "the watch stream ended"));
+                    return Err(Stop::Error(Error::other(format!("watch {target}"), "the watch stream ended")));
                 };
                 match ev {
                     Err(e) => {
@@ -278,6 +294,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                     Ok(Change::Workload(e)) => workload.apply(*e),
                     Ok(Change::Pods(e)) => pods.apply(*e),
                 }
+                w.contact.heard();
                 watch_error = None;
                 if !workload.synced || !pods.synced {
                     continue;
@@ -335,25 +352,62 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                         return Ok(Outcome::Failed { reason: format!("new pod {} failed", f.pod), failure: Some(f), verdict });
                     }
                     Verdict::Failed { reason } => {
-                        return Ok(Outcome::Failed { reason: reason.clone(), failure: None, verdict: reason });
+                        // The controller gave up (progress deadline): explain the new pod behind it.
+                        let failure = status::new_pod_behind(&pod_list, w.expect.marker.as_deref());
+                        let verdict = match &failure {
+                            Some(f) => format!("{reason}: {}", f.verdict()),
+                            None => reason.clone(),
+                        };
+                        return Ok(Outcome::Failed { reason: "progress deadline exceeded".into(), failure, verdict });
                     }
-                    Verdict::Reverted { value } => {
-                        // Read who did it from a fresh copy: a watch event may predate its managedFields.
-                        let fresh = super::plan::get_workload(w.kube, w.kind, w.ns, w.name).await.ok();
+                    Verdict::Paused => {
+                        let fresh = super::plan::get_workload(w.kube, w.contact, Instant::now() + FINAL_READ, w.kind, w.ns, w.name).await.ok();
                         let who = fresh
                             .as_ref()
                             .unwrap_or(wl)
                             .meta()
                             .managed_fields
                             .as_deref()
-                            .and_then(reverting_manager);
+                            .and_then(|m| manager_of(m, &["f:spec"], "f:paused"));
                         let verdict = format!(
-                            "another writer {} the restart annotation (now {}){}: stopping so as not to fight it",
-                            if value.is_some() { "changed" } else { "removed" },
-                            value.as_deref().map(|v| format!("{v:?}")).unwrap_or_else(|| "absent".into()),
-                            who.map(|m| format!(" — field manager {m}")).unwrap_or_default(),
+                            "{target} was paused during the restart{}: its controller stops rolling; resume it with `kubectl rollout resume {target} -n {}`",
+                            who.map(|m| format!(" (spec.paused set by field manager {m})")).unwrap_or_default(),
+                            w.ns
                         );
-                        return Ok(Outcome::Failed { reason: "restart annotation reverted".into(), failure: None, verdict });
+                        return Ok(Outcome::Failed { reason: PAUSED.into(), failure: None, verdict });
+                    }
+                    Verdict::Reverted { value } => {
+                        // Read who did it from a fresh copy: a watch event may predate its managedFields.
+                        let fresh = super::plan::get_workload(w.kube, w.contact, Instant::now() + FINAL_READ, w.kind, w.ns, w.name).await.ok();
+                        let writer = fresh
+                            .as_ref()
+                            .unwrap_or(wl)
+                            .meta()
+                            .managed_fields
+                            .as_deref()
+                            .map(|m| annotation_writer(m, value.is_none()))
+                            .unwrap_or(Writer::Unknown);
+                        let now = value.as_deref().map(|v| format!("{v:?}")).unwrap_or_else(|| "absent".into());
+                        let changed = if value.is_some() { "changed" } else { "removed" };
+                        let (reason, verdict) = match writer {
+                            Writer::OtherRestart => (
+                                TAKEN_OVER,
+                                format!("another `kubectl graceful restart` of {target} took over (restartedAt now {now}): it continues there; this one stops"),
+                            ),
+                            Writer::Manager(m) => (
+                                REVERTED,
+                                format!("field manager {m} {changed} the restart annotation (now {now}): stopping so as not to fight it; {}", advice_for(&m, &target, w.ns)),
+                            ),
+                            Writer::Probably(m) => (
+                                REVERTED,
+                                format!("the restart annotation was {changed} (now {now}), most likely by field manager {m} (it wrote the pod template last): stopping so as not to fight it; {}", advice_for(&m, &target, w.ns)),
+                            ),
+                            Writer::Unknown => (
+                                REVERTED,
+                                format!("another writer {changed} the restart annotation (now {now}); managedFields do not say who: stopping so as not to fight it"),
+                            ),
+                        };
+                        return Ok(Outcome::Failed { reason: reason.into(), failure: None, verdict });
                     }
                 }
             }
@@ -361,46 +415,96 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> Result<Outcome> {
                 return Ok(Outcome::Complete);
             }
             _ = &mut deadline => {
+                // A last fresh look: never judge from a view the API server stopped updating.
+                let fresh = futures::future::try_join(
+                    super::plan::get_workload(w.kube, w.contact, Instant::now() + FINAL_READ, w.kind, w.ns, w.name),
+                    list_pods_now(w.kube, w.contact, w.ns, &w.selector),
+                )
+                .await;
+                let (wl, pod_list) = match fresh {
+                    Ok(x) => x,
+                    Err(stop @ (Stop::NoAnswer { .. } | Stop::Error(Error::Unreachable { .. }))) => {
+                        let why = match stop {
+                            Stop::Error(e) => format!("{e}; "),
+                            _ => String::new(),
+                        };
+                        let seen = workload.values().next().map(|wl| {
+                            let pl: Vec<Pod> = pods.values().cloned().collect();
+                            match status::assess(wl, &pl, &w.expect).verdict {
+                                Verdict::Waiting { phase } => phase,
+                                _ => "not complete".into(),
+                            }
+                        });
+                        return Ok(Outcome::Unknown {
+                            verdict: format!(
+                                "could not observe {target}: {why}{}{}{}",
+                                api::no_answer(w.contact.last()),
+                                watch_error.as_ref().map(|e| format!("; its watch failed: {e}")).unwrap_or_default(),
+                                seen.map(|p| format!("; last seen: {p}")).unwrap_or_default()
+                            ),
+                        });
+                    }
+                    Err(Stop::Error(e)) if !e.is_not_found() => return Err(Stop::Error(e)),
+                    Err(Stop::Error(_)) => {
+                        return Ok(Outcome::Failed {
+                            reason: "deleted".into(),
+                            failure: None,
+                            verdict: format!("{target} was deleted during the restart"),
+                        })
+                    }
+                };
+                let assessed = status::assess(&wl, &pod_list, &w.expect);
+                if assessed.verdict == Verdict::Complete && stable.is_none() && w.stable_for.is_none() {
+                    w.reporter.progress_of(w.rollback, w.index, assessed.ready, assessed.desired, "complete");
+                    return Ok(Outcome::Complete);
+                }
                 let marker = w.expect.marker.as_deref();
-                let pod_list: Vec<&Pod> = pods.values().collect();
                 let unready = pod_list.iter().find(|p| status::is_new(p, marker) && !status::is_terminating(p) && !status::is_ready(p));
-                let failure = unready.map(|p| status::unready_failure(p));
-                let phase = workload.values().next()
-                    .map(|wl| {
-                        let pl: Vec<Pod> = pods.values().cloned().collect();
-                        match status::assess(wl, &pl, &w.expect).verdict {
-                            Verdict::Waiting { phase } => phase,
-                            _ => "not complete".into(),
-                        }
-                    })
-                    .unwrap_or_else(|| "not observed".into());
-                let mut verdict = match &failure {
+                let failure = unready.map(status::unready_failure);
+                let phase = match assessed.verdict {
+                    Verdict::Waiting { phase } => phase,
+                    _ => "not complete".into(),
+                };
+                let verdict = match &failure {
                     Some(f) => format!("{} ({phase} after {})", f.verdict(), humantime::format_duration(w.timeout)),
                     None => format!("{phase} after {}", humantime::format_duration(w.timeout)),
                 };
-                if let Some(e) = &watch_error {
-                    verdict = format!(
-                        "the API server could not be watched ({}: {e}); last seen: {verdict}",
-                        w.kube.server
-                    );
-                }
                 return Ok(Outcome::Failed { reason: format!("timed out after {} (--timeout)", humantime::format_duration(w.timeout)), failure, verdict });
             }
         }
     }
 }
 
+/// The pods matching `selector` now, with a short deadline of their own.
+async fn list_pods_now(
+    kube: &Kube,
+    contact: &Contact,
+    ns: &str,
+    selector: &str,
+) -> StepResult<Vec<Pod>> {
+    let api: Api<Pod> = Api::namespaced(kube.client.clone(), ns);
+    let lp = kube::api::ListParams::default().labels(selector);
+    Ok(api::call(
+        kube,
+        contact,
+        Instant::now() + FINAL_READ,
+        ("list", &format!("pods -l {selector}"), Some(ns)),
+        api.list(&lp),
+    )
+    .await?
+    .items)
+}
+
 /// Waits for the controller to observe `generation` (before evicting pods of an OnDelete workload, so
 /// replacements get the new template).
 pub async fn wait_observed(
     kube: &Kube,
-    kind: Kind,
-    ns: &str,
-    name: &str,
+    contact: &Contact,
+    (kind, ns, name): (Kind, &str, &str),
     generation: i64,
     deadline: Instant,
     reporter: &Reporter,
-) -> Result<bool> {
+) -> StepResult<bool> {
     let mut events = watch_workload(kube, kind, ns, name);
     let mut cache: Cache<Workload> = Cache::default();
     let sleep = tokio::time::sleep_until(deadline);
@@ -408,16 +512,21 @@ pub async fn wait_observed(
     loop {
         tokio::select! {
             ev = events.next() => match ev {
-                None => return Err(Error::other(format!("watch {} {name}", kind.lower()), "the watch stream ended")),
+                None => return Err(Stop::Error(Error::other(format!("watch {} {name}", kind.lower()), "the watch stream ended"))),
                 Some(Err(e)) => check_watch_error(kube, e, &format!("{} {name}", kind.lower()), ns, reporter)?,
                 Some(Ok(e)) => {
+                    contact.heard();
                     cache.apply(e);
                     if cache.synced && cache.values().any(|w| w.observed_generation() >= generation) {
                         return Ok(true);
                     }
                 }
             },
-            _ = &mut sleep => return Ok(false),
+            _ = &mut sleep => {
+                // A last fresh look before saying the controller did not observe it.
+                let w = super::plan::get_workload(kube, contact, Instant::now() + FINAL_READ, kind, ns, name).await?;
+                return Ok(w.observed_generation() >= generation);
+            }
         }
     }
 }

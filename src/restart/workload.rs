@@ -167,6 +167,14 @@ impl Workload {
         }
     }
 
+    /// A StatefulSet's `status.updateRevision`: the revision every replaced pod must carry.
+    pub fn update_revision(&self) -> Option<&str> {
+        match self {
+            Workload::StatefulSet(s) => s.status.as_ref()?.update_revision.as_deref(),
+            _ => None,
+        }
+    }
+
     pub fn paused(&self) -> bool {
         match self {
             Workload::Deployment(d) => d.spec.as_ref().and_then(|s| s.paused).unwrap_or(false),

@@ -87,13 +87,44 @@ impl Faults {
             remaining: times,
         });
     }
-    /// Remove latency and failure rules.
+    /// Remove latency, failure and hold rules (held requests are answered).
     pub fn clear(&self) {
-        *self.shared.faults.lock().unwrap() = FaultState::default();
+        let held = self.shared.faults.lock().unwrap().held;
+        *self.shared.faults.lock().unwrap() = FaultState {
+            held,
+            ..FaultState::default()
+        };
+        self.shared.hang.send_modify(|_| {});
+    }
+    /// Hold every request whose method matches (`"*"` = any) and whose path+query contains `path_contains`:
+    /// it is read but not answered until [`Faults::release`] (a request in flight, for tests that act
+    /// while it is).
+    pub fn hold(&self, method: &str, path_contains: &str) {
+        self.shared
+            .faults
+            .lock()
+            .unwrap()
+            .hold
+            .push((method.into(), path_contains.into()));
+    }
+    /// How many requests are held now.
+    pub fn held(&self) -> usize {
+        self.shared.faults.lock().unwrap().held
+    }
+    /// Drop the hold rules and answer the held requests.
+    pub fn release(&self) {
+        self.shared.faults.lock().unwrap().hold.clear();
+        self.shared.hang.send_modify(|_| {});
     }
     /// Close every open watch (and log follow) stream.
     pub fn drop_watches(&self) {
         self.shared.drop_watches.send_modify(|g| *g += 1);
+    }
+    /// Hang: connections are still accepted and requests read, but nothing is answered and open watches
+    /// go silent (no events, no bookmarks), like an API server stuck on etcd. `false` answers again
+    /// (requests held meanwhile are then served).
+    pub fn hang(&self, on: bool) {
+        self.shared.hang.send_replace(on);
     }
     /// Watches and continue tokens from any resourceVersion before now get 410 Gone.
     pub fn expire_resource_versions(&self) {
@@ -386,6 +417,7 @@ impl Sim {
             requests: Mutex::new(vec![]),
             faults: Mutex::new(FaultState::default()),
             drop_watches: drop_tx,
+            hang: tokio::sync::watch::Sender::new(false),
         });
         let dir = tempfile::Builder::new().prefix("kubesim-").tempdir()?;
         let std_l = bind(port, &rt)?;

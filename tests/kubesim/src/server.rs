@@ -131,6 +131,8 @@ pub async fn handle(
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    ctx.shared.unhung().await;
+    hold_if_asked(&ctx.shared, &method, &path, &query).await;
     let user = {
         let st = ctx.shared.lock();
         auth.strip_prefix("Bearer ")
@@ -221,6 +223,31 @@ pub async fn handle(
         at: started,
     });
     Ok(resp)
+}
+
+/// Holds a request that matches a hold rule until the rules no longer match it.
+async fn hold_if_asked(shared: &Shared, method: &str, path: &str, query: &str) {
+    let full = if query.is_empty() {
+        path.to_string()
+    } else {
+        format!("{path}?{query}")
+    };
+    let matches = |f: &crate::state::FaultState| {
+        f.hold
+            .iter()
+            .any(|(m, p)| (m == "*" || m.eq_ignore_ascii_case(method)) && full.contains(p.as_str()))
+    };
+    if !matches(&shared.faults.lock().unwrap()) {
+        return;
+    }
+    shared.faults.lock().unwrap().held += 1;
+    let mut rx = shared.hang.subscribe();
+    while matches(&shared.faults.lock().unwrap()) {
+        if rx.changed().await.is_err() {
+            break;
+        }
+    }
+    shared.faults.lock().unwrap().held -= 1;
 }
 
 fn version_json(v: &str) -> Value {
@@ -1231,6 +1258,7 @@ fn watch_handler(
     };
     let mut drop_rx = ctx.shared.drop_watches.subscribe();
     drop_rx.mark_unchanged();
+    let shared = ctx.shared.clone();
     tokio::spawn(async move {
         for b in initial {
             if tx.send(b).await.is_err() {
@@ -1248,6 +1276,7 @@ fn watch_handler(
                         last_rv = e.rv;
                         if e.storage != def.storage { continue; }
                         if let Some((t, o)) = filter_event(&e, &matches) {
+                            shared.unhung().await;
                             if tx.send(watch_line(t, &render(o))).await.is_err() { return; }
                         }
                     }
@@ -1257,7 +1286,7 @@ fn watch_handler(
                     }
                     Err(_) => return,
                 },
-                _ = bm.tick(), if bookmarks => {
+                _ = bm.tick(), if bookmarks && !*shared.hang.borrow() => {
                     let b = json!({"kind": def.kind, "apiVersion": def.api_version(), "metadata": {"resourceVersion": last_rv.to_string()}});
                     if tx.send(watch_line("BOOKMARK", &b)).await.is_err() { return; }
                 }

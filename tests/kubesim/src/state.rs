@@ -32,6 +32,10 @@ pub struct FailRule {
 pub struct FaultState {
     pub latency: Duration,
     pub fail: Vec<FailRule>,
+    /// (method or "*", path_contains): matching requests get no answer until released.
+    pub hold: Vec<(String, String)>,
+    /// Requests being held now.
+    pub held: usize,
 }
 
 pub struct State {
@@ -58,9 +62,18 @@ pub struct Shared {
     pub requests: Mutex<Vec<RequestRecord>>,
     pub faults: Mutex<FaultState>,
     pub drop_watches: tokio::sync::watch::Sender<u64>,
+    /// While true the server accepts connections and reads requests but answers nothing, and open
+    /// watches send nothing (a hung API server).
+    pub hang: tokio::sync::watch::Sender<bool>,
 }
 
 impl Shared {
+    /// Resolves once the server is not hung (at once when it is not).
+    pub async fn unhung(&self) {
+        let mut rx = self.hang.subscribe();
+        let _ = rx.wait_for(|h| !*h).await;
+    }
+
     pub fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -745,3 +745,55 @@ async fn eviction_api_and_pdb() {
         .iter()
         .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "EvictionByEvictionAPI"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_server_accepts_but_answers_nothing_until_released() {
+    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let mut w = api
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed();
+    let _ = w.try_next().await.unwrap();
+    sim.faults().hang(true);
+    // A plain request gets no answer …
+    let get = tokio::time::timeout(Duration::from_millis(800), api.get("p1")).await;
+    assert!(get.is_err(), "answered while hung: {get:?}");
+    // … and an open watch goes silent although something changed (events sent before the hang may still
+    // be on their way: drain them first).
+    while let Ok(Ok(Some(_))) = tokio::time::timeout(Duration::from_millis(300), w.try_next()).await
+    {
+    }
+    let _ = tokio::task::block_in_place(|| sim.delete("v1", "Pod", Some("default"), "p1"));
+    let ev = tokio::time::timeout(Duration::from_millis(800), w.try_next()).await;
+    assert!(ev.is_err(), "a watch event while hung: {ev:?}");
+    sim.faults().hang(false);
+    api.get_opt("p1").await.unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(5), w.try_next()).await;
+    assert!(ev.is_ok(), "the watch resumes once released");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn held_requests_are_answered_once_released() {
+    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    sim.faults().hold("GET", "/pods/p1");
+    let held = tokio::spawn({
+        let api = api.clone();
+        async move { api.get("p1").await }
+    });
+    let t = std::time::Instant::now();
+    while sim.faults().held() == 0 {
+        assert!(t.elapsed() < Duration::from_secs(5), "never held");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Other requests are answered meanwhile.
+    api.list(&ListParams::default()).await.unwrap();
+    assert!(!held.is_finished());
+    sim.faults().release();
+    held.await.unwrap().unwrap();
+    assert_eq!(sim.faults().held(), 0);
+}

@@ -1,0 +1,375 @@
+//! `kubectl graceful restart` under faults and interruptions: signals at every phase, a hung API server,
+//! and pods without a controller, which must never be lost. Against kubesim, through the built binary.
+
+mod restart_support;
+
+use std::time::{Duration, Instant};
+
+use restart_support::*;
+use serde_json::Value;
+
+/// A pod without a controller whose app needs 20 sim-seconds (2 s here) to stop after SIGTERM.
+fn slow_stopping_bare_pod() -> String {
+    r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: solo
+  namespace: default
+  labels: {app: solo}
+  annotations: {kubesim.io/behavior: '{"*": {"sigtermExit": "20s"}}'}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: app
+    image: registry.example/solo:1
+    readinessProbe: {httpGet: {path: /, port: 80}}
+"#
+    .to_string()
+}
+
+fn uid(p: &Value) -> String {
+    p["metadata"]["uid"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Writes (method, path) at or after `since`.
+fn writes_since(sim: &kubesim::Sim, since: Instant) -> Vec<(String, String)> {
+    sim.requests()
+        .into_iter()
+        .filter(|r| r.at >= since && !matches!(r.method.as_str(), "GET" | "HEAD"))
+        .map(|r| (r.method.clone(), r.path.clone()))
+        .collect()
+}
+
+fn evicted(r: &kubesim::RequestRecord) -> bool {
+    r.method == "POST" && r.path.ends_with("/eviction") && r.status < 300
+}
+
+/// A first signal while an evicted bare pod is still terminating does not abandon it: the restart waits
+/// until it is gone, creates it again from its saved manifest, and only then stops (exit 130/143).
+fn signal_while_a_bare_pod_terminates(sig: &str, code: i32) {
+    let sim = start(&slow_stopping_bare_pod(), 10.0, None);
+    settle(&sim, "solo", 1);
+    let old = uid(&pods_of(&sim, "solo")[0]);
+    let state = tempfile::tempdir().unwrap();
+    let child = spawn_saving_to(&sim, &["pod/solo", "--force"], state.path());
+    wait_for_request(&sim, evicted);
+    let signalled = Instant::now();
+    signal(&child, sig);
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(code), "{stdout}{stderr}");
+    assert!(
+        stderr.contains("finishing first what must not be left half done"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("created pod solo again"), "{stderr}");
+    let pods = pods_of(&sim, "solo");
+    assert_eq!(pods.len(), 1, "the pod exists again: {pods:#?}");
+    assert_ne!(uid(&pods[0]), old);
+    // After the signal, the only write is the one that finishes the critical section.
+    assert_eq!(
+        writes_since(&sim, signalled),
+        [(
+            "POST".to_string(),
+            "/api/v1/namespaces/default/pods".to_string()
+        )]
+    );
+    // Its manifest was saved before the eviction, and the path was printed.
+    let saved: Vec<_> = std::fs::read_dir(state.path().join("kubectl-graceful"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(stderr.contains(&saved[0].display().to_string()), "{stderr}");
+    assert!(stdout.contains("pod/solo"), "{stdout}");
+}
+
+#[test]
+fn sigint_while_a_bare_pod_terminates_still_creates_it_again() {
+    signal_while_a_bare_pod_terminates("INT", 130);
+}
+
+#[test]
+fn sigterm_while_a_bare_pod_terminates_still_creates_it_again() {
+    signal_while_a_bare_pod_terminates("TERM", 143);
+}
+
+#[test]
+fn a_second_signal_stops_at_once_and_says_how_to_create_the_pod_again() {
+    let sim = start(&slow_stopping_bare_pod(), 10.0, None);
+    settle(&sim, "solo", 1);
+    let state = tempfile::tempdir().unwrap();
+    let child = spawn_saving_to(&sim, &["pod/solo", "--force", "-o", "json"], state.path());
+    wait_for_request(&sim, evicted);
+    signal(&child, "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    signal(&child, "TERM");
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(143), "{stdout}{stderr}");
+    let ev: Vec<Value> = events(stdout.as_bytes());
+    let n = ev.len();
+    let saved = ev
+        .iter()
+        .find(|e| e["type"] == "PodSaved")
+        .expect("PodSaved event")["path"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(ev[n - 2]["type"], "Interrupted", "{ev:#?}");
+    assert_eq!(ev[n - 2]["signal"], "SIGTERM");
+    let unfinished = ev[n - 2]["unfinished"][0].as_str().unwrap_or_default();
+    assert!(
+        unfinished.contains(&format!("kubectl create -f {saved}")),
+        "{unfinished}"
+    );
+    assert_eq!(ev[n - 1]["type"], "Summary");
+    assert_eq!(ev[n - 1]["targets"][0]["state"], "Interrupted");
+    // No create was sent; the saved manifest creates the pod again once the old one is gone.
+    assert!(!sim
+        .requests()
+        .iter()
+        .any(|r| r.method == "POST" && r.path == "/api/v1/namespaces/default/pods"));
+    let text = std::fs::read_to_string(&saved).unwrap();
+    let manifest: Value = serde_yaml::from_str(&text).unwrap();
+    assert_eq!(manifest["kind"], "Pod");
+    assert_eq!(manifest["metadata"]["name"], "solo");
+    assert!(manifest.pointer("/metadata/uid").is_none());
+    assert!(sim.wait_until(Duration::from_secs(20), |s| pods_of(s, "solo").is_empty()));
+    sim.apply_yaml(&text)
+        .expect("the saved manifest is a valid pod");
+    settle(&sim, "solo", 1);
+}
+
+#[test]
+fn timeout_while_a_bare_pod_terminates_still_creates_it_again() {
+    let sim = start(&slow_stopping_bare_pod(), 10.0, None);
+    settle(&sim, "solo", 1);
+    let old = uid(&pods_of(&sim, "solo")[0]);
+    let child = spawn(&sim, &["pod/solo", "--force", "--timeout", "1s"]);
+    let (status, stdout, stderr) = finish(child);
+    assert!(matches!(status, Some(0 | 1)), "{status:?} {stdout}{stderr}");
+    assert!(stderr.contains("created pod solo again"), "{stderr}");
+    let pods = pods_of(&sim, "solo");
+    assert_eq!(pods.len(), 1, "{pods:#?}");
+    assert_ne!(uid(&pods[0]), old);
+}
+
+#[test]
+fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    let started = Instant::now();
+    let child = spawn(&sim, &["deploy/web", "--timeout", "4s"]);
+    wait_for_request(&sim, |r| r.method == "PATCH");
+    std::thread::sleep(Duration::from_millis(300));
+    sim.faults().hang(true);
+    let (status, stdout, stderr) = finish(child);
+    let took = started.elapsed();
+    sim.faults().hang(false);
+    assert_eq!(status, Some(2), "{stdout}{stderr}");
+    // The deadline holds: --timeout plus the short final look, never the minutes of a hung request.
+    assert!(took < Duration::from_secs(9), "took {took:?}");
+    assert!(stderr.contains("could not observe deploy/web"), "{stderr}");
+    assert!(
+        stderr.contains("the API server stopped answering (last answer at "),
+        "{stderr}"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("deploy/web"))
+        .unwrap_or_default();
+    assert!(row.contains("Unknown"), "{stdout}");
+    // Not blamed on a pod: no failure verdict was made up from stale data.
+    assert!(!stderr.contains("FAILED"), "{stderr}");
+}
+
+#[test]
+fn a_hung_api_server_during_preflight_is_an_error_at_the_timeout() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    sim.faults().hang(true);
+    let started = Instant::now();
+    let child = spawn(&sim, &["deploy/web", "--timeout", "2s"]);
+    let (status, _, stderr) = finish(child);
+    sim.faults().hang(false);
+    assert_eq!(status, Some(2), "{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(6));
+    assert!(stderr.contains("did not answer"), "{stderr}");
+}
+
+#[test]
+fn sigterm_during_preflight_stops_before_any_change() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    sim.faults().hang(true);
+    let child = spawn(&sim, &["deploy/web", "-o", "json"]);
+    std::thread::sleep(Duration::from_millis(800));
+    signal(&child, "TERM");
+    let (status, stdout, stderr) = finish(child);
+    sim.faults().hang(false);
+    assert_eq!(status, Some(143), "{stderr}");
+    let ev = events(stdout.as_bytes());
+    let types: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["Interrupted", "Summary"], "{stdout}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+}
+
+/// Waits until kubesim holds a request (one in flight, unanswered).
+fn wait_until_held(sim: &kubesim::Sim) {
+    assert!(
+        sim.wait_until(Duration::from_secs(30), |s| s.faults().held() > 0),
+        "no request was held"
+    );
+}
+
+#[test]
+fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    sim.faults().hold("PATCH", "/deployments/web");
+    let child = spawn(&sim, &["deploy/web"]);
+    wait_until_held(&sim);
+    signal(&child, "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    sim.faults().release();
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(143), "{stdout}{stderr}");
+    let patches: Vec<_> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .collect();
+    assert_eq!(patches.len(), 1, "the patch was finished, once");
+    assert_eq!(patches[0].status, 200);
+    assert!(
+        stderr.contains("kubectl rollout status deploy/web -n default"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("to resume"), "{stderr}");
+}
+
+#[test]
+fn sigterm_during_the_wait_exits_143_with_interrupted_and_summary_events() {
+    let sim = start(&[slow("a", 2), slow("b", 1)].join("\n---\n"), 5.0, None);
+    settle(&sim, "a", 2);
+    settle(&sim, "b", 1);
+    let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
+    wait_for_request(&sim, |r| r.method == "PATCH");
+    std::thread::sleep(Duration::from_millis(500));
+    let signalled = Instant::now();
+    signal(&child, "TERM");
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(143), "{stderr}");
+    let ev = events(stdout.as_bytes());
+    let n = ev.len();
+    assert_eq!(ev[n - 2]["type"], "Interrupted");
+    assert_eq!(ev[n - 2]["signal"], "SIGTERM");
+    assert_eq!(ev[n - 1]["type"], "Summary");
+    assert_eq!(ev[n - 1]["result"], "Interrupted");
+    assert_eq!(ev[n - 1]["targets"][0]["state"], "Interrupted");
+    assert_eq!(ev[n - 1]["targets"][1]["state"], "Skipped");
+    assert!(writes_since(&sim, signalled).is_empty());
+}
+
+#[test]
+fn sigterm_while_an_eviction_is_refused_stops_with_the_pod_untouched() {
+    let web =
+        deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
+    let canary = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: canary, namespace: default, labels: {app: canary, tier: web}}
+spec: {containers: [{name: app, image: registry.example/web:2}]}
+status:
+  phase: Running
+  conditions: [{type: Ready, status: "False"}]
+  containerStatuses: [{name: app, ready: false, restartCount: 0, image: registry.example/web:2, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
+"#;
+    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {maxUnavailable: 1, selector: {matchLabels: {tier: web}}}\n";
+    let sim = start(
+        &[web, canary.to_string(), budget.to_string()].join("\n---\n"),
+        40.0,
+        None,
+    );
+    settle(&sim, "web", 2);
+    let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let child = spawn(&sim, &[&format!("pod/{victim}")]);
+    wait_for_request(&sim, |r| r.path.ends_with("/eviction") && r.status == 429);
+    let signalled = Instant::now();
+    signal(&child, "TERM");
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(143), "{stdout}{stderr}");
+    assert!(writes_since(&sim, signalled).is_empty());
+    assert!(pods_of(&sim, "web")
+        .iter()
+        .any(|p| p["metadata"]["name"] == victim.as_str()));
+    assert!(
+        stderr.contains(&format!("to resume: kubectl graceful restart pod/{victim}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
+    let bad = deployment(
+        "api",
+        2,
+        r#"kubesim.io/rollout-behavior: '{"*": {"crashAfter": "1s", "exitCode": 1}}'"#,
+    );
+    let sim = start(&bad, 20.0, None);
+    settle(&sim, "api", 2);
+    let child = spawn(&sim, &["deploy/api", "--rollback-on-failure"]);
+    // The second PATCH is the rollback's: hold it, so it is in flight when the signal comes.
+    wait_for_request(&sim, |r| r.method == "PATCH");
+    sim.faults().hold("PATCH", "/deployments/api");
+    wait_until_held(&sim);
+    signal(&child, "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    sim.faults().release();
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(143), "{stdout}{stderr}");
+    assert!(stderr.contains("rolling back"), "{stderr}");
+    let patches = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    assert_eq!(
+        patches, 2,
+        "the rollback's patch was sent and finished: {stderr}"
+    );
+}
+
+#[test]
+fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    sim.faults().hold("PATCH", "/deployments/web");
+    let started = Instant::now();
+    let child = spawn(&sim, &["deploy/web", "--timeout", "2s", "-o", "json"]);
+    let (status, stdout, stderr) = finish(child);
+    sim.faults().release();
+    assert_eq!(status, Some(2), "{stdout}{stderr}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+    let ev = events(stdout.as_bytes());
+    let unknown = ev
+        .iter()
+        .find(|e| e["type"] == "TargetUnknown")
+        .unwrap_or_else(|| panic!("{ev:#?}"));
+    let verdict = unknown["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("patch deployment web was sent but not confirmed"),
+        "{verdict}"
+    );
+    assert!(
+        verdict.contains("kubectl get deploy/web -n default -o yaml"),
+        "{verdict}"
+    );
+    assert_eq!(ev.last().unwrap()["result"], "Unknown");
+}

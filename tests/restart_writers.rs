@@ -1,0 +1,271 @@
+//! `kubectl graceful restart` when something else acts on the workload: the controller giving up (progress
+//! deadline), probes killing the new pods, a pause, another writer of the restart annotation (GitOps), a
+//! second restart of the same target; and targets in several namespaces.
+
+mod restart_support;
+
+use std::time::Duration;
+
+use restart_support::*;
+use serde_json::Value;
+
+fn kubectl(sim: &kubesim::Sim, args: &[&str]) {
+    let out = std::process::Command::new("/usr/bin/kubectl")
+        .args(args)
+        .arg("--kubeconfig")
+        .arg(sim.kubeconfig_path())
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn progress_deadline_exceeded_is_explained_through_the_new_pod() {
+    let yaml = deployment(
+        "api",
+        2,
+        r#"kubesim.io/rollout-behavior: '{"*": {"neverReady": true}}'"#,
+    )
+    .replace(
+        "  replicas: 2\n",
+        "  replicas: 2\n  progressDeadlineSeconds: 20\n",
+    );
+    let sim = start(&yaml, 20.0, None);
+    settle(&sim, "api", 2);
+    let child = spawn(&sim, &["deploy/api", "-o", "json"]);
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(1), "{stdout}{stderr}");
+    let ev = events(stdout.as_bytes());
+    let failed = ev
+        .iter()
+        .find(|e| e["type"] == "TargetFailed")
+        .expect("TargetFailed");
+    let verdict = failed["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("exceeded its progress deadline"),
+        "{verdict}"
+    );
+    assert!(verdict.contains("never became Ready"), "{verdict}");
+    // explain's diagnosis of that pod, as for a crash.
+    assert_eq!(
+        failed["explain"]["containers"][0]["verdict"]["cause"], "readiness-probe",
+        "{failed:#}"
+    );
+}
+
+#[test]
+fn a_liveness_probe_kill_is_named_not_read_as_exit_137() {
+    let yaml = deployment(
+        "api",
+        2,
+        r#"kubesim.io/rollout-behavior: '{"*": {"livenessFailsAfter": "2s"}}'"#,
+    )
+    .replace(
+        "        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}",
+        "        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}\n        livenessProbe: {httpGet: {path: /live, port: 8080}, periodSeconds: 1}",
+    );
+    let sim = start(&yaml, 20.0, None);
+    settle(&sim, "api", 2);
+    let child = spawn(&sim, &["deploy/api", "--stable-for", "20s", "-o", "json"]);
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(1), "{stdout}{stderr}");
+    let ev = events(stdout.as_bytes());
+    let failed = ev
+        .iter()
+        .find(|e| e["type"] == "TargetFailed")
+        .expect("TargetFailed");
+    assert_eq!(failed["failure"]["cause"], "liveness-probe", "{failed:#}");
+    assert_eq!(failed["failure"]["reason"], "LivenessProbe");
+    let verdict = failed["verdict"].as_str().unwrap();
+    assert!(
+        verdict.contains("killed by its liveness probe"),
+        "{verdict}"
+    );
+    let summary = ev.last().unwrap();
+    assert!(summary["targets"][0]["verdict"]
+        .as_str()
+        .unwrap()
+        .contains("liveness probe"));
+}
+
+#[test]
+fn a_pause_during_the_restart_is_reported_at_once_with_who_paused() {
+    let sim = start(&slow("web", 3), 10.0, None);
+    settle(&sim, "web", 3);
+    let started = std::time::Instant::now();
+    let child = spawn(&sim, &["deploy/web", "--timeout", "2m"]);
+    wait_for_request(&sim, |r| r.method == "PATCH");
+    kubectl(&sim, &["rollout", "pause", "deploy/web"]);
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(1), "{stdout}{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "not at --timeout"
+    );
+    assert!(
+        stderr.contains("deploy/web was paused during the restart (spec.paused set by field manager kubectl-rollout)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("kubectl rollout resume deploy/web -n default"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_gitops_controller_removing_the_annotation_is_named_with_what_to_do() {
+    // As Argo CD created it (server-side apply): it manages the pod template.
+    let synced = slow("web", 3).replace(
+        "metadata: {name: web, namespace: default, labels: {tier: backend}}",
+        r#"metadata:
+  name: web
+  namespace: default
+  labels: {tier: backend}
+  managedFields:
+  - manager: argocd-controller
+    operation: Apply
+    apiVersion: apps/v1
+    time: "2026-01-01T00:00:00Z"
+    fieldsType: FieldsV1
+    fieldsV1: {"f:spec": {"f:replicas": {}, "f:template": {"f:metadata": {"f:labels": {"f:app": {}}}, "f:spec": {"f:containers": {}}}}}"#,
+    );
+    let sim = start(&synced, 10.0, None);
+    settle(&sim, "web", 3);
+    let child = spawn(&sim, &["deploy/web", "--force"]);
+    wait_for_request(&sim, |r| r.method == "PATCH");
+    kubectl(
+        &sim,
+        &[
+            "patch",
+            "deploy/web",
+            "--field-manager",
+            "argocd-controller",
+            "--type",
+            "json",
+            "-p",
+            r#"[{"op": "remove", "path": "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"}]"#,
+        ],
+    );
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(1), "{stdout}{stderr}");
+    assert!(stderr.contains("removed"), "{stderr}");
+    assert!(stderr.contains("argocd-controller"), "{stderr}");
+    assert!(stderr.contains("argocd app actions run"), "{stderr}");
+    // Fighting it would be worse: no advice to undo.
+    assert!(!stderr.contains("rollout undo"), "{stderr}");
+}
+
+#[test]
+fn two_restarts_of_the_same_target_notice_each_other() {
+    let sim = start(&slow("web", 3), 10.0, None);
+    settle(&sim, "web", 3);
+    let first = spawn(&sim, &["deploy/web"]);
+    wait_for_request(&sim, |r| r.method == "PATCH");
+    std::thread::sleep(Duration::from_millis(300));
+    // The second notices the first, and does nothing without --force …
+    let second = spawn(&sim, &["deploy/web"]);
+    let (status, _, stderr) = finish(second);
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(stderr.contains("[restart-in-progress]"), "{stderr}");
+    assert!(
+        stderr.contains("is being restarted already")
+            && stderr.contains("another `kubectl graceful restart`"),
+        "{stderr}"
+    );
+    // … and with --force it takes over; the first says who did.
+    let second = spawn(&sim, &["deploy/web", "--force"]);
+    let (s1, _, e1) = finish(first);
+    let (s2, o2, e2) = finish(second);
+    assert_eq!(s2, Some(0), "{o2}{e2}");
+    assert_eq!(s1, Some(1), "{e1}");
+    assert!(
+        e1.contains("another `kubectl graceful restart` of deploy/web took over"),
+        "{e1}"
+    );
+    assert!(!e1.contains("rollout undo"), "{e1}");
+    assert!(e1.contains("another restart took over"), "{e1}");
+}
+
+fn in_ns(yaml: &str, ns: &str) -> String {
+    yaml.replace("namespace: default", &format!("namespace: {ns}"))
+}
+
+#[test]
+fn targets_of_several_namespaces_restart_in_order() {
+    let yaml = [
+        in_ns(&deployment("api", 1, ""), "shop"),
+        in_ns(&deployment("db", 1, ""), "billing"),
+        deployment("web", 1, ""),
+    ]
+    .join("\n---\n");
+    let sim = start(&yaml, 40.0, None);
+    let ready_in = |ns: &str, app: &str| {
+        let (ns, app) = (ns.to_string(), app.to_string());
+        assert!(sim.wait_until(Duration::from_secs(30), move |s| {
+            let pods: Vec<Value> = s
+                .list("v1", "Pod", Some(&ns))
+                .into_iter()
+                .filter(|p| p["metadata"]["labels"]["app"] == app.as_str())
+                .collect();
+            pods.len() == 1 && pods.iter().all(ready)
+        }));
+    };
+    ready_in("shop", "api");
+    ready_in("billing", "db");
+    ready_in("default", "web");
+    let child = spawn(
+        &sim,
+        &["shop/deploy/api", "billing/deploy/db", "-o", "json"],
+    );
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(0), "{stdout}{stderr}");
+    let ev = events(stdout.as_bytes());
+    let done: Vec<(String, String)> = ev
+        .iter()
+        .filter(|e| e["type"] == "TargetComplete")
+        .map(|e| {
+            (
+                e["namespace"].as_str().unwrap().to_string(),
+                e["target"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        done,
+        [
+            ("shop".to_string(), "shop/deploy/api".to_string()),
+            ("billing".to_string(), "billing/deploy/db".to_string())
+        ]
+    );
+    for (ns, name) in [("shop", "api"), ("billing", "db")] {
+        let w = sim.get("apps/v1", "Deployment", Some(ns), name).unwrap();
+        assert!(restarted_at(&w).is_some(), "{ns}/{name} restarted");
+    }
+    let web = sim
+        .get("apps/v1", "Deployment", Some("default"), "web")
+        .unwrap();
+    assert!(restarted_at(&web).is_none(), "default/web untouched");
+
+    // -A with a selector: every namespace, ordered by namespace.
+    let child = spawn(
+        &sim,
+        &["-A", "-l", "tier=backend", "--dry-run", "-o", "json"],
+    );
+    let (status, stdout, stderr) = finish(child);
+    assert_eq!(status, Some(0), "{stdout}{stderr}");
+    let plan: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let targets: Vec<&str> = plan["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["target"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        targets,
+        ["billing/deploy/db", "deploy/web", "shop/deploy/api"]
+    );
+}

@@ -207,12 +207,21 @@ spec:
         .unwrap();
     assert_eq!(d.spec.unwrap().replicas, Some(2));
     // PUT with a stale resourceVersion → 409
-    let mut cur = api.get("web").await.unwrap();
-    let stale = cur.clone();
-    cur.spec.as_mut().unwrap().replicas = Some(3);
-    api.replace("web", &PostParams::default(), &cur)
-        .await
-        .unwrap();
+    // The controller writes status concurrently (a new resourceVersion each time), so the first PUT
+    // itself may meet a 409: retry it, as any client would; `stale` stays stale either way.
+    let mut stale = api.get("web").await.unwrap();
+    for attempt in 0.. {
+        let mut cur = api.get("web").await.unwrap();
+        if attempt == 0 {
+            stale = cur.clone();
+        }
+        cur.spec.as_mut().unwrap().replicas = Some(3);
+        match api.replace("web", &PostParams::default(), &cur).await {
+            Ok(_) => break,
+            Err(kube::Error::Api(e)) if e.code == 409 && attempt < 20 => continue,
+            Err(e) => panic!("replace: {e}"),
+        }
+    }
     let e = api
         .replace("web", &PostParams::default(), &stale)
         .await

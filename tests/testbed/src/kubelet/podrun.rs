@@ -1,0 +1,376 @@
+//! One pod on a simulated node: init containers in order, then the app containers; deletion runs
+//! every container's stop sequence (sidecars after the app containers); the pod status the kubelet
+//! would write (pkg/kubelet/kubelet_pods.go `generateAPIPodStatus`, `getPhase`; status_manager.go).
+//! Pure, like [`super::container`]: the worker calls [`PodRun::step`] and writes [`PodRun::status`].
+
+use super::container::{Container, Ev, Probe, Spec, State, Terminated};
+use kubesim::behavior;
+use serde_json::{json, Value};
+
+/// An event about the pod, or one of its containers when `field_path` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodEv {
+    pub field_path: Option<String>,
+    pub ev: Ev,
+}
+
+pub struct PodRun {
+    pub init: Vec<Container>,
+    pub app: Vec<Container>,
+    restart_policy: String,
+    start_time: i64,
+    deleting: Option<i64>,
+    deletion_grace_ms: i64,
+    /// All containers have stopped and the pod is terminal (Succeeded/Failed).
+    pub terminal: bool,
+    pub pod_ip: String,
+}
+
+fn probe(c: &Value, key: &str) -> Option<Probe> {
+    let p = c.get(key)?;
+    Some(Probe {
+        period_ms: p["periodSeconds"].as_i64().unwrap_or(10) * 1000,
+        failure_threshold: p["failureThreshold"].as_i64().unwrap_or(3),
+        grace_ms: p["terminationGracePeriodSeconds"]
+            .as_i64()
+            .map(|s| s * 1000),
+    })
+}
+
+fn spec_of(c: &Value, init: bool) -> Spec {
+    Spec {
+        name: c["name"].as_str().unwrap_or_default().to_string(),
+        image: c["image"].as_str().unwrap_or_default().to_string(),
+        init,
+        sidecar: init && c["restartPolicy"] == "Always",
+        has_pre_stop: c.pointer("/lifecycle/preStop").is_some(),
+        pre_stop_ms: behavior::pre_stop_ms(c).unwrap_or(0),
+        has_post_start: c.pointer("/lifecycle/postStart").is_some(),
+        readiness: probe(c, "readinessProbe"),
+        liveness: probe(c, "livenessProbe"),
+        startup: probe(c, "startupProbe"),
+        fallback_to_logs: c["terminationMessagePolicy"] == "FallbackToLogsOnError",
+    }
+}
+
+fn ts(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+impl PodRun {
+    /// `pod` as JSON (the API object); `now` in Unix milliseconds.
+    pub fn new(pod: &Value, pod_ip: String, now: i64) -> PodRun {
+        let ann = pod.pointer("/metadata/annotations");
+        let pod_ref = format!(
+            "{}_{}({})",
+            pod["metadata"]["name"].as_str().unwrap_or_default(),
+            pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+            pod["metadata"]["uid"].as_str().unwrap_or_default()
+        );
+        let grace = pod["spec"]["terminationGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(30)
+            * 1000;
+        let make = |c: &Value, init: bool, blocked: bool| {
+            let spec = spec_of(c, init);
+            let b = behavior::for_container(ann, &spec.name);
+            let mut ctr = if blocked {
+                Container::new_blocked(spec, b, pod_ref.clone())
+            } else {
+                Container::new(spec, b, pod_ref.clone(), now)
+            };
+            ctr.pod_grace_ms = grace;
+            ctr
+        };
+        let list = |key: &str| pod["spec"][key].as_array().cloned().unwrap_or_default();
+        let inits = list("initContainers");
+        let init: Vec<Container> = inits
+            .iter()
+            .enumerate()
+            .map(|(i, c)| make(c, true, i > 0))
+            .collect();
+        let app = list("containers")
+            .iter()
+            .map(|c| make(c, false, !inits.is_empty()))
+            .collect();
+        PodRun {
+            init,
+            app,
+            restart_policy: pod["spec"]["restartPolicy"]
+                .as_str()
+                .unwrap_or("Always")
+                .to_string(),
+            start_time: now,
+            deleting: None,
+            deletion_grace_ms: grace,
+            terminal: false,
+            pod_ip,
+        }
+    }
+
+    /// The pod got a deletionTimestamp (grace from `deletionGracePeriodSeconds`).
+    pub fn delete(&mut self, now: i64, grace_ms: i64) {
+        if self.deleting.is_none() {
+            self.deleting = Some(now);
+            self.deletion_grace_ms = grace_ms;
+        }
+    }
+
+    pub fn is_deleting(&self) -> bool {
+        self.deleting.is_some()
+    }
+
+    pub fn next_wake(&self) -> Option<i64> {
+        self.init
+            .iter()
+            .chain(&self.app)
+            .filter_map(|c| c.next_wake())
+            .min()
+    }
+
+    fn inits_done(&self) -> bool {
+        self.init.iter().all(|c| c.init_complete())
+    }
+
+    /// Move every container to `now`; the events recorded on the way.
+    pub fn step(&mut self, now: i64) -> Vec<PodEv> {
+        let mut out = Vec::new();
+        let policy = self.restart_policy.clone();
+        let deleting = self.deleting.is_some();
+        let app_restarts = move |_: &Container, code: i32| {
+            !deleting && (policy == "Always" || (policy == "OnFailure" && code != 0))
+        };
+        let policy = self.restart_policy.clone();
+        let init_restarts = move |c: &Container, code: i32| {
+            !deleting && (c.spec.sidecar || (code != 0 && policy != "Never"))
+        };
+        let tag = |c: &Container, evs: Vec<Ev>, out: &mut Vec<PodEv>| {
+            let kind = if c.spec.init {
+                "initContainers"
+            } else {
+                "containers"
+            };
+            out.extend(evs.into_iter().map(|ev| PodEv {
+                field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
+                ev,
+            }));
+        };
+
+        if let Some(began) = self.deleting {
+            let grace = self.deletion_grace_ms;
+            for c in &mut self.app {
+                let mut evs = Vec::new();
+                c.stop_for_deletion(began, grace, &mut evs);
+                tag(c, evs, &mut out);
+            }
+            // Sidecars stop after the app containers, with what is left of the grace period.
+            if self.app.iter().all(|c| !c.is_running()) {
+                let left = (began + grace - now).max(0);
+                for c in &mut self.init {
+                    let mut evs = Vec::new();
+                    c.stop_for_deletion(now, left, &mut evs);
+                    tag(c, evs, &mut out);
+                }
+            }
+        }
+
+        // Init containers in order: each starts when the ones before it are complete.
+        for i in 0..self.init.len() {
+            if i > 0 && self.init[i - 1].init_complete() && !self.is_deleting() {
+                self.init[i].unblock(now);
+            }
+            let evs = self.init[i].step(now, &init_restarts);
+            tag(&self.init[i], evs, &mut out);
+        }
+        if self.inits_done() && !self.is_deleting() {
+            for c in &mut self.app {
+                c.unblock(now);
+            }
+        }
+        for c in &mut self.app {
+            let evs = c.step(now, &app_restarts);
+            tag(c, evs, &mut out);
+        }
+        if let Some(began) = self.deleting {
+            // The sidecars may stop now that the app containers are gone.
+            if self.app.iter().all(|c| !c.is_running()) && self.init.iter().any(|c| c.is_running())
+            {
+                let left = (began + self.deletion_grace_ms - now).max(0);
+                for c in &mut self.init {
+                    let mut evs = Vec::new();
+                    c.stop_for_deletion(now, left, &mut evs);
+                    evs.extend(c.step(now, &init_restarts));
+                    tag(c, evs, &mut out);
+                }
+            }
+            if self.init.iter().chain(&self.app).all(|c| !c.is_running()) {
+                self.terminal = true;
+            }
+        } else if self.restart_policy != "Always" {
+            let all_done = self.app.iter().all(|c| c.is_done());
+            let init_failed = self
+                .init
+                .iter()
+                .any(|c| c.is_done() && !c.init_complete() && !c.spec.sidecar);
+            if all_done || init_failed {
+                self.terminal = true;
+            }
+        }
+        out
+    }
+
+    /// `status.phase` (getPhase).
+    pub fn phase(&self) -> &'static str {
+        let terminated_ok =
+            |c: &Container| matches!(&c.state, State::Terminated(t) if t.exit_code == 0);
+        if self.terminal {
+            let inits_ok = self.init.iter().all(|c| c.spec.sidecar || terminated_ok(c));
+            return if inits_ok && self.app.iter().all(terminated_ok) {
+                "Succeeded"
+            } else {
+                "Failed"
+            };
+        }
+        if !self.inits_done() || self.app.iter().any(|c| !c.ever_ran()) {
+            return "Pending";
+        }
+        "Running"
+    }
+
+    /// The pod's status as the kubelet writes it (the fields it owns).
+    pub fn status(&self, node_ip: &str) -> Value {
+        let phase = self.phase();
+        let terminal = self.terminal;
+        let statuses = |list: &[Container]| -> Vec<Value> {
+            list.iter().map(|c| container_status(c, terminal)).collect()
+        };
+        let not_ready: Vec<&str> = self
+            .app
+            .iter()
+            .filter(|c| !c.ready)
+            .map(|c| c.spec.name.as_str())
+            .collect();
+        let incomplete: Vec<&str> = self
+            .init
+            .iter()
+            .filter(|c| !c.init_complete())
+            .map(|c| c.spec.name.as_str())
+            .collect();
+        let cond = |typ: &str, ok: bool, reason: &str, message: String| {
+            if ok {
+                json!({"type": typ, "status": "True"})
+            } else {
+                json!({"type": typ, "status": "False", "reason": reason, "message": message})
+            }
+        };
+        let containers_ready = not_ready.is_empty() && !terminal;
+        let (reason, msg) = if terminal {
+            ("PodCompleted", String::new())
+        } else {
+            (
+                "ContainersNotReady",
+                format!("containers with unready status: [{}]", not_ready.join(" ")),
+            )
+        };
+        let mut conditions = vec![
+            cond("PodReadyToStartContainers", !terminal, "", String::new()),
+            cond(
+                "Initialized",
+                incomplete.is_empty() || terminal && self.inits_done(),
+                if terminal && !self.inits_done() {
+                    "PodCompleted"
+                } else {
+                    "ContainersNotInitialized"
+                },
+                format!(
+                    "containers with incomplete status: [{}]",
+                    incomplete.join(" ")
+                ),
+            ),
+            cond("Ready", containers_ready, reason, msg.clone()),
+            cond("ContainersReady", containers_ready, reason, msg),
+        ];
+        if terminal {
+            // A completed pod's PodReadyToStartContainers is False without a reason.
+            conditions[0] = json!({"type": "PodReadyToStartContainers", "status": "False"});
+        }
+        let mut status = json!({
+            "phase": phase,
+            "conditions": conditions,
+            "hostIP": node_ip,
+            "hostIPs": [{"ip": node_ip}],
+            "startTime": ts(self.start_time),
+            "containerStatuses": statuses(&self.app),
+        });
+        if !self.pod_ip.is_empty() {
+            status["podIP"] = json!(self.pod_ip);
+            status["podIPs"] = json!([{"ip": self.pod_ip}]);
+        }
+        if !self.init.is_empty() {
+            status["initContainerStatuses"] = json!(statuses(&self.init));
+        }
+        status
+    }
+}
+
+fn terminated_json(t: &Terminated) -> Value {
+    let mut v = json!({
+        "exitCode": t.exit_code,
+        "reason": t.reason,
+        "startedAt": ts(t.started_at),
+        "finishedAt": ts(t.finished_at),
+    });
+    if let Some(m) = &t.message {
+        v["message"] = json!(m);
+    }
+    if let Some(id) = &t.container_id {
+        v["containerID"] = json!(id);
+    }
+    v
+}
+
+fn container_status(c: &Container, pod_terminal: bool) -> Value {
+    let state = match &c.state {
+        State::Running { started_at } => json!({"running": {"startedAt": ts(*started_at)}}),
+        State::Terminated(t) => json!({"terminated": terminated_json(t)}),
+        // A terminal pod's containers that never ran: the kubelet's ContainerStatusUnknown.
+        State::Waiting { .. } if pod_terminal => json!({"terminated": {
+            "exitCode": 137,
+            "reason": "ContainerStatusUnknown",
+            "message": "The container could not be located when the pod was terminated",
+            "startedAt": null, "finishedAt": null,
+        }}),
+        State::Waiting { reason, message } => {
+            let mut w = json!({"reason": reason});
+            if let Some(m) = message {
+                w["message"] = json!(m);
+            }
+            json!({"waiting": w})
+        }
+    };
+    let last = c
+        .last_state
+        .as_ref()
+        .map_or(json!({}), |t| json!({"terminated": terminated_json(t)}));
+    let mut v = json!({
+        "name": c.spec.name,
+        "image": c.spec.image,
+        "imageID": format!("{}@sha256:{}", c.spec.image.split(':').next().unwrap_or(""), "0".repeat(64)),
+        "ready": c.ready || (c.spec.init && !c.spec.sidecar && c.init_complete()),
+        "started": c.started,
+        "restartCount": c.restart_count,
+        "state": state,
+        "lastState": last,
+    });
+    let id = match &c.state {
+        State::Running { .. } => c.current.as_ref().map(|i| i.id.clone()),
+        State::Terminated(t) => t.container_id.clone(),
+        State::Waiting { .. } => None,
+    };
+    if let Some(id) = id {
+        v["containerID"] = json!(id);
+    }
+    v
+}

@@ -795,3 +795,168 @@ impl Container {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ctr(behavior: &str, spec: Spec) -> Container {
+        let ann = serde_json::json!({ kubesim::behavior::BEHAVIOR: behavior });
+        let b = kubesim::behavior::for_container(Some(&ann), &spec.name);
+        Container::new(spec, b, "web-1_shop(u1)".into(), 0)
+    }
+
+    fn app() -> Spec {
+        Spec {
+            name: "app".into(),
+            image: "shop/web:1".into(),
+            ..Spec::default()
+        }
+    }
+
+    fn always(_: &Container, _: i32) -> bool {
+        true
+    }
+
+    /// Step at every due time up to `until`, collecting the events.
+    fn run_until(c: &mut Container, until: i64) -> Vec<(i64, Ev)> {
+        let mut out = Vec::new();
+        while let Some(t) = c.next_wake().filter(|&t| t <= until) {
+            out.extend(c.step(t, &always).into_iter().map(|e| (t, e)));
+        }
+        out
+    }
+
+    fn reasons(evs: &[(i64, Ev)]) -> Vec<String> {
+        evs.iter().map(|(_, e)| e.reason.clone()).collect()
+    }
+
+    #[test]
+    fn first_restart_is_immediate_then_back_off_doubles_from_10s() {
+        // kuberuntime_manager.go doBackOff: no back-off entry before the first crash.
+        let mut c = ctr("{startDelay: 0s, readyAfter: 0s, crashAfter: 2s, exitCode: 3}", app());
+        run_until(&mut c, 2_000);
+        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 3 && t.reason == "Error"));
+        assert_eq!(c.restart_count, 0);
+        run_until(&mut c, 3_000);
+        assert!(c.is_running(), "restarted right after the relist: {:?}", c.state);
+        assert_eq!(c.restart_count, 1);
+        assert_eq!(c.last_state.as_ref().unwrap().exit_code, 3);
+        // Second crash at 5 s: CrashLoopBackOff for 10 s.
+        let evs = run_until(&mut c, 5_000);
+        assert!(reasons(&evs).contains(&"BackOff".to_string()));
+        let State::Waiting { reason, message } = &c.state else {
+            panic!("{:?}", c.state)
+        };
+        assert_eq!(reason, "CrashLoopBackOff");
+        assert_eq!(
+            message.as_deref(),
+            Some("back-off 10s restarting failed container=app pod=web-1_shop(u1)")
+        );
+        assert_eq!(c.restart_count, 1);
+        run_until(&mut c, 14_999);
+        assert!(!c.is_running());
+        run_until(&mut c, 15_000);
+        assert!(c.is_running());
+        assert_eq!(c.restart_count, 2);
+        // Third crash at 17 s: 20 s.
+        run_until(&mut c, 17_000);
+        assert!(matches!(&c.state, State::Waiting { message: Some(m), .. } if m.starts_with("back-off 20s")));
+        assert_eq!(c.next_wake(), Some(37_000));
+    }
+
+    #[test]
+    fn liveness_kill_runs_pre_stop_and_sigterm_with_the_grace_period() {
+        let spec = Spec {
+            has_pre_stop: true,
+            pre_stop_ms: 5_000,
+            liveness: Some(Probe {
+                period_ms: 10_000,
+                failure_threshold: 3,
+                grace_ms: None,
+            }),
+            ..app()
+        };
+        let mut c = ctr(
+            "{startDelay: 0s, readyAfter: 1s, livenessFailsAfter: 10s, sigtermExit: 1s}",
+            spec,
+        );
+        let evs = run_until(&mut c, 30_000);
+        let unhealthy = evs.iter().filter(|(_, e)| e.reason == "Unhealthy").count();
+        assert_eq!(unhealthy, 3);
+        let (t, kill) = evs.iter().find(|(_, e)| e.reason == "Killing").unwrap();
+        assert_eq!(*t, 30_000);
+        assert_eq!(kill.message, "Container app failed liveness probe, will be restarted");
+        assert!(c.is_running() && c.ready, "still running and Ready during preStop");
+        run_until(&mut c, 35_999);
+        assert!(c.is_running());
+        run_until(&mut c, 36_000);
+        // The app handled SIGTERM: exit 0, not 137.
+        assert_eq!(c.last_state.as_ref().map(|t| t.exit_code), None);
+        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 0 && t.finished_at == 36_000));
+    }
+
+    #[test]
+    fn deleted_pod_stays_ready_during_pre_stop_then_exits_on_sigterm() {
+        let spec = Spec {
+            has_pre_stop: true,
+            pre_stop_ms: 3_000,
+            ..app()
+        };
+        let mut c = ctr("{startDelay: 0s, readyAfter: 0s, sigtermExit: 2s}", spec);
+        run_until(&mut c, 1_000);
+        assert!(c.ready);
+        let mut evs = Vec::new();
+        c.stop_for_deletion(10_000, 30_000, &mut evs);
+        assert_eq!(evs[0].reason, "Killing");
+        assert_eq!(evs[0].message, "Stopping container app");
+        run_until(&mut c, 12_999);
+        assert!(c.ready && c.is_running());
+        run_until(&mut c, 15_000);
+        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 0 && t.finished_at == 15_000));
+        assert!(c.is_done(), "no restart after a deletion");
+    }
+
+    #[test]
+    fn pre_stop_outlasting_the_grace_period_leaves_2s_then_sigkill() {
+        let spec = Spec {
+            has_pre_stop: true,
+            pre_stop_ms: 60_000,
+            ..app()
+        };
+        let mut c = ctr("{startDelay: 0s, readyAfter: 0s, sigtermExit: never}", spec);
+        run_until(&mut c, 0);
+        let mut evs = Vec::new();
+        c.stop_for_deletion(1_000, 10_000, &mut evs);
+        run_until(&mut c, 100_000);
+        // preStop cut at the 10 s grace period, then minimumGracePeriodInSeconds (2 s).
+        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 137 && t.finished_at == 13_000));
+    }
+
+    #[test]
+    fn image_pull_errors_alternate_err_image_pull_and_back_off() {
+        let mut c = ctr("{startDelay: 1s, imagePullError: 'manifest unknown'}", app());
+        let evs = run_until(&mut c, 1_000);
+        assert_eq!(reasons(&evs), ["Pulling", "Failed", "Failed"]);
+        assert_eq!(evs[1].1.message, "Failed to pull image \"shop/web:1\": manifest unknown");
+        assert!(matches!(&c.state, State::Waiting { reason, .. } if reason == "ErrImagePull"));
+        run_until(&mut c, 2_000);
+        assert!(matches!(&c.state, State::Waiting { reason, .. } if reason == "ImagePullBackOff"));
+        run_until(&mut c, 11_000);
+        assert!(matches!(&c.state, State::Waiting { reason, .. } if reason == "ErrImagePull"));
+    }
+
+    #[test]
+    fn oom_crash_is_exit_137_oom_killed() {
+        let mut c = ctr("{startDelay: 0s, crashAfter: 1s, reason: OOMKilled}", app());
+        run_until(&mut c, 1_000);
+        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 137 && t.reason == "OOMKilled"));
+    }
+
+    #[test]
+    fn go_durations() {
+        assert_eq!(go_duration(10_000), "10s");
+        assert_eq!(go_duration(160_000), "2m40s");
+        assert_eq!(go_duration(300_000), "5m0s");
+    }
+}

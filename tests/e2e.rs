@@ -19,28 +19,73 @@ use support::{is_ready, restarted_at, Cluster};
 type Scenario = fn(&Cluster);
 
 const SCENARIOS: &[(&str, Scenario)] = &[
-    ("restart_deployment_rolling_update", restart_deployment_rolling_update),
-    ("restart_deployment_recreate_needs_force", restart_deployment_recreate_needs_force),
-    ("restart_statefulset_rolling_update", restart_statefulset_rolling_update),
-    ("restart_statefulset_partition", restart_statefulset_partition),
-    ("restart_statefulset_ondelete_through_evictions", restart_statefulset_ondelete),
-    ("restart_daemonset_max_unavailable", restart_daemonset_max_unavailable),
+    (
+        "restart_deployment_rolling_update",
+        restart_deployment_rolling_update,
+    ),
+    (
+        "restart_deployment_recreate_needs_force",
+        restart_deployment_recreate_needs_force,
+    ),
+    (
+        "restart_statefulset_rolling_update",
+        restart_statefulset_rolling_update,
+    ),
+    (
+        "restart_statefulset_partition",
+        restart_statefulset_partition,
+    ),
+    (
+        "restart_statefulset_ondelete_through_evictions",
+        restart_statefulset_ondelete,
+    ),
+    (
+        "restart_daemonset_max_unavailable",
+        restart_daemonset_max_unavailable,
+    ),
     ("restart_daemonset_max_surge", restart_daemonset_max_surge),
-    ("restart_three_targets_in_sequence", restart_three_targets_in_sequence),
-    ("restart_bad_release_fails_fast_with_the_verdict", restart_bad_release_fails_fast),
-    ("restart_rollback_on_failure_restores_the_template", restart_rollback_on_failure),
-    ("restart_pods_through_evictions_and_a_pdb_refusal", restart_pods_and_pdb_refusal),
-    ("restart_dry_run_sends_no_write", restart_dry_run_sends_no_write),
-    ("explain_unschedulable_insufficient_cpu", explain_insufficient_cpu),
+    (
+        "restart_three_targets_in_sequence",
+        restart_three_targets_in_sequence,
+    ),
+    (
+        "restart_bad_release_fails_fast_with_the_verdict",
+        restart_bad_release_fails_fast,
+    ),
+    (
+        "restart_rollback_on_failure_restores_the_template",
+        restart_rollback_on_failure,
+    ),
+    (
+        "restart_pods_through_evictions_and_a_pdb_refusal",
+        restart_pods_and_pdb_refusal,
+    ),
+    (
+        "restart_dry_run_sends_no_write",
+        restart_dry_run_sends_no_write,
+    ),
+    (
+        "explain_unschedulable_insufficient_cpu",
+        explain_insufficient_cpu,
+    ),
     ("explain_unschedulable_node_selector", explain_node_selector),
-    ("explain_pod_evicted_through_the_eviction_api", explain_eviction_api),
-    ("explain_crash_loop_with_previous_logs", explain_crash_loop_previous_logs),
+    (
+        "explain_pod_evicted_through_the_eviction_api",
+        explain_eviction_api,
+    ),
+    (
+        "explain_crash_loop_with_previous_logs",
+        explain_crash_loop_previous_logs,
+    ),
     ("explain_oom_killed", explain_oom_killed),
     ("diagnose_live_namespace", diagnose_live_namespace),
 ];
 
 fn main() {
-    let filters: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
     if std::env::args().any(|a| a == "--list") {
         for (name, _) in SCENARIOS {
             println!("{name}: test");
@@ -58,15 +103,24 @@ fn main() {
         .iter()
         .flat_map(|v| SCENARIOS.iter().map(move |(n, f)| (v.clone(), *n, *f)))
         .filter(|(v, n, _)| {
-            filters.is_empty() || filters.iter().any(|f| format!("{v}::{n}").contains(f.as_str()))
+            filters.is_empty()
+                || filters
+                    .iter()
+                    .any(|f| format!("{v}::{n}").contains(f.as_str()))
         })
         .collect();
     if jobs.is_empty() {
-        println!("test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; {} filtered out", SCENARIOS.len());
+        println!(
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; {} filtered out",
+            SCENARIOS.len()
+        );
         return;
     }
     if !gotools::require_go("the e2e suite") || !support::require_kubectl("the e2e suite") {
-        println!("test result: ok. 0 passed; 0 failed; {} ignored; 0 measured; 0 filtered out", jobs.len());
+        println!(
+            "test result: ok. 0 passed; 0 failed; {} ignored; 0 measured; 0 filtered out",
+            jobs.len()
+        );
         return;
     }
     let started = Instant::now();
@@ -103,7 +157,9 @@ fn main() {
         for _ in 0..threads.min(jobs.len()) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some((v, name, f)) = jobs.get(i) else { break };
+                let Some((v, name, f)) = jobs.get(i) else {
+                    break;
+                };
                 let id = format!("{v}::{name}");
                 let t0 = Instant::now();
                 let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
@@ -268,11 +324,28 @@ fn assert_restarted(c: &Cluster, kind: &str, app: &str, n: usize) -> String {
     let w = c.get(&[kind, app]);
     let value = restarted_at(&w).unwrap_or_else(|| panic!("{kind}/{app} has no restartedAt"));
     let pods = c.pods(&format!("app={app}"));
-    let live: Vec<&Value> = pods.iter().filter(|p| p.pointer("/metadata/deletionTimestamp").is_none()).collect();
-    assert_eq!(live.len(), n, "[{}] pods of {app} after the restart: {pods:#?}", c.backend);
+    let live: Vec<&Value> = pods
+        .iter()
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+        .collect();
+    assert_eq!(
+        live.len(),
+        n,
+        "[{}] pods of {app} after the restart: {pods:#?}",
+        c.backend
+    );
     for p in &live {
-        assert!(is_ready(p), "[{}] not Ready when restart returned: {p:#?}", c.backend);
-        assert_eq!(restarted_at(p).as_deref(), Some(value.as_str()), "[{}] old pod left: {p:#?}", c.backend);
+        assert!(
+            is_ready(p),
+            "[{}] not Ready when restart returned: {p:#?}",
+            c.backend
+        );
+        assert_eq!(
+            restarted_at(p).as_deref(),
+            Some(value.as_str()),
+            "[{}] old pod left: {p:#?}",
+            c.backend
+        );
     }
     value
 }
@@ -280,7 +353,11 @@ fn assert_restarted(c: &Cluster, kind: &str, app: &str, n: usize) -> String {
 /// `kubectl rollout status` says the same as the plugin: complete.
 fn rollout_status_agrees(c: &Cluster, target: &str) {
     let out = c.kubectl(&["rollout", "status", target, "--timeout=30s"]);
-    assert_eq!(out.code, 0, "[{}] kubectl rollout status {target} disagrees:\n{out}", c.backend);
+    assert_eq!(
+        out.code, 0,
+        "[{}] kubectl rollout status {target} disagrees:\n{out}",
+        c.backend
+    );
 }
 
 fn ok(c: &Cluster, args: &[&str]) -> support::Output {
@@ -294,12 +371,23 @@ fn ok(c: &Cluster, args: &[&str]) -> support::Output {
 fn restart_deployment_rolling_update(c: &Cluster) {
     c.apply(&deployment("web", 3, SURGE, ""));
     c.wait_ready("app=web", 3);
-    let before: Vec<String> = c.pods("app=web").iter().map(|p| p["metadata"]["uid"].to_string()).collect();
+    let before: Vec<String> = c
+        .pods("app=web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect();
     let out = ok(c, &["restart", "deploy/web"]);
     assert!(out.stdout.contains("Complete"), "{out}");
     assert_restarted(c, "deployment", "web", 3);
-    let after: Vec<String> = c.pods("app=web").iter().map(|p| p["metadata"]["uid"].to_string()).collect();
-    assert!(after.iter().all(|u| !before.contains(u)), "old pods left: {before:?} {after:?}");
+    let after: Vec<String> = c
+        .pods("app=web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect();
+    assert!(
+        after.iter().all(|u| !before.contains(u)),
+        "old pods left: {before:?} {after:?}"
+    );
     rollout_status_agrees(c, "deploy/web");
 }
 
@@ -309,7 +397,10 @@ fn restart_deployment_recreate_needs_force(c: &Cluster) {
     let refused = c.graceful(&["restart", "deploy/recreate"]);
     assert_eq!(refused.code, 1, "{refused}");
     assert!(refused.text().contains("[recreate-strategy]"), "{refused}");
-    assert!(restarted_at(&c.get(&["deployment", "recreate"])).is_none(), "refused, yet patched");
+    assert!(
+        restarted_at(&c.get(&["deployment", "recreate"])).is_none(),
+        "refused, yet patched"
+    );
     ok(c, &["restart", "deploy/recreate", "--force"]);
     assert_restarted(c, "deployment", "recreate", 2);
     rollout_status_agrees(c, "deploy/recreate");
@@ -324,14 +415,22 @@ fn restart_statefulset_rolling_update(c: &Cluster) {
 }
 
 fn restart_statefulset_partition(c: &Cluster) {
-    c.apply(&statefulset("part", 3, "{type: RollingUpdate, rollingUpdate: {partition: 2}}"));
+    c.apply(&statefulset(
+        "part",
+        3,
+        "{type: RollingUpdate, rollingUpdate: {partition: 2}}",
+    ));
     c.wait_ready("app=part", 3);
     ok(c, &["restart", "sts/part", "--force"]);
     let value = restarted_at(&c.get(&["statefulset", "part"])).expect("restartedAt");
     for p in c.pods("app=part") {
         let name = p["metadata"]["name"].as_str().unwrap().to_string();
         let restarted = restarted_at(&p).as_deref() == Some(value.as_str());
-        assert_eq!(restarted, name == "part-2", "{name}: only the pods at or above the partition: {p:#?}");
+        assert_eq!(
+            restarted,
+            name == "part-2",
+            "{name}: only the pods at or above the partition: {p:#?}"
+        );
         assert!(is_ready(&p), "{p:#?}");
     }
     rollout_status_agrees(c, "sts/part");
@@ -340,25 +439,41 @@ fn restart_statefulset_partition(c: &Cluster) {
 fn restart_statefulset_ondelete(c: &Cluster) {
     // OnDelete: the plugin evicts the pods one at a time (a PDB allows one), and completion is
     // judged from the pods, since up to 1.35 status.currentRevision never catches up.
-    c.apply(&(statefulset("od", 3, "{type: OnDelete}") + "---\n" + &pdb("od", "maxUnavailable: 1")));
+    c.apply(
+        &(statefulset("od", 3, "{type: OnDelete}") + "---\n" + &pdb("od", "maxUnavailable: 1")),
+    );
     c.wait_ready("app=od", 3);
     let out = ok(c, &["restart", "sts/od", "--timeout", "3m"]);
     assert!(out.stdout.contains("Complete"), "{out}");
     let sts = c.get(&["statefulset", "od"]);
-    let update = sts["status"]["updateRevision"].as_str().unwrap_or_default().to_string();
+    let update = sts["status"]["updateRevision"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
     let pods = c.pods("app=od");
     assert_eq!(pods.len(), 3, "{pods:#?}");
     for p in &pods {
         assert!(is_ready(p), "{p:#?}");
-        assert_eq!(p["metadata"]["labels"]["controller-revision-hash"], update.as_str(), "{p:#?}");
+        assert_eq!(
+            p["metadata"]["labels"]["controller-revision-hash"],
+            update.as_str(),
+            "{p:#?}"
+        );
     }
     // The evictions went through the Eviction API (the audit log shows them).
-    let evictions = c.plugin_writes().iter().filter(|(v, u)| v == "create" && u.contains("/eviction")).count();
+    let evictions = c
+        .plugin_writes()
+        .iter()
+        .filter(|(v, u)| v == "create" && u.contains("/eviction"))
+        .count();
     assert_eq!(evictions, 3, "{:?}", c.plugin_writes());
 }
 
 fn restart_daemonset_max_unavailable(c: &Cluster) {
-    c.apply(&daemonset("agent", "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}"));
+    c.apply(&daemonset(
+        "agent",
+        "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}",
+    ));
     c.wait_ready("app=agent", 3);
     ok(c, &["restart", "ds/agent"]);
     assert_restarted(c, "daemonset", "agent", 3);
@@ -366,7 +481,10 @@ fn restart_daemonset_max_unavailable(c: &Cluster) {
 }
 
 fn restart_daemonset_max_surge(c: &Cluster) {
-    c.apply(&daemonset("surge", "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}"));
+    c.apply(&daemonset(
+        "surge",
+        "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}",
+    ));
     c.wait_ready("app=surge", 3);
     ok(c, &["restart", "ds/surge"]);
     assert_restarted(c, "daemonset", "surge", 3);
@@ -374,7 +492,11 @@ fn restart_daemonset_max_surge(c: &Cluster) {
 }
 
 fn restart_three_targets_in_sequence(c: &Cluster) {
-    let yaml = [deployment("a", 2, SURGE, ""), statefulset("b", 2, "{type: RollingUpdate}"), daemonset("c", "{type: RollingUpdate}")];
+    let yaml = [
+        deployment("a", 2, SURGE, ""),
+        statefulset("b", 2, "{type: RollingUpdate}"),
+        daemonset("c", "{type: RollingUpdate}"),
+    ];
     c.apply(&yaml.join("\n---\n"));
     c.wait_ready("app=a", 2);
     c.wait_ready("app=b", 2);
@@ -387,16 +509,39 @@ fn restart_three_targets_in_sequence(c: &Cluster) {
     // Strictly one after another: no new pod of a target was created before the previous
     // target's last new pod was Ready.
     let ready_since = |p: &Value| {
-        p["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "Ready").unwrap()["lastTransitionTime"]
+        p["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .unwrap()["lastTransitionTime"]
             .as_str()
             .unwrap()
             .to_string()
     };
-    let created = |p: &Value| p["metadata"]["creationTimestamp"].as_str().unwrap().to_string();
+    let created = |p: &Value| {
+        p["metadata"]["creationTimestamp"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
     for (prev, next) in [("a", "b"), ("b", "c")] {
-        let last_ready = c.pods(&format!("app={prev}")).iter().map(ready_since).max().unwrap();
-        let first_created = c.pods(&format!("app={next}")).iter().map(created).min().unwrap();
-        assert!(first_created >= last_ready, "{next} started at {first_created} before {prev} was Ready at {last_ready}");
+        let last_ready = c
+            .pods(&format!("app={prev}"))
+            .iter()
+            .map(ready_since)
+            .max()
+            .unwrap();
+        let first_created = c
+            .pods(&format!("app={next}"))
+            .iter()
+            .map(created)
+            .min()
+            .unwrap();
+        assert!(
+            first_created >= last_ready,
+            "{next} started at {first_created} before {prev} was Ready at {last_ready}"
+        );
     }
     for t in ["deploy/a", "sts/b", "ds/c"] {
         rollout_status_agrees(c, t);
@@ -407,20 +552,33 @@ fn restart_three_targets_in_sequence(c: &Cluster) {
 const BAD_RELEASE: &str = r#"kubesim.io/behavior: '{readyAfter: 1s}', kubesim.io/rollout-behavior: '{readyAfter: 30s, crashAfter: 1s, exitCode: 1, message: "panic: missing DATABASE_URL", logs: "connecting to db\npanic: missing DATABASE_URL\n"}'"#;
 
 fn restart_bad_release_fails_fast(c: &Cluster) {
-    let yaml = [deployment("api", 2, SURGE, BAD_RELEASE), deployment("later", 1, SURGE, "")];
+    let yaml = [
+        deployment("api", 2, SURGE, BAD_RELEASE),
+        deployment("later", 1, SURGE, ""),
+    ];
     c.apply(&yaml.join("\n---\n"));
     c.wait_ready("app=api", 2);
     c.wait_ready("app=later", 1);
     let t0 = Instant::now();
     let out = c.graceful(&["restart", "deploy/api", "deploy/later"]);
     assert_eq!(out.code, 1, "{out}");
-    assert!(t0.elapsed() < Duration::from_secs(120), "not fast: {:?}", t0.elapsed());
+    assert!(
+        t0.elapsed() < Duration::from_secs(120),
+        "not fast: {:?}",
+        t0.elapsed()
+    );
     let text = out.text();
     assert!(text.contains("exit code 1"), "{out}");
     assert!(text.contains("panic: missing DATABASE_URL"), "{out}");
     assert!(text.contains("what to do:"), "no explain report: {out}");
-    assert!(text.contains("restart failed at deploy/api; not touched: deploy/later"), "{out}");
-    assert!(restarted_at(&c.get(&["deployment", "later"])).is_none(), "later was touched");
+    assert!(
+        text.contains("restart failed at deploy/api; not touched: deploy/later"),
+        "{out}"
+    );
+    assert!(
+        restarted_at(&c.get(&["deployment", "later"])).is_none(),
+        "later was touched"
+    );
 }
 
 fn restart_rollback_on_failure(c: &Cluster) {
@@ -429,7 +587,10 @@ fn restart_rollback_on_failure(c: &Cluster) {
     let out = c.graceful(&["restart", "deploy/rb", "--rollback-on-failure"]);
     assert_eq!(out.code, 1, "{out}");
     assert!(out.stdout.contains("RolledBack"), "{out}");
-    assert!(restarted_at(&c.get(&["deployment", "rb"])).is_none(), "template not restored");
+    assert!(
+        restarted_at(&c.get(&["deployment", "rb"])).is_none(),
+        "template not restored"
+    );
     c.wait_ready("app=rb", 2);
     assert!(c.pods("app=rb").iter().all(|p| restarted_at(p).is_none()));
     rollout_status_agrees(c, "deploy/rb");
@@ -438,12 +599,30 @@ fn restart_rollback_on_failure(c: &Cluster) {
 fn restart_pods_and_pdb_refusal(c: &Cluster) {
     c.apply(&(deployment("web", 2, SURGE, "") + "---\n" + &pdb("web", "minAvailable: 1")));
     c.wait_ready("app=web", 2);
-    let before: Vec<String> = c.pods("app=web").iter().map(|p| p["metadata"]["uid"].to_string()).collect();
-    ok(c, &["restart", "--pods", "-l", "app=web", "--timeout", "2m"]);
+    let before: Vec<String> = c
+        .pods("app=web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect();
+    ok(
+        c,
+        &["restart", "--pods", "-l", "app=web", "--timeout", "2m"],
+    );
     c.wait_ready("app=web", 2);
-    let after: Vec<String> = c.pods("app=web").iter().map(|p| p["metadata"]["uid"].to_string()).collect();
-    assert!(after.iter().all(|u| !before.contains(u)), "not every pod was replaced: {before:?} {after:?}");
-    let evictions = c.plugin_writes().iter().filter(|(v, u)| v == "create" && u.contains("/eviction")).count();
+    let after: Vec<String> = c
+        .pods("app=web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect();
+    assert!(
+        after.iter().all(|u| !before.contains(u)),
+        "not every pod was replaced: {before:?} {after:?}"
+    );
+    let evictions = c
+        .plugin_writes()
+        .iter()
+        .filter(|(v, u)| v == "create" && u.contains("/eviction"))
+        .count();
     assert_eq!(evictions, 2, "{:?}", c.plugin_writes());
 
     // A budget that never allows an eviction: refused before any write.
@@ -453,7 +632,12 @@ fn restart_pods_and_pdb_refusal(c: &Cluster) {
     let refused = c.graceful(&["restart", "--pods", "-l", "app=solo", "--timeout", "30s"]);
     assert_eq!(refused.code, 1, "{refused}");
     assert!(refused.text().contains("pdb-blocks-eviction"), "{refused}");
-    assert_eq!(c.plugin_writes().len(), writes_before, "{:?}", c.plugin_writes());
+    assert_eq!(
+        c.plugin_writes().len(),
+        writes_before,
+        "{:?}",
+        c.plugin_writes()
+    );
 }
 
 fn restart_dry_run_sends_no_write(c: &Cluster) {
@@ -461,15 +645,25 @@ fn restart_dry_run_sends_no_write(c: &Cluster) {
     c.wait_ready("app=a", 2);
     c.wait_ready("app=b", 1);
     let out = ok(c, &["restart", "-l", "tier=backend", "--dry-run"]);
-    assert!(out.stdout.contains("deploy/a") && out.stdout.contains("deploy/b"), "{out}");
+    assert!(
+        out.stdout.contains("deploy/a") && out.stdout.contains("deploy/b"),
+        "{out}"
+    );
     // The audit log saw the plugin read (so it is being recorded) and write nothing.
     let reads = c
         .audit_events()
         .iter()
-        .filter(|e| e["user"]["username"] == "kubernetes-admin" && !e["userAgent"].as_str().unwrap_or("").starts_with("kubectl"))
+        .filter(|e| {
+            e["user"]["username"] == "kubernetes-admin"
+                && !e["userAgent"].as_str().unwrap_or("").starts_with("kubectl")
+        })
         .count();
     assert!(reads > 0, "the audit log shows no request of the plugin");
-    assert!(c.plugin_writes().is_empty(), "--dry-run wrote: {:?}", c.plugin_writes());
+    assert!(
+        c.plugin_writes().is_empty(),
+        "--dry-run wrote: {:?}",
+        c.plugin_writes()
+    );
 }
 
 // ---------- explain ----------
@@ -479,7 +673,11 @@ fn explain_insufficient_cpu(c: &Cluster) {
         "    image: registry.example/hungry:1.0",
         "    image: registry.example/hungry:1.0\n    resources: {requests: {cpu: \"64\"}}",
     ));
-    c.wait(Duration::from_secs(60), "FailedScheduling", |c| c.kubectl(&["get", "events"]).stdout.contains("FailedScheduling"));
+    c.wait(Duration::from_secs(60), "FailedScheduling", |c| {
+        c.kubectl(&["get", "events"])
+            .stdout
+            .contains("FailedScheduling")
+    });
     let out = c.graceful(&["explain", "hungry"]);
     assert_eq!(out.code, 1, "{out}");
     assert!(out.text().contains("[unschedulable]"), "{out}");
@@ -488,7 +686,11 @@ fn explain_insufficient_cpu(c: &Cluster) {
 
 fn explain_node_selector(c: &Cluster) {
     c.apply(&pod("picky", "{}", "nodeSelector: {disktype: ssd}"));
-    c.wait(Duration::from_secs(60), "FailedScheduling", |c| c.kubectl(&["get", "events"]).stdout.contains("FailedScheduling"));
+    c.wait(Duration::from_secs(60), "FailedScheduling", |c| {
+        c.kubectl(&["get", "events"])
+            .stdout
+            .contains("FailedScheduling")
+    });
     let out = c.graceful(&["explain", "picky"]);
     assert_eq!(out.code, 1, "{out}");
     assert!(out.text().contains("[unschedulable]"), "{out}");
@@ -509,7 +711,9 @@ fn explain_eviction_api(c: &Cluster) {
     let uri = format!("/api/v1/namespaces/{}/pods/victim/eviction", c.namespace);
     let out = c.kubectl(&["create", "--raw", &uri, "-f", file.to_str().unwrap()]);
     assert_eq!(out.code, 0, "{out}");
-    c.wait(Duration::from_secs(30), "Killing event", |c| c.kubectl(&["get", "events"]).stdout.contains("Killing"));
+    c.wait(Duration::from_secs(30), "Killing event", |c| {
+        c.kubectl(&["get", "events"]).stdout.contains("Killing")
+    });
     let out = c.graceful(&["explain", "victim"]);
     assert!(out.text().contains("[api-eviction]"), "{out}");
     assert!(out.text().contains("Eviction API"), "{out}");
@@ -522,25 +726,48 @@ fn explain_crash_loop_previous_logs(c: &Cluster) {
         "",
     ));
     c.wait(Duration::from_secs(60), "a restart", |c| {
-        c.pods("app=crashy").first().and_then(|p| p.pointer("/status/containerStatuses/0/restartCount").and_then(Value::as_i64)).unwrap_or(0) >= 1
+        c.pods("app=crashy")
+            .first()
+            .and_then(|p| {
+                p.pointer("/status/containerStatuses/0/restartCount")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(0)
+            >= 1
     });
     // The previous instance's log through the apiserver's proxy to the kubelet API.
     let logs = c.kubectl(&["logs", "crashy", "--previous"]);
     assert_eq!(logs.code, 0, "{logs}");
-    assert!(logs.stdout.contains("panic: assignment to entry in nil map"), "{logs}");
+    assert!(
+        logs.stdout
+            .contains("panic: assignment to entry in nil map"),
+        "{logs}"
+    );
     let out = c.graceful(&["explain", "crashy"]);
     assert_eq!(out.code, 1, "{out}");
     assert!(out.text().contains("exit code 2"), "{out}");
-    assert!(out.text().contains("panic: assignment to entry in nil map"), "log tail missing: {out}");
+    assert!(
+        out.text().contains("panic: assignment to entry in nil map"),
+        "log tail missing: {out}"
+    );
 }
 
 fn explain_oom_killed(c: &Cluster) {
-    c.apply(&pod("oom", r#"{readyAfter: 1s, crashAfter: 2s, reason: OOMKilled}"#, "").replace(
-        "    image: registry.example/oom:1.0",
-        "    image: registry.example/oom:1.0\n    resources: {limits: {memory: 256Mi}}",
-    ));
+    c.apply(
+        &pod(
+            "oom",
+            r#"{readyAfter: 1s, crashAfter: 2s, reason: OOMKilled}"#,
+            "",
+        )
+        .replace(
+            "    image: registry.example/oom:1.0",
+            "    image: registry.example/oom:1.0\n    resources: {limits: {memory: 256Mi}}",
+        ),
+    );
     c.wait(Duration::from_secs(60), "an OOM kill", |c| {
-        c.pods("app=oom").first().is_some_and(|p| p.to_string().contains("OOMKilled"))
+        c.pods("app=oom")
+            .first()
+            .is_some_and(|p| p.to_string().contains("OOMKilled"))
     });
     let out = c.graceful(&["explain", "oom"]);
     assert_eq!(out.code, 1, "{out}");
@@ -570,10 +797,18 @@ spec:
     c.wait_ready("app=legacy", 1);
     let out = c.graceful(&["diagnose"]);
     assert_eq!(out.code, 1, "{out}");
-    for rule in ["pdb-blocks-eviction", "shell-swallows-sigterm", "readiness-missing", "single-replica"] {
+    for rule in [
+        "pdb-blocks-eviction",
+        "shell-swallows-sigterm",
+        "readiness-missing",
+        "single-replica",
+    ] {
         assert!(out.stdout.contains(rule), "{rule} missing: {out}");
     }
     let json = c.graceful(&["diagnose", "-o", "json"]);
     let v: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {json}"));
-    assert!(v.to_string().contains(&format!("\"{}\"", c.namespace)), "{json}");
+    assert!(
+        v.to_string().contains(&format!("\"{}\"", c.namespace)),
+        "{json}"
+    );
 }

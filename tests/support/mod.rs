@@ -176,7 +176,10 @@ impl Cluster {
 
     /// `kubectl graceful ARGS… --kubeconfig K -n NS` (the built plugin binary), at most 5 minutes.
     pub fn graceful(&self, args: &[&str]) -> Output {
-        let mut c = isolated(Path::new(env!("CARGO_BIN_EXE_kubectl-graceful")), self.home.path());
+        let mut c = isolated(
+            Path::new(env!("CARGO_BIN_EXE_kubectl-graceful")),
+            self.home.path(),
+        );
         c.args(args)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -238,10 +241,14 @@ impl Cluster {
 
     /// Wait until exactly `n` pods match `selector`, none terminating, all Ready.
     pub fn wait_ready(&self, selector: &str, n: usize) {
-        self.wait(Duration::from_secs(90), &format!("{n} Ready pods {selector}"), |c| {
-            let pods = c.pods(selector);
-            pods.len() == n && pods.iter().all(is_ready)
-        });
+        self.wait(
+            Duration::from_secs(90),
+            &format!("{n} Ready pods {selector}"),
+            |c| {
+                let pods = c.pods(selector);
+                pods.len() == n && pods.iter().all(is_ready)
+            },
+        );
     }
 
     /// The test bed's audit events (JSON) about this namespace, oldest first; empty for kubesim
@@ -254,7 +261,9 @@ impl Cluster {
         std::fs::read_to_string(log)
             .unwrap_or_default()
             .lines()
-            .filter(|l| l.contains(&marker) || l.contains(&format!("\"namespace\":\"{}\"", self.namespace)))
+            .filter(|l| {
+                l.contains(&marker) || l.contains(&format!("\"namespace\":\"{}\"", self.namespace))
+            })
             .filter_map(|l| serde_json::from_str::<Value>(l).ok())
             .collect()
     }
@@ -287,13 +296,18 @@ pub fn is_ready(p: &Value) -> bool {
     p.pointer("/metadata/deletionTimestamp").is_none()
         && p.pointer("/status/conditions")
             .and_then(Value::as_array)
-            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
 }
 
 /// `kubectl.kubernetes.io/restartedAt` of a workload's template or a pod.
 pub fn restarted_at(v: &Value) -> Option<String> {
     v.pointer("/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
-        .or_else(|| v.pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"))
+        .or_else(|| {
+            v.pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+        })
         .and_then(Value::as_str)
         .map(str::to_string)
 }

@@ -119,6 +119,9 @@ impl ControlPlane {
                 arg("etcd-servers", &etcd_url),
                 arg("bind-address", &"127.0.0.1"),
                 arg("advertise-address", &"127.0.0.1"),
+                // The `kubernetes` Service's endpoints may not be a loopback address; no pod here
+                // calls the apiserver through it, so it has none.
+                arg("endpoint-reconciler-type", &"none"),
                 arg("secure-port", &port),
                 arg("cert-dir", &p(&dir.join("apiserver-certs"))),
                 arg("tls-cert-file", &p(&pki.apiserver.cert)),

@@ -834,12 +834,21 @@ mod tests {
     #[test]
     fn first_restart_is_immediate_then_back_off_doubles_from_10s() {
         // kuberuntime_manager.go doBackOff: no back-off entry before the first crash.
-        let mut c = ctr("{startDelay: 0s, readyAfter: 0s, crashAfter: 2s, exitCode: 3}", app());
+        let mut c = ctr(
+            "{startDelay: 0s, readyAfter: 0s, crashAfter: 2s, exitCode: 3}",
+            app(),
+        );
         run_until(&mut c, 2_000);
-        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 3 && t.reason == "Error"));
+        assert!(
+            matches!(&c.state, State::Terminated(t) if t.exit_code == 3 && t.reason == "Error")
+        );
         assert_eq!(c.restart_count, 0);
         run_until(&mut c, 3_000);
-        assert!(c.is_running(), "restarted right after the relist: {:?}", c.state);
+        assert!(
+            c.is_running(),
+            "restarted right after the relist: {:?}",
+            c.state
+        );
         assert_eq!(c.restart_count, 1);
         assert_eq!(c.last_state.as_ref().unwrap().exit_code, 3);
         // Second crash at 5 s: CrashLoopBackOff for 10 s.
@@ -861,7 +870,9 @@ mod tests {
         assert_eq!(c.restart_count, 2);
         // Third crash at 17 s: 20 s.
         run_until(&mut c, 17_000);
-        assert!(matches!(&c.state, State::Waiting { message: Some(m), .. } if m.starts_with("back-off 20s")));
+        assert!(
+            matches!(&c.state, State::Waiting { message: Some(m), .. } if m.starts_with("back-off 20s"))
+        );
         assert_eq!(c.next_wake(), Some(37_000));
     }
 
@@ -886,14 +897,22 @@ mod tests {
         assert_eq!(unhealthy, 3);
         let (t, kill) = evs.iter().find(|(_, e)| e.reason == "Killing").unwrap();
         assert_eq!(*t, 30_000);
-        assert_eq!(kill.message, "Container app failed liveness probe, will be restarted");
-        assert!(c.is_running() && c.ready, "still running and Ready during preStop");
+        assert_eq!(
+            kill.message,
+            "Container app failed liveness probe, will be restarted"
+        );
+        assert!(
+            c.is_running() && c.ready,
+            "still running and Ready during preStop"
+        );
         run_until(&mut c, 35_999);
         assert!(c.is_running());
         run_until(&mut c, 36_000);
         // The app handled SIGTERM: exit 0, not 137.
         assert_eq!(c.last_state.as_ref().map(|t| t.exit_code), None);
-        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 0 && t.finished_at == 36_000));
+        assert!(
+            matches!(&c.state, State::Terminated(t) if t.exit_code == 0 && t.finished_at == 36_000)
+        );
     }
 
     #[test]
@@ -913,7 +932,9 @@ mod tests {
         run_until(&mut c, 12_999);
         assert!(c.ready && c.is_running());
         run_until(&mut c, 15_000);
-        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 0 && t.finished_at == 15_000));
+        assert!(
+            matches!(&c.state, State::Terminated(t) if t.exit_code == 0 && t.finished_at == 15_000)
+        );
         assert!(c.is_done(), "no restart after a deletion");
     }
 
@@ -930,15 +951,23 @@ mod tests {
         c.stop_for_deletion(1_000, 10_000, &mut evs);
         run_until(&mut c, 100_000);
         // preStop cut at the 10 s grace period, then minimumGracePeriodInSeconds (2 s).
-        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 137 && t.finished_at == 13_000));
+        assert!(
+            matches!(&c.state, State::Terminated(t) if t.exit_code == 137 && t.finished_at == 13_000)
+        );
     }
 
     #[test]
     fn image_pull_errors_alternate_err_image_pull_and_back_off() {
-        let mut c = ctr("{startDelay: 1s, imagePullError: 'manifest unknown'}", app());
+        let mut c = ctr(
+            "{startDelay: 1s, imagePullError: 'manifest unknown'}",
+            app(),
+        );
         let evs = run_until(&mut c, 1_000);
         assert_eq!(reasons(&evs), ["Pulling", "Failed", "Failed"]);
-        assert_eq!(evs[1].1.message, "Failed to pull image \"shop/web:1\": manifest unknown");
+        assert_eq!(
+            evs[1].1.message,
+            "Failed to pull image \"shop/web:1\": manifest unknown"
+        );
         assert!(matches!(&c.state, State::Waiting { reason, .. } if reason == "ErrImagePull"));
         run_until(&mut c, 2_000);
         assert!(matches!(&c.state, State::Waiting { reason, .. } if reason == "ImagePullBackOff"));
@@ -950,7 +979,9 @@ mod tests {
     fn oom_crash_is_exit_137_oom_killed() {
         let mut c = ctr("{startDelay: 0s, crashAfter: 1s, reason: OOMKilled}", app());
         run_until(&mut c, 1_000);
-        assert!(matches!(&c.state, State::Terminated(t) if t.exit_code == 137 && t.reason == "OOMKilled"));
+        assert!(
+            matches!(&c.state, State::Terminated(t) if t.exit_code == 137 && t.reason == "OOMKilled")
+        );
     }
 
     #[test]

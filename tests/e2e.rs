@@ -714,7 +714,21 @@ fn explain_eviction_api(c: &Cluster) {
     c.wait(Duration::from_secs(30), "Killing event", |c| {
         c.kubectl(&["get", "events"]).stdout.contains("Killing")
     });
+    // The apiserver marked it (eviction.go) and the kubelet's status writes kept the condition.
+    let p = c.get(&["pod", "victim"]);
+    let dt = p["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "DisruptionTarget")
+        .cloned();
+    assert_eq!(
+        dt.as_ref().map(|c| c["reason"].clone()),
+        Some("EvictionByEvictionAPI".into()),
+        "{p:#}"
+    );
     let out = c.graceful(&["explain", "victim"]);
+    assert_eq!(out.code, 0, "a voluntary disruption, not a failure: {out}");
     assert!(out.text().contains("[api-eviction]"), "{out}");
     assert!(out.text().contains("Eviction API"), "{out}");
 }
@@ -765,9 +779,11 @@ fn explain_oom_killed(c: &Cluster) {
         ),
     );
     c.wait(Duration::from_secs(60), "an OOM kill", |c| {
-        c.pods("app=oom")
-            .first()
-            .is_some_and(|p| p.to_string().contains("OOMKilled"))
+        c.pods("app=oom").first().is_some_and(|p| {
+            let st = &p["status"]["containerStatuses"][0];
+            st["lastState"]["terminated"]["reason"] == "OOMKilled"
+                || st["state"]["terminated"]["reason"] == "OOMKilled"
+        })
     });
     let out = c.graceful(&["explain", "oom"]);
     assert_eq!(out.code, 1, "{out}");
@@ -800,7 +816,7 @@ spec:
     for rule in [
         "pdb-blocks-eviction",
         "shell-swallows-sigterm",
-        "readiness-missing",
+        "min-ready-seconds-no-readiness",
         "single-replica",
     ] {
         assert!(out.stdout.contains(rule), "{rule} missing: {out}");

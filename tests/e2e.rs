@@ -124,6 +124,12 @@ fn main() {
         return;
     }
     let started = Instant::now();
+    // Failures are reported with their message below; the default hook's backtraces (CI sets
+    // RUST_BACKTRACE) would bury them.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+        eprintln!("e2e: panicked at {at}");
+    }));
     // Start the control planes at once (each builds its binaries on first use).
     let needed: Vec<String> = {
         let mut v: Vec<String> = jobs.iter().map(|(v, _, _)| v.clone()).collect();

@@ -78,6 +78,11 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         explain_crash_loop_previous_logs,
     ),
     ("explain_oom_killed", explain_oom_killed),
+    (
+        "explain_node_pressure_eviction",
+        explain_node_pressure_eviction,
+    ),
+    ("explain_node_shutdown", explain_node_shutdown),
     ("diagnose_live_namespace", diagnose_live_namespace),
 ];
 
@@ -795,6 +800,46 @@ fn explain_oom_killed(c: &Cluster) {
     assert_eq!(out.code, 1, "{out}");
     assert!(out.text().contains("[oom-killed]"), "{out}");
     assert!(out.text().contains("256Mi"), "{out}");
+}
+
+fn explain_node_pressure_eviction(c: &Cluster) {
+    c.apply(&deployment("hog", 1, SURGE, ""));
+    c.wait_ready("app=hog", 1);
+    let name = c.pods("app=hog")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tb = c.testbed.expect("a test bed");
+    tb.evict_for_node_pressure(&c.namespace, &name, "memory")
+        .unwrap();
+    c.wait(Duration::from_secs(30), "phase Failed", |c| {
+        c.get(&["pod", &name])["status"]["phase"] == "Failed"
+    });
+    let out = c.graceful(&["explain", &name]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.text().contains("[evicted]"), "{out}");
+    assert!(out.text().contains("memory"), "{out}");
+    // The ReplicaSet controller replaced it.
+    c.wait(Duration::from_secs(60), "a replacement", |c| {
+        c.pods("app=hog")
+            .iter()
+            .any(|p| p["metadata"]["name"] != name.as_str() && is_ready(p))
+    });
+}
+
+fn explain_node_shutdown(c: &Cluster) {
+    c.apply(&pod("shut", "{readyAfter: 1s}", ""));
+    c.wait_ready("app=shut", 1);
+    c.testbed
+        .expect("a test bed")
+        .terminate_for_node_shutdown(&c.namespace, "shut")
+        .unwrap();
+    c.wait(Duration::from_secs(30), "phase Failed", |c| {
+        c.get(&["pod", "shut"])["status"]["phase"] == "Failed"
+    });
+    let out = c.graceful(&["explain", "shut"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.text().contains("[node-shutdown]"), "{out}");
 }
 
 // ---------- diagnose ----------

@@ -137,6 +137,9 @@ pub struct Cluster {
     /// `"kubesim"` or the test bed's minor (`"1.37"`).
     pub backend: String,
     pub audit_log: Option<PathBuf>,
+    /// The test bed behind it (None for kubesim): kubelet-side faults such as
+    /// `evict_for_node_pressure`.
+    pub testbed: Option<&'static testbed::Testbed>,
     home: tempfile::TempDir,
 }
 
@@ -159,6 +162,7 @@ impl Cluster {
             namespace: ns,
             backend: tb.minor().to_string(),
             audit_log: Some(tb.audit_log_path().to_path_buf()),
+            testbed: Some(tb),
             home: tempfile::tempdir().expect("temp HOME"),
         })
     }
@@ -170,6 +174,7 @@ impl Cluster {
             namespace: namespace.to_string(),
             backend: "kubesim".into(),
             audit_log: None,
+            testbed: None,
             home: tempfile::tempdir().expect("temp HOME"),
         }
     }

@@ -218,6 +218,52 @@ impl Testbed {
         })
     }
 
+    /// Node-pressure eviction of a running pod, as the kubelet's eviction manager does it
+    /// (pkg/kubelet/eviction/helpers.go messages): phase Failed, reason `Evicted`, an `Evicted`
+    /// event, containers killed; the pod object stays and its controller replaces it.
+    pub fn evict_for_node_pressure(
+        &self,
+        ns: &str,
+        pod: &str,
+        resource: &str,
+    ) -> anyhow::Result<()> {
+        let container = self.block_on(|client| {
+            let (ns, pod) = (ns.to_string(), pod.to_string());
+            async move {
+                let p = Api::<k8s_openapi::api::core::v1::Pod>::namespaced(client, &ns)
+                    .get(&pod)
+                    .await?;
+                Ok(p.spec
+                    .and_then(|s| s.containers.first().map(|c| c.name.clone()))
+                    .unwrap_or_default())
+            }
+        })?;
+        let message = format!(
+            "The node was low on resource: {resource}. Threshold quantity: 100Mi, available: 51200Ki. \
+             Container {container} was using 300Mi, request is 0, has larger consumption of {resource}. "
+        );
+        self.fail_pod(ns, pod, "Evicted", &message)
+    }
+
+    /// Graceful node shutdown of a running pod: phase Failed, reason `Terminated`, "Pod was
+    /// terminated in response to imminent node shutdown." (the node itself stays Ready here).
+    pub fn terminate_for_node_shutdown(&self, ns: &str, pod: &str) -> anyhow::Result<()> {
+        self.fail_pod(
+            ns,
+            pod,
+            "Terminated",
+            "Pod was terminated in response to imminent node shutdown.",
+        )
+    }
+
+    fn fail_pod(&self, ns: &str, pod: &str, reason: &str, message: &str) -> anyhow::Result<()> {
+        let kubelet = self.kubelet.as_ref().context("the kubelet is stopped")?;
+        if !kubelet.fail_pod(ns, pod, reason, message) {
+            bail!("pod {ns}/{pod} does not run on a node of the test bed");
+        }
+        Ok(())
+    }
+
     /// Create namespace `name` and wait until its `default` service account exists (pods are
     /// refused before that). Returns the name.
     pub fn namespace(&self, name: &str) -> anyhow::Result<String> {

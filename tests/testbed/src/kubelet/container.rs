@@ -773,6 +773,33 @@ impl Container {
         }
     }
 
+    /// The kubelet kills the container at once and will not restart it (node-pressure eviction,
+    /// node shutdown): the runtime has removed it, so its status is the kubelet's
+    /// `ContainerStatusUnknown` (exit 137).
+    pub fn kill_for_pod_failure(&mut self, now: i64, evs: &mut Vec<Ev>) {
+        if self.is_running() {
+            let name = self.spec.name.clone();
+            evs.push(normal("Killing", format!("Stopping container {name}")));
+            let started_at = match self.state {
+                State::Running { started_at } => started_at,
+                _ => now,
+            };
+            self.state = State::Terminated(Terminated {
+                exit_code: 137,
+                reason: "ContainerStatusUnknown".into(),
+                message: Some(
+                    "The container could not be located when the pod was terminated".into(),
+                ),
+                started_at,
+                finished_at: now,
+                container_id: None,
+            });
+        }
+        self.ready = false;
+        self.started = false;
+        self.phase = Phase::Exited { restart_at: None };
+    }
+
     /// The pod is being deleted: stop a running instance, and never start another one.
     pub fn stop_for_deletion(&mut self, now: i64, grace: i64, evs: &mut Vec<Ev>) {
         let name = self.spec.name.clone();

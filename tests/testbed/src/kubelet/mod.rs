@@ -33,7 +33,18 @@ use container::State;
 pub struct Kubelet {
     pub nodes: Vec<String>,
     pub port: u16,
+    shared: Arc<Shared>,
     tasks: Vec<JoinHandle<()>>,
+}
+
+/// What a pod's worker is told.
+enum Msg {
+    /// The pod as the watch last saw it.
+    Update(Value),
+    /// The pod object is gone.
+    Deleted,
+    /// The kubelet fails the pod: (status.reason, status.message).
+    Fail(String, String),
 }
 
 impl Drop for Kubelet {
@@ -53,6 +64,8 @@ struct Shared {
     /// `kubesim.io/rollout-behavior` (kubesim's rule: "the first template the controller saw").
     first_templates: Mutex<HashMap<String, String>>,
     ips: Mutex<u32>,
+    /// (namespace, name) → the pod's worker.
+    workers: Mutex<HashMap<(String, String), mpsc::UnboundedSender<Msg>>>,
 }
 
 fn now_ms() -> i64 {
@@ -84,18 +97,35 @@ impl Kubelet {
             events: events::start(client.clone()),
             first_templates: Mutex::default(),
             ips: Mutex::new(0),
+            workers: Mutex::default(),
         });
-        tasks.push(tokio::spawn(watch_pods(shared)));
-        Ok(Kubelet { nodes, port, tasks })
+        tasks.push(tokio::spawn(watch_pods(shared.clone())));
+        Ok(Kubelet {
+            nodes,
+            port,
+            shared,
+            tasks,
+        })
+    }
+
+    /// Fail a running pod as the kubelet itself does (phase Failed with `reason` and `message`,
+    /// DisruptionTarget/TerminationByKubelet, containers killed, an event `reason`). `false` when no
+    /// worker runs that pod.
+    pub fn fail_pod(&self, namespace: &str, name: &str, reason: &str, message: &str) -> bool {
+        let workers = self.shared.workers.lock().unwrap();
+        workers
+            .get(&(namespace.to_string(), name.to_string()))
+            .is_some_and(|tx| tx.send(Msg::Fail(reason.into(), message.into())).is_ok())
     }
 }
 
 /// Watch every pod; hand the ones bound to our nodes to their worker (one per pod UID).
 async fn watch_pods(shared: Arc<Shared>) {
     let api: Api<Pod> = Api::all(shared.client.clone());
-    let mut workers: HashMap<String, mpsc::UnboundedSender<Option<Value>>> = HashMap::new();
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
+    // uid of the pod each worker runs (a pod deleted and created again under its name is another).
+    let mut uids: HashMap<(String, String), String> = HashMap::new();
     while let Some(ev) = stream.next().await {
         let (pod, deleted) = match ev {
             Ok(watcher::Event::Apply(p) | watcher::Event::InitApply(p)) => (p, false),
@@ -115,18 +145,26 @@ async fn watch_pods(shared: Arc<Shared>) {
             continue;
         }
         let uid = pod.metadata.uid.clone().unwrap_or_default();
+        let key = (
+            pod.metadata.namespace.clone().unwrap_or_default(),
+            pod.metadata.name.clone().unwrap_or_default(),
+        );
+        let mut workers = shared.workers.lock().unwrap();
         workers.retain(|_, tx| !tx.is_closed());
+        let same = uids.get(&key) == Some(&uid);
         if deleted {
-            if let Some(tx) = workers.remove(&uid) {
-                let _ = tx.send(None);
+            if same {
+                if let Some(tx) = workers.remove(&key) {
+                    let _ = tx.send(Msg::Deleted);
+                }
             }
             continue;
         }
         let Ok(value) = serde_json::to_value(&pod) else {
             continue;
         };
-        if let Some(tx) = workers.get(&uid) {
-            let _ = tx.send(Some(value));
+        if let Some(tx) = workers.get(&key).filter(|_| same) {
+            let _ = tx.send(Msg::Update(value));
             continue;
         }
         // A pod already finished (terminal phase) needs no worker.
@@ -134,8 +172,12 @@ async fn watch_pods(shared: Arc<Shared>) {
         if matches!(phase, Some("Succeeded" | "Failed")) {
             continue;
         }
+        if let Some(old) = workers.remove(&key) {
+            let _ = old.send(Msg::Deleted);
+        }
         let (tx, rx) = mpsc::unbounded_channel();
-        workers.insert(uid, tx);
+        workers.insert(key.clone(), tx);
+        uids.insert(key, uid);
         tokio::spawn(run_pod(shared.clone(), value, node, rx));
     }
 }
@@ -296,7 +338,7 @@ async fn run_pod(
     shared: Arc<Shared>,
     mut pod: Value,
     node: String,
-    mut rx: mpsc::UnboundedReceiver<Option<Value>>,
+    mut rx: mpsc::UnboundedReceiver<Msg>,
 ) {
     let ns = pod["metadata"]["namespace"]
         .as_str()
@@ -325,12 +367,14 @@ async fn run_pod(
     };
     let mut run = PodRun::new(&effective(&shared, &pod), ip, now_ms());
     let mut written = Value::Null;
+    let mut pending = Vec::new();
     loop {
         let now = now_ms();
         if let Some(g) = grace_ms(&pod) {
             run.delete(now, g);
         }
-        let evs = run.step(now);
+        let mut evs = std::mem::take(&mut pending);
+        evs.extend(run.step(now));
         let rv = pod["metadata"]["resourceVersion"]
             .as_str()
             .unwrap_or_default()
@@ -388,12 +432,15 @@ async fn run_pod(
         };
         tokio::select! {
             msg = rx.recv() => match msg {
-                Some(Some(p)) => {
+                Some(Msg::Update(p)) => {
                     if p["metadata"]["resourceVersion"] != pod["metadata"]["resourceVersion"] {
                         pod = p;
                     }
                 }
-                _ => break,
+                Some(Msg::Fail(reason, message)) => {
+                    pending = run.fail(now_ms(), &reason, &message);
+                }
+                Some(Msg::Deleted) | None => break,
             },
             _ = tokio::time::sleep(sleep) => {}
         }

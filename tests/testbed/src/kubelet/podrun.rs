@@ -23,6 +23,8 @@ pub struct PodRun {
     deletion_grace_ms: i64,
     /// All containers have stopped and the pod is terminal (Succeeded/Failed).
     pub terminal: bool,
+    /// The kubelet failed the pod itself: (status.reason, status.message), e.g. `Evicted`.
+    failure: Option<(String, String)>,
     pub pod_ip: String,
 }
 
@@ -106,6 +108,7 @@ impl PodRun {
             deleting: None,
             deletion_grace_ms: grace,
             terminal: false,
+            failure: None,
             pod_ip,
         }
     }
@@ -116,6 +119,36 @@ impl PodRun {
             self.deleting = Some(now);
             self.deletion_grace_ms = grace_ms;
         }
+    }
+
+    /// The kubelet fails the pod: every container killed, phase Failed with `reason` and
+    /// `message`, condition DisruptionTarget (TerminationByKubelet); the pod object stays.
+    /// Node-pressure eviction (`Evicted`) and graceful node shutdown (`Terminated`).
+    pub fn fail(&mut self, now: i64, reason: &str, message: &str) -> Vec<PodEv> {
+        let mut out = vec![PodEv {
+            field_path: None,
+            ev: Ev {
+                warning: true,
+                reason: reason.to_string(),
+                message: message.to_string(),
+            },
+        }];
+        for c in self.app.iter_mut().chain(self.init.iter_mut()) {
+            let mut evs = Vec::new();
+            c.kill_for_pod_failure(now, &mut evs);
+            let kind = if c.spec.init {
+                "initContainers"
+            } else {
+                "containers"
+            };
+            out.extend(evs.into_iter().map(|ev| PodEv {
+                field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
+                ev,
+            }));
+        }
+        self.failure = Some((reason.to_string(), message.to_string()));
+        self.terminal = true;
+        out
     }
 
     pub fn is_deleting(&self) -> bool {
@@ -225,6 +258,9 @@ impl PodRun {
     pub fn phase(&self) -> &'static str {
         let terminated_ok =
             |c: &Container| matches!(&c.state, State::Terminated(t) if t.exit_code == 0);
+        if self.failure.is_some() {
+            return "Failed";
+        }
         if self.terminal {
             let inits_ok = self.init.iter().all(|c| c.spec.sidecar || terminated_ok(c));
             return if inits_ok && self.app.iter().all(terminated_ok) {
@@ -304,6 +340,17 @@ impl PodRun {
             "startTime": ts(self.start_time),
             "containerStatuses": statuses(&self.app),
         });
+        if let Some((reason, message)) = &self.failure {
+            status["reason"] = json!(reason);
+            status["message"] = json!(message);
+            status["conditions"]
+                .as_array_mut()
+                .expect("conditions")
+                .push(json!({
+                    "type": "DisruptionTarget", "status": "True",
+                    "reason": "TerminationByKubelet", "message": message,
+                }));
+        }
         if !self.pod_ip.is_empty() {
             status["podIP"] = json!(self.pod_ip);
             status["podIPs"] = json!([{"ip": self.pod_ip}]);

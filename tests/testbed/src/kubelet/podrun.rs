@@ -421,3 +421,114 @@ fn container_status(c: &Container, pod_terminal: bool) -> Value {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(yaml: &str) -> Value {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn run_until(r: &mut PodRun, until: i64) -> Vec<PodEv> {
+        let mut out = r.step(0);
+        while let Some(t) = r.next_wake().filter(|&t| t <= until) {
+            out.extend(r.step(t));
+        }
+        out
+    }
+
+    fn cond<'a>(st: &'a Value, typ: &str) -> &'a Value {
+        st["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == typ)
+            .unwrap()
+    }
+
+    const WITH_INIT: &str = r#"
+metadata: {name: web-1, namespace: shop, uid: u1, annotations: {kubesim.io/behavior: "{startDelay: 0s, readyAfter: 1s}"}}
+spec:
+  initContainers: [{name: migrate, image: m:1}]
+  containers: [{name: app, image: a:1}]
+"#;
+
+    #[test]
+    fn init_containers_run_before_the_app_containers() {
+        let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
+        run_until(&mut r, 500);
+        let st = r.status("127.0.0.1");
+        assert_eq!(st["phase"], "Pending");
+        assert_eq!(cond(&st, "Initialized")["status"], "False");
+        assert_eq!(
+            st["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "PodInitializing"
+        );
+        // The init container runs 1 s, exits 0; then the app starts and is Ready 1 s later.
+        run_until(&mut r, 2_000);
+        let st = r.status("127.0.0.1");
+        assert_eq!(
+            st["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+            "Completed"
+        );
+        assert_eq!(st["phase"], "Running");
+        assert_eq!(cond(&st, "Initialized")["status"], "True");
+        assert_eq!(cond(&st, "Ready")["status"], "True");
+        assert_eq!(st["podIP"], "10.244.1.2");
+    }
+
+    #[test]
+    fn deletion_ends_in_a_terminal_phase_with_every_container_stopped() {
+        let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
+        run_until(&mut r, 3_000);
+        r.delete(3_000, 30_000);
+        let evs = run_until(&mut r, 3_000);
+        assert!(evs
+            .iter()
+            .any(|e| e.ev.reason == "Killing"
+                && e.field_path.as_deref() == Some("spec.containers{app}")));
+        assert!(r.terminal, "the app exits at once on SIGTERM by default");
+        let st = r.status("127.0.0.1");
+        assert_eq!(st["phase"], "Succeeded");
+        assert_eq!(cond(&st, "Ready")["reason"], "PodCompleted");
+    }
+
+    #[test]
+    fn a_job_pod_that_fails_is_failed_without_restarts() {
+        let p = pod(r#"
+metadata: {name: j-1, namespace: shop, uid: u2, annotations: {kubesim.io/behavior: "{startDelay: 0s, crashAfter: 1s, exitCode: 3}"}}
+spec:
+  restartPolicy: Never
+  containers: [{name: work, image: w:1}]
+"#);
+        let mut r = PodRun::new(&p, String::new(), 0);
+        run_until(&mut r, 60_000);
+        assert!(r.terminal);
+        let st = r.status("127.0.0.1");
+        assert_eq!(st["phase"], "Failed");
+        assert_eq!(st["containerStatuses"][0]["restartCount"], 0);
+        assert_eq!(
+            st["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            3
+        );
+    }
+
+    #[test]
+    fn node_pressure_eviction_fails_the_pod_with_the_kubelet_condition() {
+        let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
+        run_until(&mut r, 3_000);
+        let evs = r.fail(3_000, "Evicted", "The node was low on resource: memory. ");
+        assert_eq!(evs[0].ev.reason, "Evicted");
+        let st = r.status("127.0.0.1");
+        assert_eq!(st["phase"], "Failed");
+        assert_eq!(st["reason"], "Evicted");
+        assert_eq!(
+            cond(&st, "DisruptionTarget")["reason"],
+            "TerminationByKubelet"
+        );
+        let t = &st["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(t["exitCode"], 137);
+        assert_eq!(t["reason"], "ContainerStatusUnknown");
+    }
+}

@@ -154,3 +154,43 @@ pub async fn serve(
     });
     Ok((port, task))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn logs(state: &'static str, current: Option<&str>, previous: Option<&str>) -> ContainerLogs {
+        ContainerLogs {
+            state,
+            waiting_reason: if state == "waiting" {
+                "CrashLoopBackOff".into()
+            } else {
+                String::new()
+            },
+            current: current.map(String::from),
+            previous: previous.map(String::from),
+        }
+    }
+
+    #[test]
+    fn instance_selection_follows_validate_container_log_status() {
+        let l = logs("running", Some("now\n"), Some("before\n"));
+        assert_eq!(select(&l, "p", "app", false).unwrap(), "now\n");
+        assert_eq!(select(&l, "p", "app", true).unwrap(), "before\n");
+        // In back-off: the last terminated instance, with or without --previous.
+        let l = logs("waiting", None, Some("crashed\n"));
+        assert_eq!(select(&l, "p", "app", false).unwrap(), "crashed\n");
+        let l = logs("running", Some("first\n"), None);
+        assert_eq!(
+            select(&l, "p", "app", true).unwrap_err(),
+            "previous terminated container \"app\" in pod \"p\" not found"
+        );
+        let mut l = logs("waiting", None, None);
+        l.waiting_reason = "ImagePullBackOff".into();
+        assert_eq!(
+            select(&l, "p", "app", false).unwrap_err(),
+            "container \"app\" in pod \"p\" is waiting to start: trying and failing to pull image"
+        );
+        assert_eq!(tail("a\nb\nc\n", Some(2)), "b\nc\n");
+    }
+}

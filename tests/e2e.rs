@@ -84,6 +84,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ),
     ("explain_node_shutdown", explain_node_shutdown),
     ("diagnose_live_namespace", diagnose_live_namespace),
+    (
+        "kubelet_terminating_pod_keeps_serving_during_pre_stop",
+        kubelet_terminating_pod_serves,
+    ),
 ];
 
 fn main() {
@@ -400,6 +404,16 @@ fn restart_deployment_rolling_update(c: &Cluster) {
         "old pods left: {before:?} {after:?}"
     );
     rollout_status_agrees(c, "deploy/web");
+    // The ReplicaSet controller asked for the deletions; the kubelet finished each one.
+    let kubelet_deletes = c
+        .audit_events()
+        .into_iter()
+        .filter(|e| e["user"]["username"] == "testbed-kubelet" && e["verb"] == "delete")
+        .count();
+    assert!(
+        kubelet_deletes >= 3,
+        "{kubelet_deletes} pod deletions by the kubelet"
+    );
 }
 
 fn restart_deployment_recreate_needs_force(c: &Cluster) {
@@ -840,6 +854,51 @@ fn explain_node_shutdown(c: &Cluster) {
     let out = c.graceful(&["explain", "shut"]);
     assert_eq!(out.code, 1, "{out}");
     assert!(out.text().contains("[node-shutdown]"), "{out}");
+}
+
+// ---------- the simulated kubelet against the real controllers ----------
+
+fn kubelet_terminating_pod_serves(c: &Cluster) {
+    // A deleted pod stays Ready while its preStop runs, so the EndpointSlice controller keeps it
+    // as serving and terminating (the endpoint-removal race the preStop pause is for).
+    let yaml = deployment("ep", 1, SURGE, "").replace(
+        "        readinessProbe:",
+        "        lifecycle: {preStop: {sleep: {seconds: 4}}}\n        readinessProbe:",
+    ) + "---\napiVersion: v1\nkind: Service\nmetadata: {name: ep}\nspec: {selector: {app: ep}, ports: [{port: 80}]}\n";
+    c.apply(&yaml);
+    c.wait_ready("app=ep", 1);
+    let name = c.pods("app=ep")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = c.kubectl(&["delete", "pod", &name, "--wait=false"]);
+    assert_eq!(out.code, 0, "{out}");
+    c.wait(
+        Duration::from_secs(10),
+        "a serving, terminating endpoint",
+        |c| {
+            let slices = c.get(&["endpointslices", "-l", "kubernetes.io/service-name=ep"]);
+            slices["items"].as_array().into_iter().flatten().any(|s| {
+                s["endpoints"].as_array().into_iter().flatten().any(|e| {
+                    e["targetRef"]["name"] == name.as_str()
+                        && e["conditions"]["serving"] == true
+                        && e["conditions"]["terminating"] == true
+                })
+            })
+        },
+    );
+    let pod = c.get(&["pod", &name]);
+    assert!(pod.pointer("/metadata/deletionTimestamp").is_some());
+    let ready = pod["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True");
+    assert!(ready, "Ready during preStop: {pod:#}");
+    // After preStop and SIGTERM the kubelet removes it.
+    c.wait(Duration::from_secs(30), "the pod gone", |c| {
+        c.kubectl(&["get", "pod", &name]).code != 0
+    });
 }
 
 // ---------- diagnose ----------

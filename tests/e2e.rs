@@ -468,7 +468,7 @@ fn restart_statefulset_ondelete(c: &Cluster) {
         &(statefulset("od", 3, "{type: OnDelete}") + "---\n" + &pdb("od", "maxUnavailable: 1")),
     );
     c.wait_ready("app=od", 3);
-    let out = ok(c, &["restart", "sts/od", "--timeout", "3m"]);
+    let out = ok(c, &["restart", "sts/od", "--timeout", "90s"]);
     assert!(out.stdout.contains("Complete"), "{out}");
     let sts = c.get(&["statefulset", "od"]);
     let update = sts["status"]["updateRevision"]

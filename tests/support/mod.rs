@@ -140,6 +140,8 @@ pub struct Cluster {
     /// The test bed behind it (None for kubesim): kubelet-side faults such as
     /// `evict_for_node_pressure`.
     pub testbed: Option<&'static testbed::Testbed>,
+    /// A simulator this cluster owns (see [`Cluster::start_kubesim`]); dropped with it.
+    pub sim: Option<kubesim::Sim>,
     home: tempfile::TempDir,
 }
 
@@ -163,6 +165,7 @@ impl Cluster {
             backend: tb.minor().to_string(),
             audit_log: Some(tb.audit_log_path().to_path_buf()),
             testbed: Some(tb),
+            sim: None,
             home: tempfile::tempdir().expect("temp HOME"),
         })
     }
@@ -175,8 +178,17 @@ impl Cluster {
             backend: "kubesim".into(),
             audit_log: None,
             testbed: None,
+            sim: None,
             home: tempfile::tempdir().expect("temp HOME"),
         }
+    }
+
+    /// A kubesim of its own (started with `opts`), namespace `namespace`.
+    pub fn start_kubesim(opts: kubesim::SimOptions, namespace: &str) -> Cluster {
+        let sim = kubesim::Sim::start(opts).unwrap_or_else(|e| panic!("kubesim starts: {e:#}"));
+        let mut c = Cluster::kubesim(&sim, namespace);
+        c.sim = Some(sim);
+        c
     }
 
     /// `kubectl graceful ARGS… --kubeconfig K -n NS` (the built plugin binary), at most 5 minutes.

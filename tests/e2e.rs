@@ -90,6 +90,15 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ),
 ];
 
+/// Scenarios that need nothing of the test bed's own (audit log, kubelet faults) also run on a
+/// kubesim each: the same scenario passing on both back-ends (the seed of a conformance suite).
+const ON_KUBESIM: &[&str] = &[
+    "restart_deployment_recreate_needs_force",
+    "restart_statefulset_rolling_update",
+    "explain_crash_loop_with_previous_logs",
+    "explain_unschedulable_node_selector",
+];
+
 fn main() {
     let filters: Vec<String> = std::env::args()
         .skip(1)
@@ -108,9 +117,21 @@ fn main() {
         .filter(|v| !v.is_empty())
         .map(String::from)
         .collect();
-    let jobs: Vec<(String, &str, Scenario)> = versions
+    let on_kubesim = std::env::var("E2E_K8S").map_or(true, |v| v.contains("kubesim"));
+    let all: Vec<(String, &str, Scenario)> = versions
         .iter()
+        .filter(|v| v.as_str() != "kubesim")
         .flat_map(|v| SCENARIOS.iter().map(move |(n, f)| (v.clone(), *n, *f)))
+        .chain(
+            SCENARIOS
+                .iter()
+                .filter(|(n, _)| on_kubesim && ON_KUBESIM.contains(n))
+                .map(|(n, f)| ("kubesim".to_string(), *n, *f)),
+        )
+        .collect();
+    let total = all.len();
+    let jobs: Vec<(String, &str, Scenario)> = all
+        .into_iter()
         .filter(|(v, n, _)| {
             filters.is_empty()
                 || filters
@@ -121,7 +142,7 @@ fn main() {
     if jobs.is_empty() {
         println!(
             "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; {} filtered out",
-            SCENARIOS.len()
+            total
         );
         return;
     }
@@ -141,7 +162,11 @@ fn main() {
     }));
     // Start the control planes at once (each builds its binaries on first use).
     let needed: Vec<String> = {
-        let mut v: Vec<String> = jobs.iter().map(|(v, _, _)| v.clone()).collect();
+        let mut v: Vec<String> = jobs
+            .iter()
+            .map(|(v, _, _)| v.clone())
+            .filter(|v| v != "kubesim")
+            .collect();
         v.dedup();
         v
     };
@@ -178,8 +203,11 @@ fn main() {
                 let id = format!("{v}::{name}");
                 let t0 = Instant::now();
                 let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    let ns = namespace_name(name, v);
-                    let c = Cluster::testbed(v, &ns).expect("test bed");
+                    let c = if v == "kubesim" {
+                        Cluster::start_kubesim(kubesim::SimOptions::default(), "default")
+                    } else {
+                        Cluster::testbed(v, &namespace_name(name, v)).expect("test bed")
+                    };
                     f(&c);
                 }));
                 match result {
@@ -217,7 +245,7 @@ fn main() {
         if ok { "ok" } else { "FAILED" },
         passed.load(Ordering::SeqCst),
         failures.len(),
-        versions.len() * SCENARIOS.len() - jobs.len(),
+        total - jobs.len(),
         started.elapsed().as_secs_f64()
     );
     if !ok {

@@ -78,6 +78,7 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         explain_crash_loop_previous_logs,
     ),
     ("explain_oom_killed", explain_oom_killed),
+    ("explain_liveness_kill", explain_liveness_kill),
     (
         "explain_node_pressure_eviction",
         explain_node_pressure_eviction,
@@ -842,6 +843,43 @@ fn explain_oom_killed(c: &Cluster) {
     assert_eq!(out.code, 1, "{out}");
     assert!(out.text().contains("[oom-killed]"), "{out}");
     assert!(out.text().contains("256Mi"), "{out}");
+}
+
+fn explain_liveness_kill(c: &Cluster) {
+    // Liveness fails 2 s after start; 2 failures 1 s apart kill it through the normal stop: the
+    // app handles SIGTERM and exits 0, and the kubelet restarts it at once.
+    c.apply(&pod("alive", "{readyAfter: 1s, livenessFailsAfter: 2s}", "").replace(
+        "    image: registry.example/alive:1.0",
+        "    image: registry.example/alive:1.0\n    livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1, failureThreshold: 2}",
+    ));
+    c.wait(Duration::from_secs(60), "a liveness restart", |c| {
+        c.pods("app=alive").first().is_some_and(|p| {
+            p["status"]["containerStatuses"][0]["restartCount"]
+                .as_i64()
+                .unwrap_or(0)
+                >= 1
+        })
+    });
+    let p = c.get(&["pod", "alive"]);
+    let last = &p["status"]["containerStatuses"][0]["lastState"]["terminated"];
+    assert_eq!(
+        last["exitCode"], 0,
+        "a liveness kill is a normal stop: {p:#}"
+    );
+    let events = c.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=alive",
+    ]);
+    assert!(
+        events
+            .stdout
+            .contains("Container app failed liveness probe, will be restarted"),
+        "{events}"
+    );
+    let out = c.graceful(&["explain", "alive"]);
+    assert!(out.text().contains("[liveness-probe]"), "{out}");
 }
 
 fn explain_node_pressure_eviction(c: &Cluster) {

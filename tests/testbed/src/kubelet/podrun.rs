@@ -515,6 +515,53 @@ spec:
     }
 
     #[test]
+    fn native_sidecar_runs_beside_the_app_and_stops_after_it() {
+        let p = pod(r#"
+metadata: {name: s-1, namespace: shop, uid: u3, annotations: {kubesim.io/behavior: "{startDelay: 0s, readyAfter: 1s, sigtermExit: 1s}"}}
+spec:
+  initContainers: [{name: proxy, image: p:1, restartPolicy: Always}]
+  containers: [{name: app, image: a:1}]
+"#);
+        let mut r = PodRun::new(&p, String::new(), 0);
+        run_until(&mut r, 2_000);
+        let st = r.status("127.0.0.1");
+        // The sidecar counts as initialized once started; it keeps running beside the app.
+        assert!(
+            st["initContainerStatuses"][0]["state"]["running"].is_object(),
+            "{st:#}"
+        );
+        assert!(
+            st["containerStatuses"][0]["state"]["running"].is_object(),
+            "{st:#}"
+        );
+        assert_eq!(st["phase"], "Running");
+        r.delete(2_000, 30_000);
+        run_until(&mut r, 2_999);
+        let st = r.status("127.0.0.1");
+        assert!(
+            st["containerStatuses"][0]["state"]["running"].is_object(),
+            "app still stopping"
+        );
+        run_until(&mut r, 3_000);
+        let st = r.status("127.0.0.1");
+        assert!(
+            st["containerStatuses"][0]["state"]["terminated"].is_object(),
+            "{st:#}"
+        );
+        assert!(
+            st["initContainerStatuses"][0]["state"]["running"].is_object(),
+            "sidecar stops after the app"
+        );
+        run_until(&mut r, 4_000);
+        assert!(r.terminal);
+        let st = r.status("127.0.0.1");
+        assert_eq!(
+            st["initContainerStatuses"][0]["state"]["terminated"]["finishedAt"],
+            ts(4_000)
+        );
+    }
+
+    #[test]
     fn node_pressure_eviction_fails_the_pod_with_the_kubelet_condition() {
         let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
         run_until(&mut r, 3_000);

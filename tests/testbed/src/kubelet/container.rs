@@ -302,7 +302,6 @@ impl Container {
         restarts: &dyn Fn(&Container, i32) -> bool,
         evs: &mut Vec<Ev>,
     ) -> bool {
-        let name = self.spec.name.clone();
         let image = self.spec.image.clone();
         match self.phase.clone() {
             Phase::Creating { at } if now >= at => {
@@ -374,8 +373,7 @@ impl Container {
                     State::Running { started_at } => started_at,
                     _ => now,
                 };
-                if let Some(t) = started_at_time.filter(|&t| now >= t) {
-                    let _ = t;
+                if started_at_time.is_some_and(|t| now >= t) {
                     self.started = true;
                     self.set_running(ready_at, crash_at, probe_at, probe_fails, None);
                     return true;
@@ -394,8 +392,7 @@ impl Container {
                     self.exit(t, started_at, code, reason, restarts, evs);
                     return true;
                 }
-                if let Some(t) = ready_at.filter(|&t| now >= t) {
-                    let _ = t;
+                if ready_at.is_some_and(|t| now >= t) {
                     self.ready = true;
                     self.set_running(None, crash_at, probe_at, probe_fails, started_at_time);
                     return true;
@@ -459,7 +456,6 @@ impl Container {
                     "Pulled",
                     format!("Container image \"{image}\" already present on machine"),
                 ));
-                let _ = name;
                 self.start_instance(now, evs);
                 true
             }

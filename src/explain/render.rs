@@ -30,6 +30,11 @@ pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
         }
         out.push_str(&line);
         out.push('\n');
+        // An informational pod-level verdict (e.g. evicted through the Eviction API while still
+        // Ready during its grace period) is why the pod is going away: show it.
+        if let Some(v) = &r.verdict {
+            verdict_block(p, &mut out, "pod", v, "  ", false);
+        }
         for c in r.containers.iter().filter(|c| c.verdict.is_some()) {
             if let Some(v) = &c.verdict {
                 out.push_str(&format!(

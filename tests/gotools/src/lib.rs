@@ -76,6 +76,7 @@ pub fn build(module: &str, packages: &[&str]) -> Result<PathBuf, String> {
     let go_mod = read(&module_dir.join("go.mod"))?;
     let go_sum = read(&module_dir.join("go.sum"))?;
     let go = go_version().ok_or("`go` is not on PATH")?;
+    let ldflags = version_ldflags(&String::from_utf8_lossy(&go_mod)).unwrap_or_default();
 
     let mut h = Sha256::new();
     for part in [
@@ -83,6 +84,7 @@ pub fn build(module: &str, packages: &[&str]) -> Result<PathBuf, String> {
         &go_mod,
         &go_sum,
         packages.join("\n").as_bytes(),
+        ldflags.as_bytes(),
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
@@ -124,7 +126,9 @@ pub fn build(module: &str, packages: &[&str]) -> Result<PathBuf, String> {
     );
     let status = Command::new("go")
         .current_dir(&module_dir)
-        .args(["build", "-trimpath", "-mod=readonly", "-o"])
+        .args(["build", "-trimpath", "-mod=readonly"])
+        .arg(format!("-ldflags={ldflags}"))
+        .arg("-o")
         .arg(&tmp)
         .args(packages)
         // The pinned toolchain is the machine's; never fetch another one behind the tests' back.
@@ -147,6 +151,31 @@ pub fn build(module: &str, packages: &[&str]) -> Result<PathBuf, String> {
         started.elapsed()
     );
     Ok(out)
+}
+
+/// For a module that pins `k8s.io/kubernetes vX.Y.Z`: the `-X` flags upstream's build stamps the
+/// version with (hack/lib/version.sh). Without them the binaries report `v0.0.0-master+$Format:%H$`
+/// at /version and as the default user agent, and clients that check the server version (kubectl,
+/// the plugin's version-dependent advice) see a wrong one.
+pub fn version_ldflags(go_mod: &str) -> Option<String> {
+    let version = go_mod.lines().find_map(|l| {
+        let l = l.trim().trim_start_matches("require").trim();
+        l.strip_prefix("k8s.io/kubernetes v")
+            .map(|v| v.split_whitespace().next().unwrap_or(v).to_string())
+    })?;
+    let mut parts = version.split('.');
+    let (major, minor) = (parts.next()?, parts.next()?);
+    let mut flags = Vec::new();
+    for pkg in [
+        "k8s.io/component-base/version",
+        "k8s.io/client-go/pkg/version",
+    ] {
+        flags.push(format!("-X {pkg}.gitVersion=v{version}"));
+        flags.push(format!("-X {pkg}.gitMajor={major}"));
+        flags.push(format!("-X {pkg}.gitMinor={minor}"));
+        flags.push(format!("-X {pkg}.gitTreeState=clean"));
+    }
+    Some(flags.join(" "))
 }
 
 /// The file name `go build -o DIR` gives a package's binary: its last path element (major-version
@@ -184,6 +213,32 @@ mod tests {
         );
         assert_eq!(binary_name("go.etcd.io/etcd/server/v3"), "server");
         assert_eq!(binary_name("sigs.k8s.io/krew/cmd/krew"), "krew");
+    }
+
+    #[test]
+    fn kubernetes_modules_get_their_version_stamped() {
+        let flags = version_ldflags("module x\n\ngo 1.26.0\n\nrequire k8s.io/kubernetes v1.37.2\n")
+            .unwrap();
+        assert!(
+            flags.contains("-X k8s.io/component-base/version.gitVersion=v1.37.2"),
+            "{flags}"
+        );
+        assert!(
+            flags.contains("-X k8s.io/component-base/version.gitMinor=37"),
+            "{flags}"
+        );
+        assert!(
+            flags.contains("-X k8s.io/client-go/pkg/version.gitMajor=1"),
+            "{flags}"
+        );
+        let pinned = std::fs::read_to_string(repo_root().join("tests/go/k8s-1.35/go.mod")).unwrap();
+        assert!(version_ldflags(&pinned)
+            .unwrap()
+            .contains("gitVersion=v1.35."));
+        assert_eq!(
+            version_ldflags("module y\nrequire go.etcd.io/etcd/server/v3 v3.6.16\n"),
+            None
+        );
     }
 
     #[test]

@@ -1,0 +1,1006 @@
+//! End-to-end: the built plugin against a real control plane (etcd, kube-apiserver,
+//! kube-controller-manager, kube-scheduler built from upstream; simulated nodes), on every
+//! Kubernetes version of the test bed, with the real `kubectl rollout status` as the judge.
+//!
+//! Its own runner (`harness = false`): one control plane per version, started at once, and the
+//! scenarios in parallel namespaces (`E2E_THREADS`, default 8), since they mostly wait on real
+//! time. `cargo test --test e2e [FILTER…]` runs the scenarios whose `VERSION::name` contains a
+//! filter; `E2E_K8S=1.37` limits the versions.
+
+mod support;
+
+use serde_json::Value;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use support::{is_ready, restarted_at, Cluster};
+
+type Scenario = fn(&Cluster);
+
+const SCENARIOS: &[(&str, Scenario)] = &[
+    (
+        "restart_deployment_rolling_update",
+        restart_deployment_rolling_update,
+    ),
+    (
+        "restart_deployment_recreate_needs_force",
+        restart_deployment_recreate_needs_force,
+    ),
+    (
+        "restart_statefulset_rolling_update",
+        restart_statefulset_rolling_update,
+    ),
+    (
+        "restart_statefulset_partition",
+        restart_statefulset_partition,
+    ),
+    (
+        "restart_statefulset_ondelete_through_evictions",
+        restart_statefulset_ondelete,
+    ),
+    (
+        "restart_daemonset_max_unavailable",
+        restart_daemonset_max_unavailable,
+    ),
+    ("restart_daemonset_max_surge", restart_daemonset_max_surge),
+    (
+        "restart_three_targets_in_sequence",
+        restart_three_targets_in_sequence,
+    ),
+    (
+        "restart_bad_release_fails_fast_with_the_verdict",
+        restart_bad_release_fails_fast,
+    ),
+    (
+        "restart_rollback_on_failure_restores_the_template",
+        restart_rollback_on_failure,
+    ),
+    (
+        "restart_pods_through_evictions_and_a_pdb_refusal",
+        restart_pods_and_pdb_refusal,
+    ),
+    (
+        "restart_dry_run_sends_no_write",
+        restart_dry_run_sends_no_write,
+    ),
+    (
+        "explain_unschedulable_insufficient_cpu",
+        explain_insufficient_cpu,
+    ),
+    ("explain_unschedulable_node_selector", explain_node_selector),
+    (
+        "explain_pod_evicted_through_the_eviction_api",
+        explain_eviction_api,
+    ),
+    (
+        "explain_crash_loop_with_previous_logs",
+        explain_crash_loop_previous_logs,
+    ),
+    ("explain_oom_killed", explain_oom_killed),
+    ("explain_liveness_kill", explain_liveness_kill),
+    (
+        "explain_node_pressure_eviction",
+        explain_node_pressure_eviction,
+    ),
+    ("explain_node_shutdown", explain_node_shutdown),
+    ("diagnose_live_namespace", diagnose_live_namespace),
+    (
+        "kubelet_terminating_pod_keeps_serving_during_pre_stop",
+        kubelet_terminating_pod_serves,
+    ),
+];
+
+/// Scenarios that need nothing of the test bed's own (audit log, kubelet faults) also run on a
+/// kubesim each: the same scenario passing on both back-ends (the seed of a conformance suite).
+const ON_KUBESIM: &[&str] = &[
+    "restart_deployment_recreate_needs_force",
+    "restart_statefulset_rolling_update",
+    "explain_crash_loop_with_previous_logs",
+    "explain_unschedulable_node_selector",
+];
+
+fn main() {
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    if std::env::args().any(|a| a == "--list") {
+        for (name, _) in SCENARIOS {
+            println!("{name}: test");
+        }
+        return;
+    }
+    let versions: Vec<String> = std::env::var("E2E_K8S")
+        .unwrap_or_else(|_| testbed::controlplane::VERSIONS.join(","))
+        .split(',')
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(String::from)
+        .collect();
+    let on_kubesim = std::env::var("E2E_K8S").map_or(true, |v| v.contains("kubesim"));
+    let all: Vec<(String, &str, Scenario)> = versions
+        .iter()
+        .filter(|v| v.as_str() != "kubesim")
+        .flat_map(|v| SCENARIOS.iter().map(move |(n, f)| (v.clone(), *n, *f)))
+        .chain(
+            SCENARIOS
+                .iter()
+                .filter(|(n, _)| on_kubesim && ON_KUBESIM.contains(n))
+                .map(|(n, f)| ("kubesim".to_string(), *n, *f)),
+        )
+        .collect();
+    let total = all.len();
+    let jobs: Vec<(String, &str, Scenario)> = all
+        .into_iter()
+        .filter(|(v, n, _)| {
+            filters.is_empty()
+                || filters
+                    .iter()
+                    .any(|f| format!("{v}::{n}").contains(f.as_str()))
+        })
+        .collect();
+    if jobs.is_empty() {
+        println!(
+            "test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; {} filtered out",
+            total
+        );
+        return;
+    }
+    if !gotools::require_go("the e2e suite") || !support::require_kubectl("the e2e suite") {
+        println!(
+            "test result: ok. 0 passed; 0 failed; {} ignored; 0 measured; 0 filtered out",
+            jobs.len()
+        );
+        return;
+    }
+    let started = Instant::now();
+    // Failures are reported with their message below; the default hook's backtraces (CI sets
+    // RUST_BACKTRACE) would bury them.
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| l.to_string()).unwrap_or_default();
+        eprintln!("e2e: panicked at {at}");
+    }));
+    // Start the control planes at once (each builds its binaries on first use).
+    let needed: Vec<String> = {
+        let mut v: Vec<String> = jobs
+            .iter()
+            .map(|(v, _, _)| v.clone())
+            .filter(|v| v != "kubesim")
+            .collect();
+        v.dedup();
+        v
+    };
+    std::thread::scope(|s| {
+        for v in &needed {
+            s.spawn(move || {
+                let tb = testbed::Testbed::shared(v);
+                let mem: u64 = tb.memory_kib().iter().map(|(_, k)| k).sum();
+                eprintln!(
+                    "e2e: Kubernetes {} test bed started in {:.1?} ({} MiB resident)",
+                    tb.minor(),
+                    tb.startup_time(),
+                    mem / 1024
+                );
+            });
+        }
+    });
+
+    let threads: usize = std::env::var("E2E_THREADS")
+        .ok()
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(8);
+    println!("\nrunning {} tests", jobs.len());
+    let next = AtomicUsize::new(0);
+    let failures: Mutex<Vec<(String, String)>> = Mutex::default();
+    let passed = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for _ in 0..threads.min(jobs.len()) {
+            s.spawn(|| loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                let Some((v, name, f)) = jobs.get(i) else {
+                    break;
+                };
+                let id = format!("{v}::{name}");
+                let t0 = Instant::now();
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+                    let c = if v == "kubesim" {
+                        Cluster::start_kubesim(kubesim::SimOptions::default(), "default")
+                    } else {
+                        Cluster::testbed(v, &namespace_name(name, v)).expect("test bed")
+                    };
+                    f(&c);
+                }));
+                match result {
+                    Ok(()) => {
+                        passed.fetch_add(1, Ordering::SeqCst);
+                        println!("test {id} ... ok ({:.1?})", t0.elapsed());
+                    }
+                    Err(p) => {
+                        let msg = p
+                            .downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_default();
+                        println!("test {id} ... FAILED ({:.1?})", t0.elapsed());
+                        failures.lock().unwrap().push((id, msg));
+                    }
+                }
+            });
+        }
+    });
+    let failures = failures.into_inner().unwrap();
+    if !failures.is_empty() {
+        println!("\nfailures:\n");
+        for (id, msg) in &failures {
+            println!("---- {id} ----\n{msg}\n");
+        }
+        println!("failures:");
+        for (id, _) in &failures {
+            println!("    {id}");
+        }
+    }
+    let ok = failures.is_empty();
+    println!(
+        "\ntest result: {}. {} passed; {} failed; 0 ignored; 0 measured; {} filtered out; finished in {:.2}s\n",
+        if ok { "ok" } else { "FAILED" },
+        passed.load(Ordering::SeqCst),
+        failures.len(),
+        total - jobs.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if !ok {
+        std::process::exit(101);
+    }
+}
+
+/// `restart_three_targets_in_sequence` on 1.37 → `restart-three-targets-in-sequence-137` (≤ 63).
+fn namespace_name(name: &str, version: &str) -> String {
+    let v = version.replace('.', "");
+    let base: String = name.replace('_', "-").chars().take(58).collect();
+    format!("{}-{v}", base.trim_end_matches('-'))
+}
+
+// ---------- manifests ----------
+
+/// A Deployment whose pods are Ready 1 s after they start; `annotations` go on the template.
+fn deployment(name: &str, replicas: u32, strategy: &str, annotations: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, labels: {{tier: backend}}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  strategy: {strategy}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+      annotations: {{{annotations}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: app
+        image: registry.example/{name}:1.0
+        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
+"#
+    )
+}
+
+const SURGE: &str = "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}";
+
+fn statefulset(name: &str, replicas: u32, strategy: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {{name: {name}, labels: {{tier: backend}}}}
+spec:
+  replicas: {replicas}
+  serviceName: {name}
+  selector: {{matchLabels: {{app: {name}}}}}
+  updateStrategy: {strategy}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: db
+        image: registry.example/{name}:1.0
+        readinessProbe: {{tcpSocket: {{port: 5432}}, periodSeconds: 1}}
+"#
+    )
+}
+
+fn daemonset(name: &str, strategy: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {{name: {name}, labels: {{tier: backend}}}}
+spec:
+  selector: {{matchLabels: {{app: {name}}}}}
+  updateStrategy: {strategy}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      terminationGracePeriodSeconds: 5
+      containers:
+      - name: agent
+        image: registry.example/{name}:1.0
+        readinessProbe: {{httpGet: {{path: /healthz, port: 9100}}, periodSeconds: 1}}
+"#
+    )
+}
+
+fn pdb(name: &str, spec: &str) -> String {
+    format!(
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {name}}}\nspec: {{selector: {{matchLabels: {{app: {name}}}}}, {spec}}}\n"
+    )
+}
+
+/// A bare pod running `behavior`.
+fn pod(name: &str, behavior: &str, spec_extra: &str) -> String {
+    format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: {name}
+  labels: {{app: {name}}}
+  annotations:
+    kubesim.io/behavior: '{behavior}'
+spec:
+  terminationGracePeriodSeconds: 30
+  {spec_extra}
+  containers:
+  - name: app
+    image: registry.example/{name}:1.0
+"#
+    )
+}
+
+// ---------- checks ----------
+
+/// Every pod of `app` is Ready and carries the workload's current restartedAt; `n` of them.
+fn assert_restarted(c: &Cluster, kind: &str, app: &str, n: usize) -> String {
+    let w = c.get(&[kind, app]);
+    let value = restarted_at(&w).unwrap_or_else(|| panic!("{kind}/{app} has no restartedAt"));
+    let pods = c.pods(&format!("app={app}"));
+    let live: Vec<&Value> = pods
+        .iter()
+        .filter(|p| p.pointer("/metadata/deletionTimestamp").is_none())
+        .collect();
+    assert_eq!(
+        live.len(),
+        n,
+        "[{}] pods of {app} after the restart: {pods:#?}",
+        c.backend
+    );
+    for p in &live {
+        assert!(
+            is_ready(p),
+            "[{}] not Ready when restart returned: {p:#?}",
+            c.backend
+        );
+        assert_eq!(
+            restarted_at(p).as_deref(),
+            Some(value.as_str()),
+            "[{}] old pod left: {p:#?}",
+            c.backend
+        );
+    }
+    value
+}
+
+/// `kubectl rollout status` says the same as the plugin: complete.
+fn rollout_status_agrees(c: &Cluster, target: &str) {
+    let out = c.kubectl(&["rollout", "status", target, "--timeout=30s"]);
+    assert_eq!(
+        out.code, 0,
+        "[{}] kubectl rollout status {target} disagrees:\n{out}",
+        c.backend
+    );
+}
+
+fn ok(c: &Cluster, args: &[&str]) -> support::Output {
+    let out = c.graceful(args);
+    assert_eq!(out.code, 0, "[{}] {out}", c.backend);
+    out
+}
+
+// ---------- restart ----------
+
+fn restart_deployment_rolling_update(c: &Cluster) {
+    c.apply(&deployment("web", 3, SURGE, ""));
+    c.wait_ready("app=web", 3);
+    let before: Vec<String> = c
+        .pods("app=web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect();
+    let out = ok(c, &["restart", "deploy/web"]);
+    assert!(out.stdout.contains("Complete"), "{out}");
+    assert_restarted(c, "deployment", "web", 3);
+    let after: Vec<String> = c
+        .pods("app=web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect();
+    assert!(
+        after.iter().all(|u| !before.contains(u)),
+        "old pods left: {before:?} {after:?}"
+    );
+    rollout_status_agrees(c, "deploy/web");
+    // The ReplicaSet controller asked for the deletions; the kubelet finished each one.
+    let kubelet_deletes = c
+        .audit_events()
+        .into_iter()
+        .filter(|e| e["user"]["username"] == "testbed-kubelet" && e["verb"] == "delete")
+        .count();
+    assert!(
+        kubelet_deletes >= 3,
+        "{kubelet_deletes} pod deletions by the kubelet"
+    );
+}
+
+fn restart_deployment_recreate_needs_force(c: &Cluster) {
+    c.apply(&deployment("recreate", 2, "{type: Recreate}", ""));
+    c.wait_ready("app=recreate", 2);
+    let refused = c.graceful(&["restart", "deploy/recreate"]);
+    assert_eq!(refused.code, 1, "{refused}");
+    assert!(refused.text().contains("[recreate-strategy]"), "{refused}");
+    assert!(
+        restarted_at(&c.get(&["deployment", "recreate"])).is_none(),
+        "refused, yet patched"
+    );
+    ok(c, &["restart", "deploy/recreate", "--force"]);
+    assert_restarted(c, "deployment", "recreate", 2);
+    rollout_status_agrees(c, "deploy/recreate");
+}
+
+fn restart_statefulset_rolling_update(c: &Cluster) {
+    c.apply(&statefulset("db", 3, "{type: RollingUpdate}"));
+    c.wait_ready("app=db", 3);
+    ok(c, &["restart", "sts/db"]);
+    assert_restarted(c, "statefulset", "db", 3);
+    rollout_status_agrees(c, "sts/db");
+}
+
+fn restart_statefulset_partition(c: &Cluster) {
+    c.apply(&statefulset(
+        "part",
+        3,
+        "{type: RollingUpdate, rollingUpdate: {partition: 2}}",
+    ));
+    c.wait_ready("app=part", 3);
+    ok(c, &["restart", "sts/part", "--force"]);
+    let value = restarted_at(&c.get(&["statefulset", "part"])).expect("restartedAt");
+    for p in c.pods("app=part") {
+        let name = p["metadata"]["name"].as_str().unwrap().to_string();
+        let restarted = restarted_at(&p).as_deref() == Some(value.as_str());
+        assert_eq!(
+            restarted,
+            name == "part-2",
+            "{name}: only the pods at or above the partition: {p:#?}"
+        );
+        assert!(is_ready(&p), "{p:#?}");
+    }
+    rollout_status_agrees(c, "sts/part");
+}
+
+fn restart_statefulset_ondelete(c: &Cluster) {
+    // OnDelete: the plugin evicts the pods one at a time (a PDB allows one), and completion is
+    // judged from the pods, since up to 1.35 status.currentRevision never catches up.
+    c.apply(
+        &(statefulset("od", 3, "{type: OnDelete}") + "---\n" + &pdb("od", "maxUnavailable: 1")),
+    );
+    c.wait_ready("app=od", 3);
+    let out = ok(c, &["restart", "sts/od", "--timeout", "90s"]);
+    assert!(out.stdout.contains("Complete"), "{out}");
+    let sts = c.get(&["statefulset", "od"]);
+    let update = sts["status"]["updateRevision"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let pods = c.pods("app=od");
+    assert_eq!(pods.len(), 3, "{pods:#?}");
+    for p in &pods {
+        assert!(is_ready(p), "{p:#?}");
+        assert_eq!(
+            p["metadata"]["labels"]["controller-revision-hash"],
+            update.as_str(),
+            "{p:#?}"
+        );
+    }
+    // The evictions went through the Eviction API (the audit log shows them).
+    let evictions = c
+        .plugin_writes()
+        .iter()
+        .filter(|(v, u)| v == "create" && u.contains("/eviction"))
+        .count();
+    assert_eq!(evictions, 3, "{:?}", c.plugin_writes());
+}
+
+fn restart_daemonset_max_unavailable(c: &Cluster) {
+    c.apply(&daemonset(
+        "agent",
+        "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}",
+    ));
+    c.wait_ready("app=agent", 3);
+    ok(c, &["restart", "ds/agent"]);
+    assert_restarted(c, "daemonset", "agent", 3);
+    rollout_status_agrees(c, "ds/agent");
+}
+
+fn restart_daemonset_max_surge(c: &Cluster) {
+    c.apply(&daemonset(
+        "surge",
+        "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}",
+    ));
+    c.wait_ready("app=surge", 3);
+    ok(c, &["restart", "ds/surge"]);
+    assert_restarted(c, "daemonset", "surge", 3);
+    rollout_status_agrees(c, "ds/surge");
+}
+
+fn restart_three_targets_in_sequence(c: &Cluster) {
+    let yaml = [
+        deployment("a", 2, SURGE, ""),
+        statefulset("b", 2, "{type: RollingUpdate}"),
+        daemonset("c", "{type: RollingUpdate}"),
+    ];
+    c.apply(&yaml.join("\n---\n"));
+    c.wait_ready("app=a", 2);
+    c.wait_ready("app=b", 2);
+    c.wait_ready("app=c", 3);
+    let out = ok(c, &["restart", "deploy/a", "sts/b", "ds/c"]);
+    assert_eq!(out.stdout.matches("Complete").count(), 3, "{out}");
+    assert_restarted(c, "deployment", "a", 2);
+    assert_restarted(c, "statefulset", "b", 2);
+    assert_restarted(c, "daemonset", "c", 3);
+    // Strictly one after another: no new pod of a target was created before the previous
+    // target's last new pod was Ready.
+    let ready_since = |p: &Value| {
+        p["status"]["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .unwrap()["lastTransitionTime"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let created = |p: &Value| {
+        p["metadata"]["creationTimestamp"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    for (prev, next) in [("a", "b"), ("b", "c")] {
+        let last_ready = c
+            .pods(&format!("app={prev}"))
+            .iter()
+            .map(ready_since)
+            .max()
+            .unwrap();
+        let first_created = c
+            .pods(&format!("app={next}"))
+            .iter()
+            .map(created)
+            .min()
+            .unwrap();
+        assert!(
+            first_created >= last_ready,
+            "{next} started at {first_created} before {prev} was Ready at {last_ready}"
+        );
+    }
+    for t in ["deploy/a", "sts/b", "ds/c"] {
+        rollout_status_agrees(c, t);
+    }
+}
+
+/// New pods crash 1 s after they start, before they could be Ready.
+const BAD_RELEASE: &str = r#"kubesim.io/behavior: '{readyAfter: 1s}', kubesim.io/rollout-behavior: '{readyAfter: 30s, crashAfter: 1s, exitCode: 1, message: "panic: missing DATABASE_URL", logs: "connecting to db\npanic: missing DATABASE_URL\n"}'"#;
+
+fn restart_bad_release_fails_fast(c: &Cluster) {
+    let yaml = [
+        deployment("api", 2, SURGE, BAD_RELEASE),
+        deployment("later", 1, SURGE, ""),
+    ];
+    c.apply(&yaml.join("\n---\n"));
+    c.wait_ready("app=api", 2);
+    c.wait_ready("app=later", 1);
+    let t0 = Instant::now();
+    let out = c.graceful(&["restart", "deploy/api", "deploy/later"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        t0.elapsed() < Duration::from_secs(120),
+        "not fast: {:?}",
+        t0.elapsed()
+    );
+    let text = out.text();
+    assert!(text.contains("exit code 1"), "{out}");
+    assert!(text.contains("panic: missing DATABASE_URL"), "{out}");
+    assert!(text.contains("what to do:"), "no explain report: {out}");
+    assert!(
+        text.contains("restart failed at deploy/api; not touched: deploy/later"),
+        "{out}"
+    );
+    assert!(
+        restarted_at(&c.get(&["deployment", "later"])).is_none(),
+        "later was touched"
+    );
+}
+
+fn restart_rollback_on_failure(c: &Cluster) {
+    c.apply(&deployment("rb", 2, SURGE, BAD_RELEASE));
+    c.wait_ready("app=rb", 2);
+    let out = c.graceful(&["restart", "deploy/rb", "--rollback-on-failure"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stdout.contains("RolledBack"), "{out}");
+    assert!(
+        restarted_at(&c.get(&["deployment", "rb"])).is_none(),
+        "template not restored"
+    );
+    c.wait_ready("app=rb", 2);
+    assert!(c.pods("app=rb").iter().all(|p| restarted_at(p).is_none()));
+    rollout_status_agrees(c, "deploy/rb");
+}
+
+fn restart_pods_and_pdb_refusal(c: &Cluster) {
+    c.apply(&(deployment("web", 2, SURGE, "") + "---\n" + &pdb("web", "minAvailable: 1")));
+    c.wait_ready("app=web", 2);
+    let before: Vec<String> = c
+        .pods("app=web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect();
+    ok(
+        c,
+        &["restart", "--pods", "-l", "app=web", "--timeout", "2m"],
+    );
+    c.wait_ready("app=web", 2);
+    let after: Vec<String> = c
+        .pods("app=web")
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect();
+    assert!(
+        after.iter().all(|u| !before.contains(u)),
+        "not every pod was replaced: {before:?} {after:?}"
+    );
+    let evictions = c
+        .plugin_writes()
+        .iter()
+        .filter(|(v, u)| v == "create" && u.contains("/eviction"))
+        .count();
+    assert_eq!(evictions, 2, "{:?}", c.plugin_writes());
+
+    // A budget that never allows an eviction: refused before any write.
+    c.apply(&(deployment("solo", 1, SURGE, "") + "---\n" + &pdb("solo", "maxUnavailable: 0")));
+    c.wait_ready("app=solo", 1);
+    let writes_before = c.plugin_writes().len();
+    let refused = c.graceful(&["restart", "--pods", "-l", "app=solo", "--timeout", "30s"]);
+    assert_eq!(refused.code, 1, "{refused}");
+    assert!(refused.text().contains("pdb-blocks-eviction"), "{refused}");
+    assert_eq!(
+        c.plugin_writes().len(),
+        writes_before,
+        "{:?}",
+        c.plugin_writes()
+    );
+}
+
+fn restart_dry_run_sends_no_write(c: &Cluster) {
+    c.apply(&[deployment("a", 2, SURGE, ""), deployment("b", 1, SURGE, "")].join("\n---\n"));
+    c.wait_ready("app=a", 2);
+    c.wait_ready("app=b", 1);
+    let out = ok(c, &["restart", "-l", "tier=backend", "--dry-run"]);
+    assert!(
+        out.stdout.contains("deploy/a") && out.stdout.contains("deploy/b"),
+        "{out}"
+    );
+    // The audit log saw the plugin read (so it is being recorded) and write nothing.
+    let reads = c
+        .audit_events()
+        .iter()
+        .filter(|e| {
+            e["user"]["username"] == "kubernetes-admin"
+                && !e["userAgent"].as_str().unwrap_or("").starts_with("kubectl")
+        })
+        .count();
+    assert!(reads > 0, "the audit log shows no request of the plugin");
+    assert!(
+        c.plugin_writes().is_empty(),
+        "--dry-run wrote: {:?}",
+        c.plugin_writes()
+    );
+}
+
+// ---------- explain ----------
+
+fn explain_insufficient_cpu(c: &Cluster) {
+    c.apply(&pod("hungry", "{}", "").replace(
+        "    image: registry.example/hungry:1.0",
+        "    image: registry.example/hungry:1.0\n    resources: {requests: {cpu: \"64\"}}",
+    ));
+    c.wait(Duration::from_secs(60), "FailedScheduling", |c| {
+        c.kubectl(&["get", "events"])
+            .stdout
+            .contains("FailedScheduling")
+    });
+    let out = c.graceful(&["explain", "hungry"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.text().contains("[unschedulable]"), "{out}");
+    assert!(out.text().contains("Insufficient cpu"), "{out}");
+}
+
+fn explain_node_selector(c: &Cluster) {
+    c.apply(&pod("picky", "{}", "nodeSelector: {disktype: ssd}"));
+    c.wait(Duration::from_secs(60), "FailedScheduling", |c| {
+        c.kubectl(&["get", "events"])
+            .stdout
+            .contains("FailedScheduling")
+    });
+    let out = c.graceful(&["explain", "picky"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.text().contains("[unschedulable]"), "{out}");
+    assert!(out.text().contains("node affinity/selector"), "{out}");
+}
+
+fn explain_eviction_api(c: &Cluster) {
+    // The app ignores SIGTERM, so the evicted pod stays Terminating for its 30 s grace period.
+    c.apply(&pod("victim", "{readyAfter: 1s, sigtermExit: never}", ""));
+    c.wait_ready("app=victim", 1);
+    let eviction = format!(
+        r#"{{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {{"name": "victim", "namespace": "{}"}}}}"#,
+        c.namespace
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("eviction.json");
+    std::fs::write(&file, eviction).unwrap();
+    let uri = format!("/api/v1/namespaces/{}/pods/victim/eviction", c.namespace);
+    let out = c.kubectl(&["create", "--raw", &uri, "-f", file.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{out}");
+    c.wait(Duration::from_secs(30), "Killing event", |c| {
+        c.kubectl(&["get", "events"]).stdout.contains("Killing")
+    });
+    // The apiserver marked it (eviction.go) and the kubelet's status writes kept the condition.
+    let p = c.get(&["pod", "victim"]);
+    let dt = p["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "DisruptionTarget")
+        .cloned();
+    assert_eq!(
+        dt.as_ref().map(|c| c["reason"].clone()),
+        Some("EvictionByEvictionAPI".into()),
+        "{p:#}"
+    );
+    let out = c.graceful(&["explain", "victim"]);
+    assert_eq!(out.code, 0, "a voluntary disruption, not a failure: {out}");
+    assert!(out.text().contains("[api-eviction]"), "{out}");
+    assert!(out.text().contains("Eviction API"), "{out}");
+}
+
+fn explain_crash_loop_previous_logs(c: &Cluster) {
+    c.apply(&pod(
+        "crashy",
+        r#"{readyAfter: 1s, crashAfter: 2s, exitCode: 2, logs: "starting\npanic: assignment to entry in nil map\n"}"#,
+        "",
+    ));
+    c.wait(Duration::from_secs(60), "a restart", |c| {
+        c.pods("app=crashy")
+            .first()
+            .and_then(|p| {
+                p.pointer("/status/containerStatuses/0/restartCount")
+                    .and_then(Value::as_i64)
+            })
+            .unwrap_or(0)
+            >= 1
+    });
+    // The previous instance's log through the apiserver's proxy to the kubelet API.
+    let logs = c.kubectl(&["logs", "crashy", "--previous"]);
+    assert_eq!(logs.code, 0, "{logs}");
+    assert!(
+        logs.stdout
+            .contains("panic: assignment to entry in nil map"),
+        "{logs}"
+    );
+    let out = c.graceful(&["explain", "crashy"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.text().contains("exit code 2"), "{out}");
+    assert!(
+        out.text().contains("panic: assignment to entry in nil map"),
+        "log tail missing: {out}"
+    );
+}
+
+fn explain_oom_killed(c: &Cluster) {
+    c.apply(
+        &pod(
+            "oom",
+            r#"{readyAfter: 1s, crashAfter: 2s, reason: OOMKilled}"#,
+            "",
+        )
+        .replace(
+            "    image: registry.example/oom:1.0",
+            "    image: registry.example/oom:1.0\n    resources: {limits: {memory: 256Mi}}",
+        ),
+    );
+    c.wait(Duration::from_secs(60), "an OOM kill", |c| {
+        c.pods("app=oom").first().is_some_and(|p| {
+            let st = &p["status"]["containerStatuses"][0];
+            st["lastState"]["terminated"]["reason"] == "OOMKilled"
+                || st["state"]["terminated"]["reason"] == "OOMKilled"
+        })
+    });
+    let out = c.graceful(&["explain", "oom"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.text().contains("[oom-killed]"), "{out}");
+    assert!(out.text().contains("256Mi"), "{out}");
+}
+
+fn explain_liveness_kill(c: &Cluster) {
+    // Liveness fails 2 s after start; 2 failures 1 s apart kill it through the normal stop: the
+    // app handles SIGTERM and exits 0, and the kubelet restarts it at once.
+    c.apply(&pod("alive", "{readyAfter: 1s, livenessFailsAfter: 2s}", "").replace(
+        "    image: registry.example/alive:1.0",
+        "    image: registry.example/alive:1.0\n    livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 1, failureThreshold: 2}",
+    ));
+    c.wait(Duration::from_secs(60), "a liveness restart", |c| {
+        c.pods("app=alive").first().is_some_and(|p| {
+            p["status"]["containerStatuses"][0]["restartCount"]
+                .as_i64()
+                .unwrap_or(0)
+                >= 1
+        })
+    });
+    let p = c.get(&["pod", "alive"]);
+    let last = &p["status"]["containerStatuses"][0]["lastState"]["terminated"];
+    assert_eq!(
+        last["exitCode"], 0,
+        "a liveness kill is a normal stop: {p:#}"
+    );
+    let events = c.kubectl(&[
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=alive",
+    ]);
+    assert!(
+        events
+            .stdout
+            .contains("Container app failed liveness probe, will be restarted"),
+        "{events}"
+    );
+    let out = c.graceful(&["explain", "alive"]);
+    assert!(out.text().contains("[liveness-probe]"), "{out}");
+}
+
+fn explain_node_pressure_eviction(c: &Cluster) {
+    c.apply(&deployment("hog", 1, SURGE, ""));
+    c.wait_ready("app=hog", 1);
+    let name = c.pods("app=hog")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let tb = c.testbed.expect("a test bed");
+    tb.evict_for_node_pressure(&c.namespace, &name, "memory")
+        .unwrap();
+    c.wait(Duration::from_secs(30), "phase Failed", |c| {
+        c.get(&["pod", &name])["status"]["phase"] == "Failed"
+    });
+    let out = c.graceful(&["explain", &name]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.text().contains("[evicted]"), "{out}");
+    assert!(out.text().contains("memory"), "{out}");
+    // The ReplicaSet controller replaced it.
+    c.wait(Duration::from_secs(60), "a replacement", |c| {
+        c.pods("app=hog")
+            .iter()
+            .any(|p| p["metadata"]["name"] != name.as_str() && is_ready(p))
+    });
+}
+
+fn explain_node_shutdown(c: &Cluster) {
+    c.apply(&pod("shut", "{readyAfter: 1s}", ""));
+    c.wait_ready("app=shut", 1);
+    c.testbed
+        .expect("a test bed")
+        .terminate_for_node_shutdown(&c.namespace, "shut")
+        .unwrap();
+    c.wait(Duration::from_secs(30), "phase Failed", |c| {
+        c.get(&["pod", "shut"])["status"]["phase"] == "Failed"
+    });
+    let out = c.graceful(&["explain", "shut"]);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.text().contains("[node-shutdown]"), "{out}");
+}
+
+// ---------- the simulated kubelet against the real controllers ----------
+
+fn kubelet_terminating_pod_serves(c: &Cluster) {
+    // A deleted pod stays Ready while its preStop runs, so the EndpointSlice controller keeps it
+    // as serving and terminating (the endpoint-removal race the preStop pause is for).
+    let yaml = deployment("ep", 1, SURGE, "").replace(
+        "        readinessProbe:",
+        "        lifecycle: {preStop: {sleep: {seconds: 4}}}\n        readinessProbe:",
+    ) + "---\napiVersion: v1\nkind: Service\nmetadata: {name: ep}\nspec: {selector: {app: ep}, ports: [{port: 80}]}\n";
+    c.apply(&yaml);
+    c.wait_ready("app=ep", 1);
+    let name = c.pods("app=ep")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = c.kubectl(&["delete", "pod", &name, "--wait=false"]);
+    assert_eq!(out.code, 0, "{out}");
+    c.wait(
+        Duration::from_secs(10),
+        "a serving, terminating endpoint",
+        |c| {
+            let slices = c.get(&["endpointslices", "-l", "kubernetes.io/service-name=ep"]);
+            slices["items"].as_array().into_iter().flatten().any(|s| {
+                s["endpoints"].as_array().into_iter().flatten().any(|e| {
+                    e["targetRef"]["name"] == name.as_str()
+                        && e["conditions"]["serving"] == true
+                        && e["conditions"]["terminating"] == true
+                })
+            })
+        },
+    );
+    let pod = c.get(&["pod", &name]);
+    assert!(pod.pointer("/metadata/deletionTimestamp").is_some());
+    let ready = pod["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["type"] == "Ready" && c["status"] == "True");
+    assert!(ready, "Ready during preStop: {pod:#}");
+    // After preStop and SIGTERM the kubelet removes it.
+    c.wait(Duration::from_secs(30), "the pod gone", |c| {
+        c.kubectl(&["get", "pod", &name]).code != 0
+    });
+}
+
+// ---------- diagnose ----------
+
+fn diagnose_live_namespace(c: &Cluster) {
+    let bad = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: legacy}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: legacy}}
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      containers:
+      - name: app
+        image: registry.example/legacy:1.0
+        command: ["sh", "-c", "java -jar /app/legacy.jar"]
+"#;
+    c.apply(&(bad.to_string() + "---\n" + &pdb("legacy", "maxUnavailable: 0")));
+    c.wait_ready("app=legacy", 1);
+    let out = c.graceful(&["diagnose"]);
+    assert_eq!(out.code, 1, "{out}");
+    for rule in [
+        "pdb-blocks-eviction",
+        "shell-swallows-sigterm",
+        "min-ready-seconds-no-readiness",
+        "single-replica",
+    ] {
+        assert!(out.stdout.contains(rule), "{rule} missing: {out}");
+    }
+    let json = c.graceful(&["diagnose", "-o", "json"]);
+    let v: Value = serde_json::from_str(&json.stdout).unwrap_or_else(|e| panic!("{e}: {json}"));
+    assert!(
+        v.to_string().contains(&format!("\"{}\"", c.namespace)),
+        "{json}"
+    );
+}

@@ -1,0 +1,330 @@
+//! Shared support for the integration and end-to-end tests: a cluster to run against (kubesim or
+//! the real-control-plane test bed), the plugin and kubectl run in an isolated environment, and
+//! waiting on what the cluster shows. Everything goes through `kubectl`, so a scenario written
+//! with it runs unchanged on both back-ends.
+//!
+//! ```ignore
+//! mod support;
+//! let c = support::Cluster::testbed("1.37", "restart-web").unwrap(); // None: skipped (no go/kubectl)
+//! c.apply(DEPLOYMENT);
+//! c.wait_ready("app=web", 3);
+//! let out = c.graceful(&["restart", "deploy/web"]);
+//! assert_eq!(out.code, 0, "{out}");
+//! ```
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The real kubectl the tests use as a client and as a judge.
+pub const KUBECTL: &str = "/usr/bin/kubectl";
+
+/// `true` when `/usr/bin/kubectl` exists. Without it: under `CI=true` this panics (CI must not
+/// pass by skipping); otherwise it prints a note naming `what` and returns `false`.
+pub fn require_kubectl(what: &str) -> bool {
+    if Path::new(KUBECTL).is_file() {
+        return true;
+    }
+    let msg = format!("{what} needs kubectl at {KUBECTL}");
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{msg}");
+    }
+    eprintln!("note: skipped: {msg}");
+    false
+}
+
+/// What a command printed and how it ended.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub command: String,
+}
+
+impl Output {
+    /// stdout and stderr together, for `contains` checks.
+    pub fn text(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "`{}` exited {}\n--- stdout\n{}--- stderr\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// A command with the environment the tests control: no inherited KUBECONFIG, a HOME of its own
+/// (no ~/.kube, no kubectl cache shared between tests), no RUST_LOG noise, no colour, not "in
+/// cluster".
+pub fn isolated(program: &Path, home: &Path) -> Command {
+    let mut c = Command::new(program);
+    c.env_remove("KUBECONFIG")
+        .env("HOME", home)
+        .env_remove("RUST_LOG")
+        .env_remove("KUBERNETES_SERVICE_HOST")
+        .env_remove("KUBERNETES_SERVICE_PORT")
+        .env_remove("KUBECTL_EXTERNAL_DIFF")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null());
+    c
+}
+
+/// Run `cmd` to the end (at most `timeout`; then it is killed and the output says so).
+pub fn run(mut cmd: Command, timeout: Duration) -> Output {
+    let command = format!(
+        "{} {}",
+        cmd.get_program().to_string_lossy(),
+        cmd.get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {command}: {e}"));
+    let out_pipe = child.stdout.take().expect("stdout");
+    let err_pipe = child.stderr.take().expect("stderr");
+    let read = |mut p: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut s = String::new();
+            let _ = p.read_to_string(&mut s);
+            s
+        })
+    };
+    let (o, e) = (read(Box::new(out_pipe)), read(Box::new(err_pipe)));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait") {
+            break Some(st);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = e.join().unwrap_or_default();
+    let code = match status {
+        Some(st) => st.code().unwrap_or(-1),
+        None => {
+            stderr.push_str(&format!("\n[support: killed after {timeout:?}]\n"));
+            -1
+        }
+    };
+    Output {
+        code,
+        stdout: o.join().unwrap_or_default(),
+        stderr,
+        command,
+    }
+}
+
+/// A cluster and one namespace of it.
+pub struct Cluster {
+    pub kubeconfig: PathBuf,
+    pub namespace: String,
+    /// `"kubesim"` or the test bed's minor (`"1.37"`).
+    pub backend: String,
+    pub audit_log: Option<PathBuf>,
+    /// The test bed behind it (None for kubesim): kubelet-side faults such as
+    /// `evict_for_node_pressure`.
+    pub testbed: Option<&'static testbed::Testbed>,
+    /// A simulator this cluster owns (see [`Cluster::start_kubesim`]); dropped with it.
+    pub sim: Option<kubesim::Sim>,
+    home: tempfile::TempDir,
+}
+
+impl Cluster {
+    /// Namespace `namespace` on the shared test bed of Kubernetes `k8s` (started on first use).
+    /// `None` when Go or kubectl is missing outside CI (a note is printed); under `CI=true` that
+    /// panics instead.
+    pub fn testbed(k8s: &str, namespace: &str) -> Option<Cluster> {
+        if !gotools::require_go("the test bed (real control plane)")
+            || !require_kubectl("the test bed tests")
+        {
+            return None;
+        }
+        let tb = testbed::Testbed::shared(k8s);
+        let ns = tb
+            .namespace(namespace)
+            .unwrap_or_else(|e| panic!("namespace {namespace}: {e:#}"));
+        Some(Cluster {
+            kubeconfig: tb.kubeconfig_path().to_path_buf(),
+            namespace: ns,
+            backend: tb.minor().to_string(),
+            audit_log: Some(tb.audit_log_path().to_path_buf()),
+            testbed: Some(tb),
+            sim: None,
+            home: tempfile::tempdir().expect("temp HOME"),
+        })
+    }
+
+    /// Namespace `namespace` of a running kubesim.
+    pub fn kubesim(sim: &kubesim::Sim, namespace: &str) -> Cluster {
+        Cluster {
+            kubeconfig: sim.kubeconfig_path().to_path_buf(),
+            namespace: namespace.to_string(),
+            backend: "kubesim".into(),
+            audit_log: None,
+            testbed: None,
+            sim: None,
+            home: tempfile::tempdir().expect("temp HOME"),
+        }
+    }
+
+    /// A kubesim of its own (started with `opts`), namespace `namespace`.
+    pub fn start_kubesim(opts: kubesim::SimOptions, namespace: &str) -> Cluster {
+        let sim = kubesim::Sim::start(opts).unwrap_or_else(|e| panic!("kubesim starts: {e:#}"));
+        let mut c = Cluster::kubesim(&sim, namespace);
+        c.sim = Some(sim);
+        c
+    }
+
+    /// `kubectl graceful ARGS… --kubeconfig K -n NS` (the built plugin binary), at most 5 minutes.
+    pub fn graceful(&self, args: &[&str]) -> Output {
+        let mut c = isolated(
+            Path::new(env!("CARGO_BIN_EXE_kubectl-graceful")),
+            self.home.path(),
+        );
+        c.args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["-n", &self.namespace]);
+        run(c, Duration::from_secs(300))
+    }
+
+    /// `kubectl ARGS… --kubeconfig K -n NS`, at most 2 minutes.
+    pub fn kubectl(&self, args: &[&str]) -> Output {
+        let mut c = isolated(Path::new(KUBECTL), self.home.path());
+        c.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["-n", &self.namespace])
+            .args(args);
+        run(c, Duration::from_secs(120))
+    }
+
+    /// `kubectl apply -f -` of `yaml`; panics when kubectl refuses it.
+    pub fn apply(&self, yaml: &str) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("apply.yaml");
+        std::fs::write(&file, yaml).expect("write manifest");
+        let out = self.kubectl(&["apply", "-f", file.to_str().expect("utf-8 path")]);
+        assert_eq!(out.code, 0, "{out}");
+    }
+
+    /// `kubectl get ARGS -o json` as JSON.
+    pub fn get(&self, args: &[&str]) -> Value {
+        let mut a = vec!["get"];
+        a.extend_from_slice(args);
+        a.extend_from_slice(&["-o", "json"]);
+        let out = self.kubectl(&a);
+        assert_eq!(out.code, 0, "{out}");
+        serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {out}"))
+    }
+
+    /// The pods matching `selector`, terminating ones included.
+    pub fn pods(&self, selector: &str) -> Vec<Value> {
+        self.get(&["pods", "-l", selector])["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Poll `check` every 250 ms until it holds; panics naming `what` after `timeout`.
+    pub fn wait(&self, timeout: Duration, what: &str, mut check: impl FnMut(&Cluster) -> bool) {
+        let start = Instant::now();
+        while !check(self) {
+            if start.elapsed() > timeout {
+                let pods = self.kubectl(&["get", "pods,events", "-o", "wide"]);
+                panic!(
+                    "[{}] {what}: not after {timeout:?}; namespace {}:\n{}",
+                    self.backend, self.namespace, pods.stdout
+                );
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// Wait until exactly `n` pods match `selector`, none terminating, all Ready.
+    pub fn wait_ready(&self, selector: &str, n: usize) {
+        self.wait(
+            Duration::from_secs(90),
+            &format!("{n} Ready pods {selector}"),
+            |c| {
+                let pods = c.pods(selector);
+                pods.len() == n && pods.iter().all(is_ready)
+            },
+        );
+    }
+
+    /// The test bed's audit events (JSON) about this namespace, oldest first; empty for kubesim
+    /// (it keeps a request log of its own).
+    pub fn audit_events(&self) -> Vec<Value> {
+        let Some(log) = &self.audit_log else {
+            return Vec::new();
+        };
+        let marker = format!("/namespaces/{}/", self.namespace);
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| {
+                l.contains(&marker) || l.contains(&format!("\"namespace\":\"{}\"", self.namespace))
+            })
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .collect()
+    }
+
+    /// Writes (create, update, patch, delete, deletecollection) sent in this namespace by the
+    /// admin user with a user agent other than kubectl's, i.e. by the plugin: (verb, requestURI).
+    pub fn plugin_writes(&self) -> Vec<(String, String)> {
+        self.audit_events()
+            .into_iter()
+            .filter(|e| e["user"]["username"] == "kubernetes-admin")
+            .filter(|e| !e["userAgent"].as_str().unwrap_or("").starts_with("kubectl"))
+            .filter(|e| {
+                matches!(
+                    e["verb"].as_str(),
+                    Some("create" | "update" | "patch" | "delete" | "deletecollection")
+                )
+            })
+            .map(|e| {
+                (
+                    e["verb"].as_str().unwrap_or_default().to_string(),
+                    e["requestURI"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Ready condition True and not being deleted.
+pub fn is_ready(p: &Value) -> bool {
+    p.pointer("/metadata/deletionTimestamp").is_none()
+        && p.pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
+            })
+}
+
+/// `kubectl.kubernetes.io/restartedAt` of a workload's template or a pod.
+pub fn restarted_at(v: &Value) -> Option<String> {
+    v.pointer("/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+        .or_else(|| {
+            v.pointer("/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt")
+        })
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}

@@ -1,0 +1,581 @@
+//! One pod on a simulated node: init containers in order, then the app containers; deletion runs
+//! every container's stop sequence (sidecars after the app containers); the pod status the kubelet
+//! would write (pkg/kubelet/kubelet_pods.go `generateAPIPodStatus`, `getPhase`; status_manager.go).
+//! Pure, like [`super::container`]: the worker calls [`PodRun::step`] and writes [`PodRun::status`].
+
+use super::container::{Container, Ev, Probe, Spec, State, Terminated};
+use kubesim::behavior;
+use serde_json::{json, Value};
+
+/// An event about the pod, or one of its containers when `field_path` is set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodEv {
+    pub field_path: Option<String>,
+    pub ev: Ev,
+}
+
+pub struct PodRun {
+    pub init: Vec<Container>,
+    pub app: Vec<Container>,
+    restart_policy: String,
+    start_time: i64,
+    deleting: Option<i64>,
+    deletion_grace_ms: i64,
+    /// All containers have stopped and the pod is terminal (Succeeded/Failed).
+    pub terminal: bool,
+    /// The kubelet failed the pod itself: (status.reason, status.message), e.g. `Evicted`.
+    failure: Option<(String, String)>,
+    pub pod_ip: String,
+}
+
+fn probe(c: &Value, key: &str) -> Option<Probe> {
+    let p = c.get(key)?;
+    Some(Probe {
+        period_ms: p["periodSeconds"].as_i64().unwrap_or(10) * 1000,
+        failure_threshold: p["failureThreshold"].as_i64().unwrap_or(3),
+        grace_ms: p["terminationGracePeriodSeconds"]
+            .as_i64()
+            .map(|s| s * 1000),
+    })
+}
+
+fn spec_of(c: &Value, init: bool) -> Spec {
+    Spec {
+        name: c["name"].as_str().unwrap_or_default().to_string(),
+        image: c["image"].as_str().unwrap_or_default().to_string(),
+        init,
+        sidecar: init && c["restartPolicy"] == "Always",
+        has_pre_stop: c.pointer("/lifecycle/preStop").is_some(),
+        pre_stop_ms: behavior::pre_stop_ms(c).unwrap_or(0),
+        has_post_start: c.pointer("/lifecycle/postStart").is_some(),
+        readiness: probe(c, "readinessProbe"),
+        liveness: probe(c, "livenessProbe"),
+        startup: probe(c, "startupProbe"),
+        fallback_to_logs: c["terminationMessagePolicy"] == "FallbackToLogsOnError",
+    }
+}
+
+fn ts(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
+}
+
+impl PodRun {
+    /// `pod` as JSON (the API object); `now` in Unix milliseconds.
+    pub fn new(pod: &Value, pod_ip: String, now: i64) -> PodRun {
+        let ann = pod.pointer("/metadata/annotations");
+        let pod_ref = format!(
+            "{}_{}({})",
+            pod["metadata"]["name"].as_str().unwrap_or_default(),
+            pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+            pod["metadata"]["uid"].as_str().unwrap_or_default()
+        );
+        let grace = pod["spec"]["terminationGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(30)
+            * 1000;
+        let make = |c: &Value, init: bool, blocked: bool| {
+            let spec = spec_of(c, init);
+            let b = behavior::for_container(ann, &spec.name);
+            let mut ctr = if blocked {
+                Container::new_blocked(spec, b, pod_ref.clone())
+            } else {
+                Container::new(spec, b, pod_ref.clone(), now)
+            };
+            ctr.pod_grace_ms = grace;
+            ctr
+        };
+        let list = |key: &str| pod["spec"][key].as_array().cloned().unwrap_or_default();
+        let inits = list("initContainers");
+        let init: Vec<Container> = inits
+            .iter()
+            .enumerate()
+            .map(|(i, c)| make(c, true, i > 0))
+            .collect();
+        let app = list("containers")
+            .iter()
+            .map(|c| make(c, false, !inits.is_empty()))
+            .collect();
+        PodRun {
+            init,
+            app,
+            restart_policy: pod["spec"]["restartPolicy"]
+                .as_str()
+                .unwrap_or("Always")
+                .to_string(),
+            start_time: now,
+            deleting: None,
+            deletion_grace_ms: grace,
+            terminal: false,
+            failure: None,
+            pod_ip,
+        }
+    }
+
+    /// The pod got a deletionTimestamp (grace from `deletionGracePeriodSeconds`).
+    pub fn delete(&mut self, now: i64, grace_ms: i64) {
+        if self.deleting.is_none() {
+            self.deleting = Some(now);
+            self.deletion_grace_ms = grace_ms;
+        }
+    }
+
+    /// The kubelet fails the pod: every container killed, phase Failed with `reason` and
+    /// `message`, condition DisruptionTarget (TerminationByKubelet); the pod object stays.
+    /// Node-pressure eviction (`Evicted`) and graceful node shutdown (`Terminated`).
+    pub fn fail(&mut self, now: i64, reason: &str, message: &str) -> Vec<PodEv> {
+        let mut out = vec![PodEv {
+            field_path: None,
+            ev: Ev {
+                warning: true,
+                reason: reason.to_string(),
+                message: message.to_string(),
+            },
+        }];
+        for c in self.app.iter_mut().chain(self.init.iter_mut()) {
+            let mut evs = Vec::new();
+            c.kill_for_pod_failure(now, &mut evs);
+            let kind = if c.spec.init {
+                "initContainers"
+            } else {
+                "containers"
+            };
+            out.extend(evs.into_iter().map(|ev| PodEv {
+                field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
+                ev,
+            }));
+        }
+        self.failure = Some((reason.to_string(), message.to_string()));
+        self.terminal = true;
+        out
+    }
+
+    pub fn is_deleting(&self) -> bool {
+        self.deleting.is_some()
+    }
+
+    pub fn next_wake(&self) -> Option<i64> {
+        self.init
+            .iter()
+            .chain(&self.app)
+            .filter_map(|c| c.next_wake())
+            .min()
+    }
+
+    fn inits_done(&self) -> bool {
+        self.init.iter().all(|c| c.init_complete())
+    }
+
+    /// Move every container to `now`; the events recorded on the way.
+    pub fn step(&mut self, now: i64) -> Vec<PodEv> {
+        let mut out = Vec::new();
+        let policy = self.restart_policy.clone();
+        let deleting = self.deleting.is_some();
+        let app_restarts = move |_: &Container, code: i32| {
+            !deleting && (policy == "Always" || (policy == "OnFailure" && code != 0))
+        };
+        let policy = self.restart_policy.clone();
+        let init_restarts = move |c: &Container, code: i32| {
+            !deleting && (c.spec.sidecar || (code != 0 && policy != "Never"))
+        };
+        let tag = |c: &Container, evs: Vec<Ev>, out: &mut Vec<PodEv>| {
+            let kind = if c.spec.init {
+                "initContainers"
+            } else {
+                "containers"
+            };
+            out.extend(evs.into_iter().map(|ev| PodEv {
+                field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
+                ev,
+            }));
+        };
+
+        if let Some(began) = self.deleting {
+            let grace = self.deletion_grace_ms;
+            for c in &mut self.app {
+                let mut evs = Vec::new();
+                c.stop_for_deletion(began, grace, &mut evs);
+                tag(c, evs, &mut out);
+            }
+            // Sidecars stop after the app containers, with what is left of the grace period.
+            if self.app.iter().all(|c| !c.is_running()) {
+                let left = (began + grace - now).max(0);
+                for c in &mut self.init {
+                    let mut evs = Vec::new();
+                    c.stop_for_deletion(now, left, &mut evs);
+                    tag(c, evs, &mut out);
+                }
+            }
+        }
+
+        // Init containers in order: each starts when the ones before it are complete.
+        for i in 0..self.init.len() {
+            if i > 0 && self.init[i - 1].init_complete() && !self.is_deleting() {
+                self.init[i].unblock(now);
+            }
+            let evs = self.init[i].step(now, &init_restarts);
+            tag(&self.init[i], evs, &mut out);
+        }
+        if self.inits_done() && !self.is_deleting() {
+            for c in &mut self.app {
+                c.unblock(now);
+            }
+        }
+        for c in &mut self.app {
+            let evs = c.step(now, &app_restarts);
+            tag(c, evs, &mut out);
+        }
+        if let Some(began) = self.deleting {
+            // The sidecars may stop now that the app containers are gone.
+            if self.app.iter().all(|c| !c.is_running()) && self.init.iter().any(|c| c.is_running())
+            {
+                let left = (began + self.deletion_grace_ms - now).max(0);
+                for c in &mut self.init {
+                    let mut evs = Vec::new();
+                    c.stop_for_deletion(now, left, &mut evs);
+                    evs.extend(c.step(now, &init_restarts));
+                    tag(c, evs, &mut out);
+                }
+            }
+            if self.init.iter().chain(&self.app).all(|c| !c.is_running()) {
+                self.terminal = true;
+            }
+        } else if self.restart_policy != "Always" {
+            let all_done = self.app.iter().all(|c| c.is_done());
+            let init_failed = self
+                .init
+                .iter()
+                .any(|c| c.is_done() && !c.init_complete() && !c.spec.sidecar);
+            if all_done || init_failed {
+                self.terminal = true;
+            }
+        }
+        out
+    }
+
+    /// `status.phase` (getPhase).
+    pub fn phase(&self) -> &'static str {
+        let terminated_ok =
+            |c: &Container| matches!(&c.state, State::Terminated(t) if t.exit_code == 0);
+        if self.failure.is_some() {
+            return "Failed";
+        }
+        if self.terminal {
+            let inits_ok = self.init.iter().all(|c| c.spec.sidecar || terminated_ok(c));
+            return if inits_ok && self.app.iter().all(terminated_ok) {
+                "Succeeded"
+            } else {
+                "Failed"
+            };
+        }
+        if !self.inits_done() || self.app.iter().any(|c| !c.ever_ran()) {
+            return "Pending";
+        }
+        "Running"
+    }
+
+    /// The pod's status as the kubelet writes it (the fields it owns).
+    pub fn status(&self, node_ip: &str) -> Value {
+        let phase = self.phase();
+        let terminal = self.terminal;
+        let statuses = |list: &[Container]| -> Vec<Value> {
+            list.iter().map(|c| container_status(c, terminal)).collect()
+        };
+        let not_ready: Vec<&str> = self
+            .app
+            .iter()
+            .filter(|c| !c.ready)
+            .map(|c| c.spec.name.as_str())
+            .collect();
+        let incomplete: Vec<&str> = self
+            .init
+            .iter()
+            .filter(|c| !c.init_complete())
+            .map(|c| c.spec.name.as_str())
+            .collect();
+        let cond = |typ: &str, ok: bool, reason: &str, message: String| {
+            if ok {
+                json!({"type": typ, "status": "True"})
+            } else {
+                json!({"type": typ, "status": "False", "reason": reason, "message": message})
+            }
+        };
+        let containers_ready = not_ready.is_empty() && !terminal;
+        let (reason, msg) = if terminal {
+            ("PodCompleted", String::new())
+        } else {
+            (
+                "ContainersNotReady",
+                format!("containers with unready status: [{}]", not_ready.join(" ")),
+            )
+        };
+        let mut conditions = vec![
+            cond("PodReadyToStartContainers", !terminal, "", String::new()),
+            cond(
+                "Initialized",
+                incomplete.is_empty() || terminal && self.inits_done(),
+                if terminal && !self.inits_done() {
+                    "PodCompleted"
+                } else {
+                    "ContainersNotInitialized"
+                },
+                format!(
+                    "containers with incomplete status: [{}]",
+                    incomplete.join(" ")
+                ),
+            ),
+            cond("Ready", containers_ready, reason, msg.clone()),
+            cond("ContainersReady", containers_ready, reason, msg),
+        ];
+        if terminal {
+            // A completed pod's PodReadyToStartContainers is False without a reason.
+            conditions[0] = json!({"type": "PodReadyToStartContainers", "status": "False"});
+        }
+        let mut status = json!({
+            "phase": phase,
+            "conditions": conditions,
+            "hostIP": node_ip,
+            "hostIPs": [{"ip": node_ip}],
+            "startTime": ts(self.start_time),
+            "containerStatuses": statuses(&self.app),
+        });
+        if let Some((reason, message)) = &self.failure {
+            status["reason"] = json!(reason);
+            status["message"] = json!(message);
+            status["conditions"]
+                .as_array_mut()
+                .expect("conditions")
+                .push(json!({
+                    "type": "DisruptionTarget", "status": "True",
+                    "reason": "TerminationByKubelet", "message": message,
+                }));
+        }
+        if !self.pod_ip.is_empty() {
+            status["podIP"] = json!(self.pod_ip);
+            status["podIPs"] = json!([{"ip": self.pod_ip}]);
+        }
+        if !self.init.is_empty() {
+            status["initContainerStatuses"] = json!(statuses(&self.init));
+        }
+        status
+    }
+}
+
+fn terminated_json(t: &Terminated) -> Value {
+    let mut v = json!({
+        "exitCode": t.exit_code,
+        "reason": t.reason,
+        "startedAt": ts(t.started_at),
+        "finishedAt": ts(t.finished_at),
+    });
+    if let Some(m) = &t.message {
+        v["message"] = json!(m);
+    }
+    if let Some(id) = &t.container_id {
+        v["containerID"] = json!(id);
+    }
+    v
+}
+
+fn container_status(c: &Container, pod_terminal: bool) -> Value {
+    let state = match &c.state {
+        State::Running { started_at } => json!({"running": {"startedAt": ts(*started_at)}}),
+        State::Terminated(t) => json!({"terminated": terminated_json(t)}),
+        // A terminal pod's containers that never ran: the kubelet's ContainerStatusUnknown.
+        State::Waiting { .. } if pod_terminal => json!({"terminated": {
+            "exitCode": 137,
+            "reason": "ContainerStatusUnknown",
+            "message": "The container could not be located when the pod was terminated",
+            "startedAt": null, "finishedAt": null,
+        }}),
+        State::Waiting { reason, message } => {
+            let mut w = json!({"reason": reason});
+            if let Some(m) = message {
+                w["message"] = json!(m);
+            }
+            json!({"waiting": w})
+        }
+    };
+    let last = c
+        .last_state
+        .as_ref()
+        .map_or(json!({}), |t| json!({"terminated": terminated_json(t)}));
+    let mut v = json!({
+        "name": c.spec.name,
+        "image": c.spec.image,
+        "imageID": format!("{}@sha256:{}", c.spec.image.split(':').next().unwrap_or(""), "0".repeat(64)),
+        "ready": c.ready || (c.spec.init && !c.spec.sidecar && c.init_complete()),
+        "started": c.started,
+        "restartCount": c.restart_count,
+        "state": state,
+        "lastState": last,
+    });
+    let id = match &c.state {
+        State::Running { .. } => c.current.as_ref().map(|i| i.id.clone()),
+        State::Terminated(t) => t.container_id.clone(),
+        State::Waiting { .. } => None,
+    };
+    if let Some(id) = id {
+        v["containerID"] = json!(id);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(yaml: &str) -> Value {
+        serde_yaml::from_str(yaml).unwrap()
+    }
+
+    fn run_until(r: &mut PodRun, until: i64) -> Vec<PodEv> {
+        let mut out = r.step(0);
+        while let Some(t) = r.next_wake().filter(|&t| t <= until) {
+            out.extend(r.step(t));
+        }
+        out
+    }
+
+    fn cond<'a>(st: &'a Value, typ: &str) -> &'a Value {
+        st["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == typ)
+            .unwrap()
+    }
+
+    const WITH_INIT: &str = r#"
+metadata: {name: web-1, namespace: shop, uid: u1, annotations: {kubesim.io/behavior: "{startDelay: 0s, readyAfter: 1s}"}}
+spec:
+  initContainers: [{name: migrate, image: m:1}]
+  containers: [{name: app, image: a:1}]
+"#;
+
+    #[test]
+    fn init_containers_run_before_the_app_containers() {
+        let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
+        run_until(&mut r, 500);
+        let st = r.status("127.0.0.1");
+        assert_eq!(st["phase"], "Pending");
+        assert_eq!(cond(&st, "Initialized")["status"], "False");
+        assert_eq!(
+            st["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "PodInitializing"
+        );
+        // The init container runs 1 s, exits 0; then the app starts and is Ready 1 s later.
+        run_until(&mut r, 2_000);
+        let st = r.status("127.0.0.1");
+        assert_eq!(
+            st["initContainerStatuses"][0]["state"]["terminated"]["reason"],
+            "Completed"
+        );
+        assert_eq!(st["phase"], "Running");
+        assert_eq!(cond(&st, "Initialized")["status"], "True");
+        assert_eq!(cond(&st, "Ready")["status"], "True");
+        assert_eq!(st["podIP"], "10.244.1.2");
+    }
+
+    #[test]
+    fn deletion_ends_in_a_terminal_phase_with_every_container_stopped() {
+        let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
+        run_until(&mut r, 3_000);
+        r.delete(3_000, 30_000);
+        let evs = run_until(&mut r, 3_000);
+        assert!(evs
+            .iter()
+            .any(|e| e.ev.reason == "Killing"
+                && e.field_path.as_deref() == Some("spec.containers{app}")));
+        assert!(r.terminal, "the app exits at once on SIGTERM by default");
+        let st = r.status("127.0.0.1");
+        assert_eq!(st["phase"], "Succeeded");
+        assert_eq!(cond(&st, "Ready")["reason"], "PodCompleted");
+    }
+
+    #[test]
+    fn a_job_pod_that_fails_is_failed_without_restarts() {
+        let p = pod(r#"
+metadata: {name: j-1, namespace: shop, uid: u2, annotations: {kubesim.io/behavior: "{startDelay: 0s, crashAfter: 1s, exitCode: 3}"}}
+spec:
+  restartPolicy: Never
+  containers: [{name: work, image: w:1}]
+"#);
+        let mut r = PodRun::new(&p, String::new(), 0);
+        run_until(&mut r, 60_000);
+        assert!(r.terminal);
+        let st = r.status("127.0.0.1");
+        assert_eq!(st["phase"], "Failed");
+        assert_eq!(st["containerStatuses"][0]["restartCount"], 0);
+        assert_eq!(
+            st["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+            3
+        );
+    }
+
+    #[test]
+    fn native_sidecar_runs_beside_the_app_and_stops_after_it() {
+        let p = pod(r#"
+metadata: {name: s-1, namespace: shop, uid: u3, annotations: {kubesim.io/behavior: "{startDelay: 0s, readyAfter: 1s, sigtermExit: 1s}"}}
+spec:
+  initContainers: [{name: proxy, image: p:1, restartPolicy: Always}]
+  containers: [{name: app, image: a:1}]
+"#);
+        let mut r = PodRun::new(&p, String::new(), 0);
+        run_until(&mut r, 2_000);
+        let st = r.status("127.0.0.1");
+        // The sidecar counts as initialized once started; it keeps running beside the app.
+        assert!(
+            st["initContainerStatuses"][0]["state"]["running"].is_object(),
+            "{st:#}"
+        );
+        assert!(
+            st["containerStatuses"][0]["state"]["running"].is_object(),
+            "{st:#}"
+        );
+        assert_eq!(st["phase"], "Running");
+        r.delete(2_000, 30_000);
+        run_until(&mut r, 2_999);
+        let st = r.status("127.0.0.1");
+        assert!(
+            st["containerStatuses"][0]["state"]["running"].is_object(),
+            "app still stopping"
+        );
+        run_until(&mut r, 3_000);
+        let st = r.status("127.0.0.1");
+        assert!(
+            st["containerStatuses"][0]["state"]["terminated"].is_object(),
+            "{st:#}"
+        );
+        assert!(
+            st["initContainerStatuses"][0]["state"]["running"].is_object(),
+            "sidecar stops after the app"
+        );
+        run_until(&mut r, 4_000);
+        assert!(r.terminal);
+        let st = r.status("127.0.0.1");
+        assert_eq!(
+            st["initContainerStatuses"][0]["state"]["terminated"]["finishedAt"],
+            ts(4_000)
+        );
+    }
+
+    #[test]
+    fn node_pressure_eviction_fails_the_pod_with_the_kubelet_condition() {
+        let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
+        run_until(&mut r, 3_000);
+        let evs = r.fail(3_000, "Evicted", "The node was low on resource: memory. ");
+        assert_eq!(evs[0].ev.reason, "Evicted");
+        let st = r.status("127.0.0.1");
+        assert_eq!(st["phase"], "Failed");
+        assert_eq!(st["reason"], "Evicted");
+        assert_eq!(
+            cond(&st, "DisruptionTarget")["reason"],
+            "TerminationByKubelet"
+        );
+        let t = &st["containerStatuses"][0]["state"]["terminated"];
+        assert_eq!(t["exitCode"], 137);
+        assert_eq!(t["reason"], "ContainerStatusUnknown");
+    }
+}

@@ -4,9 +4,10 @@
 
 use std::path::PathBuf;
 
+use super::context::RelatedIndex;
 use super::input::{load_text, Loaded};
-use super::model::KubeVersion;
-use super::rules::{check_workload, Finding, RULES};
+use super::model::{KubeVersion, Workload};
+use super::rules::{check, Finding, RULES};
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnose")
@@ -21,19 +22,27 @@ fn check_file(rel: &str) -> Vec<(String, Finding)> {
         .find_map(|l| l.strip_prefix("# kube-version:"))
         .map(|v| KubeVersion::parse(v).expect("fixture kube-version"))
         .unwrap_or(KubeVersion::DEFAULT);
-    let mut loaded = Loaded::new();
-    load_text(rel, &text, "default", &mut loaded);
+    let mut loaded = Loaded::new("default", version);
+    load_text(rel, &text, &mut loaded);
     assert!(loaded.errors.is_empty(), "{rel}: {:?}", loaded.errors);
     assert!(!loaded.workloads.is_empty(), "{rel}: no workload");
+    let idx = RelatedIndex::new(&loaded.related);
     let mut out = Vec::new();
-    for mut w in loaded.workloads {
-        w.relate(&loaded.related);
-        w.version = version;
-        for f in check_workload(&w) {
+    for w in &loaded.workloads {
+        for f in check(w, &idx.context(w, version)) {
             out.push((w.display_name(), f));
         }
     }
     out
+}
+
+/// The first workload of a fixture's text, and its findings at `version`.
+fn first_of(text: &str, version: KubeVersion) -> (Workload, Vec<Finding>) {
+    let mut loaded = Loaded::new("default", version);
+    load_text("x", text, &mut loaded);
+    let w = loaded.workloads.remove(0);
+    let f = check(&w, &RelatedIndex::new(&loaded.related).context(&w, version));
+    (w, f)
 }
 
 #[test]
@@ -47,9 +56,16 @@ fn every_rule_triggers_on_its_bad_fixture_and_not_on_its_good_one() {
                 assert_eq!(f.severity, rule.severity);
                 assert!(!f.message.is_empty() && !f.field.is_empty(), "{f:?}");
                 if let Some(fix) = &f.fix {
-                    // Every fix is YAML a user can paste.
-                    let parsed: Result<serde_yaml::Value, _> = serde_yaml::from_str(fix);
-                    assert!(parsed.is_ok(), "{}: fix is not YAML:\n{fix}", rule.id);
+                    // Every part of a fix is YAML a user can paste.
+                    for part in &fix.parts {
+                        let parsed: Result<serde_yaml::Value, _> = serde_yaml::from_str(&part.yaml);
+                        assert!(
+                            parsed.is_ok(),
+                            "{}: fix is not YAML:\n{}",
+                            rule.id,
+                            part.yaml
+                        );
+                    }
                 }
             }
         }
@@ -126,23 +142,19 @@ fn numbers_in_messages() {
         .1;
     assert!(m.message.contains("Service web"), "{m:?}");
     // Version-aware fix: native sleep on 1.33.
-    assert!(m.fix.as_deref().unwrap().contains("sleep:\n"), "{m:?}");
+    assert!(m.fix.as_ref().unwrap().text().contains("sleep:\n"), "{m:?}");
 }
 
 #[test]
 fn version_aware_fix_on_old_clusters() {
-    let mut loaded = Loaded::new();
     let text = std::fs::read_to_string(fixtures().join("rules/prestop-missing/bad.yaml")).unwrap();
-    load_text("x", &text, "default", &mut loaded);
-    let mut w = loaded.workloads.remove(0);
-    w.relate(&loaded.related);
-    w.version = KubeVersion::new(1, 29);
-    let f = check_workload(&w);
+    let (_, f) = first_of(&text, KubeVersion::new(1, 29));
     let fix = f
         .iter()
         .find(|f| f.rule == "prestop-missing")
         .and_then(|f| f.fix.clone())
-        .unwrap();
+        .unwrap()
+        .text();
     assert!(fix.contains("command: [\"sleep\", \"10\"]"), "{fix}");
 }
 
@@ -150,10 +162,7 @@ fn version_aware_fix_on_old_clusters() {
 fn ignore_annotation_silences_rules() {
     let text = std::fs::read_to_string(fixtures().join("rules/single-replica/bad.yaml")).unwrap();
     let text = text.replacen("metadata:\n  name: api\n", "metadata:\n  name: api\n  annotations: {graceful.kubectl.io/ignore: \"single-replica, termination-message-policy\"}\n", 1);
-    let mut loaded = Loaded::new();
-    load_text("x", &text, "default", &mut loaded);
-    let w = &loaded.workloads[0];
-    let f = check_workload(w);
+    let (_, f) = first_of(&text, KubeVersion::DEFAULT);
     assert!(!f.is_empty());
     assert!(
         f.iter()
@@ -166,15 +175,17 @@ fn ignore_annotation_silences_rules() {
 fn live_defaults_are_not_a_rounding_choice() {
     let text = std::fs::read_to_string(fixtures().join("rules/rollout-percent-rounding/bad.yaml"))
         .unwrap();
-    let mut loaded = Loaded::new();
-    load_text("x", &text, "default", &mut loaded);
+    let mut loaded = Loaded::new("default", KubeVersion::DEFAULT);
+    load_text("x", &text, &mut loaded);
     let mut w = loaded.workloads.remove(0);
-    assert!(check_workload(&w)
+    let idx = RelatedIndex::new(&loaded.related);
+    let cx = idx.context(&w, KubeVersion::DEFAULT);
+    assert!(check(&w, &cx)
         .iter()
         .any(|f| f.rule == "rollout-percent-rounding"));
     // The same object served by a cluster: 25%/25% are what the API fills in.
     w.live = true;
-    assert!(!check_workload(&w)
+    assert!(!check(&w, &cx)
         .iter()
         .any(|f| f.rule == "rollout-percent-rounding"));
 }
@@ -215,14 +226,13 @@ kind: PodDisruptionBudget
 metadata: {name: p}
 spec: {minAvailable: "250%", selector: {}}
 "#;
-    let mut loaded = Loaded::new();
-    load_text("x", text, "default", &mut loaded);
+    let mut loaded = Loaded::new("default", KubeVersion::DEFAULT);
+    load_text("x", text, &mut loaded);
     assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
-    for mut w in loaded.workloads {
-        w.relate(&loaded.related);
+    let idx = RelatedIndex::new(&loaded.related);
+    for w in &loaded.workloads {
         for v in [KubeVersion::new(1, 20), KubeVersion::new(1, 40)] {
-            w.version = v;
-            let found = check_workload(&w);
+            let found = check(w, &idx.context(w, v));
             if w.name == "x" {
                 // Nonsense numbers still produce findings (a 1e300s preStop sleep exceeds any grace).
                 assert!(

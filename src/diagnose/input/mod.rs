@@ -1,17 +1,26 @@
 //! Offline input: manifest files, directories (recursive, sorted) and stdin; multi-document YAML,
-//! JSON, `List`s (`kubectl get -o yaml`, `helm template`, `kustomize build`). Bad documents become
-//! [`InputError`]s naming the file and line; the good documents of the same file are still used.
+//! JSON, `List`s (`kubectl get -o yaml`, `helm template`, `kustomize build`), as kubectl reads them (BOMs,
+//! UTF-16, CRLF). Bad documents become [`InputError`]s naming the file and line; the good documents of the
+//! same file are still used. An object defined twice is checked once: the last definition, which is
+//! what `kubectl apply` leaves.
 
+mod documents;
+mod kinds;
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Pod, ReplicationController, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
-use super::model::{Related, Workload};
+use super::context::Related;
+use super::model::{KubeVersion, Origin, Workload};
+
+pub use documents::{decode, parse as parse_documents};
 
 /// A document that could not be used.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -21,8 +30,19 @@ pub struct InputError {
     pub message: String,
 }
 
+/// One object defined more than once: (`Kind/namespace/name`, the sources, first to last).
+pub type Duplicate = (String, Vec<String>);
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Workload(usize),
+    Pdb(usize),
+    Service(usize),
+    Hpa(usize),
+}
+
 /// Everything read from the inputs.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Loaded {
     pub workloads: Vec<Workload>,
     pub related: Related,
@@ -31,123 +51,66 @@ pub struct Loaded {
     pub skipped: usize,
     /// Files read.
     pub files: usize,
+    /// Objects defined more than once (each is checked once, as its last definition).
+    pub duplicates: Vec<Duplicate>,
+    /// The version whose removed APIs are errors.
+    version: KubeVersion,
+    default_namespace: String,
+    /// Each object's slot, its entry in `duplicates` once it has one, and where it was first defined.
+    seen: HashMap<(String, String, String), (Slot, Option<usize>, String)>,
 }
 
 impl Loaded {
     /// Empty, with known-empty related lists: offline, what the files do not contain does not exist.
-    pub fn new() -> Loaded {
+    pub fn new(default_namespace: &str, version: KubeVersion) -> Loaded {
         Loaded {
-            related: Related {
-                pdbs: Some(vec![]),
-                hpas: Some(vec![]),
-                services: Some(vec![]),
-            },
-            ..Default::default()
+            workloads: vec![],
+            related: Related::empty(),
+            errors: vec![],
+            skipped: 0,
+            files: 0,
+            duplicates: vec![],
+            version,
+            default_namespace: default_namespace.to_string(),
+            seen: HashMap::new(),
+        }
+    }
+
+    fn error(&mut self, at: &str, message: impl Into<String>) {
+        self.errors.push(InputError {
+            source: at.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Files the object under its key; a second definition replaces the first in place.
+    fn place(&mut self, kind: &str, ns: &str, name: &str, at: &str, slot: Slot) -> Option<Slot> {
+        // `generateName` objects are new objects on every create: never duplicates.
+        if name.is_empty() || name.ends_with('*') {
+            return None;
+        }
+        let key = (kind.to_string(), ns.to_string(), name.to_string());
+        match self.seen.get_mut(&key) {
+            Some((old, dup, first)) => {
+                let i = match dup {
+                    Some(i) => *i,
+                    None => {
+                        self.duplicates
+                            .push((format!("{kind}/{ns}/{name}"), vec![first.clone()]));
+                        *dup = Some(self.duplicates.len() - 1);
+                        self.duplicates.len() - 1
+                    }
+                };
+                self.duplicates[i].1.push(at.to_string());
+                Some(*old)
+            }
+            None => {
+                self.seen.insert(key, (slot, None, at.to_string()));
+                None
+            }
         }
     }
 }
-
-/// Built-in API groups: an unknown kind there is a typo, not a custom resource.
-const BUILTIN_GROUPS: &[&str] = &[
-    "",
-    "apps",
-    "batch",
-    "policy",
-    "autoscaling",
-    "extensions",
-    "networking.k8s.io",
-    "rbac.authorization.k8s.io",
-    "storage.k8s.io",
-    "scheduling.k8s.io",
-    "coordination.k8s.io",
-    "discovery.k8s.io",
-    "node.k8s.io",
-    "admissionregistration.k8s.io",
-    "apiextensions.k8s.io",
-    "certificates.k8s.io",
-    "events.k8s.io",
-    "flowcontrol.apiserver.k8s.io",
-    "resource.k8s.io",
-    "storagemigration.k8s.io",
-    "apiregistration.k8s.io",
-    "authentication.k8s.io",
-    "authorization.k8s.io",
-];
-
-/// Built-in kinds diagnose skips without comment.
-const OTHER_BUILTIN_KINDS: &[&str] = &[
-    "ConfigMap",
-    "Secret",
-    "Namespace",
-    "ServiceAccount",
-    "PersistentVolumeClaim",
-    "PersistentVolume",
-    "Endpoints",
-    "EndpointSlice",
-    "Event",
-    "LimitRange",
-    "ResourceQuota",
-    "Node",
-    "PodTemplate",
-    "ReplicationController",
-    "Binding",
-    "ComponentStatus",
-    "ControllerRevision",
-    "Ingress",
-    "IngressClass",
-    "NetworkPolicy",
-    "ServiceCIDR",
-    "IPAddress",
-    "Role",
-    "RoleBinding",
-    "ClusterRole",
-    "ClusterRoleBinding",
-    "StorageClass",
-    "VolumeAttachment",
-    "CSIDriver",
-    "CSINode",
-    "CSIStorageCapacity",
-    "VolumeAttributesClass",
-    "PriorityClass",
-    "Lease",
-    "RuntimeClass",
-    "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration",
-    "ValidatingAdmissionPolicy",
-    "ValidatingAdmissionPolicyBinding",
-    "MutatingAdmissionPolicy",
-    "MutatingAdmissionPolicyBinding",
-    "CustomResourceDefinition",
-    "CertificateSigningRequest",
-    "ClusterTrustBundle",
-    "FlowSchema",
-    "PriorityLevelConfiguration",
-    "ResourceClaim",
-    "ResourceClaimTemplate",
-    "DeviceClass",
-    "ResourceSlice",
-    "APIService",
-    "TokenReview",
-    "SubjectAccessReview",
-    "SelfSubjectAccessReview",
-    "SelfSubjectReview",
-    "LocalSubjectAccessReview",
-    "SelfSubjectRulesReview",
-    "StorageVersionMigration",
-];
-
-const USED_KINDS: &[&str] = &[
-    "Deployment",
-    "StatefulSet",
-    "DaemonSet",
-    "ReplicaSet",
-    "Job",
-    "CronJob",
-    "Pod",
-    "PodDisruptionBudget",
-    "Service",
-    "HorizontalPodAutoscaler",
-];
 
 /// The files a list of paths names: directories recursively (`.yaml`, `.yml`, `.json`), sorted;
 /// `-` is stdin. Paths that do not exist become errors.
@@ -199,209 +162,139 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
 }
 
 /// Reads every path (files, directories, `-` for stdin) into workloads and related objects.
-/// `default_namespace` is given to objects without one.
-pub fn load_paths(paths: &[PathBuf], default_namespace: &str) -> Loaded {
-    let mut loaded = Loaded::new();
-    let files = expand_paths(paths, &mut loaded.errors);
+/// `default_namespace` is given to objects without one; API versions removed by `version` are errors.
+pub fn load_paths(paths: &[PathBuf], default_namespace: &str, version: KubeVersion) -> Loaded {
+    let mut loaded = Loaded::new(default_namespace, version);
+    let mut errors = Vec::new();
+    let files = expand_paths(paths, &mut errors);
+    loaded.errors.extend(errors);
     for f in files {
-        let (name, text) = if f.as_os_str() == "-" {
-            let mut s = String::new();
-            match std::io::Read::read_to_string(&mut std::io::stdin(), &mut s) {
-                Ok(_) => ("<stdin>".to_string(), s),
+        let (name, bytes) = if f.as_os_str() == "-" {
+            let mut b = Vec::new();
+            match std::io::Read::read_to_end(&mut std::io::stdin(), &mut b) {
+                Ok(_) => ("<stdin>".to_string(), b),
                 Err(e) => {
-                    loaded.errors.push(InputError {
-                        source: "<stdin>".into(),
-                        message: format!("cannot read: {e}"),
-                    });
+                    loaded.error("<stdin>", format!("cannot read: {e}"));
                     continue;
                 }
             }
         } else {
             let name = f.display().to_string();
             match std::fs::read(&f) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(s) => (name, s),
-                    Err(_) => {
-                        loaded.errors.push(InputError {
-                            source: name,
-                            message: "not a text file (invalid UTF-8)".into(),
-                        });
-                        continue;
-                    }
-                },
+                Ok(b) => (name, b),
                 Err(e) => {
-                    loaded.errors.push(InputError {
-                        source: name,
-                        message: format!("cannot read: {e}"),
-                    });
+                    loaded.error(&name, format!("cannot read: {e}"));
                     continue;
                 }
             }
         };
+        let text = match decode(&bytes) {
+            Ok(t) => t,
+            Err(why) => {
+                loaded.error(&name, why);
+                continue;
+            }
+        };
         loaded.files += 1;
-        load_text(&name, &text, default_namespace, &mut loaded);
+        load_text(&name, &text, &mut loaded);
     }
     loaded
 }
 
-/// One document of a YAML stream: its text and the line (1-based) it starts on.
-fn split_documents(text: &str) -> Vec<(usize, String)> {
-    let mut docs = Vec::new();
-    let mut cur = String::new();
-    let mut start = 1;
-    for (i, line) in text.lines().enumerate() {
-        let t = line.trim_end();
-        let is_sep = t == "---" || t.starts_with("--- ") || t == "...";
-        if is_sep {
-            docs.push((start, std::mem::take(&mut cur)));
-            start = i + 2;
-            // `--- {…}`: content on the separator line.
-            if let Some(rest) = t.strip_prefix("--- ") {
-                cur.push_str(rest);
-                cur.push('\n');
-                start = i + 1;
-            }
-            continue;
+/// Parses one file's text into `loaded`. Public for tests.
+pub fn load_text(name: &str, text: &str, loaded: &mut Loaded) {
+    for doc in parse_documents(name, text) {
+        match doc {
+            Ok((line, value)) => load_value(&Origin::file(name, line, None), value, loaded),
+            Err(e) => loaded.errors.push(e),
         }
-        cur.push_str(line);
-        cur.push('\n');
-    }
-    docs.push((start, cur));
-    docs
-}
-
-/// The first line of a document that holds content (skipping blank lines and comments).
-fn content_line(start: usize, doc: &str) -> usize {
-    doc.lines()
-        .position(|l| {
-            let t = l.trim();
-            !t.is_empty() && !t.starts_with('#')
-        })
-        .map_or(start, |p| start + p)
-}
-
-/// Parses one file's text. Public for tests.
-pub fn load_text(name: &str, text: &str, default_namespace: &str, loaded: &mut Loaded) {
-    for (start, doc) in split_documents(text) {
-        let value: serde_yaml::Value = match serde_yaml::from_str(&doc) {
-            Ok(v) => v,
-            Err(e) => {
-                let (line, col) = e
-                    .location()
-                    .map_or((start, 1), |l| (start + l.line() - 1, l.column()));
-                let msg = e.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                loaded.errors.push(InputError {
-                    source: format!("{name}:{line}:{col}"),
-                    message: format!("not valid YAML: {msg}"),
-                });
-                continue;
-            }
-        };
-        if value.is_null() {
-            continue;
-        }
-        let at = format!("{name}:{}", content_line(start, &doc));
-        load_value(&at, value, default_namespace, loaded);
     }
 }
 
-fn load_value(at: &str, value: serde_yaml::Value, default_ns: &str, loaded: &mut Loaded) {
-    let err = |loaded: &mut Loaded, message: String| {
-        loaded.errors.push(InputError {
-            source: at.to_string(),
-            message,
-        })
-    };
+/// Loads one object (or the items of a `List`) read at `origin`.
+pub fn load_value(origin: &Origin, value: serde_yaml::Value, loaded: &mut Loaded) {
+    let at = origin.text();
     let Some(map) = value.as_mapping() else {
-        return err(
-            loaded,
-            "not a Kubernetes object: expected a mapping with apiVersion and kind".into(),
+        return loaded.error(
+            &at,
+            "not a Kubernetes object: expected a mapping with apiVersion and kind",
         );
     };
     let get = |k: &str| map.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let (Some(api_version), Some(kind)) = (get("apiVersion"), get("kind")) else {
-        return err(
-            loaded,
-            "not a Kubernetes object: apiVersion and kind are required".into(),
+        return loaded.error(
+            &at,
+            "not a Kubernetes object: apiVersion and kind are required",
         );
     };
     // Lists: `kind: List` or `DeploymentList` … with items.
     if kind.ends_with("List") {
         if let Some(items) = map.get("items").and_then(|v| v.as_sequence()) {
             for (i, item) in items.iter().enumerate() {
-                load_value(
-                    &format!("{at} (item {i})"),
-                    item.clone(),
-                    default_ns,
-                    loaded,
-                );
+                let o = Origin {
+                    item: Some(i),
+                    ..origin.clone()
+                };
+                load_value(&o, item.clone(), loaded);
             }
             return;
         }
+    }
+    if let Some(why) = kinds::removed(&api_version, &kind, loaded.version) {
+        return loaded.error(&at, why);
     }
     let group = api_version
         .rsplit_once('/')
         .map_or("", |(g, _)| g)
         .to_string();
-    if !USED_KINDS.contains(&kind.as_str()) {
-        if BUILTIN_GROUPS.contains(&group.as_str()) && !OTHER_BUILTIN_KINDS.contains(&kind.as_str())
+    let Some(current) = kinds::current_version(&kind) else {
+        if kinds::BUILTIN_GROUPS.contains(&group.as_str())
+            && !kinds::OTHER_BUILTIN_KINDS.contains(&kind.as_str())
         {
-            let near = USED_KINDS
+            let near = kinds::USED_KINDS
                 .iter()
-                .chain(OTHER_BUILTIN_KINDS)
-                .find(|k| k.eq_ignore_ascii_case(&kind) || similar(k, &kind));
+                .map(|(k, _)| k)
+                .chain(kinds::OTHER_BUILTIN_KINDS)
+                .find(|k| k.eq_ignore_ascii_case(&kind) || kinds::similar(k, &kind));
             let hint = near
                 .map(|k| format!(" (did you mean {k}?)"))
                 .unwrap_or_default();
-            return err(
-                loaded,
-                format!("unknown kind {kind:?} in {api_version}{hint}"),
-            );
+            return loaded.error(&at, format!("unknown kind {kind:?} in {api_version}{hint}"));
         }
         tracing::debug!("{at}: skipping {api_version} {kind}");
         loaded.skipped += 1;
         return;
-    }
-    // The API version diagnose reads each kind as; older served versions are read the same way,
-    // removed ones are an error that says so.
-    let current = match kind.as_str() {
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps/v1",
-        "Job" | "CronJob" => "batch/v1",
-        "PodDisruptionBudget" => "policy/v1",
-        "HorizontalPodAutoscaler" => "autoscaling/v2",
-        _ => "v1",
     };
-    if api_version != current {
-        let removed = match (api_version.as_str(), kind.as_str()) {
-            ("autoscaling/v1", _) => None,
-            ("extensions/v1beta1" | "apps/v1beta1" | "apps/v1beta2", _) => Some("1.16"),
-            ("policy/v1beta1" | "batch/v1beta1" | "autoscaling/v2beta1", _) => Some("1.25"),
-            ("autoscaling/v2beta2", _) => Some("1.26"),
-            _ => Some("?"),
-        };
-        match removed {
-            None => {}
-            Some("?") => {
-                return err(
-                    loaded,
-                    format!("{kind} in {api_version}: unknown API version (expected {current})"),
-                )
-            }
-            Some(v) => {
-                return err(
-                    loaded,
-                    format!(
-                        "{kind} in {api_version} was removed in Kubernetes {v}: use apiVersion {current}"
-                    ),
-                )
-            }
-        }
+    // Older served versions are read as the current one (removed ones were refused above).
+    let older = matches!(
+        (api_version.as_str(), kind.as_str()),
+        (
+            "autoscaling/v1" | "autoscaling/v2beta1" | "autoscaling/v2beta2",
+            "HorizontalPodAutoscaler"
+        ) | ("policy/v1beta1", "PodDisruptionBudget")
+            | ("batch/v1beta1" | "batch/v2alpha1", "CronJob")
+            | ("extensions/v1beta1" | "apps/v1beta1" | "apps/v1beta2", _)
+    );
+    if api_version != current && !older {
+        return loaded.error(
+            &at,
+            format!("{kind} in {api_version}: unknown API version (expected {current})"),
+        );
     }
     let mut json = match serde_json::to_value(&value) {
         Ok(j) => j,
-        Err(e) => return err(loaded, format!("cannot read {kind}: {e}")),
+        Err(e) => return loaded.error(&at, format!("cannot read {kind}: {e}")),
     };
+    // In policy/v1beta1 an empty selector selects no pods (policy/v1: every pod): drop it.
+    if api_version == "policy/v1beta1"
+        && json
+            .pointer("/spec/selector")
+            .is_some_and(|s| s.as_object().is_some_and(|o| o.is_empty()))
+    {
+        if let Some(spec) = json.get_mut("spec").and_then(|s| s.as_object_mut()) {
+            spec.remove("selector");
+        }
+    }
     if let Some(obj) = json.as_object_mut() {
         obj.insert("apiVersion".into(), current.into());
     }
@@ -409,78 +302,85 @@ fn load_value(at: &str, value: serde_yaml::Value, default_ns: &str, loaded: &mut
         ($t:ty) => {
             match serde_json::from_value::<$t>(json) {
                 Ok(o) => o,
-                Err(e) => return err(loaded, format!("invalid {kind}: {e}")),
+                Err(e) => return loaded.error(&at, format!("invalid {kind}: {e}")),
             }
         };
     }
+    let ns_default = loaded.default_namespace.clone();
     let workload = match kind.as_str() {
         "Deployment" => Workload::from_deployment(&typed!(Deployment)),
         "StatefulSet" => Workload::from_statefulset(&typed!(StatefulSet)),
         "DaemonSet" => Workload::from_daemonset(&typed!(DaemonSet)),
         "ReplicaSet" => Workload::from_replicaset(&typed!(ReplicaSet)),
+        "ReplicationController" => {
+            Workload::from_replication_controller(&typed!(ReplicationController))
+        }
         "Job" => Workload::from_job(&typed!(Job)),
         "CronJob" => Workload::from_cronjob(&typed!(CronJob)),
         "Pod" => Workload::from_pod(&typed!(Pod)),
         "PodDisruptionBudget" => {
             let mut p = typed!(PodDisruptionBudget);
-            p.metadata
-                .namespace
-                .get_or_insert_with(|| default_ns.to_string());
-            loaded.related.pdbs.get_or_insert_with(Vec::new).push(p);
+            let ns = p.metadata.namespace.get_or_insert(ns_default).clone();
+            let name = p.metadata.name.clone().unwrap_or_default();
+            let list = loaded.related.pdbs.get_or_insert_with(Vec::new);
+            let slot = Slot::Pdb(list.len());
+            match loaded.place(&kind, &ns, &name, &at, slot) {
+                Some(Slot::Pdb(i)) => loaded.related.pdbs.get_or_insert_with(Vec::new)[i] = p,
+                _ => loaded.related.pdbs.get_or_insert_with(Vec::new).push(p),
+            }
             return;
         }
         "Service" => {
             let mut s = typed!(Service);
-            s.metadata
-                .namespace
-                .get_or_insert_with(|| default_ns.to_string());
-            loaded.related.services.get_or_insert_with(Vec::new).push(s);
+            let ns = s.metadata.namespace.get_or_insert(ns_default).clone();
+            let name = s.metadata.name.clone().unwrap_or_default();
+            let list = loaded.related.services.get_or_insert_with(Vec::new);
+            let slot = Slot::Service(list.len());
+            match loaded.place(&kind, &ns, &name, &at, slot) {
+                Some(Slot::Service(i)) => {
+                    loaded.related.services.get_or_insert_with(Vec::new)[i] = s
+                }
+                _ => loaded.related.services.get_or_insert_with(Vec::new).push(s),
+            }
             return;
         }
         "HorizontalPodAutoscaler" => {
             let mut h = typed!(HorizontalPodAutoscaler);
-            h.metadata
-                .namespace
-                .get_or_insert_with(|| default_ns.to_string());
-            loaded.related.hpas.get_or_insert_with(Vec::new).push(h);
+            let ns = h.metadata.namespace.get_or_insert(ns_default).clone();
+            let name = h.metadata.name.clone().unwrap_or_default();
+            let list = loaded.related.hpas.get_or_insert_with(Vec::new);
+            let slot = Slot::Hpa(list.len());
+            match loaded.place(&kind, &ns, &name, &at, slot) {
+                Some(Slot::Hpa(i)) => loaded.related.hpas.get_or_insert_with(Vec::new)[i] = h,
+                _ => loaded.related.hpas.get_or_insert_with(Vec::new).push(h),
+            }
             return;
         }
         _ => return,
     };
     if workload.name.is_empty() {
-        return err(loaded, format!("{kind} has no metadata.name"));
+        return loaded.error(
+            &at,
+            format!("{kind} has no metadata.name (nor generateName)"),
+        );
     }
-    let mut workload = workload.from_file(at, default_ns);
+    let mut workload = workload.from_file(origin.clone(), &ns_default);
     // `kubectl get -o yaml` output: the object was served by a cluster, with every default filled in
     // (replicas, 25%/25%), so judge it as a live object.
     workload.live = map
         .get("metadata")
         .and_then(|m| m.get("uid"))
         .is_some_and(|u| !u.is_null());
-    loaded.workloads.push(workload);
-}
-
-/// One edit apart, or the same letters in another case: a likely typo.
-fn similar(a: &str, b: &str) -> bool {
-    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-    if a.len().abs_diff(b.len()) > 2 {
-        return false;
+    let slot = Slot::Workload(loaded.workloads.len());
+    let (kn, ns, name) = (
+        workload.kind_name,
+        workload.namespace.clone(),
+        workload.name.clone(),
+    );
+    match loaded.place(kn, &ns, &name, &at, slot) {
+        Some(Slot::Workload(i)) => loaded.workloads[i] = workload,
+        _ => loaded.workloads.push(workload),
     }
-    let mut sa: Vec<char> = a.chars().collect();
-    let mut sb: Vec<char> = b.chars().collect();
-    sa.sort_unstable();
-    sb.sort_unstable();
-    if sa == sb {
-        return true; // transposed letters
-    }
-    let common = a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count();
-    let common_end = a
-        .chars()
-        .rev()
-        .zip(b.chars().rev())
-        .take_while(|(x, y)| x == y)
-        .count();
-    common + common_end + 2 >= a.len().max(b.len())
 }
 
 #[cfg(test)]
@@ -488,8 +388,8 @@ mod tests {
     use super::*;
 
     fn load(text: &str) -> Loaded {
-        let mut l = Loaded::default();
-        load_text("f.yaml", text, "default", &mut l);
+        let mut l = Loaded::new("default", KubeVersion::DEFAULT);
+        load_text("f.yaml", text, &mut l);
         l
     }
 
@@ -563,7 +463,7 @@ mod tests {
         assert!(
             l.errors[0]
                 .message
-                .contains("removed in Kubernetes 1.16: use apiVersion apps/v1"),
+                .contains("removed in Kubernetes 1.16 (advising for 1.33): use apiVersion apps/v1"),
             "{:?}",
             l.errors
         );
@@ -585,5 +485,75 @@ mod tests {
             "{:?}",
             l.errors
         );
+    }
+
+    #[test]
+    fn same_object_twice_is_checked_once_as_its_last_definition() {
+        let l = load(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a}\nspec: {replicas: 1}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: default}\nspec: {replicas: 3}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: a, namespace: other}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\n---\napiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {selector: {app: a}}\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {generateName: migrate-}\n---\napiVersion: batch/v1\nkind: Job\nmetadata: {generateName: migrate-}\n",
+        );
+        assert_eq!(l.errors, vec![]);
+        let names: Vec<String> = l
+            .workloads
+            .iter()
+            .map(|w| format!("{}/{}:{:?}", w.namespace, w.name, w.replicas))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "default/a:Some(3)",
+                "other/a:Some(1)",
+                "default/migrate-*:None",
+                "default/migrate-*:None"
+            ]
+        );
+        assert_eq!(l.workloads[0].source, "f.yaml:6");
+        assert_eq!(l.related.services.as_ref().map(Vec::len), Some(1));
+        assert!(l.related.services.as_ref().unwrap()[0].spec.is_some());
+        assert_eq!(
+            l.duplicates,
+            vec![
+                (
+                    "Deployment/default/a".to_string(),
+                    vec!["f.yaml:1".to_string(), "f.yaml:6".to_string()]
+                ),
+                (
+                    "Service/default/s".to_string(),
+                    vec!["f.yaml:15".to_string(), "f.yaml:19".to_string()]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn replication_controllers_and_old_pdbs() {
+        let l = load("apiVersion: v1\nkind: ReplicationController\nmetadata: {name: rc}\nspec:\n  replicas: 2\n  template: {metadata: {labels: {app: rc}}, spec: {containers: [{name: c}]}}\n");
+        assert_eq!(l.errors, vec![]);
+        let w = &l.workloads[0];
+        assert_eq!(
+            (w.kind_name, w.kind),
+            ("ReplicationController", crate::target::Kind::ReplicaSet)
+        );
+        assert_eq!(w.display_name(), "replicationcontroller/rc");
+        assert_eq!(
+            w.selector
+                .as_ref()
+                .and_then(|s| s.match_labels.clone())
+                .map(|m| m.len()),
+            Some(1)
+        );
+        let pdb = "apiVersion: policy/v1beta1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec: {selector: {}, minAvailable: 1}\n";
+        let l = load(pdb);
+        assert!(
+            l.errors[0].message.contains("removed in Kubernetes 1.25"),
+            "{:?}",
+            l.errors
+        );
+        let mut old = Loaded::new("default", KubeVersion::new(1, 24));
+        load_text("f.yaml", pdb, &mut old);
+        assert_eq!(old.errors, vec![]);
+        // policy/v1beta1: an empty selector selects no pods.
+        let p = &old.related.pdbs.as_ref().unwrap()[0];
+        assert!(p.spec.as_ref().unwrap().selector.is_none());
     }
 }

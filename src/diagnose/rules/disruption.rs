@@ -35,7 +35,8 @@ pub(super) fn check_pdb_missing(w: &Workload, cx: &Context) -> Vec<Hit> {
         format!(
             "{r} replicas and no PodDisruptionBudget: a node drain or cluster upgrade may evict all of them at once"
         ),
-        Some(Fix::default().and(FixTarget::New, new_pdb(w, cx))),
+        // Without labels nothing can select the pods: no PDB to paste.
+        new_pdb(w, cx).map(|pdb| Fix::default().and(FixTarget::New, pdb)),
     )]
 }
 
@@ -214,7 +215,7 @@ fn pod_to_controller(w: &Workload, cx: &Context) -> Fix {
     let meta = template.metadata.get_or_insert_with(Default::default);
     let labels = meta.labels.get_or_insert_with(Default::default);
     if labels.is_empty() {
-        labels.insert("app".into(), w.name.clone());
+        labels.insert("app.kubernetes.io/name".into(), w.name.clone());
     }
     let selector: Vec<String> = labels
         .iter()
@@ -239,16 +240,18 @@ fn pod_to_controller(w: &Workload, cx: &Context) -> Fix {
     let t = serde_yaml::to_string(&template).unwrap_or_default();
     let mut with_labels = w.clone();
     with_labels.template = template.clone();
-    Fix::default()
-        .and(
-            FixTarget::Replace,
-            format!(
-                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n{}\n  template:\n{}\n",
-                indent(&selector.join("\n"), 6),
-                indent(t.trim_end(), 4)
-            ),
-        )
-        .and(FixTarget::New, new_pdb(&with_labels, cx))
+    let fix = Fix::default().and(
+        FixTarget::Replace,
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n{}\n  template:\n{}\n",
+            indent(&selector.join("\n"), 6),
+            indent(t.trim_end(), 4)
+        ),
+    );
+    match new_pdb(&with_labels, cx) {
+        Some(pdb) => fix.and(FixTarget::New, pdb),
+        None => fix,
+    }
 }
 
 pub(super) fn check_pdb_no_spread(w: &Workload, cx: &Context) -> Vec<Hit> {
@@ -282,6 +285,10 @@ pub(super) fn check_pdb_no_spread(w: &Workload, cx: &Context) -> Vec<Hit> {
     if anti || spread {
         return vec![];
     }
+    // A PDB selects these pods, so they have labels.
+    let Some(labels) = match_labels_yaml(w, 6) else {
+        return vec![];
+    };
     let pdb = cx
         .pdbs
         .iter()
@@ -297,7 +304,7 @@ pub(super) fn check_pdb_no_spread(w: &Workload, cx: &Context) -> Vec<Hit> {
             w,
             &format!(
                 "topologySpreadConstraints:\n- maxSkew: 1\n  topologyKey: kubernetes.io/hostname\n  whenUnsatisfiable: ScheduleAnyway   # DoNotSchedule to require it\n  labelSelector:\n    matchLabels:\n{}",
-                match_labels_yaml(w, 6)
+                labels
             ),
         )),
     )]

@@ -332,40 +332,41 @@ pub(super) fn is_percent(v: &IntOrString) -> Option<i64> {
     }
 }
 
-/// The labels that pick this workload's pods: its selector's matchLabels, else the pod labels.
-pub(super) fn pod_selector_labels(w: &Workload) -> Vec<(String, String)> {
+/// The labels that pick this workload's pods: its selector's matchLabels, else the pod labels (None: it
+/// has neither, so nothing can select its pods).
+pub(super) fn pod_selector_labels(w: &Workload) -> Option<Vec<(String, String)>> {
     let from_selector = w
         .selector
         .as_ref()
         .and_then(|s| s.match_labels.as_ref())
         .filter(|m| !m.is_empty());
-    match from_selector.or(w.pod_labels()) {
-        Some(m) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-        None => vec![("app".into(), w.name.clone())],
-    }
+    let m = from_selector.or(w.pod_labels().filter(|m| !m.is_empty()))?;
+    Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
 }
 
 /// `matchLabels:` lines, indented by `n`.
-pub(super) fn match_labels_yaml(w: &Workload, n: usize) -> String {
+pub(super) fn match_labels_yaml(w: &Workload, n: usize) -> Option<String> {
     let pad = " ".repeat(n);
-    pod_selector_labels(w)
-        .iter()
-        .map(|(k, v)| format!("{pad}{}: {}", yaml_scalar(k), yaml_scalar(v)))
-        .collect::<Vec<_>>()
-        .join("\n")
+    Some(
+        pod_selector_labels(w)?
+            .iter()
+            .map(|(k, v)| format!("{pad}{}: {}", yaml_scalar(k), yaml_scalar(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
 }
 
 /// A new PodDisruptionBudget for the workload's pods that allows one eviction at a time.
-pub(super) fn new_pdb(w: &Workload, cx: &Context) -> String {
+pub(super) fn new_pdb(w: &Workload, cx: &Context) -> Option<String> {
     let unhealthy = if cx.version.at_least(1, 27) {
         "\n  unhealthyPodEvictionPolicy: AlwaysAllow"
     } else {
         ""
     };
-    format!(
+    Some(format!(
         "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: {}\n  namespace: {}\nspec:\n  maxUnavailable: 1{unhealthy}\n  selector:\n    matchLabels:\n{}\n",
         yaml_scalar(w.name.trim_end_matches('*')),
         yaml_scalar(&w.namespace),
-        match_labels_yaml(w, 6)
-    )
+        match_labels_yaml(w, 6)?
+    ))
 }

@@ -33,11 +33,19 @@ pub(super) fn check_single_replica(w: &Workload, cx: &Context) -> Vec<Hit> {
     if min != 1 {
         return vec![];
     }
-    let hpa = cx
+    // Every HPA that lets it drop to one replica (two HPAs on one workload fight, but both need it).
+    let low: Vec<String> = cx
         .hpas
         .iter()
         .flatten()
-        .find_map(|h| h.metadata.name.clone());
+        .filter(|h| {
+            h.spec
+                .as_ref()
+                .is_some_and(|s| s.min_replicas.unwrap_or(1) < 2)
+        })
+        .filter_map(|h| h.metadata.name.clone())
+        .collect();
+    let hpa = (!low.is_empty()).then_some(&low);
     let (field, via) = match &hpa {
         Some(_) => (
             "HorizontalPodAutoscaler.spec.minReplicas".to_string(),
@@ -48,18 +56,22 @@ pub(super) fn check_single_replica(w: &Workload, cx: &Context) -> Vec<Hit> {
     // A second replica of a StatefulSet is a second database unless the app replicates: no generic fix.
     let fix = (w.kind != Kind::StatefulSet).then(|| {
         let mut fix = match &hpa {
-            Some(name) => Fix::default().and(
-                FixTarget::Object {
-                    kind: "HorizontalPodAutoscaler".into(),
-                    name: name.clone(),
-                },
-                "spec:\n  minReplicas: 2\n",
-            ),
+            Some(names) => names.iter().fold(Fix::default(), |fix, name| {
+                fix.and(
+                    FixTarget::Object {
+                        kind: "HorizontalPodAutoscaler".into(),
+                        name: name.clone(),
+                    },
+                    "spec:\n  minReplicas: 2\n",
+                )
+            }),
             None => Fix::workload("spec:\n  replicas: 2\n"),
         };
         // Two replicas without a PDB would be the next finding (pdb-missing).
         if cx.pdbs.as_ref().is_some_and(|p| p.is_empty()) {
-            fix = fix.and(FixTarget::New, new_pdb(w, cx));
+            if let Some(pdb) = new_pdb(w, cx) {
+                fix = fix.and(FixTarget::New, pdb);
+            }
         }
         fix
     });

@@ -70,7 +70,7 @@ pub fn is_helper(c: &Container) -> bool {
 }
 
 /// A sidecar that only exposes metrics or a reload endpoint.
-fn is_metrics_sidecar(c: &Container) -> bool {
+pub fn is_metrics_sidecar(c: &Container) -> bool {
     let img = c.image.as_deref().unwrap_or("").to_ascii_lowercase();
     let name = c.name.to_ascii_lowercase();
     METRICS_SIDECARS

@@ -283,8 +283,24 @@ pub fn load_value(origin: &Origin, value: serde_yaml::Value, loaded: &mut Loaded
     }
     let mut json = match serde_json::to_value(&value) {
         Ok(j) => j,
+        // `cell: {{cell}}` is a YAML mapping used as a key: a template that was never rendered.
+        Err(e) if e.to_string().contains("key must be a string") => {
+            return loaded.error(
+                &at,
+                format!("cannot read {kind}: a key is not a string (an unrendered template placeholder such as {{{{value}}}}?)"),
+            )
+        }
         Err(e) => return loaded.error(&at, format!("cannot read {kind}: {e}")),
     };
+    // The API server refuses names that are not DNS subdomains (`web-{{uid}}`: a template leftover).
+    if let Some(name) = json.pointer("/metadata/name").and_then(|n| n.as_str()) {
+        if !crate::target::valid_name(name) {
+            return loaded.error(
+                &at,
+                format!("invalid metadata.name {name:?}: Kubernetes names are lowercase letters, digits, '-' and '.' (an unrendered template?)"),
+            );
+        }
+    }
     // In policy/v1beta1 an empty selector selects no pods (policy/v1: every pod): drop it.
     if api_version == "policy/v1beta1"
         && json
@@ -522,6 +538,24 @@ mod tests {
                     vec!["f.yaml:15".to_string(), "f.yaml:19".to_string()]
                 ),
             ]
+        );
+    }
+
+    #[test]
+    fn template_leftovers_are_unusable() {
+        let l = load("apiVersion: v1\nkind: Pod\nmetadata: {name: \"web-{{uid}}\"}\n---\napiVersion: v1\nkind: Service\nmetadata:\n  name: etcd\n  labels:\n    cell: {{cell}}\n");
+        assert_eq!(l.workloads.len(), 0);
+        assert!(
+            l.errors[0]
+                .message
+                .starts_with("invalid metadata.name \"web-{{uid}}\""),
+            "{:?}",
+            l.errors
+        );
+        assert!(
+            l.errors[1].message.contains("unrendered template"),
+            "{:?}",
+            l.errors
         );
     }
 

@@ -226,13 +226,22 @@ pub(super) fn check_percent_rounding(w: &Workload, cx: &Context) -> Vec<Hit> {
     } else {
         format!("with {r} replicas")
     };
+    // "maxSurge 25% rounds up to 1 pod" for a percentage, "maxUnavailable 1" for a count.
+    let said = |what: &str, v: &IntOrString, got: i32, way: &str| match v {
+        IntOrString::String(p) if is_percent(v).is_some() => {
+            format!(
+                "{what} {p} rounds {way} to {got} pod{}",
+                if got == 1 { "" } else { "s" }
+            )
+        }
+        _ => format!("{what} {}", int_or_string_text(v)),
+    };
     vec![hit(
         "spec.strategy.rollingUpdate".into(),
         format!(
-            "{at}, maxSurge {} rounds up to {s} pod{} and maxUnavailable {} rounds down to {u}: a rollout runs at most {} pods and keeps at least {min_avail} available",
-            int_or_string_text(max_surge),
-            if s == 1 { "" } else { "s" },
-            int_or_string_text(max_unavailable),
+            "{at}, {} and {}: a rollout runs at most {} pods and keeps at least {min_avail} available",
+            said("maxSurge", max_surge, s, "up"),
+            said("maxUnavailable", max_unavailable, u, "down"),
             r.saturating_add(s),
         ),
         Some(Fix::workload(format!(

@@ -20,6 +20,10 @@ pub(super) fn check_shell_swallows(w: &Workload, _cx: &Context) -> Vec<Hit> {
                 Some(init) => format!(
                     "{init} forwards SIGTERM only to its child, `{shell} -c`, which does not pass it on"
                 ),
+                // bash 5.1+ also execs the last command of a simple list; older bash does not.
+                None if shell == "bash" && p.fix == ShellFix::Exec => {
+                    "bash is PID 1 and does not forward SIGTERM (bash 5.1+ may exec the last command itself; older bash and other shells do not)".to_string()
+                }
                 None => format!("{shell} is PID 1 and does not forward SIGTERM"),
             };
             let message = match p.fix {

@@ -7,7 +7,7 @@ use super::helpers::*;
 use super::Hit;
 use crate::diagnose::context::Context;
 use crate::diagnose::model::Workload;
-use crate::diagnose::traffic::is_helper;
+use crate::diagnose::traffic::{is_helper, is_metrics_sidecar};
 use crate::target::Kind;
 
 pub(super) fn check_prestop_sleep_native(w: &Workload, cx: &Context) -> Vec<Hit> {
@@ -87,8 +87,9 @@ pub(super) fn check_sidecar_not_native(w: &Workload, cx: &Context) -> Vec<Hit> {
     if apps.is_empty() {
         return vec![];
     }
+    // A metrics proxy (kube-rbac-proxy) that stops first fails a scrape, not the app's requests.
     cs.iter()
-        .filter(|c| is_helper(c))
+        .filter(|c| is_helper(c) && !is_metrics_sidecar(c))
         .map(|c| {
             let mut native = c.clone();
             native.restart_policy = Some("Always".into());

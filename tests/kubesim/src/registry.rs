@@ -241,6 +241,17 @@ pub static RESOURCES: &[ResDef] = &[
         "poddisruptionbudgets"
     ),
     r!(
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "endpointslice",
+        "EndpointSlice",
+        true,
+        [],
+        [],
+        "endpointslices"
+    ),
+    r!(
         "autoscaling",
         "v2",
         "horizontalpodautoscalers",

@@ -243,3 +243,77 @@ spec: {minAvailable: "250%", selector: {}}
         }
     }
 }
+
+#[test]
+fn live_hpa_replicas_set_reads_the_last_applied_manifest() {
+    // Served objects always carry spec.replicas; kubectl's last-applied annotation tells whether the
+    // manifest behind them sets it.
+    let dump = |annotation: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: api\n  uid: 0b3c\n  annotations: {{kubectl.kubernetes.io/last-applied-configuration: '{annotation}'}}\nspec:\n  replicas: 4\n  selector: {{matchLabels: {{app: api}}}}\n  template: {{metadata: {{labels: {{app: api}}}}, spec: {{containers: [{{name: app, image: x}}]}}}}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {{name: api}}\nspec: {{scaleTargetRef: {{kind: Deployment, name: api}}, minReplicas: 2, maxReplicas: 8}}\n"
+        )
+    };
+    let rules = |text: &str| -> Vec<String> {
+        let (w, f) = first_of(text, KubeVersion::DEFAULT);
+        assert!(w.live);
+        f.into_iter().map(|f| f.rule).collect()
+    };
+    let with = dump(r#"{"apiVersion":"apps/v1","kind":"Deployment","spec":{"replicas":4}}"#);
+    assert!(rules(&with).contains(&"hpa-replicas-set".to_string()));
+    let without = dump(r#"{"apiVersion":"apps/v1","kind":"Deployment","spec":{}}"#);
+    assert!(!rules(&without).contains(&"hpa-replicas-set".to_string()));
+    let not_applied = dump("");
+    assert!(!rules(&not_applied).contains(&"hpa-replicas-set".to_string()));
+}
+
+#[test]
+fn rounding_uses_the_hpa_minimum_when_replicas_are_unset() {
+    let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api}\nspec:\n  strategy: {rollingUpdate: {maxSurge: 25%, maxUnavailable: 50%}}\n  selector: {matchLabels: {app: api}}\n  template: {metadata: {labels: {app: api}}, spec: {containers: [{name: app, image: x}]}}\n---\napiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\nmetadata: {name: api}\nspec: {scaleTargetRef: {kind: Deployment, name: api}, minReplicas: 2, maxReplicas: 8}\n";
+    let (_, f) = first_of(text, KubeVersion::DEFAULT);
+    // At the HPA's minimum of 2, 50% unavailable is 1 pod and 25% surge rounds up to 1 (50%).
+    let m = f
+        .iter()
+        .find(|f| f.rule == "rollout-percent-rounding")
+        .unwrap_or_else(|| panic!("{f:#?}"));
+    assert!(
+        m.message.starts_with("at the HPA's minimum of 2 replicas"),
+        "{}",
+        m.message
+    );
+    // Without the HPA, spec.replicas (default 1): 50% of 1 rounds down to 0, surge up to 1.
+    let alone = text.split("---").next().unwrap();
+    let (_, f) = first_of(alone, KubeVersion::DEFAULT);
+    assert!(
+        !f.iter().any(|f| f.rule == "rollout-all-unavailable"),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn one_replica_with_max_unavailable_one_is_down_on_every_rollout() {
+    for (surge, unavailable) in [("1", "1"), ("0", "100%"), ("25%", "1")] {
+        let text = format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: api}}\nspec:\n  replicas: 1\n  strategy: {{rollingUpdate: {{maxSurge: {surge}, maxUnavailable: {unavailable}}}}}\n  selector: {{matchLabels: {{app: api}}}}\n  template: {{metadata: {{labels: {{app: api}}}}, spec: {{containers: [{{name: app, image: x}}]}}}}\n");
+        let (_, f) = first_of(&text, KubeVersion::DEFAULT);
+        let hit = f.iter().find(|f| f.rule == "rollout-all-unavailable");
+        assert!(
+            hit.is_some_and(|h| h.severity >= super::rules::Severity::Warning),
+            "{surge}/{unavailable}: {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn helm_hook_pods_are_not_bare_pods() {
+    let pod = |annotations: &str| {
+        format!("apiVersion: v1\nkind: Pod\nmetadata:\n  name: chart-test\n  annotations: {{{annotations}}}\nspec:\n  restartPolicy: Never\n  containers: [{{name: t, image: busybox}}]\n")
+    };
+    let rules = |t: &str| -> Vec<String> {
+        first_of(t, KubeVersion::DEFAULT)
+            .1
+            .into_iter()
+            .map(|f| f.rule)
+            .collect()
+    };
+    assert!(!rules(&pod("helm.sh/hook: test")).contains(&"bare-pod".to_string()));
+    assert!(rules(&pod("team: a")).contains(&"bare-pod".to_string()));
+}

@@ -208,8 +208,9 @@ pub fn apply_fix(docs: &[Doc], w: &Workload, f: &Finding) -> Vec<Doc> {
                 out[own].value = patch;
                 let mut i = 0;
                 out.retain(|d| {
+                    let at = i;
                     i += 1;
-                    i - 1 >= own || !(d.kind() == kind && doc_name(d, w) && d.namespace() == ns)
+                    at >= own || !(d.kind() == kind && doc_name(d, w) && d.namespace() == ns)
                 });
             }
         }

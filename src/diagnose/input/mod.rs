@@ -33,6 +33,9 @@ pub struct InputError {
 /// One object defined more than once: (`Kind/namespace/name`, the sources, first to last).
 pub type Duplicate = (String, Vec<String>);
 
+/// An object's slot, its entry in `duplicates` once it has one, and where it was first defined.
+type Seen = (Slot, Option<usize>, String);
+
 #[derive(Debug, Clone, Copy)]
 enum Slot {
     Workload(usize),
@@ -56,8 +59,7 @@ pub struct Loaded {
     /// The version whose removed APIs are errors.
     version: KubeVersion,
     default_namespace: String,
-    /// Each object's slot, its entry in `duplicates` once it has one, and where it was first defined.
-    seen: HashMap<(String, String, String), (Slot, Option<usize>, String)>,
+    seen: HashMap<(String, String, String), Seen>,
 }
 
 impl Loaded {

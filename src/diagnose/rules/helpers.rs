@@ -130,7 +130,9 @@ pub(super) struct PerContainer {
 /// Folds one rule's per-container findings: containers with the same message and field become one
 /// finding, whose fix patches each of them.
 pub(super) fn fold(w: &Workload, items: Vec<PerContainer>) -> Vec<Hit> {
-    let mut groups: Vec<(String, String, Vec<(String, Option<ContainerFix>)>)> = Vec::new();
+    // (message, field, [(container, its fix)])
+    type Group = (String, String, Vec<(String, Option<ContainerFix>)>);
+    let mut groups: Vec<Group> = Vec::new();
     for it in items {
         match groups
             .iter_mut()

@@ -93,7 +93,7 @@ fn background_sleeps(script: &str) -> String {
         let (before, from) = rest.split_at(at);
         out.push_str(before);
         let end = from[6..]
-            .find(|c: char| c == ';' || c == '\n' || c == '&' || c == '|')
+            .find([';', '\n', '&', '|'])
             .map_or(from.len(), |e| e + 6);
         let cmd = from[..end].trim_end();
         out.push_str(cmd);

@@ -20,7 +20,8 @@
 //!   findings:
 //!   - rule: prestop-missing          # stable id (`diagnose rules`)
 //!     severity: warning              # error | warning | info
-//!     container: app                 # absent for workload-level findings
+//!     container: app                 # absent for workload-level findings; "a, b" when folded
+//!     containers: [app, sidecar]     # only when one finding covers several containers
 //!     field: spec.template.spec.containers[app].lifecycle.preStop
 //!     message: no preStop pause although …
 //!     why: When a pod is deleted, …  # the rule's rationale
@@ -34,6 +35,9 @@
 //!
 //! `diagnose rules -o json` prints `kind: DiagnoseRuleList` with `rules: [{id, severity, category,
 //! title, rationale, fix}]`; `--explain RULE -o json` prints one `kind: DiagnoseRule`.
+//!
+//! `-o sarif` prints the same report as SARIF 2.1.0 ([`sarif`]): rules, and each finding at the file and
+//! line of its object.
 //!
 //! # Reuse (restart's preflight)
 //!

@@ -37,6 +37,13 @@ pub fn decode(bytes: &[u8]) -> Result<String, String> {
 /// The documents of a YAML stream: (the line, 1-based, each starts on, its text).
 pub fn split(text: &str) -> Vec<(usize, String)> {
     let mut docs = Vec::new();
+    each_document(text, |start, doc| docs.push((start, doc)));
+    docs
+}
+
+/// Hands each document of a YAML stream to `f` as soon as it is complete: only one document's text is
+/// held at a time.
+pub fn each_document(text: &str, mut f: impl FnMut(usize, String)) {
     let mut cur = String::new();
     let mut start = 1;
     // `lines()` also drops the `\r` of CRLF line ends; a BOM can start any concatenated file.
@@ -45,7 +52,7 @@ pub fn split(text: &str) -> Vec<(usize, String)> {
         let t = line.trim_end();
         let is_sep = t == "---" || t.starts_with("--- ") || t == "...";
         if is_sep {
-            docs.push((start, std::mem::take(&mut cur)));
+            f(start, std::mem::take(&mut cur));
             start = i + 2;
             // `--- {…}`: content on the separator line.
             if let Some(rest) = t.strip_prefix("--- ") {
@@ -58,8 +65,7 @@ pub fn split(text: &str) -> Vec<(usize, String)> {
         cur.push_str(line);
         cur.push('\n');
     }
-    docs.push((start, cur));
-    docs
+    f(start, cur);
 }
 
 /// The first line of a document that holds content (skipping blank lines and comments).
@@ -101,33 +107,57 @@ fn too_deep(doc: &str) -> Option<usize> {
 /// Empty documents are left out.
 pub fn parse(name: &str, text: &str) -> Vec<Result<(usize, serde_yaml::Value), InputError>> {
     let mut out = Vec::new();
-    for (start, doc) in split(text) {
-        if let Some(line) = too_deep(&doc) {
-            out.push(Err(InputError {
-                source: format!("{name}:{}", start + line),
-                message: format!(
-                    "not valid YAML: flow collections nested deeper than {MAX_FLOW_DEPTH} levels"
-                ),
-            }));
-            continue;
+    each_parsed(name, text, |d| out.push(d));
+    out
+}
+
+/// [`parse`], one document at a time.
+pub fn each_parsed(
+    name: &str,
+    text: &str,
+    mut f: impl FnMut(Result<(usize, serde_yaml::Value), InputError>),
+) {
+    each_document(text, |start, doc| {
+        if let Some(d) = parse_one(name, start, &doc) {
+            f(d);
         }
-        match serde_yaml::from_str::<serde_yaml::Value>(&doc) {
-            Ok(v) if v.is_null() => {}
-            Ok(v) => out.push(Ok((content_line(start, &doc), v))),
-            Err(e) => {
-                let (line, col) = e
-                    .location()
-                    .map_or((start, 1), |l| (start + l.line() - 1, l.column()));
-                let msg = e.to_string();
-                let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
-                out.push(Err(InputError {
-                    source: format!("{name}:{line}:{col}"),
-                    message: format!("not valid YAML: {msg}"),
-                }));
-            }
+    });
+}
+
+fn parse_one(
+    name: &str,
+    start: usize,
+    doc: &str,
+) -> Option<Result<(usize, serde_yaml::Value), InputError>> {
+    if let Some(line) = too_deep(doc) {
+        return Some(Err(InputError {
+            source: format!("{name}:{}", start + line),
+            message: format!(
+                "not valid YAML: flow collections nested deeper than {MAX_FLOW_DEPTH} levels"
+            ),
+        }));
+    }
+    // JSON (`kubectl get -o json`, one object per line) is YAML too, but serde_json reads it far faster.
+    if doc.trim_start().starts_with('{') {
+        if let Ok(v) = serde_json::from_str::<serde_yaml::Value>(doc) {
+            return Some(Ok((content_line(start, doc), v)));
         }
     }
-    out
+    match serde_yaml::from_str::<serde_yaml::Value>(doc) {
+        Ok(v) if v.is_null() => None,
+        Ok(v) => Some(Ok((content_line(start, doc), v))),
+        Err(e) => {
+            let (line, col) = e
+                .location()
+                .map_or((start, 1), |l| (start + l.line() - 1, l.column()));
+            let msg = e.to_string();
+            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            Some(Err(InputError {
+                source: format!("{name}:{line}:{col}"),
+                message: format!("not valid YAML: {msg}"),
+            }))
+        }
+    }
 }
 
 #[cfg(test)]

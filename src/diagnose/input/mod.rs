@@ -205,12 +205,11 @@ pub fn load_paths(paths: &[PathBuf], default_namespace: &str, version: KubeVersi
 
 /// Parses one file's text into `loaded`. Public for tests.
 pub fn load_text(name: &str, text: &str, loaded: &mut Loaded) {
-    for doc in parse_documents(name, text) {
-        match doc {
-            Ok((line, value)) => load_value(&Origin::file(name, line, None), value, loaded),
-            Err(e) => loaded.errors.push(e),
-        }
-    }
+    // One document at a time: memory holds the workloads, not the parsed file.
+    documents::each_parsed(name, text, |doc| match doc {
+        Ok((line, value)) => load_value(&Origin::file(name, line, None), value, loaded),
+        Err(e) => loaded.errors.push(e),
+    });
 }
 
 /// Loads one object (or the items of a `List`) read at `origin`.

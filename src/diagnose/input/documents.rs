@@ -34,15 +34,8 @@ pub fn decode(bytes: &[u8]) -> Result<String, String> {
     }
 }
 
-/// The documents of a YAML stream: (the line, 1-based, each starts on, its text).
-pub fn split(text: &str) -> Vec<(usize, String)> {
-    let mut docs = Vec::new();
-    each_document(text, |start, doc| docs.push((start, doc)));
-    docs
-}
-
-/// Hands each document of a YAML stream to `f` as soon as it is complete: only one document's text is
-/// held at a time.
+/// Hands each document of a YAML stream to `f` as soon as it is complete, with the line (1-based) it
+/// starts on: only one document's text is held at a time.
 pub fn each_document(text: &str, mut f: impl FnMut(usize, String)) {
     let mut cur = String::new();
     let mut start = 1;

@@ -317,3 +317,91 @@ fn helm_hook_pods_are_not_bare_pods() {
     assert!(!rules(&pod("helm.sh/hook: test")).contains(&"bare-pod".to_string()));
     assert!(rules(&pod("team: a")).contains(&"bare-pod".to_string()));
 }
+
+/// A Deployment with one container `c` (YAML flow map) and a Service sending it port 80 → `target`.
+fn served(container: &str, target: &str, grace: Option<u32>) -> String {
+    let g = grace
+        .map(|g| format!("      terminationGracePeriodSeconds: {g}\n"))
+        .unwrap_or_default();
+    format!("apiVersion: apps/v1\nkind: Deployment\nmetadata: {{name: app}}\nspec:\n  replicas: 2\n  selector: {{matchLabels: {{app: app}}}}\n  template:\n    metadata: {{labels: {{app: app}}}}\n    spec:\n{g}      containers:\n      - {container}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: app}}\nspec: {{selector: {{app: app}}, ports: [{{port: 80, targetPort: {target}}}]}}\n")
+}
+
+fn fix_of(text: &str, rule: &str) -> String {
+    let (_, f) = first_of(text, KubeVersion::DEFAULT);
+    f.iter()
+        .find(|f| f.rule == rule)
+        .and_then(|f| f.fix.as_ref())
+        .unwrap_or_else(|| panic!("no {rule} fix in {f:#?}"))
+        .text()
+}
+
+#[test]
+fn a_pause_comes_with_a_grace_period_that_fits_it() {
+    let fix = fix_of(
+        &served(
+            "{name: web, image: x, ports: [{containerPort: 8080}]}",
+            "8080",
+            Some(5),
+        ),
+        "prestop-missing",
+    );
+    assert!(fix.contains("seconds: 10"), "{fix}");
+    assert!(fix.contains("terminationGracePeriodSeconds: 30"), "{fix}");
+    // The default 30s already fits a 10s pause: the grace period is left alone.
+    let fix = fix_of(
+        &served(
+            "{name: web, image: x, ports: [{containerPort: 8080}]}",
+            "8080",
+            None,
+        ),
+        "prestop-missing",
+    );
+    assert!(!fix.contains("terminationGracePeriodSeconds"), "{fix}");
+}
+
+#[test]
+fn probe_fixes_keep_the_probe_type_and_invent_no_endpoint() {
+    for probe in [
+        "grpc: {port: 9090}",
+        "tcpSocket: {port: 9090}",
+        "exec: {command: [grpc_health_probe, -addr=:9090]}",
+    ] {
+        let c = format!("{{name: s, image: x, ports: [{{name: grpc, containerPort: 9090}}], readinessProbe: {{{probe}}}, livenessProbe: {{{probe}}}}}");
+        let fix = fix_of(&served(&c, "grpc", None), "liveness-equals-readiness");
+        assert!(
+            !fix.contains("httpGet") && !fix.contains("/livez"),
+            "{probe}: {fix}"
+        );
+        assert!(fix.contains("failureThreshold"), "{fix}");
+    }
+}
+
+#[test]
+fn readiness_fixes_on_databases_use_their_port_or_ping() {
+    let pg = fix_of(
+        &served(
+            "{name: db, image: 'postgres:16', ports: [{name: pg, containerPort: 5432}]}",
+            "pg",
+            None,
+        ),
+        "readiness-missing",
+    );
+    assert!(
+        pg.contains("pg_isready") && pg.contains("5432") && !pg.contains("httpGet"),
+        "{pg}"
+    );
+    for image in ["redis:7", "mysql:8", "mongo:7", "rabbitmq:3"] {
+        let fix = fix_of(
+            &served(
+                &format!("{{name: db, image: '{image}', ports: [{{containerPort: 6379}}]}}"),
+                "6379",
+                None,
+            ),
+            "readiness-missing",
+        );
+        assert!(
+            fix.contains("tcpSocket") && fix.contains("port: 6379") && !fix.contains("httpGet"),
+            "{image}: {fix}"
+        );
+    }
+}

@@ -87,7 +87,8 @@ pub struct Finding {
     pub containers: Vec<String>,
     pub field: String,
     pub message: String,
-    pub why: String,
+    /// The rule's rationale (shared, not copied per finding).
+    pub why: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<Fix>,
 }
@@ -116,7 +117,7 @@ pub fn check(w: &Workload, cx: &Context) -> Vec<Finding> {
                 containers: hit.containers,
                 field: hit.field,
                 message: hit.message,
-                why: rule.rationale.to_string(),
+                why: rule.rationale,
                 fix: hit.fix,
             });
         }

@@ -29,10 +29,29 @@ fn readiness_handler(c: &Container, port: &IntOrString) -> String {
             "exec:\n  command: [\"pg_isready\", \"-h\", \"127.0.0.1\", \"-p\", \"{n}\"]"
         );
     }
-    format!(
-        "tcpSocket:   # or httpGet on the app's readiness endpoint, if it has one\n  port: {}",
-        port_yaml(port)
-    )
+    // Databases and brokers speak their own protocol on the port: no HTTP endpoint to suggest.
+    const DATABASES: &[&str] = &[
+        "redis",
+        "valkey",
+        "mysql",
+        "mariadb",
+        "percona",
+        "mongo",
+        "rabbitmq",
+        "memcached",
+        "cassandra",
+        "zookeeper",
+        "kafka",
+        "nats",
+        "etcd",
+        "cockroach",
+    ];
+    let comment = if DATABASES.iter().any(|d| repo.starts_with(d)) {
+        "# the database accepts connections"
+    } else {
+        "# or httpGet on the app's readiness endpoint, if it has one"
+    };
+    format!("tcpSocket:   {comment}\n  port: {}", port_yaml(port))
 }
 
 pub(super) fn check_readiness_missing(w: &Workload, cx: &Context) -> Vec<Hit> {

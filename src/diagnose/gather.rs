@@ -19,7 +19,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, ListParams};
-use kube::core::PartialObjectMeta;
+use kube::core::{ObjectList, PartialObjectMeta};
 use kube::Resource;
 use serde::de::DeserializeOwned;
 
@@ -98,30 +98,28 @@ fn refused(e: Error, what: &str, ns: Option<&str>, errors: &mut Vec<InputError>)
     Err(e)
 }
 
-/// Lists one kind page by page, handing each object to `each`. `Ok(false)`: the list was refused
-/// (recorded in `errors`).
-async fn each<K>(
+/// Lists page by page with `fetch` (a full or a metadata-only list), handing each item to `each`.
+/// `Ok(false)`: the list was refused (recorded in `errors`).
+async fn pages<T, Fut>(
     kube: &Kube,
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
     errors: &mut Vec<InputError>,
-    mut each: impl FnMut(K),
+    fetch: impl Fn(ListParams) -> Fut,
+    mut each: impl FnMut(T),
 ) -> Result<bool>
 where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + Debug,
+    T: Clone,
+    Fut: std::future::Future<Output = std::result::Result<ObjectList<T>, kube::Error>>,
 {
-    let a: Api<K> = api(kube, ns);
     let mut token: Option<String> = None;
     loop {
         let mut page = lp.clone().limit(PAGE);
         if let Some(t) = &token {
             page = page.continue_token(t);
         }
-        match kube.call("list", what, ns, a.list(&page)).await {
+        match kube.call("list", what, ns, fetch(page)).await {
             Ok(list) => {
                 token = list.metadata.continue_.filter(|t| !t.is_empty());
                 list.items.into_iter().for_each(&mut each);
@@ -137,14 +135,15 @@ where
     }
 }
 
-/// [`each`] over metadata only (`Accept: …;as=PartialObjectMetaList;g=meta.k8s.io;v=v1`).
-async fn each_meta<K>(
+/// Lists one kind page by page, handing each object to `each`. `Ok(false)`: the list was refused
+/// (recorded in `errors`).
+async fn each<K>(
     kube: &Kube,
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
     errors: &mut Vec<InputError>,
-    mut each: impl FnMut(PartialObjectMeta<K>),
+    each: impl FnMut(K),
 ) -> Result<bool>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
@@ -153,26 +152,34 @@ where
         + Debug,
 {
     let a: Api<K> = api(kube, ns);
-    let mut token: Option<String> = None;
-    loop {
-        let mut page = lp.clone().limit(PAGE);
-        if let Some(t) = &token {
-            page = page.continue_token(t);
-        }
-        match kube.call("list", what, ns, a.list_metadata(&page)).await {
-            Ok(list) => {
-                token = list.metadata.continue_.filter(|t| !t.is_empty());
-                list.items.into_iter().for_each(&mut each);
-                if token.is_none() {
-                    return Ok(true);
-                }
-            }
-            Err(e) => {
-                refused(e, what, ns, errors)?;
-                return Ok(false);
-            }
-        }
-    }
+    let fetch = |p: ListParams| {
+        let a = a.clone();
+        async move { a.list(&p).await }
+    };
+    pages(kube, ns, lp, what, errors, fetch, each).await
+}
+
+/// [`each`] over metadata only (`Accept: …;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`).
+async fn each_meta<K>(
+    kube: &Kube,
+    ns: Option<&str>,
+    lp: &ListParams,
+    what: &str,
+    errors: &mut Vec<InputError>,
+    each: impl FnMut(PartialObjectMeta<K>),
+) -> Result<bool>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    let a: Api<K> = api(kube, ns);
+    let fetch = |p: ListParams| {
+        let a = a.clone();
+        async move { a.list_metadata(&p).await }
+    };
+    pages(kube, ns, lp, what, errors, fetch, each).await
 }
 
 /// Every object of a kind that no controller owns, converted: found by a metadata-only list, then read

@@ -119,13 +119,7 @@ pub(super) fn check_prestop_no_pause(w: &Workload, cx: &Context) -> Vec<Hit> {
             if p.pause.is_some() || p.words.is_empty() {
                 return None; // a pause, or an httpGet/tcp hook that may wait itself
             }
-            let cmd = c
-                .lifecycle
-                .as_ref()
-                .and_then(|l| l.pre_stop.as_ref())
-                .and_then(|h| h.exec.as_ref())
-                .and_then(|e| e.command.clone())
-                .unwrap_or_default();
+            let cmd = prestop_command(&c);
             let script = shell_script(&cmd).unwrap_or_else(|| shell_join(&cmd));
             let shown = short(&p.words.join(" "), 50);
             let new_cmd = yaml_list(&[
@@ -150,6 +144,16 @@ pub(super) fn check_prestop_no_pause(w: &Workload, cx: &Context) -> Vec<Hit> {
         })
         .collect();
     fold(w, items)
+}
+
+/// The command of an exec preStop hook (empty for other handlers).
+fn prestop_command(c: &Container) -> Vec<String> {
+    c.lifecycle
+        .as_ref()
+        .and_then(|l| l.pre_stop.as_ref())
+        .and_then(|h| h.exec.as_ref())
+        .and_then(|e| e.command.clone())
+        .unwrap_or_default()
 }
 
 /// argv as one shell command line (words with spaces or quotes single-quoted).
@@ -187,13 +191,7 @@ pub(super) fn check_prestop_pause_short(w: &Workload, cx: &Context) -> Vec<Hit> 
             let body = if only_sleep {
                 pause_body(cx, &c, PAUSE)
             } else {
-                let cmd = c
-                    .lifecycle
-                    .as_ref()
-                    .and_then(|l| l.pre_stop.as_ref())
-                    .and_then(|h| h.exec.as_ref())
-                    .and_then(|e| e.command.clone())
-                    .unwrap_or_default();
+                let cmd = prestop_command(&c);
                 let longer: Vec<String> = cmd.iter().map(|a| lengthen_sleep(a)).collect();
                 exec_prestop_body(&c, &yaml_list(&longer))
             };

@@ -223,11 +223,16 @@ Examples:
   # with graceful.kubectl.io/ignore: single-replica)
   kubectl graceful diagnose -f k8s/ --kube-version 1.29 --ignore single-replica
 
+  # SARIF for code scanning in CI (each finding at the file and line of its object)
+  kubectl graceful diagnose -f k8s/ -o sarif > diagnose.sarif
+
   # What a rule checks and why
   kubectl graceful diagnose rules
   kubectl graceful diagnose --explain prestop-missing
 
-Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 error, 130 interrupted (SIGINT), 143 terminated (SIGTERM)";
+Exit codes: 0 no findings at or above --fail-on, 1 findings, 2 error (also: an input that could not be
+used, a named target that does not exist, a read the cluster refused), 130 interrupted (SIGINT), 143
+terminated (SIGTERM)";
 
 const RESTART_EXAMPLES: &str = "\
 Examples:
@@ -316,7 +321,7 @@ pub struct DiagnoseArgs {
 
     /// Output format
     #[arg(short = 'o', long, value_enum, default_value_t)]
-    pub output: OutputFormat,
+    pub output: DiagnoseOutput,
 
     /// Kubernetes version to advise for when reading files (live mode asks the server)
     #[arg(long, value_name = "VERSION")]
@@ -333,6 +338,34 @@ pub struct DiagnoseArgs {
     /// Print what a rule checks, why, and how to fix it
     #[arg(long, value_name = "RULE")]
     pub explain: Option<String>,
+}
+
+/// `diagnose -o`: the common formats plus SARIF for code scanning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum DiagnoseOutput {
+    /// A table for people (default)
+    #[default]
+    Table,
+    /// A wider table with more columns
+    Wide,
+    /// JSON with a documented, stable schema
+    Json,
+    /// YAML with the same schema as JSON
+    Yaml,
+    /// SARIF 2.1.0 for code scanning (GitHub, GitLab): each finding at its file and line
+    Sarif,
+}
+
+impl DiagnoseOutput {
+    /// The printer's format (SARIF is JSON).
+    pub fn format(self) -> OutputFormat {
+        match self {
+            DiagnoseOutput::Table => OutputFormat::Table,
+            DiagnoseOutput::Wide => OutputFormat::Wide,
+            DiagnoseOutput::Json | DiagnoseOutput::Sarif => OutputFormat::Json,
+            DiagnoseOutput::Yaml => OutputFormat::Yaml,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -55,15 +55,28 @@ fn well_configured_manifest_passes_without_a_cluster() {
         .stdout(predicate::str::contains(
             "1 workload, 0 errors, 0 warnings, 0 infos",
         ));
-    // Every well-configured kind: Deployment, StatefulSet, DaemonSet, Job, CronJob.
+    // Every well-configured kind: Deployment, StatefulSet, DaemonSet, Job, CronJob, and a
+    // production-grade set (HPA, native sidecar, metrics exporter, a worker with a metrics port).
     cmd(home.path())
         .args(["diagnose", "--fail-on", "info", "-f"])
         .arg(fixtures().join("good"))
         .assert()
         .code(0)
         .stdout(predicate::str::contains(
-            "5 workloads, 0 errors, 0 warnings, 0 infos",
+            "7 workloads, 0 errors, 0 warnings, 0 infos",
         ));
+}
+
+#[test]
+fn production_grade_manifest_passes_fail_on_warning() {
+    let home = tempfile::tempdir().unwrap();
+    cmd(home.path())
+        .args(["diagnose", "--fail-on", "warning", "-f"])
+        .arg(fixtures().join("good/production.yaml"))
+        .assert()
+        .code(0)
+        .stdout(predicate::str::contains("deployment/api"))
+        .stdout(predicate::str::contains("deployment/worker"));
 }
 
 #[test]
@@ -86,7 +99,8 @@ fn table_shows_findings_fixes_and_summary_and_fail_on_sets_exit_code() {
         "{text}"
     );
     assert!(text.contains("Fixes:"), "{text}");
-    assert!(text.contains("terminationGracePeriodSeconds: 45"), "{text}");
+    // A grace period that fits the 30s pause plus a drain.
+    assert!(text.contains("terminationGracePeriodSeconds: 50"), "{text}");
     assert!(text.contains("1 workload, 1 error,"), "{text}");
 
     // Only warnings: exit 0 with the default --fail-on error, 1 with --fail-on warning.
@@ -249,8 +263,137 @@ fn pdb_and_service_in_other_files_are_related_by_selector() {
         json_of(&c.assert().get_output().stdout)
     };
     assert!(rules_of(&run(&["1-deploy.yaml", "2-rest.yaml"]), "web").is_empty());
-    // Without the PDB file the PDB is missing.
+    // Without the PDB file the PDB is missing; without the Service file nothing sends it traffic.
     assert_eq!(rules_of(&run(&["1-deploy.yaml"]), "web"), ["pdb-missing"]);
+}
+
+#[test]
+fn named_target_missing_from_the_input_is_an_error_like_live() {
+    let home = tempfile::tempdir().unwrap();
+    cmd(home.path())
+        .args(["diagnose", "deploy/nope", "deploy/web", "-f"])
+        .arg(fixtures().join("good/web.yaml"))
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("deployment/web"))
+        .stderr(predicate::str::contains(
+            "error: deploy/nope: deployment nope not found in the input",
+        ));
+}
+
+#[test]
+fn inputs_as_kubectl_reads_them() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let web = std::fs::read_to_string(fixtures().join("good/web.yaml")).unwrap();
+    // UTF-16 with a BOM and CRLF line ends, as Windows editors write it.
+    let crlf = web.replace('\n', "\r\n");
+    let utf16: Vec<u8> = [0xFF, 0xFE]
+        .into_iter()
+        .chain(crlf.encode_utf16().flat_map(|u| u.to_le_bytes()))
+        .collect();
+    std::fs::write(dir.path().join("a-web.yaml"), utf16).unwrap();
+    // The same Deployment again in another file: checked once, with one warning.
+    std::fs::write(dir.path().join("b-web.yaml"), format!("\u{feff}{web}")).unwrap();
+    let out = cmd(home.path())
+        .args(["diagnose", "-o", "json", "--fail-on", "info", "-f"])
+        .arg(dir.path())
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains(
+            "objects are defined more than once; each is checked once",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let r = json_of(&out);
+    assert_eq!(r["summary"]["workloads"], 1, "{r:#}");
+    assert!(r["workloads"][0]["source"]
+        .as_str()
+        .unwrap()
+        .contains("b-web.yaml:2"));
+}
+
+#[test]
+fn sarif_points_at_the_file_and_line_of_each_object() {
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bad = std::fs::read_to_string(fixtures().join("rules/grace-period-zero/bad.yaml")).unwrap();
+    // Two objects in one file: the second starts after the separator.
+    let text = format!(
+        "{}---\n{}",
+        std::fs::read_to_string(fixtures().join("good/web.yaml"))
+            .unwrap()
+            .split("\n---\n")
+            .next()
+            .unwrap()
+            .to_string()
+            + "\n",
+        bad
+    );
+    let second = text.lines().position(|l| l == "---").unwrap() + 2;
+    std::fs::write(dir.path().join("k8s.yaml"), &text).unwrap();
+    let out = cmd(home.path())
+        .current_dir(dir.path())
+        .args(["diagnose", "-o", "sarif", "-f", "k8s.yaml"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let s = json_of(&out);
+    assert_eq!(s["version"], "2.1.0");
+    assert!(s["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let run = &s["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "kubectl-graceful");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    assert!(rules.iter().any(|r| r["id"] == "grace-period-zero"));
+    let results = run["results"].as_array().unwrap();
+    let zero = results
+        .iter()
+        .find(|r| r["ruleId"] == "grace-period-zero")
+        .unwrap_or_else(|| panic!("{s:#}"));
+    assert_eq!(zero["level"], "error");
+    let loc = &zero["locations"][0]["physicalLocation"];
+    assert_eq!(loc["artifactLocation"]["uri"], "k8s.yaml");
+    assert_eq!(loc["region"]["startLine"], second as u64);
+    assert_eq!(
+        rules[zero["ruleIndex"].as_u64().unwrap() as usize]["id"],
+        "grace-period-zero"
+    );
+    assert!(zero["partialFingerprints"]["graceful/v1"].is_string());
+    assert_eq!(run["invocations"][0]["executionSuccessful"], true);
+    // Infos are notes; an unusable input is a notification and exit 2.
+    std::fs::write(dir.path().join("broken.yaml"), "kind: [oops\n").unwrap();
+    let out = cmd(home.path())
+        .current_dir(dir.path())
+        .args([
+            "diagnose",
+            "-o",
+            "sarif",
+            "-f",
+            "k8s.yaml",
+            "-f",
+            "broken.yaml",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .stdout
+        .clone();
+    let s = json_of(&out);
+    assert!(s["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["level"] == "note"));
+    assert_eq!(s["runs"][0]["invocations"][0]["executionSuccessful"], false);
+    assert!(
+        s["runs"][0]["invocations"][0]["toolExecutionNotifications"][0]["message"]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("broken.yaml:")
+    );
 }
 
 #[test]
@@ -501,6 +644,27 @@ spec:
   selector: {app: web}
   ports: [{port: 80, targetPort: 8080}]
 ---
+apiVersion: v1
+kind: Service
+metadata: {name: api, namespace: default}
+spec:
+  selector: {app: api}
+  ports: [{port: 80, targetPort: 3000}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: worker, namespace: default, labels: {app: worker}}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: worker}}
+  template:
+    metadata: {labels: {app: worker}}
+    spec:
+      containers:
+      - name: worker
+        image: example/worker:1
+        ports: [{name: metrics, containerPort: 9090}]
+---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
 metadata: {name: web, namespace: default}
@@ -549,7 +713,7 @@ fn live_namespace_relates_pdb_and_service_by_selector() {
         .iter()
         .map(|w| w["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["api", "web"], "{r:#}");
+    assert_eq!(names, ["api", "web", "worker"], "{r:#}");
     assert_eq!(r["workloads"][0]["source"], "cluster");
     let web = rules_of(&r, "web");
     // The Service found by selector makes web a serving workload with no preStop pause…
@@ -575,6 +739,13 @@ fn live_namespace_relates_pdb_and_service_by_selector() {
     ] {
         assert!(api.contains(&rule.to_string()), "{rule} not in {api:?}");
     }
+    // A worker with only a metrics port and no Service: no traffic findings.
+    let worker = rules_of(&r, "worker");
+    assert!(
+        !worker.contains(&"prestop-missing".to_string())
+            && !worker.contains(&"readiness-missing".to_string()),
+        "{worker:?}"
+    );
     // All lists went out, plus /version.
     let reqs = sim.requests();
     for path in [
@@ -695,24 +866,187 @@ spec:
 }
 
 #[test]
-fn live_forbidden_list_degrades_with_a_warning() {
+fn live_forbidden_list_is_checked_where_possible_and_exits_2() {
     let sim = Sim::with_scenario(LIVE_SCENARIO);
     let home = tempfile::tempdir().unwrap();
     let alice = sim.add_user("alice");
     sim.deny("alice", "list", "poddisruptionbudgets");
     let mut c = cmd(home.path());
     let out = c
-        .args(["diagnose", "-o", "json", "--kubeconfig"])
+        .args([
+            "diagnose",
+            "-o",
+            "json",
+            "--fail-on",
+            "never",
+            "--kubeconfig",
+        ])
         .arg(&alice)
         .assert()
-        .stderr(predicate::str::contains("cannot list poddisruptionbudgets"))
+        // Not green: a CI gate with the wrong service account must not pass.
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: cannot list poddisruptionbudgets in namespace default:",
+        ))
+        .stderr(predicate::str::contains("not checked: pdb-missing"))
         .get_output()
         .stdout
         .clone();
     let r = json_of(&out);
-    // Without PDBs, no claim about PDBs either way.
+    // Without PDBs, no claim about PDBs either way; the rest is checked.
     assert!(!rules_of(&r, "api").contains(&"pdb-missing".to_string()));
     assert!(rules_of(&r, "api").contains(&"shell-swallows-sigterm".to_string()));
+    assert!(r["errors"][0]["source"]
+        .as_str()
+        .unwrap()
+        .contains("poddisruptionbudgets"));
+}
+
+#[test]
+fn live_everything_forbidden_names_what_was_not_checked() {
+    let sim = Sim::with_scenario(LIVE_SCENARIO);
+    let home = tempfile::tempdir().unwrap();
+    let bob = sim.add_user("bob");
+    sim.deny("bob", "list", "*");
+    let mut c = cmd(home.path());
+    let assert = c
+        .args(["diagnose", "--kubeconfig"])
+        .arg(&bob)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot list deployments in namespace default",
+        ))
+        .stderr(predicate::str::contains(
+            "cannot list services in namespace default",
+        ))
+        .stderr(predicate::str::contains("not checked: bare-pod"));
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).to_string();
+    for what in [
+        "statefulsets",
+        "daemonsets",
+        "replicasets",
+        "jobs",
+        "cronjobs",
+        "pods",
+    ] {
+        assert!(
+            err.contains(&format!("cannot list {what}")),
+            "{what}: {err}"
+        );
+    }
+}
+
+#[test]
+fn live_all_namespaces_reads_page_by_page_and_pods_as_metadata() {
+    // 501 bare pods (served as loaded: a status makes them static) and a Deployment.
+    let mut yaml = String::from(LIVE_SCENARIO);
+    for i in 0..501 {
+        yaml.push_str(&format!(
+            "\n---\napiVersion: v1\nkind: Pod\nmetadata: {{name: bare-{i:03}, namespace: batch}}\nspec: {{containers: [{{name: c, image: busybox}}]}}\nstatus: {{phase: Running}}\n"
+        ));
+    }
+    let sim = Sim::with_scenario(&yaml);
+    let home = tempfile::tempdir().unwrap();
+    sim.clear_requests();
+    let out = live(&sim, home.path(), &["-A", "-o", "json"])
+        .get_output()
+        .stdout
+        .clone();
+    let r = json_of(&out);
+    let bare = r["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["kind"] == "Pod" && w["name"].as_str().unwrap().starts_with("bare-"))
+        .count();
+    assert_eq!(bare, 501);
+    let reqs = sim.requests();
+    let lists: Vec<_> = reqs
+        .iter()
+        .filter(|q| {
+            q.method == "GET"
+                && !q.watch
+                && q.path.starts_with("/api")
+                && !q.path.contains("/namespaces/")
+        })
+        .collect();
+    assert!(lists.len() >= 10, "{lists:#?}");
+    // Every list asks for a page (kubectl's chunk size).
+    for q in &lists {
+        assert!(q.query.contains("limit=500"), "{} {}", q.path, q.query);
+    }
+    // Pods are read as metadata only, then (501 without a controller) listed again page by page.
+    let pods: Vec<_> = lists.iter().filter(|q| q.path == "/api/v1/pods").collect();
+    assert!(pods
+        .iter()
+        .any(|q| q.accept.contains("as=PartialObjectMetadataList")));
+    assert!(
+        pods.iter().any(|q| q.query.contains("continue=")),
+        "{pods:#?}"
+    );
+    // The Deployment's own pods are never read in full.
+    assert!(!reqs.iter().any(|q| q.path.contains("/pods/web-")));
+}
+
+#[test]
+fn live_selectorless_service_endpoints_make_a_workload_serve() {
+    let yaml = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: legacy, namespace: default}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: legacy}}
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      containers:
+      - {name: app, image: example/legacy:1, ports: [{containerPort: 8080}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: legacy-external, namespace: default}
+spec:
+  ports: [{port: 80, targetPort: 8080}]
+"#;
+    let sim = Sim::with_scenario(yaml);
+    let home = tempfile::tempdir().unwrap();
+    // No selector, no endpoints yet: nothing sends it traffic.
+    let before = json_of(
+        &live(&sim, home.path(), &["deploy/legacy", "-o", "json"])
+            .get_output()
+            .stdout,
+    );
+    assert!(!rules_of(&before, "legacy").contains(&"prestop-missing".to_string()));
+    // An EndpointSlice kept by hand lists one of its pods.
+    assert!(sim.wait_until(std::time::Duration::from_secs(20), |s| s
+        .list("v1", "Pod", Some("default"))
+        .len()
+        == 2));
+    let pod = sim.list("v1", "Pod", Some("default"))[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sim.apply_yaml(&format!(
+        "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: legacy-external-1\n  namespace: default\n  labels: {{kubernetes.io/service-name: legacy-external, endpointslice.kubernetes.io/managed-by: team-a}}\naddressType: IPv4\nports: [{{name: '', port: 8080, protocol: TCP}}]\nendpoints:\n- addresses: [10.0.0.9]\n  targetRef: {{kind: Pod, name: {pod}, namespace: default}}\n"
+    ))
+    .unwrap();
+    let after = json_of(
+        &live(&sim, home.path(), &["deploy/legacy", "-o", "json"])
+            .get_output()
+            .stdout,
+    );
+    let rules = rules_of(&after, "legacy");
+    assert!(rules.contains(&"prestop-missing".to_string()), "{rules:?}");
+    let msg = after["workloads"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["rule"] == "prestop-missing")
+        .unwrap()["message"]
+        .to_string();
+    assert!(msg.contains("Service legacy-external"), "{msg}");
 }
 
 #[test]
@@ -727,7 +1061,7 @@ fn live_missing_api_degrades_and_server_errors_fail_clearly() {
         .get_output()
         .stdout
         .clone();
-    assert_eq!(json_of(&out)["summary"]["workloads"], 2);
+    assert_eq!(json_of(&out)["summary"]["workloads"], 3);
 
     sim.faults().fail("GET", "/deployments", 500, 1);
     live(&sim, home.path(), &[])
@@ -912,6 +1246,6 @@ fn a_dump_of_the_cluster_gives_the_same_findings_offline() {
         v.sort();
         v
     };
-    assert_eq!(findings(&live_report).len(), 4);
+    assert_eq!(findings(&live_report).len(), 5);
     assert_eq!(findings(&offline), findings(&live_report));
 }

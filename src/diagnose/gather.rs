@@ -1,25 +1,41 @@
-//! Live mode: the API calls. Lists every workload kind plus PDBs, HPAs and Services concurrently, and
-//! reads the server version for version-aware advice. A 403 on one list is a warning, not a failure.
+//! Live mode: the API calls. Lists run concurrently and page by page (`limit`/`continue`, 500 per page
+//! as kubectl does), each page turned into compact [`Workload`]s before the next is read, so memory
+//! stays bounded by the workloads, not by the objects. Pods, ReplicaSets and Jobs are read as metadata
+//! only (PartialObjectMeta) to find those without a controller; only those are read in full.
+//!
+//! A read that is forbidden is not a silent gap: it becomes an error naming what was not checked, so
+//! the exit code is 2 (a CI gate with the wrong service account must not pass).
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
 
+use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::core::v1::{Pod, ReplicationController, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::NamespaceResourceScope;
 use kube::api::{Api, ListParams};
+use kube::core::{ObjectList, PartialObjectMeta};
 use kube::Resource;
 use serde::de::DeserializeOwned;
 
+use super::context::{Context, ManualEndpoints, Related, RelatedIndex};
 use super::input::InputError;
-use super::model::{KubeVersion, Related, Workload};
+use super::model::{KubeVersion, Workload};
 use crate::client::Kube;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output;
 use crate::target::{Kind, Target};
+
+/// Objects per list request (kubectl's `--chunk-size` default).
+pub const PAGE: u32 = 500;
+/// Up to this many pods (ReplicaSets, Jobs) without a controller are read one by one; more, and their
+/// kind is listed again in full, page by page, keeping only those.
+const GET_EACH_MAX: usize = 50;
 
 /// What live mode found.
 #[derive(Debug, Default)]
@@ -27,7 +43,7 @@ pub struct Gathered {
     pub workloads: Vec<Workload>,
     pub related: Related,
     pub version: Option<KubeVersion>,
-    /// Named targets that do not exist.
+    /// Named targets that do not exist, and reads that were refused (what could not be checked).
     pub errors: Vec<InputError>,
 }
 
@@ -41,13 +57,94 @@ where
     }
 }
 
-/// Lists one kind; `Ok(None)` when forbidden (warned on stderr).
-async fn list<K>(
+fn scope(ns: Option<&str>) -> String {
+    match ns {
+        Some(n) => format!("namespace {n}"),
+        None => "all namespaces".into(),
+    }
+}
+
+/// The rules a list feeds: what goes unchecked when it cannot be read.
+fn feeds(what: &str) -> &'static str {
+    match what {
+        "poddisruptionbudgets" => "pdb-missing, pdb-blocks-eviction, pdb-unhealthy-eviction, pdb-overlap, pdb-no-spread",
+        "horizontalpodautoscalers" => "hpa-replicas-set, and single-replica and rollout rounding at the HPA's minimum",
+        "services" | "endpointslices" => "prestop-missing, prestop-without-pause, prestop-pause-short, readiness-missing (who serves traffic)",
+        "pods" => "bare-pod (pods without a controller were not checked)",
+        _ => "every rule, for this kind",
+    }
+}
+
+/// A list that could not be read, as an error naming what was not checked (403), or a warning when the
+/// server does not serve the API at all (404: there is nothing to check). Other errors end the run.
+fn refused(e: Error, what: &str, ns: Option<&str>, errors: &mut Vec<InputError>) -> Result<()> {
+    if e.is_forbidden() {
+        let why = match &e {
+            Error::Forbidden { message } => message.clone(),
+            other => other.to_string(),
+        };
+        errors.push(InputError {
+            source: format!("cannot list {what} in {}", scope(ns)),
+            message: format!("{why}; not checked: {}", feeds(what)),
+        });
+        return Ok(());
+    }
+    if e.is_not_found() {
+        output::warn(&format!(
+            "the server does not serve {what}; the checks that need them are skipped"
+        ));
+        return Ok(());
+    }
+    Err(e)
+}
+
+/// Lists page by page with `fetch` (a full or a metadata-only list), handing each item to `each`.
+/// `Ok(false)`: the list was refused (recorded in `errors`).
+async fn pages<T, Fut>(
     kube: &Kube,
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-) -> Result<Option<Vec<K>>>
+    errors: &mut Vec<InputError>,
+    fetch: impl Fn(ListParams) -> Fut,
+    mut each: impl FnMut(T),
+) -> Result<bool>
+where
+    T: Clone,
+    Fut: std::future::Future<Output = std::result::Result<ObjectList<T>, kube::Error>>,
+{
+    let mut token: Option<String> = None;
+    loop {
+        let mut page = lp.clone().limit(PAGE);
+        if let Some(t) = &token {
+            page = page.continue_token(t);
+        }
+        match kube.call("list", what, ns, fetch(page)).await {
+            Ok(list) => {
+                token = list.metadata.continue_.filter(|t| !t.is_empty());
+                list.items.into_iter().for_each(&mut each);
+                if token.is_none() {
+                    return Ok(true);
+                }
+            }
+            Err(e) => {
+                refused(e, what, ns, errors)?;
+                return Ok(false);
+            }
+        }
+    }
+}
+
+/// Lists one kind page by page, handing each object to `each`. `Ok(false)`: the list was refused
+/// (recorded in `errors`).
+async fn each<K>(
+    kube: &Kube,
+    ns: Option<&str>,
+    lp: &ListParams,
+    what: &str,
+    errors: &mut Vec<InputError>,
+    each: impl FnMut(K),
+) -> Result<bool>
 where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Clone
@@ -55,24 +152,100 @@ where
         + Debug,
 {
     let a: Api<K> = api(kube, ns);
-    match kube.call("list", what, ns, a.list(lp)).await {
-        Ok(l) => Ok(Some(l.items)),
-        Err(e) if e.is_forbidden() => {
-            output::warn(&format!(
-                "cannot list {what} in {}: forbidden; the checks that need them are skipped",
-                ns.unwrap_or("all namespaces")
+    let fetch = |p: ListParams| {
+        let a = a.clone();
+        async move { a.list(&p).await }
+    };
+    pages(kube, ns, lp, what, errors, fetch, each).await
+}
+
+/// [`each`] over metadata only (`Accept: …;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`).
+async fn each_meta<K>(
+    kube: &Kube,
+    ns: Option<&str>,
+    lp: &ListParams,
+    what: &str,
+    errors: &mut Vec<InputError>,
+    each: impl FnMut(PartialObjectMeta<K>),
+) -> Result<bool>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    let a: Api<K> = api(kube, ns);
+    let fetch = |p: ListParams| {
+        let a = a.clone();
+        async move { a.list_metadata(&p).await }
+    };
+    pages(kube, ns, lp, what, errors, fetch, each).await
+}
+
+/// Every object of a kind that no controller owns, converted: found by a metadata-only list, then read
+/// one by one (few) or by a second full list that keeps only them (many).
+async fn unowned<K>(
+    kube: &Kube,
+    ns: Option<&str>,
+    lp: &ListParams,
+    what: &str,
+    errors: &mut Vec<InputError>,
+    convert: fn(&K) -> Workload,
+) -> Result<Vec<Workload>>
+where
+    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
+        + Clone
+        + DeserializeOwned
+        + Debug,
+{
+    let mut names: BTreeSet<(String, String)> = BTreeSet::new();
+    let read = each_meta::<K>(kube, ns, lp, what, errors, |m| {
+        if !owned(&m.metadata) {
+            names.insert((
+                m.metadata.namespace.clone().unwrap_or_default(),
+                m.metadata.name.clone().unwrap_or_default(),
             ));
-            Ok(None)
         }
-        // An API the server does not serve (autoscaling/v2 before 1.23, say): nothing to read.
-        Err(e) if e.is_not_found() => {
-            output::warn(&format!(
-                "the server does not serve {what}; the checks that need them are skipped"
-            ));
-            Ok(None)
-        }
-        Err(e) => Err(e),
+    })
+    .await?;
+    if !read || names.is_empty() {
+        return Ok(vec![]);
     }
+    if names.len() <= GET_EACH_MAX {
+        let gets = futures::stream::iter(names.into_iter().map(|(n, name)| async move {
+            let a: Api<K> = api(kube, Some(&n));
+            let r = kube
+                .call("get", &format!("{what} {name}"), Some(&n), a.get(&name))
+                .await;
+            (name, r)
+        }))
+        .buffered(8)
+        .collect::<Vec<_>>()
+        .await;
+        let mut out = Vec::new();
+        for (_, r) in gets {
+            match r {
+                Ok(o) => out.push(convert(&o)),
+                Err(e) if e.is_not_found() => {} // gone since the list
+                Err(e) => return Err(e),
+            }
+        }
+        return Ok(out);
+    }
+    let mut out = Vec::new();
+    each::<K>(kube, ns, lp, what, errors, |o| {
+        if !owned(o.meta()) {
+            out.push(convert(&o));
+        }
+    })
+    .await?;
+    Ok(out)
+}
+
+fn owned(meta: &ObjectMeta) -> bool {
+    meta.owner_references
+        .as_ref()
+        .is_some_and(|o| !o.is_empty())
 }
 
 /// The server version, or None (warned) when it cannot be read.
@@ -98,81 +271,203 @@ pub async fn server_version(kube: &Kube) -> Option<KubeVersion> {
     }
 }
 
-fn owned_by(meta: &ObjectMeta, kinds: &[&str]) -> bool {
-    meta.owner_references
-        .iter()
-        .flatten()
-        .any(|o| kinds.is_empty() || kinds.contains(&o.kind.as_str()))
+/// Reads the PDBs, HPAs and Services of a namespace (`None` = all namespaces) concurrently, then the
+/// EndpointSlices of Services without a selector (only when there are such Services).
+pub async fn related(kube: &Kube, ns: Option<&str>) -> Result<(Related, Vec<InputError>)> {
+    let lp = ListParams::default();
+    let (mut e1, mut e2, mut e3) = (vec![], vec![], vec![]);
+    let (mut pdbs, mut hpas, mut services) = (vec![], vec![], vec![]);
+    let (p, h, s) = futures::try_join!(
+        each::<PodDisruptionBudget>(kube, ns, &lp, "poddisruptionbudgets", &mut e1, |o| pdbs
+            .push(o)),
+        each::<HorizontalPodAutoscaler>(kube, ns, &lp, "horizontalpodautoscalers", &mut e2, |o| {
+            hpas.push(o)
+        }),
+        each::<Service>(kube, ns, &lp, "services", &mut e3, |o| services.push(o)),
+    )?;
+    let mut errors: Vec<InputError> = e1.into_iter().chain(e2).chain(e3).collect();
+    let mut related = Related {
+        pdbs: p.then_some(pdbs),
+        hpas: h.then_some(hpas),
+        services: s.then_some(services),
+        manual_endpoints: vec![],
+    };
+    related.manual_endpoints = manual_endpoints(kube, ns, &related, &mut errors).await?;
+    Ok((related, errors))
 }
 
-/// Reads the PDBs, HPAs and Services of a namespace (`None` = all namespaces), concurrently.
-pub async fn related(kube: &Kube, ns: Option<&str>) -> Result<Related> {
-    let lp = ListParams::default();
-    let (pdbs, hpas, services) = futures::try_join!(
-        list::<PodDisruptionBudget>(kube, ns, &lp, "poddisruptionbudgets"),
-        list::<HorizontalPodAutoscaler>(kube, ns, &lp, "horizontalpodautoscalers"),
-        list::<Service>(kube, ns, &lp, "services"),
-    )?;
-    Ok(Related {
-        pdbs,
-        hpas,
-        services,
+/// Selector-less Services whose EndpointSlices list pods: each resolved to the workload of its pods.
+async fn manual_endpoints(
+    kube: &Kube,
+    ns: Option<&str>,
+    related: &Related,
+    errors: &mut Vec<InputError>,
+) -> Result<Vec<ManualEndpoints>> {
+    let selectorless: BTreeSet<(String, String)> = related
+        .services
+        .iter()
+        .flatten()
+        .filter(|s| {
+            s.spec.as_ref().is_some_and(|sp| {
+                sp.selector.as_ref().is_none_or(|m| m.is_empty())
+                    && sp.type_.as_deref() != Some("ExternalName")
+            })
+        })
+        .map(|s| {
+            (
+                s.metadata.namespace.clone().unwrap_or_default(),
+                s.metadata.name.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    if selectorless.is_empty() {
+        return Ok(vec![]);
+    }
+    // Slices the endpoint controller keeps belong to Services with a selector: leave them out.
+    let lp = ListParams::default()
+        .labels("endpointslice.kubernetes.io/managed-by!=endpointslice-controller.k8s.io");
+    let mut slices: Vec<(String, String, EndpointSlice)> = Vec::new();
+    each::<EndpointSlice>(kube, ns, &lp, "endpointslices", errors, |s| {
+        let n = s.metadata.namespace.clone().unwrap_or_default();
+        let svc = s
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("kubernetes.io/service-name"))
+            .cloned()
+            .unwrap_or_default();
+        if selectorless.contains(&(n.clone(), svc.clone())) {
+            slices.push((n, svc, s));
+        }
     })
+    .await?;
+    if slices.is_empty() {
+        return Ok(vec![]);
+    }
+    let owners = pod_owners(kube, ns, errors).await?;
+    let mut out: Vec<ManualEndpoints> = Vec::new();
+    for (n, svc, slice) in slices {
+        let ports: Vec<(Option<String>, i32)> = slice
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| Some((p.name.clone(), p.port?)))
+            .collect();
+        for ep in &slice.endpoints {
+            let Some(r) = ep
+                .target_ref
+                .as_ref()
+                .filter(|r| r.kind.as_deref() == Some("Pod"))
+            else {
+                continue;
+            };
+            let pod_ns = r.namespace.clone().unwrap_or_else(|| n.clone());
+            let Some((kind, name)) = r
+                .name
+                .as_ref()
+                .and_then(|p| owners.get(&(pod_ns.clone(), p.clone())))
+            else {
+                continue;
+            };
+            let m = ManualEndpoints {
+                namespace: pod_ns,
+                kind: kind.clone(),
+                name: name.clone(),
+                service: svc.clone(),
+                ports: ports.clone(),
+            };
+            if !out.contains(&m) {
+                out.push(m);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Every pod's workload (kind, name), from a metadata-only list: a pod of a ReplicaSet named
+/// `<deployment>-<pod-template-hash>` belongs to that Deployment; a pod without a controller to itself.
+async fn pod_owners(
+    kube: &Kube,
+    ns: Option<&str>,
+    errors: &mut Vec<InputError>,
+) -> Result<HashMap<(String, String), (String, String)>> {
+    let mut owners = HashMap::new();
+    each_meta::<Pod>(kube, ns, &ListParams::default(), "pods", errors, |m| {
+        let meta = m.metadata;
+        let pod = (
+            meta.namespace.clone().unwrap_or_default(),
+            meta.name.clone().unwrap_or_default(),
+        );
+        let owner = match crate::meta::controller_of(&meta) {
+            Some(o) if o.kind == "ReplicaSet" => {
+                let hash = meta
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get("pod-template-hash"));
+                match hash.and_then(|h| o.name.strip_suffix(&format!("-{h}"))) {
+                    Some(d) => ("Deployment".to_string(), d.to_string()),
+                    None => ("ReplicaSet".to_string(), o.name.clone()),
+                }
+            }
+            Some(o) => (o.kind.clone(), o.name.clone()),
+            None => ("Pod".to_string(), pod.1.clone()),
+        };
+        owners.insert(pod, owner);
+    })
+    .await?;
+    Ok(owners)
 }
 
 /// Every workload of a namespace (`None` = all namespaces), with `-l` applied to the workloads:
-/// Deployments, StatefulSets, DaemonSets, ReplicaSets and Jobs not owned by another controller, CronJobs,
-/// and bare pods. Related objects and the version are read at the same time.
+/// Deployments, StatefulSets, DaemonSets, ReplicationControllers and CronJobs; ReplicaSets, Jobs and
+/// pods without a controller. Related objects and the version are read at the same time.
 pub async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Result<Gathered> {
     let lp = match selector {
         Some(s) => ListParams::default().labels(s),
         None => ListParams::default(),
     };
+    let mut errs: [Vec<InputError>; 8] = Default::default();
+    let [e0, e1, e2, e3, e4, e5, e6, e7] = &mut errs;
+    let (mut deps, mut stss, mut dss, mut rcs, mut cjs) = (vec![], vec![], vec![], vec![], vec![]);
     let (lists, related, version) = futures::join!(
         async {
             futures::try_join!(
-                list::<Deployment>(kube, ns, &lp, "deployments"),
-                list::<StatefulSet>(kube, ns, &lp, "statefulsets"),
-                list::<DaemonSet>(kube, ns, &lp, "daemonsets"),
-                list::<ReplicaSet>(kube, ns, &lp, "replicasets"),
-                list::<Job>(kube, ns, &lp, "jobs"),
-                list::<CronJob>(kube, ns, &lp, "cronjobs"),
-                list::<Pod>(kube, ns, &lp, "pods"),
+                each::<Deployment>(kube, ns, &lp, "deployments", e0, |o| deps
+                    .push(Workload::from_deployment(&o))),
+                each::<StatefulSet>(kube, ns, &lp, "statefulsets", e1, |o| stss
+                    .push(Workload::from_statefulset(&o))),
+                each::<DaemonSet>(kube, ns, &lp, "daemonsets", e2, |o| dss
+                    .push(Workload::from_daemonset(&o))),
+                each::<ReplicationController>(kube, ns, &lp, "replicationcontrollers", e3, |o| {
+                    rcs.push(Workload::from_replication_controller(&o))
+                }),
+                each::<CronJob>(kube, ns, &lp, "cronjobs", e4, |o| cjs
+                    .push(Workload::from_cronjob(&o))),
+                unowned::<ReplicaSet>(kube, ns, &lp, "replicasets", e5, Workload::from_replicaset),
+                unowned::<Job>(kube, ns, &lp, "jobs", e6, Workload::from_job),
+                unowned::<Pod>(kube, ns, &lp, "pods", e7, Workload::from_pod),
             )
         },
         related(kube, ns),
         server_version(kube),
     );
-    let (deps, stss, dss, rss, jobs, cjs, pods) = lists?;
-    let related = related?;
-    let mut workloads = Vec::new();
-    workloads.extend(deps.iter().flatten().map(Workload::from_deployment));
-    workloads.extend(stss.iter().flatten().map(Workload::from_statefulset));
-    workloads.extend(dss.iter().flatten().map(Workload::from_daemonset));
-    workloads.extend(
-        rss.iter()
-            .flatten()
-            .filter(|r| !owned_by(&r.metadata, &[]))
-            .map(Workload::from_replicaset),
-    );
-    workloads.extend(
-        jobs.iter()
-            .flatten()
-            .filter(|j| !owned_by(&j.metadata, &[]))
-            .map(Workload::from_job),
-    );
-    workloads.extend(cjs.iter().flatten().map(Workload::from_cronjob));
-    workloads.extend(
-        pods.iter()
-            .flatten()
-            .filter(|p| !owned_by(&p.metadata, &[]))
-            .map(Workload::from_pod),
-    );
+    let (_, _, _, _, _, rss, jobs, pods) = lists?;
+    let (related, related_errors) = related?;
+    let mut workloads = deps;
+    workloads.extend(stss);
+    workloads.extend(dss);
+    workloads.extend(rcs);
+    workloads.extend(cjs);
+    workloads.extend(rss);
+    workloads.extend(jobs);
+    workloads.extend(pods);
+    let mut errors: Vec<InputError> = errs.into_iter().flatten().collect();
+    errors.extend(related_errors);
     Ok(Gathered {
         workloads,
         related,
         version,
-        errors: vec![],
+        errors,
     })
 }
 
@@ -220,9 +515,11 @@ pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gather
         related(kube, Some(ns)),
         server_version(kube),
     );
+    let (related, errors) = related?;
     let mut g = Gathered {
-        related: related?,
+        related,
         version,
+        errors,
         ..Default::default()
     };
     for (t, r) in targets.iter().zip(results) {
@@ -238,16 +535,21 @@ pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gather
     Ok(g)
 }
 
-/// One live workload, ready for [`super::check_workload`]: read, related to its namespace's PDBs,
-/// HPAs and Services, and set to the server's version (restart's preflight uses this).
-pub async fn one(kube: &Kube, ns: &str, target: &Target) -> Result<Workload> {
+/// One live workload and its context, ready for [`super::rules::check`] (restart's preflight): the
+/// object, its namespace's PDBs, HPAs and Services, and the server's version. Reads that were refused
+/// leave their part of the context unknown and come back as errors.
+pub async fn one(
+    kube: &Kube,
+    ns: &str,
+    target: &Target,
+) -> Result<(Workload, Context, Vec<InputError>)> {
     let (w, related, version) = futures::join!(
         get_one(kube, ns, target),
         related(kube, Some(ns)),
         server_version(kube),
     );
-    let mut w = w?;
-    w.relate(&related?);
-    w.version = version.unwrap_or(KubeVersion::DEFAULT);
-    Ok(w)
+    let w = w?;
+    let (related, errors) = related?;
+    let cx = RelatedIndex::new(&related).context(&w, version.unwrap_or(KubeVersion::DEFAULT));
+    Ok((w, cx, errors))
 }

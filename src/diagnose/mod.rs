@@ -1,8 +1,10 @@
 //! `kubectl graceful diagnose`: audits graceful-shutdown and zero-downtime settings of workloads, live
 //! or from manifests.
 //!
-//! *gather* ([`gather`] for the cluster, [`input`] for files) → a [`Workload`] per object with its
-//! related PDBs, HPAs and Services → *analyse* ([`rules::check_workload`], pure) → *render* ([`render`]).
+//! *gather* ([`gather`] for the cluster, [`input`] for files) → a [`Workload`] per object and the
+//! [`Related`] objects around them, matched into one [`Context`] per workload ([`RelatedIndex`]) →
+//! *analyse* ([`check`], pure; [`traffic`] decides who serves requests) → *render* ([`render`],
+//! [`sarif`]).
 //!
 //! # Machine output (`-o json|yaml`)
 //!
@@ -18,12 +20,13 @@
 //!   findings:
 //!   - rule: prestop-missing          # stable id (`diagnose rules`)
 //!     severity: warning              # error | warning | info
-//!     container: app                 # absent for workload-level findings
+//!     container: app                 # absent for workload-level findings; "a, b" when folded
+//!     containers: [app, sidecar]     # only when one finding covers several containers
 //!     field: spec.template.spec.containers[app].lifecycle.preStop
 //!     message: no preStop pause although …
 //!     why: When a pod is deleted, …  # the rule's rationale
-//!     fix: |                         # YAML to paste (absent when there is none)
-//!       spec: …
+//!     fix: |                         # YAML to paste (absent when there is none): a strategic-merge
+//!       spec: …                      # patch of the object; other objects' parts say which (`# …`)
 //! summary: {workloads: 1, errors: 0, warnings: 1, infos: 0}
 //! errors:                            # inputs that could not be used
 //! - source: bad.yaml:3:1
@@ -33,26 +36,32 @@
 //! `diagnose rules -o json` prints `kind: DiagnoseRuleList` with `rules: [{id, severity, category,
 //! title, rationale, fix}]`; `--explain RULE -o json` prints one `kind: DiagnoseRule`.
 //!
+//! `-o sarif` prints the same report as SARIF 2.1.0 ([`sarif`]): rules, and each finding at the file and
+//! line of its object.
+//!
 //! # Reuse (restart's preflight)
 //!
-//! Build a [`Workload`] with [`Workload::from_deployment`] / [`Workload::from_statefulset`] /
-//! [`Workload::from_daemonset`] (or read one live, related and versioned, with [`gather::one`]), attach the namespace's objects with [`Workload::relate`] (a
-//! [`Related`] of PDBs, HPAs, Services; [`gather::related`] reads them) and the version
-//! ([`Workload::with_version`], [`gather::server_version`]), then call [`check_workload`].
+//! [`check`] is pure: one [`Workload`] and its [`Context`] in, findings out, live or offline alike.
+//! For one live workload, [`gather::one`] reads the object, its namespace's PDBs, HPAs and Services and
+//! the server version, and returns both (plus the reads that were refused).
 
+pub mod context;
 pub mod gather;
 pub mod input;
 pub mod model;
 pub mod render;
 pub mod rules;
+pub mod sarif;
+pub mod traffic;
 
 #[cfg(test)]
 mod fixture_tests;
 
-pub use model::{KubeVersion, Related, Strategy, Workload};
-pub use rules::{check_workload, Finding, Severity, RULES};
+pub use context::{Context, Related, RelatedIndex};
+pub use model::{KubeVersion, Origin, Strategy, Workload};
+pub use rules::{check, Finding, Fix, FixTarget, Severity, RULES};
 
-use crate::cli::{DiagnoseArgs, FailOn, GlobalArgs};
+use crate::cli::{DiagnoseArgs, DiagnoseOutput, FailOn, GlobalArgs};
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::output::{self, Printer};
@@ -60,6 +69,7 @@ use crate::selector::Selector;
 use crate::settings::OutputSettings;
 use crate::target::{Kind, Target};
 
+use input::InputError;
 use render::{DiagnoseReport, Summary, WorkloadReport, API_VERSION};
 
 /// The target kinds `diagnose` accepts live.
@@ -74,7 +84,7 @@ pub const KINDS: &[Kind] = &[
 ];
 
 pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
-    let printer = Printer::new(OutputSettings::new(args.output, global.no_color));
+    let printer = Printer::new(OutputSettings::new(args.output.format(), global.no_color));
 
     // `diagnose rules` and `--explain RULE` need nothing else.
     if args.targets.first().map(String::as_str) == Some("rules") {
@@ -119,7 +129,7 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
     }
 
     let mut scope = String::from("the input");
-    let (mut workloads, related, version, errors) = if !args.filenames.is_empty() {
+    let (mut workloads, related, version, mut errors) = if !args.filenames.is_empty() {
         let version = match &args.kube_version {
             Some(v) => KubeVersion::parse(v).ok_or_else(|| {
                 Error::usage(format!(
@@ -129,13 +139,14 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
             None => KubeVersion::DEFAULT,
         };
         let ns = global.namespace.clone().unwrap_or_else(|| "default".into());
-        let loaded = input::load_paths(&args.filenames, &ns);
+        let loaded = input::load_paths(&args.filenames, &ns, version);
         if loaded.skipped > 0 {
             tracing::info!(
                 "skipped {} object(s) of kinds diagnose does not check",
                 loaded.skipped
             );
         }
+        warn_duplicates(&loaded.duplicates);
         let mut ws = loaded.workloads;
         if global.namespace.is_some() && !args.all_namespaces {
             ws.retain(|w| w.namespace == ns);
@@ -167,22 +178,36 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
         )
     };
 
-    // Offline: targets and -l filter the manifests' workloads.
+    // Offline: targets and -l filter the manifests' workloads; a named target that is not there is an
+    // error, as it is live.
     if !args.filenames.is_empty() {
         if !targets.is_empty() {
-            workloads.retain(|w| targets.iter().any(|t| t.kind == w.kind && t.name == w.name));
+            for t in &targets {
+                if !workloads
+                    .iter()
+                    .any(|w| t.kind == w.kind && w.kind_name == t.kind.as_str() && t.name == w.name)
+                {
+                    errors.push(InputError {
+                        source: t.to_string(),
+                        message: format!("{} {} not found in the input", t.kind.lower(), t.name),
+                    });
+                }
+            }
+            workloads.retain(|w| {
+                targets
+                    .iter()
+                    .any(|t| t.kind == w.kind && w.kind_name == t.kind.as_str() && t.name == w.name)
+            });
         }
         if let Some(sel) = &selector {
             workloads.retain(|w| sel.matches(Some(&w.labels)));
         }
     }
 
-    let index = model::RelatedIndex::new(&related);
+    let index = RelatedIndex::new(&related);
     let reports: Vec<WorkloadReport> = workloads
-        .iter_mut()
+        .iter()
         .map(|w| {
-            w.relate_indexed(&index);
-            w.version = version;
             for id in rules::ignored_by_annotation(w) {
                 if rules::find_rule(&id).is_none() {
                     output::warn(&format!(
@@ -193,12 +218,13 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
                     ));
                 }
             }
-            let findings = check_workload(w)
+            let cx = index.context(w, version);
+            let findings = check(w, &cx)
                 .into_iter()
                 .filter(|f| !ignore.contains(&f.rule))
                 .collect();
             WorkloadReport {
-                kind: w.kind.as_str().to_string(),
+                kind: w.kind_name.to_string(),
                 namespace: w.namespace.clone(),
                 name: w.name.clone(),
                 source: w.source.clone(),
@@ -218,7 +244,10 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
     for e in &report.errors {
         eprintln!("error: {}: {}", e.source, e.message);
     }
-    if printer.is_machine() {
+    if args.output == DiagnoseOutput::Sarif {
+        let origins: Vec<Origin> = workloads.iter().map(|w| w.origin.clone()).collect();
+        printer.data(&sarif::log(&report, &origins))?;
+    } else if printer.is_machine() {
         printer.data(&report)?;
     } else if report.workloads.is_empty() {
         output::note(&format!("No workloads found in {scope}."));
@@ -226,6 +255,26 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
         render::human(&printer, &report)?;
     }
     Ok(exit_code(&report, args.fail_on))
+}
+
+/// One warning for objects defined more than once (a directory with two variants of an install, a
+/// chart rendered twice): each is checked once, as its last definition.
+fn warn_duplicates(dups: &[input::Duplicate]) {
+    if dups.is_empty() {
+        return;
+    }
+    let examples: Vec<String> = dups
+        .iter()
+        .take(3)
+        .map(|(what, at)| format!("{what} ({})", at.join(", ")))
+        .collect();
+    output::warn(&format!(
+        "{} object{} defined more than once; each is checked once, as its last definition (what `kubectl apply` leaves): {}{}",
+        dups.len(),
+        if dups.len() == 1 { " is" } else { "s are" },
+        examples.join("; "),
+        if dups.len() > 3 { "; …" } else { "" }
+    ));
 }
 
 /// 2 when an input was bad, else 1 when a finding is at or above `--fail-on`, else 0.

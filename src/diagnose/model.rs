@@ -1,20 +1,17 @@
 //! The `Workload` model every rule runs over: one shape for Deployments, StatefulSets, DaemonSets,
-//! ReplicaSets, Jobs, CronJobs and bare Pods, live or from manifests, plus the PodDisruptionBudgets,
-//! HorizontalPodAutoscalers and Services related to it and the Kubernetes version to advise for.
+//! ReplicaSets, ReplicationControllers, Jobs, CronJobs and bare Pods, live or from manifests. What
+//! surrounds a workload (PDBs, HPAs, Services, the version) is its [`super::context::Context`].
 
 use std::collections::BTreeMap;
 use std::fmt;
 
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job, JobSpec};
-use k8s_openapi::api::core::v1::{Pod, PodSpec, PodTemplateSpec, Service};
-use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use k8s_openapi::api::core::v1::{Pod, PodSpec, PodTemplateSpec, ReplicationController};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::Serialize;
 
-use crate::selector::Selector;
 use crate::target::Kind;
 
 /// A Kubernetes `major.minor` version.
@@ -78,66 +75,50 @@ pub enum Strategy {
     None,
 }
 
-/// PDBs, HPAs and Services of a namespace (or several), before matching. `None` = could not be read.
-#[derive(Debug, Clone, Default)]
-pub struct Related {
-    pub pdbs: Option<Vec<PodDisruptionBudget>>,
-    pub hpas: Option<Vec<HorizontalPodAutoscaler>>,
-    pub services: Option<Vec<Service>>,
+/// Where a workload was read: a manifest (file, line of the object, item of a `List`) or the cluster.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// The file as given (`<stdin>` for `-`); None: read from the cluster.
+    pub file: Option<String>,
+    /// 1-based line the object starts on.
+    pub line: Option<usize>,
+    /// Index in a `List`'s items.
+    pub item: Option<usize>,
 }
 
-/// [`Related`] with each selector parsed once: (namespace, selector or None = selects nothing, index).
-pub struct RelatedIndex<'a> {
-    related: &'a Related,
-    pdbs: Option<Vec<(&'a str, Option<Selector>, usize)>>,
-    services: Option<Vec<(&'a str, Option<Selector>, usize)>>,
-}
+impl Origin {
+    pub fn file(file: &str, line: usize, item: Option<usize>) -> Origin {
+        Origin {
+            file: Some(file.to_string()),
+            line: Some(line),
+            item,
+        }
+    }
 
-impl<'a> RelatedIndex<'a> {
-    pub fn new(related: &'a Related) -> Self {
-        RelatedIndex {
-            related,
-            // A PDB with a nil selector selects nothing; an empty one selects every pod (policy/v1).
-            pdbs: related.pdbs.as_ref().map(|all| {
-                all.iter()
-                    .enumerate()
-                    .map(|(i, p)| {
-                        let sel = p
-                            .spec
-                            .as_ref()
-                            .and_then(|s| s.selector.as_ref())
-                            .map(Selector::from_label_selector);
-                        (p.metadata.namespace.as_deref().unwrap_or(""), sel, i)
-                    })
-                    .collect()
-            }),
-            // A Service without a selector (ExternalName, manual endpoints) selects no pods.
-            services: related.services.as_ref().map(|all| {
-                all.iter()
-                    .enumerate()
-                    .map(|(i, s)| {
-                        let sel = s
-                            .spec
-                            .as_ref()
-                            .and_then(|s| s.selector.as_ref())
-                            .filter(|m| !m.is_empty())
-                            .map(Selector::from_map);
-                        (s.metadata.namespace.as_deref().unwrap_or(""), sel, i)
-                    })
-                    .collect()
-            }),
+    /// `file:line`, `file:line (item N)`, or `cluster`.
+    pub fn text(&self) -> String {
+        match (&self.file, self.line) {
+            (Some(f), Some(l)) => match self.item {
+                Some(i) => format!("{f}:{l} (item {i})"),
+                None => format!("{f}:{l}"),
+            },
+            (Some(f), None) => f.clone(),
+            _ => "cluster".to_string(),
         }
     }
 }
 
-/// One workload, normalised.
+/// One workload, normalised: what its own object says, nothing about its surroundings.
 #[derive(Debug, Clone)]
 pub struct Workload {
     pub kind: Kind,
+    /// The API kind as written (`ReplicationController` is checked as a [`Kind::ReplicaSet`]).
+    pub kind_name: &'static str,
     pub namespace: String,
     pub name: String,
     /// `file:line` for manifests, `cluster` for live objects.
     pub source: String,
+    pub origin: Origin,
     /// Read from a cluster (true) or from a manifest (false); a dump of served objects (with a
     /// `metadata.uid`, as `kubectl get -o yaml` prints them) counts as read from a cluster.
     pub live: bool,
@@ -154,17 +135,11 @@ pub struct Workload {
     pub paused: bool,
     /// `spec.revisionHistoryLimit` (Deployments, StatefulSets, DaemonSets).
     pub revision_history_limit: Option<i32>,
+    /// `spec.selector` (a ReplicationController's map as matchLabels); None for Pods and CronJobs.
+    pub selector: Option<LabelSelector>,
     pub template: PodTemplateSpec,
     /// Jobs and CronJobs: the Job spec (template included).
     pub job: Option<JobSpec>,
-    /// PDBs whose selector matches the pod template's labels (None: unknown, could not be read).
-    pub pdbs: Option<Vec<PodDisruptionBudget>>,
-    /// HPAs whose scaleTargetRef names this workload (None: unknown).
-    pub hpas: Option<Vec<HorizontalPodAutoscaler>>,
-    /// Services whose selector matches the pod template's labels (None: unknown).
-    pub services: Option<Vec<Service>>,
-    /// The Kubernetes version advice is for.
-    pub version: KubeVersion,
 }
 
 fn meta_parts(
@@ -175,9 +150,15 @@ fn meta_parts(
     BTreeMap<String, String>,
     BTreeMap<String, String>,
 ) {
+    // An object created with `generateName` gets its name from the API server: shown as `prefix*`.
+    let name = match (&m.name, &m.generate_name) {
+        (Some(n), _) if !n.is_empty() => n.clone(),
+        (_, Some(g)) if !g.is_empty() => format!("{g}*"),
+        _ => String::new(),
+    };
     (
         m.namespace.clone().unwrap_or_default(),
-        m.name.clone().unwrap_or_default(),
+        name,
         m.labels.clone().unwrap_or_default(),
         m.annotations.clone().unwrap_or_default(),
     )
@@ -190,9 +171,11 @@ impl Workload {
             crate::meta::controller_or_first_owner(meta).map(|o| format!("{}/{}", o.kind, o.name));
         Workload {
             kind,
+            kind_name: kind.as_str(),
             namespace,
             name,
             source: "cluster".into(),
+            origin: Origin::default(),
             live: true,
             labels,
             annotations,
@@ -203,12 +186,9 @@ impl Workload {
             min_ready_seconds: 0,
             paused: false,
             revision_history_limit: None,
+            selector: None,
             template,
             job: None,
-            pdbs: None,
-            hpas: None,
-            services: None,
-            version: KubeVersion::DEFAULT,
         }
     }
 
@@ -220,6 +200,7 @@ impl Workload {
         w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
         w.paused = spec.paused.unwrap_or(false);
         w.revision_history_limit = spec.revision_history_limit;
+        w.selector = Some(spec.selector);
         let st = spec.strategy.unwrap_or_default();
         w.strategy = match st.type_.as_deref() {
             Some("Recreate") => Strategy::Recreate,
@@ -244,6 +225,7 @@ impl Workload {
         w.replicas = Some(spec.replicas.unwrap_or(1));
         w.replicas_set = spec.replicas.is_some();
         w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
+        w.selector = Some(spec.selector);
         let st = spec.update_strategy.unwrap_or_default();
         w.strategy = match st.type_.as_deref() {
             Some("OnDelete") => Strategy::OnDelete,
@@ -264,6 +246,7 @@ impl Workload {
         let mut w = Workload::base(Kind::DaemonSet, &d.metadata, spec.template);
         w.revision_history_limit = spec.revision_history_limit;
         w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
+        w.selector = Some(spec.selector);
         let st = spec.update_strategy.unwrap_or_default();
         w.strategy = match st.type_.as_deref() {
             Some("OnDelete") => Strategy::OnDelete,
@@ -289,12 +272,37 @@ impl Workload {
         w.replicas = Some(spec.replicas.unwrap_or(1));
         w.replicas_set = spec.replicas.is_some();
         w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
+        w.selector = Some(spec.selector);
+        w
+    }
+
+    /// A ReplicationController is checked like a ReplicaSet (no rollout of its own).
+    pub fn from_replication_controller(r: &ReplicationController) -> Workload {
+        let spec = r.spec.clone().unwrap_or_default();
+        let mut w = Workload::base(
+            Kind::ReplicaSet,
+            &r.metadata,
+            spec.template.unwrap_or_default(),
+        );
+        w.kind_name = "ReplicationController";
+        w.replicas = Some(spec.replicas.unwrap_or(1));
+        w.replicas_set = spec.replicas.is_some();
+        w.min_ready_seconds = spec.min_ready_seconds.unwrap_or(0);
+        // An RC without a selector selects its template's labels (the API server defaults it so).
+        let labels = spec
+            .selector
+            .or_else(|| w.template.metadata.as_ref().and_then(|m| m.labels.clone()));
+        w.selector = Some(LabelSelector {
+            match_labels: labels,
+            match_expressions: None,
+        });
         w
     }
 
     pub fn from_job(j: &Job) -> Workload {
         let spec = j.spec.clone().unwrap_or_default();
         let mut w = Workload::base(Kind::Job, &j.metadata, spec.template.clone());
+        w.selector = spec.selector.clone();
         w.job = Some(spec);
         w
     }
@@ -324,18 +332,14 @@ impl Workload {
         w
     }
 
-    /// Marks the workload as read from a manifest at `source` (`file:line`).
-    pub fn from_file(mut self, source: impl Into<String>, default_namespace: &str) -> Workload {
-        self.source = source.into();
+    /// Marks the workload as read from a manifest at `origin`.
+    pub fn from_file(mut self, origin: Origin, default_namespace: &str) -> Workload {
+        self.source = origin.text();
+        self.origin = origin;
         self.live = false;
         if self.namespace.is_empty() {
             self.namespace = default_namespace.to_string();
         }
-        self
-    }
-
-    pub fn with_version(mut self, v: KubeVersion) -> Workload {
-        self.version = v;
         self
     }
 
@@ -351,75 +355,9 @@ impl Workload {
             .and_then(|m| m.labels.as_ref())
     }
 
-    /// Keeps the PDBs, HPAs and Services of `related` that concern this workload: same namespace,
-    /// selector matching the pod template's labels (HPAs: scaleTargetRef naming it).
-    /// For many workloads, build a [`RelatedIndex`] once and use [`Workload::relate_indexed`].
-    pub fn relate(&mut self, related: &Related) {
-        self.relate_indexed(&RelatedIndex::new(related));
-    }
-
-    /// [`Workload::relate`] with selectors parsed once.
-    pub fn relate_indexed(&mut self, idx: &RelatedIndex<'_>) {
-        let ns = self.namespace.as_str();
-        let labels = self
-            .template
-            .metadata
-            .as_ref()
-            .and_then(|m| m.labels.as_ref());
-        let pick = |list: &Option<Vec<(&str, Option<Selector>, usize)>>| {
-            list.as_ref().map(|all| {
-                all.iter()
-                    .filter(|(n, sel, _)| {
-                        (n.is_empty() || *n == ns)
-                            && sel.as_ref().is_some_and(|s| s.matches(labels))
-                    })
-                    .map(|(_, _, i)| *i)
-                    .collect::<Vec<usize>>()
-            })
-        };
-        let pdbs = pick(&idx.pdbs);
-        let services = pick(&idx.services);
-        let (kind, name) = (self.kind.as_str(), self.name.as_str());
-        let hpas = idx.related.hpas.as_ref().map(|all| {
-            all.iter()
-                .filter(|h| h.metadata.namespace.as_deref().unwrap_or(ns) == ns)
-                .filter(|h| {
-                    h.spec.as_ref().is_some_and(|s| {
-                        s.scale_target_ref.kind == kind && s.scale_target_ref.name == name
-                    })
-                })
-                .cloned()
-                .collect()
-        });
-        let r = idx.related;
-        self.pdbs = pdbs.map(|v| {
-            v.into_iter()
-                .filter_map(|i| r.pdbs.as_ref().and_then(|p| p.get(i)).cloned())
-                .collect()
-        });
-        self.services = services.map(|v| {
-            v.into_iter()
-                .filter_map(|i| r.services.as_ref().and_then(|p| p.get(i)).cloned())
-                .collect()
-        });
-        self.hpas = hpas;
-    }
-
-    /// The lowest replica count the workload runs at: the HPA's minReplicas when an HPA scales it.
-    pub fn min_replicas(&self) -> Option<i32> {
-        let hpa_min = self
-            .hpas
-            .iter()
-            .flatten()
-            .filter_map(|h| h.spec.as_ref())
-            .map(|s| s.min_replicas.unwrap_or(1))
-            .min();
-        hpa_min.or(self.replicas)
-    }
-
-    /// `deployment/web`.
+    /// `deployment/web` (`replicationcontroller/web`).
     pub fn display_name(&self) -> String {
-        format!("{}/{}", self.kind.lower(), self.name)
+        format!("{}/{}", self.kind_name.to_ascii_lowercase(), self.name)
     }
 
     /// The YAML path to the pod spec, as keys (`spec`, `template`, `spec`).
@@ -447,6 +385,11 @@ impl Workload {
     /// True for kinds whose pods serve long-running traffic (not Jobs/CronJobs).
     pub fn long_running(&self) -> bool {
         !matches!(self.kind, Kind::Job | Kind::CronJob)
+    }
+
+    /// A pod that Helm runs around an install or upgrade (`helm.sh/hook`), not a service.
+    pub fn is_helm_hook(&self) -> bool {
+        self.annotations.contains_key("helm.sh/hook")
     }
 }
 
@@ -512,67 +455,5 @@ mod tests {
             Some(2)
         );
         assert_eq!(resolve_int_or_percent(&p("x%"), 2, false), None);
-    }
-}
-
-#[cfg(test)]
-mod relate_tests {
-    use super::*;
-
-    fn yaml<T: serde::de::DeserializeOwned>(s: &str) -> T {
-        serde_yaml::from_str(s).unwrap()
-    }
-
-    #[test]
-    fn relates_by_namespace_selector_and_scale_target() {
-        let d: Deployment = yaml(
-            "metadata: {name: web, namespace: shop}\nspec: {selector: {}, template: {metadata: {labels: {app: web, tier: front}}}}",
-        );
-        let mut w = Workload::from_deployment(&d);
-        let related = Related {
-            pdbs: Some(vec![
-                yaml("metadata: {name: match, namespace: shop}\nspec: {selector: {matchLabels: {app: web}}}"),
-                yaml("metadata: {name: other-ns, namespace: prod}\nspec: {selector: {matchLabels: {app: web}}}"),
-                yaml("metadata: {name: nil-selector, namespace: shop}\nspec: {}"),
-                yaml("metadata: {name: empty-selects-all, namespace: shop}\nspec: {selector: {}}"),
-                yaml("metadata: {name: other-app, namespace: shop}\nspec: {selector: {matchLabels: {app: api}}}"),
-            ]),
-            hpas: Some(vec![
-                yaml("metadata: {name: h, namespace: shop}\nspec: {scaleTargetRef: {kind: Deployment, name: web}, minReplicas: 3, maxReplicas: 5}"),
-                yaml("metadata: {name: h2, namespace: shop}\nspec: {scaleTargetRef: {kind: StatefulSet, name: web}, maxReplicas: 5}"),
-            ]),
-            services: Some(vec![
-                yaml("metadata: {name: web, namespace: shop}\nspec: {selector: {app: web}}"),
-                yaml("metadata: {name: external, namespace: shop}\nspec: {type: ExternalName, externalName: x.example.com}"),
-            ]),
-        };
-        w.relate(&related);
-        let names = |v: Vec<String>| v.join(",");
-        assert_eq!(
-            names(
-                w.pdbs
-                    .iter()
-                    .flatten()
-                    .filter_map(|p| p.metadata.name.clone())
-                    .collect()
-            ),
-            "match,empty-selects-all"
-        );
-        assert_eq!(
-            names(
-                w.services
-                    .iter()
-                    .flatten()
-                    .filter_map(|s| s.metadata.name.clone())
-                    .collect()
-            ),
-            "web"
-        );
-        assert_eq!(w.hpas.as_ref().map(Vec::len), Some(1));
-        assert_eq!(w.min_replicas(), Some(3));
-        // Unknown (forbidden) lists stay unknown.
-        w.relate(&Related::default());
-        assert!(w.pdbs.is_none() && w.services.is_none() && w.hpas.is_none());
-        assert_eq!(w.min_replicas(), Some(1));
     }
 }

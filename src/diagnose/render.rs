@@ -123,13 +123,14 @@ pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
         if !fixes.is_empty() {
             p.line(&format!("  {}", p.paint("Fixes:", Style::Bold)))?;
             for f in fixes {
-                let who = f
-                    .container
-                    .as_deref()
-                    .map(|c| format!(" (container {c})"))
-                    .unwrap_or_default();
+                let who = match (&f.container, f.containers.len()) {
+                    (Some(c), n) if n > 1 => format!(" (containers {c})"),
+                    (Some(c), _) => format!(" (container {c})"),
+                    (None, _) => String::new(),
+                };
                 p.line(&format!("  # {}{who}: {}", f.rule, f.field))?;
-                for l in f.fix.as_deref().unwrap_or("").lines() {
+                let text = f.fix.as_ref().map(|x| x.text()).unwrap_or_default();
+                for l in text.lines() {
                     p.line(&format!("    {}", p.paint(l, Style::Info)))?;
                 }
             }

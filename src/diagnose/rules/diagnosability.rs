@@ -2,22 +2,20 @@
 
 use super::helpers::*;
 use super::Hit;
+use crate::diagnose::context::Context;
 use crate::diagnose::model::Workload;
 
-pub(super) fn check_termination_message(w: &Workload) -> Vec<Hit> {
-    containers(w)
+/// One finding per workload, covering every container without the policy.
+pub(super) fn check_termination_message(w: &Workload, _cx: &Context) -> Vec<Hit> {
+    let items = containers(w)
         .iter()
         .filter(|c| c.termination_message_policy.as_deref() != Some("FallbackToLogsOnError"))
-        .map(|c| {
-            hit(
-                Some(&c.name),
-                container_field(w, &c.name, "terminationMessagePolicy"),
-                format!(
-                    "terminationMessagePolicy is {}: when the app crashes without writing /dev/termination-log, `kubectl describe` shows no reason",
-                    c.termination_message_policy.as_deref().unwrap_or("File (default)")
-                ),
-                Some(container_fix(w, &c.name, "terminationMessagePolicy: FallbackToLogsOnError")),
-            )
+        .map(|c| PerContainer {
+            container: c.name.clone(),
+            message: "terminationMessagePolicy is not FallbackToLogsOnError: when the app crashes without writing /dev/termination-log, `kubectl describe` shows no reason".into(),
+            field: "terminationMessagePolicy".into(),
+            fix: Some(ContainerFix::body("terminationMessagePolicy: FallbackToLogsOnError")),
         })
-        .collect()
+        .collect();
+    fold(w, items)
 }

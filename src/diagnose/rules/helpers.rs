@@ -1,9 +1,12 @@
-//! Thresholds and helpers over the pod spec shared by the rules.
+//! Thresholds and helpers over the pod spec shared by the rules: field paths, fixes as YAML, and the
+//! folding of one rule's per-container findings into one.
 
-use k8s_openapi::api::core::v1::{Container, Probe};
+use k8s_openapi::api::core::v1::{Container, LifecycleHandler, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::fix::Fix;
 use super::Hit;
+use crate::diagnose::context::Context;
 use crate::diagnose::model::Workload;
 
 // ---------------------------------------------------------------------------------------------
@@ -13,6 +16,8 @@ use crate::diagnose::model::Workload;
 pub const DEFAULT_GRACE: i64 = 30;
 /// Seconds an application needs after SIGTERM to finish in-flight requests, at least.
 pub const MIN_DRAIN: i64 = 5;
+/// Seconds a suggested grace period leaves after the preStop pause.
+pub const DRAIN: i64 = 20;
 /// Grace periods below this (and above 0) are too short to drain.
 pub const SHORT_GRACE: i64 = 5;
 /// Grace periods above this slow every rollout and drain.
@@ -39,34 +44,20 @@ pub(super) fn grace(w: &Workload) -> i64 {
         .unwrap_or(DEFAULT_GRACE)
 }
 
-pub(super) fn has_ports(c: &Container) -> bool {
-    c.ports.as_ref().is_some_and(|p| !p.is_empty())
+/// The pod-level YAML that makes the grace period fit a `pause`-second preStop pause plus a drain,
+/// when the current one does not.
+pub(super) fn grace_for_pause(w: &Workload, pause: i64) -> Option<String> {
+    let g = grace(w);
+    (g < pause.saturating_add(MIN_DRAIN)).then(|| {
+        format!(
+            "terminationGracePeriodSeconds: {}   # preStop {pause}s + time to drain",
+            pause.saturating_add(DRAIN)
+        )
+    })
 }
 
-/// The workload receives traffic: a Service selects it, or a container declares ports.
-pub fn serves_traffic(w: &Workload) -> bool {
-    w.long_running()
-        && (w.services.as_ref().is_some_and(|s| !s.is_empty())
-            || containers(w).iter().any(has_ports))
-}
-
-/// The containers that take traffic: those with ports; when a Service selects the pods and no
-/// container declares a port, the first container.
-pub(super) fn serving_containers(w: &Workload) -> Vec<Container> {
-    if !serves_traffic(w) {
-        return vec![];
-    }
-    let all = containers(w);
-    let with_ports: Vec<Container> = all.iter().filter(|c| has_ports(c)).cloned().collect();
-    if with_ports.is_empty() {
-        all.into_iter().take(1).collect()
-    } else {
-        with_ports
-    }
-}
-
-pub(super) fn container_field(w: &Workload, c: &str, rest: &str) -> String {
-    let base = format!("{}.containers[{c}]", w.pod_spec_field());
+pub(super) fn container_field(w: &Workload, names: &[String], rest: &str) -> String {
+    let base = format!("{}.containers[{}]", w.pod_spec_field(), names.join(", "));
     if rest.is_empty() {
         base
     } else {
@@ -102,45 +93,186 @@ pub(super) fn nest(path: &[&str], body: &str) -> String {
 }
 
 /// A fix at the pod-spec level (`spec.template.spec` …).
-pub(super) fn pod_spec_fix(w: &Workload, body: &str) -> String {
-    nest(w.pod_spec_path(), body)
+pub(super) fn pod_spec_fix(w: &Workload, body: &str) -> Fix {
+    Fix::workload(nest(w.pod_spec_path(), body))
 }
 
-/// A fix inside one container.
-pub(super) fn container_fix(w: &Workload, name: &str, body: &str) -> String {
-    pod_spec_fix(
-        w,
-        &format!("containers:\n- name: {name}\n{}", indent(body, 2)),
-    )
+/// One container's share of a fix: YAML inside the container, and YAML at the pod-spec level.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ContainerFix {
+    pub body: String,
+    pub pod: Option<String>,
+}
+
+impl ContainerFix {
+    pub fn body(body: impl Into<String>) -> ContainerFix {
+        ContainerFix {
+            body: body.into(),
+            pod: None,
+        }
+    }
+
+    pub fn with_pod(mut self, pod: Option<String>) -> ContainerFix {
+        self.pod = pod;
+        self
+    }
+}
+
+/// One container's finding before folding.
+pub(super) struct PerContainer {
+    pub container: String,
+    pub message: String,
+    /// The field below the container (`lifecycle.preStop`).
+    pub field: String,
+    pub fix: Option<ContainerFix>,
+}
+
+/// Folds one rule's per-container findings: containers with the same message and field become one
+/// finding, whose fix patches each of them.
+pub(super) fn fold(w: &Workload, items: Vec<PerContainer>) -> Vec<Hit> {
+    // (message, field, [(container, its fix)])
+    type Group = (String, String, Vec<(String, Option<ContainerFix>)>);
+    let mut groups: Vec<Group> = Vec::new();
+    for it in items {
+        match groups
+            .iter_mut()
+            .find(|(m, f, _)| *m == it.message && *f == it.field)
+        {
+            Some((_, _, cs)) => cs.push((it.container, it.fix)),
+            None => groups.push((it.message, it.field, vec![(it.container, it.fix)])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(message, field, cs)| {
+            let names: Vec<String> = cs.iter().map(|(n, _)| n.clone()).collect();
+            let fix = fold_fix(w, &cs);
+            Hit {
+                containers: names.clone(),
+                field: container_field(w, &names, &field),
+                message,
+                fix,
+            }
+        })
+        .collect()
+}
+
+fn fold_fix(w: &Workload, cs: &[(String, Option<ContainerFix>)]) -> Option<Fix> {
+    if cs.iter().all(|(_, f)| f.is_none()) {
+        return None;
+    }
+    let mut body = String::new();
+    // Pod-level lines: each once (the same message gives the same values).
+    let mut pod_lines: Vec<&str> = Vec::new();
+    for (_, f) in cs {
+        if let Some(p) = f.as_ref().and_then(|f| f.pod.as_deref()) {
+            if !pod_lines.contains(&p) {
+                pod_lines.push(p);
+            }
+        }
+    }
+    for p in &pod_lines {
+        body.push_str(p);
+        body.push('\n');
+    }
+    let with_body: Vec<&(String, Option<ContainerFix>)> = cs
+        .iter()
+        .filter(|(_, f)| f.as_ref().is_some_and(|f| !f.body.is_empty()))
+        .collect();
+    if !with_body.is_empty() {
+        body.push_str("containers:\n");
+        for (name, f) in with_body {
+            body.push_str(&format!("- name: {name}\n"));
+            body.push_str(&indent(
+                &f.as_ref().map(|f| f.body.clone()).unwrap_or_default(),
+                2,
+            ));
+            body.push('\n');
+        }
+    }
+    Some(pod_spec_fix(w, body.trim_end()))
 }
 
 pub use crate::podspec::{argv, base, prestop, shell_script, sleep_seconds, words, PreStop};
 
-pub(super) fn native_sleep_supported(w: &Workload) -> bool {
-    w.version.at_least(1, 30)
+pub(super) fn native_sleep_supported(cx: &Context) -> bool {
+    cx.version.at_least(1, 30)
 }
 
-/// The preStop pause to paste, per version.
-pub(super) fn pause_fix(w: &Workload, seconds: i64) -> String {
-    if native_sleep_supported(w) {
-        format!("lifecycle:\n  preStop:\n    sleep:\n      seconds: {seconds}")
+/// `null` lines that remove the handler types a hook or probe has, so a patch replaces it.
+fn clear_handlers(present: &[(&str, bool)], keep: &str) -> String {
+    present
+        .iter()
+        .filter(|(name, has)| *has && *name != keep)
+        .map(|(name, _)| format!("\n    {name}: null"))
+        .collect()
+}
+
+fn prestop_present(c: &Container) -> Vec<(&'static str, bool)> {
+    let h: Option<&LifecycleHandler> = c.lifecycle.as_ref().and_then(|l| l.pre_stop.as_ref());
+    vec![
+        ("exec", h.is_some_and(|h| h.exec.is_some())),
+        ("httpGet", h.is_some_and(|h| h.http_get.is_some())),
+        ("tcpSocket", h.is_some_and(|h| h.tcp_socket.is_some())),
+        ("sleep", h.is_some_and(|h| h.sleep.is_some())),
+    ]
+}
+
+/// The preStop pause to paste into a container, per version, replacing whatever hook it has.
+pub(super) fn pause_body(cx: &Context, c: &Container, seconds: i64) -> String {
+    let present = prestop_present(c);
+    if native_sleep_supported(cx) {
+        format!(
+            "lifecycle:\n  preStop:\n    sleep:\n      seconds: {seconds}{}",
+            clear_handlers(&present, "sleep")
+        )
     } else {
         format!(
-            "lifecycle:\n  preStop:\n    exec:\n      command: [\"sleep\", \"{seconds}\"]   # needs a sleep binary in the image"
+            "lifecycle:\n  preStop:\n    exec:\n      command: [\"sleep\", \"{seconds}\"]   # needs a sleep binary in the image{}",
+            clear_handlers(&present, "exec")
         )
     }
+}
+
+/// An exec preStop hook to paste, replacing whatever hook the container has.
+pub(super) fn exec_prestop_body(c: &Container, command: &str) -> String {
+    format!(
+        "lifecycle:\n  preStop:\n    exec:\n      command: {command}{}",
+        clear_handlers(&prestop_present(c), "exec")
+    )
 }
 
 pub(super) fn probe_handler_eq(a: &Probe, b: &Probe) -> bool {
     a.exec == b.exec && a.http_get == b.http_get && a.tcp_socket == b.tcp_socket && a.grpc == b.grpc
 }
 
+/// `null` lines (at probe level, two spaces in) removing the other handler types of a probe.
+pub(super) fn clear_probe_handlers(p: Option<&Probe>, keep: &str) -> String {
+    let Some(p) = p else {
+        return String::new();
+    };
+    [
+        ("exec", p.exec.is_some()),
+        ("httpGet", p.http_get.is_some()),
+        ("tcpSocket", p.tcp_socket.is_some()),
+        ("grpc", p.grpc.is_some()),
+    ]
+    .iter()
+    .filter(|(name, has)| *has && *name != keep)
+    .map(|(name, _)| format!("\n  {name}: null"))
+    .collect()
+}
+
+pub(super) fn probe_budget(p: &Probe) -> i32 {
+    p.failure_threshold
+        .unwrap_or(3)
+        .saturating_mul(p.period_seconds.unwrap_or(10))
+}
+
 pub(super) fn probe_kill_budget(p: &Probe) -> i32 {
-    p.initial_delay_seconds.unwrap_or(0).saturating_add(
-        p.failure_threshold
-            .unwrap_or(3)
-            .saturating_mul(p.period_seconds.unwrap_or(10)),
-    )
+    p.initial_delay_seconds
+        .unwrap_or(0)
+        .saturating_add(probe_budget(p))
 }
 
 /// The probe's handler as YAML (for fixes that reuse it).
@@ -158,22 +290,17 @@ pub(super) fn probe_handler_yaml(p: &Probe) -> String {
         .to_string()
 }
 
-pub(super) fn first_port(c: &Container) -> Option<String> {
-    let p = c.ports.as_ref()?.first()?;
-    Some(match &p.name {
-        Some(n) if !n.is_empty() => n.clone(),
-        _ => p.container_port.to_string(),
-    })
+/// A port as a probe names it: its name when it has one, else the number.
+pub(super) fn port_yaml(p: &IntOrString) -> String {
+    match p {
+        IntOrString::Int(n) => n.to_string(),
+        IntOrString::String(s) => yaml_scalar(s),
+    }
 }
 
-pub(super) fn hit(
-    container: Option<&str>,
-    field: String,
-    message: String,
-    fix: Option<String>,
-) -> Hit {
+pub(super) fn hit(field: String, message: String, fix: Option<Fix>) -> Hit {
     Hit {
-        container: container.map(str::to_string),
+        containers: vec![],
         field,
         message,
         fix,
@@ -195,9 +322,53 @@ pub(super) fn yaml_scalar(s: &str) -> String {
         .unwrap_or_else(|_| format!("{s:?}"))
 }
 
+/// A YAML flow sequence of strings: `["sh", "-c", "exec app"]`.
+pub(super) fn yaml_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
 pub(super) fn is_percent(v: &IntOrString) -> Option<i64> {
     match v {
         IntOrString::String(s) => s.trim().strip_suffix('%')?.trim().parse().ok(),
         IntOrString::Int(_) => None,
     }
+}
+
+/// The labels that pick this workload's pods: its selector's matchLabels, else the pod labels (None: it
+/// has neither, so nothing can select its pods).
+pub(super) fn pod_selector_labels(w: &Workload) -> Option<Vec<(String, String)>> {
+    let from_selector = w
+        .selector
+        .as_ref()
+        .and_then(|s| s.match_labels.as_ref())
+        .filter(|m| !m.is_empty());
+    let m = from_selector.or(w.pod_labels().filter(|m| !m.is_empty()))?;
+    Some(m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+/// `matchLabels:` lines, indented by `n`.
+pub(super) fn match_labels_yaml(w: &Workload, n: usize) -> Option<String> {
+    let pad = " ".repeat(n);
+    Some(
+        pod_selector_labels(w)?
+            .iter()
+            .map(|(k, v)| format!("{pad}{}: {}", yaml_scalar(k), yaml_scalar(v)))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// A new PodDisruptionBudget for the workload's pods that allows one eviction at a time.
+pub(super) fn new_pdb(w: &Workload, cx: &Context) -> Option<String> {
+    let unhealthy = if cx.version.at_least(1, 27) {
+        "\n  unhealthyPodEvictionPolicy: AlwaysAllow"
+    } else {
+        ""
+    };
+    Some(format!(
+        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata:\n  name: {}\n  namespace: {}\nspec:\n  maxUnavailable: 1{unhealthy}\n  selector:\n    matchLabels:\n{}\n",
+        yaml_scalar(w.name.trim_end_matches('*')),
+        yaml_scalar(&w.namespace),
+        match_labels_yaml(w, 6)?
+    ))
 }

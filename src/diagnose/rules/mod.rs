@@ -1,13 +1,16 @@
-//! The rules: pure functions over a [`Workload`]. Each rule has a stable kebab-case id, a severity, a
-//! title, a rationale (`diagnose --explain RULE`) and a generic fix; each finding carries the
-//! container, the field path, a message with the computed numbers and a fix as YAML to paste.
+//! The rules: pure functions over a [`Workload`] and its [`Context`]. Each rule has a stable kebab-case
+//! id, a severity, a title, a rationale (`diagnose --explain RULE`) and a generic fix; each finding
+//! carries the containers, the field path, a message with the computed numbers and a [`Fix`] to paste.
+//! [`check`] is the whole API: one workload, its context, its findings (live or offline alike).
 
 use serde::Serialize;
 
+use super::context::Context;
 use super::model::Workload;
 
 mod diagnosability;
 mod disruption;
+pub mod fix;
 mod helpers;
 mod probes;
 mod rollout;
@@ -15,12 +18,12 @@ mod shutdown;
 mod signals;
 mod version;
 
-pub use helpers::{prestop, serves_traffic, shell_script, PreStop};
+pub use fix::{Fix, FixPart, FixTarget};
+pub use helpers::{prestop, shell_script, PreStop};
 pub use helpers::{
     DEFAULT_GRACE, LONG_GRACE, MIN_DRAIN, MIN_PAUSE, PAUSE, SHORT_GRACE, SLOW_REMOVAL, SLOW_START,
 };
 pub use rollout::resolved_surge_unavailable;
-pub use signals::shell_swallows;
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -52,7 +55,7 @@ pub struct Rule {
     /// A generic fix, as YAML with comments.
     pub fix: &'static str,
     #[serde(skip)]
-    check: fn(&Workload) -> Vec<Hit>,
+    check: fn(&Workload, &Context) -> Vec<Hit>,
 }
 
 impl std::fmt::Debug for Rule {
@@ -64,10 +67,11 @@ impl std::fmt::Debug for Rule {
 /// What a rule found, before the rule's metadata is attached.
 #[derive(Debug, Clone, Default)]
 pub struct Hit {
-    pub container: Option<String>,
+    /// The containers concerned (empty for workload-level findings).
+    pub containers: Vec<String>,
     pub field: String,
     pub message: String,
-    pub fix: Option<String>,
+    pub fix: Option<Fix>,
 }
 
 /// One finding on one workload.
@@ -75,35 +79,45 @@ pub struct Hit {
 pub struct Finding {
     pub rule: String,
     pub severity: Severity,
+    /// The container, or several joined by ", " when one finding covers them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// Every container the finding covers, when there are several.
+    #[serde(skip_serializing_if = "is_single")]
+    pub containers: Vec<String>,
     pub field: String,
     pub message: String,
-    pub why: String,
+    /// The rule's rationale (shared, not copied per finding).
+    pub why: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub fix: Option<String>,
+    pub fix: Option<Fix>,
+}
+
+fn is_single(v: &[String]) -> bool {
+    v.len() < 2
 }
 
 /// The annotation that silences rules on one workload: `graceful.kubectl.io/ignore: "rule-a,rule-b"`.
 pub const IGNORE_ANNOTATION: &str = "graceful.kubectl.io/ignore";
 
-/// Runs every rule over a workload, minus those its ignore annotation names. Findings are sorted
-/// worst first, then by rule id and container.
-pub fn check_workload(w: &Workload) -> Vec<Finding> {
+/// Runs every rule over a workload in its context, minus those its ignore annotation names. Findings
+/// are sorted worst first, then by rule id and container.
+pub fn check(w: &Workload, cx: &Context) -> Vec<Finding> {
     let ignored = ignored_by_annotation(w);
     let mut out = Vec::new();
     for rule in RULES {
         if ignored.iter().any(|i| i == rule.id) {
             continue;
         }
-        for hit in (rule.check)(w) {
+        for hit in (rule.check)(w, cx) {
             out.push(Finding {
                 rule: rule.id.to_string(),
                 severity: rule.severity,
-                container: hit.container,
+                container: (!hit.containers.is_empty()).then(|| hit.containers.join(", ")),
+                containers: hit.containers,
                 field: hit.field,
                 message: hit.message,
-                why: rule.rationale.to_string(),
+                why: rule.rationale,
                 fix: hit.fix,
             });
         }
@@ -196,7 +210,7 @@ pub static RULES: &[Rule] = &[
         severity: Severity::Warning,
         category: "shutdown",
         title: "No preStop pause on a container that serves traffic",
-        rationale: "When a pod is deleted, the kubelet's SIGTERM and the removal of the pod from Service endpoints happen in parallel. Without a preStop pause the app stops listening while kube-proxy, ingress controllers and load balancers still send it requests: errors on every rollout, even with readiness probes.",
+        rationale: "When a pod is deleted, the kubelet's SIGTERM and the removal of the pod from Service endpoints happen in parallel. Without a preStop pause the app stops listening while kube-proxy, ingress controllers and load balancers still send it requests: errors on every rollout, even with readiness probes. A container serves traffic when a Service that selects the pod targets one of its ports (metrics ports do not count), or when clients reach it on the node (hostPort, hostNetwork), where external load balancers need the pause to notice. The suggested pause comes with a grace period that fits it.",
         fix: "lifecycle:\n  preStop:\n    sleep:\n      seconds: 10   # Kubernetes 1.30+; older: exec: {command: [\"sleep\", \"10\"]}\n",
         check: shutdown::check_prestop_missing,
     },
@@ -268,17 +282,17 @@ pub static RULES: &[Rule] = &[
         severity: Severity::Warning,
         category: "probes",
         title: "No readinessProbe on a container that serves traffic",
-        rationale: "Without a readiness probe a pod is Ready as soon as its containers start: traffic arrives before the app listens, and a rolling update removes old pods before the new ones can serve.",
-        fix: "readinessProbe:\n  httpGet: {path: /ready, port: http}\n  periodSeconds: 5\n  failureThreshold: 2\n",
+        rationale: "Without a readiness probe a pod is Ready as soon as its containers start: traffic arrives before the app listens, and a rolling update removes old pods before the new ones can serve. The suggested probe checks the port the Service sends traffic to (tcpSocket, or the database's own ping), which cannot fail on an app that works; an HTTP readiness endpoint, where the app has one, is better.",
+        fix: "readinessProbe:\n  tcpSocket: {port: http}   # or httpGet on the app's readiness endpoint\n  periodSeconds: 5\n  failureThreshold: 2\n",
         check: probes::check_readiness_missing,
     },
     Rule {
         id: "liveness-equals-readiness",
         severity: Severity::Warning,
         category: "probes",
-        title: "livenessProbe identical to readinessProbe",
-        rationale: "Readiness answers \"can I take traffic now\"; liveness \"am I stuck beyond repair\". When both check the same endpoint, a pod that is merely busy or waiting on a dependency is restarted, which turns load into a restart storm.",
-        fix: "livenessProbe:\n  httpGet: {path: /livez, port: http}\n  failureThreshold: 6\n",
+        title: "livenessProbe identical to readinessProbe and as strict",
+        rationale: "Readiness answers \"can I take traffic now\"; liveness \"am I stuck beyond repair\". When both run the same check and liveness gives up no later than readiness (failureThreshold × periodSeconds), a pod that is merely busy or waiting on a dependency is restarted at the moment it is taken out of rotation, which turns load into a restart storm. Keep the check (its type and port) and give liveness a budget several times longer, or point it at an endpoint that only says the process is not stuck.",
+        fix: "livenessProbe:   # same handler as readiness, more patient\n  periodSeconds: 10\n  failureThreshold: 9\n",
         check: probes::check_liveness_equals_readiness,
     },
     Rule {
@@ -313,8 +327,8 @@ pub static RULES: &[Rule] = &[
         severity: Severity::Warning,
         category: "probes",
         title: "exec probe starts a heavy runtime",
-        rationale: "An exec probe that starts java, python, node, kubectl … spawns a whole runtime on every check: CPU spikes, and under load the probe times out and fails, restarting or unreadying healthy pods.",
-        fix: "readinessProbe:\n  httpGet: {path: /ready, port: http}\n",
+        rationale: "An exec probe that starts java, python, node, kubectl … spawns a whole runtime on every check: CPU spikes, and under load the probe times out and fails, restarting or unreadying healthy pods. A probe served by the running app (tcpSocket on its port, or httpGet/grpc on a health endpoint it has) costs nothing.",
+        fix: "readinessProbe:\n  tcpSocket: {port: http}   # or httpGet/grpc on the app's health endpoint\n  exec: null\n",
         check: probes::check_exec_probe_heavy,
     },
     Rule {
@@ -331,7 +345,7 @@ pub static RULES: &[Rule] = &[
         severity: Severity::Warning,
         category: "rollout",
         title: "A single replica",
-        rationale: "With one replica any disruption (node drain, eviction, crash, StatefulSet restart) is downtime. An HPA whose minReplicas is 1 has the same effect at quiet hours.",
+        rationale: "With one replica any disruption (node drain, eviction, crash, StatefulSet restart) is downtime. An HPA whose minReplicas is 1 has the same effect at quiet hours. The fix adds a replica and, when there is none, a PodDisruptionBudget; a StatefulSet gets no generic fix, as a second replica of a database is a second database unless the app replicates.",
         fix: "replicas: 2\n",
         check: rollout::check_single_replica,
     },
@@ -339,8 +353,8 @@ pub static RULES: &[Rule] = &[
         id: "rollout-all-unavailable",
         severity: Severity::Error,
         category: "rollout",
-        title: "maxUnavailable allows every pod down with maxSurge 0",
-        rationale: "The controller rounds maxSurge up and maxUnavailable down for the replica count. When maxSurge resolves to 0 and maxUnavailable to the replica count (e.g. 1 replica, maxUnavailable 1), a rollout removes every pod before a new one is Ready.",
+        title: "maxUnavailable allows every pod down during a rollout",
+        rationale: "The controller rounds maxSurge up and maxUnavailable down for the replica count (the HPA's minReplicas when an HPA scales the workload). When maxUnavailable resolves to the replica count (e.g. 1 replica with maxUnavailable 1 or 100%), a rollout may stop every old pod before a new one is Ready, whatever maxSurge adds: the service is down on every rollout.",
         fix: "strategy:\n  rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n",
         check: rollout::check_rollout_all_unavailable,
     },
@@ -422,16 +436,25 @@ pub static RULES: &[Rule] = &[
         category: "disruption",
         title: "Several PodDisruptionBudgets select the same pods",
         rationale: "The Eviction API refuses to evict a pod matched by more than one PodDisruptionBudget (500: \"This pod has more than one PodDisruptionBudget\"): drains fail on it.",
-        fix: "# one PodDisruptionBudget per set of pods\n",
+        fix: "# one PodDisruptionBudget per set of pods: delete the others, or make their selectors disjoint\n",
         check: disruption::check_pdb_overlap,
+    },
+    Rule {
+        id: "pdb-no-spread",
+        severity: Severity::Info,
+        category: "disruption",
+        title: "Replicas protected by a PDB but not spread across nodes",
+        rationale: "A PodDisruptionBudget limits evictions, not failures: when the one node (or zone) that holds every replica fails, is reclaimed (spot, preemptible) or is shut down, all replicas go at once and the PDB cannot help. The scheduler's default spreading is only a preference; podAntiAffinity or topologySpreadConstraints on kubernetes.io/hostname keep replicas on different nodes.",
+        fix: "topologySpreadConstraints:\n- maxSkew: 1\n  topologyKey: kubernetes.io/hostname\n  whenUnsatisfiable: ScheduleAnyway\n  labelSelector: {matchLabels: {app: NAME}}\n",
+        check: disruption::check_pdb_no_spread,
     },
     Rule {
         id: "hpa-replicas-set",
         severity: Severity::Warning,
         category: "disruption",
         title: "spec.replicas in a manifest of an HPA-scaled workload",
-        rationale: "When an HPA scales a workload, a manifest that also sets spec.replicas resets the count on every apply (a sudden scale-down under load). Leave replicas out of the manifest.",
-        fix: "# remove spec.replicas\n",
+        rationale: "When an HPA scales a workload, a manifest that also sets spec.replicas resets the count on every apply (a sudden scale-down under load). Leave replicas out of the manifest. Live, the last `kubectl apply` (its last-applied-configuration annotation) tells whether the manifest sets it.",
+        fix: "spec:\n  replicas: null   # remove it from the manifest\n",
         check: disruption::check_hpa_replicas_set,
     },
     Rule {
@@ -439,7 +462,7 @@ pub static RULES: &[Rule] = &[
         severity: Severity::Warning,
         category: "disruption",
         title: "A Pod without a controller",
-        rationale: "A bare Pod is not recreated after an eviction, node drain or node failure. Run it as a Deployment, StatefulSet or Job.",
+        rationale: "A bare Pod is not recreated after an eviction, node drain or node failure. Run it as a Deployment (with a PodDisruptionBudget), or as a Job when it runs to completion. Helm hook pods (the helm.sh/hook annotation) are left alone.",
         fix: "kind: Deployment\n",
         check: disruption::check_bare_pod,
     },
@@ -456,7 +479,7 @@ pub static RULES: &[Rule] = &[
         id: "termination-message-policy",
         severity: Severity::Info,
         category: "diagnosability",
-        title: "terminationMessagePolicy is not FallbackToLogsOnError",
+        title: "terminationMessagePolicy is not FallbackToLogsOnError (once per workload)",
         rationale: "With the default policy File, a container that crashes without writing /dev/termination-log leaves an empty message. FallbackToLogsOnError puts the tail of its log into the container status, where `kubectl describe` and `kubectl graceful explain` show it.",
         fix: "terminationMessagePolicy: FallbackToLogsOnError\n",
         check: diagnosability::check_termination_message,
@@ -511,6 +534,7 @@ mod tests {
 
     #[test]
     fn shells_without_exec() {
+        use crate::podspec::shell_swallows;
         assert!(shell_swallows(&s(&["sh", "-c", "java -jar app.jar"])).is_some());
         assert!(shell_swallows(&s(&["/bin/bash", "-ec", "cd /app; npm start"])).is_some());
         assert!(shell_swallows(&s(&["/bin/sh", "-c", "exec java -jar app.jar"])).is_none());
@@ -524,7 +548,9 @@ mod tests {
         assert!(shell_swallows(&s(&["java", "-jar", "app.jar"])).is_none());
         assert!(shell_swallows(&s(&["sh", "/entrypoint.sh"])).is_none());
         assert!(shell_swallows(&s(&["busybox", "sh", "-c", "httpd -f"])).is_some());
-        assert!(shell_swallows(&s(&["/usr/bin/env", "A=1", "bash", "-c", "npm start"])).is_some());
+        assert!(shell_swallows(&s(&["/usr/bin/env", "A=1", "sh", "-c", "npm start"])).is_some());
+        // bash runs one simple command in place of itself.
+        assert!(shell_swallows(&s(&["/usr/bin/env", "A=1", "bash", "-c", "npm start"])).is_none());
         assert!(shell_swallows(&s(&["/bin/sh", "-e", "-c", "exec npm start"])).is_none());
         assert!(shell_swallows(&s(&["env", "node", "server.js"])).is_none());
     }

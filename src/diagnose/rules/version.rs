@@ -2,16 +2,19 @@
 
 use k8s_openapi::api::core::v1::Container;
 
+use super::fix::Fix;
 use super::helpers::*;
 use super::Hit;
+use crate::diagnose::context::Context;
 use crate::diagnose::model::Workload;
+use crate::diagnose::traffic::{is_helper, is_metrics_sidecar};
 use crate::target::Kind;
 
-pub(super) fn check_prestop_sleep_native(w: &Workload) -> Vec<Hit> {
-    if !native_sleep_supported(w) {
+pub(super) fn check_prestop_sleep_native(w: &Workload, cx: &Context) -> Vec<Hit> {
+    if !native_sleep_supported(cx) {
         return vec![];
     }
-    containers(w)
+    let items = containers(w)
         .iter()
         .filter_map(|c| {
             let p = prestop(c)?;
@@ -22,78 +25,58 @@ pub(super) fn check_prestop_sleep_native(w: &Workload) -> Vec<Hit> {
                     matches!(base(w), "sleep" | "sh" | "bash" | "ash" | "-c" | "exec")
                         || sleep_seconds(w).is_some()
                 });
-            only_sleep.then(|| {
-                hit(
-                    Some(&c.name),
-                    container_field(w, &c.name, "lifecycle.preStop.exec"),
-                    format!(
-                        "preStop runs a `sleep {pause}` binary: Kubernetes {} has the native sleep action, which needs no shell or sleep in the image (distroless) and cannot fail to exec",
-                        w.version
-                    ),
-                    Some(container_fix(w, &c.name, &pause_fix(w, pause))),
-                )
+            only_sleep.then(|| PerContainer {
+                container: c.name.clone(),
+                message: format!(
+                    "preStop runs a `sleep {pause}` binary: Kubernetes {} has the native sleep action, which needs no shell or sleep in the image (distroless) and cannot fail to exec",
+                    cx.version
+                ),
+                field: "lifecycle.preStop.exec".into(),
+                fix: Some(ContainerFix::body(pause_body(cx, c, pause))),
             })
         })
-        .collect()
+        .collect();
+    fold(w, items)
 }
 
-pub(super) fn check_prestop_sleep_unsupported(w: &Workload) -> Vec<Hit> {
-    if native_sleep_supported(w) {
+pub(super) fn check_prestop_sleep_unsupported(w: &Workload, cx: &Context) -> Vec<Hit> {
+    if native_sleep_supported(cx) {
         return vec![];
     }
-    containers(w)
+    let items = containers(w)
         .iter()
         .filter_map(|c| {
             let p = prestop(c)?;
-            p.native_sleep.then(|| {
-                hit(
-                    Some(&c.name),
-                    container_field(w, &c.name, "lifecycle.preStop.sleep"),
-                    format!(
-                        "lifecycle.preStop.sleep needs Kubernetes 1.30 (beta, on by default); this cluster is {}: the field is dropped or rejected, so there is no pause",
-                        w.version
-                    ),
-                    Some(container_fix(
-                        w,
-                        &c.name,
-                        &format!(
-                            "lifecycle:\n  preStop:\n    exec:\n      command: [\"sleep\", \"{}\"]",
-                            p.pause.unwrap_or(PAUSE)
-                        ),
-                    )),
-                )
+            p.native_sleep.then(|| PerContainer {
+                container: c.name.clone(),
+                message: format!(
+                    "lifecycle.preStop.sleep needs Kubernetes 1.30 (beta, on by default); this cluster is {}: the field is dropped or rejected, so there is no pause",
+                    cx.version
+                ),
+                field: "lifecycle.preStop.sleep".into(),
+                fix: Some(ContainerFix::body(pause_body(cx, c, p.pause.unwrap_or(PAUSE)))),
             })
         })
-        .collect()
+        .collect();
+    fold(w, items)
 }
 
-const SIDECARS: &[&str] = &[
-    "istio-proxy",
-    "envoy",
-    "linkerd-proxy",
-    "cloud-sql-proxy",
-    "cloudsql-proxy",
-    "oauth2-proxy",
-    "vault-agent",
-    "fluent-bit",
-    "fluentd",
-    "filebeat",
-    "otel-collector",
-    "opentelemetry-collector",
-    "datadog-agent",
-    "log-shipper",
-];
-
-fn is_helper(c: &Container) -> bool {
-    let img = c.image.as_deref().unwrap_or("").to_ascii_lowercase();
-    let name = c.name.to_ascii_lowercase();
-    SIDECARS.iter().any(|s| name.contains(s) || img.contains(s))
-        || name.ends_with("-sidecar")
-        || name.ends_with("-proxy")
+/// A container as YAML for a list item (`- …`).
+fn container_item(c: &Container) -> String {
+    let yaml = serde_yaml::to_string(c).unwrap_or_default();
+    let mut lines = yaml.trim_end().lines();
+    let mut out = String::new();
+    if let Some(first) = lines.next() {
+        out.push_str(&format!("- {first}\n"));
+    }
+    for l in lines {
+        out.push_str(&format!("  {l}\n"));
+    }
+    out
 }
 
-pub(super) fn check_sidecar_not_native(w: &Workload) -> Vec<Hit> {
-    if !w.version.at_least(1, 29) {
+pub(super) fn check_sidecar_not_native(w: &Workload, cx: &Context) -> Vec<Hit> {
+    if !cx.version.at_least(1, 29) {
         return vec![];
     }
     let cs = containers(w);
@@ -104,34 +87,50 @@ pub(super) fn check_sidecar_not_native(w: &Workload) -> Vec<Hit> {
     if apps.is_empty() {
         return vec![];
     }
+    // A metrics proxy (kube-rbac-proxy) that stops first fails a scrape, not the app's requests.
     cs.iter()
-        .filter(|c| is_helper(c))
+        .filter(|c| is_helper(c) && !is_metrics_sidecar(c))
         .map(|c| {
-            hit(
-                Some(&c.name),
-                format!("{}.containers[{}]", w.pod_spec_field(), c.name),
-                format!(
+            let mut native = c.clone();
+            native.restart_policy = Some("Always".into());
+            Hit {
+                containers: vec![c.name.clone()],
+                field: format!("{}.containers[{}]", w.pod_spec_field(), c.name),
+                message: format!(
                     "helper container {} is a regular container: on shutdown it gets SIGTERM together with {} and may stop first, failing their in-flight requests{}; a native sidecar (Kubernetes {} supports them) starts before and stops after the app",
                     c.name,
                     apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
                     if w.kind == Kind::Job || w.kind == Kind::CronJob { " (and keeps a Job's pod from completing)" } else { "" },
-                    w.version
+                    cx.version
                 ),
-                Some(pod_spec_fix(
-                    w,
-                    &format!(
-                        "initContainers:   # move it here from containers\n- name: {}\n  image: {}\n  restartPolicy: Always",
-                        c.name,
-                        c.image.as_deref().unwrap_or("IMAGE")
-                    ),
-                )),
-            )
+                fix: Some(move_container(w, c, &native, "containers", "initContainers", "a native sidecar: moved from containers to initContainers")),
+            }
         })
         .collect()
 }
 
-pub(super) fn check_native_sidecar_unsupported(w: &Workload) -> Vec<Hit> {
-    if w.version.at_least(1, 29) {
+/// A patch that moves a container from one list of the pod spec to the other (`$patch: delete` removes
+/// it from the first, as `kubectl patch --type strategic` does).
+fn move_container(
+    w: &Workload,
+    c: &Container,
+    new: &Container,
+    from: &str,
+    to: &str,
+    why: &str,
+) -> Fix {
+    pod_spec_fix(
+        w,
+        &format!(
+            "{from}:\n- name: {}\n  $patch: delete   # {why}\n{to}:\n{}",
+            c.name,
+            container_item(new).trim_end()
+        ),
+    )
+}
+
+pub(super) fn check_native_sidecar_unsupported(w: &Workload, cx: &Context) -> Vec<Hit> {
+    if cx.version.at_least(1, 29) {
         return vec![];
     }
     w.pod_spec()
@@ -140,15 +139,17 @@ pub(super) fn check_native_sidecar_unsupported(w: &Workload) -> Vec<Hit> {
         .flatten()
         .filter(|c| c.restart_policy.as_deref() == Some("Always"))
         .map(|c| {
-            hit(
-                Some(&c.name),
-                format!("{}.initContainers[{}].restartPolicy", w.pod_spec_field(), c.name),
-                format!(
+            let mut regular = c.clone();
+            regular.restart_policy = None;
+            Hit {
+                containers: vec![c.name.clone()],
+                field: format!("{}.initContainers[{}].restartPolicy", w.pod_spec_field(), c.name),
+                message: format!(
                     "native sidecars (initContainers with restartPolicy: Always) need Kubernetes 1.29 (on by default; GA 1.33); on {} the field is dropped and the pod waits forever for this init container",
-                    w.version
+                    cx.version
                 ),
-                Some("# on this version: run the helper as a regular container, or upgrade the cluster to 1.29+\n".into()),
-            )
+                fix: Some(move_container(w, c, &regular, "initContainers", "containers", "a regular container on this version")),
+            }
         })
         .collect()
 }

@@ -6,6 +6,7 @@
 pub mod behavior;
 pub mod controllers;
 pub mod kubelet;
+pub mod metadata;
 pub mod patch;
 mod pb;
 pub mod registry;

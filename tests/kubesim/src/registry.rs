@@ -241,6 +241,28 @@ pub static RESOURCES: &[ResDef] = &[
         "poddisruptionbudgets"
     ),
     r!(
+        "",
+        "v1",
+        "replicationcontrollers",
+        "replicationcontroller",
+        "ReplicationController",
+        true,
+        ["rc"],
+        ["status"],
+        "replicationcontrollers"
+    ),
+    r!(
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "endpointslice",
+        "EndpointSlice",
+        true,
+        [],
+        [],
+        "endpointslices"
+    ),
+    r!(
         "autoscaling",
         "v2",
         "horizontalpodautoscalers",

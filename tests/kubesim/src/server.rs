@@ -198,7 +198,7 @@ pub async fn handle(
                         method: method.clone(),
                         path: path.clone(),
                         q,
-                        accept,
+                        accept: accept.clone(),
                         content_type,
                         user: user.clone(),
                         user_agent,
@@ -217,6 +217,7 @@ pub async fn handle(
         method,
         path,
         query,
+        accept,
         user: user.unwrap_or_default(),
         status,
         watch: is_watch,
@@ -1145,6 +1146,9 @@ fn list_handler(
         let tok = json!({"rv": list_rv, "ns": util::ns(last), "name": util::name(last)});
         meta["continue"] = json!(base64::engine::general_purpose::STANDARD.encode(tok.to_string()));
         meta["remainingItemCount"] = json!(more);
+    }
+    if crate::metadata::wants_list(&r.accept) {
+        return Ok(json_resp(200, &crate::metadata::partial_list(&items, meta)));
     }
     if wants_table(r) {
         let mut t = table::table(

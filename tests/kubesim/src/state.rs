@@ -14,6 +14,8 @@ pub struct RequestRecord {
     pub method: String,
     pub path: String,
     pub query: String,
+    /// The request's `Accept` header (metadata-only and Table lists ask by it).
+    pub accept: String,
     pub user: String,
     pub status: u16,
     pub watch: bool,

@@ -124,10 +124,7 @@ impl Evictor<'_> {
                     match tokio::time::timeout(t, api.evict(name, &EvictParams::default())).await {
                         Ok(r) => r,
                         Err(_) => {
-                            return Err(Error::Timeout {
-                                action: format!("evict pod {name}"),
-                                seconds: t.as_secs().max(1),
-                            })
+                            return Err(Error::timeout(format!("evict pod {name}"), t))
                         }
                     }
                 }

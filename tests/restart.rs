@@ -159,7 +159,10 @@ fn assert_restarted(sim: &Sim, kind: &str, app: &str, n: usize) -> String {
 }
 
 fn kubectl_rollout_status_agrees(sim: &Sim, target: &str) {
-    let out = std::process::Command::new("/usr/bin/kubectl")
+    let Some(kubectl) = kubesim::tools::kubectl("kubectl rollout status as the judge") else {
+        return;
+    };
+    let out = std::process::Command::new(kubectl)
         .args(["rollout", "status", target, "--timeout=10s", "--kubeconfig"])
         .arg(sim.kubeconfig_path())
         .output()
@@ -707,6 +710,9 @@ fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
 
 #[test]
 fn another_writer_reverting_the_annotation_is_reported_by_name() {
+    let Some(kubectl) = kubesim::tools::kubectl("another writer (kubectl patch)") else {
+        return;
+    };
     let sim = start(&slow("web", 3), 10.0, None);
     settle(&sim, "web", 3);
     let child = spawn(&sim, &["deploy/web"]);
@@ -714,7 +720,7 @@ fn another_writer_reverting_the_annotation_is_reported_by_name() {
         .requests()
         .iter()
         .any(|r| r.method == "PATCH")));
-    let st = std::process::Command::new("/usr/bin/kubectl")
+    let st = std::process::Command::new(&kubectl)
         .args(["patch", "deploy/web", "--field-manager", "argocd-controller", "--type", "merge", "-p"])
         .arg(r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#)
         .arg("--kubeconfig")

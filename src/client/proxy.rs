@@ -187,7 +187,8 @@ pub fn use_proxy(host: &str, port: u16, no_proxy: &str) -> bool {
         return false;
     }
     let ip: Option<IpAddr> = host.parse().ok();
-    if ip.is_some_and(|ip| ip.is_loopback()) {
+    // Go sees an IPv4-mapped IPv6 address as IPv4 (::ffff:127.0.0.1 is loopback).
+    if ip.is_some_and(|ip| ip.to_canonical().is_loopback()) {
         return false;
     }
     let host = host.trim().to_ascii_lowercase();

@@ -58,6 +58,8 @@ pub struct Shared {
     pub requests: Mutex<Vec<RequestRecord>>,
     pub faults: Mutex<FaultState>,
     pub drop_watches: tokio::sync::watch::Sender<u64>,
+    /// The ALPN protocol of each accepted TLS connection ("h2", "http/1.1", "" for none).
+    pub connections: Mutex<Vec<String>>,
 }
 
 impl Shared {

@@ -218,7 +218,13 @@ mod tests {
         assert_eq!(parse_duration("45", "x").unwrap(), Duration::from_secs(45));
         assert_eq!(parse_duration_opt("0", "x").unwrap(), None);
         let err = parse_duration("soon", "--timeout").unwrap_err().to_string();
-        for (text, want) in [("1ms", "1ms"), ("1s", "1s"), ("90s", "1m30s"), ("1h", "1h"), ("1500ms", "1.5s")] {
+        for (text, want) in [
+            ("1ms", "1ms"),
+            ("1s", "1s"),
+            ("90s", "1m30s"),
+            ("1h", "1h"),
+            ("1500ms", "1.5s"),
+        ] {
             assert_eq!(fmt_duration(parse_duration(text, "x").unwrap()), want);
         }
         assert!(err.contains("--timeout") && err.contains("soon"), "{err}");

@@ -514,7 +514,8 @@ contexts: [{{name: x, context: {{cluster: x, user: x}}}}]
 
 #[test]
 fn kubectl_helper_script_for_krew_installs() {
-    let Some(kubectl) = kubesim::tools::kubectl("the helper script through the real kubectl") else {
+    let Some(kubectl) = kubesim::tools::kubectl("the helper script through the real kubectl")
+    else {
         return;
     };
     // krew links only kubectl-graceful onto PATH; the helper comes from `completion kubectl`.

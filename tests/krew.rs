@@ -168,7 +168,12 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
     let unpacked = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     archive::unpack(&d.archive, unpacked.path()).unwrap();
-    let list = kubectl(&kubectl_bin, unpacked.path(), home.path(), &["plugin", "list"]);
+    let list = kubectl(
+        &kubectl_bin,
+        unpacked.path(),
+        home.path(),
+        &["plugin", "list"],
+    );
     let stdout = String::from_utf8_lossy(&list.stdout);
     let stderr = String::from_utf8_lossy(&list.stderr);
     assert!(list.status.success(), "{stdout}{stderr}");
@@ -180,7 +185,12 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
     assert!(!stderr.to_lowercase().contains("warning"), "{stderr}");
     assert!(!stdout.to_lowercase().contains("warning"), "{stdout}");
 
-    let version = kubectl(&kubectl_bin, unpacked.path(), home.path(), &["graceful", "--version"]);
+    let version = kubectl(
+        &kubectl_bin,
+        unpacked.path(),
+        home.path(),
+        &["graceful", "--version"],
+    );
     assert!(version.status.success(), "{version:?}");
     assert_eq!(
         String::from_utf8_lossy(&version.stdout).trim(),

@@ -66,9 +66,9 @@ pub fn transport_error(e: &(dyn std::error::Error + 'static), t: &Target) -> Opt
         Some(s) if s.contains("kubeconfig") => {
             "check the cluster's proxy-url in the kubeconfig".to_string()
         }
-        Some(var) => format!(
-            "check {var}, or add the server's host to NO_PROXY to connect directly"
-        ),
+        Some(var) => {
+            format!("check {var}, or add the server's host to NO_PROXY to connect directly")
+        }
         None => String::new(),
     };
     Some(match c {
@@ -82,14 +82,20 @@ pub fn transport_error(e: &(dyn std::error::Error + 'static), t: &Target) -> Opt
             after,
             via_proxy: true,
         } => through_proxy(
-            format!("{what} timed out after {}", crate::settings::fmt_duration(*after)),
+            format!(
+                "{what} timed out after {}",
+                crate::settings::fmt_duration(*after)
+            ),
             &proxy_hint,
         )?,
         ConnectError::Tls {
             with_proxy: true,
             source,
             ..
-        } => through_proxy(format!("TLS with the proxy: {}", tls_reason(source).0), &proxy_hint)?,
+        } => through_proxy(
+            format!("TLS with the proxy: {}", tls_reason(source).0),
+            &proxy_hint,
+        )?,
         ConnectError::ProxyRefused { status } => {
             let hint = if status.starts_with("407") {
                 "the proxy wants credentials: put them in the proxy URL (http://user:password@host:port)"
@@ -116,7 +122,10 @@ pub fn transport_error(e: &(dyn std::error::Error + 'static), t: &Target) -> Opt
         },
         ConnectError::Timeout { what, after, .. } => Error::Unreachable {
             server: t.server.to_string(),
-            reason: format!("{what} timed out after {}", crate::settings::fmt_duration(*after)),
+            reason: format!(
+                "{what} timed out after {}",
+                crate::settings::fmt_duration(*after)
+            ),
             context: t.context.to_string(),
         },
         ConnectError::Handshake(h) => Error::Unreachable {
@@ -156,12 +165,18 @@ fn io_reason(e: &std::io::Error) -> String {
 fn tls_reason(e: &std::io::Error) -> (String, String) {
     use rustls::{CertificateError, Error as Tls};
     let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<Tls>()) else {
-        return (format!("TLS handshake failed: {e}"), "check the server URL".into());
+        return (
+            format!("TLS handshake failed: {e}"),
+            "check the server URL".into(),
+        );
     };
-    let ca_hint = "the server's certificate is not signed by the certificate-authority of the kubeconfig: \
+    let ca_hint =
+        "the server's certificate is not signed by the certificate-authority of the kubeconfig: \
                    fix certificate-authority(-data), or pass --certificate-authority";
     match tls {
-        Tls::InvalidCertificate(CertificateError::UnknownIssuer) => (
+        // BadSignature: an issuer of the same name but another key (Go: "signed by unknown authority").
+        Tls::InvalidCertificate(CertificateError::UnknownIssuer)
+        | Tls::InvalidCertificate(CertificateError::BadSignature) => (
             "certificate not trusted: unknown issuer".into(),
             ca_hint.into(),
         ),

@@ -120,7 +120,9 @@ fn run(config: &ExecConfig) -> Result<Credential, ExecError> {
         message,
     };
     if command.is_empty() {
-        return Err(err_config("the kubeconfig's exec section has no command".into()));
+        return Err(err_config(
+            "the kubeconfig's exec section has no command".into(),
+        ));
     }
     let api_version = config.api_version.clone().unwrap_or_default();
     if !matches!(
@@ -297,8 +299,10 @@ where
         Box::pin(async move {
             if !req.headers().contains_key(http::header::AUTHORIZATION) {
                 if let Some(token) = auth.credential().await?.token {
-                    let mut v = http::HeaderValue::from_str(&format!("Bearer {token}"))
-                        .map_err(|e| format!("the exec plugin's token is not a valid header: {e}"))?;
+                    let mut v =
+                        http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|e| {
+                            format!("the exec plugin's token is not a valid header: {e}")
+                        })?;
                     v.set_sensitive(true);
                     req.headers_mut().insert(http::header::AUTHORIZATION, v);
                 }
@@ -335,7 +339,10 @@ mod tests {
     #[test]
     fn rejects_what_client_go_rejects() {
         for (out, needle) in [
-            (r#"{"apiVersion":"client.authentication.k8s.io/v1"}"#, "status"),
+            (
+                r#"{"apiVersion":"client.authentication.k8s.io/v1"}"#,
+                "status",
+            ),
             (
                 r#"{"apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"t"}}"#,
                 "API version",

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use kube::config::{AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext};
+use kube::config::{
+    AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
+};
 
 use super::errors::error_chain;
 use crate::error::{Error, Result};
@@ -143,11 +145,7 @@ pub fn from_flags() -> Kubeconfig {
 }
 
 /// Writes the flags over the cluster and user that `context` (with `--cluster`/`--user`) selects.
-pub fn apply_overrides(
-    kc: &mut Kubeconfig,
-    context: &str,
-    s: &ConnectSettings,
-) -> Result<()> {
+pub fn apply_overrides(kc: &mut Kubeconfig, context: &str, s: &ConnectSettings) -> Result<()> {
     let o = &s.overrides;
     let ctx = kc
         .contexts

@@ -99,7 +99,9 @@ impl Kube {
             .trim_end_matches('/')
             .to_string();
         let endpoint = Endpoint::from_uri(&config.cluster_url, config.tls_server_name.as_deref())
-            .map_err(|e| Error::Config(format!("server {server:?} of context {context:?}: {e}")))?;
+            .map_err(|e| {
+            Error::Config(format!("server {server:?} of context {context:?}: {e}"))
+        })?;
         let proxy = proxy::proxy_for(
             if endpoint.https { "https" } else { "http" },
             &endpoint.host,
@@ -118,8 +120,16 @@ impl Kube {
             })?),
             false => None,
         };
-        let transport = Transport::new(endpoint, proxy.clone(), tls, s.request_timeout);
-        let client = build_client(&config, &transport, exec.clone(), true, s.verbosity, &context)?;
+        // The dial limit is client-go's 30 s; `--request-timeout` limits the whole request in `call`.
+        let transport = Transport::new(endpoint, proxy.clone(), tls, None);
+        let client = build_client(
+            &config,
+            &transport,
+            exec.clone(),
+            true,
+            s.verbosity,
+            &context,
+        )?;
         let no_retry = build_client(&config, &transport, exec, false, s.verbosity, &context)?;
         Ok(Kube {
             client,
@@ -271,9 +281,8 @@ async fn load_config(s: &ConnectSettings) -> Result<(Config, String, Option<Stri
         return Ok((config, context, proxy_url));
     }
     if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
-        let mut config = Config::incluster().map_err(|e| {
-            Error::Config(format!("in-cluster configuration: {}", error_chain(&e)))
-        })?;
+        let mut config = Config::incluster()
+            .map_err(|e| Error::Config(format!("in-cluster configuration: {}", error_chain(&e))))?;
         // client-go's in-cluster config takes only a token and a CA file from the flags.
         let o = &s.overrides;
         if let Some(token) = &o.token {
@@ -282,7 +291,10 @@ async fn load_config(s: &ConnectSettings) -> Result<(Config, String, Option<Stri
         }
         if let Some(ca) = &o.certificate_authority {
             let pem = std::fs::read(ca).map_err(|e| {
-                Error::Config(format!("cannot read --certificate-authority {}: {e}", ca.display()))
+                Error::Config(format!(
+                    "cannot read --certificate-authority {}: {e}",
+                    ca.display()
+                ))
             })?;
             config.root_cert = Some(pem_certs(&pem));
             config.root_cert_file = None;
@@ -381,15 +393,16 @@ fn build_client(
     context: &str,
 ) -> Result<Client> {
     let creds = |e: &dyn std::fmt::Display| {
-        Error::Config(format!("cannot use the credentials of context {context:?}: {e}"))
+        Error::Config(format!(
+            "cannot use the credentials of context {context:?}: {e}"
+        ))
     };
     let auth = config.auth_layer().map_err(|e| creds(&error_chain(&e)))?;
     let headers = config
         .extra_headers_layer()
         .map_err(|e| creds(&error_chain(&e)))?;
-    let retry = retry.then(|| {
-        tower::retry::RetryLayer::new(kube::client::retry::RetryPolicy::server_retry())
-    });
+    let retry = retry
+        .then(|| tower::retry::RetryLayer::new(kube::client::retry::RetryPolicy::server_retry()));
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
         .option_layer(retry)

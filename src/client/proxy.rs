@@ -44,11 +44,9 @@ impl ProxyEnv {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let any = |names: [&str; 2]| {
-            names.iter().find_map(|n| {
-                get(n)
-                    .filter(|v| !v.is_empty())
-                    .map(|v| (n.to_string(), v))
-            })
+            names
+                .iter()
+                .find_map(|n| get(n).filter(|v| !v.is_empty()).map(|v| (n.to_string(), v)))
         };
         ProxyEnv {
             https: any(["HTTPS_PROXY", "https_proxy"]),
@@ -90,7 +88,12 @@ pub fn proxy_for(
     }
     // Go ignores a value it cannot parse (the request then goes direct); we say so instead of guessing.
     parse_env_proxy(value)
-        .map(|p| Some(Proxy { source: name.clone(), ..p }))
+        .map(|p| {
+            Some(Proxy {
+                source: name.clone(),
+                ..p
+            })
+        })
         .map_err(|e| format!("{name}={value:?} is not a usable proxy URL: {e}"))
 }
 
@@ -123,9 +126,10 @@ fn parse_env_proxy(value: &str) -> Result<Proxy, String> {
     let scheme = value.split_once("://").map(|(s, _)| s.to_ascii_lowercase());
     match scheme.as_deref() {
         Some("http") | Some("https") => parse_url(value),
-        Some("socks5") => {
-            Err("socks5 proxies are not supported by kubectl-graceful; use an http or https proxy".into())
-        }
+        Some("socks5") => Err(
+            "socks5 proxies are not supported by kubectl-graceful; use an http or https proxy"
+                .into(),
+        ),
         _ => parse_url(&format!("http://{value}")),
     }
 }
@@ -248,11 +252,19 @@ fn cidr_contains(net: IpAddr, bits: u8, ip: IpAddr) -> bool {
     };
     match (as_v4(net), as_v4(ip)) {
         (IpAddr::V4(n), IpAddr::V4(i)) => {
-            let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u32::MAX << (32 - bits)
+            };
             u32::from(n) & mask == u32::from(i) & mask
         }
         (IpAddr::V6(n), IpAddr::V6(i)) => {
-            let mask = if bits == 0 { 0 } else { u128::MAX << (128 - bits) };
+            let mask = if bits == 0 {
+                0
+            } else {
+                u128::MAX << (128 - bits)
+            };
             u128::from(n) & mask == u128::from(i) & mask
         }
         _ => false,
@@ -286,8 +298,14 @@ mod tests {
     // Cases from golang.org/x/net/http/httpproxy/proxy_test.go (proxyForURLTests, useProxyTests).
     #[test]
     fn environment_rules_match_go() {
-        let e = env(&[("HTTPS_PROXY", "proxy.corp:3128"), ("HTTP_PROXY", "http://h:80")]);
-        assert_eq!(via("https://api.example.com:6443", &e).as_deref(), Some("proxy.corp:3128"));
+        let e = env(&[
+            ("HTTPS_PROXY", "proxy.corp:3128"),
+            ("HTTP_PROXY", "http://h:80"),
+        ]);
+        assert_eq!(
+            via("https://api.example.com:6443", &e).as_deref(),
+            Some("proxy.corp:3128")
+        );
         assert_eq!(via("http://api.example.com", &e).as_deref(), Some("h:80"));
         // Never for localhost or loopback, whatever NO_PROXY says.
         assert_eq!(via("https://localhost:6443", &e), None);
@@ -341,15 +359,23 @@ mod tests {
     #[test]
     fn kubeconfig_proxy_url_wins_and_is_strict() {
         let e = env(&[("HTTPS_PROXY", "env:1"), ("NO_PROXY", "*")]);
-        let p = proxy_for("https", "127.0.0.1", 6443, Some("http://u%40x:p@kp:3128"), &e)
-            .unwrap()
-            .unwrap();
+        let p = proxy_for(
+            "https",
+            "127.0.0.1",
+            6443,
+            Some("http://u%40x:p@kp:3128"),
+            &e,
+        )
+        .unwrap()
+        .unwrap();
         assert_eq!((p.host.as_str(), p.port), ("kp", 3128));
         assert_eq!(p.userinfo.as_deref(), Some("u@x:p"));
         assert_eq!(p.display, "http://kp:3128");
         assert!(proxy_for("https", "a", 1, Some("kp:3128"), &e).is_err());
         assert!(proxy_for("https", "a", 1, Some("ftp://kp:21"), &e).is_err());
-        let p = proxy_for("https", "a", 1, Some("https://kp"), &e).unwrap().unwrap();
+        let p = proxy_for("https", "a", 1, Some("https://kp"), &e)
+            .unwrap()
+            .unwrap();
         assert_eq!((p.scheme.as_str(), p.port), ("https", 443));
     }
 
@@ -358,7 +384,12 @@ mod tests {
         let e = env(&[("HTTPS_PROXY", "user:pw@proxy:8080")]);
         let p = proxy_for("https", "a.b", 443, None, &e).unwrap().unwrap();
         assert_eq!(
-            (p.scheme.as_str(), p.host.as_str(), p.port, p.userinfo.as_deref()),
+            (
+                p.scheme.as_str(),
+                p.host.as_str(),
+                p.port,
+                p.userinfo.as_deref()
+            ),
             ("http", "proxy", 8080, Some("user:pw"))
         );
         assert_eq!(p.source, "HTTPS_PROXY");

@@ -391,14 +391,15 @@ impl Inner {
         let server_name = rustls::pki_types::ServerName::try_from(name.to_string())
             .map_err(|e| tls_err(std::io::Error::other(format!("bad server name: {e}"))))?;
         let connector = tokio_rustls::TlsConnector::from(cfg);
-        let stream = tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, connector.connect(server_name, io))
-            .await
-            .map_err(|_| ConnectError::Timeout {
-                what: "the TLS handshake",
-                after: TLS_HANDSHAKE_TIMEOUT,
-                via_proxy: with_proxy,
-            })?
-            .map_err(tls_err)?;
+        let stream =
+            tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, connector.connect(server_name, io))
+                .await
+                .map_err(|_| ConnectError::Timeout {
+                    what: "the TLS handshake",
+                    after: TLS_HANDSHAKE_TIMEOUT,
+                    via_proxy: with_proxy,
+                })?
+                .map_err(tls_err)?;
         let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
         Ok((Box::new(stream), h2))
     }
@@ -485,7 +486,10 @@ mod tests {
         let e = Endpoint::from_uri(&"https://10.0.0.1:6443".parse().unwrap(), None).unwrap();
         assert!(e.https && e.port == 6443 && e.server_name == "10.0.0.1");
         let e = Endpoint::from_uri(&"https://[::1]".parse().unwrap(), Some("api")).unwrap();
-        assert_eq!((e.host.as_str(), e.port, e.server_name.as_str()), ("::1", 443, "api"));
+        assert_eq!(
+            (e.host.as_str(), e.port, e.server_name.as_str()),
+            ("::1", 443, "api")
+        );
         let e = Endpoint::from_uri(&"http://h".parse().unwrap(), None).unwrap();
         assert!(!e.https && e.port == 80);
         assert!(Endpoint::from_uri(&"ftp://h".parse().unwrap(), None).is_err());

@@ -123,9 +123,7 @@ impl Evictor<'_> {
                 Some(t) => {
                     match tokio::time::timeout(t, api.evict(name, &EvictParams::default())).await {
                         Ok(r) => r,
-                        Err(_) => {
-                            return Err(Error::timeout(format!("evict pod {name}"), t))
-                        }
+                        Err(_) => return Err(Error::timeout(format!("evict pod {name}"), t)),
                     }
                 }
                 None => api.evict(name, &EvictParams::default()).await,

@@ -160,7 +160,8 @@ fn handle(client: TcpStream, seen: &Mutex<Vec<Seen>>, opts: &ProxyOptions) -> st
                 ""
             };
             client.write_all(
-                format!("HTTP/1.1 {status} {reason}\r\n{extra}Content-Length: 0\r\n\r\n").as_bytes(),
+                format!("HTTP/1.1 {status} {reason}\r\n{extra}Content-Length: 0\r\n\r\n")
+                    .as_bytes(),
             )?;
             if method == "CONNECT" {
                 return Ok(());

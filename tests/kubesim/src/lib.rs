@@ -13,8 +13,8 @@ pub mod selectors;
 pub(crate) mod server;
 pub mod state;
 pub mod store;
-pub mod tools;
 mod table;
+pub mod tools;
 pub mod util;
 
 pub use state::RequestRecord;

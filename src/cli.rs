@@ -34,6 +34,9 @@ Examples:
     after_help = format!("{TOP_EXAMPLES}\n\n{EXIT_CODES_HELP}"),
     propagate_version = true,
     arg_required_else_help = true,
+    // Help is printed as written, never re-wrapped (like kubectl's): a wrapped example would lose its
+    // leading `#` or split a command line.
+    term_width = 0,
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -136,7 +136,9 @@ impl OutputSettings {
         OutputSettings {
             format,
             color: color_allowed(no_color) && std::io::stdout().is_terminal(),
-            interactive: std::io::stderr().is_terminal(),
+            // A dumb terminal cannot redraw a progress line either.
+            interactive: std::io::stderr().is_terminal()
+                && !std::env::var("TERM").is_ok_and(|t| t == "dumb"),
         }
     }
 }

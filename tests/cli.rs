@@ -559,13 +559,22 @@ fn real_kubectl_finds_and_runs_the_plugin() {
 
 /// Runs the binary on a pseudo-terminal (`script`), so it sees a terminal on stdout.
 fn on_a_terminal(term: &str, args: &[&str]) -> Option<String> {
-    if !kubesim::tools::program("script", &["--version"], "colour on a terminal", "util-linux") {
+    if !kubesim::tools::program(
+        "script",
+        &["--version"],
+        "colour on a terminal",
+        "util-linux",
+    ) {
         return None;
     }
-    let cmd = std::iter::once(assert_cmd::cargo::cargo_bin("kubectl-graceful").display().to_string())
-        .chain(args.iter().map(|a| a.to_string()))
-        .collect::<Vec<_>>()
-        .join(" ");
+    let cmd = std::iter::once(
+        assert_cmd::cargo::cargo_bin("kubectl-graceful")
+            .display()
+            .to_string(),
+    )
+    .chain(args.iter().map(|a| a.to_string()))
+    .collect::<Vec<_>>()
+    .join(" ");
     let out = std::process::Command::new("script")
         .args(["-qec", &cmd, "/dev/null"])
         .env("TERM", term)
@@ -578,11 +587,17 @@ fn on_a_terminal(term: &str, args: &[&str]) -> Option<String> {
 
 #[test]
 fn term_dumb_means_no_colour() {
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/explain/app-error.yaml");
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/explain/app-error.yaml"
+    );
     let Some(colour) = on_a_terminal("xterm-256color", &["explain", "-f", fixture]) else {
         return;
     };
-    assert!(colour.contains("\x1b["), "a terminal gets colour: {colour:?}");
+    assert!(
+        colour.contains("\x1b["),
+        "a terminal gets colour: {colour:?}"
+    );
     let dumb = on_a_terminal("dumb", &["explain", "-f", fixture]).unwrap();
     assert!(!dumb.contains('\x1b'), "TERM=dumb: {dumb:?}");
     assert!(dumb.contains("app-error"), "{dumb}");
@@ -636,11 +651,15 @@ fn kubectl_verbosity_flags_are_accepted() {
             .args(args)
             .assert()
             .code(2)
-            .stderr(predicate::str::contains("cannot read kubeconfig /nonexistent/kc"));
+            .stderr(predicate::str::contains(
+                "cannot read kubeconfig /nonexistent/kc",
+            ));
     }
     bin()
         .args(["explain", "web-1", "-v=many"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("invalid value 'many' for '--v <LEVEL>'"));
+        .stderr(predicate::str::contains(
+            "invalid value 'many' for '--v <LEVEL>'",
+        ));
 }

@@ -53,14 +53,34 @@ fn home_kubeconfig() -> Option<PathBuf> {
 }
 
 fn read_one(path: &Path) -> Result<Kubeconfig> {
-    Kubeconfig::read_from(path).map_err(|e| Error::Kubeconfig {
-        path: path.display().to_string(),
-        reason: error_chain(&e),
+    Kubeconfig::read_from(path).map_err(|e| {
+        // kube's read error repeats the path ("failed to read kubeconfig from '…': …"): keep the cause.
+        let reason = match &e {
+            kube::config::KubeconfigError::ReadConfig(io, _) => match io.kind() {
+                std::io::ErrorKind::InvalidData => "not a text file (invalid UTF-8)".to_string(),
+                _ => {
+                    let s = io.to_string();
+                    s.split(" (os error").next().unwrap_or(&s).to_lowercase()
+                }
+            },
+            _ => error_chain(&e),
+        };
+        Error::Kubeconfig {
+            path: path.display().to_string(),
+            reason,
+        }
     })
 }
 
 /// The context to use: `--context`, else `current-context`; errors name the contexts there are.
 pub fn pick_context(kc: &Kubeconfig, s: &ConnectSettings) -> Result<String> {
+    if kc.contexts.is_empty() && s.context.is_none() {
+        return Err(Error::Config(
+            "the kubeconfig has no contexts (is it empty?): point KUBECONFIG or --kubeconfig at a \
+             kubeconfig, or pass --server"
+                .into(),
+        ));
+    }
     let available = || names(kc.contexts.iter().map(|c| c.name.as_str()));
     match &s.context {
         Some(c) if kc.contexts.iter().any(|x| &x.name == c) => Ok(c.clone()),

@@ -369,7 +369,8 @@ async fn prepare_exec(config: &mut Config, context: &str) -> Result<Option<Arc<E
 
 /// One [`ExecAuth`] per plugin configuration for the whole process (client-go keeps the same cache).
 fn shared_exec_auth(config: kube::config::ExecConfig) -> Arc<ExecAuth> {
-    static CACHE: OnceLock<Mutex<Vec<(String, Arc<ExecAuth>)>>> = OnceLock::new();
+    type Cache = Mutex<Vec<(String, Arc<ExecAuth>)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
     let key = serde_json::to_string(&config).unwrap_or_default();
     let mut cache = CACHE
         .get_or_init(Default::default)

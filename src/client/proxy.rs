@@ -213,7 +213,7 @@ pub fn use_proxy(host: &str, port: u16, no_proxy: &str) -> bool {
         }
         let (phost, pport) = match split_host_port(&p) {
             (h, Some(pp)) if !h.is_empty() => (h.to_string(), Some(pp.to_string())),
-            (h, Some(_)) if h.is_empty() => continue, // ":80": no host part, ignored like Go
+            ("", Some(_)) => continue, // ":80": no host part, ignored like Go
             (h, _) => (h.to_string(), None),
         };
         let port_ok = pport.as_deref().is_none_or(|pp| pp == port);

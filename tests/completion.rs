@@ -500,7 +500,7 @@ contexts: [{{name: x, context: {{cluster: x, user: x}}}}]
             "{name}: static took {took:?}"
         );
         // … and the reason with -v.
-        let out = direct(&["-v", "explain", ""], Some(&kc));
+        let out = direct(&["-v=1", "explain", ""], Some(&kc));
         let (v, _) = parse(&out);
         has_all(&v, &["deploy/"]);
         let err = String::from_utf8_lossy(&out.stderr);

@@ -10,7 +10,8 @@
 //! | pods (100 / 1,000 / 10,000, a workload per 5 pods) | `diagnose -A` | `kubectl get deploy,sts,ds,pdb,svc,hpa,pods -A -o json` |
 //! | a restart | `restart deploy/NAME` | `kubectl rollout restart` + `kubectl rollout status` |
 //!
-//! Each row: median wall time, CPU (user + system) and peak memory (max RSS) of the process(es), the
+//! Each row: median wall time, CPU (user + system) and peak memory (VmHWM, sampled every ms) of the
+//! process(es), the
 //! ratio ours / yardstick, and for the distance rows the wall time in RTTs and the TCP connections the
 //! run opened.
 //!
@@ -50,12 +51,30 @@ fn run(program: &Path, args: &[String], ok: &[i32]) -> Run {
         .spawn()
         .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
     let pid = child.id() as libc::pid_t;
+    // Peak memory from the child's own VmHWM (its high-water mark since exec), sampled until it exits:
+    // wait4's ru_maxrss would include this process's memory (kubesim's objects) inherited at spawn.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let done = done.clone();
+        std::thread::spawn(move || {
+            let mut peak = 0u64;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Some(kib) = vm_hwm_kib(pid) {
+                    peak = peak.max(kib);
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            peak
+        })
+    };
     let mut status: libc::c_int = 0;
     // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child, which std has not reaped.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = start.elapsed();
     std::mem::forget(child); // reaped by wait4
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let peak = sampler.join().unwrap_or(0);
     assert_eq!(r, pid, "wait4");
     let code = if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)
@@ -75,8 +94,15 @@ fn run(program: &Path, args: &[String], ok: &[i32]) -> Run {
     Run {
         wall,
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
-        max_rss_kib: usage.ru_maxrss as u64,
+        max_rss_kib: peak,
     }
+}
+
+/// `VmHWM` of a running process, in KiB.
+fn vm_hwm_kib(pid: libc::pid_t) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Several processes one after another (what a user types for the yardstick), as one run.

@@ -307,6 +307,10 @@ fn current_context_namespace_and_server_are_used() {
         "{seen:?}"
     );
     assert_eq!(seen[0].header("authorization"), Some("Bearer alpha-token"));
+    assert_eq!(
+        seen[0].header("user-agent"),
+        Some(concat!("kubectl-graceful/v", env!("CARGO_PKG_VERSION")))
+    );
     assert!(b.seen().is_empty());
 }
 

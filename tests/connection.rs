@@ -496,6 +496,24 @@ fn connection_flags_replace_the_kubeconfig() {
         .arg(&ca)
         .assert()
         .code(1);
+    // An empty kubeconfig with --server: the flags say everything, as in kubectl.
+    let empty = dir.path().join("empty");
+    std::fs::write(&empty, "").unwrap();
+    bin()
+        .args([
+            "explain",
+            "api-0",
+            "--server",
+            &sim.url(),
+            "--token",
+            &token,
+            "--kubeconfig",
+        ])
+        .arg(&empty)
+        .arg("--certificate-authority")
+        .arg(&ca)
+        .assert()
+        .code(1);
     // --insecure-skip-tls-verify instead of the CA; --tls-server-name for a host the certificate lacks.
     bin()
         .args([

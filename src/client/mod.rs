@@ -93,6 +93,14 @@ impl Kube {
                 ));
             }
         }
+        // Servers see who is calling, as they see `kubectl/v1.33.1 (linux/amd64) kubernetes/8adc0f0`.
+        config.headers.push((
+            http::header::USER_AGENT,
+            http::HeaderValue::from_static(concat!(
+                "kubectl-graceful/v",
+                env!("CARGO_PKG_VERSION")
+            )),
+        ));
         let server = config
             .cluster_url
             .to_string()
@@ -260,6 +268,10 @@ fn connection_reason(e: &(dyn std::error::Error + 'static)) -> String {
 /// cluster's `proxy-url` (taken out: the transport handles proxies).
 async fn load_config(s: &ConnectSettings) -> Result<(Config, String, Option<String>)> {
     let kc = match load_kubeconfig(s.kubeconfig.as_deref())? {
+        // An empty kubeconfig says nothing: with --server the flags say everything, as in kubectl.
+        Some(kc) if kc.contexts.is_empty() && s.overrides.server.is_some() => {
+            Some(kubeconfig::from_flags())
+        }
         Some(kc) => Some(kc),
         // kubectl works from flags alone: `--server https://… --token …`.
         None if s.overrides.server.is_some() => Some(kubeconfig::from_flags()),

@@ -15,7 +15,9 @@
 //! ratio ours / yardstick, and for the distance rows the wall time in RTTs and the TCP connections the
 //! run opened.
 //!
-//! `cargo bench --bench compare` runs the full series (release build; `BENCH_RUNS`, default 5).
+//! `cargo bench --bench compare` runs the full series (release build; `BENCH_RUNS`, default 5;
+//! `BENCH_CASES=restart,diagnose` runs only those of `startup`, `explain`, `restart`, `explain-all`,
+//! `diagnose`).
 //! Without `--bench` (what `cargo test` does: `test = true` in Cargo.toml) it is a smoke run: tiny
 //! sizes, one run, no timing checked — only that every command works on every case.
 
@@ -293,6 +295,16 @@ fn workloads(pods: usize) -> String {
     y
 }
 
+/// Sleeps until just after the next whole second (the resolution of `restartedAt`).
+fn next_second() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    std::thread::sleep(
+        Duration::from_millis(1_020) - Duration::from_millis(now.subsec_millis() as u64),
+    );
+}
+
 fn sim_with(yaml: String) -> Sim {
     Sim::start(SimOptions {
         time_scale: 20.0,
@@ -334,28 +346,32 @@ fn main() {
     let kubectl = kubesim::tools::kubectl("the benchmark's kubectl yardsticks");
     let dir = tempfile::tempdir().unwrap();
     let mut rows = Vec::new();
+    let only = std::env::var("BENCH_CASES").unwrap_or_default();
+    let wanted = |case: &str| only.is_empty() || only.split(',').any(|c| c.trim() == case);
 
     // Start-up.
-    let ours = measure(runs * 2, || run(&me, &["--version".into()], &[0]));
-    let theirs = kubectl.as_ref().map(|k| {
-        let a = vec!["version".to_string(), "--client".to_string()];
-        (
-            "kubectl version --client".to_string(),
-            measure(runs * 2, || run(k, &a, &[0])),
-        )
-    });
-    rows.push(Row {
-        case: "start-up: --version".into(),
-        ours,
-        theirs,
-        rtt: None,
-        connections: None,
-    });
+    if wanted("startup") {
+        let ours = measure(runs * 2, || run(&me, &["--version".into()], &[0]));
+        let theirs = kubectl.as_ref().map(|k| {
+            let a = vec!["version".to_string(), "--client".to_string()];
+            (
+                "kubectl version --client".to_string(),
+                measure(runs * 2, || run(k, &a, &[0])),
+            )
+        });
+        rows.push(Row {
+            case: "start-up: --version".into(),
+            ours,
+            theirs,
+            rtt: None,
+            connections: None,
+        });
+    }
 
     // One failed pod at a distance.
     let sim = sim_with(ONE_POD.to_string());
     let rtts: &[u64] = if full { &[0, 25, 100] } else { &[0, 5] };
-    for &ms in rtts {
+    for &ms in rtts.iter().filter(|_| wanted("explain")) {
         let rtt = Duration::from_millis(ms);
         let relay = Distance::start(sim.url().rsplit(':').next().unwrap().parse().unwrap(), rtt);
         let kc = kubeconfig_via(&sim, relay.port, dir.path());
@@ -389,54 +405,63 @@ fn main() {
         });
     }
 
-    // A restart, until its new pods are Ready and the old ones gone.
-    assert!(sim.wait_until(Duration::from_secs(60), |s| s
-        .get("apps/v1", "Deployment", Some("shop"), "web")
-        .is_some_and(|d| d["status"]["readyReplicas"] == 2)));
-    let kc = sim.kubeconfig_path().to_path_buf();
-    let ours = measure(runs, || {
-        run(
-            &me,
-            &args(
-                &["restart", "deploy/web", "-n", "shop", "--timeout", "2m"],
-                &kc,
-            ),
-            &[0],
-        )
-    });
-    let theirs = kubectl.as_ref().map(|k| {
-        let steps = [
-            (
-                k.clone(),
-                args(&["rollout", "restart", "deploy/web", "-n", "shop"], &kc),
-            ),
-            (
-                k.clone(),
-                args(
-                    &[
-                        "rollout",
-                        "status",
-                        "deploy/web",
-                        "-n",
-                        "shop",
-                        "--timeout=2m",
-                    ],
+    // A restart, until its new pods are Ready and the old ones gone. Each run starts in a new second:
+    // `restartedAt` has seconds precision, so a restart within the second of the previous one would
+    // change nothing (kubectl) or wait for the next second (kubectl-graceful).
+    if wanted("restart") {
+        assert!(sim.wait_until(Duration::from_secs(60), |s| s
+            .get("apps/v1", "Deployment", Some("shop"), "web")
+            .is_some_and(|d| d["status"]["readyReplicas"] == 2)));
+        let kc = sim.kubeconfig_path().to_path_buf();
+        let ours = measure(runs, || {
+            next_second();
+            run(
+                &me,
+                &args(
+                    &["restart", "deploy/web", "-n", "shop", "--timeout", "2m"],
                     &kc,
                 ),
-            ),
-        ];
-        (
-            "kubectl rollout restart + rollout status".to_string(),
-            measure(runs, || run_all(&steps)),
-        )
-    });
-    rows.push(Row {
-        case: "restart deploy/web (2 pods)".into(),
-        ours,
-        theirs,
-        rtt: None,
-        connections: None,
-    });
+                &[0],
+            )
+        });
+        let theirs = kubectl.as_ref().map(|k| {
+            let steps = [
+                (
+                    k.clone(),
+                    args(&["rollout", "restart", "deploy/web", "-n", "shop"], &kc),
+                ),
+                (
+                    k.clone(),
+                    args(
+                        &[
+                            "rollout",
+                            "status",
+                            "deploy/web",
+                            "-n",
+                            "shop",
+                            "--timeout=2m",
+                        ],
+                        &kc,
+                    ),
+                ),
+            ];
+            let measured = measure(runs, || {
+                next_second();
+                run_all(&steps)
+            });
+            (
+                "kubectl rollout restart + rollout status".to_string(),
+                measured,
+            )
+        });
+        rows.push(Row {
+            case: "restart deploy/web (2 pods)".into(),
+            ours,
+            theirs,
+            rtt: None,
+            connections: None,
+        });
+    }
     drop(sim);
 
     // explain -A over failing pods.
@@ -445,7 +470,7 @@ fn main() {
     } else {
         &[(20, 50)]
     };
-    for &(failing, events) in sizes {
+    for &(failing, events) in sizes.iter().filter(|_| wanted("explain-all")) {
         let sim = sim_with(failing_pods(failing, events));
         let kc = sim.kubeconfig_path().to_path_buf();
         let scale_runs = runs.min(3);
@@ -470,7 +495,7 @@ fn main() {
 
     // diagnose -A over workloads.
     let sizes: &[usize] = if full { &[100, 1_000, 10_000] } else { &[50] };
-    for &pods in sizes {
+    for &pods in sizes.iter().filter(|_| wanted("diagnose")) {
         let sim = sim_with(workloads(pods));
         let kc = sim.kubeconfig_path().to_path_buf();
         let scale_runs = runs.min(3);

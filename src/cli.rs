@@ -34,6 +34,9 @@ Examples:
     after_help = format!("{TOP_EXAMPLES}\n\n{EXIT_CODES_HELP}"),
     propagate_version = true,
     arg_required_else_help = true,
+    // Help is printed as written, never re-wrapped (like kubectl's): a wrapped example would lose its
+    // leading `#` or split a command line.
+    term_width = 0,
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -43,7 +46,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Connection and presentation flags shared by every subcommand, named as kubectl names them.
+/// Connection and presentation flags shared by every subcommand, named and read as kubectl names and
+/// reads them (a flag beats the kubeconfig).
 #[derive(Debug, Args, Clone, Default)]
 pub struct GlobalArgs {
     /// Path to the kubeconfig file to use (only this file; KUBECONFIG is ignored then)
@@ -72,6 +76,48 @@ pub struct GlobalArgs {
     )]
     pub namespace: Option<String>,
 
+    /// The address and port of the Kubernetes API server
+    #[arg(
+        short = 's',
+        long,
+        global = true,
+        value_name = "URL",
+        help_heading = "Connection"
+    )]
+    pub server: Option<String>,
+
+    /// Bearer token for authentication to the API server
+    #[arg(long, global = true, value_name = "TOKEN", help_heading = "Connection")]
+    pub token: Option<String>,
+
+    /// Path to a cert file for the certificate authority
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub certificate_authority: Option<PathBuf>,
+
+    /// Path to a client certificate file for TLS
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub client_certificate: Option<PathBuf>,
+
+    /// Path to a client key file for TLS
+    #[arg(long, global = true, value_name = "FILE", help_heading = "Connection")]
+    pub client_key: Option<PathBuf>,
+
+    /// If true, the server's certificate will not be checked for validity (insecure)
+    #[arg(
+        long,
+        global = true,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "true",
+        help_heading = "Connection"
+    )]
+    pub insecure_skip_tls_verify: Option<bool>,
+
+    /// Server name to use for server certificate validation (default: the server's hostname)
+    #[arg(long, global = true, value_name = "NAME", help_heading = "Connection")]
+    pub tls_server_name: Option<String>,
+
     /// Username to impersonate for the operation
     #[arg(
         long = "as",
@@ -90,6 +136,15 @@ pub struct GlobalArgs {
     )]
     pub as_group: Vec<String>,
 
+    /// UID to impersonate for the operation
+    #[arg(
+        long = "as-uid",
+        global = true,
+        value_name = "UID",
+        help_heading = "Connection"
+    )]
+    pub as_uid: Option<String>,
+
     /// Time limit for each single API request (e.g. 10s, 1m; 0 = none). Watches are never cut by it
     #[arg(
         long,
@@ -99,13 +154,20 @@ pub struct GlobalArgs {
     )]
     pub request_timeout: Option<String>,
 
-    /// Never colour the output (NO_COLOR is honoured too)
+    /// Never colour the output (NO_COLOR and TERM=dumb are honoured too)
     #[arg(long, global = true, help_heading = "Output")]
     pub no_color: bool,
 
-    /// More log output on stderr (-v info, -vv debug, -vvv trace; RUST_LOG overrides)
-    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count, help_heading = "Output")]
-    pub verbose: u8,
+    /// Log level on stderr, as kubectl's: 1-3 info, 4-5 debug, 6 every API request (method, URL, status,
+    /// time), 7 with request headers, 9 everything. RUST_LOG overrides
+    #[arg(
+        short = 'v',
+        long = "v",
+        global = true,
+        value_name = "LEVEL",
+        help_heading = "Output"
+    )]
+    pub verbose: Option<u8>,
 }
 
 #[derive(Debug, Subcommand)]

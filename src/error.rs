@@ -36,6 +36,24 @@ pub enum Error {
         context: String,
     },
 
+    #[error("cannot reach {server} through the proxy {proxy} ({setting}): {reason}\n  {hint}")]
+    Proxy {
+        server: String,
+        proxy: String,
+        /// Where the proxy comes from: `HTTPS_PROXY`, `proxy-url in the kubeconfig`.
+        setting: String,
+        reason: String,
+        hint: String,
+    },
+
+    #[error("cannot connect to {server}: {reason} (context {context})\n  {hint}")]
+    Tls {
+        server: String,
+        reason: String,
+        hint: String,
+        context: String,
+    },
+
     #[error("{action}: the API server answered {code} {reason}: {message}")]
     Api {
         action: String,
@@ -44,8 +62,8 @@ pub enum Error {
         message: String,
     },
 
-    #[error("{action}: timed out after {seconds}s (--request-timeout)")]
-    Timeout { action: String, seconds: u64 },
+    #[error("{action}: timed out after {after} (--request-timeout)")]
+    Timeout { action: String, after: String },
 
     #[error("{0}")]
     Usage(String),
@@ -77,6 +95,14 @@ impl Error {
         Error::Input {
             path: path.into(),
             message: message.into(),
+        }
+    }
+
+    /// `action` ran out of `--request-timeout`; the limit is shown as it was given (`1ms`, `30s`).
+    pub fn timeout(action: impl Into<String>, limit: std::time::Duration) -> Self {
+        Error::Timeout {
+            action: action.into(),
+            after: crate::settings::fmt_duration(limit),
         }
     }
 

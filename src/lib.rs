@@ -87,13 +87,16 @@ pub async fn connect(global: &GlobalArgs) -> error::Result<client::Kube> {
     client::Kube::connect(&s).await
 }
 
+/// Logging on stderr, by kubectl's `-v` levels: 0 warnings, 1-3 info, 4-5 debug, 6-8 debug plus
+/// kubectl's request log (see `client::log`), 9+ trace. `RUST_LOG` overrides the filter.
 fn init_logging(g: &GlobalArgs) {
     use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
-    let default = match g.verbose {
+    let level = g.verbose.unwrap_or(0);
+    let default = match level {
         0 => "kubectl_graceful=warn",
-        1 => "warn,kubectl_graceful=info",
-        2 => "info,kubectl_graceful=debug,kube=debug",
+        1..=3 => "warn,kubectl_graceful=info",
+        4..=8 => "info,kubectl_graceful=debug,kube=debug",
         _ => "trace",
     };
     let filter = std::env::var("RUST_LOG")
@@ -103,11 +106,7 @@ fn init_logging(g: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(
-            std::io::stderr().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none()
-                && !g.no_color,
-        )
-        .with_target(g.verbose >= 2)
+        .with_ansi(std::io::stderr().is_terminal() && settings::color_allowed(g.no_color))
+        .with_target(level >= 4)
         .try_init();
 }

@@ -15,17 +15,48 @@ pub struct ConnectSettings {
     pub cluster: Option<String>,
     pub user: Option<String>,
     pub namespace: Option<String>,
+    /// Flags that override the kubeconfig's cluster and user (`--server`, `--token` …).
+    pub overrides: Overrides,
     pub impersonate_user: Option<String>,
+    pub impersonate_uid: Option<String>,
     pub impersonate_groups: Vec<String>,
     /// Limit for each single (non-watch) request; `None` = no limit, as kubectl's `--request-timeout=0`.
     pub request_timeout: Option<Duration>,
+    /// kubectl's `-v` level (0 = quiet).
+    pub verbosity: u8,
+}
+
+/// kubectl's flags that replace a field of the kubeconfig's cluster or user (client-go `ConfigOverrides`).
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub server: Option<String>,
+    pub token: Option<String>,
+    pub certificate_authority: Option<PathBuf>,
+    pub client_certificate: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// `--insecure-skip-tls-verify` (true only when given as true).
+    pub insecure_skip_tls_verify: bool,
+    pub tls_server_name: Option<String>,
+}
+
+impl Overrides {
+    /// Any flag that changes the cluster (client-go: such a flag makes a flags-only config usable).
+    pub fn any(&self) -> bool {
+        self.server.is_some()
+            || self.token.is_some()
+            || self.certificate_authority.is_some()
+            || self.client_certificate.is_some()
+            || self.client_key.is_some()
+            || self.insecure_skip_tls_verify
+            || self.tls_server_name.is_some()
+    }
 }
 
 /// How results are printed.
 #[derive(Debug, Clone, Copy)]
 pub struct OutputSettings {
     pub format: OutputFormat,
-    /// Colour on stdout (a terminal, no `--no-color`, no `NO_COLOR`).
+    /// Colour on stdout (a terminal, no `--no-color`, no `NO_COLOR`, no `TERM=dumb`).
     pub color: bool,
     /// stderr is a terminal: live progress is allowed there.
     pub interactive: bool,
@@ -43,6 +74,10 @@ impl ConnectSettings {
             ("--user", &g.user),
             ("--namespace", &g.namespace),
             ("--as", &g.as_user),
+            ("--as-uid", &g.as_uid),
+            ("--server", &g.server),
+            ("--token", &g.token),
+            ("--tls-server-name", &g.tls_server_name),
         ] {
             if value.as_deref() == Some("") {
                 return Err(Error::usage(format!("{flag} must not be empty")));
@@ -51,26 +86,59 @@ impl ConnectSettings {
         if let Some(ns) = &g.namespace {
             validate_dns_label(ns, "--namespace")?;
         }
+        for (flag, path) in [
+            ("--kubeconfig", &g.kubeconfig),
+            ("--certificate-authority", &g.certificate_authority),
+            ("--client-certificate", &g.client_certificate),
+            ("--client-key", &g.client_key),
+        ] {
+            if path.as_ref().is_some_and(|p| p.as_os_str().is_empty()) {
+                return Err(Error::usage(format!("{flag} must not be empty")));
+            }
+        }
+        if g.as_group.iter().any(String::is_empty) {
+            return Err(Error::usage("--as-group must not be empty"));
+        }
         Ok(ConnectSettings {
             kubeconfig: g.kubeconfig.clone(),
             context: g.context.clone(),
             cluster: g.cluster.clone(),
             user: g.user.clone(),
             namespace: g.namespace.clone(),
+            overrides: Overrides {
+                server: g.server.clone(),
+                token: g.token.clone(),
+                certificate_authority: g.certificate_authority.clone(),
+                client_certificate: g.client_certificate.clone(),
+                client_key: g.client_key.clone(),
+                insecure_skip_tls_verify: g.insecure_skip_tls_verify == Some(true),
+                tls_server_name: g.tls_server_name.clone(),
+            },
             impersonate_user: g.as_user.clone(),
+            impersonate_uid: g.as_uid.clone(),
             impersonate_groups: g.as_group.clone(),
             request_timeout,
+            verbosity: g.verbose.unwrap_or(0),
         })
     }
 }
 
+/// Whether colour may be used at all: no `--no-color`, no `NO_COLOR`, and a terminal that can show it
+/// (`TERM=dumb` cannot). Whether the stream is a terminal is the caller's check.
+pub fn color_allowed(no_color_flag: bool) -> bool {
+    let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
+    !no_color_flag && !no_color_env && !dumb
+}
+
 impl OutputSettings {
     pub fn new(format: OutputFormat, no_color: bool) -> Self {
-        let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         OutputSettings {
             format,
-            color: !no_color && !no_color_env && std::io::stdout().is_terminal(),
-            interactive: std::io::stderr().is_terminal(),
+            color: color_allowed(no_color) && std::io::stdout().is_terminal(),
+            // A dumb terminal cannot redraw a progress line either.
+            interactive: std::io::stderr().is_terminal()
+                && !std::env::var("TERM").is_ok_and(|t| t == "dumb"),
         }
     }
 }
@@ -86,6 +154,36 @@ pub fn parse_duration(s: &str, flag: &str) -> Result<Duration> {
             "invalid {flag} value {s:?}: {e} (use a duration like 30s, 5m or 1h)"
         ))
     })
+}
+
+/// A duration the way it is usually written: `1ms`, `1.5s`, `30s`, `1m30s`, `2h`.
+pub fn fmt_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        let ms = d.as_secs_f64() * 1000.0;
+        return if ms.fract() == 0.0 {
+            format!("{ms}ms")
+        } else {
+            format!("{}ms", (ms * 1000.0).round() / 1000.0)
+        };
+    }
+    let total = d.as_secs();
+    let (h, m, s) = (total / 3600, total / 60 % 60, total % 60);
+    let frac = d.subsec_millis();
+    let secs = if frac > 0 {
+        format!("{}s", (s as f64 + frac as f64 / 1000.0))
+    } else if s > 0 {
+        format!("{s}s")
+    } else {
+        String::new()
+    };
+    let mut out = String::new();
+    if h > 0 {
+        out.push_str(&format!("{h}h"));
+    }
+    if m > 0 {
+        out.push_str(&format!("{m}m"));
+    }
+    out + &secs
 }
 
 /// Like [`parse_duration`], where zero means "no limit".
@@ -122,6 +220,15 @@ mod tests {
         assert_eq!(parse_duration("45", "x").unwrap(), Duration::from_secs(45));
         assert_eq!(parse_duration_opt("0", "x").unwrap(), None);
         let err = parse_duration("soon", "--timeout").unwrap_err().to_string();
+        for (text, want) in [
+            ("1ms", "1ms"),
+            ("1s", "1s"),
+            ("90s", "1m30s"),
+            ("1h", "1h"),
+            ("1500ms", "1.5s"),
+        ] {
+            assert_eq!(fmt_duration(parse_duration(text, "x").unwrap()), want);
+        }
         assert!(err.contains("--timeout") && err.contains("soon"), "{err}");
     }
 

@@ -307,6 +307,10 @@ fn current_context_namespace_and_server_are_used() {
         "{seen:?}"
     );
     assert_eq!(seen[0].header("authorization"), Some("Bearer alpha-token"));
+    assert_eq!(
+        seen[0].header("user-agent"),
+        Some(concat!("kubectl-graceful/v", env!("CARGO_PKG_VERSION")))
+    );
     assert!(b.seen().is_empty());
 }
 
@@ -517,14 +521,10 @@ fn ctrl_c_exits_130() {
 /// `kubectl graceful …` through the real kubectl, with the binary on PATH.
 #[test]
 fn real_kubectl_finds_and_runs_the_plugin() {
-    let kubectl = Path::new("/usr/bin/kubectl");
-    if !kubectl.exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("kubectl is required in CI but /usr/bin/kubectl is missing");
-        }
-        eprintln!("skipping: /usr/bin/kubectl is not installed");
+    let Some(kubectl) = kubesim::tools::kubectl("running the plugin through kubectl") else {
         return;
-    }
+    };
+    let kubectl = kubectl.as_path();
     let dir = tempfile::tempdir().unwrap();
     let plugin = dir.path().join("kubectl-graceful");
     std::fs::copy(assert_cmd::cargo::cargo_bin("kubectl-graceful"), &plugin).unwrap();
@@ -563,4 +563,111 @@ fn real_kubectl_finds_and_runs_the_plugin() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
+}
+
+/// Runs the binary on a pseudo-terminal (`script`), so it sees a terminal on stdout.
+fn on_a_terminal(term: &str, args: &[&str]) -> Option<String> {
+    if !kubesim::tools::program(
+        "script",
+        &["--version"],
+        "colour on a terminal",
+        "util-linux",
+    ) {
+        return None;
+    }
+    let cmd = std::iter::once(
+        assert_cmd::cargo::cargo_bin("kubectl-graceful")
+            .display()
+            .to_string(),
+    )
+    .chain(args.iter().map(|a| a.to_string()))
+    .collect::<Vec<_>>()
+    .join(" ");
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("TERM", term)
+        .env_remove("NO_COLOR")
+        .env_remove("KUBECONFIG")
+        .output()
+        .unwrap();
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn term_dumb_means_no_colour() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/explain/app-error.yaml"
+    );
+    let Some(colour) = on_a_terminal("xterm-256color", &["explain", "-f", fixture]) else {
+        return;
+    };
+    assert!(
+        colour.contains("\x1b["),
+        "a terminal gets colour: {colour:?}"
+    );
+    let dumb = on_a_terminal("dumb", &["explain", "-f", fixture]).unwrap();
+    assert!(!dumb.contains('\x1b'), "TERM=dumb: {dumb:?}");
+    assert!(dumb.contains("app-error"), "{dumb}");
+    let flag = on_a_terminal("xterm", &["explain", "-f", fixture, "--no-color"]).unwrap();
+    assert!(!flag.contains('\x1b'), "--no-color: {flag:?}");
+}
+
+#[test]
+fn request_timeout_is_reported_as_given() {
+    let hang = FakeApi::start(0, "", "");
+    let dir = tempfile::tempdir().unwrap();
+    let kc = two_context_kubeconfig(dir.path(), &hang.url(), &hang.url());
+    for (given, shown) in [("1ms", "1ms"), ("250ms", "250ms"), ("1.5s", "1.5s")] {
+        explain_web1(&kc, &["--request-timeout", given])
+            .code(2)
+            .stderr(format!(
+                "error: get pod web-1: timed out after {shown} (--request-timeout)\n"
+            ));
+    }
+}
+
+#[test]
+fn completion_help_examples_are_printed_as_written() {
+    // However narrow the terminal, no example line is re-wrapped: a wrapped comment would lose its `#`
+    // and a wrapped command would not run.
+    for columns in ["40", "80", "200"] {
+        let out = bin()
+            .args(["completion", "--help"])
+            .env("COLUMNS", columns)
+            .assert()
+            .success();
+        let text = String::from_utf8_lossy(&out.get_output().stdout).into_owned();
+        assert!(
+            text.contains(concat!(
+                "  # `kubectl graceful <TAB>` in kubectl's own completion (kubectl >= 1.26, any shell): kubectl runs an\n",
+                "  # executable `kubectl_complete-graceful` from PATH. `cargo install` and the release archives ship it;\n",
+                "  # with krew, install the helper script into a directory on PATH:\n",
+                "  kubectl graceful completion kubectl > ~/.local/bin/kubectl_complete-graceful\n",
+            )),
+            "COLUMNS={columns}:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn kubectl_verbosity_flags_are_accepted() {
+    // -v=6 / --v=6 / -v 6 are kubectl's spellings; a level is required, as in kubectl.
+    for args in [&["-v=6"][..], &["--v=6"], &["-v", "6"], &["--v", "0"]] {
+        bin()
+            .args(["explain", "web-1", "--kubeconfig", "/nonexistent/kc"])
+            .args(args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "cannot read kubeconfig /nonexistent/kc",
+            ));
+    }
+    bin()
+        .args(["explain", "web-1", "-v=many"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid value 'many' for '--v <LEVEL>'",
+        ));
 }

@@ -1106,9 +1106,12 @@ fn live_recreated_pod_does_not_inherit_old_events() {
 
 #[test]
 fn live_facts_agree_with_kubectl_describe() {
+    let Some(kubectl) = kubesim::tools::kubectl("comparing explain with kubectl describe") else {
+        return;
+    };
     let sim = static_sim();
     for pod in ["web-7d4b9c-x2x8k", "orders-0", "zoo", "gw-1"] {
-        let describe = std::process::Command::new("/usr/bin/kubectl")
+        let describe = std::process::Command::new(&kubectl)
             .arg("--kubeconfig")
             .arg(sim.kubeconfig_path())
             .args(["describe", "pod", pod])
@@ -1312,6 +1315,9 @@ fn live_controller_pods_behaving_badly() {
 
 #[test]
 fn live_bad_release_after_a_rollout_restart() {
+    let Some(kubectl) = kubesim::tools::kubectl("kubectl rollout restart") else {
+        return;
+    };
     let scenario = r#"
 apiVersion: apps/v1
 kind: Deployment
@@ -1347,7 +1353,7 @@ spec:
         .assert()
         .code(0)
         .stdout(predicate::str::contains("healthy (1/1 ready, 0 restarts)"));
-    let restart = std::process::Command::new("/usr/bin/kubectl")
+    let restart = std::process::Command::new(&kubectl)
         .arg("--kubeconfig")
         .arg(sim.kubeconfig_path())
         .args(["rollout", "restart", "deploy/shop"])

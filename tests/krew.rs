@@ -110,8 +110,8 @@ fn run_dist(target: &str, bin_dir: &Path, out_dir: &Path) -> dist::Output {
 }
 
 /// `kubectl` with only `dir` and /usr/bin on PATH, and HOME/KUBECONFIG in a temp dir.
-fn kubectl(dir: &Path, home: &Path, args: &[&str]) -> std::process::Output {
-    Command::new("/usr/bin/kubectl")
+fn kubectl(kubectl: &Path, dir: &Path, home: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(kubectl)
         .args(args)
         .env_clear()
         .env("PATH", format!("{}:/usr/bin", dir.display()))
@@ -168,10 +168,18 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
     }
 
     // Unpacked and put on PATH, the real kubectl finds the plugin and runs it.
+    let Some(kubectl_bin) = kubesim::tools::kubectl("the unpacked plugin through kubectl") else {
+        return;
+    };
     let unpacked = tempfile::tempdir().unwrap();
     let home = tempfile::tempdir().unwrap();
     archive::unpack(&d.archive, unpacked.path()).unwrap();
-    let list = kubectl(unpacked.path(), home.path(), &["plugin", "list"]);
+    let list = kubectl(
+        &kubectl_bin,
+        unpacked.path(),
+        home.path(),
+        &["plugin", "list"],
+    );
     let stdout = String::from_utf8_lossy(&list.stdout);
     let stderr = String::from_utf8_lossy(&list.stderr);
     assert!(list.status.success(), "{stdout}{stderr}");
@@ -183,7 +191,12 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
     assert!(!stderr.to_lowercase().contains("warning"), "{stderr}");
     assert!(!stdout.to_lowercase().contains("warning"), "{stdout}");
 
-    let version = kubectl(unpacked.path(), home.path(), &["graceful", "--version"]);
+    let version = kubectl(
+        &kubectl_bin,
+        unpacked.path(),
+        home.path(),
+        &["graceful", "--version"],
+    );
     assert!(version.status.success(), "{version:?}");
     assert_eq!(
         String::from_utf8_lossy(&version.stdout).trim(),
@@ -192,6 +205,7 @@ fn host_dist_archive_validates_and_kubectl_runs_the_unpacked_plugin() {
 
     // The archive's completion helper lets kubectl's own completion complete the plugin.
     let complete = kubectl(
+        &kubectl_bin,
         unpacked.path(),
         home.path(),
         &["__complete", "graceful", "dia"],

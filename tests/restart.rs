@@ -503,6 +503,9 @@ fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
 
 #[test]
 fn another_writer_reverting_the_annotation_is_reported_by_name() {
+    let Some(kubectl) = kubesim::tools::kubectl("another writer (kubectl patch)") else {
+        return;
+    };
     let sim = start(&slow("web", 3), 10.0, None);
     settle(&sim, "web", 3);
     let child = spawn(&sim, &["deploy/web"]);
@@ -510,7 +513,7 @@ fn another_writer_reverting_the_annotation_is_reported_by_name() {
         .requests()
         .iter()
         .any(|r| r.method == "PATCH")));
-    let st = std::process::Command::new("/usr/bin/kubectl")
+    let st = std::process::Command::new(&kubectl)
         .args(["patch", "deploy/web", "--field-manager", "argocd-controller", "--type", "merge", "-p"])
         .arg(r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#)
         .arg("--kubeconfig")

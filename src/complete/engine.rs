@@ -301,11 +301,9 @@ impl Parsed<'_> {
             user: self.value_of("user"),
             namespace: self.value_of("namespace"),
             verbose: self
-                .given
-                .iter()
-                .filter(|(i, _)| i == "verbose")
-                .count()
-                .min(255) as u8,
+                .value_of("verbose")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0),
         }
     }
 

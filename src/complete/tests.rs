@@ -89,12 +89,13 @@ fn flags_long_short_and_global_not_repeated() {
     assert!(v.contains(&"--output".to_string()) && !v.contains(&"-o".to_string()));
     // Given once: not again (in either spelling) — unless repeatable.
     let v = values(
-        &["explain", "-o", "json", "--context=x", "-v", "--"],
+        &["explain", "-o", "json", "--context=x", "-v", "6", "--"],
         &Snapshot::default(),
     );
     assert!(!v.contains(&"--output".to_string()), "{v:?}");
     assert!(!v.contains(&"--context".to_string()), "{v:?}");
-    assert!(v.contains(&"--verbose".to_string()), "{v:?}");
+    assert!(!v.contains(&"--v".to_string()), "{v:?}");
+    assert!(v.contains(&"--as-group".to_string()), "{v:?}");
     let v = values(
         &["diagnose", "--ignore", "bare-pod", "--ig"],
         &Snapshot::default(),
@@ -258,7 +259,7 @@ fn connection_flags_from_the_words() {
         "explain",
         "--context=prod",
         "-nshop",
-        "-vv",
+        "-v=2",
         "",
     ]);
     assert_eq!(c.kubeconfig.as_deref(), Some("/k"));

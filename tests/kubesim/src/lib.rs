@@ -15,6 +15,7 @@ pub(crate) mod server;
 pub mod state;
 pub mod store;
 mod table;
+pub mod tools;
 pub mod util;
 
 pub use state::RequestRecord;
@@ -63,7 +64,7 @@ pub struct Sim {
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
     ca_pem: String,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Mutex<Arc<rustls::ServerConfig>>,
     server: Mutex<Option<ServerHandle>>,
 }
 
@@ -318,6 +319,12 @@ async fn serve(
                 r = acceptor.accept(sock) => match r { Ok(t) => t, Err(_) => return },
                 _ = stop.changed() => return,
             };
+            let alpn = tls.get_ref().1.alpn_protocol().unwrap_or_default();
+            ctx.shared
+                .connections
+                .lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(alpn).into_owned());
             let svc = hyper::service::service_fn(move |req| server::handle(ctx.clone(), req));
             let builder =
                 hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
@@ -419,6 +426,7 @@ impl Sim {
             faults: Mutex::new(FaultState::default()),
             drop_watches: drop_tx,
             hang: tokio::sync::watch::Sender::new(false),
+            connections: Mutex::new(vec![]),
         });
         let dir = tempfile::Builder::new().prefix("kubesim-").tempdir()?;
         let std_l = bind(port, &rt)?;
@@ -436,7 +444,7 @@ impl Sim {
             dir,
             kubeconfig,
             ca_pem,
-            tls,
+            tls: Mutex::new(tls),
             server: Mutex::new(None),
         };
         sim.spawn_server(std_l);
@@ -452,7 +460,7 @@ impl Sim {
         self.rt
             .as_ref()
             .unwrap()
-            .spawn(serve(ctx, l, self.tls.clone(), rx));
+            .spawn(serve(ctx, l, self.tls.lock().unwrap().clone(), rx));
         *self.server.lock().unwrap() = Some(ServerHandle { stop: tx });
     }
 
@@ -806,6 +814,24 @@ impl Sim {
         }
         self.faults().drop_watches();
         std::thread::sleep(Duration::from_millis(50));
+    }
+
+    /// The ALPN protocol the server agreed on for each TLS connection accepted so far, in order
+    /// ("h2", "http/1.1", or "" when the client offered none).
+    pub fn connections(&self) -> Vec<String> {
+        self.shared.connections.lock().unwrap().clone()
+    }
+
+    /// Serve again, offering only these ALPN protocols (default: h2 and http/1.1), e.g. `&["http/1.1"]`
+    /// for a server without HTTP/2.
+    pub fn set_alpn(&self, protocols: &[&str]) {
+        {
+            let mut tls = self.tls.lock().unwrap();
+            let mut cfg = (**tls).clone();
+            cfg.alpn_protocols = protocols.iter().map(|p| p.as_bytes().to_vec()).collect();
+            *tls = Arc::new(cfg);
+        }
+        self.restart_server();
     }
 
     /// Serve again on the same port.

@@ -67,6 +67,8 @@ pub struct Shared {
     /// While true the server accepts connections and reads requests but answers nothing, and open
     /// watches send nothing (a hung API server).
     pub hang: tokio::sync::watch::Sender<bool>,
+    /// The ALPN protocol of each accepted TLS connection ("h2", "http/1.1", "" for none).
+    pub connections: Mutex<Vec<String>>,
 }
 
 impl Shared {

@@ -6,17 +6,7 @@ use std::process::Command;
 use std::time::Duration;
 
 fn kubectl_bin() -> Option<PathBuf> {
-    let p = std::env::var("KUBECTL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("/usr/bin/kubectl"));
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("kubectl not found at {} and CI=true", p.display());
-    }
-    eprintln!("note: skipping, kubectl not found at {}", p.display());
-    None
+    kubesim::tools::kubectl("checking kubesim against kubectl")
 }
 
 struct Out {

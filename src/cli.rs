@@ -469,11 +469,17 @@ pub struct RestartArgs {
     pub parallel: usize,
 
     /// After a target is Ready, it must stay Ready with no new restarts for this long (e.g. 30s)
-    #[arg(long, value_name = "DURATION")]
+    // Hyphen values are accepted so that `-5s` is refused as a negative duration, not as an unknown flag.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub stable_for: Option<String>,
 
     /// Give up on a target after this long (e.g. 5m, 90s)
-    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5m",
+        allow_hyphen_values = true
+    )]
     pub timeout: String,
 
     /// Print the plan and send no writes

@@ -17,6 +17,7 @@ pub mod restart;
 pub mod selector;
 pub mod settings;
 pub mod signal;
+pub mod source;
 pub mod target;
 
 use cli::{Cli, Command, GlobalArgs};

@@ -48,7 +48,11 @@ impl Selector {
                 return Err(bad("empty requirement"));
             }
             reqs.push(
-                parse_requirement(part).ok_or_else(|| bad(&format!("cannot parse {part:?}")))?,
+                parse_requirement(part).ok_or_else(|| {
+                    bad(&format!(
+                        "cannot parse {part:?}; write key=value, key!=value, key in (a,b), key notin (a), key or !key, joined by commas"
+                    ))
+                })?,
             );
         }
         Ok(Selector(reqs))

@@ -146,6 +146,11 @@ impl OutputSettings {
 /// Parses a kubectl-style duration (`30s`, `5m`, `1h30m`, `500ms`); a bare number means seconds.
 pub fn parse_duration(s: &str, flag: &str) -> Result<Duration> {
     let s = s.trim();
+    if s.starts_with('-') {
+        return Err(Error::usage(format!(
+            "invalid {flag} value {s:?}: a duration cannot be negative (use e.g. 30s, 5m or 1h)"
+        )));
+    }
     if let Ok(secs) = s.parse::<u64>() {
         return Ok(Duration::from_secs(secs));
     }

@@ -167,6 +167,10 @@ fn bad_input_table() {
     sim.deny("no-events", "list", "events");
     let no_patch = p(&sim.add_user("no-patch"));
     sim.deny("no-patch", "patch", "deployments");
+    let no_pdbs = p(&sim.add_user("no-pdbs"));
+    sim.deny("no-pdbs", "list", "poddisruptionbudgets");
+    let no_pod_list = p(&sim.add_user("no-pod-list"));
+    sim.deny("no-pod-list", "list", "pods");
 
     // Kubeconfigs.
     let empty = p(&write(d, "empty", b""));
@@ -289,12 +293,12 @@ fn bad_input_table() {
         case("bad -v level", &["explain", "web-1", "-v=many"], 2, "error: invalid value 'many' for '--v <LEVEL>': invalid digit found in string"),
         case("bad --tail", &["explain", "web-1", "--tail", "lots"], 2, "error: invalid value 'lots' for '--tail <N>': invalid digit found in string"),
         case("bad target kind", &["explain", "frob/x"], 2, "error: unknown kind \"frob\" in \"frob/x\": use one of pod/, deploy/, sts/, ds/, rs/, job/"),
-        case("bad selector", &["explain", "-l", "app in (a"], 2, "error: invalid label selector \"app in (a\": cannot parse \"app in (a\""),
+        case("bad selector", &["explain", "-l", "app in (a"], 2, "error: invalid label selector \"app in (a\": cannot parse \"app in (a\"; write key=value, key!=value, key in (a,b), key notin (a), key or !key, joined by commas"),
         case("restart without targets", &["restart"], 2, "error: nothing to restart: name targets (deploy/NAME sts/NAME ds/NAME pod/NAME), or use -l SELECTOR or --all"),
         case("restart bad --timeout", &["restart", "deploy/web", "--timeout", "soon"], 2, "error: invalid --timeout value \"soon\": expected number at 0 (use a duration like 30s, 5m or 1h)"),
-        case("restart negative --stable-for", &["restart", "deploy/web", "--stable-for", "-5s"], 2, "error: unexpected argument '-5' found"),
+        case("restart negative --stable-for", &["restart", "deploy/web", "--stable-for", "-5s"], 2, "error: invalid --stable-for value \"-5s\": a duration cannot be negative (use e.g. 30s, 5m or 1h)"),
         case("restart --parallel 0", &["restart", "deploy/web", "--parallel", "0"], 2, "error: --parallel must be at least 1"),
-        case("restart -o yaml", &["restart", "deploy/web", "-o", "yaml"], 2, "error: restart reports a stream of events: use -o json (one event per line), or the default table"),
+        case("restart -o yaml", &["restart", "deploy/web", "-o", "yaml"], 2, "error: invalid value 'yaml' for '--output <OUTPUT>'"),
         case("diagnose bad --fail-on", &["diagnose", "--fail-on", "sometimes"], 2, "error: invalid value 'sometimes' for '--fail-on <FAIL_ON>'"),
         case("diagnose bad --kube-version", &["diagnose", "-f", &deploy_bom, "--kube-version", "latest"], 2, "error: invalid --kube-version \"latest\": use MAJOR.MINOR, e.g. 1.30 or v1.33.2"),
         case("diagnose unknown rule", &["diagnose", "--explain", "no-such-rule"], 2, "error: --explain: unknown rule \"no-such-rule\": see `kubectl graceful diagnose rules`"),
@@ -331,7 +335,7 @@ fn bad_input_table() {
         case("403 on the pod", &["explain", "web-1", "--kubeconfig", &no_pods], 2, "error: forbidden: user no-pods cannot get pods in namespace default"),
         case("403 on logs degrades", &["explain", "api-0", "--kubeconfig", &no_logs], 1, ""),
         case("403 on events degrades", &["explain", "api-0", "--kubeconfig", &no_events], 1, ""),
-        case("403 on the restart patch", &["restart", "deploy/web", "--kubeconfig", &no_patch], 2, "error: forbidden: user no-patch cannot patch deployments.apps in namespace default"),
+        case("403 on the restart patch", &["restart", "deploy/web", "--kubeconfig", &no_patch], 2, "restart failed at deploy/web"),
         case("unknown pod", &["explain", "nope", "--kubeconfig", &kc], 2, "error: pod nope not found in namespace default (context kubesim)"),
         case("unknown namespace", &["explain", "web-1", "--kubeconfig", &kc, "-n", "nowhere"], 2,
             "error: pod web-1 not found in namespace nowhere (context kubesim)"),
@@ -363,14 +367,25 @@ fn bad_input_table() {
         case("ftp proxy-url", &["explain", "web-1", "--kubeconfig", &ftp_kc], 2,
             "error: proxy-url \"ftp://127.0.0.1:21\" in the kubeconfig: unsupported scheme \"ftp\" (kubectl accepts http, https and socks5)"),
         // Input files.
-        case("explain -f missing", &["explain", "-f", &missing], 2, format!("error: {missing}: cannot read: No such file or directory (os error 2)")),
+        case("explain -f missing", &["explain", "-f", &missing], 2, format!("error: {missing}: no such file or directory")),
         case("explain -f empty", &["explain", "-f", &empty], 2, format!("error: {empty}: no Pod in the file: save one with `kubectl get pod NAME -o yaml` (add events with `kubectl get pod,events -o yaml`)")),
-        case("explain -f binary", &["explain", "-f", &binary], 2, format!("error: {binary}: cannot read: stream did not contain valid UTF-8")),
+        case("explain -f binary", &["explain", "-f", &binary], 2, format!("error: {binary}: not a text file (invalid UTF-8)")),
         case("explain -f with a BOM works", &["explain", "-f", &pod_bom], 1, ""),
-        case("explain -f - empty stdin", &["explain", "-f", "-"], 2, "error: stdin: no Pod in the file: save one with `kubectl get pod NAME -o yaml` (add events with `kubectl get pod,events -o yaml`)").stdin(b""),
+        case("explain -f - empty stdin", &["explain", "-f", "-"], 2, "error: <stdin>: no Pod in the file: save one with `kubectl get pod NAME -o yaml` (add events with `kubectl get pod,events -o yaml`)").stdin(b""),
         case("diagnose -f missing", &["diagnose", "-f", &missing], 2, format!("error: {missing}: no such file or directory")),
         case("diagnose -f binary", &["diagnose", "-f", &binary], 2, format!("error: {binary}: not a text file (invalid UTF-8)")),
         case("diagnose -f 50 MiB", &["diagnose", "-f", &huge], 0, ""),
+        case("diagnose -f empty", &["diagnose", "-f", &empty], 2, format!("error: {empty}: no Kubernetes objects in the input: nothing was checked (is it empty?)")),
+        case("diagnose -f unknown target", &["diagnose", "-f", &deploy_bom, "deploy/nope"], 2, "error: deploy/nope: deployment nope not found in the input"),
+        // Never green on what could not be checked.
+        case("explain -c a container the workload lacks", &["explain", "deploy/web", "-c", "nope", "--kubeconfig", &kc], 2,
+            "error: container \"nope\" is not in deployment web (containers: app)"),
+        case("--tail -1 means all lines", &["explain", "api-0", "--tail", "-1", "--kubeconfig", &kc], 1, ""),
+        case("--tail below -1", &["explain", "api-0", "--tail", "-2", "--kubeconfig", &kc], 2, "error: --tail -2: give a number of lines, or -1 for all of them"),
+        case("diagnose with PDBs forbidden", &["diagnose", "--kubeconfig", &no_pdbs], 2,
+            "error: cannot list poddisruptionbudgets in namespace default: user no-pdbs cannot list poddisruptionbudgets.policy in namespace default; not checked: pdb-missing, pdb-blocks-eviction, pdb-unhealthy-eviction, pdb-overlap, pdb-no-spread"),
+        case("diagnose with pods forbidden", &["diagnose", "--kubeconfig", &no_pod_list], 2,
+            "error: cannot list pods in namespace default: user no-pod-list cannot list pods in namespace default; not checked: bare-pod (pods without a controller were not checked)"),
     ];
     assert!(cases.len() >= 40, "{} rows", cases.len());
 
@@ -414,13 +429,16 @@ fn bad_input_table() {
         let code = out.status.code().unwrap_or(-1);
         if code != c.code || first != c.first_line {
             failures.push(format!(
-                "{}: want {} {:?}\n{:>width$}got  {} {:?}",
+                "{}: want {} {:?}\n{:>width$}got  {} {:?}\n{:>width$}(stderr: {:?}; stdout: {:?})",
                 c.name,
                 c.code,
                 c.first_line,
                 "",
                 code,
                 first,
+                "",
+                stderr,
+                String::from_utf8_lossy(&out.stdout),
                 width = c.name.len() + 2
             ));
         }

@@ -38,11 +38,12 @@ pub const PAGE: u32 = 500;
 const GET_EACH_MAX: usize = 50;
 
 /// What live mode found.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Gathered {
     pub workloads: Vec<Workload>,
     pub related: Related,
-    pub version: Option<KubeVersion>,
+    /// The server's version, or why it could not be read.
+    pub version: std::result::Result<KubeVersion, String>,
     /// Named targets that do not exist, and reads that were refused (what could not be checked).
     pub errors: Vec<InputError>,
 }
@@ -248,9 +249,10 @@ fn owned(meta: &ObjectMeta) -> bool {
         .is_some_and(|o| !o.is_empty())
 }
 
-/// The server version, or None (warned) when it cannot be read.
-pub async fn server_version(kube: &Kube) -> Option<KubeVersion> {
-    match kube
+/// The server version, or why it could not be read (the caller warns once the reads that matter
+/// have succeeded: a server that cannot be reached at all is reported as that, not as a version).
+pub async fn server_version(kube: &Kube) -> std::result::Result<KubeVersion, String> {
+    let info = kube
         .call(
             "get",
             "server version",
@@ -258,17 +260,10 @@ pub async fn server_version(kube: &Kube) -> Option<KubeVersion> {
             kube.client.apiserver_version(),
         )
         .await
-    {
-        Ok(info) => KubeVersion::parse(&info.git_version)
-            .or_else(|| KubeVersion::parse(&format!("{}.{}", info.major, info.minor))),
-        Err(e) => {
-            output::warn(&format!(
-                "cannot read the server version ({e}); advising for Kubernetes {}",
-                KubeVersion::DEFAULT
-            ));
-            None
-        }
-    }
+        .map_err(|e| e.to_string())?;
+    KubeVersion::parse(&info.git_version)
+        .or_else(|| KubeVersion::parse(&format!("{}.{}", info.major, info.minor)))
+        .ok_or_else(|| format!("unknown version {:?}", info.git_version))
 }
 
 /// Reads the PDBs, HPAs and Services of a namespace (`None` = all namespaces) concurrently, then the
@@ -517,10 +512,10 @@ pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gather
     );
     let (related, errors) = related?;
     let mut g = Gathered {
+        workloads: Vec::new(),
         related,
         version,
         errors,
-        ..Default::default()
     };
     for (t, r) in targets.iter().zip(results) {
         match r {

@@ -147,6 +147,29 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
             );
         }
         warn_duplicates(&loaded.duplicates);
+        let mut loaded = loaded;
+        let related_objects = [
+            loaded.related.pdbs.as_ref().map_or(0, Vec::len),
+            loaded.related.hpas.as_ref().map_or(0, Vec::len),
+            loaded.related.services.as_ref().map_or(0, Vec::len),
+        ];
+        let no_objects = loaded.workloads.is_empty()
+            && loaded.skipped == 0
+            && related_objects.iter().all(|n| *n == 0);
+        if no_objects && loaded.errors.is_empty() {
+            // An empty file or stdin checks nothing: never green (a CI gate whose render step
+            // produced nothing must fail).
+            let shown: Vec<String> = args
+                .filenames
+                .iter()
+                .map(|f| crate::source::shown(f))
+                .collect();
+            loaded.errors.push(InputError {
+                source: shown.join(", "),
+                message: "no Kubernetes objects in the input: nothing was checked (is it empty?)"
+                    .into(),
+            });
+        }
         let mut ws = loaded.workloads;
         if global.namespace.is_some() && !args.all_namespaces {
             ws.retain(|w| w.namespace == ns);
@@ -170,12 +193,14 @@ pub async fn run(args: DiagnoseArgs, global: &GlobalArgs) -> Result<Exit> {
         };
         let mut ws = g.workloads;
         ws.sort_by(|a, b| (&a.namespace, a.kind, &a.name).cmp(&(&b.namespace, b.kind, &b.name)));
-        (
-            ws,
-            g.related,
-            g.version.unwrap_or(KubeVersion::DEFAULT),
-            g.errors,
-        )
+        let version = g.version.unwrap_or_else(|e| {
+            crate::output::warn(&format!(
+                "cannot read the server version ({e}); advising for Kubernetes {}",
+                KubeVersion::DEFAULT
+            ));
+            KubeVersion::DEFAULT
+        });
+        (ws, g.related, version, g.errors)
     };
 
     // Offline: targets and -l filter the manifests' workloads; a named target that is not there is an

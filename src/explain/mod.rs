@@ -31,7 +31,6 @@ pub mod render;
 pub mod targets;
 
 use std::collections::BTreeMap;
-use std::io::Read;
 
 use futures::stream::{self, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
@@ -147,17 +146,9 @@ pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
 }
 
 fn read_input(path: &std::path::Path) -> Result<(String, String)> {
-    if path.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::stdin()
-            .read_to_string(&mut s)
-            .map_err(|e| Error::input("stdin", format!("cannot read: {e}")))?;
-        return Ok((s, "stdin".to_string()));
-    }
-    let shown = path.display().to_string();
-    let s = std::fs::read_to_string(path)
-        .map_err(|e| Error::input(&shown, format!("cannot read: {e}")))?;
-    Ok((s, shown))
+    let shown = crate::source::shown(path);
+    let text = crate::source::read_text(path).map_err(|why| Error::input(&shown, why))?;
+    Ok((text, shown))
 }
 
 fn print(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<()> {

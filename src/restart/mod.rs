@@ -74,7 +74,7 @@ use wait::{Outcome, RolloutWait};
 use workload::{Strategy, Workload};
 
 /// The failure reason of a target stopped by an error (the error itself is reported at the end).
-const ERROR: &str = "error";
+pub(crate) const ERROR: &str = "error";
 
 /// A signal before any target started: nothing was changed.
 fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {

@@ -456,7 +456,8 @@ impl Reporter {
             json!({"reason": reason, "failure": failure, "verdict": verdict, "explain": explain,
                    "ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
         );
-        if self.json {
+        // An error (forbidden, unreachable …) ends the run with its own `error:` line: not twice.
+        if self.json || reason == super::ERROR {
             return;
         }
         let p = &self.printer;

@@ -1,38 +1,9 @@
-//! Files to YAML documents: decoding as kubectl does (UTF-8 with or without a BOM, UTF-16 with a BOM:
-//! `unicode.BOMOverride` in cli-runtime's resource/visitor.go), CRLF line ends, `---` separators, and
+//! Text to YAML documents (the text decoded by [`crate::source`]): CRLF line ends, `---` separators, and
 //! the line each document's content starts on. Parsing is bounded: deeply nested flow collections are
 //! refused before parsing (libyaml's simple-key bookkeeping is quadratic in flow depth), serde_yaml
 //! stops at 128 levels of nesting and at alias expansions that repeat too much.
 
 use super::InputError;
-
-/// The text of a file, or why it is not text.
-pub fn decode(bytes: &[u8]) -> Result<String, String> {
-    let utf16 = |be: bool, body: &[u8]| {
-        let units: Vec<u16> = body
-            .chunks(2)
-            .map(|c| {
-                let pair = [c[0], *c.get(1).unwrap_or(&0)];
-                if be {
-                    u16::from_be_bytes(pair)
-                } else {
-                    u16::from_le_bytes(pair)
-                }
-            })
-            .collect();
-        String::from_utf16(&units).map_err(|_| "not valid UTF-16 text".to_string())
-    };
-    match bytes {
-        [0xEF, 0xBB, 0xBF, rest @ ..] => {
-            String::from_utf8(rest.to_vec()).map_err(|_| "not a text file (invalid UTF-8)".into())
-        }
-        [0xFF, 0xFE, rest @ ..] => utf16(false, rest),
-        [0xFE, 0xFF, rest @ ..] => utf16(true, rest),
-        _ => {
-            String::from_utf8(bytes.to_vec()).map_err(|_| "not a text file (invalid UTF-8)".into())
-        }
-    }
-}
 
 /// Hands each document of a YAML stream to `f` as soon as it is complete, with the line (1-based) it
 /// starts on: only one document's text is held at a time.
@@ -156,23 +127,6 @@ fn parse_one(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn boms_and_utf16_like_kubectl() {
-        assert_eq!(decode(b"\xEF\xBB\xBFkind: Pod").unwrap(), "kind: Pod");
-        let le: Vec<u8> = [0xFF, 0xFE]
-            .into_iter()
-            .chain("kind: Pod".encode_utf16().flat_map(|u| u.to_le_bytes()))
-            .collect();
-        assert_eq!(decode(&le).unwrap(), "kind: Pod");
-        let be: Vec<u8> = [0xFE, 0xFF]
-            .into_iter()
-            .chain("kind: Pod".encode_utf16().flat_map(|u| u.to_be_bytes()))
-            .collect();
-        assert_eq!(decode(&be).unwrap(), "kind: Pod");
-        assert!(decode(b"\xFF\xFF\x00").is_err());
-        assert!(decode(&[0x80, 0x81]).unwrap_err().contains("UTF-8"));
-    }
 
     #[test]
     fn crlf_and_separators_keep_line_numbers() {

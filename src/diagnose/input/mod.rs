@@ -20,7 +20,8 @@ use serde::Serialize;
 use super::context::Related;
 use super::model::{KubeVersion, Origin, Workload};
 
-pub use documents::{decode, parse as parse_documents};
+pub use crate::source::decode;
+pub use documents::parse as parse_documents;
 
 /// A document that could not be used.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -171,26 +172,8 @@ pub fn load_paths(paths: &[PathBuf], default_namespace: &str, version: KubeVersi
     let files = expand_paths(paths, &mut errors);
     loaded.errors.extend(errors);
     for f in files {
-        let (name, bytes) = if f.as_os_str() == "-" {
-            let mut b = Vec::new();
-            match std::io::Read::read_to_end(&mut std::io::stdin(), &mut b) {
-                Ok(_) => ("<stdin>".to_string(), b),
-                Err(e) => {
-                    loaded.error("<stdin>", format!("cannot read: {e}"));
-                    continue;
-                }
-            }
-        } else {
-            let name = f.display().to_string();
-            match std::fs::read(&f) {
-                Ok(b) => (name, b),
-                Err(e) => {
-                    loaded.error(&name, format!("cannot read: {e}"));
-                    continue;
-                }
-            }
-        };
-        let text = match decode(&bytes) {
+        let name = crate::source::shown(&f);
+        let text = match crate::source::read_text(&f) {
             Ok(t) => t,
             Err(why) => {
                 loaded.error(&name, why);

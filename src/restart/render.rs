@@ -516,11 +516,7 @@ impl Reporter {
             z.verdict.as_str(),
             z.summary
         );
-        self.emit(
-            "ZeroDowntime",
-            Some(i),
-            serde_json::to_value(&z).unwrap_or(Value::Null),
-        );
+        self.emit("ZeroDowntime", Some(i), json!({ "zeroDowntime": z }));
         self.log(&line);
     }
 
@@ -724,9 +720,11 @@ fn zero_row(p: &Printer, z: &ZeroDowntime, with_detail: bool) -> Vec<comfy_table
         p.cell("", Style::Dim),
     ];
     if with_detail {
+        // The probe's count, unless the summary is about it already.
         let probe = z
             .probe
             .as_ref()
+            .filter(|_| !z.summary.contains("probe requests"))
             .map(|pr| format!("; probe: {} of {} requests failed", pr.failed, pr.requests))
             .unwrap_or_default();
         row.push(p.cell(format!("{}{probe}", z.summary), Style::Info));

@@ -198,7 +198,9 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 pub fn judge(t: &Timeline) -> Judgement {
     let mut notes = t.notes.clone();
     let replaced: Vec<&PodTrack> = t.pods.iter().filter(|p| p.deleted_at.is_some()).collect();
-    let races: Vec<PodRace> = replaced
+    let mut in_order = replaced.clone();
+    in_order.sort_by_key(|p| (p.deleted_at, p.name.clone()));
+    let races: Vec<PodRace> = in_order
         .iter()
         .filter_map(|p| pod_race(p, t.margin, &mut notes))
         .collect();
@@ -212,9 +214,9 @@ pub fn judge(t: &Timeline) -> Judgement {
 
     let mut evidence: Vec<String> = raced.iter().map(|r| r.line.clone()).collect();
     for s in &t.services {
-        if s.min < allowed(s) {
+        if s.min < allowed(s) || (s.baseline > 0 && s.min == 0) {
             evidence.push(format!(
-                "svc/{}: ready endpoints fell from {} to {}{} (maxUnavailable allows {})",
+                "svc/{}: ready endpoints fell from {} to {}{} (the strategy allows {})",
                 s.name,
                 s.baseline,
                 s.min,
@@ -244,6 +246,16 @@ pub fn judge(t: &Timeline) -> Judgement {
         .map(|s| format!("svc/{}", s.name))
         .collect::<Vec<_>>()
         .join(", ");
+    let race_summary = (!raced.is_empty()).then(|| {
+        let worst_raced = raced.iter().map(|r| r.margin).fold(f64::MAX, f64::min);
+        format!(
+            "{} of {} stopped serving less than {} after leaving the ready endpoints of {services} (worst {}): requests still routed by lagging endpoint consumers fail",
+            raced.len(),
+            plural(replaced.len(), "replaced pod", "replaced pods"),
+            fmt_secs(t.margin),
+            fmt_secs(worst_raced)
+        )
+    });
     let (verdict, summary) = if let Some(s) = zero {
         (
             Verdict::Violated,
@@ -268,22 +280,17 @@ pub fn judge(t: &Timeline) -> Judgement {
         (
             Verdict::Violated,
             format!(
-                "{} of {} probe requests failed during the restart",
-                p.failed, p.requests
+                "{} of {} probe requests failed during the restart{}",
+                p.failed,
+                p.requests,
+                race_summary
+                    .as_ref()
+                    .map(|r| format!("; {r}"))
+                    .unwrap_or_default()
             ),
         )
-    } else if !raced.is_empty() {
-        let worst_raced = raced.iter().map(|r| r.margin).fold(f64::MAX, f64::min);
-        (
-            Verdict::AtRisk,
-            format!(
-                "{} of {} stopped serving less than {} after leaving the ready endpoints of {services} (worst {}): requests still routed by lagging endpoint consumers fail",
-                raced.len(),
-                plural(replaced.len(), "replaced pod", "replaced pods"),
-                fmt_secs(t.margin),
-                fmt_secs(worst_raced)
-            ),
-        )
+    } else if let Some(r) = race_summary {
+        (Verdict::AtRisk, r)
     } else if let Some(s) = dip {
         (
             Verdict::AtRisk,
@@ -470,8 +477,14 @@ mod tests {
 
     #[test]
     fn zero_ready_endpoints_is_a_violation_and_a_dip_a_risk() {
-        let j = judge(&timeline(vec![], vec![svc(3, 0)]));
+        let mut t = timeline(vec![], vec![svc(3, 0)]);
+        t.max_unavailable = 3; // Recreate
+        let j = judge(&t);
         assert_eq!(j.verdict, Verdict::Violated);
+        assert_eq!(
+            j.evidence,
+            ["svc/web: ready endpoints fell from 3 to 0 at 10:00:01Z (the strategy allows 0)"]
+        );
         assert_eq!(
             j.summary,
             "svc/web had no ready endpoint at 10:00:01Z: every request failed meanwhile"
@@ -487,7 +500,7 @@ mod tests {
         assert!(j.capacity_lost);
         assert_eq!(
             j.evidence,
-            ["svc/web: ready endpoints fell from 3 to 1 at 10:00:01Z (maxUnavailable allows 2)"]
+            ["svc/web: ready endpoints fell from 3 to 1 at 10:00:01Z (the strategy allows 2)"]
         );
     }
 

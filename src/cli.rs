@@ -249,6 +249,9 @@ Examples:
   # One JSON event per line, for pipelines
   kubectl graceful restart deploy/api sts/db -o json
 
+  # Zero downtime: also send requests through the API server's service proxy, assume 10s propagation
+  kubectl graceful restart deploy/web --probe svc/web:80/healthz --endpoint-margin 10s
+
   # Workloads of several namespaces, in this order; or every match of a label in all namespaces
   kubectl graceful restart shop/deploy/api billing/sts/db
   kubectl graceful restart -A -l tier=backend

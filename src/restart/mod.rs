@@ -29,10 +29,17 @@
 //! - `RollbackStarted` / `RollbackComplete` (`succeeded`, `detail`);
 //! - `Interrupted`: `signal` (SIGINT|SIGTERM), `resume` (command lines), `unfinished` (left undone by a
 //!   second signal);
+//! - `ZeroDowntime`: `zeroDowntime` (below);
 //! - `Summary` (last line): `result` (Complete|Failed|Unknown|Interrupted, or Refused by preflight),
 //!   `targets`: [{`target`, `namespace`, `strategy`, `state`
 //!   (Pending|Running|Complete|Failed|RolledBack|Unknown|Interrupted|Skipped),
-//!   `ready`, `desired`, `phase`, `verdict`, `elapsedSeconds`}].
+//!   `ready`, `desired`, `phase`, `verdict`, `elapsedSeconds`, `zeroDowntime`}].
+//!
+//! `zeroDowntime` ([`zerodowntime::ZeroDowntime`]; null with `--no-endpoint-check`, for a target that never
+//! started, or after an interruption): `verdict` (ok|at-risk|violated|not-applicable|unknown),
+//! `podsReplaced`, `raced`, `minReadyEndpoints` (or null), `desiredReplicas`, `worstMarginSeconds` (or
+//! null), `marginSeconds`, `services`, `summary`, `evidence` (lines), `fix` (absent when ok), `probe`
+//! (null without `--probe`: `requests`, `failed`, `worstLatencyMs`, `failures`, `path`, `stopped`).
 //!
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,
 //! steps: [{order, target, strategy, pods, action, disruption, findings}]}`.

@@ -133,7 +133,7 @@ pub fn fix(w: &Workload, p: &Problems) -> Option<String> {
             {
                 let c = f.container.clone().unwrap_or_default();
                 let message = if p.prestop_failed {
-                    format!("its preStop hook failed (FailedPreStopHook), so SIGTERM came without a pause: endpoints still routed requests to the pod; a native sleep action needs nothing in the image")
+                    "its preStop hook failed (FailedPreStopHook), so SIGTERM came without a pause: endpoints still routed requests to the pod; a native sleep action needs nothing in the image".to_string()
                 } else {
                     format!("its preStop pause ends sooner than endpoint removal reaches kube-proxy, ingress controllers and load balancers ({} assumed, --endpoint-margin)", fmt_secs(p.margin))
                 };

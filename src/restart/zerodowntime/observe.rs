@@ -81,8 +81,8 @@ pub fn selects(svc: &Service, labels: &BTreeMap<String, String>) -> bool {
 }
 
 enum Change {
-    Slices(Event<EndpointSlice>),
-    Pods(Event<Pod>),
+    Slices(Box<Event<EndpointSlice>>),
+    Pods(Box<Event<Pod>>),
 }
 
 /// One of the target's pods, as last seen.
@@ -254,8 +254,8 @@ pub async fn begin(
     );
     let pods = wait::watch_pods(kube, &ns, &subject.pod_selector);
     let events = futures::stream::select(
-        slices.map(|r| (true, r.map(Change::Slices))),
-        pods.map(|r| (false, r.map(Change::Pods))),
+        slices.map(|r| (true, r.map(|e| Change::Slices(Box::new(e))))),
+        pods.map(|r| (false, r.map(|e| Change::Pods(Box::new(e))))),
     )
     .boxed();
     let mut o = Observer {
@@ -312,6 +312,7 @@ impl Observer {
     fn apply(&mut self, c: Change) {
         match c {
             Change::Pods(ev) => {
+                let ev = *ev;
                 match &ev {
                     Event::Apply(p) | Event::InitApply(p) | Event::Delete(p) => {
                         let uid = p.metadata.uid.clone().unwrap_or_default();
@@ -322,6 +323,7 @@ impl Observer {
                 self.pods.apply(ev);
             }
             Change::Slices(ev) => {
+                let ev = *ev;
                 let at = match &ev {
                     Event::Apply(s) | Event::InitApply(s) => written_at(s),
                     _ => None,

@@ -207,6 +207,15 @@ fn a_worker_no_service_selects_is_not_applicable_and_the_check_can_be_turned_off
         z["minReadyEndpoints"].is_null() && z["probe"].is_null(),
         "{z:#}"
     );
+    // --probe checks its Service before any write.
+    sim.clear_requests();
+    let out = run(&sim, &["deploy/worker", "--probe", "svc/nope:80"]).code(2);
+    let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        err.contains("error: --probe svc/nope:80: service nope not found in namespace default"),
+        "{err}"
+    );
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
     sim.clear_requests();
     let out = run(
         &sim,
@@ -242,4 +251,28 @@ fn a_forbidden_endpointslices_watch_is_unknown_and_the_restart_still_works() {
     );
     assert!(why.contains("endpointslices"), "{why}");
     assert_eq!(z["services"], serde_json::json!(["web"]));
+}
+
+#[test]
+fn zero_downtime_flags_are_checked_before_touching_a_cluster() {
+    for (args, needle) in [
+        (
+            vec!["deploy/a", "--probe", "web:80"],
+            "expected svc/NAME:PORT[/PATH]",
+        ),
+        (vec!["deploy/a", "--probe", "svc/web"], "no port"),
+        (
+            vec!["deploy/a", "--endpoint-margin", "soon"],
+            "--endpoint-margin",
+        ),
+        (vec!["deploy/a", "--endpoint-margin", "1h"], "at most 10m"),
+        (
+            vec!["deploy/a", "--probe", "svc/web:80", "--no-endpoint-check"],
+            "cannot be used with",
+        ),
+    ] {
+        let out = bin().arg("restart").args(&args).assert().code(2);
+        let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
 }

@@ -152,7 +152,25 @@ pub struct Observer {
     tracks: Vec<ServiceTrack>,
     /// Why the observation stopped before the restart did (a watch refused …).
     lost: Option<String>,
+    /// Pods gone from the list taken when the restart ended whose deletion the watch has not shown yet.
+    vanished: BTreeSet<String>,
     notes: Vec<String>,
+}
+
+/// See [`Observer::settled`].
+fn caught_up(
+    vanished: &BTreeSet<String>,
+    seen: &BTreeMap<String, PodSeen>,
+    ever_ready: &BTreeSet<String>,
+    ready: &BTreeMap<String, BTreeSet<String>>,
+) -> bool {
+    vanished
+        .iter()
+        .all(|uid| seen.get(uid).is_some_and(|p| p.deleted_at.is_some()))
+        && seen
+            .iter()
+            .filter(|(uid, p)| p.deleted_at.is_some() && ever_ready.contains(*uid))
+            .all(|(uid, _)| ready.values().all(|r| !r.contains(uid)))
 }
 
 /// The time of the slice write: its newest `managedFields` entry.
@@ -271,6 +289,7 @@ pub async fn begin(
         left: BTreeMap::new(),
         tracks: vec![],
         lost: None,
+        vanished: BTreeSet::new(),
         notes: vec![],
     };
     let sync = tokio::time::sleep_until(by);
@@ -370,12 +389,48 @@ impl Observer {
         }
     }
 
-    /// Every deleted pod that was routed has left the ready endpoints.
+    /// The watches have caught up: every pod a fresh list no longer has was seen deleted, and every
+    /// deleted pod that was routed has left the ready endpoints.
     fn settled(&self) -> bool {
-        self.seen
+        caught_up(&self.vanished, &self.seen, &self.ever_ready, &self.ready)
+    }
+
+    /// When the restart is over, the pods as they are now: the waiter's watch may have seen the last
+    /// deletions before ours did. Pods listed terminating are recorded at once; pods gone from the list
+    /// are waited for (their DELETED event carries the containers' exits).
+    async fn catch_up(&mut self, contact: &Contact) {
+        let api: Api<Pod> = Api::namespaced(self.kube.client.clone(), &self.subject.ns);
+        let lp = ListParams::default().labels(&self.subject.pod_selector);
+        let listed = match api::call(
+            &self.kube,
+            contact,
+            Instant::now() + FINAL_READ,
+            (
+                "list",
+                &format!("pods -l {}", self.subject.pod_selector),
+                Some(&self.subject.ns),
+            ),
+            api.list(&lp),
+        )
+        .await
+        {
+            Ok(l) => l.items,
+            Err(_) => return, // the watches alone, then
+        };
+        let mut present = BTreeSet::new();
+        for p in &listed {
+            let uid = p.metadata.uid.clone().unwrap_or_default();
+            if p.metadata.deletion_timestamp.is_some() {
+                self.seen.entry(uid.clone()).or_default().update(p);
+            }
+            present.insert(uid);
+        }
+        self.vanished = self
+            .seen
             .iter()
-            .filter(|(uid, p)| p.deleted_at.is_some() && self.ever_ready.contains(*uid))
-            .all(|(uid, _)| self.ready.values().all(|r| !r.contains(uid)))
+            .filter(|(uid, p)| p.deleted_at.is_none() && !present.contains(*uid))
+            .map(|(uid, _)| uid.clone())
+            .collect();
     }
 
     /// Follows the watches until `stop` says the restart is over (then a short drain), and returns the
@@ -413,6 +468,7 @@ impl Observer {
                     }
                 },
                 _ = stop.changed(), if !draining => {
+                    self.catch_up(contact).await;
                     if self.settled() {
                         break;
                     }
@@ -420,6 +476,14 @@ impl Observer {
                     drain.as_mut().reset(Instant::now() + DRAIN);
                 }
                 _ = &mut drain => break,
+            }
+        }
+        for uid in &self.vanished {
+            if let Some(p) = self.seen.get(uid).filter(|p| p.deleted_at.is_none()) {
+                self.notes.push(format!(
+                    "pod {} went away without its deletion being seen: it is not judged",
+                    p.name
+                ));
             }
         }
         let failed_hooks = self.failed_prestop_hooks(contact).await;
@@ -591,6 +655,22 @@ endpoints:
         )
         .unwrap();
         assert!(!selects(&no_selector, &labels));
+    }
+
+    #[test]
+    fn caught_up_once_every_vanished_pod_was_seen_deleted_and_left_the_endpoints() {
+        let t: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
+        let mut seen = BTreeMap::from([("ua".to_string(), PodSeen::default())]);
+        let ever = BTreeSet::from(["ua".to_string()]);
+        let mut ready = BTreeMap::from([("web".to_string(), BTreeSet::from(["ua".to_string()]))]);
+        let vanished = BTreeSet::from(["ua".to_string()]);
+        // The list says it is gone; the watch has not shown its deletion yet.
+        assert!(!caught_up(&vanished, &seen, &ever, &ready));
+        seen.get_mut("ua").unwrap().deleted_at = Some(t);
+        // Deleted, but still in the ready endpoints of svc/web.
+        assert!(!caught_up(&vanished, &seen, &ever, &ready));
+        ready.insert("web".into(), BTreeSet::new());
+        assert!(caught_up(&vanished, &seen, &ever, &ready));
     }
 
     #[test]

@@ -316,6 +316,9 @@ Examples:
   # One JSON event per line, for pipelines
   kubectl graceful restart deploy/api sts/db -o json
 
+  # Zero downtime: also send requests through the API server's service proxy, assume 10s propagation
+  kubectl graceful restart deploy/web --probe svc/web:80/healthz --endpoint-margin 10s
+
   # Workloads of several namespaces, in this order; or every match of a label in all namespaces
   kubectl graceful restart shop/deploy/api billing/sts/db
   kubectl graceful restart -A -l tier=backend
@@ -493,6 +496,18 @@ pub struct RestartArgs {
     /// When a Deployment fails, return it to its previous ReplicaSet template (StatefulSet/DaemonSet: previous revision)
     #[arg(long)]
     pub rollback_on_failure: bool,
+
+    /// Do not watch the endpoints of the Services that select a target (no zero-downtime verdict)
+    #[arg(long, conflicts_with = "probe")]
+    pub no_endpoint_check: bool,
+
+    /// How long endpoint removal takes to reach kube-proxy, ingress controllers and load balancers: a replaced pod that stops serving sooner after leaving the ready endpoints raced them
+    #[arg(long, value_name = "DURATION", default_value = "5s")]
+    pub endpoint_margin: String,
+
+    /// During each restart, GET this Service every 150ms through the API server's service proxy and count failures (e.g. svc/web:80/healthz)
+    #[arg(long, value_name = "svc/NAME:PORT[/PATH]")]
+    pub probe: Option<String>,
 
     /// Output format: table (progress and summary), json (one event per line)
     #[arg(short = 'o', long, value_enum, default_value_t)]

@@ -8,6 +8,8 @@
 //! - [`status`]: pure completion (stricter than `kubectl rollout status`) and failure detection;
 //! - [`wait`]: watch-based waiting (resumes dropped watches, relists after 410);
 //! - [`evict`]: one-at-a-time replacement through the Eviction API (OnDelete, pods);
+//! - [`zerodowntime`]: the Services' endpoints watched during each target's restart, judged for the
+//!   endpoint-removal race (`--no-endpoint-check`, `--endpoint-margin`, `--probe`);
 //! - [`render`]: progress, NDJSON events, plan and summary tables.
 //!
 //! # JSON schema (`-o json`)
@@ -27,10 +29,17 @@
 //! - `RollbackStarted` / `RollbackComplete` (`succeeded`, `detail`);
 //! - `Interrupted`: `signal` (SIGINT|SIGTERM), `resume` (command lines), `unfinished` (left undone by a
 //!   second signal);
+//! - `ZeroDowntime`: `zeroDowntime` (below);
 //! - `Summary` (last line): `result` (Complete|Failed|Unknown|Interrupted, or Refused by preflight),
 //!   `targets`: [{`target`, `namespace`, `strategy`, `state`
 //!   (Pending|Running|Complete|Failed|RolledBack|Unknown|Interrupted|Skipped),
-//!   `ready`, `desired`, `phase`, `verdict`, `elapsedSeconds`}].
+//!   `ready`, `desired`, `phase`, `verdict`, `elapsedSeconds`, `zeroDowntime`}].
+//!
+//! `zeroDowntime` ([`zerodowntime::ZeroDowntime`]; null with `--no-endpoint-check`, for a target that never
+//! started, or after an interruption): `verdict` (ok|at-risk|violated|not-applicable|unknown),
+//! `podsReplaced`, `raced`, `minReadyEndpoints` (or null), `desiredReplicas`, `worstMarginSeconds` (or
+//! null), `marginSeconds`, `services`, `summary`, `evidence` (lines), `fix` (absent when ok), `probe`
+//! (null without `--probe`: `requests`, `failed`, `worstLatencyMs`, `failures`, `path`, `stopped`).
 //!
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,
 //! steps: [{order, target, strategy, pods, action, disruption, findings}]}`.
@@ -46,6 +55,7 @@ pub mod status;
 pub mod trigger;
 pub mod wait;
 pub mod workload;
+pub mod zerodowntime;
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -115,6 +125,12 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
         r = plan::resolve(&kube, &contact, preflight_deadline, &ns, &opts) => r.map_err(Stop::into_error)?,
         s = signals.recv() => return stopped_early(s, &printer, &ns),
     };
+    if let Some(t) = &opts.zero.probe {
+        tokio::select! {
+            r = zerodowntime::probe::check(&kube, &contact, preflight_deadline, &ns, t) => r?,
+            s = signals.recv() => return stopped_early(s, &printer, &ns),
+        }
+    }
     let states: Vec<TargetState> = steps
         .iter()
         .map(|s| TargetState::new(s.display(), &s.ns, s.strategy(), s.pods()))
@@ -181,10 +197,16 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
     } else {
         kube.clone()
     };
+    let probe_kube = if opts.zero.probe.is_some() {
+        kube.without_retries()?
+    } else {
+        kube.clone()
+    };
     let interrupt = Interrupt::default();
     let ctx = Ctx {
         kube: &kube,
         evict_kube: &evict_kube,
+        probe_kube: &probe_kube,
         contact: &contact,
         interrupt: &interrupt,
         opts: &opts,
@@ -412,6 +434,8 @@ struct Ctx<'a> {
     kube: &'a Kube,
     /// For evictions: the same connection without kube-client's hidden 429 retries.
     evict_kube: &'a Kube,
+    /// For `--probe`: without retries too (a retried 503 hides a failure).
+    probe_kube: &'a Kube,
     contact: &'a Contact,
     interrupt: &'a Interrupt,
     opts: &'a Options,
@@ -457,10 +481,20 @@ async fn execute(ctx: &Ctx<'_>, steps: &[Step]) -> Result<()> {
     }
 }
 
-/// Restarts one target; `Ok(true)` when complete.
+/// Restarts one target, its Services' endpoints watched meanwhile; `Ok(true)` when complete.
 async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
     let deadline = Instant::now() + ctx.opts.timeout;
-    let outcome = match step_outcome(ctx, i, step, deadline).await {
+    let env = zerodowntime::Env {
+        kube: ctx.kube,
+        probe_kube: ctx.probe_kube,
+        contact: ctx.contact,
+        reporter: ctx.reporter,
+        settings: &ctx.opts.zero,
+        namespace: &ctx.reporter.namespace,
+    };
+    let (outcome, zero) =
+        zerodowntime::alongside(&env, step, deadline, step_outcome(ctx, i, step, deadline)).await;
+    let outcome = match outcome {
         Ok(o) => o,
         Err(Stop::NoAnswer {
             action,
@@ -470,10 +504,17 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
         },
         Err(Stop::Error(e)) => {
             ctx.reporter.failed(i, ERROR, None, e.to_string(), None);
+            if let Some(z) = zero {
+                ctx.reporter.zero_downtime(i, z);
+            }
             return Err(e);
         }
     };
-    Ok(finish(ctx, i, &step.ns, outcome, deadline).await)
+    let complete = finish(ctx, i, &step.ns, outcome, deadline).await;
+    if let Some(z) = zero {
+        ctx.reporter.zero_downtime(i, z);
+    }
+    Ok(complete)
 }
 
 async fn step_outcome(

@@ -39,6 +39,8 @@ pub struct Options {
     pub dry_run: bool,
     pub force: bool,
     pub rollback: bool,
+    /// `--no-endpoint-check`, `--endpoint-margin`, `--probe`.
+    pub zero: super::zerodowntime::Settings,
 }
 
 /// The target kinds `restart` accepts.
@@ -105,6 +107,15 @@ impl Options {
                 return Err(Error::usage(format!("{flag} may be at most 7 days")));
             }
         }
+        let margin = parse_duration(&a.endpoint_margin, "--endpoint-margin")?;
+        if margin > Duration::from_secs(600) {
+            return Err(Error::usage("--endpoint-margin may be at most 10m"));
+        }
+        let probe = a
+            .probe
+            .as_deref()
+            .map(super::zerodowntime::probe::ProbeTarget::parse)
+            .transpose()?;
         let mut seen = Vec::new();
         for t in &targets {
             if seen.contains(t) {
@@ -128,6 +139,11 @@ impl Options {
             dry_run: a.dry_run,
             force: a.force,
             rollback: a.rollback_on_failure,
+            zero: super::zerodowntime::Settings {
+                enabled: !a.no_endpoint_check,
+                margin,
+                probe,
+            },
         })
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::preflight::{Finding, Severity};
 use super::status::PodFailure;
+use super::zerodowntime::{Verdict as ZeroVerdict, ZeroDowntime};
 use crate::error::Result;
 use crate::explain::PodReport;
 use crate::output::{Printer, Style};
@@ -74,6 +75,8 @@ pub struct TargetState {
     pub started: Option<Instant>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub elapsed_seconds: Option<f64>,
+    /// Could its restart have dropped traffic (null: not checked).
+    pub zero_downtime: Option<ZeroDowntime>,
 }
 
 impl TargetState {
@@ -91,6 +94,7 @@ impl TargetState {
             verdict: None,
             started: None,
             elapsed_seconds: None,
+            zero_downtime: None,
         }
     }
 
@@ -500,6 +504,23 @@ impl Reporter {
         }
     }
 
+    /// The zero-downtime verdict of a target (a `ZeroDowntime` event, a log line).
+    pub fn zero_downtime(&self, i: usize, z: ZeroDowntime) {
+        let target = self
+            .with_state(i, |s| {
+                s.zero_downtime = Some(z.clone());
+                s.target.clone()
+            })
+            .unwrap_or_default();
+        let line = format!(
+            "{target}: zero downtime {}: {}",
+            z.verdict.as_str(),
+            z.summary
+        );
+        self.emit("ZeroDowntime", Some(i), json!({ "zeroDowntime": z }));
+        self.log(&line);
+    }
+
     pub fn rollback_started(&self, i: usize, detail: &str) {
         self.with_state(i, |s| s.phase = "rolling back".into());
         self.emit("RollbackStarted", Some(i), json!({"detail": detail}));
@@ -632,6 +653,7 @@ pub fn summary_table(p: &Printer, states: &[TargetState]) -> Result<()> {
     }
     let mut t = p.table(&cols);
     for (s, f) in states.iter().zip(&fixed) {
+        let zero_row = s.zero_downtime.as_ref().map(|z| zero_row(p, z, !below));
         let style = match s.state {
             State::Complete => Style::Ok,
             State::Failed | State::Interrupted => Style::Error,
@@ -652,6 +674,9 @@ pub fn summary_table(p: &Printer, states: &[TargetState]) -> Result<()> {
             ));
         }
         t.add_row(row);
+        if let Some(r) = zero_row {
+            t.add_row(r);
+        }
     }
     if let (Some(w), false) = (width, below) {
         fit_to_terminal(&mut t, &[5], w);
@@ -662,6 +687,93 @@ pub fn summary_table(p: &Printer, states: &[TargetState]) -> Result<()> {
             let detail = s.verdict.clone().unwrap_or_else(|| s.phase.clone());
             if !detail.is_empty() {
                 p.line(&wrap(&format!("{}: {detail}", s.target), w, "    "))?;
+            }
+            if let Some(z) = &s.zero_downtime {
+                let line = format!("{}: zero downtime: {}", s.target, z.summary);
+                p.line(&wrap(&line, w, "    "))?;
+            }
+        }
+    }
+    zero_details(p, states)
+}
+
+fn zero_style(v: ZeroVerdict) -> Style {
+    match v {
+        ZeroVerdict::Ok => Style::Ok,
+        ZeroVerdict::AtRisk | ZeroVerdict::Unknown => Style::Warning,
+        ZeroVerdict::Violated => Style::Error,
+        ZeroVerdict::NotApplicable => Style::Dim,
+    }
+}
+
+/// The zero-downtime line under a target's row: the verdict, the fewest ready endpoints of the desired
+/// replicas, and what was seen.
+fn zero_row(p: &Printer, z: &ZeroDowntime, with_detail: bool) -> Vec<comfy_table::Cell> {
+    let ready = match z.min_ready_endpoints {
+        Some(n) => format!("{n}/{}", z.desired_replicas),
+        None => "-".into(),
+    };
+    let mut row = vec![
+        p.cell("", Style::Dim),
+        p.cell("  zero downtime", Style::Dim),
+        p.cell(z.verdict.as_str(), zero_style(z.verdict)),
+        p.cell(ready, Style::Info),
+        p.cell("", Style::Dim),
+    ];
+    if with_detail {
+        // The probe's count, unless the summary is about it already.
+        let probe = z
+            .probe
+            .as_ref()
+            .filter(|_| !z.summary.contains("probe requests"))
+            .map(|pr| format!("; probe: {} of {} requests failed", pr.failed, pr.requests))
+            .unwrap_or_default();
+        row.push(p.cell(format!("{}{probe}", z.summary), Style::Info));
+    }
+    row
+}
+
+/// Under the table: the evidence and the fix of every zero-downtime verdict that is not ok, and what
+/// the probe measured.
+fn zero_details(p: &Printer, states: &[TargetState]) -> Result<()> {
+    for s in states {
+        let Some(z) = &s.zero_downtime else {
+            continue;
+        };
+        let open = matches!(z.verdict, ZeroVerdict::AtRisk | ZeroVerdict::Violated);
+        if !open && z.probe.is_none() {
+            continue;
+        }
+        p.line(&format!(
+            "{}: zero downtime {}",
+            s.target,
+            p.paint(z.verdict.as_str(), zero_style(z.verdict))
+        ))?;
+        if open {
+            for e in &z.evidence {
+                p.line(&format!("  - {e}"))?;
+            }
+        }
+        if let Some(pr) = &z.probe {
+            p.line(&format!(
+                "  probe: {} requests, {} failed, worst latency {} ms, via {}{}",
+                pr.requests,
+                pr.failed,
+                pr.worst_latency_ms,
+                pr.path,
+                pr.stopped
+                    .as_ref()
+                    .map(|w| format!("; stopped early: {w}"))
+                    .unwrap_or_default()
+            ))?;
+            for f in &pr.failures {
+                p.line(&format!("    failed: {f}"))?;
+            }
+        }
+        if let (true, Some(fix)) = (open, &z.fix) {
+            p.line("  fix:")?;
+            for l in fix.lines() {
+                p.line(&format!("    {l}"))?;
             }
         }
     }

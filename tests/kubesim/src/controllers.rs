@@ -9,7 +9,10 @@ use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 
 #[derive(Default)]
-pub struct Ctrl {}
+pub struct Ctrl {
+    /// What the service proxy routes by (`svcproxy`).
+    pub proxy: crate::svcproxy::Routes,
+}
 
 pub fn is_deleting(p: &Value) -> bool {
     p.pointer("/metadata/deletionTimestamp")
@@ -280,6 +283,8 @@ impl Ctrl {
         for sv in svcs {
             endpoints(store, &sv, now);
         }
+        crate::endpointslices::sync(store, now);
+        self.proxy.record(store, now);
         let jobs: Vec<Value> = store.iter("jobs", None).cloned().collect();
         for j in jobs {
             job(store, &j, now);

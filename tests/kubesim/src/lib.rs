@@ -5,6 +5,7 @@
 
 pub mod behavior;
 pub mod controllers;
+pub mod endpointslices;
 pub mod kubelet;
 pub mod metadata;
 pub mod patch;
@@ -14,6 +15,7 @@ pub mod selectors;
 pub(crate) mod server;
 pub mod state;
 pub mod store;
+pub mod svcproxy;
 mod table;
 pub mod tools;
 pub mod util;
@@ -886,6 +888,12 @@ impl Sim {
             self.shared.lock().clock.set_scale(scale);
             self.shared.wake.notify_one();
         }
+    }
+
+    /// How far (sim time) the service proxy's view of a Service's Endpoints trails them (default 1 s):
+    /// the propagation lag of endpoint consumers, during which a removed pod still gets requests.
+    pub fn set_proxy_lag(&self, sim: Duration) {
+        self.shared.lock().ctrl.proxy.lag_ms = sim.as_millis() as i64;
     }
 
     /// Jump the sim clock forward (timers that fall due fire at once, e.g. a progress deadline or

@@ -94,7 +94,7 @@ pub static RESOURCES: &[ResDef] = &[
         "Service",
         true,
         ["svc"],
-        ["status"],
+        ["status", "proxy"],
         "services"
     ),
     r!(
@@ -272,6 +272,17 @@ pub static RESOURCES: &[ResDef] = &[
         ["hpa"],
         ["status"],
         "horizontalpodautoscalers"
+    ),
+    r!(
+        "discovery.k8s.io",
+        "v1",
+        "endpointslices",
+        "endpointslice",
+        "EndpointSlice",
+        true,
+        [],
+        [],
+        "endpointslices"
     ),
     r!(
         "events.k8s.io",

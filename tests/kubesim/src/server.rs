@@ -331,6 +331,9 @@ fn resource_list(group: &str, version: &str) -> Value {
                 "eviction" => {
                     json!({"name": "pods/eviction", "singularName": "", "namespaced": true, "group": "policy", "version": "v1", "kind": "Eviction", "verbs": ["create"]})
                 }
+                "proxy" => {
+                    json!({"name": format!("{}/proxy", r.plural), "singularName": "", "namespaced": true, "kind": "ServiceProxyOptions", "verbs": ["create", "delete", "get", "patch", "update"]})
+                }
                 "scale" => {
                     json!({"name": format!("{}/scale", r.plural), "singularName": "", "namespaced": true, "group": "autoscaling", "version": "v1", "kind": "Scale", "verbs": ["get", "patch", "update"]})
                 }
@@ -432,6 +435,30 @@ fn aggregated(core: bool) -> Value {
         })
         .collect();
     json!({"kind": "APIGroupDiscoveryList", "apiVersion": "apidiscovery.k8s.io/v2", "metadata": {}, "items": items})
+}
+
+/// `services/NAME[:PORT]/proxy/PATH` (see `svcproxy`), authorized as the verb of its method.
+fn service_proxy(
+    ctx: &Arc<Ctx>,
+    r: &Req,
+    ns: &str,
+    id: &str,
+    path: &str,
+) -> Result<Response<Body>, ApiError> {
+    let verb = match r.method.as_str() {
+        "POST" => "create",
+        "PUT" => "update",
+        "PATCH" => "patch",
+        "DELETE" => "delete",
+        _ => "get",
+    };
+    let def = registry::find("", "v1", "services").ok_or_else(not_found_path)?;
+    let mut st = ctx.shared.lock();
+    if denied(&st, &r.user, verb, def, Some("proxy")) {
+        return Err(forbidden(&r.user, verb, def, Some("proxy"), ns, Some(id)));
+    }
+    let (code, body) = crate::svcproxy::respond(&mut st, ns, id, path, &r.method)?;
+    Ok(text_resp(code, body))
 }
 
 fn not_found_path() -> ApiError {
@@ -560,6 +587,9 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
             return Ok(json_resp(200, &resource_list(g, v)));
         }
         _ => {}
+    }
+    if let ["api", "v1", "namespaces", ns, "services", id, "proxy", rest @ ..] = segs.as_slice() {
+        return service_proxy(ctx, r, ns, id, &rest.join("/"));
     }
     let (group, version, rest) = match segs.as_slice() {
         ["api", "v1", rest @ ..] => ("", "v1", rest),

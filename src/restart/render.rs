@@ -517,8 +517,12 @@ impl Reporter {
             z.verdict.as_str(),
             z.summary
         );
+        let applicable = !matches!(z.verdict, super::zerodowntime::Verdict::NotApplicable);
         self.emit("ZeroDowntime", Some(i), json!({ "zeroDowntime": z }));
-        self.log(&line);
+        // "No Service selects it" says nothing about the rollout: the summary table row is enough.
+        if applicable {
+            self.log(&line);
+        }
     }
 
     pub fn rollback_started(&self, i: usize, detail: &str) {

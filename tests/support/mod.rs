@@ -286,12 +286,18 @@ impl Cluster {
     }
 
     /// Writes (create, update, patch, delete, deletecollection) sent in this namespace by the
-    /// admin user with a user agent other than kubectl's, i.e. by the plugin: (verb, requestURI).
+    /// admin user with the plugin's user agent: (verb, requestURI).
     pub fn plugin_writes(&self) -> Vec<(String, String)> {
         self.audit_events()
             .into_iter()
             .filter(|e| e["user"]["username"] == "kubernetes-admin")
-            .filter(|e| !e["userAgent"].as_str().unwrap_or("").starts_with("kubectl"))
+            // The plugin says who it is (`kubectl-graceful/vX`); kubectl's own agent is `kubectl/vX …`.
+            .filter(|e| {
+                e["userAgent"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("kubectl-graceful/")
+            })
             .filter(|e| {
                 matches!(
                     e["verb"].as_str(),

@@ -6,7 +6,12 @@
 //! scenarios in parallel namespaces (`E2E_THREADS`, default 8), since they mostly wait on real
 //! time. `cargo test --test e2e [FILTER…]` runs the scenarios whose `VERSION::name` contains a
 //! filter; `E2E_K8S=1.37` limits the versions.
+//!
+//! The conformance scenarios (`VERSION::conformance::NAME`, see `conformance/mod.rs`) run here
+//! too, sharing the control planes: each runs on the test bed and, at the same time, on a kubesim
+//! of the same version, and the two traces must agree.
 
+mod conformance;
 mod support;
 
 use serde_json::Value;
@@ -17,6 +22,13 @@ use std::time::{Duration, Instant};
 use support::{is_ready, restarted_at, Cluster};
 
 type Scenario = fn(&Cluster);
+
+/// What one job of the runner does: an e2e scenario, or a conformance comparison.
+#[derive(Clone, Copy)]
+enum Job {
+    E2e(Scenario),
+    Conformance(&'static conformance::Scenario),
+}
 
 const SCENARIOS: &[(&str, Scenario)] = &[
     (
@@ -109,6 +121,9 @@ fn main() {
         for (name, _) in SCENARIOS {
             println!("{name}: test");
         }
+        for c in conformance::SCENARIOS {
+            println!("conformance::{}: test", c.name);
+        }
         return;
     }
     let versions: Vec<String> = std::env::var("E2E_K8S")
@@ -119,19 +134,30 @@ fn main() {
         .map(String::from)
         .collect();
     let on_kubesim = std::env::var("E2E_K8S").map_or(true, |v| v.contains("kubesim"));
-    let all: Vec<(String, &str, Scenario)> = versions
+    let all: Vec<(String, String, Job)> = versions
         .iter()
         .filter(|v| v.as_str() != "kubesim")
-        .flat_map(|v| SCENARIOS.iter().map(move |(n, f)| (v.clone(), *n, *f)))
+        .flat_map(|v| {
+            SCENARIOS
+                .iter()
+                .map(move |(n, f)| (v.clone(), n.to_string(), Job::E2e(*f)))
+                .chain(conformance::SCENARIOS.iter().map(move |c| {
+                    (
+                        v.clone(),
+                        format!("conformance::{}", c.name),
+                        Job::Conformance(c),
+                    )
+                }))
+        })
         .chain(
             SCENARIOS
                 .iter()
                 .filter(|(n, _)| on_kubesim && ON_KUBESIM.contains(n))
-                .map(|(n, f)| ("kubesim".to_string(), *n, *f)),
+                .map(|(n, f)| ("kubesim".to_string(), n.to_string(), Job::E2e(*f))),
         )
         .collect();
     let total = all.len();
-    let jobs: Vec<(String, &str, Scenario)> = all
+    let jobs: Vec<(String, String, Job)> = all
         .into_iter()
         .filter(|(v, n, _)| {
             filters.is_empty()
@@ -203,13 +229,16 @@ fn main() {
                 };
                 let id = format!("{v}::{name}");
                 let t0 = Instant::now();
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    let c = if v == "kubesim" {
-                        Cluster::start_kubesim(kubesim::SimOptions::default(), "default")
-                    } else {
-                        Cluster::testbed(v, &namespace_name(name, v)).expect("test bed")
-                    };
-                    f(&c);
+                let result = std::panic::catch_unwind(AssertUnwindSafe(|| match *f {
+                    Job::E2e(f) => {
+                        let c = if v == "kubesim" {
+                            Cluster::start_kubesim(kubesim::SimOptions::default(), "default")
+                        } else {
+                            Cluster::testbed(v, &namespace_name(name, v)).expect("test bed")
+                        };
+                        f(&c);
+                    }
+                    Job::Conformance(sc) => conform(v, sc),
                 }));
                 match result {
                     Ok(()) => {
@@ -251,6 +280,47 @@ fn main() {
     );
     if !ok {
         std::process::exit(101);
+    }
+}
+
+/// Run `sc` on the test bed of `version` and on a kubesim of the same version at once; the
+/// traces must agree.
+fn conform(version: &str, sc: &conformance::Scenario) {
+    let tb = Cluster::testbed(
+        version,
+        &namespace_name(&format!("conf_{}", sc.name), version),
+    )
+    .expect("test bed");
+    let served: Value =
+        serde_json::from_str(&tb.kubectl(&["get", "--raw", "/version"]).stdout).expect("/version");
+    let server_version = served["gitVersion"]
+        .as_str()
+        .expect("gitVersion")
+        .to_string();
+    let (reference, candidate) = std::thread::scope(|s| {
+        let real = s.spawn(|| conformance::record(&tb, sc));
+        let sim = s.spawn(|| {
+            let opts = kubesim::SimOptions {
+                time_scale: 1.0,
+                server_version: server_version.clone(),
+                ..Default::default()
+            };
+            conformance::record(&Cluster::start_kubesim(opts, "default"), sc)
+        });
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        };
+        (join(real), join(sim))
+    });
+    let diffs = testbed::trace::compare(&reference, &candidate, testbed::trace::TRANSIENT_MS);
+    if !diffs.is_empty() {
+        let list: Vec<String> = diffs.iter().map(|d| format!("  - {d}")).collect();
+        panic!(
+            "kubesim ({server_version}) differs from the test bed:\n{}\ntest bed:\n{}kubesim:\n{}",
+            list.join("\n"),
+            reference.render(),
+            candidate.render()
+        );
     }
 }
 

@@ -256,6 +256,53 @@ impl Cluster {
         }
     }
 
+    /// Poll `check` every 250 ms until it holds or `timeout` passes: `false` then, without
+    /// panicking (a conformance scenario goes on, and its trace shows what did not happen).
+    pub fn wait_soft(&self, timeout: Duration, mut check: impl FnMut(&Cluster) -> bool) -> bool {
+        let start = Instant::now();
+        while !check(self) {
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        true
+    }
+
+    /// The kubelet's node-pressure eviction of pod `name`, on either back-end.
+    pub fn evict_for_node_pressure(&self, name: &str, resource: &str) {
+        if let Some(tb) = self.testbed {
+            tb.evict_for_node_pressure(&self.namespace, name, resource)
+                .unwrap_or_else(|e| panic!("[{}] evict {name}: {e:#}", self.backend));
+        } else if let Some(sim) = &self.sim {
+            assert!(
+                sim.evict_for_node_pressure(&self.namespace, name, resource),
+                "[kubesim] no pod {name} to evict"
+            );
+        } else {
+            panic!("evict_for_node_pressure needs a test bed or a kubesim of the cluster's own");
+        }
+    }
+
+    /// `POST …/pods/NAME/eviction` through kubectl: (exit code, the answer's text).
+    pub fn evict(&self, name: &str) -> Output {
+        let eviction = format!(
+            r#"{{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {{"name": "{name}", "namespace": "{}"}}}}"#,
+            self.namespace
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("eviction.json");
+        std::fs::write(&file, eviction).expect("write eviction");
+        let uri = format!("/api/v1/namespaces/{}/pods/{name}/eviction", self.namespace);
+        self.kubectl(&[
+            "create",
+            "--raw",
+            &uri,
+            "-f",
+            file.to_str().expect("utf-8 path"),
+        ])
+    }
+
     /// Wait until exactly `n` pods match `selector`, none terminating, all Ready.
     pub fn wait_ready(&self, selector: &str, n: usize) {
         self.wait(

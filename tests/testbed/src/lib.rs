@@ -18,6 +18,7 @@ pub mod controlplane;
 pub mod kubelet;
 pub mod pki;
 pub mod procs;
+pub mod trace;
 
 use anyhow::{bail, Context};
 use controlplane::{Binaries, ControlPlane};

@@ -9,6 +9,7 @@ pub mod kubelet;
 pub mod patch;
 mod pb;
 pub mod registry;
+pub mod scheduler;
 pub mod selectors;
 pub(crate) mod server;
 pub mod state;
@@ -612,16 +613,8 @@ impl Sim {
             .get("v1", "Pod", Some(namespace), name)
             .map(|p| util::s(&p, "/spec/containers/0/name").to_string())
             .unwrap_or_default();
-        let msg = format!(
-            "The node was low on resource: {resource}. Threshold quantity: 100Mi, available: 28Mi. Container {first} was using 1536Mi, request is 0, has larger consumption of {resource}. "
-        );
-        self.kubelet_terminate(
-            namespace,
-            name,
-            "Evicted",
-            &msg,
-            Some(("Warning", "Evicted")),
-        )
+        let msg = kubelet::node::pressure_message(resource, &first);
+        self.with_state(|st| kubelet::node::fail_pod(st, namespace, name, "Evicted", &msg, true))
     }
 
     /// Simulate graceful node shutdown terminating a pod: phase `Failed`, reason `Terminated`, message
@@ -632,119 +625,34 @@ impl Sim {
             .get("v1", "Pod", Some(namespace), name)
             .map(|p| util::s(&p, "/spec/nodeName").to_string())
             .unwrap_or_default();
-        let ok = self.kubelet_terminate(
-            namespace,
-            name,
-            "Terminated",
-            "Pod was terminated in response to imminent node shutdown.",
-            None,
-        );
+        let ok = self.with_state(|st| {
+            kubelet::node::fail_pod(
+                st,
+                namespace,
+                name,
+                "Terminated",
+                kubelet::node::SHUTDOWN_MESSAGE,
+                false,
+            )
+        });
         if ok && !node.is_empty() {
             self.set_node_ready(&node, false);
         }
         ok
     }
 
-    fn kubelet_terminate(
-        &self,
-        namespace: &str,
-        name: &str,
-        reason: &str,
-        msg: &str,
-        event: Option<(&str, &str)>,
-    ) -> bool {
-        let mut st = self.shared.lock();
-        let now = st.now();
-        let Some(mut pod) = st.store.get("pods", namespace, name).cloned() else {
-            return false;
-        };
-        let uid = util::uid(&pod).to_string();
-        let first = util::s(&pod, "/spec/containers/0/name").to_string();
-        let ts = util::fmt_ts(now);
-        let node = util::s(&pod, "/spec/nodeName").to_string();
-        if let Some(cs) = pod
-            .pointer_mut("/status/containerStatuses")
-            .and_then(|c| c.as_array_mut())
-        {
-            for c in cs.iter_mut() {
-                let started = c
-                    .pointer("/state/running/startedAt")
-                    .cloned()
-                    .unwrap_or(json!(ts));
-                c["state"] = json!({"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated", "startedAt": started, "finishedAt": ts}});
-                c["ready"] = json!(false);
-                c["started"] = json!(false);
-            }
-        }
-        let st_obj = util::obj_at(&mut pod, &["status"]);
-        st_obj.insert("phase".into(), json!("Failed"));
-        st_obj.insert("reason".into(), json!(reason));
-        st_obj.insert("message".into(), json!(msg));
-        let mut conds = st_obj
-            .get("conditions")
-            .and_then(|c| c.as_array())
-            .cloned()
-            .unwrap_or_default();
-        for c in conds.iter_mut() {
-            if c["type"] == "Ready" || c["type"] == "ContainersReady" {
-                c["status"] = json!("False");
-                c["reason"] = json!("PodFailed");
-                c["lastTransitionTime"] = json!(ts);
-            }
-        }
-        conds.retain(|c| c["type"] != "DisruptionTarget");
-        conds.insert(0, json!({"type": "DisruptionTarget", "status": "True", "lastProbeTime": null, "lastTransitionTime": ts, "reason": "TerminationByKubelet", "message": msg.trim_end()}));
-        st_obj.insert("conditions".into(), json!(conds));
-        let pod = st.store.put("pods", pod);
-        st.kubelet.pods.remove(&uid);
-        st.store.static_uids.insert(uid);
-        if let Some((typ, r)) = event {
-            st.store
-                .record_event(&pod, None, typ, r, msg.trim_end(), "kubelet", &node, now);
-        }
-        st.store.record_event(
-            &pod,
-            Some(&format!("spec.containers{{{first}}}")),
-            "Normal",
-            "Killing",
-            &format!("Stopping container {first}"),
-            "kubelet",
-            &node,
-            now,
-        );
-        drop(st);
-        self.shared.wake.notify_one();
-        true
-    }
-
     /// Mark a node Ready / NotReady (NotReady nodes get no new pods).
     pub fn set_node_ready(&self, name: &str, ready: bool) -> bool {
+        self.with_state(|st| kubelet::node::set_ready(st, name, ready))
+    }
+
+    /// Run `f` on the state, then wake the controllers and the kubelet.
+    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         let mut st = self.shared.lock();
-        let now = st.now();
-        let Some(mut n) = st.store.get("nodes", "", name).cloned() else {
-            return false;
-        };
-        if let Some(cs) = n
-            .pointer_mut("/status/conditions")
-            .and_then(|c| c.as_array_mut())
-        {
-            for c in cs.iter_mut().filter(|c| c["type"] == "Ready") {
-                c["status"] = json!(if ready { "True" } else { "Unknown" });
-                c["reason"] = json!(if ready {
-                    "KubeletReady"
-                } else {
-                    "NodeStatusUnknown"
-                });
-                c["message"] = json!(if ready {
-                    "kubelet is posting ready status"
-                } else {
-                    "Kubelet stopped posting node status."
-                });
-                c["lastTransitionTime"] = json!(util::fmt_ts(now));
-            }
-        }
-        st.store.put("nodes", n);
-        true
+        let out = f(&mut st);
+        drop(st);
+        self.shared.wake.notify_one();
+        out
     }
 
     /// New token for `user`; returns the path of a kubeconfig for that user.

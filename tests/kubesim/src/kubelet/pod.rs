@@ -1,10 +1,11 @@
 //! One pod on a simulated node: init containers in order, then the app containers; deletion runs
 //! every container's stop sequence (sidecars after the app containers); the pod status the kubelet
 //! would write (pkg/kubelet/kubelet_pods.go `generateAPIPodStatus`, `getPhase`; status_manager.go).
-//! Pure, like [`super::container`]: the worker calls [`PodRun::step`] and writes [`PodRun::status`].
+//! Pure, like [`super::container`]: a kubelet (kubesim's, or the test bed's) calls
+//! [`PodRun::step`] and writes [`PodRun::status`].
 
-use super::container::{Container, Ev, Probe, Spec, State, Terminated};
-use kubesim::behavior;
+use super::container::{Container, Ev, PodKill, Probe, Spec, State, Terminated};
+use crate::behavior;
 use serde_json::{json, Value};
 
 /// An event about the pod, or one of its containers when `field_path` is set.
@@ -39,45 +40,107 @@ fn probe(c: &Value, key: &str) -> Option<Probe> {
     })
 }
 
-fn spec_of(c: &Value, init: bool) -> Spec {
+/// What the kubelet reads from a container's spec. A behaviour that scripts a hook or a probe
+/// the spec lacks (`preStop: 5s`, `postStartFails`, `livenessFailsAfter`, `startupFails`) gets
+/// one with the API's defaults (period 10 s, failure threshold 3), so a scenario need not spell
+/// it out.
+fn spec_of(c: &Value, init: bool, b: &behavior::Behavior) -> Spec {
+    let default_probe = Probe {
+        period_ms: 10_000,
+        failure_threshold: 3,
+        grace_ms: None,
+    };
     Spec {
         name: c["name"].as_str().unwrap_or_default().to_string(),
         image: c["image"].as_str().unwrap_or_default().to_string(),
         init,
         sidecar: init && c["restartPolicy"] == "Always",
-        has_pre_stop: c.pointer("/lifecycle/preStop").is_some(),
+        has_pre_stop: c.pointer("/lifecycle/preStop").is_some()
+            || b.pre_stop.is_some()
+            || b.pre_stop_fails,
         pre_stop_ms: behavior::pre_stop_ms(c).unwrap_or(0),
-        has_post_start: c.pointer("/lifecycle/postStart").is_some(),
+        has_post_start: c.pointer("/lifecycle/postStart").is_some() || b.post_start_fails,
         readiness: probe(c, "readinessProbe"),
-        liveness: probe(c, "livenessProbe"),
-        startup: probe(c, "startupProbe"),
+        liveness: probe(c, "livenessProbe")
+            .or((b.liveness_fails_after.is_some()).then_some(default_probe)),
+        startup: probe(c, "startupProbe").or(b.startup_fails.then_some(default_probe)),
         fallback_to_logs: c["terminationMessagePolicy"] == "FallbackToLogsOnError",
     }
 }
 
 fn ts(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+    crate::util::fmt_ts(ms)
+}
+
+/// `kubectl logs`' image digest for an image name (stable per name).
+pub fn image_id(image: &str) -> String {
+    let h1 = crate::util::fnv32a(image);
+    let h2 = crate::util::fnv32a(&format!("{image}#"));
+    let hex = format!("{h1:08x}{h2:08x}").repeat(4);
+    let repo = image.split(':').next().unwrap_or(image);
+    let repo = if repo.contains('/') {
+        repo.to_string()
+    } else {
+        format!("library/{repo}")
+    };
+    let repo = if repo.split('/').next().is_some_and(|x| x.contains('.')) {
+        repo
+    } else {
+        format!("docker.io/{repo}")
+    };
+    format!("{repo}@sha256:{hex}")
+}
+
+/// `pod_NS(UID)` as the kubelet names a pod in back-off messages.
+fn pod_ref(pod: &Value) -> String {
+    format!(
+        "{}_{}({})",
+        pod["metadata"]["name"].as_str().unwrap_or_default(),
+        pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+        pod["metadata"]["uid"].as_str().unwrap_or_default()
+    )
+}
+
+/// The conditions `ours` (without times) merged into the pod's: others' (PodScheduled,
+/// DisruptionTarget) are kept, and a condition's lastTransitionTime moves only when its status
+/// changes (status_manager.go).
+pub fn merge_conditions(pod: &Value, ours: &Value, now: &str) -> Value {
+    let old: Vec<Value> = pod
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let ours = ours.as_array().cloned().unwrap_or_default();
+    let mut out: Vec<Value> = old
+        .iter()
+        .filter(|c| !ours.iter().any(|o| o["type"] == c["type"]))
+        .cloned()
+        .collect();
+    for mut c in ours {
+        let prev = old.iter().find(|o| o["type"] == c["type"]);
+        let since = match prev {
+            Some(p) if p["status"] == c["status"] => p["lastTransitionTime"].clone(),
+            _ => json!(now),
+        };
+        c["lastTransitionTime"] = since;
+        c["lastProbeTime"] = Value::Null;
+        out.push(c);
+    }
+    Value::Array(out)
 }
 
 impl PodRun {
     /// `pod` as JSON (the API object); `now` in Unix milliseconds.
     pub fn new(pod: &Value, pod_ip: String, now: i64) -> PodRun {
         let ann = pod.pointer("/metadata/annotations");
-        let pod_ref = format!(
-            "{}_{}({})",
-            pod["metadata"]["name"].as_str().unwrap_or_default(),
-            pod["metadata"]["namespace"].as_str().unwrap_or_default(),
-            pod["metadata"]["uid"].as_str().unwrap_or_default()
-        );
+        let pod_ref = pod_ref(pod);
         let grace = pod["spec"]["terminationGracePeriodSeconds"]
             .as_i64()
             .unwrap_or(30)
             * 1000;
         let make = |c: &Value, init: bool, blocked: bool| {
-            let spec = spec_of(c, init);
-            let b = behavior::for_container(ann, &spec.name);
+            let b = behavior::for_container(ann, c["name"].as_str().unwrap_or_default());
+            let spec = spec_of(c, init, &b);
             let mut ctr = if blocked {
                 Container::new_blocked(spec, b, pod_ref.clone())
             } else {
@@ -113,6 +176,62 @@ impl PodRun {
         }
     }
 
+    /// A pod as loaded with a status (kubesim's static pods): its containers as their statuses
+    /// show them, logs from the `kubesim.io/logs` / `kubesim.io/previous-logs` annotations.
+    pub fn from_status(pod: &Value) -> PodRun {
+        let ann = pod.pointer("/metadata/annotations");
+        let pod_ref = pod_ref(pod);
+        let grace = pod["spec"]["terminationGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(30)
+            * 1000;
+        let make = |c: &Value, init: bool, statuses: &str| {
+            let b = behavior::for_container(ann, c["name"].as_str().unwrap_or_default());
+            let spec = spec_of(c, init, &b);
+            let st = pod
+                .pointer(&format!("/status/{statuses}"))
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().find(|s| s["name"] == spec.name.as_str()))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let logs = behavior::annotation_logs(ann, behavior::LOGS, &spec.name);
+            let prev = behavior::annotation_logs(ann, behavior::PREVIOUS_LOGS, &spec.name);
+            let mut ctr = Container::from_status(spec, b, pod_ref.clone(), &st, logs, prev);
+            ctr.pod_grace_ms = grace;
+            ctr
+        };
+        let list = |key: &str| pod["spec"][key].as_array().cloned().unwrap_or_default();
+        let init = list("initContainers")
+            .iter()
+            .map(|c| make(c, true, "initContainerStatuses"))
+            .collect();
+        let app = list("containers")
+            .iter()
+            .map(|c| make(c, false, "containerStatuses"))
+            .collect();
+        let phase = pod["status"]["phase"].as_str().unwrap_or("");
+        PodRun {
+            init,
+            app,
+            restart_policy: pod["spec"]["restartPolicy"]
+                .as_str()
+                .unwrap_or("Always")
+                .to_string(),
+            start_time: crate::util::parse_ts(pod["status"]["startTime"].as_str().unwrap_or(""))
+                .unwrap_or(0),
+            deleting: None,
+            deletion_grace_ms: grace,
+            terminal: phase == "Succeeded" || phase == "Failed",
+            failure: None,
+            pod_ip: pod["status"]["podIP"].as_str().unwrap_or("").to_string(),
+        }
+    }
+
+    /// When the pod started on the node.
+    pub fn start_time(&self) -> i64 {
+        self.start_time
+    }
+
     /// The pod got a deletionTimestamp (grace from `deletionGracePeriodSeconds`).
     pub fn delete(&mut self, now: i64, grace_ms: i64) {
         if self.deleting.is_none() {
@@ -121,21 +240,33 @@ impl PodRun {
         }
     }
 
-    /// The kubelet fails the pod: every container killed, phase Failed with `reason` and
-    /// `message`, condition DisruptionTarget (TerminationByKubelet); the pod object stays.
-    /// Node-pressure eviction (`Evicted`) and graceful node shutdown (`Terminated`).
-    pub fn fail(&mut self, now: i64, reason: &str, message: &str) -> Vec<PodEv> {
-        let mut out = vec![PodEv {
-            field_path: None,
-            ev: Ev {
-                warning: true,
-                reason: reason.to_string(),
-                message: message.to_string(),
-            },
-        }];
+    /// The kubelet fails the pod: every container killed (`how`), phase Failed with `reason` and
+    /// `message`, a Warning event `reason` about the pod when `event`; the pod object stays.
+    /// Node-pressure eviction (`Evicted`) and graceful node shutdown (`Terminated`) also get the
+    /// condition DisruptionTarget (TerminationByKubelet); `DeadlineExceeded`
+    /// (activeDeadlineSeconds) does not.
+    pub fn fail(
+        &mut self,
+        now: i64,
+        reason: &str,
+        message: &str,
+        how: PodKill,
+        event: bool,
+    ) -> Vec<PodEv> {
+        let mut out = Vec::new();
+        if event {
+            out.push(PodEv {
+                field_path: None,
+                ev: Ev {
+                    warning: true,
+                    reason: reason.to_string(),
+                    message: message.trim_end().to_string(),
+                },
+            });
+        }
         for c in self.app.iter_mut().chain(self.init.iter_mut()) {
             let mut evs = Vec::new();
-            c.kill_for_pod_failure(now, &mut evs);
+            c.kill_for_pod_failure(now, how, &mut evs);
             let kind = if c.spec.init {
                 "initContainers"
             } else {
@@ -343,13 +474,15 @@ impl PodRun {
         if let Some((reason, message)) = &self.failure {
             status["reason"] = json!(reason);
             status["message"] = json!(message);
-            status["conditions"]
-                .as_array_mut()
-                .expect("conditions")
-                .push(json!({
-                    "type": "DisruptionTarget", "status": "True",
-                    "reason": "TerminationByKubelet", "message": message,
-                }));
+            if reason != "DeadlineExceeded" {
+                status["conditions"]
+                    .as_array_mut()
+                    .expect("conditions")
+                    .push(json!({
+                        "type": "DisruptionTarget", "status": "True",
+                        "reason": "TerminationByKubelet", "message": message.trim_end(),
+                    }));
+            }
         }
         if !self.pod_ip.is_empty() {
             status["podIP"] = json!(self.pod_ip);
@@ -404,7 +537,7 @@ fn container_status(c: &Container, pod_terminal: bool) -> Value {
     let mut v = json!({
         "name": c.spec.name,
         "image": c.spec.image,
-        "imageID": format!("{}@sha256:{}", c.spec.image.split(':').next().unwrap_or(""), "0".repeat(64)),
+        "imageID": if c.ever_ran() { image_id(&c.spec.image) } else { String::new() },
         "ready": c.ready || (c.spec.init && !c.spec.sidecar && c.init_complete()),
         "started": c.started,
         "restartCount": c.restart_count,
@@ -565,7 +698,13 @@ spec:
     fn node_pressure_eviction_fails_the_pod_with_the_kubelet_condition() {
         let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
         run_until(&mut r, 3_000);
-        let evs = r.fail(3_000, "Evicted", "The node was low on resource: memory. ");
+        let evs = r.fail(
+            3_000,
+            "Evicted",
+            "The node was low on resource: memory. ",
+            crate::kubelet::container::UNKNOWN,
+            true,
+        );
         assert_eq!(evs[0].ev.reason, "Evicted");
         let st = r.status("127.0.0.1");
         assert_eq!(st["phase"], "Failed");

@@ -387,7 +387,7 @@ impl Sim {
                 10.0
             }),
             kubelet: Default::default(),
-            ctrl: Default::default(),
+            ctrl: controllers::Ctrl::for_version(&opts.server_version),
             tokens: [(admin_token.clone(), "kubernetes-admin".to_string())]
                 .into_iter()
                 .collect(),

@@ -274,12 +274,11 @@ const DS_PODS: Track = Track {
         let mut by_node: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         for p in objs.values() {
             let rev = al.of("rev", text(p, "/metadata/labels/controller-revision-hash"));
-            let node = text(p, "/spec/nodeName");
-            // Not bound yet (upstream's daemon pods go through the scheduler): intended, see
-            // the scenario.
-            if node.is_empty() {
-                continue;
-            }
+            // Bound, or for the node its affinity names (daemon pods go through the scheduler).
+            let node = p
+                .pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields/0/values/0")
+                .and_then(Value::as_str)
+                .unwrap_or_else(|| text(p, "/spec/nodeName"));
             by_node
                 .entry(node.to_string())
                 .or_default()

@@ -5,6 +5,7 @@
 
 pub mod behavior;
 pub mod controllers;
+pub mod eviction;
 pub mod kubelet;
 pub mod patch;
 mod pb;

@@ -114,6 +114,69 @@ pub fn schedule(store: &mut Store, cap: &mut Capacity, pod: &Value, now: i64) ->
     }
 }
 
+/// The node a pod is bound to, or the one its required node affinity names by
+/// `matchFields metadata.name` (a daemon pod not bound yet: daemon/util GetTargetNodeName).
+pub fn target_node(pod: &Value) -> &str {
+    let bound = util::s(pod, "/spec/nodeName");
+    if !bound.is_empty() {
+        return bound;
+    }
+    pod.pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms/0/matchFields")
+        .and_then(Value::as_array)
+        .and_then(|fs| fs.iter().find(|f| f["key"] == "metadata.name"))
+        .and_then(|f| f.pointer("/values/0"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The node matches the pod's `nodeSelector` and required node affinity (terms ORed, their
+/// requirements ANDed; `matchFields` on `metadata.name`, `matchExpressions` on labels).
+fn selects(pod: &Value, node: &Value) -> bool {
+    let labels = util::labels(node);
+    let sel_ok = pod
+        .pointer("/spec/nodeSelector")
+        .and_then(Value::as_object)
+        .is_none_or(|sel| sel.iter().all(|(k, v)| labels.get(k) == Some(v)));
+    let Some(terms) = pod
+        .pointer("/spec/affinity/nodeAffinity/requiredDuringSchedulingIgnoredDuringExecution/nodeSelectorTerms")
+        .and_then(Value::as_array)
+    else {
+        return sel_ok;
+    };
+    let requirement = |r: &Value, value: Option<&str>| {
+        let values: Vec<&str> = r["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        match r["operator"].as_str().unwrap_or("") {
+            "In" => value.is_some_and(|v| values.contains(&v)),
+            "NotIn" => value.is_none_or(|v| !values.contains(&v)),
+            "Exists" => value.is_some(),
+            "DoesNotExist" => value.is_none(),
+            _ => false,
+        }
+    };
+    let term = |t: &Value| {
+        let fields = t["matchFields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|f| f["key"] == "metadata.name" && requirement(f, Some(util::name(node))));
+        let exprs = t["matchExpressions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|e| {
+                let key = e["key"].as_str().unwrap_or("");
+                requirement(e, labels.get(key).and_then(Value::as_str))
+            });
+        fields && exprs
+    };
+    sel_ok && terms.iter().any(term)
+}
+
 /// The pod's QoS class (what the API server sets at creation).
 pub fn qos(pod: &Value) -> &'static str {
     let cs = pod
@@ -225,11 +288,6 @@ fn unschedulable_message(
     if total == 0 {
         return "no nodes available to schedule pods".into();
     }
-    let sel = pod
-        .pointer("/spec/nodeSelector")
-        .and_then(|x| x.as_object())
-        .cloned()
-        .unwrap_or_default();
     let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
     for n in nodes {
         let ready = n
@@ -239,12 +297,11 @@ fn unschedulable_message(
                 c.iter()
                     .any(|c| c["type"] == "Ready" && c["status"] == "True")
             });
-        let l = util::labels(n);
         let r = if !ready {
             "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"
         } else if util::b(n, "/spec/unschedulable") {
             "node(s) were unschedulable"
-        } else if !sel.iter().all(|(k, v)| l.get(k) == Some(v)) {
+        } else if !selects(pod, n) {
             "node(s) didn't match Pod's node affinity/selector"
         } else {
             insufficient(n, used, pod_requests(pod))
@@ -284,11 +341,6 @@ fn pick_node(
     pod: &Value,
 ) -> Option<String> {
     let req = pod_requests(pod);
-    let sel = pod
-        .pointer("/spec/nodeSelector")
-        .and_then(|x| x.as_object())
-        .cloned()
-        .unwrap_or_default();
     nodes
         .iter()
         .filter(|n| !util::b(n, "/spec/unschedulable"))
@@ -300,10 +352,7 @@ fn pick_node(
                         .any(|c| c["type"] == "Ready" && c["status"] == "True")
                 })
         })
-        .filter(|n| {
-            let l = util::labels(n);
-            sel.iter().all(|(k, v)| l.get(k) == Some(v))
-        })
+        .filter(|n| selects(pod, n))
         .filter(|n| insufficient(n, used, req).is_none())
         .min_by_key(|n| {
             (

@@ -1,6 +1,6 @@
 //! HTTPS server: routing, discovery, CRUD, watch, logs, eviction.
 
-use crate::controllers::{self, cascade_delete, default_pod_spec, delete_pod};
+use crate::controllers::{cascade_delete, default_pod_spec, delete_pod};
 use crate::kubelet;
 use crate::patch;
 use crate::registry::{self, ResDef, RESOURCES};
@@ -8,7 +8,7 @@ use crate::selectors::{FieldSelector, LabelSelector};
 use crate::state::{RequestRecord, Shared, State};
 use crate::store::{fields_of, plural_group, set_managed_fields, ApiError, WatchEvent};
 use crate::table;
-use crate::util::{self, fmt_ts};
+use crate::util;
 use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
@@ -37,7 +37,17 @@ fn json_resp(code: u16, v: &Value) -> Response<Body> {
 }
 
 fn err_resp(e: &ApiError) -> Response<Body> {
-    json_resp(e.code, &e.to_status())
+    let mut r = json_resp(e.code, &e.to_status());
+    // apimachinery writes details.retryAfterSeconds as the Retry-After header too.
+    if let Some(s) = e
+        .details
+        .as_ref()
+        .and_then(|d| d["retryAfterSeconds"].as_i64())
+    {
+        r.headers_mut()
+            .insert("Retry-After", s.to_string().parse().expect("header value"));
+    }
+    r
 }
 
 fn text_resp(code: u16, s: String) -> Response<Body> {
@@ -1446,62 +1456,10 @@ fn eviction(ctx: &Arc<Ctx>, ns: &str, name: &str, r: &Req) -> Result<Response<Bo
     let grace = util::i(&body, "/deleteOptions/gracePeriodSeconds");
     let mut st = ctx.shared.lock();
     let now = st.now();
-    let pod = st
-        .store
-        .get("pods", ns, name)
-        .cloned()
-        .ok_or_else(|| ApiError::not_found("pods", name))?;
-    let ok = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
-    if controllers::is_deleting(&pod) {
-        return Ok(json_resp(201, &ok));
-    }
-    let pdbs: Vec<Value> = st
-        .store
-        .iter("poddisruptionbudgets", Some(ns))
-        .filter(|p| {
-            LabelSelector::from_json(p.pointer("/spec/selector").unwrap_or(&json!({})))
-                .matches_obj(&pod)
-                && p.pointer("/spec/selector").is_some()
-        })
-        .cloned()
-        .collect();
-    if pdbs.len() > 1 {
-        return Err(ApiError::new(500, "InternalError", "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."));
-    }
-    if let Some(pdb) = pdbs.first() {
-        controllers::pdb_status(&mut st.store, pdb, now);
-        let pdb = st
-            .store
-            .get("poddisruptionbudgets", ns, util::name(pdb))
-            .cloned()
-            .unwrap();
-        let allowed = util::i(&pdb, "/status/disruptionsAllowed").unwrap_or(0);
-        if controllers::is_ready(&pod) || util::s(&pod, "/status/phase") == "Running" {
-            if allowed <= 0 {
-                let desired = util::i(&pdb, "/status/desiredHealthy").unwrap_or(0);
-                let healthy = util::i(&pdb, "/status/currentHealthy").unwrap_or(0);
-                return Err(ApiError::new(429, "TooManyRequests", "Cannot evict pod as it would violate the pod's disruption budget.").with_details(json!({
-                    "causes": [{"reason": "DisruptionBudget", "message": format!("The disruption budget {} needs {} healthy pods and has {} currently", util::name(&pdb), desired, healthy)}]
-                })));
-            }
-            let mut p = pdb.clone();
-            p["status"]["disruptionsAllowed"] = json!(allowed - 1);
-            st.store.put("poddisruptionbudgets", p);
-        }
-    }
-    let mut p = pod.clone();
-    let st_obj = util::obj_at(&mut p, &["status"]);
-    let mut conds = st_obj
-        .get("conditions")
-        .and_then(|c| c.as_array())
-        .cloned()
-        .unwrap_or_default();
-    conds.retain(|c| c["type"] != "DisruptionTarget");
-    conds.insert(0, json!({"type": "DisruptionTarget", "status": "True", "lastProbeTime": null, "lastTransitionTime": fmt_ts(now), "reason": "EvictionByEvictionAPI", "message": "Eviction API: evicting"}));
-    st_obj.insert("conditions".into(), json!(conds));
-    st.store.put("pods", p);
-    delete_pod(&mut st.store, ns, name, grace, now);
+    let res = crate::eviction::evict(&mut st.store, ns, name, grace, now);
     drop(st);
     ctx.shared.wake.notify_one();
+    res?;
+    let ok = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
     Ok(json_resp(201, &ok))
 }

@@ -47,6 +47,16 @@ fn scale_rs(store: &mut Store, rs: &mut Value, n: i64, d: &Value, now: i64) {
     );
 }
 
+/// recreate.go oldPodsRunning: a pod of an old ReplicaSet that is not Succeeded or Failed.
+fn old_pods_running(store: &Store, ns: &str, olds: &[Value]) -> bool {
+    olds.iter().any(|r| {
+        owned_by(store, "pods", ns, util::uid(r)).any(|p| {
+            let phase = util::s(p, "/status/phase");
+            phase != "Succeeded" && phase != "Failed"
+        })
+    })
+}
+
 fn deployment(store: &mut Store, d: &Value, now: i64) {
     let uid = util::uid(d).to_string();
     if store.static_uids.contains(&uid) {
@@ -122,32 +132,65 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
             }
         }
         None if !paused => {
-            let mut t = tmpl.clone();
-            util::obj_at(&mut t, &["metadata", "labels"])
-                .insert("pod-template-hash".into(), json!(hash));
-            let mut sel = d.pointer("/spec/selector").cloned().unwrap_or(json!({}));
-            util::obj_at(&mut sel, &["matchLabels"])
-                .insert("pod-template-hash".into(), json!(hash));
-            let mut labels = t.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
-            labels["pod-template-hash"] = json!(hash);
-            let rs = json!({
-                "apiVersion": "apps/v1", "kind": "ReplicaSet",
-                "metadata": {
-                    "name": format!("{dname}-{hash}"), "namespace": ns, "labels": labels,
-                    "annotations": {
-                        "deployment.kubernetes.io/revision": (max_rev + 1).to_string(),
-                        "deployment.kubernetes.io/desired-replicas": replicas.to_string(),
-                        "deployment.kubernetes.io/max-replicas": (replicas + surge).to_string(),
+            let spec_r = |r: &Value| util::i(r, "/spec/replicas").unwrap_or(1);
+            // sync.go NewRSNewReplicas: the new ReplicaSet is created at its first scale.
+            let initial = if strategy == "Recreate" {
+                // rolloutRecreate: the old ReplicaSets go to 0 and their pods away first.
+                for r in rss.iter_mut() {
+                    scale_rs(store, r, 0, d, now);
+                }
+                (!old_pods_running(store, &ns, &rss)).then_some(replicas)
+            } else {
+                let all: i64 = rss.iter().map(spec_r).sum();
+                Some(if all >= replicas + surge {
+                    0
+                } else {
+                    (replicas + surge - all).min(replicas)
+                })
+            };
+            if let Some(initial) = initial {
+                let mut t = tmpl.clone();
+                util::obj_at(&mut t, &["metadata", "labels"])
+                    .insert("pod-template-hash".into(), json!(hash));
+                let mut sel = d.pointer("/spec/selector").cloned().unwrap_or(json!({}));
+                util::obj_at(&mut sel, &["matchLabels"])
+                    .insert("pod-template-hash".into(), json!(hash));
+                let mut labels = t.pointer("/metadata/labels").cloned().unwrap_or(json!({}));
+                labels["pod-template-hash"] = json!(hash);
+                let rs = json!({
+                    "apiVersion": "apps/v1", "kind": "ReplicaSet",
+                    "metadata": {
+                        "name": format!("{dname}-{hash}"), "namespace": ns, "labels": labels,
+                        "annotations": {
+                            "deployment.kubernetes.io/revision": (max_rev + 1).to_string(),
+                            "deployment.kubernetes.io/desired-replicas": replicas.to_string(),
+                            "deployment.kubernetes.io/max-replicas": (replicas + surge).to_string(),
+                        },
+                        "ownerReferences": [util::owner_ref(d, "Deployment", "apps/v1")],
                     },
-                    "ownerReferences": [util::owner_ref(d, "Deployment", "apps/v1")],
-                },
-                "spec": {"replicas": 0, "minReadySeconds": min_ready, "selector": sel, "template": t},
-            });
-            let def = registry::by_storage("replicasets");
-            if let Ok(rs) = store.create(def, rs, now, Some("kube-controller-manager"), false) {
-                rss.push(rs);
-                new_idx = Some(rss.len() - 1);
-                created = true;
+                    "spec": {"replicas": initial, "minReadySeconds": min_ready, "selector": sel, "template": t},
+                });
+                let def = registry::by_storage("replicasets");
+                if let Ok(rs) = store.create(def, rs, now, Some("kube-controller-manager"), false) {
+                    if initial > 0 {
+                        store.record_event(
+                            d,
+                            None,
+                            "Normal",
+                            "ScalingReplicaSet",
+                            &format!(
+                                "Scaled up replica set {} from 0 to {initial}",
+                                util::name(&rs)
+                            ),
+                            "deployment-controller",
+                            "",
+                            now,
+                        );
+                    }
+                    rss.push(rs);
+                    new_idx = Some(rss.len() - 1);
+                    created = true;
+                }
             }
         }
         None => {}
@@ -155,15 +198,18 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
     if !paused {
         if let Some(ni) = new_idx {
             if strategy == "Recreate" {
-                let mut old_pods = 0;
                 for (i, r) in rss.iter_mut().enumerate() {
-                    if i == ni {
-                        continue;
+                    if i != ni {
+                        scale_rs(store, r, 0, d, now);
                     }
-                    scale_rs(store, r, 0, d, now);
-                    old_pods += owned_by(store, "pods", &ns, util::uid(r)).count();
                 }
-                if old_pods == 0 {
+                let olds: Vec<Value> = rss
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != ni)
+                    .map(|(_, r)| r.clone())
+                    .collect();
+                if !old_pods_running(store, &ns, &olds) {
                     scale_rs(store, &mut rss[ni], replicas, d, now);
                 }
             } else {
@@ -352,11 +398,15 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
                 now,
                 true,
             );
-        } else if progress
-            || cur
+        } else if actual == updated
+            && cur
                 .as_ref()
                 .is_some_and(|c| c["reason"] == "NewReplicaSetAvailable")
         {
+            // progress.go syncRolloutStatus: only one active ReplicaSet and the last rollout
+            // complete, so no rollout is running and no progress is estimated — a pod that dies
+            // and is replaced slowly never makes it ProgressDeadlineExceeded.
+        } else if progress {
             set_cond(
                 &mut conds,
                 "Progressing",

@@ -58,12 +58,45 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
             })
             .collect()
     };
-    let pods = pods_of(store);
     let rev_of = |p: &Value| util::s(p, "/metadata/labels/controller-revision-hash").to_string();
-    // create / wait
+    let running_ready = |p: &Value| util::s(p, "/status/phase") == "Running" && is_ready(p);
+    let available = |p: &Value| running_ready(p) && is_available(p, min_ready, now);
+    let event = |store: &mut Store, reason: &str, msg: String| {
+        store.record_event(
+            s,
+            None,
+            "Normal",
+            reason,
+            &msg,
+            "statefulset-controller",
+            "",
+            now,
+        )
+    };
+    // stateful_set_control.go updateStatefulSet: each replica in ordinal order (processReplica);
+    // OrderedReady stops at the first one that is not Running, Ready and Available.
+    let pods = pods_of(store);
     for i in 0..replicas {
         match pods.get(&i) {
+            Some(p) if matches!(util::s(p, "/status/phase"), "Failed" | "Succeeded") => {
+                // A failed replica is deleted, and created again once it is gone.
+                if !is_deleting(p) {
+                    delete_pod(store, &ns, util::name(p), None, now);
+                    event(
+                        store,
+                        "SuccessfulDelete",
+                        format!(
+                            "delete Pod {} in StatefulSet {sname} successful",
+                            util::name(p)
+                        ),
+                    );
+                }
+                if !parallel {
+                    break;
+                }
+            }
             None => {
+                // newVersionedStatefulSetPod: below the partition at the current revision.
                 let rev = if rolling && i < partition {
                     current_rev.clone()
                 } else {
@@ -94,25 +127,15 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
                 if let Some(svc) = s.pointer("/spec/serviceName").and_then(|x| x.as_str()) {
                     pod["spec"]["subdomain"] = json!(svc);
                 }
+                let def = registry::by_storage("pods");
                 if store
-                    .create(
-                        registry::by_storage("pods"),
-                        pod,
-                        now,
-                        Some("kube-controller-manager"),
-                        false,
-                    )
+                    .create(def, pod, now, Some("kube-controller-manager"), false)
                     .is_ok()
                 {
-                    store.record_event(
-                        s,
-                        None,
-                        "Normal",
+                    event(
+                        store,
                         "SuccessfulCreate",
-                        &format!("create Pod {pname} in StatefulSet {sname} successful"),
-                        "statefulset-controller",
-                        "",
-                        now,
+                        format!("create Pod {pname} in StatefulSet {sname} successful"),
                     );
                 }
                 if !parallel {
@@ -120,59 +143,84 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
                 }
             }
             Some(p) => {
-                if !parallel && (is_deleting(p) || !is_ready(p)) {
+                if !parallel && (is_deleting(p) || !available(p)) {
                     break;
                 }
             }
         }
     }
+    // processCondemned: replicas beyond the scale, highest ordinal first, each once every
+    // lower one is Available (or it is the first unavailable one).
     let pods = pods_of(store);
-    let all_ready =
-        (0..replicas).all(|i| pods.get(&i).is_some_and(|p| is_ready(p) && !is_deleting(p)));
-    // scale down (highest ordinal first)
-    let mut extra: Vec<i64> = pods.keys().copied().filter(|o| *o >= replicas).collect();
-    extra.sort_unstable_by(|a, b| b.cmp(a));
-    if let Some(o) = extra.first() {
-        let p = &pods[o];
-        if (parallel || all_ready) && !is_deleting(p) {
+    let in_range = |o: &i64| *o >= 0 && *o < replicas;
+    let settled = (0..replicas).all(|i| {
+        pods.get(&i)
+            .is_some_and(|p| !is_deleting(p) && available(p))
+    });
+    let mut condemned: Vec<i64> = pods.keys().copied().filter(|o| !in_range(o)).collect();
+    condemned.sort_unstable_by(|a, b| b.cmp(a));
+    let first_unavailable = (0..replicas)
+        .chain(condemned.iter().rev().copied())
+        .find(|o| pods.get(o).is_none_or(|p| is_deleting(p) || !available(p)));
+    if parallel || settled {
+        for o in &condemned {
+            let p = &pods[o];
+            if is_deleting(p) {
+                if parallel {
+                    continue;
+                }
+                break;
+            }
+            if !parallel && !available(p) && first_unavailable != Some(*o) {
+                break;
+            }
             delete_pod(store, &ns, util::name(p), None, now);
-            store.record_event(
-                s,
-                None,
-                "Normal",
+            event(
+                store,
                 "SuccessfulDelete",
-                &format!(
+                format!(
                     "delete Pod {} in StatefulSet {sname} successful",
                     util::name(p)
                 ),
-                "statefulset-controller",
-                "",
-                now,
             );
+            if !parallel {
+                break;
+            }
         }
-    } else if rolling && all_ready {
-        for i in (partition..replicas).rev() {
-            if let Some(p) = pods.get(&i) {
-                if rev_of(p) != update_rev {
+        // The rolling update: the highest ordinal not at the update revision, once every
+        // replica is Available (OnDelete leaves that to whoever deletes the pods).
+        if rolling && condemned.is_empty() && settled {
+            for i in (partition..replicas).rev() {
+                let Some(p) = pods.get(&i) else { break };
+                if rev_of(p) != update_rev && !is_deleting(p) {
                     delete_pod(store, &ns, util::name(p), None, now);
+                    break;
+                }
+                if !available(p) {
                     break;
                 }
             }
         }
     }
+    // computeReplicaStatus: created = has a phase; current/updated leave terminating pods out.
     let pods = pods_of(store);
     let Some(mut ss) = store.get("statefulsets", &ns, &sname).cloned() else {
         return;
     };
-    let count = pods.len() as i64;
-    let ready = pods.values().filter(|p| is_ready(p)).count() as i64;
-    let available = pods
+    let created: Vec<&Value> = pods
         .values()
-        .filter(|p| is_available(p, min_ready, now))
-        .count() as i64;
-    let updated = pods.values().filter(|p| rev_of(p) == update_rev).count() as i64;
-    let mut current = pods.values().filter(|p| rev_of(p) == current_rev).count() as i64;
-    if updated == count && ready == count && count == replicas {
+        .filter(|p| !util::s(p, "/status/phase").is_empty())
+        .collect();
+    let count = created.len() as i64;
+    let ready = created.iter().filter(|p| running_ready(p)).count() as i64;
+    let available_n = created.iter().filter(|p| available(p)).count() as i64;
+    let live = || created.iter().filter(|p| !is_deleting(p));
+    let updated = live().filter(|p| rev_of(p) == update_rev).count() as i64;
+    let mut current = live().filter(|p| rev_of(p) == current_rev).count() as i64;
+    // completeRollingUpdate (≤ 1.35: RollingUpdate only; completeUpdate from 1.36: any strategy,
+    // so an OnDelete set's currentRevision catches up too).
+    let completes = rolling || ctx.minor >= 36;
+    if completes && updated == replicas && ready == replicas && count == replicas {
         current_rev = update_rev.clone();
         current = updated;
     }
@@ -185,7 +233,7 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
     insert_nonzero(&mut st, "readyReplicas", ready);
     insert_nonzero(&mut st, "currentReplicas", current);
     insert_nonzero(&mut st, "updatedReplicas", updated);
-    st.insert("availableReplicas".into(), json!(available));
+    st.insert("availableReplicas".into(), json!(available_n));
     st.insert("currentRevision".into(), json!(current_rev));
     st.insert("updateRevision".into(), json!(update_rev));
     st.insert("collisionCount".into(), json!(0));

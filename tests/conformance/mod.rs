@@ -578,8 +578,13 @@ fn deployment_rolling_update(c: &Cluster, _: &Recorder) {
 fn deployment_recreate(c: &Cluster, _: &Recorder) {
     // recreate.go: every old pod gone (terminated, 2 s each here) before the new ReplicaSet.
     c.apply(
-        &deployment("rec", 2, "", "{startDelay: 1s, readyAfter: 1s, sigtermExit: 2s}")
-            .replace(SURGE, "{type: Recreate}"),
+        &deployment(
+            "rec",
+            2,
+            "",
+            "{startDelay: 1s, readyAfter: 1s, sigtermExit: 2s}",
+        )
+        .replace(SURGE, "{type: Recreate}"),
     );
     c.wait_soft(LONG, |c| ready_pods(c, "app=rec") == 2);
     restart(c, "deploy/rec");
@@ -619,7 +624,9 @@ fn statefulset_min_ready(c: &Cluster, _: &Recorder) {
     restart(c, "sts/db");
     rollout_done(c, "sts/db", "90s");
     // rollout status does not wait for availability (minReadySeconds after the last Ready).
-    c.wait_soft(LONG, |c| c.get(&["sts", "db"])["status"]["availableReplicas"] == 3);
+    c.wait_soft(LONG, |c| {
+        c.get(&["sts", "db"])["status"]["availableReplicas"] == 3
+    });
 }
 
 fn statefulset_partition(c: &Cluster, rec: &Recorder) {

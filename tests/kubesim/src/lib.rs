@@ -17,6 +17,7 @@ pub mod state;
 pub mod store;
 mod table;
 pub mod util;
+pub mod watch_cache;
 
 pub use state::RequestRecord;
 
@@ -342,6 +343,7 @@ async fn control_loop(shared: Arc<Shared>) {
         let mut g = shared.lock();
         let now = g.now();
         let st = &mut *g;
+        st.store.now_ms = now;
         let changed = st.store.rv != last_rv;
         // controllers: on any change, and every 250 ms for time-based conditions (minReadySeconds,
         // progress deadlines); the kubelet: on any change or when a container timer is due

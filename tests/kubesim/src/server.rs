@@ -1246,7 +1246,7 @@ fn watch_handler(
             let rv: u64 = rv_param.parse().map_err(|_| {
                 ApiError::bad_request(format!("invalid resource version \"{rv_param}\""))
             })?;
-            if rv < st.store.floor {
+            if rv < st.store.watch_floor(def.storage) {
                 initial.push(watch_line("ERROR", &gone(rv)));
                 drop(st);
                 let _ = tx.try_send(initial.remove(0));

@@ -152,6 +152,62 @@ async fn watch_replay_and_gone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_from_beyond_the_watch_cache_window_gets_410() {
+    // watch_cache.go: a resource keeps at least its last 100 events; once it is full and those
+    // are older than 75 s, the oldest go, and a watch from before them is "too old".
+    let sim = start("", 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(c.clone(), "default");
+    let create = |i: usize| {
+        let api = api.clone();
+        async move {
+            let cm = serde_json::from_value(
+                json!({"metadata": {"name": format!("cm-{i}")}, "data": {"k": "v"}}),
+            )
+            .unwrap();
+            api.create(&PostParams::default(), &cm).await.unwrap()
+        }
+    };
+    let first = create(0).await.metadata.resource_version.unwrap();
+    for i in 1..100 {
+        create(i).await;
+    }
+    // A quiet resource: an hour later the window still reaches back to the first event.
+    sim.advance(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let watch_from = |rv: String| {
+        let api = api.clone();
+        async move {
+            let mut s = api
+                .watch(&WatchParams::default().timeout(5), &rv)
+                .await
+                .unwrap()
+                .boxed();
+            tokio::time::timeout(Duration::from_secs(5), s.try_next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert!(
+        matches!(watch_from(first.clone()).await, WatchEvent::Added(_)),
+        "replayed from the cache"
+    );
+    // More events than the cache holds: the first ones are gone.
+    for i in 100..130 {
+        create(i).await;
+    }
+    match watch_from(first).await {
+        WatchEvent::Error(e) => {
+            assert_eq!(e.code, 410);
+            assert_eq!(e.reason, "Expired");
+        }
+        other => panic!("expected 410, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patches_and_conflicts() {
     let sim = start(
         r#"

@@ -48,7 +48,7 @@ pub fn registry() -> Vec<Box<dyn Controller>> {
         Box::new(statefulset::StatefulSets),
         Box::new(daemonset::DaemonSets),
         Box::new(endpoints::Endpoints),
-        Box::new(job::Jobs::default()),
+        Box::new(job::Jobs),
         Box::new(disruption::Disruption),
     ]
 }

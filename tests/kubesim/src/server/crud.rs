@@ -14,7 +14,7 @@ pub(super) fn get(
     let st = ctx.shared.lock();
     let obj = st
         .store
-        .get(def.storage, &ns, n)
+        .get(def.storage, ns, n)
         .cloned()
         .ok_or_else(|| ApiError::not_found(&plural_group(def), n))?;
     let obj = view(def, obj);
@@ -59,8 +59,8 @@ pub(super) fn create(
     let now = st.now();
     if def.storage == "namespaces" && st.store.get("namespaces", "", util::name(&obj)).is_none() {
         // fallthrough to create
-    } else if def.namespaced && !ns.is_empty() && st.store.get("namespaces", "", &ns).is_none() {
-        return Err(ApiError::not_found("namespaces", &ns));
+    } else if def.namespaced && !ns.is_empty() && st.store.get("namespaces", "", ns).is_none() {
+        return Err(ApiError::not_found("namespaces", ns));
     }
     let obj = prepare_create(def, obj);
     if r.dry_run() {
@@ -90,19 +90,19 @@ pub(super) fn update(
     let updated = if s == Some("scale") {
         let mut cur = st
             .store
-            .get(def.storage, &ns, n)
+            .get(def.storage, ns, n)
             .cloned()
             .ok_or_else(|| ApiError::not_found(&plural_group(def), n))?;
         cur["spec"]["replicas"] = obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1));
         let u = st
             .store
-            .update(def, &ns, n, cur, None, now, Some(&r.manager()), "Update")?;
+            .update(def, ns, n, cur, None, now, Some(&r.manager()), "Update")?;
         scale_of(&u)
     } else {
         view(
             def,
             st.store
-                .update(def, &ns, n, obj, s, now, Some(&r.manager()), "Update")?,
+                .update(def, ns, n, obj, s, now, Some(&r.manager()), "Update")?,
         )
     };
     drop(st);
@@ -122,7 +122,7 @@ pub(super) fn patch(
     let mut st = ctx.shared.lock();
     let now = st.now();
     let ct = r.content_type.clone();
-    let cur = st.store.get(def.storage, &ns, n).cloned();
+    let cur = st.store.get(def.storage, ns, n).cloned();
     let is_apply = ct.starts_with("application/apply-patch");
     let Some(cur) = cur else {
         if is_apply {
@@ -181,7 +181,7 @@ pub(super) fn patch(
     }
     let mut updated = st.store.update(
         def,
-        &ns,
+        ns,
         n,
         newobj,
         if s == Some("scale") { None } else { s },
@@ -225,7 +225,7 @@ pub(super) fn delete(
         .or_else(|| util::i(&opts, "/gracePeriodSeconds"));
     let mut st = ctx.shared.lock();
     let now = st.now();
-    if st.store.get(def.storage, &ns, n).is_none() {
+    if st.store.get(def.storage, ns, n).is_none() {
         return Err(ApiError::not_found(&plural_group(def), n));
     }
     if r.q.contains_key("dryRun")
@@ -233,13 +233,13 @@ pub(super) fn delete(
             .get("dryRun")
             .is_some_and(|d| d.as_array().is_some_and(|a| !a.is_empty()))
     {
-        let o = st.store.get(def.storage, &ns, n).cloned().unwrap();
+        let o = st.store.get(def.storage, ns, n).cloned().unwrap();
         return Ok(json_resp(200, &view(def, o)));
     }
     let res = if def.storage == "pods" {
-        delete_pod(&mut st.store, &ns, n, grace, now)
+        delete_pod(&mut st.store, ns, n, grace, now)
     } else {
-        cascade_delete(&mut st.store, def.storage, &ns, n, now)
+        cascade_delete(&mut st.store, def.storage, ns, n, now)
     };
     drop(st);
     ctx.shared.wake.notify_one();

@@ -1167,6 +1167,92 @@ mod tests {
     }
 
     #[test]
+    fn the_first_start_pulls_the_image_a_restart_finds_it_present() {
+        let mut c = ctr("{startDelay: 2s, readyAfter: 0s, crashAfter: 1s}", app());
+        let evs = run_until(&mut c, 3_000);
+        assert_eq!(
+            reasons(&evs)[..4],
+            ["Pulling", "Pulled", "Created", "Started"]
+        );
+        assert_eq!(evs[0].0, 0, "Pulling at the start");
+        assert_eq!(
+            (evs[1].0, evs[1].1.message.as_str()),
+            (
+                1_000,
+                "Successfully pulled image \"shop/web:1\" in 1000ms (1000ms including waiting). Image size: 52428800 bytes."
+            ),
+            "the pull takes half the start delay"
+        );
+        assert_eq!(evs[2].0, 2_000, "created after the other half");
+        let evs = run_until(&mut c, 4_000);
+        let pulled = evs
+            .iter()
+            .find(|(_, e)| e.reason == "Pulled")
+            .expect("Pulled");
+        assert_eq!(
+            pulled.1.message,
+            "Container image \"shop/web:1\" already present on machine"
+        );
+    }
+
+    #[test]
+    fn a_config_error_comes_after_the_image_pull() {
+        // kuberuntime_container.go startContainer: EnsureImageExists, then the container config.
+        let mut c = ctr(
+            "{startDelay: 1s, configError: 'secret \"db\" not found'}",
+            app(),
+        );
+        let evs = run_until(&mut c, 1_000);
+        assert_eq!(reasons(&evs), ["Pulling", "Pulled", "Failed"]);
+        assert_eq!(evs[2].1.message, "Error: secret \"db\" not found");
+        assert!(
+            matches!(&c.state, State::Waiting { reason, .. } if reason == "CreateContainerConfigError")
+        );
+    }
+
+    #[test]
+    fn a_container_from_a_loaded_status_stops_normally_when_deleted() {
+        let status = serde_json::json!({
+            "name": "app", "ready": true, "restartCount": 3,
+            "containerID": "containerd://abc",
+            "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+            "lastState": {"terminated": {"exitCode": 2, "reason": "Error", "startedAt": "2025-12-31T23:59:00Z", "finishedAt": "2025-12-31T23:59:30Z"}},
+        });
+        let spec = Spec {
+            has_pre_stop: true,
+            pre_stop_ms: 2_000,
+            ..app()
+        };
+        let b = crate::behavior::for_container(None, "app");
+        let mut c = Container::from_status(
+            spec,
+            b,
+            "web-1_shop(u1)".into(),
+            &status,
+            Some("serving\n".into()),
+            Some("panic: boom\n".into()),
+        );
+        assert!(c.is_running() && c.ready);
+        assert_eq!(c.restart_count, 3);
+        assert_eq!(c.last_state.as_ref().map(|t| t.exit_code), Some(2));
+        assert_eq!(
+            c.previous.as_ref().map(|i| i.log.as_str()),
+            Some("panic: boom\n")
+        );
+        assert_eq!(c.next_wake(), None, "nothing happens by itself");
+        let t0 = crate::util::parse_ts("2026-01-01T01:00:00Z").unwrap();
+        let mut evs = Vec::new();
+        c.stop_for_deletion(t0, 30_000, &mut evs);
+        assert_eq!(evs[0].reason, "Killing");
+        run_until(&mut c, t0 + 2_000);
+        assert!(
+            matches!(&c.state, State::Terminated(t) if t.exit_code == 0 && t.finished_at == t0 + 2_000),
+            "{:?}",
+            c.state
+        );
+    }
+
+    #[test]
     fn go_durations() {
         assert_eq!(go_duration(10_000), "10s");
         assert_eq!(go_duration(160_000), "2m40s");

@@ -2,19 +2,20 @@
 //!
 //! - [`container`]: one container's state machine (pull, start, readiness, crashes, probes, the
 //!   stop sequence, back-off), unit-tested;
-//! - [`pod`]: a pod's containers together (init order, sidecars, deletion) and the status the
-//!   kubelet writes;
+//! - [`pod`]: a pod's containers together (init order, sidecars, deletion, kubelet failures);
+//! - [`status`]: the status the kubelet writes for it;
 //! - [`node`]: node-level events (node-pressure eviction, graceful node shutdown, NotReady);
 //! - this module: the driver over the store — schedule pending pods ([`crate::scheduler`]), step
 //!   each pod when it changed or a timer fell due, record its events, write its status, and
 //!   remove it once a graceful deletion has stopped every container.
 //!
-//! `container` and `pod` are pure and shared with the test bed's kubelet (a client of the real
+//! `container`, `pod` and `status` are pure and shared with the test bed's kubelet (a client of the real
 //! apiserver), so both back-ends run containers by the same rules.
 
 pub mod container;
 pub mod node;
 pub mod pod;
+pub mod status;
 
 use crate::scheduler::{self, Capacity};
 use crate::store::Store;

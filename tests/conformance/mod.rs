@@ -147,7 +147,7 @@ const DEPLOY_STATUS: Track = Track {
             "available": num(d, "/status/availableReplicas"),
             "unavailable": num(d, "/status/unavailableReplicas"),
             "Available": condition(d, "Available"),
-            "Progressing": progressing(d),
+            "Progressing": progressing(d, num(d, "/status/replicas") + num(d, "/status/updatedReplicas") == 0),
         })
     },
     split: false,
@@ -156,13 +156,18 @@ const DEPLOY_STATUS: Track = Track {
 /// The Progressing condition, its in-progress reasons as one: whether the real controller
 /// writes `NewReplicaSetCreated` or goes on to `ReplicaSetUpdated` before the new pods are
 /// Ready depends on how its status writes interleave with the ReplicaSet's (both seen on the
-/// same version from run to run); `NewReplicaSetAvailable` and `ProgressDeadlineExceeded` stay.
-fn progressing(d: &Value) -> String {
+/// same version from run to run). With no pod at all (`empty`: a Recreate between its old and
+/// new ReplicaSets) a completed rollout's `NewReplicaSetAvailable` counts as in progress too:
+/// the real controller estimates progress only if it saw the old ReplicaSet's count go down in
+/// steps, which depends on how the pod deletions reach it. `ProgressDeadlineExceeded` and a
+/// `NewReplicaSetAvailable` with pods stay.
+fn progressing(d: &Value, empty: bool) -> String {
     let c = condition(d, "Progressing");
     match c.as_str() {
         "True/NewReplicaSetCreated" | "True/FoundNewReplicaSet" | "True/ReplicaSetUpdated" => {
             "True/(rollout in progress)".into()
         }
+        "True/NewReplicaSetAvailable" if empty => "True/(rollout in progress)".into(),
         _ => c,
     }
 }

@@ -353,7 +353,14 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
             now,
             false,
         );
-    } else if let Some(_nr) = &new_rs {
+    } else {
+        // progress.go: messages name the new ReplicaSet, or the Deployment before one exists
+        // (Recreate waiting for its old pods).
+        let about = if new_rs.is_some() {
+            format!("ReplicaSet \"{nrs_name}\"")
+        } else {
+            format!("Deployment \"{dname}\"")
+        };
         let cur = conds.iter().find(|c| c["type"] == "Progressing").cloned();
         if complete {
             set_cond(
@@ -361,7 +368,7 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
                 "Progressing",
                 "True",
                 "NewReplicaSetAvailable",
-                &format!("ReplicaSet \"{nrs_name}\" has successfully progressed."),
+                &format!("{about} has successfully progressed."),
                 now,
                 false,
             );
@@ -388,7 +395,7 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
                 now,
                 true,
             );
-        } else if cur.is_none() {
+        } else if cur.is_none() && new_rs.is_some() {
             set_cond(
                 &mut conds,
                 "Progressing",
@@ -412,7 +419,7 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
                 "Progressing",
                 "True",
                 "ReplicaSetUpdated",
-                &format!("ReplicaSet \"{nrs_name}\" is progressing."),
+                &format!("{about} is progressing."),
                 now,
                 true,
             );
@@ -425,7 +432,7 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
                     "Progressing",
                     "False",
                     "ProgressDeadlineExceeded",
-                    &format!("ReplicaSet \"{nrs_name}\" has timed out progressing."),
+                    &format!("{about} has timed out progressing."),
                     now,
                     false,
                 );

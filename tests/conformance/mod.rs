@@ -497,7 +497,7 @@ spec:
   template:
     metadata:
       labels: {{app: {name}}}
-      annotations: {{kubesim.io/behavior: '{{startDelay: 1s, readyAfter: 2s}}'}}
+      annotations: {{kubesim.io/behavior: '{{startDelay: 1s, readyAfter: 3s}}'}}
     spec:
       terminationGracePeriodSeconds: 5
       containers:
@@ -597,14 +597,14 @@ fn deployment_recreate(c: &Cluster, _: &Recorder) {
 }
 
 fn deployment_progress_deadline(c: &Cluster, rec: &Recorder) {
-    // Pods take 3 s to be Ready and the deadline is 1 s: the first rollout times out and then
+    // Pods take 5 s to be Ready and the deadline is 1 s: the first rollout times out and then
     // completes. A pod deleted afterwards is replaced as slowly, but that is no rollout: upstream
     // (progress.go) estimates no progress once the new ReplicaSet is complete.
     c.apply(&deployment(
         "slow",
         1,
         "progressDeadlineSeconds: 1",
-        "{startDelay: 1s, readyAfter: 2s}",
+        "{startDelay: 1s, readyAfter: 4s}",
     ));
     c.wait_soft(LONG, |c| ready_pods(c, "app=slow") == 1);
     rec.settle(Duration::from_secs(1), Duration::from_secs(10));
@@ -623,7 +623,7 @@ fn statefulset_min_ready(c: &Cluster, _: &Recorder) {
         "db",
         3,
         "{type: RollingUpdate}",
-        "minReadySeconds: 2",
+        "minReadySeconds: 4",
     ));
     c.wait_soft(LONG, |c| ready_pods(c, "app=db") == 3);
     restart(c, "sts/db");
@@ -709,7 +709,7 @@ fn daemonset_max_unavailable(c: &Cluster, _: &Recorder) {
 fn pdb_during_surge(c: &Cluster, _: &Recorder) {
     // disruption.go: expectedPods is the owner's scale (3), not the pods counted during a surge.
     c.apply(
-        &(deployment("web", 3, "", "{startDelay: 1s, readyAfter: 2s}")
+        &(deployment("web", 3, "", "{startDelay: 1s, readyAfter: 3s}")
             + "---\n"
             + &pdb("web", "{app: web}", "maxUnavailable: 1")),
     );
@@ -866,13 +866,13 @@ fn pod_probe_kills(c: &Cluster, _: &Recorder) {
 fn pod_stop_sequence(c: &Cluster, _: &Recorder) {
     c.apply(
         &[
-            // Stays Ready while its 3 s preStop runs, then exits on SIGTERM.
+            // Stays Ready while its 5 s preStop runs, then exits on SIGTERM.
             pod(
                 "graceful",
                 "stop",
                 "{startDelay: 1s, readyAfter: 1s, sigtermExit: 0s}",
                 "terminationGracePeriodSeconds: 10",
-                "lifecycle: {preStop: {sleep: {seconds: 3}}}",
+                "lifecycle: {preStop: {sleep: {seconds: 5}}}",
             ),
             // Its preStop outlasts the 2 s grace period and it ignores SIGTERM: killed 2 s after
             // the deadline (kuberuntime_container.go minimumGracePeriodInSeconds).

@@ -13,6 +13,8 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod proxy;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -2,11 +2,11 @@
 //! deadline), probes killing the new pods, a pause, another writer of the restart annotation (GitOps), a
 //! second restart of the same target; and targets in several namespaces.
 
-mod restart_support;
+
 
 use std::time::Duration;
 
-use restart_support::*;
+use super::common::*;
 use serde_json::Value;
 
 fn kubectl(sim: &kubesim::Sim, args: &[&str]) {

@@ -1,5 +1,9 @@
 //! `kubectl graceful diagnose`: the real binary, offline on manifests (no cluster, no kubeconfig).
 
+mod corpus;
+mod documents;
+mod fixes;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;

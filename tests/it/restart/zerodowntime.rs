@@ -1,11 +1,11 @@
 //! Zero downtime, verified (issue 18): restart watches the EndpointSlices of the Services that select a
 //! target while it rolls, and says whether the rollout could have dropped traffic.
 
-mod restart_support;
+
 
 use std::time::Duration;
 
-use restart_support::*;
+use super::common::*;
 use serde_json::Value;
 
 /// A Deployment `web` of 3 behind Service `web` (port 80 → 8080), surge 1 / unavailable 0; its app

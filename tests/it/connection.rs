@@ -7,15 +7,15 @@
 //! rules (Go never proxies localhost or 127.0.0.0/8): Linux connects 0.0.0.0 to the local host, so every
 //! connection still stays on this machine.
 
-#[path = "support/proxy.rs"]
-mod proxy;
+
+
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use assert_cmd::Command;
 use kubesim::{Sim, SimOptions};
-use proxy::{Proxy, ProxyOptions};
+use crate::support::proxy::{Proxy, ProxyOptions};
 
 const SCENARIO: &str = r#"
 apiVersion: v1

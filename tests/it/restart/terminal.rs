@@ -2,9 +2,9 @@
 //! and a summary table that fits a narrow terminal without breaking words. The output is replayed through a
 //! terminal emulator (vt100) to see the screen a person would see.
 
-mod restart_support;
 
-use restart_support::*;
+
+use super::common::*;
 
 const ROWS: u16 = 120;
 

@@ -4,13 +4,13 @@
 //! `tests/corpus/expected/<set>.txt`. A changed finding fails until that file is updated on purpose:
 //! `GRACEFUL_UPDATE_CORPUS=1 cargo test --test diagnose_corpus`, then review the diff.
 
-mod diagnose_support;
+
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use diagnose_support::root;
+use super::documents::root;
 use k8s_openapi::api::core::v1::{Container, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kubectl_graceful::diagnose::input::{self, Loaded};

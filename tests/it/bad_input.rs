@@ -5,14 +5,14 @@
 //!
 //! All mismatches are reported together, so one run shows every row that changed.
 
-#[path = "support/proxy.rs"]
-mod proxy;
+
+
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kubesim::{Sim, SimOptions};
-use proxy::{Proxy, ProxyOptions};
+use crate::support::proxy::{Proxy, ProxyOptions};
 
 const SCENARIO: &str = r#"
 apiVersion: v1

@@ -1,11 +1,15 @@
 //! `kubectl graceful restart`, tested through the built binary.
 
-mod restart_support;
+pub(crate) mod common;
+mod faults;
+mod terminal;
+mod writers;
+mod zerodowntime;
 
 use std::time::Duration;
 
 use predicates::prelude::*;
-use restart_support::*;
+use common::*;
 
 #[test]
 fn usage_errors_exit_2_before_touching_a_cluster() {

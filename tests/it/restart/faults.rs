@@ -1,11 +1,11 @@
 //! `kubectl graceful restart` under faults and interruptions: signals at every phase, a hung API server,
 //! and pods without a controller, which must never be lost. Against kubesim, through the built binary.
 
-mod restart_support;
+
 
 use std::time::{Duration, Instant};
 
-use restart_support::*;
+use super::common::*;
 use serde_json::Value;
 
 /// A pod without a controller whose app needs 20 sim-seconds (2 s here) to stop after SIGTERM.

@@ -1,11 +1,11 @@
 //! SIGINT and SIGTERM end every subcommand with its documented code (130, 143), also while the API server
 //! hangs. (`restart` has its own signal tests in restart_faults.rs.)
 
-mod restart_support;
+
 
 use std::time::Duration;
 
-use restart_support::{finish, signal, start};
+use crate::restart::common::{finish, signal, start};
 
 fn spawn_cmd(sim: &kubesim::Sim, args: &[&str]) -> std::process::Child {
     std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-graceful"))

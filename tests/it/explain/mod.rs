@@ -4,9 +4,9 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-#[path = "explain/corpus.rs"]
+
 mod corpus;
-#[path = "explain/flags.rs"]
+
 mod flags;
 
 fn fixture(name: &str) -> String {

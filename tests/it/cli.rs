@@ -12,13 +12,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("kubectl-graceful").unwrap();
-    c.env_remove("KUBECONFIG")
-        .env("HOME", "/nonexistent-home")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(60));
-    c
+    crate::support::graceful()
 }
 
 #[derive(Debug, Clone)]
@@ -565,32 +559,10 @@ fn real_kubectl_finds_and_runs_the_plugin() {
     assert_eq!(out.status.code(), Some(2), "{out:?}");
 }
 
-/// Runs the binary on a pseudo-terminal (`script`), so it sees a terminal on stdout.
+/// The binary on a pseudo-terminal with TERM=`term` and no NO_COLOR: what it printed.
 fn on_a_terminal(term: &str, args: &[&str]) -> Option<String> {
-    if !kubesim::tools::program(
-        "script",
-        &["--version"],
-        "colour on a terminal",
-        "util-linux",
-    ) {
-        return None;
-    }
-    let cmd = std::iter::once(
-        assert_cmd::cargo::cargo_bin("kubectl-graceful")
-            .display()
-            .to_string(),
-    )
-    .chain(args.iter().map(|a| a.to_string()))
-    .collect::<Vec<_>>()
-    .join(" ");
-    let out = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env("TERM", term)
-        .env_remove("NO_COLOR")
-        .env_remove("KUBECONFIG")
-        .output()
-        .unwrap();
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    let (bytes, _) = crate::support::on_terminal(args, term, None, false)?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[test]

@@ -4,8 +4,6 @@
 //! `tests/corpus/expected/<set>.txt`. A changed finding fails until that file is updated on purpose:
 //! `GRACEFUL_UPDATE_CORPUS=1 cargo test --test diagnose_corpus`, then review the diff.
 
-
-
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;

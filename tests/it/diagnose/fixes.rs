@@ -2,8 +2,6 @@
 //! triggers the rule, must make the finding go away, add no finding at warning or above, and leave an
 //! object the API server would accept.
 
-
-
 use std::collections::BTreeMap;
 
 use super::documents::*;

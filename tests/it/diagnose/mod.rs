@@ -4,25 +4,14 @@ mod corpus;
 mod documents;
 mod fixes;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use assert_cmd::Command;
+use crate::support::graceful;
 use predicates::prelude::*;
 use serde_json::Value;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnose")
-}
-
-/// The binary with no kubeconfig anywhere: offline mode must not need one.
-fn cmd(home: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-graceful"));
-    c.env_remove("KUBECONFIG")
-        .env("HOME", home)
-        .env("NO_COLOR", "1")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env_remove("RUST_LOG");
-    c
 }
 
 fn json_of(out: &[u8]) -> Value {
@@ -47,8 +36,7 @@ fn rules_of(report: &Value, name: &str) -> Vec<String> {
 
 #[test]
 fn well_configured_manifest_passes_without_a_cluster() {
-    let home = tempfile::tempdir().unwrap();
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "-f"])
         .arg(fixtures().join("good/web.yaml"))
         .args(["--fail-on", "info"])
@@ -61,7 +49,7 @@ fn well_configured_manifest_passes_without_a_cluster() {
         ));
     // Every well-configured kind: Deployment, StatefulSet, DaemonSet, Job, CronJob, and a
     // production-grade set (HPA, native sidecar, metrics exporter, a worker with a metrics port).
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--fail-on", "info", "-f"])
         .arg(fixtures().join("good"))
         .assert()
@@ -73,8 +61,7 @@ fn well_configured_manifest_passes_without_a_cluster() {
 
 #[test]
 fn production_grade_manifest_passes_fail_on_warning() {
-    let home = tempfile::tempdir().unwrap();
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--fail-on", "warning", "-f"])
         .arg(fixtures().join("good/production.yaml"))
         .assert()
@@ -85,9 +72,8 @@ fn production_grade_manifest_passes_fail_on_warning() {
 
 #[test]
 fn table_shows_findings_fixes_and_summary_and_fail_on_sets_exit_code() {
-    let home = tempfile::tempdir().unwrap();
     let bad = fixtures().join("rules/prestop-exceeds-grace/bad.yaml");
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-f"])
         .arg(&bad)
         .assert()
@@ -109,17 +95,17 @@ fn table_shows_findings_fixes_and_summary_and_fail_on_sets_exit_code() {
 
     // Only warnings: exit 0 with the default --fail-on error, 1 with --fail-on warning.
     let warn = fixtures().join("rules/recreate-strategy/bad.yaml");
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "-f"])
         .arg(&warn)
         .assert()
         .code(0);
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--fail-on", "warning", "-f"])
         .arg(&warn)
         .assert()
         .code(1);
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--fail-on", "never", "-f"])
         .arg(&bad)
         .assert()
@@ -128,8 +114,7 @@ fn table_shows_findings_fixes_and_summary_and_fail_on_sets_exit_code() {
 
 #[test]
 fn json_report_schema() {
-    let home = tempfile::tempdir().unwrap();
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-o", "json", "-f"])
         .arg(fixtures().join("rules/pdb-blocks-eviction/bad.yaml"))
         .assert()
@@ -157,7 +142,7 @@ fn json_report_schema() {
     assert_eq!(r["errors"], serde_json::json!([]));
 
     // YAML has the same schema.
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-o", "yaml", "-f"])
         .arg(fixtures().join("good/web.yaml"))
         .assert()
@@ -172,7 +157,6 @@ fn json_report_schema() {
 
 #[test]
 fn directory_is_recursive_sorted_and_bad_files_do_not_stop_the_others() {
-    let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     std::fs::create_dir_all(d.join("b/nested")).unwrap();
@@ -190,7 +174,7 @@ fn directory_is_recursive_sorted_and_bad_files_do_not_stop_the_others() {
     )
     .unwrap();
     std::fs::write(d.join("notes.txt"), "not a manifest").unwrap();
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-o", "json", "-f"])
         .arg(d)
         .assert()
@@ -230,13 +214,12 @@ fn directory_is_recursive_sorted_and_bad_files_do_not_stop_the_others() {
 
 #[test]
 fn stdin_multi_document_like_helm_template() {
-    let home = tempfile::tempdir().unwrap();
     let mut input = String::from("---\n# Source: app/templates/deploy.yaml\n");
     input.push_str(
         &std::fs::read_to_string(fixtures().join("rules/shell-swallows-sigterm/bad.yaml")).unwrap(),
     );
     input.push_str("---\n# Source: app/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: m}\n");
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-f", "-", "-o", "json"])
         .write_stdin(input)
         .assert()
@@ -252,14 +235,13 @@ fn stdin_multi_document_like_helm_template() {
 
 #[test]
 fn pdb_and_service_in_other_files_are_related_by_selector() {
-    let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let deploy = std::fs::read_to_string(fixtures().join("good/web.yaml")).unwrap();
     let (dep, rest) = deploy.split_once("\n---\n").unwrap();
     std::fs::write(dir.path().join("1-deploy.yaml"), dep).unwrap();
     std::fs::write(dir.path().join("2-rest.yaml"), rest).unwrap();
     let run = |files: &[&str]| {
-        let mut c = cmd(home.path());
+        let mut c = graceful();
         c.args(["diagnose", "-o", "json"]);
         for f in files {
             c.arg("-f").arg(dir.path().join(f));
@@ -273,8 +255,7 @@ fn pdb_and_service_in_other_files_are_related_by_selector() {
 
 #[test]
 fn named_target_missing_from_the_input_is_an_error_like_live() {
-    let home = tempfile::tempdir().unwrap();
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "deploy/nope", "deploy/web", "-f"])
         .arg(fixtures().join("good/web.yaml"))
         .assert()
@@ -287,7 +268,6 @@ fn named_target_missing_from_the_input_is_an_error_like_live() {
 
 #[test]
 fn inputs_as_kubectl_reads_them() {
-    let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let web = std::fs::read_to_string(fixtures().join("good/web.yaml")).unwrap();
     // UTF-16 with a BOM and CRLF line ends, as Windows editors write it.
@@ -299,7 +279,7 @@ fn inputs_as_kubectl_reads_them() {
     std::fs::write(dir.path().join("a-web.yaml"), utf16).unwrap();
     // The same Deployment again in another file: checked once, with one warning.
     std::fs::write(dir.path().join("b-web.yaml"), format!("\u{feff}{web}")).unwrap();
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-o", "json", "--fail-on", "info", "-f"])
         .arg(dir.path())
         .assert()
@@ -320,7 +300,6 @@ fn inputs_as_kubectl_reads_them() {
 
 #[test]
 fn sarif_points_at_the_file_and_line_of_each_object() {
-    let home = tempfile::tempdir().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let bad = std::fs::read_to_string(fixtures().join("rules/grace-period-zero/bad.yaml")).unwrap();
     // Two objects in one file: the second starts after the separator.
@@ -337,7 +316,7 @@ fn sarif_points_at_the_file_and_line_of_each_object() {
     );
     let second = text.lines().position(|l| l == "---").unwrap() + 2;
     std::fs::write(dir.path().join("k8s.yaml"), &text).unwrap();
-    let out = cmd(home.path())
+    let out = graceful()
         .current_dir(dir.path())
         .args(["diagnose", "-o", "sarif", "-f", "k8s.yaml"])
         .assert()
@@ -369,7 +348,7 @@ fn sarif_points_at_the_file_and_line_of_each_object() {
     assert_eq!(run["invocations"][0]["executionSuccessful"], true);
     // Infos are notes; an unusable input is a notification and exit 2.
     std::fs::write(dir.path().join("broken.yaml"), "kind: [oops\n").unwrap();
-    let out = cmd(home.path())
+    let out = graceful()
         .current_dir(dir.path())
         .args([
             "diagnose",
@@ -402,9 +381,8 @@ fn sarif_points_at_the_file_and_line_of_each_object() {
 
 #[test]
 fn ignore_flag_and_annotation() {
-    let home = tempfile::tempdir().unwrap();
     let bad = fixtures().join("rules/single-replica/bad.yaml");
-    let out = cmd(home.path())
+    let out = graceful()
         .args([
             "diagnose",
             "-o",
@@ -423,7 +401,7 @@ fn ignore_flag_and_annotation() {
         .clone();
     assert!(rules_of(&json_of(&out), "api").is_empty());
 
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--ignore", "single-replca", "-f"])
         .arg(&bad)
         .assert()
@@ -438,7 +416,7 @@ fn ignore_flag_and_annotation() {
         1,
     );
     std::fs::write(dir.path().join("d.yaml"), text).unwrap();
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-o", "json", "-f"])
         .arg(dir.path().join("d.yaml"))
         .assert()
@@ -453,9 +431,8 @@ fn ignore_flag_and_annotation() {
 
 #[test]
 fn kube_version_changes_the_advice() {
-    let home = tempfile::tempdir().unwrap();
     let good = fixtures().join("good/web.yaml");
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-o", "json", "--kube-version", "v1.29.4", "-f"])
         .arg(&good)
         .assert()
@@ -467,7 +444,7 @@ fn kube_version_changes_the_advice() {
     assert_eq!(r["kubernetesVersion"], "1.29");
     assert_eq!(rules_of(&r, "web"), ["prestop-sleep-unsupported"]);
 
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--kube-version", "latest", "-f"])
         .arg(&good)
         .assert()
@@ -477,8 +454,7 @@ fn kube_version_changes_the_advice() {
 
 #[test]
 fn rules_listing_and_explain() {
-    let home = tempfile::tempdir().unwrap();
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "rules"])
         .assert()
         .code(0)
@@ -495,7 +471,7 @@ fn rules_listing_and_explain() {
     ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "rules", "-o", "json"])
         .assert()
         .code(0)
@@ -506,7 +482,7 @@ fn rules_listing_and_explain() {
     assert_eq!(r["kind"], "DiagnoseRuleList");
     assert!(r["rules"].as_array().unwrap().len() >= 30);
 
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--explain", "prestop-missing"])
         .assert()
         .code(0)
@@ -515,7 +491,7 @@ fn rules_listing_and_explain() {
         ))
         .stdout(predicate::str::contains("endpoints"))
         .stdout(predicate::str::contains("Fix:"));
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--explain", "prestop"])
         .assert()
         .code(2)
@@ -525,9 +501,8 @@ fn rules_listing_and_explain() {
 
 #[test]
 fn targets_and_selector_filter_manifests() {
-    let home = tempfile::tempdir().unwrap();
     let dir = fixtures().join("rules/pdb-overlap");
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-o", "json", "deploy/api", "-f"])
         .arg(dir.join("bad.yaml"))
         .arg("-f")
@@ -540,7 +515,7 @@ fn targets_and_selector_filter_manifests() {
     assert_eq!(r["summary"]["workloads"], 1, "{r:#}");
     assert_eq!(r["workloads"][0]["name"], "api");
 
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "svc/api", "-f"])
         .arg(dir.join("bad.yaml"))
         .assert()
@@ -550,8 +525,7 @@ fn targets_and_selector_filter_manifests() {
 
 #[test]
 fn missing_file_is_an_error_but_others_are_checked() {
-    let home = tempfile::tempdir().unwrap();
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "-f", "/nonexistent/x.yaml", "-f"])
         .arg(fixtures().join("good/web.yaml"))
         .assert()
@@ -569,7 +543,7 @@ fn missing_file_is_an_error_but_others_are_checked() {
 fn live_mode_errors_are_one_clear_line() {
     let home = tempfile::tempdir().unwrap();
     // No kubeconfig at all.
-    cmd(home.path())
+    graceful()
         .args(["diagnose"])
         .assert()
         .code(2)
@@ -581,20 +555,20 @@ fn live_mode_errors_are_one_clear_line() {
         "apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters:\n- name: gone\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u, namespace: shop}\n",
     )
     .unwrap();
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "--request-timeout", "5s", "--kubeconfig"])
         .arg(&kc)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot reach https://127.0.0.1:1"));
     // Usage errors come before any connection.
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "deploy/web", "-l", "app=web", "--kubeconfig"])
         .arg(&kc)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("selector"));
-    cmd(home.path())
+    graceful()
         .args(["diagnose", "rules", "deploy/web"])
         .assert()
         .code(2)
@@ -691,8 +665,8 @@ spec:
       - {name: db, image: postgres:16, terminationMessagePolicy: FallbackToLogsOnError}
 "#;
 
-fn live(sim: &Sim, home: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
-    let mut c = cmd(home);
+fn live(sim: &Sim, args: &[&str]) -> assert_cmd::assert::Assert {
+    let mut c = graceful();
     c.arg("diagnose")
         .args(args)
         .arg("--kubeconfig")
@@ -703,11 +677,7 @@ fn live(sim: &Sim, home: &Path, args: &[&str]) -> assert_cmd::assert::Assert {
 #[test]
 fn live_namespace_relates_pdb_and_service_by_selector() {
     let sim = Sim::with_scenario(LIVE_SCENARIO);
-    let home = tempfile::tempdir().unwrap();
-    let out = live(&sim, home.path(), &["-o", "json"])
-        .get_output()
-        .stdout
-        .clone();
+    let out = live(&sim, &["-o", "json"]).get_output().stdout.clone();
     let r = json_of(&out);
     assert_eq!(r["kubernetesVersion"], "1.33");
     // Only the two Deployments of namespace default: their ReplicaSets and pods are not workloads.
@@ -766,21 +736,16 @@ fn live_namespace_relates_pdb_and_service_by_selector() {
 #[test]
 fn live_targets_all_namespaces_and_not_found() {
     let sim = Sim::with_scenario(LIVE_SCENARIO);
-    let home = tempfile::tempdir().unwrap();
-    let out = live(
-        &sim,
-        home.path(),
-        &["deploy/api", "-o", "json", "--fail-on", "warning"],
-    )
-    .code(1)
-    .get_output()
-    .stdout
-    .clone();
+    let out = live(&sim, &["deploy/api", "-o", "json", "--fail-on", "warning"])
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
     let r = json_of(&out);
     assert_eq!(r["summary"]["workloads"], 1);
     assert_eq!(r["workloads"][0]["name"], "api");
 
-    let out = live(&sim, home.path(), &["-A", "-o", "json"])
+    let out = live(&sim, &["-A", "-o", "json"])
         .get_output()
         .stdout
         .clone();
@@ -792,9 +757,9 @@ fn live_targets_all_namespaces_and_not_found() {
         "{db:?}"
     );
 
-    live(&sim, home.path(), &["sts/db", "-n", "data"]).code(0);
+    live(&sim, &["sts/db", "-n", "data"]).code(0);
     // A missing target is an error; the others are still checked.
-    live(&sim, home.path(), &["deploy/missing", "deploy/web"])
+    live(&sim, &["deploy/missing", "deploy/web"])
         .code(2)
         .stdout(predicate::str::contains("deployment/web"))
         .stderr(predicate::str::contains(
@@ -803,7 +768,7 @@ fn live_targets_all_namespaces_and_not_found() {
 
     // -l goes to the API server as a labelSelector on the workload lists.
     sim.clear_requests();
-    let out = live(&sim, home.path(), &["-l", "app=web", "-o", "json"])
+    let out = live(&sim, &["-l", "app=web", "-o", "json"])
         .get_output()
         .stdout
         .clone();
@@ -845,7 +810,6 @@ spec:
         image: example/app:1
         lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}
 "#;
-    let home = tempfile::tempdir().unwrap();
     let run = |version: &str| {
         let sim = Sim::start(SimOptions {
             server_version: version.to_string(),
@@ -853,10 +817,7 @@ spec:
             ..SimOptions::default()
         })
         .unwrap();
-        let out = live(&sim, home.path(), &["-o", "json"])
-            .get_output()
-            .stdout
-            .clone();
+        let out = live(&sim, &["-o", "json"]).get_output().stdout.clone();
         json_of(&out)
     };
     let old = run("v1.29.0");
@@ -872,10 +833,9 @@ spec:
 #[test]
 fn live_forbidden_list_is_checked_where_possible_and_exits_2() {
     let sim = Sim::with_scenario(LIVE_SCENARIO);
-    let home = tempfile::tempdir().unwrap();
     let alice = sim.add_user("alice");
     sim.deny("alice", "list", "poddisruptionbudgets");
-    let mut c = cmd(home.path());
+    let mut c = graceful();
     let out = c
         .args([
             "diagnose",
@@ -909,10 +869,9 @@ fn live_forbidden_list_is_checked_where_possible_and_exits_2() {
 #[test]
 fn live_everything_forbidden_names_what_was_not_checked() {
     let sim = Sim::with_scenario(LIVE_SCENARIO);
-    let home = tempfile::tempdir().unwrap();
     let bob = sim.add_user("bob");
     sim.deny("bob", "list", "*");
-    let mut c = cmd(home.path());
+    let mut c = graceful();
     let assert = c
         .args(["diagnose", "--kubeconfig"])
         .arg(&bob)
@@ -951,9 +910,8 @@ fn live_all_namespaces_reads_page_by_page_and_pods_as_metadata() {
         ));
     }
     let sim = Sim::with_scenario(&yaml);
-    let home = tempfile::tempdir().unwrap();
     sim.clear_requests();
-    let out = live(&sim, home.path(), &["-A", "-o", "json"])
+    let out = live(&sim, &["-A", "-o", "json"])
         .get_output()
         .stdout
         .clone();
@@ -1015,10 +973,9 @@ spec:
   ports: [{port: 80, targetPort: 8080}]
 "#;
     let sim = Sim::with_scenario(yaml);
-    let home = tempfile::tempdir().unwrap();
     // No selector, no endpoints yet: nothing sends it traffic.
     let before = json_of(
-        &live(&sim, home.path(), &["deploy/legacy", "-o", "json"])
+        &live(&sim, &["deploy/legacy", "-o", "json"])
             .get_output()
             .stdout,
     );
@@ -1037,7 +994,7 @@ spec:
     ))
     .unwrap();
     let after = json_of(
-        &live(&sim, home.path(), &["deploy/legacy", "-o", "json"])
+        &live(&sim, &["deploy/legacy", "-o", "json"])
             .get_output()
             .stdout,
     );
@@ -1056,9 +1013,8 @@ spec:
 #[test]
 fn live_missing_api_degrades_and_server_errors_fail_clearly() {
     let sim = Sim::with_scenario(LIVE_SCENARIO);
-    let home = tempfile::tempdir().unwrap();
     sim.faults().fail("GET", "horizontalpodautoscalers", 404, 1);
-    let out = live(&sim, home.path(), &["-o", "json"])
+    let out = live(&sim, &["-o", "json"])
         .stderr(predicate::str::contains(
             "does not serve horizontalpodautoscalers",
         ))
@@ -1068,11 +1024,9 @@ fn live_missing_api_degrades_and_server_errors_fail_clearly() {
     assert_eq!(json_of(&out)["summary"]["workloads"], 3);
 
     sim.faults().fail("GET", "/deployments", 500, 1);
-    live(&sim, home.path(), &[])
-        .code(2)
-        .stderr(predicate::str::contains(
-            "list deployments: the API server answered 500",
-        ));
+    live(&sim, &[]).code(2).stderr(predicate::str::contains(
+        "list deployments: the API server answered 500",
+    ));
 }
 
 #[test]
@@ -1088,16 +1042,11 @@ fn live_well_configured_workloads_have_no_findings_as_served() {
         yaml.push_str("\n---\n");
     }
     let sim = Sim::with_scenario(&yaml);
-    let home = tempfile::tempdir().unwrap();
-    let out = live(
-        &sim,
-        home.path(),
-        &["-A", "-o", "json", "--fail-on", "info"],
-    )
-    .code(0)
-    .get_output()
-    .stdout
-    .clone();
+    let out = live(&sim, &["-A", "-o", "json", "--fail-on", "info"])
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
     let r = json_of(&out);
     assert_eq!(r["summary"]["workloads"], 4, "{r:#}");
     for w in r["workloads"].as_array().unwrap() {
@@ -1128,8 +1077,7 @@ spec:
   maxReplicas: 9
 "#;
     let sim = Sim::with_scenario(yaml);
-    let home = tempfile::tempdir().unwrap();
-    let out = live(&sim, home.path(), &["deploy/api", "-o", "json"])
+    let out = live(&sim, &["deploy/api", "-o", "json"])
         .get_output()
         .stdout
         .clone();
@@ -1146,8 +1094,7 @@ spec:
 
 #[test]
 fn wide_output_adds_the_field_column() {
-    let home = tempfile::tempdir().unwrap();
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-o", "wide", "-f"])
         .arg(fixtures().join("rules/grace-period-zero/bad.yaml"))
         .assert()
@@ -1168,7 +1115,7 @@ fn wide_output_adds_the_field_column() {
         "{text}"
     );
     // The plain table has no FIELD column, and fixes only for errors and warnings.
-    let out = cmd(home.path())
+    let out = graceful()
         .args(["diagnose", "-f"])
         .arg(fixtures().join("rules/grace-period-zero/bad.yaml"))
         .assert()
@@ -1196,12 +1143,7 @@ fn a_dump_of_the_cluster_gives_the_same_findings_offline() {
     yaml.push_str("\n---\n");
     yaml.push_str(&std::fs::read_to_string(fixtures().join("good/web.yaml")).unwrap());
     let sim = Sim::with_scenario(&yaml);
-    let home = tempfile::tempdir().unwrap();
-    let live_report = json_of(
-        &live(&sim, home.path(), &["-A", "-o", "json"])
-            .get_output()
-            .stdout,
-    );
+    let live_report = json_of(&live(&sim, &["-A", "-o", "json"]).get_output().stdout);
     // What `kubectl get deploy,sts,pdb,svc,hpa -A -o json` prints: a List of served objects.
     let mut items = Vec::new();
     for (api, kind) in [
@@ -1220,7 +1162,7 @@ fn a_dump_of_the_cluster_gives_the_same_findings_offline() {
     assert!(items.iter().all(|o| !o["metadata"]["uid"].is_null()));
     let dump = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
     let offline = json_of(
-        &cmd(home.path())
+        &graceful()
             .args(["diagnose", "-o", "json", "-f", "-"])
             .write_stdin(dump.to_string())
             .assert()

@@ -4,7 +4,6 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-
 mod corpus;
 
 mod flags;
@@ -16,13 +15,9 @@ fn fixture(name: &str) -> String {
     )
 }
 
+/// The binary under the tests' isolation policy (no kubeconfig: offline must not need one).
 fn bin() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_kubectl-graceful"));
-    // Never pick up the developer's cluster.
-    c.env("KUBECONFIG", "/nonexistent/kubeconfig")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env("NO_COLOR", "1");
-    c
+    crate::support::graceful()
 }
 
 fn offline_json(name: &str) -> Value {

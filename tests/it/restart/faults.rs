@@ -1,8 +1,6 @@
 //! `kubectl graceful restart` under faults and interruptions: signals at every phase, a hung API server,
 //! and pods without a controller, which must never be lost. Against kubesim, through the built binary.
 
-
-
 use std::time::{Duration, Instant};
 
 use super::common::*;
@@ -59,13 +57,14 @@ fn signal_while_a_bare_pod_terminates(sig: &str, code: i32) {
     wait_for_request(&sim, evicted);
     let signalled = Instant::now();
     signal(&child, sig);
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(code), "{stdout}{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, code, "{out}");
     assert!(
-        stderr.contains("finishing first what must not be left half done"),
-        "{stderr}"
+        out.stderr
+            .contains("finishing first what must not be left half done"),
+        "{out}"
     );
-    assert!(stderr.contains("created pod solo again"), "{stderr}");
+    assert!(out.stderr.contains("created pod solo again"), "{out}");
     let pods = pods_of(&sim, "solo");
     assert_eq!(pods.len(), 1, "the pod exists again: {pods:#?}");
     assert_ne!(uid(&pods[0]), old);
@@ -83,8 +82,11 @@ fn signal_while_a_bare_pod_terminates(sig: &str, code: i32) {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(saved.len(), 1, "{saved:?}");
-    assert!(stderr.contains(&saved[0].display().to_string()), "{stderr}");
-    assert!(stdout.contains("pod/solo"), "{stdout}");
+    assert!(
+        out.stderr.contains(&saved[0].display().to_string()),
+        "{out}"
+    );
+    assert!(out.stdout.contains("pod/solo"), "{out}");
 }
 
 #[test]
@@ -107,9 +109,9 @@ fn a_second_signal_stops_at_once_and_says_how_to_create_the_pod_again() {
     signal(&child, "TERM");
     std::thread::sleep(Duration::from_millis(300));
     signal(&child, "TERM");
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stdout}{stderr}");
-    let ev: Vec<Value> = events(stdout.as_bytes());
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
+    let ev: Vec<Value> = events(out.stdout.as_bytes());
     let n = ev.len();
     let saved = ev
         .iter()
@@ -149,9 +151,9 @@ fn timeout_while_a_bare_pod_terminates_still_creates_it_again() {
     settle(&sim, "solo", 1);
     let old = uid(&pods_of(&sim, "solo")[0]);
     let child = spawn(&sim, &["pod/solo", "--force", "--timeout", "1s"]);
-    let (status, stdout, stderr) = finish(child);
-    assert!(matches!(status, Some(0 | 1)), "{status:?} {stdout}{stderr}");
-    assert!(stderr.contains("created pod solo again"), "{stderr}");
+    let out = done(child);
+    assert!(matches!(out.code, 0 | 1), "{out}");
+    assert!(out.stderr.contains("created pod solo again"), "{out}");
     let pods = pods_of(&sim, "solo");
     assert_eq!(pods.len(), 1, "{pods:#?}");
     assert_ne!(uid(&pods[0]), old);
@@ -166,24 +168,26 @@ fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
     wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(300));
     sim.faults().hang(true);
-    let (status, stdout, stderr) = finish(child);
+    let out = done(child);
     let took = started.elapsed();
     sim.faults().hang(false);
-    assert_eq!(status, Some(2), "{stdout}{stderr}");
+    assert_eq!(out.code, 2, "{out}");
     // The deadline holds: --timeout plus the short final look, never the minutes of a hung request.
     assert!(took < Duration::from_secs(9), "took {took:?}");
-    assert!(stderr.contains("could not observe deploy/web"), "{stderr}");
+    assert!(out.stderr.contains("could not observe deploy/web"), "{out}");
     assert!(
-        stderr.contains("the API server stopped answering (last answer at "),
-        "{stderr}"
+        out.stderr
+            .contains("the API server stopped answering (last answer at "),
+        "{out}"
     );
-    let row = stdout
+    let row = out
+        .stdout
         .lines()
         .find(|l| l.starts_with("deploy/web"))
         .unwrap_or_default();
-    assert!(row.contains("Unknown"), "{stdout}");
+    assert!(row.contains("Unknown"), "{out}");
     // Not blamed on a pod: no failure verdict was made up from stale data.
-    assert!(!stderr.contains("FAILED"), "{stderr}");
+    assert!(!out.stderr.contains("FAILED"), "{out}");
 }
 
 #[test]
@@ -193,11 +197,11 @@ fn a_hung_api_server_during_preflight_is_an_error_at_the_timeout() {
     sim.faults().hang(true);
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2s"]);
-    let (status, _, stderr) = finish(child);
+    let out = done(child);
     sim.faults().hang(false);
-    assert_eq!(status, Some(2), "{stderr}");
+    assert_eq!(out.code, 2, "{out}");
     assert!(started.elapsed() < Duration::from_secs(6));
-    assert!(stderr.contains("did not answer"), "{stderr}");
+    assert!(out.stderr.contains("did not answer"), "{out}");
 }
 
 #[test]
@@ -208,12 +212,12 @@ fn sigterm_during_preflight_stops_before_any_change() {
     let child = spawn(&sim, &["deploy/web", "-o", "json"]);
     std::thread::sleep(Duration::from_millis(800));
     signal(&child, "TERM");
-    let (status, stdout, stderr) = finish(child);
+    let out = done(child);
     sim.faults().hang(false);
-    assert_eq!(status, Some(143), "{stderr}");
-    let ev = events(stdout.as_bytes());
+    assert_eq!(out.code, 143, "{out}");
+    let ev = events(out.stdout.as_bytes());
     let types: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["Interrupted", "Summary"], "{stdout}");
+    assert_eq!(types, ["Interrupted", "Summary"], "{out}");
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
 }
 
@@ -235,8 +239,8 @@ fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
     signal(&child, "TERM");
     std::thread::sleep(Duration::from_millis(300));
     sim.faults().release();
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stdout}{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
     let patches: Vec<_> = sim
         .requests()
         .into_iter()
@@ -245,10 +249,11 @@ fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
     assert_eq!(patches.len(), 1, "the patch was finished, once");
     assert_eq!(patches[0].status, 200);
     assert!(
-        stderr.contains("kubectl rollout status deploy/web -n default"),
-        "{stderr}"
+        out.stderr
+            .contains("kubectl rollout status deploy/web -n default"),
+        "{out}"
     );
-    assert!(!stderr.contains("to resume"), "{stderr}");
+    assert!(!out.stderr.contains("to resume"), "{out}");
 }
 
 #[test]
@@ -261,9 +266,9 @@ fn sigterm_during_the_wait_exits_143_with_interrupted_and_summary_events() {
     std::thread::sleep(Duration::from_millis(500));
     let signalled = Instant::now();
     signal(&child, "TERM");
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stderr}");
-    let ev = events(stdout.as_bytes());
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
+    let ev = events(out.stdout.as_bytes());
     let n = ev.len();
     assert_eq!(ev[n - 2]["type"], "Interrupted");
     assert_eq!(ev[n - 2]["signal"], "SIGTERM");
@@ -305,15 +310,16 @@ status:
     wait_for_request(&sim, |r| r.path.ends_with("/eviction") && r.status == 429);
     let signalled = Instant::now();
     signal(&child, "TERM");
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stdout}{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
     assert!(writes_since(&sim, signalled).is_empty());
     assert!(pods_of(&sim, "web")
         .iter()
         .any(|p| p["metadata"]["name"] == victim.as_str()));
     assert!(
-        stderr.contains(&format!("to resume: kubectl graceful restart pod/{victim}")),
-        "{stderr}"
+        out.stderr
+            .contains(&format!("to resume: kubectl graceful restart pod/{victim}")),
+        "{out}"
     );
 }
 
@@ -334,9 +340,9 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
     signal(&child, "TERM");
     std::thread::sleep(Duration::from_millis(300));
     sim.faults().release();
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stdout}{stderr}");
-    assert!(stderr.contains("rolling back"), "{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
+    assert!(out.stderr.contains("rolling back"), "{out}");
     let patches = sim
         .requests()
         .into_iter()
@@ -344,7 +350,7 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
         .count();
     assert_eq!(
         patches, 2,
-        "the rollback's patch was sent and finished: {stderr}"
+        "the rollback's patch was sent and finished: {out}"
     );
 }
 
@@ -355,11 +361,11 @@ fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
     sim.faults().hold("PATCH", "/deployments/web");
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2s", "-o", "json"]);
-    let (status, stdout, stderr) = finish(child);
+    let out = done(child);
     sim.faults().release();
-    assert_eq!(status, Some(2), "{stdout}{stderr}");
+    assert_eq!(out.code, 2, "{out}");
     assert!(started.elapsed() < Duration::from_secs(8));
-    let ev = events(stdout.as_bytes());
+    let ev = events(out.stdout.as_bytes());
     let unknown = ev
         .iter()
         .find(|e| e["type"] == "TargetUnknown")

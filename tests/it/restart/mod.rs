@@ -8,8 +8,8 @@ mod zerodowntime;
 
 use std::time::Duration;
 
-use predicates::prelude::*;
 use common::*;
+use predicates::prelude::*;
 
 #[test]
 fn usage_errors_exit_2_before_touching_a_cluster() {
@@ -36,7 +36,7 @@ fn usage_errors_exit_2_before_touching_a_cluster() {
         (vec!["restart", "web"], "deploy/web"),
         (vec!["restart", "-l", "a=(b"], "invalid label selector"),
     ] {
-        let out = bin().args(&args).assert().code(2);
+        let out = graceful().args(&args).assert().code(2);
         let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(err.contains(needle), "{args:?}: {err}");
         assert!(err.starts_with("error: "), "{args:?}: {err}");
@@ -45,7 +45,7 @@ fn usage_errors_exit_2_before_touching_a_cluster() {
 
 #[test]
 fn no_kubeconfig_is_an_environment_error() {
-    bin()
+    graceful()
         .args(["restart", "deploy/a"])
         .assert()
         .code(2)
@@ -261,7 +261,8 @@ fn rollback_on_failure_restores_the_old_pods() {
     let pods = pods_of(&sim, "api");
     assert_eq!(pods.len(), 2, "{pods:#?}");
     assert!(
-        pods.iter().all(|p| ready(p) && restarted_at(p).is_none()),
+        pods.iter()
+            .all(|p| is_ready(p) && restarted_at(p).is_none()),
         "{pods:#?}"
     );
 }
@@ -318,7 +319,7 @@ fn statefulset_partition_restarts_only_the_pods_above_it() {
     let value = restarted_at(&w).unwrap();
     for p in pods_of(&sim, "db") {
         let name = p["metadata"]["name"].as_str().unwrap().to_string();
-        assert!(ready(&p), "{name}");
+        assert!(is_ready(&p), "{name}");
         let want = if name == "db-2" {
             Some(value.clone())
         } else {
@@ -410,7 +411,7 @@ fn pod_target_is_evicted_and_replaced() {
     run(&sim, &[&format!("pod/{victim}")]).code(0);
     let pods = pods_of(&sim, "web");
     assert_eq!(pods.len(), 2);
-    assert!(pods.iter().all(ready));
+    assert!(pods.iter().all(is_ready));
     assert!(pods
         .iter()
         .all(|p| p["metadata"]["name"] != victim.as_str()));
@@ -706,7 +707,7 @@ spec:
     run(&sim, &["pod/solo", "--force"]).code(0);
     let pods = pods_of(&sim, "solo");
     assert_eq!(pods.len(), 1);
-    assert!(ready(&pods[0]));
+    assert!(is_ready(&pods[0]));
     assert_ne!(pods[0]["metadata"]["uid"].as_str().unwrap(), old_uid);
 }
 
@@ -740,7 +741,8 @@ fn statefulset_rollback_replaces_the_stuck_pod() {
     let pods = pods_of(&sim, "db");
     assert_eq!(pods.len(), 3, "{pods:#?}");
     assert!(
-        pods.iter().all(|p| ready(p) && restarted_at(p).is_none()),
+        pods.iter()
+            .all(|p| is_ready(p) && restarted_at(p).is_none()),
         "{pods:#?}"
     );
 }
@@ -768,11 +770,10 @@ fn pods_mode_replaces_selected_pods_one_at_a_time() {
     assert_eq!(seq, ["TargetStarted", "TargetComplete"].repeat(3));
     let pods = pods_of(&sim, "web");
     assert_eq!(pods.len(), 3);
-    assert!(
-        pods.iter()
-            .all(|p| ready(p)
-                && !before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string()))
-    );
+    assert!(pods
+        .iter()
+        .all(|p| is_ready(p)
+            && !before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string())));
     assert!(
         !writes(&sim).iter().any(|(m, _)| m == "PATCH"),
         "pods mode does not patch the Deployment"
@@ -786,7 +787,7 @@ fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
     let alice = sim.add_user("alice");
     sim.deny("alice", "list", "poddisruptionbudgets");
     sim.deny("alice", "patch", "deployments");
-    let out = bin()
+    let out = graceful()
         .args(["restart", "deploy/web", "--kubeconfig"])
         .arg(&alice)
         .assert()
@@ -1000,7 +1001,7 @@ fn evictions_use_the_same_credentials() {
         .to_string();
     let alice = sim.add_user("alice");
     sim.deny("alice", "create", "pods/eviction");
-    let out = bin()
+    let out = graceful()
         .args(["restart", &format!("pod/{victim}"), "--kubeconfig"])
         .arg(&alice)
         .assert()
@@ -1038,7 +1039,8 @@ fn daemonset_rollback_restores_every_node() {
     let pods = pods_of(&sim, "agent");
     assert_eq!(pods.len(), 2, "{pods:#?}");
     assert!(
-        pods.iter().all(|p| ready(p) && restarted_at(p).is_none()),
+        pods.iter()
+            .all(|p| is_ready(p) && restarted_at(p).is_none()),
         "{pods:#?}"
     );
 }

@@ -1,8 +1,6 @@
 //! Zero downtime, verified (issue 18): restart watches the EndpointSlices of the Services that select a
 //! target while it rolls, and says whether the rollout could have dropped traffic.
 
-
-
 use std::time::Duration;
 
 use super::common::*;
@@ -271,7 +269,7 @@ fn zero_downtime_flags_are_checked_before_touching_a_cluster() {
             "cannot be used with",
         ),
     ] {
-        let out = bin().arg("restart").args(&args).assert().code(2);
+        let out = graceful().arg("restart").args(&args).assert().code(2);
         let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(err.contains(needle), "{args:?}: {err}");
     }

@@ -21,8 +21,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The real kubectl the tests use as a client and as a judge.
-pub const KUBECTL: &str = "/usr/bin/kubectl";
+/// The real kubectl the tests use as a client and as a judge: `$KUBECTL`, else `/usr/bin/kubectl`
+/// (the policy of `kubesim::tools::kubectl`, which says what to do when it is missing).
+pub fn kubectl_path() -> PathBuf {
+    std::env::var_os("KUBECTL")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/kubectl"))
+}
 
 /// The plugin binary under test.
 pub const GRACEFUL: &str = env!("CARGO_BIN_EXE_kubectl-graceful");
@@ -111,7 +117,7 @@ pub fn graceful_process() -> Command {
 
 /// The real kubectl, isolated.
 pub fn kubectl_process() -> Command {
-    isolated(Path::new(KUBECTL), Path::new(NO_HOME))
+    isolated(&kubectl_path(), Path::new(NO_HOME))
 }
 
 /// Start `cmd` with stdout and stderr piped, for a test that signals it or acts while it runs;
@@ -132,18 +138,10 @@ pub fn describe(cmd: &Command) -> String {
         .join(" ")
 }
 
-/// `true` when `/usr/bin/kubectl` exists. Without it: under `CI=true` this panics (CI must not
-/// pass by skipping); otherwise it prints a note naming `what` and returns `false`.
+/// `true` when kubectl is there ([`kubectl_path`]). Without it: under `CI=true` this panics (CI
+/// must not pass by skipping); otherwise it prints a note naming `what` and returns `false`.
 pub fn require_kubectl(what: &str) -> bool {
-    if Path::new(KUBECTL).is_file() {
-        return true;
-    }
-    let msg = format!("{what} needs kubectl at {KUBECTL}");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}");
-    }
-    eprintln!("note: skipped: {msg}");
-    false
+    kubesim::tools::kubectl(what).is_some()
 }
 
 /// What a command printed and how it ended.
@@ -295,10 +293,7 @@ impl Cluster {
 
     /// `kubectl graceful ARGS… --kubeconfig K -n NS` (the built plugin binary), at most 5 minutes.
     pub fn graceful(&self, args: &[&str]) -> Output {
-        let mut c = isolated(
-            Path::new(env!("CARGO_BIN_EXE_kubectl-graceful")),
-            self.home.path(),
-        );
+        let mut c = isolated(Path::new(GRACEFUL), self.home.path());
         c.args(args)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -309,10 +304,7 @@ impl Cluster {
     /// `kubectl graceful ARGS…` started in the background (stdout and stderr piped), for tests
     /// that signal it or act on the cluster while it runs; [`finish`] collects it.
     pub fn spawn_graceful(&self, args: &[&str]) -> std::process::Child {
-        let mut c = isolated(
-            Path::new(env!("CARGO_BIN_EXE_kubectl-graceful")),
-            self.home.path(),
-        );
+        let mut c = isolated(Path::new(GRACEFUL), self.home.path());
         c.args(args)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -325,7 +317,7 @@ impl Cluster {
 
     /// `kubectl ARGS… --kubeconfig K -n NS`, at most 2 minutes.
     pub fn kubectl(&self, args: &[&str]) -> Output {
-        let mut c = isolated(Path::new(KUBECTL), self.home.path());
+        let mut c = isolated(&kubectl_path(), self.home.path());
         c.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .args(["-n", &self.namespace])

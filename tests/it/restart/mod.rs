@@ -471,17 +471,10 @@ fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
         .any(|r| r.method == "PATCH")));
     std::thread::sleep(Duration::from_millis(500));
     sim.clear_requests();
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr),
-    );
-    assert_eq!(out.status.code(), Some(130), "{stdout}{stderr}");
+    signal(&child, "INT");
+    let out = finish(child, LIMIT);
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(out.code, 130, "{out}");
     let row = |t: &str| {
         stdout
             .lines()
@@ -508,9 +501,9 @@ fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
 
 #[test]
 fn another_writer_reverting_the_annotation_is_reported_by_name() {
-    let Some(kubectl) = kubesim::tools::kubectl("another writer (kubectl patch)") else {
+    if kubesim::tools::kubectl("another writer (kubectl patch)").is_none() {
         return;
-    };
+    }
     let sim = start(&slow("web", 3), 10.0, None);
     settle(&sim, "web", 3);
     let child = spawn(&sim, &["deploy/web"]);
@@ -518,17 +511,22 @@ fn another_writer_reverting_the_annotation_is_reported_by_name() {
         .requests()
         .iter()
         .any(|r| r.method == "PATCH")));
-    let st = std::process::Command::new(&kubectl)
-        .args(["patch", "deploy/web", "--field-manager", "argocd-controller", "--type", "merge", "-p"])
-        .arg(r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#)
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig_path())
-        .status()
-        .unwrap();
-    assert!(st.success());
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    kubectl(
+        &sim,
+        &[
+            "patch",
+            "deploy/web",
+            "--field-manager",
+            "argocd-controller",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#,
+        ],
+    );
+    let out = finish(child, LIMIT);
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{out}");
     assert!(
         stderr.contains("field manager argocd-controller changed the restart annotation"),
         "{stderr}"
@@ -876,19 +874,10 @@ fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
         .iter()
         .any(|r| r.method == "PATCH")));
     std::thread::sleep(Duration::from_millis(500));
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let ev = events(&out.stdout);
+    signal(&child, "INT");
+    let out = finish(child, LIMIT);
+    assert_eq!(out.code, 130, "{out}");
+    let ev = events(out.stdout.as_bytes());
     let n = ev.len();
     assert!(n >= 3, "{ev:#?}");
     assert_eq!(ev[n - 2]["type"], "Interrupted");

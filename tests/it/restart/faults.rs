@@ -1,9 +1,12 @@
-//! `kubectl graceful restart` under faults and interruptions: signals at every phase, a hung API server,
-//! and pods without a controller, which must never be lost. Against kubesim, through the built binary.
+//! `kubectl graceful restart` under faults and interruptions: signals at every phase (SIGINT, SIGTERM,
+//! with and without JSON), an API server that hangs, goes away or drops and expires its watches,
+//! forbidden writes and lists, evictions a PDB keeps refusing, and pods without a controller, which
+//! must never be lost. Against kubesim, through the built binary.
 
 use std::time::{Duration, Instant};
 
 use super::common::*;
+use kubesim::Sim;
 use serde_json::Value;
 
 /// A pod without a controller whose app needs 20 sim-seconds (2 s here) to stop after SIGTERM.
@@ -380,4 +383,220 @@ fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
         "{verdict}"
     );
     assert_eq!(ev.last().unwrap()["result"], "Unknown");
+}
+
+/// The restart survives its watches being cut and its resourceVersion expiring (410 Gone).
+fn survives(fault: impl Fn(&Sim)) {
+    let sim = start(&slow("web", 3), 20.0, None);
+    settle(&sim, "web", 3);
+    let child = spawn(&sim, &["deploy/web"]);
+    // Once the restart is under way (its PATCH arrived), break its watches, twice.
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    fault(&sim);
+    std::thread::sleep(Duration::from_millis(700));
+    fault(&sim);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_restarted(&sim, "Deployment", "web", 3);
+    let watches = sim.requests().iter().filter(|r| r.watch).count();
+    assert!(watches >= 3, "the watches were re-established: {watches}");
+}
+
+#[test]
+fn dropped_watches_are_resumed() {
+    survives(|s| s.faults().drop_watches());
+}
+
+#[test]
+fn expired_resource_versions_are_relisted() {
+    survives(|s| {
+        s.faults().expire_resource_versions();
+        s.faults().drop_watches();
+    });
+}
+
+#[test]
+fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
+    let sim = start(&[slow("a", 3), slow("b", 1)].join("\n---\n"), 5.0, None);
+    settle(&sim, "a", 3);
+    settle(&sim, "b", 1);
+    let child = spawn(&sim, &["deploy/a", "deploy/b"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    sim.clear_requests();
+    signal(&child, "INT");
+    let out = finish(child, LIMIT);
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(out.code, 130, "{out}");
+    let row = |t: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(t))
+            .unwrap_or_else(|| panic!("{t} in {stdout}"))
+            .to_string()
+    };
+    assert!(row("deploy/a").contains("Interrupted"), "{stdout}");
+    assert!(row("deploy/b").contains("Skipped"), "{stdout}");
+    assert!(
+        stderr.contains("kubectl rollout status deploy/a"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("to resume: kubectl graceful restart deploy/b -n default"),
+        "{stderr}"
+    );
+    assert!(
+        writes(&sim).is_empty(),
+        "nothing more written after Ctrl-C: {:?}",
+        writes(&sim)
+    );
+}
+
+#[test]
+fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
+    let sim = start(&deployment("web", 2, ""), 40.0, None);
+    settle(&sim, "web", 2);
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "list", "poddisruptionbudgets");
+    sim.deny("alice", "patch", "deployments");
+    let out = graceful()
+        .args(["restart", "deploy/web", "--kubeconfig"])
+        .arg(&alice)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("warning: cannot list poddisruptionbudgets"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: forbidden"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
+    let sim = start(&[slow("a", 2), slow("b", 1)].join("\n---\n"), 5.0, None);
+    settle(&sim, "a", 2);
+    settle(&sim, "b", 1);
+    let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, "INT");
+    let out = finish(child, LIMIT);
+    assert_eq!(out.code, 130, "{out}");
+    let ev = events(out.stdout.as_bytes());
+    let n = ev.len();
+    assert!(n >= 3, "{ev:#?}");
+    assert_eq!(ev[n - 2]["type"], "Interrupted");
+    assert!(ev[n - 2]["resume"].as_array().unwrap().iter().any(|r| r
+        .as_str()
+        .unwrap()
+        .contains("kubectl graceful restart deploy/b")));
+    let summary = &ev[n - 1];
+    assert_eq!(summary["type"], "Summary");
+    assert_eq!(summary["result"], "Interrupted");
+    assert_eq!(summary["targets"][0]["state"], "Interrupted");
+    assert_eq!(summary["targets"][1]["state"], "Skipped");
+}
+
+#[test]
+fn an_api_server_outage_mid_rollout_is_survived() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    let child = spawn(&sim, &["deploy/web"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(300));
+    sim.stop_server();
+    std::thread::sleep(Duration::from_millis(1500));
+    sim.restart_server();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_restarted(&sim, "Deployment", "web", 2);
+}
+
+#[test]
+fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    let child = spawn(&sim, &["deploy/web", "--timeout", "3s"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(300));
+    sim.stop_server();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Not observed is not failed: exit 2, the target Unknown, and why.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("could not observe deploy/web"), "{stderr}");
+    assert!(stderr.contains("connection refused"), "{stderr}");
+}
+
+#[test]
+fn an_eviction_the_pdb_keeps_refusing_fails_at_the_timeout_with_its_reason() {
+    // The budget covers the Deployment's pods and an unready canary: no disruption is allowed while the
+    // canary is unready, so every eviction is refused (429) with the budget's reason. (An integer
+    // minAvailable counts every pod, the canary too; maxUnavailable would count only the
+    // Deployment's scale and allow one: disruption.go getExpectedPodCount.)
+    let web =
+        deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
+    let canary = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: canary, namespace: default, labels: {app: canary, tier: web}}
+spec: {containers: [{name: app, image: registry.example/web:2}]}
+status:
+  phase: Running
+  conditions: [{type: Ready, status: "False"}]
+  containerStatuses: [{name: app, ready: false, restartCount: 0, image: registry.example/web:2, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
+"#;
+    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 2, selector: {matchLabels: {tier: web}}}\n";
+    let sim = start(
+        &[web, canary.to_string(), budget.to_string()].join("\n---\n"),
+        40.0,
+        None,
+    );
+    settle(&sim, "web", 2);
+    let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = run(&sim, &[&format!("pod/{victim}"), "--timeout", "3s"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("disruption budget"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("eviction of pod {victim} refused")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("was refused until --timeout ran out"),
+        "{stderr}"
+    );
+    // Nothing was evicted.
+    assert!(pods_of(&sim, "web")
+        .iter()
+        .any(|p| p["metadata"]["name"] == victim.as_str()));
 }

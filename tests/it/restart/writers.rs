@@ -264,3 +264,77 @@ fn targets_of_several_namespaces_restart_in_order() {
         ["billing/deploy/db", "deploy/web", "shop/deploy/api"]
     );
 }
+
+#[test]
+fn another_writer_reverting_the_annotation_is_reported_by_name() {
+    if kubesim::tools::kubectl("another writer (kubectl patch)").is_none() {
+        return;
+    }
+    let sim = start(&slow("web", 3), 10.0, None);
+    settle(&sim, "web", 3);
+    let child = spawn(&sim, &["deploy/web"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    kubectl(
+        &sim,
+        &[
+            "patch",
+            "deploy/web",
+            "--field-manager",
+            "argocd-controller",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#,
+        ],
+    );
+    let out = finish(child, LIMIT);
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        stderr.contains("field manager argocd-controller changed the restart annotation"),
+        "{stderr}"
+    );
+    // What to do about it, and no advice to undo (that would fight it too).
+    assert!(stderr.contains("argocd app actions run"), "{stderr}");
+    assert!(!stderr.contains("rollout undo"), "{stderr}");
+}
+
+#[test]
+fn paused_deployment_is_refused_even_with_force() {
+    let yaml =
+        deployment("web", 2, "").replace("  replicas: 2\n", "  replicas: 2\n  paused: true\n");
+    let sim = start(&yaml, 40.0, None);
+    sim.clear_requests();
+    let out = run(&sim, &["deploy/web", "--force"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("[deployment-paused]")
+            && stderr.contains("kubectl rollout resume deploy/web"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--force cannot help"), "{stderr}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    // --dry-run says the same and exits 1.
+    run(&sim, &["deploy/web", "--dry-run"]).code(1);
+    // Refused with -o json: the finding, then a Summary that says so.
+    let out = run(&sim, &["deploy/web", "-o", "json"]).code(1);
+    let ev = events(&out.get_output().stdout);
+    assert_eq!(ev[0]["type"], "PreflightFinding");
+    assert_eq!(ev.last().unwrap()["type"], "Summary");
+    assert_eq!(ev.last().unwrap()["result"], "Refused");
+    assert_eq!(ev.last().unwrap()["targets"][0]["state"], "Skipped");
+    // In JSON, the findings are inside the one plan document.
+    let out = run(&sim, &["deploy/web", "--dry-run", "-o", "json"]).code(1);
+    let plan: Value = serde_json::from_slice(&out.get_output().stdout).expect("one JSON document");
+    assert_eq!(
+        plan["steps"][0]["findings"][0]["rule"], "deployment-paused",
+        "{plan}"
+    );
+    assert_eq!(
+        plan["steps"][0]["findings"][0]["severity"], "Blocked",
+        "{plan}"
+    );
+}

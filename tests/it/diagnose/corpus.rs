@@ -2,7 +2,7 @@
 //! README): no panic, every unusable input named with file:line, no file that silently vanishes, no
 //! traffic finding on a container no Service targets, and the findings exactly as reviewed by hand in
 //! `tests/corpus/expected/<set>.txt`. A changed finding fails until that file is updated on purpose:
-//! `GRACEFUL_UPDATE_CORPUS=1 cargo test --test diagnose_corpus`, then review the diff.
+//! `GRACEFUL_UPDATE_CORPUS=1 cargo test --test it diagnose::corpus`, then review the diff.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -112,7 +112,7 @@ fn findings_match_the_reviewed_expectations() {
     }
     assert!(
         changed.is_empty(),
-        "{}\nReview the findings, then GRACEFUL_UPDATE_CORPUS=1 cargo test --test diagnose_corpus",
+        "{}\nReview the findings, then GRACEFUL_UPDATE_CORPUS=1 cargo test --test it diagnose::corpus",
         changed.join("\n")
     );
 }

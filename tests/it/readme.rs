@@ -8,20 +8,18 @@
 //!   are compared after numbers become `N`, generated name suffixes `-x` and runs of spaces one
 //!   space; a README line that is only `…` stands for any number of lines (an elision).
 //!
-//! `GRACEFUL_UPDATE_README=1 cargo test --test readme` writes what the binary prints into the
+//! `GRACEFUL_UPDATE_README=1 cargo test --test it readme::` writes what the binary prints into the
 //! blocks that no longer match (then put elisions back where a sample should stay short, and
 //! review the diff).
 //! A block that is output but not ours (krew's, a shell's) says why after `<!-- not generated: `;
 //! `every_output_block_is_a_sample_or_says_why_not` keeps that list honest.
 
-mod support;
-
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
+use crate::support::{self, Cluster, Output};
 use regex::Regex;
-use support::{Cluster, Output};
 
 const README: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/README.md");
 const UPDATE: &str = "GRACEFUL_UPDATE_README";
@@ -93,7 +91,7 @@ fn check(name: &str, how: Match, actual: &str) {
     panic!(
         "README sample `{name}` ({how:?}) differs from what the binary prints.\n\
          --- README\n{expected}\n--- binary\n{actual}\n---\n\
-         If the change is deliberate: {UPDATE}=1 cargo test --test readme {name}, then review the diff."
+         If the change is deliberate: {UPDATE}=1 cargo test --test it readme::{name}, then review the diff."
     );
 }
 
@@ -490,7 +488,7 @@ fn kubectl_complete_samples() {
     }
     let mut runs = Vec::new();
     for words in [["diagnose", "--fa"], ["restart", "deploy/"]] {
-        let mut cmd = support::isolated(Path::new(support::KUBECTL), dir.path());
+        let mut cmd = support::isolated(&support::kubectl_path(), dir.path());
         cmd.env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
             .env("KUBECONFIG", &c.kubeconfig)
             .args(["__complete", "graceful"])
@@ -519,7 +517,7 @@ fn plugin_list_sample() {
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kubectl-graceful"), &bin).expect("link");
     let mut runs = Vec::new();
     for args in [&["plugin", "list"][..], &["graceful", "--version"][..]] {
-        let mut cmd = support::isolated(Path::new(support::KUBECTL), dir.path());
+        let mut cmd = support::isolated(&support::kubectl_path(), dir.path());
         cmd.env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
             .args(args);
         let out = support::run(cmd, Duration::from_secs(60));

@@ -75,13 +75,22 @@ impl Testbed {
             .keep();
         procs::remove_at_exit(&dir);
         let pki = pki::Pki::generate(&dir.join("pki"))?;
-        let mut cp = ControlPlane::start(&dir, &bins, &pki)?;
-
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name(format!("testbed-{minor}"))
             .enable_all()
             .build()?;
+        // The pods' network: the apiserver dials pods and kubelets through our CONNECT proxy.
+        let block = std::sync::Arc::new(kubelet::network::Block::take()?);
+        let sock = dir.join("egress.sock");
+        let egress = {
+            let _guard = rt.enter();
+            kubelet::network::serve_egress(sock.clone(), block.clone())?
+        };
+        let egress_config = dir.join("egress-selector.yaml");
+        std::fs::write(&egress_config, kubelet::network::egress_config(&sock))?;
+        let mut cp = ControlPlane::start(&dir, &bins, &pki, &egress_config)?;
+
         let kubelet_config = dir.join("kubelet.kubeconfig");
         std::fs::write(
             &kubelet_config,
@@ -96,6 +105,8 @@ impl Testbed {
                 opts.nodes,
                 &pki.kubelet_serving.cert_pem,
                 &pki.kubelet_serving.key_pem,
+                block,
+                egress,
             )
             .await
         })?;

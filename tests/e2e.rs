@@ -118,6 +118,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         kubelet_terminating_pod_serves,
     ),
     (
+        "kubelet_pod_answers_until_sigterm_then_refuses",
+        kubelet_pod_answers_then_refuses,
+    ),
+    (
         "zerodowntime_no_prestop_races_the_endpoint_removal",
         zerodowntime_no_prestop_races,
     ),
@@ -1224,6 +1228,71 @@ fn kubelet_terminating_pod_serves(c: &Cluster) {
     c.wait(Duration::from_secs(30), "the pod gone", |c| {
         c.kubectl(&["get", "pod", &name]).code != 0
     });
+}
+
+fn kubelet_pod_answers_then_refuses(c: &Cluster) {
+    // An app that drains for 6 s after SIGTERM: it stops accepting at once, the pod lives on.
+    c.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: answer
+  labels: {app: answer}
+  annotations: {kubesim.io/behavior: 'sigtermExit: 6s'}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: app
+    image: registry.example/answer:1.0
+    ports: [{containerPort: 8080}]
+"#,
+    );
+    c.wait_ready("app=answer", 1);
+    // Through the real apiserver's pod proxy (which refuses loopback pod IPs, hence 10.244.X.Y).
+    let path = format!(
+        "/api/v1/namespaces/{}/pods/answer:8080/proxy/hi",
+        c.namespace
+    );
+    c.wait(Duration::from_secs(10), "the pod answering", |c| {
+        let out = c.kubectl(&["get", "--raw", &path]);
+        out.code == 0 && out.stdout == "GET /hi: answered by container app of pod answer\n"
+    });
+    let ip = c.get(&["pod", "answer"])["status"]["podIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(ip.starts_with("10.244."), "[{}] podIP {ip}", c.backend);
+    let out = c.kubectl(&["delete", "pod", "answer", "--wait=false"]);
+    assert_eq!(out.code, 0, "{out}");
+    let mut refused = None;
+    c.wait(Duration::from_secs(5), "connection refused", |c| {
+        let out = c.kubectl(&["get", "--raw", &path]);
+        let hit = out.code != 0 && out.stderr.contains("connection refused");
+        if hit {
+            refused = Some(out);
+        }
+        hit
+    });
+    // The apiserver's words (egress_selector.go tunnelHTTPConnect, proxy error responder).
+    let refused = refused.expect("refused");
+    assert!(
+        refused
+            .stderr
+            .contains("error trying to reach service: proxy error from ")
+            && refused.stderr.contains(&format!(
+                "while dialing {ip}:8080, code 503: 503 dial tcp 127."
+            )),
+        "[{}] {refused}",
+        c.backend
+    );
+    // …while the pod still drains.
+    let pod = c.get(&["pod", "answer"]);
+    assert!(
+        pod.pointer("/metadata/deletionTimestamp").is_some(),
+        "[{}] {pod:#}",
+        c.backend
+    );
 }
 
 // ---------- diagnose ----------

@@ -17,6 +17,9 @@
 //! node address `127.0.0.1` as it is. The service proxy itself (`ResourceLocation`,
 //! `proxy.RandomEndpoint`, `isValidAddress` in pkg/registry/core/service/storage/storage.go) accepts
 //! 10.244.X.Y: it only checks the endpoint is Ready and names a pod whose podIPs hold the address.
+//! The pod proxy (`pods/NAME:PORT/proxy`, pkg/registry/core/pod/strategy.go `ResourceLocation`)
+//! refuses a podIP that is not global unicast ("address not allowed"), loopback included: one more
+//! reason for the twin.
 //!
 //! `B` is this test bed's block, held by an exclusive `flock` on a file under the temp dir for the
 //! life of the process: two test beds (of one process or of two test binaries at once) never share a
@@ -317,5 +320,48 @@ mod tests {
         // A second block in the same process is another one.
         let other = Block::take().unwrap();
         assert_ne!(other.b, b);
+    }
+
+    async fn get(addr: Ipv4Addr) -> std::io::Result<String> {
+        use tokio::io::AsyncReadExt;
+        let mut s = TcpStream::connect((addr, 8080)).await?;
+        s.write_all(b"GET /hi HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).await?;
+        Ok(out)
+    }
+
+    #[tokio::test]
+    async fn a_pod_answers_while_its_container_accepts_and_refuses_after() {
+        let block = Block::take().unwrap();
+        let (_, lo) = block.pod_addresses(7);
+        let pod = serde_json::json!({
+            "metadata": {"name": "web-1"},
+            "spec": {"containers": [
+                {"name": "app", "ports": [{"containerPort": 8080}]},
+                {"name": "metrics", "ports": [{"containerPort": 9090, "protocol": "UDP"}]},
+            ]},
+        });
+        let mut server = PodServer::new(&pod, lo);
+        assert_eq!(
+            server.ports,
+            vec![(8080, "app".to_string())],
+            "TCP ports only"
+        );
+        server.update(|c| c == "app");
+        let answer = get(lo).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(
+            answer.ends_with("GET /hi: answered by container app of pod web-1\n"),
+            "{answer}"
+        );
+        server.update(|_| false);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let refused = get(lo).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+        // Accepting again (a restarted container): listening again.
+        server.update(|_| true);
+        assert!(get(lo).await.unwrap().starts_with("HTTP/1.1 200 OK"));
     }
 }

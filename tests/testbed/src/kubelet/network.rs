@@ -264,17 +264,22 @@ impl Drop for PodServer {
 }
 
 /// Bind `addr:port` now (so a connection right after is accepted) and serve it until aborted:
-/// the listener goes with the task, and the kernel refuses connections from then on.
+/// the listener goes with the task, and the kernel refuses connections from then on. The open
+/// connections go with it too: an app that stops on SIGTERM closes its keep-alive connections
+/// (the apiserver's proxy keeps idle ones to each pod and would otherwise reach a stopped app).
 fn listen(addr: Ipv4Addr, port: u16, pod: &str, container: &str) -> anyhow::Result<JoinHandle<()>> {
     let std_listener = std::net::TcpListener::bind((addr, port))?;
     std_listener.set_nonblocking(true)?;
     let listener = TcpListener::from_std(std_listener)?;
     let body = format!("answered by container {container} of pod {pod}\n");
     Ok(tokio::spawn(async move {
+        // Dropped with this task: every connection closes.
+        let mut connections = tokio::task::JoinSet::new();
         loop {
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
+            while connections.try_join_next().is_some() {}
             let body = body.clone();
             let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
                 let text = format!("{} {}: {body}", req.method(), req.uri().path());
@@ -287,7 +292,7 @@ fn listen(addr: Ipv4Addr, port: u16, pod: &str, container: &str) -> anyhow::Resu
                     )
                 }
             });
-            tokio::spawn(async move {
+            connections.spawn(async move {
                 let io = hyper_util::rt::TokioIo::new(stream);
                 let _ = hyper::server::conn::http1::Builder::new()
                     .serve_connection(io, service)
@@ -356,8 +361,20 @@ mod tests {
             answer.ends_with("GET /hi: answered by container app of pod web-1\n"),
             "{answer}"
         );
+        // A keep-alive connection open when the container stops is closed with it.
+        let mut kept = TcpStream::connect((lo, 8080)).await.unwrap();
+        kept.write_all(b"GET /a HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        use tokio::io::AsyncReadExt;
+        assert!(kept.read(&mut buf).await.unwrap() > 0);
         server.update(|_| false);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let closed = tokio::time::timeout(std::time::Duration::from_secs(2), kept.read(&mut buf))
+            .await
+            .expect("the kept connection closed, not left open");
+        assert!(matches!(closed, Ok(0) | Err(_)), "{closed:?}");
         let refused = get(lo).await.unwrap_err();
         assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
         // Accepting again (a restarted container): listening again.

@@ -1498,6 +1498,21 @@ fn zerodowntime_no_prestop_races(c: &Cluster) {
     );
     assert_restarted(c, "deployment", "web", 3);
     rollout_status_agrees(c, "deploy/web");
+    // The table's line, on a second restart without the probe: the race by the timing (or an exit
+    // seen before the slice write, when the write fell in the next second).
+    let out = ok(c, &["restart", "deploy/web"]);
+    let row = zero_downtime_row(c, &out);
+    assert!(
+        (row.contains(" at-risk ")
+            && row.contains(
+                "3 of 3 replaced pods stopped serving less than 5s after leaving the ready endpoints of svc/web"
+            ))
+            || (row.contains(" violated ")
+                && row.contains("exited while still in the ready endpoints of svc/web")),
+        "[{b}] {out}"
+    );
+    assert!(row.contains("3/3"), "[{b}] {out}");
+    assert!(out.stdout.contains("    [prestop-missing] "), "[{b}] {out}");
 }
 
 fn zerodowntime_prestop_pause_is_ok(c: &Cluster) {
@@ -1510,8 +1525,11 @@ fn zerodowntime_prestop_pause_is_ok(c: &Cluster) {
     let row = zero_downtime_row(c, &out);
     let b = &c.backend;
     assert!(row.contains(" ok ") && row.contains("3/3"), "[{b}] {out}");
+    // 7 s, or 6 s when the slice write fell in the second after the deletion (whole seconds).
     assert!(
-        row.contains("3 replaced pods kept serving at least 7s after leaving the ready endpoints of svc/web (margin 5s); ready endpoints never below 3; probe: 0 of "),
+        ["7s", "6s"].iter().any(|m| row.contains(&format!(
+            "3 replaced pods kept serving at least {m} after leaving the ready endpoints of svc/web (margin 5s); ready endpoints never below 3; probe: 0 of "
+        ))),
         "[{b}] {out}"
     );
     assert!(
@@ -1524,6 +1542,35 @@ fn zerodowntime_prestop_pause_is_ok(c: &Cluster) {
     assert!(!out.stdout.contains("fix:"), "[{b}] {out}");
     assert_restarted(c, "deployment", "web", 3);
     rollout_status_agrees(c, "deploy/web");
+    // The JSON, on a second restart.
+    let out = ok(
+        c,
+        &[
+            "restart",
+            "deploy/web",
+            "-o",
+            "json",
+            "--probe",
+            "svc/web:80/",
+        ],
+    );
+    let z = zero_downtime(c, &out);
+    assert_eq!(z["verdict"], "ok", "[{b}] {z:#}");
+    assert_eq!(z["podsReplaced"], 3, "[{b}] {z:#}");
+    assert_eq!(z["raced"], 0, "[{b}] {z:#}");
+    // Seconds precision: the deletion time and the slice write's time are whole seconds, so
+    // when the write falls in the next second the margin reads 6 s for a 7 s pause.
+    assert!(
+        [6.0, 7.0].contains(&z["worstMarginSeconds"].as_f64().unwrap_or(0.0)),
+        "[{b}] {z:#}"
+    );
+    assert_eq!(z["minReadyEndpoints"], 3, "[{b}] {z:#}");
+    assert!(z.get("fix").is_none_or(Value::is_null), "[{b}] {z:#}");
+    assert_eq!(z["probe"]["failed"], 0, "[{b}] {z:#}");
+    assert!(
+        z["probe"]["requests"].as_u64().unwrap_or(0) >= 5,
+        "[{b}] {z:#}"
+    );
 }
 
 fn zerodowntime_recreate_is_violated(c: &Cluster) {
@@ -1588,6 +1635,20 @@ fn zerodowntime_recreate_is_violated(c: &Cluster) {
     );
     assert_restarted(c, "deployment", "web", 3);
     rollout_status_agrees(c, "deploy/web");
+    // The table's line, on a second restart without the probe.
+    let out = ok(c, &["restart", "deploy/web", "--force"]);
+    let row = zero_downtime_row(c, &out);
+    assert!(
+        row.contains(" violated ")
+            && row.contains("0/3")
+            && row.contains("svc/web had no ready endpoint at "),
+        "[{b}] {out}"
+    );
+    assert!(
+        out.stdout
+            .contains("  - svc/web: ready endpoints fell from 3 to 0 at "),
+        "[{b}] {out}"
+    );
 }
 
 fn zerodowntime_worker_is_not_applicable(c: &Cluster) {
@@ -1680,6 +1741,18 @@ subjects: [{{kind: ServiceAccount, name: restarter, namespace: {ns}}}]
     // The restart itself went through, as that user.
     assert_restarted(c, "deployment", "web", 3);
     rollout_status_agrees(c, "deploy/web");
+    // The table: the reason in the zero-downtime line, which stays one line.
+    let out = ok(c, &["restart", "deploy/web", "--as", &user]);
+    let row = zero_downtime_row(c, &out);
+    assert!(
+        row.contains(" unknown ")
+            && row
+                .contains("cannot watch endpointslices -l kubernetes.io/service-name: forbidden: ")
+            && row.ends_with(
+                "; ask your cluster admin for access, or use a context that has it (--context)"
+            ),
+        "[{b}] {out}"
+    );
     let patched_by_it = c.audit_events().into_iter().any(|e| {
         e["verb"] == "patch"
             && e["objectRef"]["resource"] == "deployments"

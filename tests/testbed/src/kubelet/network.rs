@@ -21,7 +21,7 @@
 //! refuses a podIP that is not global unicast ("address not allowed"), loopback included: one more
 //! reason for the twin.
 //!
-//! `B` is this test bed's block, held by an exclusive `flock` on a file under the temp dir for the
+//! `B` is this test bed's block, held by an exclusive `flock` on a file under `/tmp` for the
 //! life of the process: two test beds (of one process or of two test binaries at once) never share a
 //! block, so never an address.
 
@@ -51,11 +51,18 @@ pub struct Block {
 }
 
 impl Block {
-    /// Take a free block: `flock(LOCK_EX | LOCK_NB)` on `<tmp>/kubectl-graceful-testbed-net/B.lock`,
+    /// Take a free block: `flock(LOCK_EX | LOCK_NB)` on `/tmp/kubectl-graceful-testbed-net/B.lock`,
     /// B from 2 to 254, starting from one picked by the process id so parallel test binaries rarely
     /// contend.
     pub fn take() -> anyhow::Result<Block> {
-        let dir = std::env::temp_dir().join("kubectl-graceful-testbed-net");
+        // /tmp itself, not $TMPDIR: test binaries run with different TMPDIRs still meet there.
+        let tmp = Path::new("/tmp");
+        let base = if tmp.is_dir() {
+            tmp.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join("kubectl-graceful-testbed-net");
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let start = std::process::id() as usize;
         for i in 0..253 {

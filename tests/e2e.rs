@@ -1392,6 +1392,19 @@ fn web_serving(c: &Cluster, strategy: &str, lifecycle: &str) -> Vec<String> {
                     .starts_with("GET /hello: answered by container app of pod web-")
         },
     );
+    // …and the slice showing all three ready: under load its write can trail the pods' Ready, and
+    // the restart would then start from 2 ready endpoints (its minReadyEndpoints).
+    c.wait(Duration::from_secs(20), "3 ready endpoints of web", |c| {
+        let slices = c.get(&["endpointslices", "-l", "kubernetes.io/service-name=web"]);
+        let ready = slices["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["endpoints"].as_array().into_iter().flatten())
+            .filter(|e| e["conditions"]["ready"] == true)
+            .count();
+        ready == 3
+    });
     c.pods("app=web")
         .iter()
         .map(|p| {

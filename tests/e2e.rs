@@ -1431,6 +1431,13 @@ fn zero_downtime(c: &Cluster, out: &support::Output) -> Value {
     t["zeroDowntime"].clone()
 }
 
+/// `restart deploy/web -o json EXTRA…`, successful: its `zeroDowntime`.
+fn restart_web_json(c: &Cluster, extra: &[&str]) -> Value {
+    let mut args = vec!["restart", "deploy/web", "-o", "json"];
+    args.extend_from_slice(extra);
+    zero_downtime(c, &ok(c, &args))
+}
+
 /// The table's zero-downtime line.
 fn zero_downtime_row(c: &Cluster, out: &support::Output) -> String {
     out.stdout
@@ -1442,18 +1449,7 @@ fn zero_downtime_row(c: &Cluster, out: &support::Output) -> String {
 
 fn zerodowntime_no_prestop_races(c: &Cluster) {
     let old = web_serving(c, SURGE, "{}");
-    let out = ok(
-        c,
-        &[
-            "restart",
-            "deploy/web",
-            "-o",
-            "json",
-            "--probe",
-            "svc/web:80/",
-        ],
-    );
-    let z = zero_downtime(c, &out);
+    let z = restart_web_json(c, &["--probe", "svc/web:80/"]);
     let b = &c.backend;
     // A race by the timing (at-risk), or failed requests seen (violated).
     assert!(
@@ -1560,18 +1556,7 @@ fn zerodowntime_prestop_pause_is_ok(c: &Cluster) {
     assert_restarted(c, "deployment", "web", 3);
     rollout_status_agrees(c, "deploy/web");
     // The JSON, on a second restart.
-    let out = ok(
-        c,
-        &[
-            "restart",
-            "deploy/web",
-            "-o",
-            "json",
-            "--probe",
-            "svc/web:80/",
-        ],
-    );
-    let z = zero_downtime(c, &out);
+    let z = restart_web_json(c, &["--probe", "svc/web:80/"]);
     assert_eq!(z["verdict"], "ok", "[{b}] {z:#}");
     assert_eq!(z["podsReplaced"], 3, "[{b}] {z:#}");
     assert_eq!(z["raced"], 0, "[{b}] {z:#}");
@@ -1592,19 +1577,7 @@ fn zerodowntime_prestop_pause_is_ok(c: &Cluster) {
 
 fn zerodowntime_recreate_is_violated(c: &Cluster) {
     web_serving(c, "{type: Recreate}", "{}");
-    let out = ok(
-        c,
-        &[
-            "restart",
-            "deploy/web",
-            "--force",
-            "-o",
-            "json",
-            "--probe",
-            "svc/web:80/",
-        ],
-    );
-    let z = zero_downtime(c, &out);
+    let z = restart_web_json(c, &["--force", "--probe", "svc/web:80/"]);
     let b = &c.backend;
     assert_eq!(z["verdict"], "violated", "[{b}] {z:#}");
     assert_eq!(z["minReadyEndpoints"], 0, "[{b}] {z:#}");
@@ -1738,8 +1711,7 @@ subjects: [{{kind: ServiceAccount, name: restarter, namespace: {ns}}}]
         &user,
     ]);
     assert_eq!(denied.stdout.trim(), "no", "{denied}");
-    let out = ok(c, &["restart", "deploy/web", "-o", "json", "--as", &user]);
-    let z = zero_downtime(c, &out);
+    let z = restart_web_json(c, &["--as", &user]);
     let b = &c.backend;
     assert_eq!(z["verdict"], "unknown", "[{b}] {z:#}");
     let why = z["summary"].as_str().unwrap_or_default();

@@ -54,6 +54,8 @@ pub struct Testbed {
     kubeconfig: PathBuf,
     audit_log: PathBuf,
     nodes: Vec<String>,
+    /// Pods' loopback twins are in 127.B.0.0/16 (see [`kubelet::network`]).
+    pod_block: u8,
     startup: Duration,
     // Field order is drop order: the kubelet's tasks, then its runtime, then the processes.
     kubelet: Option<kubelet::Kubelet>,
@@ -82,6 +84,7 @@ impl Testbed {
             .build()?;
         // The pods' network: the apiserver dials pods and kubelets through our CONNECT proxy.
         let block = std::sync::Arc::new(kubelet::network::Block::take()?);
+        let pod_block = block.b;
         let sock = dir.join("egress.sock");
         let egress = {
             let _guard = rt.enter();
@@ -137,6 +140,7 @@ impl Testbed {
             audit_log: cp.audit_log.clone(),
             dir,
             nodes,
+            pod_block,
             startup: started.elapsed(),
             kubelet: Some(kubelet),
             rt,
@@ -183,6 +187,11 @@ impl Testbed {
 
     pub fn nodes(&self) -> &[String] {
         &self.nodes
+    }
+
+    /// Where pods listen: `podIP` 10.244.X.Y answers on 127.B.X.Y (this B).
+    pub fn pod_loopback_block(&self) -> u8 {
+        self.pod_block
     }
 
     /// The folder with the PKI, kubeconfigs, etcd data and every process's log.

@@ -117,6 +117,30 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         "kubelet_terminating_pod_keeps_serving_during_pre_stop",
         kubelet_terminating_pod_serves,
     ),
+    (
+        "kubelet_pod_answers_until_sigterm_then_refuses",
+        kubelet_pod_answers_then_refuses,
+    ),
+    (
+        "zerodowntime_no_prestop_races_the_endpoint_removal",
+        zerodowntime_no_prestop_races,
+    ),
+    (
+        "zerodowntime_prestop_pause_longer_than_the_margin_is_ok",
+        zerodowntime_prestop_pause_is_ok,
+    ),
+    (
+        "zerodowntime_recreate_leaves_no_ready_endpoint",
+        zerodowntime_recreate_is_violated,
+    ),
+    (
+        "zerodowntime_worker_no_service_selects_is_not_applicable",
+        zerodowntime_worker_is_not_applicable,
+    ),
+    (
+        "zerodowntime_without_access_to_endpointslices_is_unknown",
+        zerodowntime_forbidden_is_unknown,
+    ),
 ];
 
 /// Scenarios that stop the test bed's API server (every namespace notices): run one at a time,
@@ -130,6 +154,10 @@ const ON_KUBESIM: &[&str] = &[
     "restart_statefulset_rolling_update",
     "explain_crash_loop_with_previous_logs",
     "explain_unschedulable_node_selector",
+    // Not the probing zero-downtime scenarios: at kubesim's 10× time a restart lasts a second or
+    // two of real time, too few of the probe's 150 ms requests (tests/restart_zerodowntime.rs
+    // runs them on a kubesim tuned for it).
+    "zerodowntime_worker_no_service_selects_is_not_applicable",
 ];
 
 fn main() {
@@ -1206,6 +1234,71 @@ fn kubelet_terminating_pod_serves(c: &Cluster) {
     });
 }
 
+fn kubelet_pod_answers_then_refuses(c: &Cluster) {
+    // An app that drains for 6 s after SIGTERM: it stops accepting at once, the pod lives on.
+    c.apply(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata:
+  name: answer
+  labels: {app: answer}
+  annotations: {kubesim.io/behavior: 'sigtermExit: 6s'}
+spec:
+  terminationGracePeriodSeconds: 30
+  containers:
+  - name: app
+    image: registry.example/answer:1.0
+    ports: [{containerPort: 8080}]
+"#,
+    );
+    c.wait_ready("app=answer", 1);
+    // Through the real apiserver's pod proxy (which refuses loopback pod IPs, hence 10.244.X.Y).
+    let path = format!(
+        "/api/v1/namespaces/{}/pods/answer:8080/proxy/hi",
+        c.namespace
+    );
+    c.wait(Duration::from_secs(10), "the pod answering", |c| {
+        let out = c.kubectl(&["get", "--raw", &path]);
+        out.code == 0 && out.stdout == "GET /hi: answered by container app of pod answer\n"
+    });
+    let ip = c.get(&["pod", "answer"])["status"]["podIP"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(ip.starts_with("10.244."), "[{}] podIP {ip}", c.backend);
+    let out = c.kubectl(&["delete", "pod", "answer", "--wait=false"]);
+    assert_eq!(out.code, 0, "{out}");
+    let mut refused = None;
+    c.wait(Duration::from_secs(5), "connection refused", |c| {
+        let out = c.kubectl(&["get", "--raw", &path]);
+        let hit = out.code != 0 && out.stderr.contains("connection refused");
+        if hit {
+            refused = Some(out);
+        }
+        hit
+    });
+    // The apiserver's words (egress_selector.go tunnelHTTPConnect, proxy error responder).
+    let refused = refused.expect("refused");
+    assert!(
+        refused
+            .stderr
+            .contains("error trying to reach service: proxy error from ")
+            && refused.stderr.contains(&format!(
+                "while dialing {ip}:8080, code 503: 503 dial tcp 127."
+            )),
+        "[{}] {refused}",
+        c.backend
+    );
+    // …while the pod still drains.
+    let pod = c.get(&["pod", "answer"]);
+    assert!(
+        pod.pointer("/metadata/deletionTimestamp").is_some(),
+        "[{}] {pod:#}",
+        c.backend
+    );
+}
+
 // ---------- diagnose ----------
 
 fn diagnose_live_namespace(c: &Cluster) {
@@ -1241,5 +1334,425 @@ spec:
     assert!(
         v.to_string().contains(&format!("\"{}\"", c.namespace)),
         "{json}"
+    );
+}
+
+// ---------- zero downtime (issue 18) on the real EndpointSlice controller and service proxy ----------
+
+/// Deployment `web` of 3 behind Service `web` (port 80 → 8080): its app listens on 8080 and, with no
+/// behaviour annotation, exits as soon as SIGTERM arrives. `lifecycle` is the container's.
+fn web(strategy: &str, lifecycle: &str) -> String {
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: web}}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: web}}}}
+  strategy: {strategy}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      terminationGracePeriodSeconds: 15
+      containers:
+      - name: app
+        image: registry.example/web:1.0
+        ports: [{{containerPort: 8080}}]
+        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
+        lifecycle: {lifecycle}
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: web}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"#
+    )
+}
+
+/// `web` applied and its 3 pods answering through the real service proxy (the pods listen on their
+/// loopback twins; the apiserver dials them through the test bed's egress proxy).
+fn web_serving(c: &Cluster, strategy: &str, lifecycle: &str) -> Vec<String> {
+    c.apply(&web(strategy, lifecycle));
+    c.wait_ready("app=web", 3);
+    let path = format!(
+        "/api/v1/namespaces/{}/services/web:80/proxy/hello",
+        c.namespace
+    );
+    c.wait(
+        Duration::from_secs(20),
+        "the service proxy reaching web",
+        |c| {
+            let out = c.kubectl(&["get", "--raw", &path]);
+            out.code == 0
+                && out
+                    .stdout
+                    .starts_with("GET /hello: answered by container app of pod web-")
+        },
+    );
+    // …and the slice showing all three ready: under load its write can trail the pods' Ready, and
+    // the restart would then start from 2 ready endpoints (its minReadyEndpoints).
+    c.wait(Duration::from_secs(20), "3 ready endpoints of web", |c| {
+        let slices = c.get(&["endpointslices", "-l", "kubernetes.io/service-name=web"]);
+        let ready = slices["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|s| s["endpoints"].as_array().into_iter().flatten())
+            .filter(|e| e["conditions"]["ready"] == true)
+            .count();
+        ready == 3
+    });
+    c.pods("app=web")
+        .iter()
+        .map(|p| {
+            p["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// The `zeroDowntime` of the only target of `-o json`'s final Summary (checked Complete).
+fn zero_downtime(c: &Cluster, out: &support::Output) -> Value {
+    let last = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_else(|| panic!("[{}] no output: {out}", c.backend));
+    let summary: Value = serde_json::from_str(last).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(summary["type"], "Summary", "[{}] {out}", c.backend);
+    let t = &summary["targets"][0];
+    assert_eq!(t["state"], "Complete", "[{}] {out}", c.backend);
+    t["zeroDowntime"].clone()
+}
+
+/// `restart deploy/web -o json EXTRA…`, successful: its `zeroDowntime`.
+fn restart_web_json(c: &Cluster, extra: &[&str]) -> Value {
+    let mut args = vec!["restart", "deploy/web", "-o", "json"];
+    args.extend_from_slice(extra);
+    zero_downtime(c, &ok(c, &args))
+}
+
+/// The table's zero-downtime line.
+fn zero_downtime_row(c: &Cluster, out: &support::Output) -> String {
+    out.stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("zero downtime "))
+        .unwrap_or_else(|| panic!("[{}] no zero-downtime line: {out}", c.backend))
+        .to_string()
+}
+
+fn zerodowntime_no_prestop_races(c: &Cluster) {
+    let old = web_serving(c, SURGE, "{}");
+    let z = restart_web_json(c, &["--probe", "svc/web:80/"]);
+    let b = &c.backend;
+    // A race by the timing (at-risk), or failed requests seen (violated).
+    assert!(
+        ["at-risk", "violated"].contains(&z["verdict"].as_str().unwrap_or_default()),
+        "[{b}] {z:#}"
+    );
+    assert_eq!(z["podsReplaced"], 3, "[{b}] {z:#}");
+    assert_eq!(z["raced"], 3, "[{b}] {z:#}");
+    assert_eq!(z["desiredReplicas"], 3, "[{b}] {z:#}");
+    assert!(
+        z["minReadyEndpoints"].as_u64().unwrap_or(0) >= 3,
+        "[{b}] surge 1, unavailable 0: {z:#}"
+    );
+    assert!(
+        z["worstMarginSeconds"].as_f64().unwrap_or(99.0) < 5.0,
+        "[{b}] {z:#}"
+    );
+    assert_eq!(z["services"], serde_json::json!(["web"]), "[{b}]");
+    let evidence = z["evidence"].to_string();
+    for p in &old {
+        assert!(
+            evidence.contains(&format!("pod {p}: deleted at ")),
+            "[{b}] {p} not named: {evidence}"
+        );
+    }
+    assert!(evidence.contains("(no preStop pause)"), "[{b}] {evidence}");
+    let fix = z["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.starts_with("[prestop-missing] container app: no preStop pause although Service web sends it traffic"),
+        "[{b}] {fix}"
+    );
+    assert!(fix.contains("sleep:\n"), "[{b}] {fix}");
+    // The probe went through the real apiserver's service proxy; what failed is counted (the
+    // apiserver routes by its own cache, milliseconds behind the slices, so how many fail is
+    // timing: each failure is listed with the proxy's answer).
+    let probe = &z["probe"];
+    assert!(
+        probe["requests"].as_u64().unwrap_or(0) >= 5,
+        "[{b}] {probe:#}"
+    );
+    let failed = probe["failed"].as_u64().expect("probe.failed");
+    let listed = probe["failures"].as_array().map_or(0, Vec::len) as u64;
+    assert!(
+        listed <= failed && (failed == 0) == (listed == 0),
+        "[{b}] {probe:#}"
+    );
+    if failed > 0 {
+        assert_eq!(z["verdict"], "violated", "[{b}] failed requests: {z:#}");
+    }
+    assert!(
+        probe["path"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!(
+                "/api/v1/namespaces/{}/services/web:80/proxy/",
+                c.namespace
+            )),
+        "[{b}] {probe:#}"
+    );
+    assert_restarted(c, "deployment", "web", 3);
+    rollout_status_agrees(c, "deploy/web");
+    // The table's line, on a second restart without the probe: the race by the timing (or an exit
+    // seen before the slice write, when the write fell in the next second).
+    let out = ok(c, &["restart", "deploy/web"]);
+    let row = zero_downtime_row(c, &out);
+    assert!(
+        (row.contains(" at-risk ")
+            && row.contains(
+                "3 of 3 replaced pods stopped serving less than 5s after leaving the ready endpoints of svc/web"
+            ))
+            || (row.contains(" violated ")
+                && row.contains("exited while still in the ready endpoints of svc/web")),
+        "[{b}] {out}"
+    );
+    assert!(row.contains("3/3"), "[{b}] {out}");
+    assert!(out.stdout.contains("    [prestop-missing] "), "[{b}] {out}");
+}
+
+fn zerodowntime_prestop_pause_is_ok(c: &Cluster) {
+    // A pause of 7 s: longer than the 5 s margin, and the pods keep listening through it.
+    web_serving(c, SURGE, "{preStop: {sleep: {seconds: 7}}}");
+    let out = ok(
+        c,
+        &["restart", "deploy/web", "--probe", "svc/web:80/healthz"],
+    );
+    let row = zero_downtime_row(c, &out);
+    let b = &c.backend;
+    assert!(row.contains(" ok ") && row.contains("3/3"), "[{b}] {out}");
+    // 7 s, or 6 s when the slice write fell in the second after the deletion (whole seconds).
+    assert!(
+        ["7s", "6s"].iter().any(|m| row.contains(&format!(
+            "3 replaced pods kept serving at least {m} after leaving the ready endpoints of svc/web (margin 5s); ready endpoints never below 3; probe: 0 of "
+        ))),
+        "[{b}] {out}"
+    );
+    assert!(
+        out.stdout.contains(" 0 failed, worst latency ")
+            && out
+                .stdout
+                .contains("(through the API server, not your ingress)"),
+        "[{b}] {out}"
+    );
+    assert!(!out.stdout.contains("fix:"), "[{b}] {out}");
+    assert_restarted(c, "deployment", "web", 3);
+    rollout_status_agrees(c, "deploy/web");
+    // The JSON, on a second restart.
+    let z = restart_web_json(c, &["--probe", "svc/web:80/"]);
+    assert_eq!(z["verdict"], "ok", "[{b}] {z:#}");
+    assert_eq!(z["podsReplaced"], 3, "[{b}] {z:#}");
+    assert_eq!(z["raced"], 0, "[{b}] {z:#}");
+    // Seconds precision: the deletion time and the slice write's time are whole seconds, so
+    // when the write falls in the next second the margin reads 6 s for a 7 s pause.
+    assert!(
+        [6.0, 7.0].contains(&z["worstMarginSeconds"].as_f64().unwrap_or(0.0)),
+        "[{b}] {z:#}"
+    );
+    assert_eq!(z["minReadyEndpoints"], 3, "[{b}] {z:#}");
+    assert!(z.get("fix").is_none_or(Value::is_null), "[{b}] {z:#}");
+    assert_eq!(z["probe"]["failed"], 0, "[{b}] {z:#}");
+    assert!(
+        z["probe"]["requests"].as_u64().unwrap_or(0) >= 5,
+        "[{b}] {z:#}"
+    );
+}
+
+fn zerodowntime_recreate_is_violated(c: &Cluster) {
+    web_serving(c, "{type: Recreate}", "{}");
+    let z = restart_web_json(c, &["--force", "--probe", "svc/web:80/"]);
+    let b = &c.backend;
+    assert_eq!(z["verdict"], "violated", "[{b}] {z:#}");
+    assert_eq!(z["minReadyEndpoints"], 0, "[{b}] {z:#}");
+    assert_eq!(z["desiredReplicas"], 3, "[{b}] {z:#}");
+    assert!(
+        z["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("svc/web had no ready endpoint at "),
+        "[{b}] {z:#}"
+    );
+    // The Recreate fix, after the preStop one (these pods have no pause either).
+    assert!(
+        z["fix"].as_str().unwrap_or_default().contains(
+            "\n[recreate-strategy] strategy Recreate stops every old pod before a new one starts"
+        ),
+        "[{b}] {z:#}"
+    );
+    // While no endpoint was ready the real service proxy answered 503, in ResourceLocation
+    // (pkg/registry/core/service/storage/storage.go): "no endpoints available for service %q" of
+    // the name; 1.35, which still routes by Endpoints, quotes the whole id ("web:80") when the
+    // Endpoints have subsets but none of their addresses is ready.
+    let probe = &z["probe"];
+    assert!(
+        probe["failed"].as_u64().unwrap_or(0) >= 1,
+        "[{b}] {probe:#}"
+    );
+    let failures: Vec<&str> = probe["failures"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        !failures.is_empty()
+            && failures.iter().all(|f| {
+                f.starts_with("503: no endpoints available for service \"web")
+                    || f.starts_with("503: error trying to reach service: ")
+            }),
+        "[{b}] {probe:#}"
+    );
+    assert!(
+        failures.iter().any(|f| [
+            "503: no endpoints available for service \"web\"",
+            "503: no endpoints available for service \"web:80\""
+        ]
+        .contains(f)),
+        "[{b}] {probe:#}"
+    );
+    assert_restarted(c, "deployment", "web", 3);
+    rollout_status_agrees(c, "deploy/web");
+    // The table's line, on a second restart without the probe.
+    let out = ok(c, &["restart", "deploy/web", "--force"]);
+    let row = zero_downtime_row(c, &out);
+    assert!(
+        row.contains(" violated ")
+            && row.contains("0/3")
+            && row.contains("svc/web had no ready endpoint at "),
+        "[{b}] {out}"
+    );
+    assert!(
+        out.stdout
+            .contains("  - svc/web: ready endpoints fell from 3 to 0 at "),
+        "[{b}] {out}"
+    );
+}
+
+fn zerodowntime_worker_is_not_applicable(c: &Cluster) {
+    c.apply(&deployment("worker", 2, SURGE, ""));
+    c.wait_ready("app=worker", 2);
+    let b = &c.backend;
+    let out = ok(c, &["restart", "deploy/worker", "-o", "json"]);
+    let z = zero_downtime(c, &out);
+    assert_eq!(z["verdict"], "not-applicable", "[{b}] {z:#}");
+    assert_eq!(
+        z["summary"],
+        format!("no Service in namespace {} selects its pods", c.namespace),
+        "[{b}]"
+    );
+    assert!(
+        z["minReadyEndpoints"].is_null() && z["probe"].is_null(),
+        "[{b}] {z:#}"
+    );
+    let out = ok(c, &["restart", "deploy/worker"]);
+    let row = zero_downtime_row(c, &out);
+    assert!(
+        row.contains(" not-applicable ")
+            && row.contains(&format!(
+                "no Service in namespace {} selects its pods",
+                c.namespace
+            )),
+        "[{b}] {out}"
+    );
+    assert_restarted(c, "deployment", "worker", 2);
+    rollout_status_agrees(c, "deploy/worker");
+}
+
+fn zerodowntime_forbidden_is_unknown(c: &Cluster) {
+    web_serving(c, SURGE, "{}");
+    // Real RBAC: a ServiceAccount whose Role covers the core, apps, policy and events groups but
+    // not discovery.k8s.io; the plugin acts as it through impersonation (--as).
+    c.apply(&format!(
+        r#"
+apiVersion: v1
+kind: ServiceAccount
+metadata: {{name: restarter}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {{name: restarter}}
+rules:
+- apiGroups: ["", "apps", "policy", "events.k8s.io"]
+  resources: ["*"]
+  verbs: ["*"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: restarter}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: restarter}}
+subjects: [{{kind: ServiceAccount, name: restarter, namespace: {ns}}}]
+"#,
+        ns = c.namespace
+    ));
+    let user = format!("system:serviceaccount:{}:restarter", c.namespace);
+    let denied = c.kubectl(&[
+        "auth",
+        "can-i",
+        "list",
+        "endpointslices.discovery.k8s.io",
+        "--as",
+        &user,
+    ]);
+    assert_eq!(denied.stdout.trim(), "no", "{denied}");
+    let z = restart_web_json(c, &["--as", &user]);
+    let b = &c.backend;
+    assert_eq!(z["verdict"], "unknown", "[{b}] {z:#}");
+    let why = z["summary"].as_str().unwrap_or_default();
+    assert!(
+        why.starts_with(&format!(
+            "cannot watch endpointslices -l kubernetes.io/service-name: forbidden: user {user} cannot list endpointslices.discovery.k8s.io in namespace {}",
+            c.namespace
+        )),
+        "[{b}] {why}"
+    );
+    // One line: it fills a table cell.
+    assert!(
+        !why.contains('\n')
+            && why.ends_with(
+                "; ask your cluster admin for access, or use a context that has it (--context)"
+            ),
+        "[{b}] {why:?}"
+    );
+    assert_eq!(z["services"], serde_json::json!(["web"]), "[{b}]");
+    // The restart itself went through, as that user.
+    assert_restarted(c, "deployment", "web", 3);
+    rollout_status_agrees(c, "deploy/web");
+    // The table: the reason in the zero-downtime line, which stays one line.
+    let out = ok(c, &["restart", "deploy/web", "--as", &user]);
+    let row = zero_downtime_row(c, &out);
+    assert!(
+        row.contains(" unknown ")
+            && row
+                .contains("cannot watch endpointslices -l kubernetes.io/service-name: forbidden: ")
+            && row.ends_with(
+                "; ask your cluster admin for access, or use a context that has it (--context)"
+            ),
+        "[{b}] {out}"
+    );
+    let patched_by_it = c.audit_events().into_iter().any(|e| {
+        e["verb"] == "patch"
+            && e["objectRef"]["resource"] == "deployments"
+            && e["impersonatedUser"]["username"] == user.as_str()
+    });
+    assert!(
+        patched_by_it,
+        "[{b}] no patch of the deployment as {user} in the audit log"
     );
 }

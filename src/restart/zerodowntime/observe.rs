@@ -224,7 +224,13 @@ fn fatal(
             "the API server does not serve discovery.k8s.io/v1 EndpointSlices (Kubernetes 1.21+)"
                 .into(),
         ),
-        Err(e) => Some(format!("cannot watch {what}: {e}")),
+        // The reason fills one table cell and one JSON string: one line, the hint kept after a
+        // semicolon ("…: forbidden: …; ask your cluster admin for access, …").
+        Err(e) => {
+            let e = e.to_string();
+            let parts: Vec<&str> = e.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+            Some(format!("cannot watch {what}: {}", parts.join("; ")))
+        }
     }
 }
 

@@ -75,7 +75,14 @@ rules:
 ";
 
 impl ControlPlane {
-    pub fn start(dir: &Path, bins: &Binaries, pki: &Pki) -> anyhow::Result<ControlPlane> {
+    /// `egress` is the apiserver's egress selector configuration (how it reaches pods and kubelets,
+    /// see `kubelet::network`).
+    pub fn start(
+        dir: &Path,
+        bins: &Binaries,
+        pki: &Pki,
+        egress: &Path,
+    ) -> anyhow::Result<ControlPlane> {
         let mut procs = Vec::new();
         let arg = |k: &str, v: &dyn std::fmt::Display| format!("--{k}={v}");
         let p = |path: &Path| path.display().to_string();
@@ -144,6 +151,7 @@ impl ControlPlane {
                 arg("kubelet-client-key", &p(&pki.apiserver_kubelet_client.key)),
                 arg("kubelet-certificate-authority", &p(&pki.ca.cert)),
                 arg("kubelet-preferred-address-types", &"InternalIP"),
+                arg("egress-selector-config-file", &p(egress)),
                 arg("audit-policy-file", &p(&audit_policy)),
                 arg("audit-log-path", &p(&audit_log)),
                 arg("profiling", &false),

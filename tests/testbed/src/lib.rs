@@ -54,6 +54,8 @@ pub struct Testbed {
     kubeconfig: PathBuf,
     audit_log: PathBuf,
     nodes: Vec<String>,
+    /// Pods' loopback twins are in 127.B.0.0/16 (see [`kubelet::network`]).
+    pod_block: u8,
     startup: Duration,
     // Field order is drop order: the kubelet's tasks, then its runtime, then the processes.
     kubelet: Option<kubelet::Kubelet>,
@@ -75,13 +77,23 @@ impl Testbed {
             .keep();
         procs::remove_at_exit(&dir);
         let pki = pki::Pki::generate(&dir.join("pki"))?;
-        let mut cp = ControlPlane::start(&dir, &bins, &pki)?;
-
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name(format!("testbed-{minor}"))
             .enable_all()
             .build()?;
+        // The pods' network: the apiserver dials pods and kubelets through our CONNECT proxy.
+        let block = std::sync::Arc::new(kubelet::network::Block::take()?);
+        let pod_block = block.b;
+        let sock = dir.join("egress.sock");
+        let egress = {
+            let _guard = rt.enter();
+            kubelet::network::serve_egress(sock.clone(), block.clone())?
+        };
+        let egress_config = dir.join("egress-selector.yaml");
+        std::fs::write(&egress_config, kubelet::network::egress_config(&sock))?;
+        let mut cp = ControlPlane::start(&dir, &bins, &pki, &egress_config)?;
+
         let kubelet_config = dir.join("kubelet.kubeconfig");
         std::fs::write(
             &kubelet_config,
@@ -96,6 +108,8 @@ impl Testbed {
                 opts.nodes,
                 &pki.kubelet_serving.cert_pem,
                 &pki.kubelet_serving.key_pem,
+                block,
+                egress,
             )
             .await
         })?;
@@ -126,6 +140,7 @@ impl Testbed {
             audit_log: cp.audit_log.clone(),
             dir,
             nodes,
+            pod_block,
             startup: started.elapsed(),
             kubelet: Some(kubelet),
             rt,
@@ -172,6 +187,11 @@ impl Testbed {
 
     pub fn nodes(&self) -> &[String] {
         &self.nodes
+    }
+
+    /// Where pods listen: `podIP` 10.244.X.Y answers on 127.B.X.Y (this B).
+    pub fn pod_loopback_block(&self) -> u8 {
+        self.pod_block
     }
 
     /// The folder with the PKI, kubeconfigs, etcd data and every process's log.

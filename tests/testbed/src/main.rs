@@ -49,6 +49,10 @@ fn main() -> ExitCode {
             eprintln!("testbed:   {name:<24} {:>6} MiB", kib / 1024);
         }
         eprintln!("testbed:   {:<24} {:>6} MiB", "total", total / 1024);
+        eprintln!(
+            "testbed: pods listen on 127.{b}.X.Y for their podIP 10.244.X.Y (curl them there)",
+            b = tb.pod_loopback_block()
+        );
     }
     eprintln!("testbed: serving (Ctrl-C or SIGTERM to stop)");
     let rt = tokio::runtime::Builder::new_current_thread()

@@ -8,9 +8,12 @@
 //! - this module: the pod watch and one worker task per pod, which writes the status through the
 //!   status subresource, records events ([`events`]) and finishes a graceful deletion with a DELETE
 //!   at grace period 0 and a UID precondition (status_manager.go);
-//! - [`server`]: the kubelet API for `kubectl logs [--previous]`.
+//! - [`server`]: the kubelet API for `kubectl logs [--previous]`;
+//! - [`network`]: pod addresses, pods that answer HTTP on their container ports, and the CONNECT
+//!   proxy the apiserver reaches them through.
 
 mod events;
+pub mod network;
 pub mod node;
 pub mod server;
 pub use kubesim::kubelet::{container, pod as podrun};
@@ -63,6 +66,8 @@ struct Shared {
     /// Workload → the pod-template hash of the first pod seen: pods of any other template get
     /// `kubesim.io/rollout-behavior` (kubesim's rule: "the first template the controller saw").
     first_templates: Mutex<HashMap<String, String>>,
+    /// This test bed's loopback block and how many pods got an address from it.
+    block: Arc<network::Block>,
     ips: Mutex<u32>,
     /// (namespace, name) → the pod's worker.
     workers: Mutex<HashMap<(String, String), mpsc::UnboundedSender<Msg>>>,
@@ -79,11 +84,13 @@ impl Kubelet {
         n: usize,
         serving_cert: &str,
         serving_key: &str,
+        block: Arc<network::Block>,
+        egress: JoinHandle<()>,
     ) -> anyhow::Result<Kubelet> {
         let version = client.apiserver_version().await?.git_version;
         let logs: LogStore = Arc::default();
         let (port, server_task) = server::serve(serving_cert, serving_key, logs.clone()).await?;
-        let mut tasks = vec![server_task];
+        let mut tasks = vec![server_task, egress];
         let nodes: Vec<String> = (1..=n).map(|i| format!("node-{i}")).collect();
         for (i, name) in nodes.iter().enumerate() {
             tasks.push(
@@ -96,6 +103,7 @@ impl Kubelet {
             logs,
             events: events::start(client.clone()),
             first_templates: Mutex::default(),
+            block,
             ips: Mutex::new(0),
             workers: Mutex::default(),
         });
@@ -326,17 +334,20 @@ async fn run_pod(
         .unwrap_or_default()
         .to_string();
     let api: Api<Pod> = Api::namespaced(shared.client.clone(), &ns);
-    let ip = {
+    let (ip, listen_at) = {
         let mut n = shared.ips.lock().unwrap();
         *n += 1;
-        let node_idx = shared.nodes.iter().position(|x| *x == node).unwrap_or(0) + 1;
-        format!("10.244.{node_idx}.{}", (*n % 250) + 2)
+        shared.block.pod_addresses(*n)
     };
     let host_network = pod.pointer("/spec/hostNetwork") == Some(&json!(true));
-    let ip = if host_network {
-        node::NODE_IP.to_string()
+    // A host-network pod shares the node's address and serves nothing of its own here.
+    let (ip, mut server) = if host_network {
+        (node::NODE_IP.to_string(), None)
     } else {
-        ip
+        (
+            ip.to_string(),
+            Some(network::PodServer::new(&pod, listen_at)),
+        )
     };
     let mut run = PodRun::new(&effective(&shared, &pod), ip, now_ms());
     let mut written = Value::Null;
@@ -366,6 +377,9 @@ async fn run_pod(
             });
         }
         publish_logs(&shared, &ns, &name, &run);
+        if let Some(server) = server.as_mut() {
+            server.update(|c| run.app.iter().any(|a| a.spec.name == c && a.accepting(now)));
+        }
         let status = run.status(node::NODE_IP);
         let mut retry_at = None;
         if status != written {

@@ -41,7 +41,7 @@ impl Default for Routes {
 }
 
 impl Routes {
-    /// Records the Endpoints' subsets when they change (called on every controller tick).
+    /// Records the Endpoints' subsets when they change (called when the store changed).
     pub fn record(&mut self, store: &Store, now: i64) {
         for e in store.iter("endpoints", None) {
             let key = (util::ns(e).to_string(), util::name(e).to_string());
@@ -50,7 +50,15 @@ impl Routes {
             if h.back().map(|(_, s)| s) != Some(&subsets) {
                 h.push_back((now, subsets));
             }
-            // Only the newest state older than the lag is ever needed.
+        }
+        self.forget(now);
+    }
+
+    /// Drops what the proxy can no longer see (called on every controller tick): only the newest
+    /// state older than the lag is ever needed. A view never goes back in time, even when the
+    /// lag grows later (as an endpoint consumer that falls behind still has what it had).
+    pub fn forget(&mut self, now: i64) {
+        for h in self.history.values_mut() {
             while h.len() > 1 && h[1].0 <= now - self.lag_ms {
                 h.pop_front();
             }

@@ -14,6 +14,10 @@ impl Controller for Endpoints {
     fn sync(&mut self, store: &mut Store, svc: &Value, ctx: &Ctx) {
         endpoints(store, svc, ctx.now)
     }
+
+    fn time_based(&self) -> bool {
+        false
+    }
 }
 
 /// Endpoints for a Service with a selector: ready pods in `addresses`, the others in `notReadyAddresses`.

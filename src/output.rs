@@ -158,6 +158,10 @@ impl Printer {
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {
+    #[cfg(test)]
+    if capture::take(bytes) {
+        return Ok(());
+    }
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
@@ -169,6 +173,37 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
             Ok(())
         }
         Err(e) => Err(Error::other("write to stdout", e)),
+    }
+}
+
+/// Tests read what a command would print on stdout: [`capture::start`] on a thread, then
+/// [`capture::finish`] returns what was printed there meanwhile.
+#[cfg(test)]
+pub(crate) mod capture {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static CAPTURED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn start() {
+        CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    }
+
+    pub(crate) fn finish() -> String {
+        let bytes = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Keeps `bytes` when this thread captures; false when they go to stdout.
+    pub(super) fn take(bytes: &[u8]) -> bool {
+        CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+            Some(buf) => {
+                buf.extend_from_slice(bytes);
+                true
+            }
+            None => false,
+        })
     }
 }
 

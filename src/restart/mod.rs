@@ -62,7 +62,6 @@ use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, ListParams};
 use kube::Api;
-use serde_json::json;
 use tokio::time::Instant;
 
 use crate::cli::{GlobalArgs, RestartArgs};
@@ -88,17 +87,9 @@ pub(crate) const ERROR: &str = "error";
 
 /// A signal before any target started: nothing was changed.
 fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {
-    if printer.is_machine() {
-        for (t, extra) in [
-            (
-                "Interrupted",
-                json!({"signal": s.name(), "resume": [], "unfinished": []}),
-            ),
-            ("Summary", json!({"result": "Interrupted", "targets": []})),
-        ] {
-            printer.json_line(&render::event(t, None, ns, extra))?;
-        }
-    }
+    let reporter = Reporter::new(*printer, ns.to_string(), vec![]);
+    reporter.interrupted(s, &[], &[]);
+    reporter.summary("Interrupted", &[]);
     crate::output::note(&format!(
         "{}: stopped before any change",
         if s == Signal::Int {
@@ -153,12 +144,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
     if opts.dry_run {
         let rows = plan::plan_rows(&steps);
         if printer.is_machine() {
-            printer.json_line(&json!({
-                "apiVersion": render::API_VERSION,
-                "kind": "RestartPlan",
-                "namespace": ns,
-                "steps": rows,
-            }))?;
+            render::plan_document(&printer, &ns, &rows)?;
         } else {
             render::plan_table(&printer, &rows)?;
             crate::output::note(&format!(
@@ -180,11 +166,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
     if refuse {
         crate::output::note(&format!("not restarting anything: {}", refusal(blocked)));
         reporter.close(false);
-        reporter.emit(
-            "Summary",
-            None,
-            json!({"result": "Refused", "targets": reporter.snapshot()}),
-        );
+        reporter.summary("Refused", &reporter.snapshot());
         return Ok(Exit::Findings);
     }
 
@@ -249,11 +231,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
     if let Some(sig) = first {
         let resume = resume_hints(&states, &steps, &ns, &args);
         let unfinished: Vec<String> = abandoned.iter().map(|o| o.if_abandoned.clone()).collect();
-        reporter.emit(
-            "Interrupted",
-            None,
-            json!({"signal": sig.name(), "resume": resume, "unfinished": unfinished}),
-        );
+        reporter.interrupted(sig, &resume, &unfinished);
         if !reporter.is_json() {
             crate::output::note(&format!(
                 "{}: stopped waiting, nothing more was changed",
@@ -284,11 +262,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
         "Complete"
     };
     if reporter.is_json() {
-        reporter.emit(
-            "Summary",
-            None,
-            json!({"result": overall, "targets": states}),
-        );
+        reporter.summary(overall, &states);
     } else {
         render::summary_table(&printer, &states)?;
         print_next_steps(overall, &states, &ns);

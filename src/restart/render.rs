@@ -542,6 +542,29 @@ impl Reporter {
         self.log(&format!("{}: {detail}", self.target(i)));
     }
 
+    /// A signal stopped the run: how to resume, and what a second signal left undone.
+    pub fn interrupted(
+        &self,
+        signal: crate::signal::Signal,
+        resume: &[String],
+        unfinished: &[String],
+    ) {
+        self.emit(
+            "Interrupted",
+            None,
+            json!({"signal": signal.name(), "resume": resume, "unfinished": unfinished}),
+        );
+    }
+
+    /// The last event: the run's result and where every target stands.
+    pub fn summary(&self, result: &str, states: &[TargetState]) {
+        self.emit(
+            "Summary",
+            None,
+            json!({"result": result, "targets": states}),
+        );
+    }
+
     /// Marks targets that never started; running ones become Interrupted when `interrupted`.
     pub fn close(&self, interrupted: bool) {
         if let Ok(mut states) = self.states.lock() {
@@ -793,6 +816,16 @@ pub struct PlanRow {
     pub findings: Vec<Finding>,
 }
 
+/// `--dry-run -o json`: the one `RestartPlan` document.
+pub fn plan_document(p: &Printer, namespace: &str, rows: &[PlanRow]) -> Result<()> {
+    p.json_line(&json!({
+        "apiVersion": API_VERSION,
+        "kind": "RestartPlan",
+        "namespace": namespace,
+        "steps": rows,
+    }))
+}
+
 pub fn plan_table(p: &Printer, rows: &[PlanRow]) -> Result<()> {
     let mut t = p.table(&[
         "#",
@@ -868,5 +901,187 @@ mod tests {
     fn elapsed_format() {
         assert_eq!(fmt_elapsed(Duration::from_millis(1500)), "1.5s");
         assert_eq!(fmt_elapsed(Duration::from_secs(125)), "2m05s");
+    }
+}
+
+/// The exact NDJSON of every `RestartEvent` and of the `RestartPlan` document (`time` blanked): the
+/// schema scripts parse. Keys are sorted at every level, as they have always been printed.
+#[cfg(test)]
+mod ndjson_shapes {
+    use super::*;
+    use crate::cli::OutputFormat;
+    use crate::output::capture;
+    use crate::restart::zerodowntime::ProbeStats;
+    use crate::signal::Signal;
+
+    fn json_reporter(states: Vec<TargetState>) -> Reporter {
+        let printer = Printer::new(crate::settings::OutputSettings {
+            format: OutputFormat::Json,
+            color: false,
+            interactive: false,
+        });
+        Reporter::new(printer, "shop".into(), states)
+    }
+
+    /// Captured stdout, each line's `"time":"…"` replaced by `"time":"T"`.
+    fn lines(out: &str) -> Vec<String> {
+        out.lines()
+            .map(|l| match l.find("\"time\":\"") {
+                Some(i) => {
+                    let start = i + "\"time\":\"".len();
+                    let end = start + l[start..].find('"').unwrap_or(0);
+                    format!("{}T{}", &l[..start], &l[end..])
+                }
+                None => l.to_string(),
+            })
+            .collect()
+    }
+
+    fn zero() -> ZeroDowntime {
+        ZeroDowntime {
+            verdict: ZeroVerdict::AtRisk,
+            pods_replaced: 2,
+            raced: 1,
+            min_ready_endpoints: Some(1),
+            desired_replicas: 2,
+            worst_margin_seconds: Some(0.5),
+            margin_seconds: 5.0,
+            services: vec!["web".into()],
+            summary: "1 of 2 raced".into(),
+            evidence: vec!["pod web-a: left at 04:29:53Z".into()],
+            fix: Some("spec: {}\n".into()),
+            probe: Some(ProbeStats {
+                requests: 9,
+                failed: 2,
+                worst_latency_ms: 8,
+                failures: vec!["503: no route".into()],
+                path: "/api/v1/namespaces/shop/services/web:80/proxy/".into(),
+                stopped: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn every_event_keeps_its_bytes() {
+        let mut second = TargetState::new("billing/sts/db".into(), "billing", "OnDelete", 1);
+        second.state = State::Skipped;
+        let r = json_reporter(vec![
+            TargetState::new("deploy/web".into(), "shop", "RollingUpdate", 2),
+            second,
+        ]);
+        capture::start();
+        r.findings(
+            "deploy/web",
+            &[Finding {
+                rule: "hpa-present",
+                severity: Severity::Warning,
+                message: "HorizontalPodAutoscaler web scales deploy/web".into(),
+                fix: "nothing to do".into(),
+            }],
+            false,
+        );
+        r.started(0, "patch restartedAt", Some("2026-11-23T15:54:18Z"));
+        r.saved(0, "solo", std::path::Path::new("/tmp/pod-shop-solo.yaml"));
+        r.evicting(0, "web-a");
+        r.eviction_blocked(0, "web-a", "Cannot evict pod", Duration::from_millis(1500));
+        r.recreated(0, "solo", std::path::Path::new("/tmp/pod-shop-solo.yaml"));
+        r.progress(0, 1, 2, "1 of 2 updated");
+        r.pod_ready(0, "web-b", 1, 2);
+        r.zero_downtime(0, zero());
+        r.rollback_started(
+            0,
+            "restoring the previous pod template (restartedAt absent)",
+        );
+        r.rolled_back(0, true, "rolled back: the previous pods are Ready again");
+        r.failed(
+            0,
+            "new pod failed",
+            Some(&PodFailure {
+                pod: "web-b".into(),
+                container: Some("app".into()),
+                reason: "CrashLoopBackOff".into(),
+                exit_code: Some(1),
+                message: Some("panic".into()),
+                restarts: 2,
+                cause: None,
+            }),
+            "container app crash-loops".into(),
+            None,
+        );
+        r.unknown(1, "the API server stopped answering");
+        r.complete(1);
+        r.interrupted(
+            Signal::Term,
+            &["to resume: x".into()],
+            &["create it again".into()],
+        );
+        let mut states = r.snapshot();
+        // Elapsed times depend on the clock: fixed for the comparison.
+        for s in &mut states {
+            s.elapsed_seconds = s.elapsed_seconds.map(|_| 1.5);
+        }
+        r.summary("Failed", &states);
+        let got = lines(&capture::finish());
+        let want = [
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","fix":"nothing to do","kind":"RestartEvent","message":"HorizontalPodAutoscaler web scales deploy/web","namespace":"shop","rule":"hpa-present","severity":"Warning","target":"deploy/web","time":"T","type":"PreflightFinding"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","desired":2,"detail":"patch restartedAt","kind":"RestartEvent","namespace":"shop","restartedAt":"2026-11-23T15:54:18Z","strategy":"RollingUpdate","target":"deploy/web","time":"T","type":"TargetStarted"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","path":"/tmp/pod-shop-solo.yaml","pod":"solo","target":"deploy/web","time":"T","type":"PodSaved"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","pod":"web-a","target":"deploy/web","time":"T","type":"PodEvicted"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","pod":"web-a","reason":"Cannot evict pod","retryInSeconds":1.5,"target":"deploy/web","time":"T","type":"EvictionBlocked"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","path":"/tmp/pod-shop-solo.yaml","pod":"solo","target":"deploy/web","time":"T","type":"PodRecreated"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","desired":2,"kind":"RestartEvent","namespace":"shop","pod":"web-b","ready":1,"target":"deploy/web","time":"T","type":"PodReady"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","target":"deploy/web","time":"T","type":"ZeroDowntime","zeroDowntime":{"desiredReplicas":2,"evidence":["pod web-a: left at 04:29:53Z"],"fix":"spec: {}\n","marginSeconds":5.0,"minReadyEndpoints":1,"podsReplaced":2,"probe":{"failed":2,"failures":["503: no route"],"path":"/api/v1/namespaces/shop/services/web:80/proxy/","requests":9,"worstLatencyMs":8},"raced":1,"services":["web"],"summary":"1 of 2 raced","verdict":"at-risk","worstMarginSeconds":0.5}}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","detail":"restoring the previous pod template (restartedAt absent)","kind":"RestartEvent","namespace":"shop","target":"deploy/web","time":"T","type":"RollbackStarted"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","detail":"rolled back: the previous pods are Ready again","kind":"RestartEvent","namespace":"shop","succeeded":true,"target":"deploy/web","time":"T","type":"RollbackComplete"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","desired":2,"elapsedSeconds":ELAPSED,"explain":null,"failure":{"container":"app","exitCode":1,"message":"panic","pod":"web-b","reason":"CrashLoopBackOff","restarts":2},"kind":"RestartEvent","namespace":"shop","ready":1,"reason":"new pod failed","target":"deploy/web","time":"T","type":"TargetFailed","verdict":"container app crash-loops"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","desired":1,"elapsedSeconds":null,"kind":"RestartEvent","namespace":"billing","ready":0,"target":"billing/sts/db","time":"T","type":"TargetUnknown","verdict":"the API server stopped answering"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","desired":1,"elapsedSeconds":null,"kind":"RestartEvent","namespace":"billing","ready":0,"target":"billing/sts/db","time":"T","type":"TargetComplete"}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","resume":["to resume: x"],"signal":"SIGTERM","time":"T","type":"Interrupted","unfinished":["create it again"]}"#,
+            r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","result":"Failed","targets":[{"desired":2,"elapsedSeconds":1.5,"namespace":"shop","phase":"new pod failed","ready":1,"state":"Failed","strategy":"RollingUpdate","target":"deploy/web","verdict":"container app crash-loops","zeroDowntime":{"desiredReplicas":2,"evidence":["pod web-a: left at 04:29:53Z"],"fix":"spec: {}\n","marginSeconds":5.0,"minReadyEndpoints":1,"podsReplaced":2,"probe":{"failed":2,"failures":["503: no route"],"path":"/api/v1/namespaces/shop/services/web:80/proxy/","requests":9,"worstLatencyMs":8},"raced":1,"services":["web"],"summary":"1 of 2 raced","verdict":"at-risk","worstMarginSeconds":0.5}},{"desired":1,"namespace":"billing","phase":"all new pods Ready, old pods gone","ready":0,"state":"Complete","strategy":"OnDelete","target":"billing/sts/db","verdict":"the API server stopped answering","zeroDowntime":null}],"time":"T","type":"Summary"}"#,
+        ];
+        // The failed target's elapsed time is the clock's: compared as a number.
+        let failed = &got[10];
+        let at = failed.find("\"elapsedSeconds\":").expect("elapsedSeconds") + 17;
+        let end = at + failed[at..].find(',').expect("a field follows");
+        assert!(failed[at..end].parse::<f64>().is_ok(), "{failed}");
+        let failed = format!("{}ELAPSED{}", &failed[..at], &failed[end..]);
+        let mut got = got.clone();
+        got[10] = failed;
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn an_early_stop_and_the_plan_keep_their_bytes() {
+        let r = json_reporter(vec![]);
+        capture::start();
+        r.interrupted(Signal::Int, &[], &[]);
+        r.summary("Interrupted", &[]);
+        plan_document(
+            &r.printer,
+            "shop",
+            &[PlanRow {
+                order: 1,
+                target: "deploy/web".into(),
+                strategy: "RollingUpdate".into(),
+                pods: 3,
+                action: "patch restartedAt".into(),
+                disruption: "none: up to 1 extra pod at a time".into(),
+                findings: vec![Finding {
+                    rule: "deployment-paused",
+                    severity: Severity::Blocked,
+                    message: "deploy/web is paused".into(),
+                    fix: "run `kubectl rollout resume deploy/web` first".into(),
+                }],
+            }],
+        )
+        .expect("printed");
+        assert_eq!(
+            lines(&capture::finish()),
+            [
+                r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","resume":[],"signal":"SIGINT","time":"T","type":"Interrupted","unfinished":[]}"#,
+                r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartEvent","namespace":"shop","result":"Interrupted","targets":[],"time":"T","type":"Summary"}"#,
+                r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartPlan","namespace":"shop","steps":[{"action":"patch restartedAt","disruption":"none: up to 1 extra pod at a time","findings":[{"fix":"run `kubectl rollout resume deploy/web` first","message":"deploy/web is paused","rule":"deployment-paused","severity":"Blocked"}],"order":1,"pods":3,"strategy":"RollingUpdate","target":"deploy/web"}]}"#,
+            ]
+        );
     }
 }

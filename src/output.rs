@@ -176,6 +176,16 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// A warning on stderr (never mixed into stdout data).
+pub fn warn(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
+}
+
+/// A progress/log line on stderr.
+pub fn note(msg: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{msg}");
+}
+
 /// Tests read what a command would print on stdout: [`capture::start`] on a thread, then
 /// [`capture::finish`] returns what was printed there meanwhile.
 #[cfg(test)]
@@ -205,14 +215,4 @@ pub(crate) mod capture {
             None => false,
         })
     }
-}
-
-/// A warning on stderr (never mixed into stdout data).
-pub fn warn(msg: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
-}
-
-/// A progress/log line on stderr.
-pub fn note(msg: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{msg}");
 }

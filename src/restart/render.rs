@@ -858,52 +858,6 @@ pub fn plan_table(p: &Printer, rows: &[PlanRow]) -> Result<()> {
     p.print_table(&t)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn events_carry_the_schema() {
-        let e = event(
-            "TargetStarted",
-            Some("deploy/web"),
-            "shop",
-            json!({"desired": 3}),
-        );
-        assert_eq!(e["apiVersion"], API_VERSION);
-        assert_eq!(e["kind"], "RestartEvent");
-        assert_eq!(e["type"], "TargetStarted");
-        assert_eq!(e["target"], "deploy/web");
-        assert_eq!(e["namespace"], "shop");
-        assert_eq!(e["desired"], 3);
-        assert!(e["time"].as_str().is_some_and(|t| t.ends_with('Z')));
-    }
-
-    #[test]
-    fn wrapping_never_breaks_words() {
-        assert_eq!(
-            wrap(
-                "deploy/alpha: patch restartedAt; the controller rolls",
-                24,
-                "    "
-            ),
-            "deploy/alpha: patch\n    restartedAt; the\n    controller rolls"
-        );
-        assert_eq!(
-            wrap("averyveryverylongword x", 5, ""),
-            "averyveryverylongword\nx"
-        );
-        assert_eq!(wrap("short", 80, "  "), "short");
-        assert_eq!(wrap("  a b c", 5, "    "), "  a b\n    c");
-    }
-
-    #[test]
-    fn elapsed_format() {
-        assert_eq!(fmt_elapsed(Duration::from_millis(1500)), "1.5s");
-        assert_eq!(fmt_elapsed(Duration::from_secs(125)), "2m05s");
-    }
-}
-
 /// The exact NDJSON of every `RestartEvent` and of the `RestartPlan` document (`time` blanked): the
 /// schema scripts parse. Keys are sorted at every level, as they have always been printed.
 #[cfg(test)]
@@ -1083,5 +1037,51 @@ mod ndjson_shapes {
                 r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","kind":"RestartPlan","namespace":"shop","steps":[{"action":"patch restartedAt","disruption":"none: up to 1 extra pod at a time","findings":[{"fix":"run `kubectl rollout resume deploy/web` first","message":"deploy/web is paused","rule":"deployment-paused","severity":"Blocked"}],"order":1,"pods":3,"strategy":"RollingUpdate","target":"deploy/web"}]}"#,
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_carry_the_schema() {
+        let e = event(
+            "TargetStarted",
+            Some("deploy/web"),
+            "shop",
+            json!({"desired": 3}),
+        );
+        assert_eq!(e["apiVersion"], API_VERSION);
+        assert_eq!(e["kind"], "RestartEvent");
+        assert_eq!(e["type"], "TargetStarted");
+        assert_eq!(e["target"], "deploy/web");
+        assert_eq!(e["namespace"], "shop");
+        assert_eq!(e["desired"], 3);
+        assert!(e["time"].as_str().is_some_and(|t| t.ends_with('Z')));
+    }
+
+    #[test]
+    fn wrapping_never_breaks_words() {
+        assert_eq!(
+            wrap(
+                "deploy/alpha: patch restartedAt; the controller rolls",
+                24,
+                "    "
+            ),
+            "deploy/alpha: patch\n    restartedAt; the\n    controller rolls"
+        );
+        assert_eq!(
+            wrap("averyveryverylongword x", 5, ""),
+            "averyveryverylongword\nx"
+        );
+        assert_eq!(wrap("short", 80, "  "), "short");
+        assert_eq!(wrap("  a b c", 5, "    "), "  a b\n    c");
+    }
+
+    #[test]
+    fn elapsed_format() {
+        assert_eq!(fmt_elapsed(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(fmt_elapsed(Duration::from_secs(125)), "2m05s");
     }
 }

@@ -10,7 +10,7 @@ pub mod diagnose;
 pub mod error;
 pub mod exit;
 pub mod explain;
-pub mod meta;
+
 pub mod output;
 pub mod podspec;
 pub mod restart;
@@ -19,6 +19,7 @@ pub mod settings;
 pub mod signal;
 pub mod source;
 pub mod target;
+pub mod workload;
 
 use cli::{Cli, Command, GlobalArgs};
 use error::Error;

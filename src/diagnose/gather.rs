@@ -25,11 +25,12 @@ use serde::de::DeserializeOwned;
 
 use super::context::{Context, ManualEndpoints, Related, RelatedIndex};
 use super::input::InputError;
-use super::model::{KubeVersion, Workload};
+use super::model::KubeVersion;
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::output;
-use crate::target::{Kind, Target};
+use crate::target::Target;
+use crate::workload::Workload;
 
 /// Objects per list request (kubectl's `--chunk-size` default).
 pub const PAGE: u32 = 500;
@@ -393,7 +394,7 @@ async fn pod_owners(
             meta.namespace.clone().unwrap_or_default(),
             meta.name.clone().unwrap_or_default(),
         );
-        let owner = match crate::meta::controller_of(&meta) {
+        let owner = match crate::workload::owner::controller_of(&meta) {
             Some(o) if o.kind == "ReplicaSet" => {
                 let hash = meta
                     .labels
@@ -468,38 +469,8 @@ pub async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Resul
 
 async fn get_one(kube: &Kube, ns: &str, t: &Target) -> Result<Workload> {
     let what = format!("{} {}", t.kind.lower(), t.name);
-    let n = t.name.as_str();
-    let ns_opt = Some(ns);
-    Ok(match t.kind {
-        Kind::Deployment => {
-            let a: Api<Deployment> = api(kube, ns_opt);
-            Workload::from_deployment(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::StatefulSet => {
-            let a: Api<StatefulSet> = api(kube, ns_opt);
-            Workload::from_statefulset(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::DaemonSet => {
-            let a: Api<DaemonSet> = api(kube, ns_opt);
-            Workload::from_daemonset(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::ReplicaSet => {
-            let a: Api<ReplicaSet> = api(kube, ns_opt);
-            Workload::from_replicaset(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::Job => {
-            let a: Api<Job> = api(kube, ns_opt);
-            Workload::from_job(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::CronJob => {
-            let a: Api<CronJob> = api(kube, ns_opt);
-            Workload::from_cronjob(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::Pod => {
-            let a: Api<Pod> = api(kube, ns_opt);
-            Workload::from_pod(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-    })
+    let get = crate::workload::fetch::get(&kube.client, t.kind, ns, &t.name);
+    Ok(kube.call("get", &what, Some(ns), get).await?.workload())
 }
 
 /// The named workloads of one namespace, plus related objects and the version, concurrently.

@@ -57,8 +57,9 @@ pub mod traffic;
 #[cfg(test)]
 mod fixture_tests;
 
+pub use crate::workload::{Origin, Strategy, Workload};
 pub use context::{Context, Related, RelatedIndex};
-pub use model::{KubeVersion, Origin, Strategy, Workload};
+pub use model::KubeVersion;
 pub use rules::{check, Finding, Fix, FixTarget, Severity, RULES};
 
 use crate::cli::{DiagnoseArgs, DiagnoseOutput, FailOn, GlobalArgs};

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{Container, ContainerPort, PodSpec, Service, Ser
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::context::Context;
-use super::model::Workload;
+use crate::workload::Workload;
 
 /// How requests reach a container.
 #[derive(Debug, Clone, PartialEq, Eq)]

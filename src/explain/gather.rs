@@ -357,7 +357,7 @@ async fn fetch_node(kube: &Kube, pod: &Pod) -> (Option<NodeFacts>, Option<Unread
 }
 
 async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, Option<Unread>) {
-    let Some(owner) = crate::meta::controller_of(&pod.metadata) else {
+    let Some(owner) = crate::workload::owner::controller_of(&pod.metadata) else {
         return (None, None);
     };
     let facts = OwnerFacts {

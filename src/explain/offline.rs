@@ -223,7 +223,7 @@ impl Loaded {
                     .find(|x| x.metadata.name.as_deref() == Some(n))
             })
             .map(NodeFacts::from_node);
-        let owner = crate::meta::controller_of(&pod.metadata).map(|o| {
+        let owner = crate::workload::owner::controller_of(&pod.metadata).map(|o| {
             self.jobs
                 .iter()
                 .filter(|_| o.kind == "Job")

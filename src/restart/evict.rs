@@ -34,7 +34,7 @@ pub enum Slot {
 
 impl Slot {
     pub fn of(pod: &Pod) -> Slot {
-        let owner = crate::meta::controller_of(&pod.metadata);
+        let owner = crate::workload::owner::controller_of(&pod.metadata);
         match owner.map(|o| o.kind.as_str()) {
             Some("DaemonSet") => match pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
                 Some(n) => Slot::SameNode(n),

@@ -54,7 +54,7 @@ pub mod render;
 pub mod status;
 pub mod trigger;
 pub mod wait;
-pub mod workload;
+
 pub mod zerodowntime;
 
 use futures::stream::FuturesUnordered;
@@ -72,15 +72,15 @@ use crate::output::Printer;
 use crate::settings::OutputSettings;
 use crate::signal::{Signal, Signals};
 use crate::target::Kind;
+use crate::workload::{Object, Strategy};
 use api::{Contact, Stop};
 use evict::Evictor;
 use interrupt::Interrupt;
 use plan::{Options, Step, Subject};
-use preflight::Severity;
+use preflight::Gate;
 use render::{Reporter, State, TargetState};
 use status::Expect;
 use wait::{Outcome, RolloutWait};
-use workload::{Strategy, Workload};
 
 /// The failure reason of a target stopped by an error (the error itself is reported at the end).
 pub(crate) const ERROR: &str = "error";
@@ -138,7 +138,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
             .iter()
             .any(|s| s.findings.iter().any(|f| f.severity == sev))
     };
-    let (blocked, risky) = (worst(Severity::Blocked), worst(Severity::Risk));
+    let (blocked, risky) = (worst(Gate::Blocked), worst(Gate::Risk));
     let refuse = blocked || (risky && !opts.force);
 
     if opts.dry_run {
@@ -503,7 +503,7 @@ async fn step_outcome(
         Subject::Pod(p) => {
             let (detail, _) = plan::describe(step);
             // A pod without a controller is saved first: it must never be lost.
-            let saved = match crate::meta::controller_of(&p.metadata) {
+            let saved = match crate::workload::owner::controller_of(&p.metadata) {
                 None => {
                     let s = backup::save(p, ns)?;
                     ctx.reporter.saved(i, status::pod_name(p), &s.path);
@@ -719,7 +719,7 @@ async fn replace_on_delete(
     ctx: &Ctx<'_>,
     i: usize,
     ns: &str,
-    w: &Workload,
+    w: &Object,
     selector: &str,
     value: &str,
     evictor: &Evictor<'_>,
@@ -782,7 +782,7 @@ async fn replace_on_delete(
 async fn list_pods(
     ctx: &Ctx<'_>,
     ns: &str,
-    w: &Workload,
+    w: &Object,
     selector: &str,
     deadline: Instant,
 ) -> std::result::Result<Vec<Pod>, Stop> {
@@ -808,7 +808,7 @@ async fn rollback(
     ctx: &Ctx<'_>,
     i: usize,
     ns: &str,
-    w: &Workload,
+    w: &Object,
     prev: Option<String>,
     bad: &str,
     selector: &str,
@@ -933,7 +933,7 @@ async fn rollback(
 }
 
 /// The workload's `spec.selector` as a label selector string.
-fn label_selector(w: &Workload) -> std::result::Result<String, Stop> {
+fn label_selector(w: &Object) -> std::result::Result<String, Stop> {
     let ls = w.selector().cloned().unwrap_or_default();
     let s = crate::selector::to_query(&ls).map_err(Stop::Error)?;
     if s.is_empty() {
@@ -975,7 +975,7 @@ mod tests {
             Kind::Pod => Subject::Pod(Box::new(
                 serde_yaml::from_str(&format!("metadata: {{name: {name}}}")).unwrap(),
             )),
-            _ => Subject::Workload(Box::new(workload::from_yaml(&format!(
+            _ => Subject::Workload(Box::new(crate::workload::from_yaml(&format!(
                 "kind: {}\nmetadata: {{name: {name}}}\nspec: {{selector: {{}}, template: {{}}}}",
                 kind.as_str()
             )))),

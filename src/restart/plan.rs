@@ -11,10 +11,12 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ListParams;
 use kube::Api;
 
-use super::preflight::{self, surge_unavailable, Finding};
+use super::preflight::{self, Finding};
 use super::render::PlanRow;
-use super::workload::{Strategy, Workload};
 use crate::cli::RestartArgs;
+use crate::diagnose::context::Restart;
+use crate::diagnose::{KubeVersion, Related, RelatedIndex};
+use crate::workload::{Object, Strategy};
 use tokio::time::Instant;
 
 use super::api::{self, Contact, Stop};
@@ -151,7 +153,7 @@ impl Options {
 /// What one step restarts.
 #[derive(Debug, Clone)]
 pub enum Subject {
-    Workload(Box<Workload>),
+    Workload(Box<Object>),
     Pod(Box<Pod>),
 }
 
@@ -178,7 +180,7 @@ impl Step {
 
     pub fn strategy(&self) -> &'static str {
         match &self.subject {
-            Subject::Workload(w) => w.strategy().as_str(),
+            Subject::Workload(w) => w.strategy().name(),
             Subject::Pod(_) => "Eviction",
         }
     }
@@ -195,7 +197,7 @@ impl Step {
 pub fn describe(step: &Step) -> (String, String) {
     match &step.subject {
         Subject::Pod(p) => {
-            let bare = crate::meta::controller_of(&p.metadata).is_none();
+            let bare = crate::workload::owner::controller_of(&p.metadata).is_none();
             if bare {
                 (
                     "evict (Eviction API), create it again, wait until Ready".into(),
@@ -212,7 +214,8 @@ pub fn describe(step: &Step) -> (String, String) {
         Subject::Workload(w) => {
             let n = w.expected_new();
             let total = w.desired();
-            let (surge, unav) = surge_unavailable(w);
+            // Only the rolling arms below read them.
+            let (surge, unav) = w.surge_unavailable().unwrap_or((0, 1));
             match (w.kind(), w.strategy()) {
                 (_, Strategy::Recreate) => (
                     format!("patch restartedAt; the controller stops all {total} pods, then starts new ones"),
@@ -282,42 +285,10 @@ pub async fn get_workload(
     kind: Kind,
     ns: &str,
     name: &str,
-) -> Result<Workload, Stop> {
+) -> Result<Object, Stop> {
     let what = format!("{} {name}", kind.lower());
-    let c = kube.client.clone();
-    let how = ("get", what.as_str(), Some(ns));
-    Ok(match kind {
-        Kind::StatefulSet => Workload::StatefulSet(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).get(name),
-            )
-            .await?,
-        ),
-        Kind::DaemonSet => Workload::DaemonSet(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).get(name),
-            )
-            .await?,
-        ),
-        _ => Workload::Deployment(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).get(name),
-            )
-            .await?,
-        ),
-    })
+    let get = crate::workload::fetch::get(&kube.client, kind, ns, name);
+    api::call(kube, contact, deadline, ("get", &what, Some(ns)), get).await
 }
 
 /// An API over one namespace, or every namespace (`-A`).
@@ -364,7 +335,7 @@ impl Gather<'_> {
         &self,
         ns: Option<&str>,
         selector: Option<&str>,
-    ) -> Result<Vec<Workload>, Stop> {
+    ) -> Result<Vec<Object>, Stop> {
         let lp = match selector {
             Some(s) => ListParams::default().labels(s),
             None => ListParams::default(),
@@ -374,9 +345,9 @@ impl Gather<'_> {
             self.list::<StatefulSet>("statefulsets", ns, &lp),
             self.list::<DaemonSet>("daemonsets", ns, &lp),
         )?;
-        let mut out: Vec<Workload> = d.into_iter().map(Workload::Deployment).collect();
-        out.extend(s.into_iter().map(Workload::StatefulSet));
-        out.extend(ds.into_iter().map(Workload::DaemonSet));
+        let mut out: Vec<Object> = d.into_iter().map(Object::Deployment).collect();
+        out.extend(s.into_iter().map(Object::StatefulSet));
+        out.extend(ds.into_iter().map(Object::DaemonSet));
         Ok(out)
     }
 
@@ -550,48 +521,38 @@ pub async fn resolve(
         };
         return Err(Stop::Error(Error::usage(what)));
     }
-    let in_ns = |items: &[PodDisruptionBudget], ns: &str| -> Vec<PodDisruptionBudget> {
-        items
-            .iter()
-            .filter(|p| ns_of(&p.metadata, home) == ns)
-            .cloned()
-            .collect()
+    // diagnose's matching: each target meets the budgets and autoscalers of its own namespace.
+    let related = Related {
+        pdbs: Some(pdbs),
+        hpas: Some(hpas),
+        services: None,
+        manual_endpoints: vec![],
     };
+    let index = RelatedIndex::new(&related);
     Ok(subjects
         .into_iter()
         .map(|s| {
-            let (target, ns, findings) = match &s {
-                Subject::Workload(w) => {
-                    let ns = ns_of(w.meta(), home);
-                    let t = Target {
-                        kind: w.kind(),
-                        name: w.name().to_string(),
-                    };
-                    let hpas: Vec<HorizontalPodAutoscaler> = hpas
-                        .iter()
-                        .filter(|h| ns_of(&h.metadata, home) == ns)
-                        .cloned()
-                        .collect();
-                    let f = preflight::check_workload(w, &t.to_string(), &in_ns(&pdbs, &ns), &hpas);
-                    (t, ns, f)
-                }
-                Subject::Pod(p) => {
-                    let ns = ns_of(&p.metadata, home);
-                    let others: Vec<Pod> = namespace_pods
-                        .iter()
-                        .filter(|q| ns_of(&q.metadata, home) == ns)
-                        .cloned()
-                        .collect();
-                    (
-                        Target {
-                            kind: Kind::Pod,
-                            name: p.metadata.name.clone().unwrap_or_default(),
-                        },
-                        ns.clone(),
-                        preflight::check_pods(std::slice::from_ref(p), &in_ns(&pdbs, &ns), &others),
-                    )
-                }
+            let (object, ns) = match &s {
+                Subject::Workload(w) => ((**w).clone(), ns_of(w.meta(), home)),
+                Subject::Pod(p) => (Object::Pod((**p).clone()), ns_of(&p.metadata, home)),
             };
+            let target = Target {
+                kind: object.kind(),
+                name: object.name().to_string(),
+            };
+            let mut w = object.workload();
+            w.namespace.clone_from(&ns);
+            let cx = index.context(&w, KubeVersion::DEFAULT);
+            let restart = Restart {
+                target: target.to_string(),
+                object,
+                namespace_pods: namespace_pods
+                    .iter()
+                    .filter(|q| ns_of(&q.metadata, home) == ns)
+                    .cloned()
+                    .collect(),
+            };
+            let findings = preflight::check(&w, &cx, &restart);
             Step {
                 target,
                 ns,
@@ -606,7 +567,7 @@ pub async fn resolve(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::restart::workload::from_yaml;
+    use crate::workload::from_yaml;
 
     /// `restart EXTRA…` parsed as the command line would be.
     pub(crate) fn args(extra: &[&str]) -> RestartArgs {

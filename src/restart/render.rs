@@ -8,7 +8,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::preflight::{Finding, Severity};
+use super::preflight::{Finding, Gate};
 use super::status::PodFailure;
 use super::zerodowntime::{Verdict as ZeroVerdict, ZeroDowntime};
 use crate::error::Result;
@@ -230,10 +230,10 @@ impl Reporter {
     pub fn findings(&self, target: &str, findings: &[Finding], forced: bool) {
         for f in findings {
             let sev = match f.severity {
-                Severity::Warning => "warning",
-                Severity::Risk if forced => "risk (--force)",
-                Severity::Risk => "risk",
-                Severity::Blocked => "blocked",
+                Gate::Warning => "warning",
+                Gate::Risk if forced => "risk (--force)",
+                Gate::Risk => "risk",
+                Gate::Blocked => "blocked",
             };
             if self.json {
                 let _ = self.printer.json_line(&event(
@@ -927,8 +927,8 @@ mod ndjson_shapes {
         r.findings(
             "deploy/web",
             &[Finding {
-                rule: "hpa-present",
-                severity: Severity::Warning,
+                rule: "hpa-present".into(),
+                severity: Gate::Warning,
                 message: "HorizontalPodAutoscaler web scales deploy/web".into(),
                 fix: "nothing to do".into(),
             }],
@@ -1021,8 +1021,8 @@ mod ndjson_shapes {
                 action: "patch restartedAt".into(),
                 disruption: "none: up to 1 extra pod at a time".into(),
                 findings: vec![Finding {
-                    rule: "deployment-paused",
-                    severity: Severity::Blocked,
+                    rule: "deployment-paused".into(),
+                    severity: Gate::Blocked,
                     message: "deploy/web is paused".into(),
                     fix: "run `kubectl rollout resume deploy/web` first".into(),
                 }],

@@ -10,7 +10,7 @@
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use serde::Serialize;
 
-use super::workload::{Strategy, Workload, RESTARTED_AT};
+use crate::workload::{Object, RESTARTED_AT};
 
 /// What the waiter expects of the workload after its patch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -350,131 +350,14 @@ fn one_line(s: &str) -> String {
     out
 }
 
-/// The workload's own status, judged like `kubectl rollout status` (stricter). `None` = done.
-pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>, String> {
-    let kind = w.kind().lower();
-    let name = w.name();
-    if w.observed_generation() < expect.generation.max(w.generation()) {
-        return Ok(Some(format!(
-            "waiting for the {kind} controller to observe generation {}",
-            expect.generation.max(w.generation())
-        )));
-    }
-    match w {
-        Workload::Deployment(d) => {
-            let replicas = w.desired();
-            let s = d.status.clone().unwrap_or_default();
-            if let Some(c) = s
-                .conditions
-                .iter()
-                .flatten()
-                .find(|c| c.type_ == "Progressing")
-            {
-                if c.reason.as_deref() == Some("ProgressDeadlineExceeded") {
-                    // Why no pod could even be created (quota, admission) is in ReplicaFailure.
-                    let creating = s
-                        .conditions
-                        .iter()
-                        .flatten()
-                        .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
-                        .map(|c| {
-                            format!(
-                                "; {}: {}",
-                                c.reason.as_deref().unwrap_or("ReplicaFailure"),
-                                c.message.as_deref().unwrap_or("")
-                            )
-                        })
-                        .unwrap_or_default();
-                    return Err(format!(
-                        "deployment {name:?} exceeded its progress deadline{creating}"
-                    ));
-                }
-            }
-            let updated = s.updated_replicas.unwrap_or(0);
-            let total = s.replicas.unwrap_or(0);
-            let available = s.available_replicas.unwrap_or(0);
-            if updated < replicas {
-                return Ok(Some(format!(
-                    "{updated} out of {replicas} new replicas have been updated"
-                )));
-            }
-            if total > updated {
-                return Ok(Some(format!(
-                    "{} old replicas are pending termination",
-                    total - updated
-                )));
-            }
-            if available < updated || available < replicas {
-                return Ok(Some(format!(
-                    "{available} of {updated} updated replicas are available"
-                )));
-            }
-            Ok(None)
-        }
-        Workload::StatefulSet(st) => {
-            let replicas = w.desired();
-            let s = st.status.clone().unwrap_or_default();
-            let available = s.available_replicas.unwrap_or(0);
-            if available < replicas {
-                return Ok(Some(format!(
-                    "{available} of {replicas} pods are available"
-                )));
-            }
-            let partition = w.partition();
-            let want = (replicas - partition).max(0);
-            let updated = s.updated_replicas.unwrap_or(0);
-            if updated < want {
-                return Ok(Some(if partition > 0 {
-                    format!(
-                        "partitioned roll out: {updated} out of {want} new pods have been updated"
-                    )
-                } else {
-                    format!("{updated} out of {want} new pods have been updated")
-                }));
-            }
-            // Up to 1.35 the controller completes `currentRevision` only for RollingUpdate
-            // (`completeRollingUpdate` in pkg/controller/statefulset/stateful_set_utils.go): an OnDelete
-            // StatefulSet keeps the old currentRevision after every pod was replaced. Its pods are judged by
-            // their `controller-revision-hash` in `assess` instead.
-            if partition == 0 && w.strategy() != Strategy::OnDelete {
-                if let (Some(cur), Some(upd)) = (&s.current_revision, &s.update_revision) {
-                    if cur != upd {
-                        return Ok(Some(format!(
-                            "waiting for pods to reach revision {upd} (current {cur})"
-                        )));
-                    }
-                }
-            }
-            Ok(None)
-        }
-        Workload::DaemonSet(d) => {
-            let s = d.status.clone().unwrap_or_default();
-            let desired = s.desired_number_scheduled;
-            let updated = s.updated_number_scheduled.unwrap_or(0);
-            let available = s.number_available.unwrap_or(0);
-            if updated < desired {
-                return Ok(Some(format!(
-                    "{updated} out of {desired} new pods have been updated"
-                )));
-            }
-            if available < desired {
-                return Ok(Some(format!(
-                    "{available} of {desired} updated pods are available"
-                )));
-            }
-            Ok(None)
-        }
-    }
-}
-
 /// False when the pod's controller is clearly another object (a Job's pods with the same labels, say).
 /// Pods without a controller reference are given the benefit of the doubt.
-pub fn may_belong_to(p: &Pod, w: &Workload) -> bool {
-    let Some(owner) = crate::meta::controller_of(&p.metadata) else {
+pub fn may_belong_to(p: &Pod, w: &Object) -> bool {
+    let Some(owner) = crate::workload::owner::controller_of(&p.metadata) else {
         return true;
     };
     match w {
-        Workload::Deployment(_) => {
+        Object::Deployment(_) => {
             owner.kind == "ReplicaSet"
                 && owner
                     .name
@@ -491,12 +374,12 @@ pub fn may_belong_to(p: &Pod, w: &Workload) -> bool {
 }
 
 /// Judges the restart from the workload and the pods its selector matches.
-pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
+pub fn assess(w: &Object, pods: &[Pod], expect: &Expect) -> Progress {
     let marker = expect.marker.as_deref();
     let partition = w.partition();
     let replaced = |p: &Pod| match w {
         // Pods below the partition keep the old revision on purpose.
-        Workload::StatefulSet(_) => ordinal(p).is_none_or(|o| o >= partition),
+        Object::StatefulSet(_) => ordinal(p).is_none_or(|o| o >= partition),
         _ => true,
     };
     let live: Vec<&Pod> = pods
@@ -530,7 +413,7 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
     {
         return progress(Verdict::PodFailed(f));
     }
-    match workload_waiting(w, expect) {
+    match crate::workload::progress::waiting(w, expect.generation) {
         Err(reason) => return progress(Verdict::Failed { reason }),
         Ok(Some(phase)) => return progress(Verdict::Waiting { phase }),
         Ok(None) => {}
@@ -615,8 +498,8 @@ pub fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::workload::from_yaml;
     use super::*;
+    use crate::workload::from_yaml;
 
     pub fn pod(yaml: &str) -> Pod {
         serde_yaml::from_str(yaml).expect("pod fixture")
@@ -640,7 +523,7 @@ status:
 
     const T: &str = "2026-11-23T15:00:00Z";
 
-    fn deploy(status: &str) -> Workload {
+    fn deploy(status: &str) -> Object {
         from_yaml(&format!(
             r#"
 apiVersion: apps/v1
@@ -760,7 +643,7 @@ status: {status}
         );
     }
 
-    fn sts(partition: Option<i32>, status: &str) -> Workload {
+    fn sts(partition: Option<i32>, status: &str) -> Object {
         let strategy = match partition {
             Some(p) => format!("{{type: RollingUpdate, rollingUpdate: {{partition: {p}}}}}"),
             None => "{type: RollingUpdate}".into(),
@@ -848,7 +731,7 @@ status: {status}
         ));
     }
 
-    fn sts_on_delete(status: &str) -> Workload {
+    fn sts_on_delete(status: &str) -> Object {
         from_yaml(&format!(
             r#"
 apiVersion: apps/v1

@@ -6,18 +6,16 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::api::{Patch, PatchParams};
-use kube::Api;
 use serde_json::json;
 
 use tokio::time::Instant;
 
 use super::api::{self, Contact, Stop};
-use super::workload::{Workload, RESTARTED_AT};
 use crate::client::Kube;
 use crate::target::Kind;
+use crate::workload::{Object, RESTARTED_AT};
 
-/// Our field manager name (kubectl uses `kubectl-rollout`).
-pub const FIELD_MANAGER: &str = "kubectl-graceful";
+use crate::workload::FIELD_MANAGER;
 
 /// Formats a time as Go's `time.RFC3339` does (kubectl's format): seconds precision, the zone's offset,
 /// `Z` for UTC.
@@ -170,47 +168,15 @@ pub async fn patch_restarted_at(
     ns: &str,
     name: &str,
     value: Option<&str>,
-) -> Result<Workload, Stop> {
+) -> Result<Object, Stop> {
     let pp = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
     };
     let patch = Patch::Strategic(patch_body(value));
     let what = format!("{} {name}", kind.lower());
-    let c = kube.client.clone();
-    let how = ("patch", what.as_str(), Some(ns));
-    Ok(match kind {
-        Kind::StatefulSet => Workload::StatefulSet(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).patch(name, &pp, &patch),
-            )
-            .await?,
-        ),
-        Kind::DaemonSet => Workload::DaemonSet(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).patch(name, &pp, &patch),
-            )
-            .await?,
-        ),
-        _ => Workload::Deployment(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).patch(name, &pp, &patch),
-            )
-            .await?,
-        ),
-    })
+    let request = crate::workload::fetch::patch(&kube.client, kind, ns, name, pp, patch);
+    api::call(kube, contact, deadline, ("patch", &what, Some(ns)), request).await
 }
 
 #[cfg(test)]

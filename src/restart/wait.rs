@@ -27,9 +27,9 @@ use super::trigger::{advice_for, annotation_writer, manager_of, Writer};
 pub const TAKEN_OVER: &str = "taken over by another restart";
 pub const REVERTED: &str = "restart annotation reverted";
 pub const PAUSED: &str = "paused during the restart";
-use super::workload::Workload;
 use crate::client::Kube;
 use crate::error::{Error, Result};
+use crate::workload::Object;
 
 type StepResult<T> = std::result::Result<T, Stop>;
 use crate::target::Kind;
@@ -81,7 +81,7 @@ impl Keyed for Pod {
     }
 }
 
-impl Keyed for Workload {
+impl Keyed for Object {
     fn object_meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
         self.meta()
     }
@@ -142,18 +142,18 @@ pub fn watch_workload(
     kind: Kind,
     ns: &str,
     name: &str,
-) -> BoxStream<'static, watcher::Result<Event<Workload>>> {
+) -> BoxStream<'static, watcher::Result<Event<Object>>> {
     let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let c = kube.client.clone();
     match kind {
         Kind::StatefulSet => watch(Api::<StatefulSet>::namespaced(c, ns), cfg)
-            .map(|r| r.map(|e| map_event(e, Workload::StatefulSet)))
+            .map(|r| r.map(|e| map_event(e, Object::StatefulSet)))
             .boxed(),
         Kind::DaemonSet => watch(Api::<DaemonSet>::namespaced(c, ns), cfg)
-            .map(|r| r.map(|e| map_event(e, Workload::DaemonSet)))
+            .map(|r| r.map(|e| map_event(e, Object::DaemonSet)))
             .boxed(),
         _ => watch(Api::<Deployment>::namespaced(c, ns), cfg)
-            .map(|r| r.map(|e| map_event(e, Workload::Deployment)))
+            .map(|r| r.map(|e| map_event(e, Object::Deployment)))
             .boxed(),
     }
 }
@@ -244,12 +244,12 @@ pub struct RolloutWait<'a> {
 }
 
 enum Change {
-    Workload(Box<Event<Workload>>),
+    Workload(Box<Event<Object>>),
     Pods(Box<Event<Pod>>),
 }
 
 fn merged(
-    w: impl Stream<Item = watcher::Result<Event<Workload>>> + Send + 'static,
+    w: impl Stream<Item = watcher::Result<Event<Object>>> + Send + 'static,
     p: impl Stream<Item = watcher::Result<Event<Pod>>> + Send + 'static,
 ) -> BoxStream<'static, (bool, watcher::Result<Change>)> {
     futures::stream::select(
@@ -266,7 +266,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
         watch_workload(w.kube, w.kind, w.ns, w.name),
         watch_pods(w.kube, w.ns, &w.selector),
     );
-    let mut workload: Cache<Workload> = Cache::default();
+    let mut workload: Cache<Object> = Cache::default();
     let mut pods: Cache<Pod> = Cache::default();
     let mut ready_seen: BTreeSet<String> = BTreeSet::new();
     // The last watch error, while the watches have not recovered from it.
@@ -506,7 +506,7 @@ pub async fn wait_observed(
     reporter: &Reporter,
 ) -> StepResult<bool> {
     let mut events = watch_workload(kube, kind, ns, name);
-    let mut cache: Cache<Workload> = Cache::default();
+    let mut cache: Cache<Object> = Cache::default();
     let sleep = tokio::time::sleep_until(deadline);
     tokio::pin!(sleep);
     loop {

@@ -18,7 +18,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::Serialize;
 
 use super::context::Related;
-use super::model::{KubeVersion, Origin, Workload};
+use super::model::KubeVersion;
+use crate::workload::{Origin, Workload};
 
 pub use crate::source::decode;
 pub use documents::parse as parse_documents;

@@ -7,7 +7,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::fix::Fix;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::Workload;
+use crate::workload::Workload;
 
 // ---------------------------------------------------------------------------------------------
 // Thresholds (documented in the rationales).
@@ -152,6 +152,7 @@ pub(super) fn fold(w: &Workload, items: Vec<PerContainer>) -> Vec<Hit> {
                 field: container_field(w, &names, &field),
                 message,
                 fix,
+                advice: None,
             }
         })
         .collect()
@@ -304,6 +305,7 @@ pub(super) fn hit(field: String, message: String, fix: Option<Fix>) -> Hit {
         field,
         message,
         fix,
+        advice: None,
     }
 }
 

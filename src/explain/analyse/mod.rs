@@ -161,7 +161,10 @@ pub fn analyse_indexed(pod: &Pod, index: &EventIndex, logs: &Logs, extra: &Extra
             .owner
             .as_ref()
             .map(|o| format!("{}/{}", o.kind, o.name))
-            .or_else(|| crate::meta::controller_of(meta).map(|o| format!("{}/{}", o.kind, o.name)))
+            .or_else(|| {
+                crate::workload::owner::controller_of(meta)
+                    .map(|o| format!("{}/{}", o.kind, o.name))
+            })
             .map(|o| deployment_of(&o, meta.labels.as_ref())),
         ready: format!("{app_ready}/{app_total}"),
         restarts,

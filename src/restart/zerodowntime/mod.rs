@@ -173,9 +173,9 @@ use tokio::time::Instant;
 use super::api::Contact;
 use super::plan::{Step, Subject};
 use super::render::Reporter;
-use super::workload::{Strategy, Workload};
 use crate::client::Kube;
 use crate::diagnose::{Context, KubeVersion, Workload as Spec};
+use crate::workload::Strategy;
 
 /// The zero-downtime flags.
 #[derive(Debug, Clone)]
@@ -222,13 +222,11 @@ fn subject_of(step: &Step, margin: f64) -> Option<(observe::Subject, Spec)> {
             let max_unavailable = match w.strategy() {
                 Strategy::Recreate => desired,
                 Strategy::OnDelete => 1,
-                Strategy::Rolling => super::preflight::surge_unavailable(w).1,
+                _ => w
+                    .surge_unavailable()
+                    .map_or(1, |(_, unavailable)| unavailable),
             };
-            let spec = match w.as_ref() {
-                Workload::Deployment(d) => Spec::from_deployment(d),
-                Workload::StatefulSet(s) => Spec::from_statefulset(s),
-                Workload::DaemonSet(d) => Spec::from_daemonset(d),
-            };
+            let spec = w.workload();
             (
                 super::label_selector(w).ok()?,
                 labels,

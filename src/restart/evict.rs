@@ -15,8 +15,9 @@ use tokio::time::Instant;
 use super::api::{self, Contact, Stop};
 use super::backup::Saved;
 use super::interrupt::{Interrupt, Section};
-use super::render::Reporter;
-use super::status::{self, PodFailure};
+use super::model::PodFailure;
+use super::status;
+use super::track::Tracker;
 use super::wait::{check_watch_error, watch_pods, Cache, Outcome};
 use crate::client::Kube;
 use crate::error::Error;
@@ -121,7 +122,7 @@ pub struct Evictor<'a> {
     pub deadline: Instant,
     pub timeout: Duration,
     pub index: usize,
-    pub reporter: &'a Reporter,
+    pub tracker: &'a Tracker,
 }
 
 /// What became of an eviction request.
@@ -177,7 +178,7 @@ impl Evictor<'_> {
                     }
                     // Back off, but try once more right at the deadline.
                     let wait = delay.min(self.deadline - now);
-                    self.reporter
+                    self.tracker
                         .eviction_blocked(self.index, name, &reason, wait);
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
@@ -238,7 +239,7 @@ impl Evictor<'_> {
                 ev = events.next() => {
                     match ev {
                         None => return Err(Stop::Error(Error::other(format!("watch pods for {name}"), "the watch stream ended"))),
-                        Some(Err(e)) => { check_watch_error(self.kube, e, &format!("pods ({selector})"), self.ns, self.reporter)?; continue; }
+                        Some(Err(e)) => { check_watch_error(self.kube, e, &format!("pods ({selector})"), self.ns, self.tracker)?; continue; }
                         Some(Ok(e)) => { self.contact.heard(); cache.apply(e) }
                     }
                     if !cache.synced { continue; }
@@ -261,7 +262,7 @@ impl Evictor<'_> {
                                 });
                             }
                             Ok(Evicted::Yes(section)) => {
-                                self.reporter.evicting(self.index, &name);
+                                self.tracker.evicting(self.index, &name);
                                 if saved.is_some() {
                                     self.interrupt.update(&section, if_abandoned("was evicted and is not created again yet"));
                                     // Finish the pod even past --timeout: its grace period plus a margin.
@@ -282,7 +283,7 @@ impl Evictor<'_> {
                             self.recreate(s).await?;
                         }
                         if let Some(section) = critical.take() {
-                            self.reporter.settled(self.index, "created again; waiting until it is Ready");
+                            self.tracker.settled(self.index, "created again; waiting until it is Ready");
                             sleep.as_mut().reset(self.deadline.max(Instant::now() + Duration::from_secs(1)));
                             self.interrupt.leave(section).await;
                         }
@@ -291,7 +292,7 @@ impl Evictor<'_> {
                     match replacement(&pods, &old_uid, &slot, known, marker) {
                         Replacement::Ready(new) => {
                             if count.1 > 0 {
-                                self.reporter.pod_ready(self.index, &new, count.0, count.1);
+                                self.tracker.pod_ready(self.index, &new, count.0, count.1);
                             }
                             return Ok(Outcome::Complete);
                         }
@@ -319,7 +320,7 @@ impl Evictor<'_> {
                             Ok(None) => match saved {
                                 Some(s) => {
                                     self.recreate(s).await?;
-                                    self.reporter.settled(self.index, "created again; not Ready by --timeout");
+                                    self.tracker.settled(self.index, "created again; not Ready by --timeout");
                                     Outcome::Failed {
                                         reason: format!("timed out after {t} (--timeout)"),
                                         failure: None,
@@ -410,7 +411,7 @@ impl Evictor<'_> {
         match res {
             Ok(_) => {}
             Err(Stop::Error(Error::Api { code: 409, .. })) => {
-                self.reporter.log(&format!(
+                self.tracker.log(&format!(
                     "pod {name} exists already (created by someone else meanwhile)"
                 ));
                 return Ok(());
@@ -438,7 +439,7 @@ impl Evictor<'_> {
                 )))
             }
         }
-        self.reporter.recreated(self.index, &name, &saved.path);
+        self.tracker.recreated(self.index, &name, &saved.path);
         Ok(())
     }
 }

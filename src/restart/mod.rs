@@ -48,10 +48,12 @@ pub mod api;
 pub mod backup;
 pub mod evict;
 pub mod interrupt;
+pub mod model;
 pub mod plan;
 pub mod preflight;
 pub mod render;
 pub mod status;
+pub mod track;
 pub mod trigger;
 pub mod wait;
 
@@ -76,10 +78,11 @@ use crate::workload::{Object, Strategy};
 use api::{Contact, Stop};
 use evict::Evictor;
 use interrupt::Interrupt;
+use model::{Gate, RunOutcome, State, TargetState};
 use plan::{Options, Step, Subject};
-use preflight::Gate;
-use render::{Reporter, State, TargetState};
+use render::Reporter;
 use status::Expect;
+use track::Tracker;
 use wait::{Outcome, RolloutWait};
 
 /// The failure reason of a target stopped by an error (the error itself is reported at the end).
@@ -87,18 +90,15 @@ pub(crate) const ERROR: &str = "error";
 
 /// A signal before any target started: nothing was changed.
 fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {
-    let reporter = Reporter::new(*printer, ns.to_string(), vec![]);
-    reporter.interrupted(s, &[], &[]);
-    reporter.summary("Interrupted", &[]);
+    let outcome = RunOutcome::Interrupted(s);
+    let tracker = Tracker::new(Reporter::new(*printer, false), ns.to_string(), vec![]);
+    tracker.interrupted(s, &[], &[]);
+    tracker.summary(outcome, &[]);
     crate::output::note(&format!(
         "{}: stopped before any change",
-        if s == Signal::Int {
-            "interrupted"
-        } else {
-            "terminated (SIGTERM)"
-        }
+        render::stopped_by(s)
     ));
-    Ok(s.exit())
+    Ok(outcome.exit())
 }
 
 pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) -> Result<Exit> {
@@ -126,11 +126,11 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
         .iter()
         .map(|s| TargetState::new(s.display(), &s.ns, s.strategy(), s.pods()))
         .collect();
-    let reporter = Reporter::new(printer, ns.clone(), states);
+    let tracker = Tracker::new(Reporter::new(printer, opts.force), ns.clone(), states);
     // With `--dry-run -o json` the findings are part of the one RestartPlan document.
     if !(opts.dry_run && printer.is_machine()) {
         for s in &steps {
-            reporter.findings(&s.display(), &s.findings, opts.force);
+            tracker.findings(&s.display(), &s.findings);
         }
     }
     let worst = |sev| {
@@ -147,27 +147,15 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
             render::plan_document(&printer, &ns, &rows)?;
         } else {
             render::plan_table(&printer, &rows)?;
-            crate::output::note(&format!(
-                "dry run: nothing was changed ({} target{} in namespace {ns}, {})",
-                rows.len(),
-                status::plural(rows.len()),
-                if opts.parallel > 1 {
-                    format!("{} at a time", opts.parallel)
-                } else {
-                    "one after another".into()
-                }
-            ));
-            if refuse {
-                crate::output::note(refusal(blocked));
-            }
+            render::dry_run_notes(rows.len(), &ns, opts.parallel, refuse.then_some(blocked));
         }
         return Ok(if refuse { Exit::Findings } else { Exit::Ok });
     }
     if refuse {
-        crate::output::note(&format!("not restarting anything: {}", refusal(blocked)));
-        reporter.close(false);
-        reporter.summary("Refused", &reporter.snapshot());
-        return Ok(Exit::Findings);
+        render::refused(blocked);
+        tracker.close(false);
+        tracker.summary(RunOutcome::Refused, &tracker.snapshot());
+        return Ok(RunOutcome::Refused.exit());
     }
 
     let evicts = steps.iter().any(|s| match &s.subject {
@@ -192,7 +180,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
         contact: &contact,
         interrupt: &interrupt,
         opts: &opts,
-        reporter: &reporter,
+        tracker: &tracker,
     };
     // The first signal stops every wait at once, unless a critical section is open: that one is finished
     // first (no new write starts meanwhile). A second signal stops at once.
@@ -215,7 +203,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
                     break Ok(());
                 }
                 for o in &open {
-                    reporter.warn(&format!(
+                    tracker.warn(&format!(
                         "{} received: finishing first what must not be left half done ({}); send it again to stop at once",
                         s.name(),
                         o.if_abandoned
@@ -226,120 +214,36 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
         }
     };
     let interrupted = first.is_some();
-    reporter.close(interrupted);
-    let states = reporter.snapshot();
+    tracker.close(interrupted);
+    let states = tracker.snapshot();
     if let Some(sig) = first {
         let resume = resume_hints(&states, &steps, &ns, &args);
         let unfinished: Vec<String> = abandoned.iter().map(|o| o.if_abandoned.clone()).collect();
-        reporter.interrupted(sig, &resume, &unfinished);
-        if !reporter.is_json() {
-            crate::output::note(&format!(
-                "{}: stopped waiting, nothing more was changed",
-                if sig == Signal::Int {
-                    "interrupted"
-                } else {
-                    "terminated (SIGTERM)"
-                }
-            ));
-            for u in &unfinished {
-                crate::output::note(&format!("  LEFT UNDONE: {u}"));
-            }
-            for r in &resume {
-                crate::output::note(&format!("  {r}"));
-            }
+        tracker.interrupted(sig, &resume, &unfinished);
+        if !tracker.is_json() {
+            render::interrupted(sig, &unfinished, &resume);
         }
     }
-    let overall = if interrupted {
-        "Interrupted"
-    } else if states
-        .iter()
-        .any(|s| matches!(s.state, State::Failed | State::RolledBack))
-    {
-        "Failed"
-    } else if states.iter().any(|s| s.state == State::Unknown) {
-        "Unknown"
-    } else {
-        "Complete"
+    let outcome = match first {
+        Some(sig) => RunOutcome::Interrupted(sig),
+        None => RunOutcome::of(&states),
     };
-    if reporter.is_json() {
-        reporter.summary(overall, &states);
+    if tracker.is_json() {
+        tracker.summary(outcome, &states);
     } else {
         render::summary_table(&printer, &states)?;
-        print_next_steps(overall, &states, &ns);
+        render::next_steps(outcome, &states, &ns);
     }
     result?;
-    Ok(match (first, overall) {
-        (Some(sig), _) => sig.exit(),
-        (None, "Failed") => Exit::Findings,
-        (None, "Unknown") => Exit::Error,
-        _ => Exit::Ok,
-    })
-}
-
-/// After the summary: what failed, what was not touched, and how to go on.
-fn print_next_steps(overall: &str, states: &[TargetState], ns: &str) {
-    let note = crate::output::note;
-    if overall == "Unknown" {
-        note("restart could not observe every target: the API server stopped answering (see above); check them with `kubectl rollout status`");
-    }
-    if overall != "Failed" {
-        return;
-    }
-    let failed: Vec<&str> = states
-        .iter()
-        .filter(|s| matches!(s.state, State::Failed | State::RolledBack))
-        .map(|s| s.target.as_str())
-        .collect();
-    let untouched: Vec<&str> = states
-        .iter()
-        .filter(|s| s.state == State::Skipped)
-        .map(|s| s.target.as_str())
-        .collect();
-    note(&format!(
-        "restart failed at {}{}",
-        failed.join(", "),
-        if untouched.is_empty() {
-            String::new()
-        } else {
-            format!("; not touched: {}", untouched.join(", "))
-        }
-    ));
-    for s in states.iter().filter(|s| s.state == State::Failed) {
-        let (target, tns) = unqualified(s);
-        if s.takeover {
-            note(&format!(
-                "  {target}: another restart took over; follow it with `kubectl rollout status {target} -n {tns}`"
-            ));
-        } else if !target.starts_with("pod/")
-            && ![wait::REVERTED, wait::PAUSED, ERROR].contains(&s.phase.as_str())
-        {
-            note(&format!(
-                "  to go back: kubectl rollout undo {target} -n {tns} (or rerun with --rollback-on-failure)"
-            ));
-        }
-    }
-    if !untouched.is_empty() {
-        note(&format!(
-            "  the rest, once fixed: kubectl graceful restart {} -n {ns}",
-            untouched.join(" ")
-        ));
-    }
+    Ok(outcome.exit())
 }
 
 /// A target state's `KIND/NAME` and namespace (its display may be qualified `NS/KIND/NAME`).
-fn unqualified(s: &TargetState) -> (&str, &str) {
+pub(crate) fn unqualified(s: &TargetState) -> (&str, &str) {
     let t = s.target.as_str();
     match t.split_once('/') {
         Some((first, rest)) if rest.contains('/') => (rest, first),
         _ => (t, s.namespace.as_str()),
-    }
-}
-
-fn refusal(blocked: bool) -> &'static str {
-    if blocked {
-        "a target is blocked (see above); --force cannot help, follow the fix"
-    } else {
-        "preflight found risks (see above); fix them, or pass --force to go ahead"
     }
 }
 
@@ -413,7 +317,7 @@ struct Ctx<'a> {
     contact: &'a Contact,
     interrupt: &'a Interrupt,
     opts: &'a Options,
-    reporter: &'a Reporter,
+    tracker: &'a Tracker,
 }
 
 impl<'a> Ctx<'a> {
@@ -427,7 +331,7 @@ impl<'a> Ctx<'a> {
             deadline,
             timeout: self.opts.timeout,
             index,
-            reporter: self.reporter,
+            tracker: self.tracker,
         }
     }
 }
@@ -462,9 +366,9 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
         kube: ctx.kube,
         probe_kube: ctx.probe_kube,
         contact: ctx.contact,
-        reporter: ctx.reporter,
+        tracker: ctx.tracker,
         settings: &ctx.opts.zero,
-        namespace: &ctx.reporter.namespace,
+        namespace: &ctx.tracker.namespace,
     };
     let (outcome, zero) =
         zerodowntime::alongside(&env, step, deadline, step_outcome(ctx, i, step, deadline)).await;
@@ -477,16 +381,16 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
             verdict: format!("{action}: {}", api::no_answer(last_answer)),
         },
         Err(Stop::Error(e)) => {
-            ctx.reporter.failed(i, ERROR, None, e.to_string(), None);
+            ctx.tracker.failed(i, ERROR, None, e.to_string(), None);
             if let Some(z) = zero {
-                ctx.reporter.zero_downtime(i, z);
+                ctx.tracker.zero_downtime(i, z);
             }
             return Err(e);
         }
     };
     let complete = finish(ctx, i, &step.ns, outcome, deadline).await;
     if let Some(z) = zero {
-        ctx.reporter.zero_downtime(i, z);
+        ctx.tracker.zero_downtime(i, z);
     }
     Ok(complete)
 }
@@ -506,17 +410,17 @@ async fn step_outcome(
             let saved = match crate::workload::owner::controller_of(&p.metadata) {
                 None => {
                     let s = backup::save(p, ns)?;
-                    ctx.reporter.saved(i, status::pod_name(p), &s.path);
+                    ctx.tracker.saved(i, status::pod_name(p), &s.path);
                     Some(s)
                 }
                 Some(_) => None,
             };
-            ctx.reporter.started(i, &detail, None);
+            ctx.tracker.started(i, &detail, None);
             let outcome = evictor
                 .replace(p, &pod_selector(p), None, (1, 1), saved.as_ref())
                 .await?;
             if matches!(outcome, Outcome::Complete) {
-                ctx.reporter.progress(i, 1, 1, "replaced");
+                ctx.tracker.progress(i, 1, 1, "replaced");
             }
             return Ok(outcome);
         }
@@ -533,7 +437,7 @@ async fn step_outcome(
     );
     if !pause.is_zero() {
         // kubectl's "already triggered" case: a restart within the same second would change nothing.
-        ctx.reporter.log(&format!(
+        ctx.tracker.log(&format!(
             "{target}: restarted within this second already; waiting for the next second"
         ));
         tokio::time::sleep(pause).await;
@@ -583,10 +487,10 @@ async fn step_outcome(
         subject: Subject::Workload(Box::new(patched.clone())),
         ..step.clone()
     });
-    ctx.reporter.started(i, &detail, Some(&value));
+    ctx.tracker.started(i, &detail, Some(&value));
     if patched.strategy() != Strategy::OnDelete {
         // The controller does the rest by itself.
-        ctx.reporter
+        ctx.tracker
             .settled(i, "patched; the controller rolls the pods");
     }
     ctx.interrupt.leave(section).await;
@@ -613,7 +517,7 @@ async fn step_outcome(
             timeout: ctx.opts.timeout,
             stable_for: ctx.opts.stable_for,
             index: i,
-            reporter: ctx.reporter,
+            tracker: ctx.tracker,
             rollback: false,
         })
         .await?;
@@ -630,7 +534,7 @@ async fn step_outcome(
             Err(Stop::NoAnswer {
                 action,
                 last_answer,
-            }) => ctx.reporter.rolled_back(
+            }) => ctx.tracker.rolled_back(
                 i,
                 false,
                 &format!(
@@ -649,12 +553,12 @@ async fn step_outcome(
 async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: Instant) -> bool {
     match outcome {
         Outcome::Complete => {
-            ctx.reporter.complete(i);
+            ctx.tracker.complete(i);
             true
         }
         Outcome::Reported => false,
         Outcome::Unknown { verdict } => {
-            ctx.reporter.unknown(i, &verdict);
+            ctx.tracker.unknown(i, &verdict);
             false
         }
         Outcome::Failed {
@@ -686,7 +590,7 @@ async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: I
                 (Some(f), Some(r)) => probe_kill(f, r).unwrap_or(verdict),
                 _ => verdict,
             };
-            ctx.reporter
+            ctx.tracker
                 .failed(i, &reason, failure.as_ref(), verdict, report.as_ref());
             false
         }
@@ -696,7 +600,7 @@ async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: I
 /// A container killed by its liveness or startup probe shows only exit code 137 (or 143) in its status;
 /// explain's events tell the cause. Restates the failure and returns its new verdict when explain found
 /// one; leaves it as it is otherwise.
-fn probe_kill(f: &mut status::PodFailure, report: &crate::explain::PodReport) -> Option<String> {
+fn probe_kill(f: &mut model::PodFailure, report: &crate::explain::PodReport) -> Option<String> {
     use crate::explain::model::Cause;
     let v = report
         .containers
@@ -731,7 +635,7 @@ async fn replace_on_delete(
         (kind, ns, name),
         w.generation(),
         evictor.deadline,
-        ctx.reporter,
+        ctx.tracker,
     )
     .await?
     {
@@ -756,7 +660,7 @@ async fn replace_on_delete(
     let total = w.expected_new();
     for (k, p) in old.iter().enumerate() {
         let done = total - (old.len() - k) as i32;
-        ctx.reporter.progress(
+        ctx.tracker.progress(
             i,
             done.max(0),
             total,
@@ -774,7 +678,7 @@ async fn replace_on_delete(
             return Ok(o);
         }
     }
-    ctx.reporter.settled(i, "every old pod evicted");
+    ctx.tracker.settled(i, "every old pod evicted");
     Ok(Outcome::Complete)
 }
 
@@ -816,7 +720,7 @@ async fn rollback(
     let (kind, name) = (w.kind(), w.name().to_string());
     let target = format!("{}/{name}", kind.short());
     let deadline = Instant::now() + ctx.opts.timeout;
-    ctx.reporter.rollback_started(
+    ctx.tracker.rollback_started(
         i,
         &format!(
             "restoring the previous pod template (restartedAt {})",
@@ -864,7 +768,7 @@ async fn rollback(
                     )
                     .await
                     {
-                        Ok(_) => ctx.reporter.log(&format!("deleted stuck pod {pn}")),
+                        Ok(_) => ctx.tracker.log(&format!("deleted stuck pod {pn}")),
                         // Its controller replaced it meanwhile: gone is what we wanted.
                         Err(Stop::Error(e)) if e.is_not_found() => {}
                         Err(e) => return Err(e),
@@ -891,7 +795,7 @@ async fn rollback(
                     .replace(&p, selector, Some(prev.as_deref()), (0, 0), None)
                     .await?;
                 if let Outcome::Failed { verdict, .. } | Outcome::Unknown { verdict } = o {
-                    ctx.reporter
+                    ctx.tracker
                         .rolled_back(i, false, &format!("rollback failed: {verdict}"));
                     return Ok(());
                 }
@@ -914,17 +818,17 @@ async fn rollback(
         timeout: ctx.opts.timeout,
         stable_for: None,
         index: i,
-        reporter: ctx.reporter,
+        tracker: ctx.tracker,
         rollback: true,
     })
     .await?;
     match outcome {
         Outcome::Complete => {
-            ctx.reporter
+            ctx.tracker
                 .rolled_back(i, true, "rolled back: the previous pods are Ready again")
         }
         Outcome::Failed { verdict, .. } | Outcome::Unknown { verdict } => {
-            ctx.reporter
+            ctx.tracker
                 .rolled_back(i, false, &format!("rollback did not complete: {verdict}"))
         }
         Outcome::Reported => {}

@@ -11,8 +11,9 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ListParams;
 use kube::Api;
 
-use super::preflight::{self, Finding};
-use super::render::PlanRow;
+use super::model::PlanRow;
+use super::model::PreflightFinding;
+use super::preflight;
 use crate::cli::RestartArgs;
 use crate::diagnose::context::Restart;
 use crate::diagnose::{KubeVersion, Related, RelatedIndex};
@@ -165,7 +166,7 @@ pub struct Step {
     /// The run's default namespace (`-n`, else the context's): targets elsewhere are shown qualified.
     pub home: String,
     pub subject: Subject,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<PreflightFinding>,
 }
 
 impl Step {

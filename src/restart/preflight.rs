@@ -4,22 +4,10 @@
 //! over their ids: what only warns, what needs `--force` (a risk), what stops the target even with it
 //! (blocked), and the order findings are shown in.
 
-use serde::Serialize;
-
+use super::model::{Gate, PreflightFinding};
 use crate::diagnose::context::{Context, Restart};
 use crate::diagnose::rules::before_restart;
 use crate::workload::Workload;
-
-/// How much a finding stops the restart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum Gate {
-    /// Worth knowing; does not stop the restart.
-    Warning,
-    /// Needs `--force`.
-    Risk,
-    /// Cannot work as asked, even with `--force`.
-    Blocked,
-}
 
 /// Every rule that looks ahead at a restart, its gate, in the order findings are shown: what makes the
 /// target impossible or down first, then what the restart must know about.
@@ -53,23 +41,11 @@ fn order(rule: &str) -> usize {
         .unwrap_or(POLICY.len())
 }
 
-/// One preflight finding as restart shows it (`PreflightFinding` events, the plan's `findings`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Finding {
-    /// The `kubectl graceful diagnose` rule id (`diagnose --explain RULE`).
-    pub rule: String,
-    pub severity: Gate,
-    pub message: String,
-    /// What to do about it.
-    pub fix: String,
-}
-
 /// The findings of one target's restart, gated and in the policy's order.
-pub fn check(w: &Workload, cx: &Context, r: &Restart) -> Vec<Finding> {
-    let mut out: Vec<Finding> = before_restart(w, cx, r)
+pub fn check(w: &Workload, cx: &Context, r: &Restart) -> Vec<PreflightFinding> {
+    let mut out: Vec<PreflightFinding> = before_restart(w, cx, r)
         .into_iter()
-        .map(|f| Finding {
+        .map(|f| PreflightFinding {
             severity: gate(&f.rule),
             fix: f.advice.unwrap_or_default(),
             rule: f.rule,
@@ -96,7 +72,7 @@ mod tests {
         pdbs: &[PodDisruptionBudget],
         hpas: &[HorizontalPodAutoscaler],
         pods: &[Pod],
-    ) -> Vec<Finding> {
+    ) -> Vec<PreflightFinding> {
         let related = Related {
             pdbs: Some(pdbs.to_vec()),
             hpas: Some(hpas.to_vec()),
@@ -118,7 +94,7 @@ mod tests {
         target: &str,
         pdbs: &[PodDisruptionBudget],
         hpas: &[HorizontalPodAutoscaler],
-    ) -> Vec<Finding> {
+    ) -> Vec<PreflightFinding> {
         look(o, target, pdbs, hpas, &[])
     }
 
@@ -127,7 +103,7 @@ mod tests {
         pods: &[Pod],
         pdbs: &[PodDisruptionBudget],
         namespace_pods: &[Pod],
-    ) -> Vec<Finding> {
+    ) -> Vec<PreflightFinding> {
         pods.iter()
             .flat_map(|p| {
                 let target = format!("pod/{}", p.metadata.name.as_deref().unwrap_or(""));
@@ -154,7 +130,7 @@ spec:
 
     const PROBED: &str = "{name: app, image: x, readinessProbe: {httpGet: {path: /, port: 80}}}";
 
-    fn rules(f: &[Finding]) -> Vec<(&str, Gate)> {
+    fn rules(f: &[PreflightFinding]) -> Vec<(&str, Gate)> {
         f.iter().map(|f| (f.rule.as_str(), f.severity)).collect()
     }
 

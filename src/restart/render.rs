@@ -1,111 +1,18 @@
 //! Everything the restart shows: live progress on stderr (indicatif on a terminal, plain lines otherwise),
-//! NDJSON `RestartEvent`s on stdout with `-o json`, the plan (`--dry-run`) and the final summary table.
+//! NDJSON `RestartEvent`s on stdout with `-o json`, preflight findings, the plan (`--dry-run`), the final
+//! summary table, what an interruption left and how to go on. It shows what [`super::track::Tracker`]
+//! hands it (typed [`Event`]s and the targets' states) and keeps nothing of the run but its progress bars.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde::Serialize;
-use serde_json::{json, Value};
 
-use super::preflight::{Finding, Gate};
-use super::status::PodFailure;
+use super::model::{Envelope, Event, Gate, PlanRow, RestartPlan, RunOutcome, State, TargetState};
 use super::zerodowntime::{Verdict as ZeroVerdict, ZeroDowntime};
 use crate::error::Result;
-use crate::explain::PodReport;
 use crate::output::{Printer, Style};
-
-pub const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
-
-/// Where one target stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum State {
-    /// Not started yet.
-    Pending,
-    Running,
-    Complete,
-    Failed,
-    /// Failed, then returned to its previous template.
-    RolledBack,
-    /// A signal (Ctrl-C, SIGTERM) arrived while it was running.
-    Interrupted,
-    /// Its outcome could not be observed (the API server stopped answering).
-    Unknown,
-    /// Not started because an earlier target failed or the run was interrupted.
-    Skipped,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Pending => "Pending",
-            State::Running => "Running",
-            State::Complete => "Complete",
-            State::Failed => "Failed",
-            State::RolledBack => "RolledBack",
-            State::Interrupted => "Interrupted",
-            State::Unknown => "Unknown",
-            State::Skipped => "Skipped",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TargetState {
-    pub target: String,
-    pub namespace: String,
-    /// RollingUpdate, Recreate, OnDelete (pods evicted one by one) or Eviction (pod targets).
-    pub strategy: String,
-    pub state: State,
-    pub ready: i32,
-    pub desired: i32,
-    /// What it waits for, or how it ended.
-    pub phase: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<String>,
-    /// Every change this target needs was made; only waiting was left (an interrupted run need not
-    /// restart it again).
-    #[serde(skip)]
-    pub settled: bool,
-    /// Failed because another restart of the same target took over.
-    #[serde(skip)]
-    pub takeover: bool,
-    #[serde(skip)]
-    pub started: Option<Instant>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub elapsed_seconds: Option<f64>,
-    /// Could its restart have dropped traffic (null: not checked).
-    pub zero_downtime: Option<ZeroDowntime>,
-}
-
-impl TargetState {
-    pub fn new(target: String, namespace: &str, strategy: &str, desired: i32) -> Self {
-        TargetState {
-            target,
-            namespace: namespace.to_string(),
-            settled: false,
-            takeover: false,
-            strategy: strategy.to_string(),
-            state: State::Pending,
-            ready: 0,
-            desired,
-            phase: String::new(),
-            verdict: None,
-            started: None,
-            elapsed_seconds: None,
-            zero_downtime: None,
-        }
-    }
-
-    fn elapsed(&self) -> Option<Duration> {
-        match (self.elapsed_seconds, self.started) {
-            (Some(s), _) => Some(Duration::from_secs_f64(s)),
-            (None, Some(t)) => Some(t.elapsed()),
-            _ => None,
-        }
-    }
-}
+use crate::signal::Signal;
 
 pub fn fmt_elapsed(d: Duration) -> String {
     let s = d.as_secs();
@@ -116,53 +23,34 @@ pub fn fmt_elapsed(d: Duration) -> String {
     }
 }
 
-fn now_rfc3339() -> String {
-    jiff::Timestamp::now()
-        .round(jiff::Unit::Millisecond)
-        .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string())
-}
-
-/// One `RestartEvent` object (a line of `-o json`).
-pub fn event(type_: &str, target: Option<&str>, namespace: &str, extra: Value) -> Value {
-    let mut v = json!({
-        "apiVersion": API_VERSION,
-        "kind": "RestartEvent",
-        "type": type_,
-        "time": now_rfc3339(),
-        "namespace": namespace,
-    });
-    if let (Some(t), Some(m)) = (target, v.as_object_mut()) {
-        m.insert("target".into(), Value::String(t.to_string()));
-    }
-    if let (Value::Object(add), Some(m)) = (extra, v.as_object_mut()) {
-        m.extend(add);
-    }
-    v
-}
-
-/// Reports progress; shared by all running targets.
+/// Shows the run: NDJSON events with `-o json`, else lines and (on a terminal) a live bar per target.
 pub struct Reporter {
     pub printer: Printer,
-    pub namespace: String,
+    /// `--force`: risks are shown as accepted.
+    forced: bool,
     json: bool,
     multi: Option<MultiProgress>,
     bars: Mutex<Vec<Option<ProgressBar>>>,
-    states: Mutex<Vec<TargetState>>,
 }
 
 impl Reporter {
-    pub fn new(printer: Printer, namespace: String, states: Vec<TargetState>) -> Self {
+    pub fn new(printer: Printer, forced: bool) -> Self {
         let json = printer.is_machine();
         let multi = (!json && printer.settings.interactive)
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        let n = states.len();
         Reporter {
             printer,
-            namespace,
+            forced,
             json,
             multi,
-            bars: Mutex::new(vec![None; n]),
-            states: Mutex::new(states),
+            bars: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Room for the bars of `targets` targets.
+    pub fn prepare(&self, targets: usize) {
+        if let Ok(mut bars) = self.bars.lock() {
+            *bars = vec![None; targets];
         }
     }
 
@@ -170,32 +58,135 @@ impl Reporter {
         self.json
     }
 
-    pub fn snapshot(&self) -> Vec<TargetState> {
-        self.states.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    fn with_state<R>(&self, i: usize, f: impl FnOnce(&mut TargetState) -> R) -> Option<R> {
-        let mut s = self.states.lock().ok()?;
-        s.get_mut(i).map(f)
-    }
-
-    fn target(&self, i: usize) -> String {
-        self.with_state(i, |s| s.target.clone()).unwrap_or_default()
-    }
-
-    /// Emits a JSON event (with `-o json`), in the target's namespace.
-    pub fn emit(&self, type_: &str, i: Option<usize>, extra: Value) {
-        if !self.json {
-            return;
+    /// One event line with `-o json` (keys sorted at every level, as always).
+    fn json_line(&self, namespace: &str, target: Option<&str>, event: &Event) {
+        let envelope = Envelope::new(namespace, target, event);
+        if let Ok(v) = serde_json::to_value(&envelope) {
+            let _ = self.printer.json_line(&v);
         }
-        let (target, ns) =
-            match i.and_then(|i| self.with_state(i, |s| (s.target.clone(), s.namespace.clone()))) {
-                Some((t, ns)) => (Some(t), ns),
-                None => (None, self.namespace.clone()),
-            };
-        let _ = self
-            .printer
-            .json_line(&event(type_, target.as_deref(), &ns, extra));
+    }
+
+    /// Shows an event of target `i` (whose state is `state`), or a run-wide one.
+    pub fn show(&self, i: Option<usize>, state: Option<&TargetState>, run_ns: &str, event: &Event) {
+        let target = state.map(|s| s.target.as_str());
+        if self.json {
+            let ns = state.map_or(run_ns, |s| s.namespace.as_str());
+            return self.json_line(ns, target, event);
+        }
+        let t = target.unwrap_or_default();
+        match event {
+            Event::TargetStarted {
+                detail, desired, ..
+            } => {
+                self.log(&format!("{t}: {detail}"));
+                if let Some(i) = i {
+                    self.start_bar(i, t, *desired);
+                }
+            }
+            Event::PodSaved { pod, path } => self.log(&format!(
+                "{t}: saved the manifest of pod {pod} to {path} (it has no controller: `kubectl create -f` it if the restart is stopped before the pod is created again)"
+            )),
+            Event::PodRecreated { pod, .. } => {
+                self.log(&format!("{t}: created pod {pod} again (it has no controller)"))
+            }
+            Event::PodEvicted { pod } => self.log(&format!("{t}: evicted pod {pod}")),
+            Event::EvictionBlocked {
+                pod,
+                reason,
+                retry_in_seconds,
+            } => {
+                let line = format!(
+                    "{t}: eviction of pod {pod} refused ({reason}); retrying in {}",
+                    fmt_elapsed(Duration::from_secs_f64(*retry_in_seconds))
+                );
+                if !i.is_some_and(|i| self.set_bar(i, &line)) {
+                    self.log(&line);
+                }
+            }
+            Event::TargetComplete { ready, desired, .. } => {
+                let el = state
+                    .and_then(TargetState::elapsed)
+                    .map(fmt_elapsed)
+                    .unwrap_or_default();
+                self.log(&format!(
+                    "{t}: complete, {ready}/{desired} new pods Ready in {el}"
+                ));
+            }
+            Event::TargetFailed {
+                reason,
+                verdict,
+                explain,
+                ..
+            } => {
+                // An error (forbidden, unreachable …) ends the run with its own `error:` line: not twice.
+                if reason == super::ERROR {
+                    return;
+                }
+                let p = &self.printer;
+                let mut text = format!("{t}: {} {reason}\n    {verdict}", p.paint("FAILED:", Style::Error));
+                if let Some(r) = explain {
+                    // stderr: colour only when stderr is a terminal too.
+                    let mut settings = p.settings;
+                    settings.color = settings.color && settings.interactive;
+                    let report = crate::explain::render_pod_report(&Printer::new(settings), r);
+                    text.push_str("\n\n");
+                    for line in report.trim_end().lines() {
+                        text.push_str("    ");
+                        text.push_str(line);
+                        text.push('\n');
+                    }
+                }
+                self.log(text.trim_end());
+            }
+            Event::TargetUnknown { verdict, .. } => {
+                let p = &self.printer;
+                self.log(&format!("{t}: {} {verdict}", p.paint("UNKNOWN:", Style::Warning)));
+            }
+            Event::ZeroDowntime { zero_downtime: z } => self.log(&format!(
+                "{t}: zero downtime {}: {}",
+                z.verdict.as_str(),
+                z.summary
+            )),
+            Event::RollbackStarted { detail } => self.log(&format!("{t}: rolling back: {detail}")),
+            Event::RollbackComplete { detail, .. } => self.log(&format!("{t}: {detail}")),
+            // Shown as notes and tables at the end (`interrupted`, `summary_table`).
+            Event::PreflightFinding(_)
+            | Event::PodReady { .. }
+            | Event::Interrupted { .. }
+            | Event::Summary { .. } => {}
+        }
+    }
+
+    /// A preflight finding on `target` (not started yet).
+    pub fn finding(&self, target: &str, namespace: &str, event: &Event) {
+        if self.json {
+            return self.json_line(namespace, Some(target), event);
+        }
+        let Event::PreflightFinding(f) = event else {
+            return;
+        };
+        let sev = match f.severity {
+            Gate::Warning => "warning",
+            Gate::Risk if self.forced => "risk (--force)",
+            Gate::Risk => "risk",
+            Gate::Blocked => "blocked",
+        };
+        crate::output::note(&format!(
+            "{target}: {sev} [{}] {}\n    fix: {}",
+            f.rule, f.message, f.fix
+        ));
+    }
+
+    /// A target's progress: its bar on a terminal, else a line.
+    pub fn progress(&self, i: usize, target: &str, msg: &str) {
+        if !self.set_bar(i, msg) {
+            self.log(&format!("{target}: {msg}"));
+        }
+    }
+
+    /// What a target is doing now, on its bar only.
+    pub fn status(&self, i: usize, msg: &str) {
+        self.set_bar(i, msg);
     }
 
     /// A log line on stderr (never with `-o json`, where events carry everything).
@@ -227,107 +218,27 @@ impl Reporter {
         }
     }
 
-    pub fn findings(&self, target: &str, findings: &[Finding], forced: bool) {
-        for f in findings {
-            let sev = match f.severity {
-                Gate::Warning => "warning",
-                Gate::Risk if forced => "risk (--force)",
-                Gate::Risk => "risk",
-                Gate::Blocked => "blocked",
-            };
-            if self.json {
-                let _ = self.printer.json_line(&event(
-                    "PreflightFinding",
-                    Some(target),
-                    &self.namespace,
-                    json!({"rule": f.rule, "severity": f.severity, "message": f.message, "fix": f.fix}),
-                ));
-            } else {
-                crate::output::note(&format!(
-                    "{target}: {sev} [{}] {}\n    fix: {}",
-                    f.rule, f.message, f.fix
-                ));
-            }
-        }
-    }
-
-    pub fn started(&self, i: usize, detail: &str, restarted_at: Option<&str>) {
-        let (target, desired, strategy) = self
-            .with_state(i, |s| {
-                s.state = State::Running;
-                s.started = Some(Instant::now());
-                s.phase = "starting".into();
-                (s.target.clone(), s.desired, s.strategy.clone())
-            })
-            .unwrap_or_default();
-        self.emit(
-            "TargetStarted",
-            Some(i),
-            json!({"strategy": strategy, "desired": desired, "restartedAt": restarted_at, "detail": detail}),
-        );
-        self.log(&format!("{target}: {detail}"));
-        if let Some(m) = &self.multi {
-            // Hidden until it belongs to the MultiProgress: a bar that draws on its own leaves a line
-            // behind that nothing clears.
-            let bar = m.add(ProgressBar::with_draw_target(
-                None,
-                ProgressDrawTarget::hidden(),
-            ));
-            // `wide_msg` is cut to the terminal's width: a line that wraps is never cleared completely.
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} {elapsed}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.set_prefix(target);
-            bar.set_message(format!("0/{desired} new pods Ready — starting"));
-            bar.enable_steady_tick(Duration::from_millis(120));
-            if let Ok(mut bars) = self.bars.lock() {
-                if let Some(slot) = bars.get_mut(i) {
-                    *slot = Some(bar);
-                }
-            }
-        }
-    }
-
-    /// Updates counts and phase; prints a plain line only when something changed.
-    pub fn progress(&self, i: usize, ready: i32, desired: i32, phase: &str) {
-        let changed = self
-            .with_state(i, |s| {
-                let changed = s.ready != ready || s.desired != desired || s.phase != phase;
-                s.ready = ready;
-                s.desired = desired;
-                s.phase = phase.to_string();
-                (changed, s.target.clone())
-            })
-            .unwrap_or_default();
-        if !changed.0 {
+    fn start_bar(&self, i: usize, target: &str, desired: i32) {
+        let Some(m) = &self.multi else {
             return;
-        }
-        let msg = format!("{ready}/{desired} new pods Ready — {phase}");
-        if let Some(bar) = self.bar(i) {
-            bar.set_message(msg);
-        } else {
-            self.log(&format!("{}: {msg}", changed.1));
-        }
-    }
-
-    /// Progress of the restart, or (`rollback`) of a rollback, shown without changing the target's counts.
-    pub fn progress_of(&self, rollback: bool, i: usize, ready: i32, desired: i32, phase: &str) {
-        if !rollback {
-            return self.progress(i, ready, desired, phase);
-        }
-        let msg = format!("rollback: {ready}/{desired} previous pods Ready — {phase}");
-        let changed = self
-            .with_state(i, |s| {
-                let changed = s.phase != msg;
-                s.phase = msg.clone();
-                (changed, s.target.clone())
-            })
-            .unwrap_or_default();
-        if changed.0 {
-            match self.bar(i) {
-                Some(bar) => bar.set_message(msg),
-                None => self.log(&format!("{}: {msg}", changed.1)),
+        };
+        // Hidden until it belongs to the MultiProgress: a bar that draws on its own leaves a line
+        // behind that nothing clears.
+        let bar = m.add(ProgressBar::with_draw_target(
+            None,
+            ProgressDrawTarget::hidden(),
+        ));
+        // `wide_msg` is cut to the terminal's width: a line that wraps is never cleared completely.
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {prefix:.bold} {wide_msg} {elapsed}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(target.to_string());
+        bar.set_message(format!("0/{desired} new pods Ready — starting"));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        if let Ok(mut bars) = self.bars.lock() {
+            if let Some(slot) = bars.get_mut(i) {
+                *slot = Some(bar);
             }
         }
     }
@@ -336,254 +247,136 @@ impl Reporter {
         self.bars.lock().ok()?.get(i).cloned().flatten()
     }
 
-    pub fn pod_ready(&self, i: usize, pod: &str, ready: i32, desired: i32) {
-        self.emit(
-            "PodReady",
-            Some(i),
-            json!({"pod": pod, "ready": ready, "desired": desired}),
-        );
-    }
-
-    /// Every change the target needs is made; what is left is waiting (shown as its phase).
-    pub fn settled(&self, i: usize, phase: &str) {
-        self.with_state(i, |s| {
-            s.settled = true;
-            s.phase = phase.to_string();
-        });
-        if let Some(bar) = self.bar(i) {
-            bar.set_message(phase.to_string());
-        }
-    }
-
-    /// A bare pod's manifest was saved before its eviction.
-    pub fn saved(&self, i: usize, pod: &str, path: &std::path::Path) {
-        self.emit(
-            "PodSaved",
-            Some(i),
-            json!({"pod": pod, "path": path.display().to_string()}),
-        );
-        self.log(&format!(
-            "{}: saved the manifest of pod {pod} to {} (it has no controller: `kubectl create -f` it if the restart is stopped before the pod is created again)",
-            self.target(i),
-            path.display()
-        ));
-    }
-
-    /// A bare pod was created again from its saved manifest.
-    pub fn recreated(&self, i: usize, pod: &str, path: &std::path::Path) {
-        self.emit(
-            "PodRecreated",
-            Some(i),
-            json!({"pod": pod, "path": path.display().to_string()}),
-        );
-        self.log(&format!(
-            "{}: created pod {pod} again (it has no controller)",
-            self.target(i)
-        ));
-    }
-
-    pub fn evicting(&self, i: usize, pod: &str) {
-        self.emit("PodEvicted", Some(i), json!({"pod": pod}));
-        self.log(&format!("{}: evicted pod {pod}", self.target(i)));
-    }
-
-    pub fn eviction_blocked(&self, i: usize, pod: &str, reason: &str, retry: Duration) {
-        self.emit(
-            "EvictionBlocked",
-            Some(i),
-            json!({"pod": pod, "reason": reason, "retryInSeconds": retry.as_secs_f64()}),
-        );
-        let line = format!(
-            "{}: eviction of pod {pod} refused ({reason}); retrying in {}",
-            self.target(i),
-            fmt_elapsed(retry)
-        );
+    /// Sets the message of target `i`'s bar; false when it has none.
+    fn set_bar(&self, i: usize, msg: &str) -> bool {
         match self.bar(i) {
-            Some(bar) => bar.set_message(line),
-            None => self.log(&line),
+            Some(bar) => {
+                bar.set_message(msg.to_string());
+                true
+            }
+            None => false,
         }
     }
 
-    fn finish(&self, i: usize, state: State, phase: &str, verdict: Option<String>) -> TargetState {
-        let s = self
-            .with_state(i, |s| {
-                s.state = state;
-                s.phase = phase.to_string();
-                if verdict.is_some() {
-                    s.verdict = verdict;
-                }
-                s.elapsed_seconds = s.started.map(|t| t.elapsed().as_secs_f64());
-                s.clone()
-            })
-            .unwrap_or_else(|| TargetState::new(String::new(), "", "", 0));
+    /// Target `i` ended: its bar goes.
+    pub fn finished(&self, i: usize) {
         if let Some(bar) = self.bar(i) {
             bar.finish_and_clear();
         }
-        s
     }
 
-    pub fn complete(&self, i: usize) {
-        let s = self.finish(
-            i,
-            State::Complete,
-            "all new pods Ready, old pods gone",
-            None,
-        );
-        self.emit(
-            "TargetComplete",
-            Some(i),
-            json!({"ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
-        );
-        let el = s.elapsed().map(fmt_elapsed).unwrap_or_default();
-        self.log(&format!(
-            "{}: complete, {}/{} new pods Ready in {el}",
-            s.target, s.ready, s.desired
-        ));
-    }
-
-    /// A failed target, with `explain`'s report on the failing pod when there is one.
-    pub fn failed(
-        &self,
-        i: usize,
-        reason: &str,
-        failure: Option<&PodFailure>,
-        verdict: String,
-        explain: Option<&PodReport>,
-    ) {
-        let s = self.finish(i, State::Failed, reason, Some(verdict.clone()));
-        if reason == super::wait::TAKEN_OVER {
-            self.with_state(i, |s| s.takeover = true);
-        }
-        self.emit(
-            "TargetFailed",
-            Some(i),
-            json!({"reason": reason, "failure": failure, "verdict": verdict, "explain": explain,
-                   "ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
-        );
-        // An error (forbidden, unreachable …) ends the run with its own `error:` line: not twice.
-        if self.json || reason == super::ERROR {
-            return;
-        }
-        let p = &self.printer;
-        let mut text = format!(
-            "{}: {} {reason}\n    {}",
-            s.target,
-            p.paint("FAILED:", Style::Error),
-            verdict
-        );
-        if let Some(r) = explain {
-            // stderr: colour only when stderr is a terminal too.
-            let mut settings = p.settings;
-            settings.color = settings.color && settings.interactive;
-            let report = crate::explain::render_pod_report(&Printer::new(settings), r);
-            text.push_str("\n\n");
-            for line in report.trim_end().lines() {
-                text.push_str("    ");
-                text.push_str(line);
-                text.push('\n');
-            }
-        }
-        self.log(text.trim_end());
-    }
-
-    /// A target whose outcome could not be observed.
-    pub fn unknown(&self, i: usize, verdict: &str) {
-        let s = self.finish(i, State::Unknown, "not observed", Some(verdict.to_string()));
-        self.emit(
-            "TargetUnknown",
-            Some(i),
-            json!({"verdict": verdict, "ready": s.ready, "desired": s.desired, "elapsedSeconds": s.elapsed_seconds}),
-        );
-        if !self.json {
-            let p = &self.printer;
-            self.log(&format!(
-                "{}: {} {verdict}",
-                s.target,
-                p.paint("UNKNOWN:", Style::Warning)
-            ));
-        }
-    }
-
-    /// The zero-downtime verdict of a target (a `ZeroDowntime` event, a log line).
-    pub fn zero_downtime(&self, i: usize, z: ZeroDowntime) {
-        let target = self
-            .with_state(i, |s| {
-                s.zero_downtime = Some(z.clone());
-                s.target.clone()
-            })
-            .unwrap_or_default();
-        let line = format!(
-            "{target}: zero downtime {}: {}",
-            z.verdict.as_str(),
-            z.summary
-        );
-        self.emit("ZeroDowntime", Some(i), json!({ "zeroDowntime": z }));
-        self.log(&line);
-    }
-
-    pub fn rollback_started(&self, i: usize, detail: &str) {
-        self.with_state(i, |s| s.phase = "rolling back".into());
-        self.emit("RollbackStarted", Some(i), json!({"detail": detail}));
-        self.log(&format!("{}: rolling back: {detail}", self.target(i)));
-    }
-
-    pub fn rolled_back(&self, i: usize, ok: bool, detail: &str) {
-        self.with_state(i, |s| {
-            if ok {
-                s.state = State::RolledBack;
-            }
-            s.phase = detail.to_string();
-        });
-        self.emit(
-            "RollbackComplete",
-            Some(i),
-            json!({"succeeded": ok, "detail": detail}),
-        );
-        self.log(&format!("{}: {detail}", self.target(i)));
-    }
-
-    /// A signal stopped the run: how to resume, and what a second signal left undone.
-    pub fn interrupted(
-        &self,
-        signal: crate::signal::Signal,
-        resume: &[String],
-        unfinished: &[String],
-    ) {
-        self.emit(
-            "Interrupted",
-            None,
-            json!({"signal": signal.name(), "resume": resume, "unfinished": unfinished}),
-        );
-    }
-
-    /// The last event: the run's result and where every target stands.
-    pub fn summary(&self, result: &str, states: &[TargetState]) {
-        self.emit(
-            "Summary",
-            None,
-            json!({"result": result, "targets": states}),
-        );
-    }
-
-    /// Marks targets that never started; running ones become Interrupted when `interrupted`.
-    pub fn close(&self, interrupted: bool) {
-        if let Ok(mut states) = self.states.lock() {
-            for s in states.iter_mut() {
-                match s.state {
-                    State::Pending => s.state = State::Skipped,
-                    State::Running if interrupted => {
-                        s.state = State::Interrupted;
-                        s.elapsed_seconds = s.started.map(|t| t.elapsed().as_secs_f64());
-                    }
-                    _ => {}
-                }
-            }
-        }
+    /// The run ended: every bar goes.
+    pub fn finished_all(&self) {
         if let Ok(bars) = self.bars.lock() {
             for b in bars.iter().flatten() {
                 b.finish_and_clear();
             }
         }
+    }
+}
+
+/// `--dry-run` for people, after the plan table: nothing changed, and whether the run would be refused
+/// (`Some(blocked)`).
+pub fn dry_run_notes(targets: usize, ns: &str, parallel: usize, refused: Option<bool>) {
+    crate::output::note(&format!(
+        "dry run: nothing was changed ({targets} target{} in namespace {ns}, {})",
+        super::status::plural(targets),
+        if parallel > 1 {
+            format!("{parallel} at a time")
+        } else {
+            "one after another".into()
+        }
+    ));
+    if let Some(blocked) = refused {
+        crate::output::note(refusal(blocked));
+    }
+}
+
+/// Preflight refused the run.
+pub fn refused(blocked: bool) {
+    crate::output::note(&format!("not restarting anything: {}", refusal(blocked)));
+}
+
+fn refusal(blocked: bool) -> &'static str {
+    if blocked {
+        "a target is blocked (see above); --force cannot help, follow the fix"
+    } else {
+        "preflight found risks (see above); fix them, or pass --force to go ahead"
+    }
+}
+
+/// A signal stopped the run: what it means, what a second one left undone, how to resume (people).
+pub fn interrupted(sig: Signal, unfinished: &[String], resume: &[String]) {
+    let note = crate::output::note;
+    note(&format!(
+        "{}: stopped waiting, nothing more was changed",
+        stopped_by(sig)
+    ));
+    for u in unfinished {
+        note(&format!("  LEFT UNDONE: {u}"));
+    }
+    for r in resume {
+        note(&format!("  {r}"));
+    }
+}
+
+/// `interrupted` or `terminated (SIGTERM)`.
+pub fn stopped_by(sig: Signal) -> &'static str {
+    if sig == Signal::Int {
+        "interrupted"
+    } else {
+        "terminated (SIGTERM)"
+    }
+}
+
+/// After the summary: what failed, what was not touched, and how to go on.
+pub fn next_steps(outcome: RunOutcome, states: &[TargetState], ns: &str) {
+    let note = crate::output::note;
+    if outcome == RunOutcome::Unknown {
+        note("restart could not observe every target: the API server stopped answering (see above); check them with `kubectl rollout status`");
+    }
+    if outcome != RunOutcome::Failed {
+        return;
+    }
+    let failed: Vec<&str> = states
+        .iter()
+        .filter(|s| matches!(s.state, State::Failed | State::RolledBack))
+        .map(|s| s.target.as_str())
+        .collect();
+    let untouched: Vec<&str> = states
+        .iter()
+        .filter(|s| s.state == State::Skipped)
+        .map(|s| s.target.as_str())
+        .collect();
+    note(&format!(
+        "restart failed at {}{}",
+        failed.join(", "),
+        if untouched.is_empty() {
+            String::new()
+        } else {
+            format!("; not touched: {}", untouched.join(", "))
+        }
+    ));
+    for s in states.iter().filter(|s| s.state == State::Failed) {
+        let (target, tns) = super::unqualified(s);
+        if s.takeover {
+            note(&format!(
+                "  {target}: another restart took over; follow it with `kubectl rollout status {target} -n {tns}`"
+            ));
+        } else if !target.starts_with("pod/")
+            && ![super::wait::REVERTED, super::wait::PAUSED, super::ERROR]
+                .contains(&s.phase.as_str())
+        {
+            note(&format!(
+                "  to go back: kubectl rollout undo {target} -n {tns} (or rerun with --rollback-on-failure)"
+            ));
+        }
+    }
+    if !untouched.is_empty() {
+        note(&format!(
+            "  the rest, once fixed: kubectl graceful restart {} -n {ns}",
+            untouched.join(" ")
+        ));
     }
 }
 
@@ -803,27 +596,12 @@ fn zero_details(p: &Printer, states: &[TargetState]) -> Result<()> {
     Ok(())
 }
 
-/// One planned step, for `--dry-run` and the `RestartPlan` document.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PlanRow {
-    pub order: usize,
-    pub target: String,
-    pub strategy: String,
-    pub pods: i32,
-    pub action: String,
-    pub disruption: String,
-    pub findings: Vec<Finding>,
-}
-
 /// `--dry-run -o json`: the one `RestartPlan` document.
 pub fn plan_document(p: &Printer, namespace: &str, rows: &[PlanRow]) -> Result<()> {
-    p.json_line(&json!({
-        "apiVersion": API_VERSION,
-        "kind": "RestartPlan",
-        "namespace": namespace,
-        "steps": rows,
-    }))
+    // Keys sorted, as always.
+    let v = serde_json::to_value(RestartPlan::new(namespace, rows))
+        .map_err(|e| crate::error::Error::other("render JSON", e))?;
+    p.json_line(&v)
 }
 
 pub fn plan_table(p: &Printer, rows: &[PlanRow]) -> Result<()> {
@@ -865,16 +643,17 @@ mod ndjson_shapes {
     use super::*;
     use crate::cli::OutputFormat;
     use crate::output::capture;
+    use crate::restart::model::{PodFailure, PreflightFinding};
+    use crate::restart::track::Tracker;
     use crate::restart::zerodowntime::ProbeStats;
-    use crate::signal::Signal;
 
-    fn json_reporter(states: Vec<TargetState>) -> Reporter {
+    fn json_reporter(states: Vec<TargetState>) -> Tracker {
         let printer = Printer::new(crate::settings::OutputSettings {
             format: OutputFormat::Json,
             color: false,
             interactive: false,
         });
-        Reporter::new(printer, "shop".into(), states)
+        Tracker::new(Reporter::new(printer, false), "shop".into(), states)
     }
 
     /// Captured stdout, each line's `"time":"…"` replaced by `"time":"T"`.
@@ -926,13 +705,12 @@ mod ndjson_shapes {
         capture::start();
         r.findings(
             "deploy/web",
-            &[Finding {
+            &[PreflightFinding {
                 rule: "hpa-present".into(),
                 severity: Gate::Warning,
                 message: "HorizontalPodAutoscaler web scales deploy/web".into(),
                 fix: "nothing to do".into(),
             }],
-            false,
         );
         r.started(0, "patch restartedAt", Some("2026-11-23T15:54:18Z"));
         r.saved(0, "solo", std::path::Path::new("/tmp/pod-shop-solo.yaml"));
@@ -974,7 +752,7 @@ mod ndjson_shapes {
         for s in &mut states {
             s.elapsed_seconds = s.elapsed_seconds.map(|_| 1.5);
         }
-        r.summary("Failed", &states);
+        r.summary(RunOutcome::Failed, &states);
         let got = lines(&capture::finish());
         let want = [
             r#"{"apiVersion":"graceful.kubectl.io/v1alpha1","fix":"nothing to do","kind":"RestartEvent","message":"HorizontalPodAutoscaler web scales deploy/web","namespace":"shop","rule":"hpa-present","severity":"Warning","target":"deploy/web","time":"T","type":"PreflightFinding"}"#,
@@ -1009,9 +787,9 @@ mod ndjson_shapes {
         let r = json_reporter(vec![]);
         capture::start();
         r.interrupted(Signal::Int, &[], &[]);
-        r.summary("Interrupted", &[]);
+        r.summary(RunOutcome::Interrupted(Signal::Int), &[]);
         plan_document(
-            &r.printer,
+            &r.reporter.printer,
             "shop",
             &[PlanRow {
                 order: 1,
@@ -1020,7 +798,7 @@ mod ndjson_shapes {
                 pods: 3,
                 action: "patch restartedAt".into(),
                 disruption: "none: up to 1 extra pod at a time".into(),
-                findings: vec![Finding {
+                findings: vec![PreflightFinding {
                     rule: "deployment-paused".into(),
                     severity: Gate::Blocked,
                     message: "deploy/web is paused".into(),
@@ -1046,13 +824,14 @@ mod tests {
 
     #[test]
     fn events_carry_the_schema() {
-        let e = event(
-            "TargetStarted",
-            Some("deploy/web"),
-            "shop",
-            json!({"desired": 3}),
-        );
-        assert_eq!(e["apiVersion"], API_VERSION);
+        let started = Event::TargetStarted {
+            strategy: "RollingUpdate".into(),
+            desired: 3,
+            restarted_at: None,
+            detail: String::new(),
+        };
+        let e = serde_json::to_value(Envelope::new("shop", Some("deploy/web"), &started)).unwrap();
+        assert_eq!(e["apiVersion"], super::super::model::API_VERSION);
         assert_eq!(e["kind"], "RestartEvent");
         assert_eq!(e["type"], "TargetStarted");
         assert_eq!(e["target"], "deploy/web");

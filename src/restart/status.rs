@@ -8,8 +8,8 @@
 //!   the new `restartedAt` value and is Ready, and no old pod is left (not even a terminating one).
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
-use serde::Serialize;
 
+use super::model::PodFailure;
 use crate::workload::{Object, RESTARTED_AT};
 
 /// What the waiter expects of the workload after its patch.
@@ -48,26 +48,6 @@ pub struct Progress {
     /// New pods the restart should end with.
     pub desired: i32,
     pub verdict: Verdict,
-}
-
-/// Why one new pod counts as failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodFailure {
-    pub pod: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    /// CrashLoopBackOff, ErrImagePull, OOMKilled, Error, NotReady …
-    pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    pub restarts: i32,
-    /// explain's cause id when it tells more than the container status (`liveness-probe`,
-    /// `startup-probe`): a probe kill reads as a bare exit code 137 otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
 }
 
 /// Waiting reasons that mean the new pod will not come up by itself.

@@ -19,8 +19,9 @@ use tokio::time::Instant;
 
 use super::api::{self, Contact, Stop};
 use super::evict::FINAL_READ;
-use super::render::Reporter;
-use super::status::{self, Expect, PodFailure, Verdict};
+use super::model::PodFailure;
+use super::status::{self, Expect, Verdict};
+use super::track::Tracker;
 use super::trigger::{advice_for, annotation_writer, manager_of, Writer};
 
 /// `Outcome::Failed` reasons the summary treats specially.
@@ -176,7 +177,7 @@ pub fn check_watch_error(
     e: watcher::Error,
     what: &str,
     ns: &str,
-    reporter: &Reporter,
+    tracker: &Tracker,
 ) -> Result<()> {
     let api_err = match &e {
         watcher::Error::InitialListFailed(k)
@@ -200,7 +201,7 @@ pub fn check_watch_error(
         }
         (_, e) => {
             tracing::info!("watch {what} interrupted, resuming: {e}");
-            if !reporter.is_json() {
+            if !tracker.is_json() {
                 tracing::debug!("watch error on {what}: {e}");
             }
             Ok(())
@@ -238,7 +239,7 @@ pub struct RolloutWait<'a> {
     pub timeout: Duration,
     pub stable_for: Option<Duration>,
     pub index: usize,
-    pub reporter: &'a Reporter,
+    pub tracker: &'a Tracker,
     /// Waiting for a rollback: progress is shown but the target's counts stay those of the failure.
     pub rollback: bool,
 }
@@ -288,7 +289,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                     Err(e) => {
                         let what = if is_workload { target.clone() } else { format!("pods of {target}") };
                         watch_error = Some(innermost(&e));
-                        check_watch_error(w.kube, e, &what, w.ns, w.reporter)?;
+                        check_watch_error(w.kube, e, &what, w.ns, w.tracker)?;
                         continue;
                     }
                     Ok(Change::Workload(e)) => workload.apply(*e),
@@ -316,7 +317,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                 let progress = status::assess(wl, &pod_list, &w.expect);
                 for p in pod_list.iter().filter(|p| status::is_new(p, w.expect.marker.as_deref()) && status::is_ready(p)) {
                     if ready_seen.insert(status::pod_uid(p).to_string()) {
-                        w.reporter.pod_ready(w.index, status::pod_name(p), progress.ready, progress.desired);
+                        w.tracker.pod_ready(w.index, status::pod_name(p), progress.ready, progress.desired);
                     }
                 }
                 match progress.verdict {
@@ -333,21 +334,21 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                                     stable_timer.as_mut().reset(until);
                                     // --stable-for extends the deadline: stability is part of the target.
                                     deadline.as_mut().reset(w.deadline.max(until + Duration::from_secs(1)));
-                                    w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired,
+                                    w.tracker.progress_of(w.rollback, w.index, progress.ready, progress.desired,
                                         &format!("Ready; checking it stays Ready for {}", humantime::format_duration(d)));
                                 }
                                 _ => {
-                                    w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, "complete");
+                                    w.tracker.progress_of(w.rollback, w.index, progress.ready, progress.desired, "complete");
                                     return Ok(Outcome::Complete);
                                 }
                             }
                         }
                     }
                     Verdict::Waiting { phase } => {
-                        w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, &phase);
+                        w.tracker.progress_of(w.rollback, w.index, progress.ready, progress.desired, &phase);
                     }
                     Verdict::PodFailed(f) => {
-                        w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, "a new pod failed");
+                        w.tracker.progress_of(w.rollback, w.index, progress.ready, progress.desired, "a new pod failed");
                         let verdict = f.verdict();
                         return Ok(Outcome::Failed { reason: format!("new pod {} failed", f.pod), failure: Some(f), verdict });
                     }
@@ -455,7 +456,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                 };
                 let assessed = status::assess(&wl, &pod_list, &w.expect);
                 if assessed.verdict == Verdict::Complete && stable.is_none() && w.stable_for.is_none() {
-                    w.reporter.progress_of(w.rollback, w.index, assessed.ready, assessed.desired, "complete");
+                    w.tracker.progress_of(w.rollback, w.index, assessed.ready, assessed.desired, "complete");
                     return Ok(Outcome::Complete);
                 }
                 let marker = w.expect.marker.as_deref();
@@ -503,7 +504,7 @@ pub async fn wait_observed(
     (kind, ns, name): (Kind, &str, &str),
     generation: i64,
     deadline: Instant,
-    reporter: &Reporter,
+    tracker: &Tracker,
 ) -> StepResult<bool> {
     let mut events = watch_workload(kube, kind, ns, name);
     let mut cache: Cache<Object> = Cache::default();
@@ -513,7 +514,7 @@ pub async fn wait_observed(
         tokio::select! {
             ev = events.next() => match ev {
                 None => return Err(Stop::Error(Error::other(format!("watch {} {name}", kind.lower()), "the watch stream ended"))),
-                Some(Err(e)) => check_watch_error(kube, e, &format!("{} {name}", kind.lower()), ns, reporter)?,
+                Some(Err(e)) => check_watch_error(kube, e, &format!("{} {name}", kind.lower()), ns, tracker)?,
                 Some(Ok(e)) => {
                     contact.heard();
                     cache.apply(e);

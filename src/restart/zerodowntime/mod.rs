@@ -172,7 +172,7 @@ use tokio::time::Instant;
 
 use super::api::Contact;
 use super::plan::{Step, Subject};
-use super::render::Reporter;
+use super::track::Tracker;
 use crate::client::Kube;
 use crate::diagnose::{Context, KubeVersion, Workload as Spec};
 use crate::workload::Strategy;
@@ -203,7 +203,7 @@ pub struct Env<'a> {
     /// The same connection without the client's retries (for the probe).
     pub probe_kube: &'a Kube,
     pub contact: &'a Contact,
-    pub reporter: &'a Reporter,
+    pub tracker: &'a Tracker,
     pub settings: &'a Settings,
     /// Where `--probe`'s Service is (the run's namespace).
     pub namespace: &'a str,
@@ -289,7 +289,7 @@ pub async fn alongside<F: Future>(
     };
     let (subject, spec) = subject;
     let desired = subject.desired;
-    let begun = observe::begin(env.kube, env.contact, env.reporter, deadline, subject).await;
+    let begun = observe::begin(env.kube, env.contact, env.tracker, deadline, subject).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let work = async {
         let out = work.await;
@@ -307,7 +307,7 @@ pub async fn alongside<F: Future>(
             let selected = o.selected_services();
             let (out, (mut timeline, lost), probe) = tokio::join!(
                 work,
-                o.follow(stop_rx.clone(), env.contact, env.reporter),
+                o.follow(stop_rx.clone(), env.contact, env.tracker),
                 probing
             );
             timeline.probe = probe;

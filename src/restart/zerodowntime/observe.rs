@@ -29,7 +29,7 @@ use crate::client::Kube;
 use crate::podspec;
 use crate::restart::api::{self, Contact, Stop};
 use crate::restart::evict::FINAL_READ;
-use crate::restart::render::Reporter;
+use crate::restart::track::Tracker;
 use crate::restart::wait::{self, Cache, Keyed};
 
 /// The label the EndpointSlice controller puts on a Service's slices.
@@ -213,12 +213,12 @@ fn fatal(
     e: watcher::Error,
     what: &str,
     ns: &str,
-    reporter: &Reporter,
+    tracker: &Tracker,
 ) -> Option<String> {
     let not_served = matches!(&e,
         watcher::Error::InitialListFailed(kube::Error::Api(s)) | watcher::Error::WatchStartFailed(kube::Error::Api(s))
         if s.code == 404);
-    match wait::check_watch_error(kube, e, what, ns, reporter) {
+    match wait::check_watch_error(kube, e, what, ns, tracker) {
         Ok(()) => None,
         Err(_) if not_served && what.starts_with("endpointslices") => Some(
             "the API server does not serve discovery.k8s.io/v1 EndpointSlices (Kubernetes 1.21+)"
@@ -232,7 +232,7 @@ fn fatal(
 pub async fn begin(
     kube: &Kube,
     contact: &Contact,
-    reporter: &Reporter,
+    tracker: &Tracker,
     deadline: Instant,
     subject: Subject,
 ) -> Begin {
@@ -308,7 +308,7 @@ pub async fn begin(
                 Some((is_slices, Err(e))) => {
                     last_error = e.to_string();
                     let what = if is_slices { format!("endpointslices -l {SERVICE_NAME}") } else { format!("pods -l {}", o.subject.pod_selector) };
-                    if let Some(reason) = fatal(kube, e, &what, &ns, reporter) {
+                    if let Some(reason) = fatal(kube, e, &what, &ns, tracker) {
                         return Begin::Unknown { services, reason };
                     }
                 }
@@ -450,7 +450,7 @@ impl Observer {
         mut self,
         mut stop: signal::Receiver<bool>,
         contact: &Contact,
-        reporter: &Reporter,
+        tracker: &Tracker,
     ) -> (Timeline, Option<String>) {
         let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
         let drain = tokio::time::sleep_until(far);
@@ -465,7 +465,7 @@ impl Observer {
                     }
                     Some((is_slices, Err(e))) => {
                         let what = if is_slices { format!("endpointslices -l {SERVICE_NAME}") } else { format!("pods -l {}", self.subject.pod_selector) };
-                        if let Some(reason) = fatal(&self.kube, e, &what, &self.subject.ns, reporter) {
+                        if let Some(reason) = fatal(&self.kube, e, &what, &self.subject.ns, tracker) {
                             self.lost = Some(reason);
                             break;
                         }

@@ -28,7 +28,7 @@ use exit::Exit;
 /// Runs a parsed command line to completion and returns the exit code to report.
 pub async fn run(cli: Cli) -> Exit {
     init_logging(&cli.global);
-    let global = cli.global;
+    let global = settings::Global::new(cli.global);
     // Caught from the start: a signal during connection set-up still ends with the documented exit code.
     let mut signals = match signal::Signals::new() {
         Ok(s) => s,
@@ -40,9 +40,18 @@ pub async fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         // restart handles signals itself: it must say where each target stands and finish what must not
         // be left half done.
-        Command::Restart(args) => restart::run(args, &global, &mut signals).await,
-        Command::Explain(args) => interruptible(explain::run(args, &global), &mut signals).await,
-        Command::Diagnose(args) => interruptible(diagnose::run(args, &global), &mut signals).await,
+        Command::Restart(args) => match restart::Options::new(&args, &global) {
+            Ok(opts) => restart::run(opts, &mut signals).await,
+            Err(e) => Err(e),
+        },
+        Command::Explain(args) => match explain::Options::new(&args, &global) {
+            Ok(opts) => interruptible(explain::run(opts), &mut signals).await,
+            Err(e) => Err(e),
+        },
+        Command::Diagnose(args) => match diagnose::Options::new(&args, &global) {
+            Ok(opts) => interruptible(diagnose::run(opts), &mut signals).await,
+            Err(e) => Err(e),
+        },
         Command::Completion(args) => Ok(complete::print_script(args.shell)),
     };
     match result {
@@ -81,12 +90,6 @@ pub fn report(e: &Error) {
     for l in lines {
         eprintln!("{l}");
     }
-}
-
-/// Creates the connection settings and connects (for commands that need a cluster).
-pub async fn connect(global: &GlobalArgs) -> error::Result<client::Kube> {
-    let s = settings::ConnectSettings::from_args(global)?;
-    client::Kube::connect(&s).await
 }
 
 /// Logging on stderr, by kubectl's `-v` levels: 0 warnings, 1-3 info, 4-5 debug, 6-8 debug plus

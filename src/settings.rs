@@ -7,6 +7,34 @@ use std::time::Duration;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::{Error, Result};
 
+/// The global flags as every command reads them: the namespace asked for, colour, and the connection.
+/// The connection flags are validated when a command connects (offline `-f` never does), as before.
+#[derive(Debug, Clone, Default)]
+pub struct Global {
+    args: GlobalArgs,
+}
+
+impl Global {
+    pub fn new(args: GlobalArgs) -> Global {
+        Global { args }
+    }
+
+    /// `-n`, when given.
+    pub fn namespace(&self) -> Option<&str> {
+        self.args.namespace.as_deref()
+    }
+
+    /// How results print in `format` (colour unless `--no-color`, `NO_COLOR`, `TERM=dumb` or a pipe).
+    pub fn output(&self, format: OutputFormat) -> OutputSettings {
+        OutputSettings::new(format, self.args.no_color)
+    }
+
+    /// Validates the connection flags and connects, as kubectl does.
+    pub async fn connect(&self) -> Result<crate::client::Kube> {
+        crate::client::Kube::connect(&ConnectSettings::from_args(&self.args)?).await
+    }
+}
+
 /// How to reach the cluster: kubectl's connection flags, validated.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectSettings {

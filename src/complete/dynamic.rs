@@ -86,7 +86,7 @@ async fn from_cluster(needs: &Needs, conn: &Connection) -> Result<Found> {
         request_timeout: Some(format!("{}s", LOOKUP_TIMEOUT.as_secs())),
         ..GlobalArgs::default()
     };
-    let kube = crate::connect(&global).await?;
+    let kube = crate::settings::Global::new(global).connect().await?;
     let mut namespaces = Vec::new();
     if needs.namespaces {
         let api: Api<Namespace> = Api::all(kube.client.clone());

@@ -365,7 +365,7 @@ struct Targets {
 // checks them against the TARGET help text.
 const EXPLAIN_KINDS: &[Kind] = crate::explain::KINDS;
 const DIAGNOSE_KINDS: &[Kind] = crate::diagnose::KINDS;
-const RESTART_KINDS: &[Kind] = crate::restart::plan::KINDS;
+const RESTART_KINDS: &[Kind] = crate::restart::options::KINDS;
 // `explain` takes bare names as pods, so its prefixes are its kinds after the first, which must be Pod.
 const _: () = assert!(matches!(EXPLAIN_KINDS[0], Kind::Pod));
 

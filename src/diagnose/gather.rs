@@ -23,12 +23,11 @@ use kube::core::{ObjectList, PartialObjectMeta};
 use kube::Resource;
 use serde::de::DeserializeOwned;
 
-use super::context::{Context, ManualEndpoints, Related, RelatedIndex};
+use super::context::{ManualEndpoints, Related};
 use super::input::InputError;
 use super::model::KubeVersion;
 use crate::client::Kube;
 use crate::error::{Error, Result};
-use crate::output;
 use crate::target::Target;
 use crate::workload::Workload;
 
@@ -47,6 +46,23 @@ pub struct Gathered {
     pub version: std::result::Result<KubeVersion, String>,
     /// Named targets that do not exist, and reads that were refused (what could not be checked).
     pub errors: Vec<InputError>,
+    /// What the checks had to skip although nothing was refused (an API the server does not serve).
+    pub warnings: Vec<String>,
+}
+
+/// The reads that did not give what they were for: refused ones (errors: not checked) and APIs the
+/// server does not serve (warnings: nothing there to check).
+#[derive(Debug, Default)]
+struct Unread {
+    errors: Vec<InputError>,
+    warnings: Vec<String>,
+}
+
+impl Unread {
+    fn extend(&mut self, other: Unread) {
+        self.errors.extend(other.errors);
+        self.warnings.extend(other.warnings);
+    }
 }
 
 fn api<K>(kube: &Kube, ns: Option<&str>) -> Api<K>
@@ -79,20 +95,20 @@ fn feeds(what: &str) -> &'static str {
 
 /// A list that could not be read, as an error naming what was not checked (403), or a warning when the
 /// server does not serve the API at all (404: there is nothing to check). Other errors end the run.
-fn refused(e: Error, what: &str, ns: Option<&str>, errors: &mut Vec<InputError>) -> Result<()> {
+fn refused(e: Error, what: &str, ns: Option<&str>, unread: &mut Unread) -> Result<()> {
     if e.is_forbidden() {
         let why = match &e {
             Error::Forbidden { message } => message.clone(),
             other => other.to_string(),
         };
-        errors.push(InputError {
+        unread.errors.push(InputError {
             source: format!("cannot list {what} in {}", scope(ns)),
             message: format!("{why}; not checked: {}", feeds(what)),
         });
         return Ok(());
     }
     if e.is_not_found() {
-        output::warn(&format!(
+        unread.warnings.push(format!(
             "the server does not serve {what}; the checks that need them are skipped"
         ));
         return Ok(());
@@ -107,7 +123,7 @@ async fn pages<T, Fut>(
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
     fetch: impl Fn(ListParams) -> Fut,
     mut each: impl FnMut(T),
 ) -> Result<bool>
@@ -144,7 +160,7 @@ async fn each<K>(
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
     each: impl FnMut(K),
 ) -> Result<bool>
 where
@@ -167,7 +183,7 @@ async fn each_meta<K>(
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
     each: impl FnMut(PartialObjectMeta<K>),
 ) -> Result<bool>
 where
@@ -191,7 +207,7 @@ async fn unowned<K>(
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
     convert: fn(&K) -> Workload,
 ) -> Result<Vec<Workload>>
 where
@@ -269,9 +285,9 @@ pub async fn server_version(kube: &Kube) -> std::result::Result<KubeVersion, Str
 
 /// Reads the PDBs, HPAs and Services of a namespace (`None` = all namespaces) concurrently, then the
 /// EndpointSlices of Services without a selector (only when there are such Services).
-pub async fn related(kube: &Kube, ns: Option<&str>) -> Result<(Related, Vec<InputError>)> {
+async fn related(kube: &Kube, ns: Option<&str>) -> Result<(Related, Unread)> {
     let lp = ListParams::default();
-    let (mut e1, mut e2, mut e3) = (vec![], vec![], vec![]);
+    let (mut e1, mut e2, mut e3) = (Unread::default(), Unread::default(), Unread::default());
     let (mut pdbs, mut hpas, mut services) = (vec![], vec![], vec![]);
     let (p, h, s) = futures::try_join!(
         each::<PodDisruptionBudget>(kube, ns, &lp, "poddisruptionbudgets", &mut e1, |o| pdbs
@@ -281,7 +297,9 @@ pub async fn related(kube: &Kube, ns: Option<&str>) -> Result<(Related, Vec<Inpu
         }),
         each::<Service>(kube, ns, &lp, "services", &mut e3, |o| services.push(o)),
     )?;
-    let mut errors: Vec<InputError> = e1.into_iter().chain(e2).chain(e3).collect();
+    let mut errors = e1;
+    errors.extend(e2);
+    errors.extend(e3);
     let mut related = Related {
         pdbs: p.then_some(pdbs),
         hpas: h.then_some(hpas),
@@ -297,7 +315,7 @@ async fn manual_endpoints(
     kube: &Kube,
     ns: Option<&str>,
     related: &Related,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
 ) -> Result<Vec<ManualEndpoints>> {
     let selectorless: BTreeSet<(String, String)> = related
         .services
@@ -385,7 +403,7 @@ async fn manual_endpoints(
 async fn pod_owners(
     kube: &Kube,
     ns: Option<&str>,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
 ) -> Result<HashMap<(String, String), (String, String)>> {
     let mut owners = HashMap::new();
     each_meta::<Pod>(kube, ns, &ListParams::default(), "pods", errors, |m| {
@@ -422,7 +440,7 @@ pub async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Resul
         Some(s) => ListParams::default().labels(s),
         None => ListParams::default(),
     };
-    let mut errs: [Vec<InputError>; 8] = Default::default();
+    let mut errs: [Unread; 8] = Default::default();
     let [e0, e1, e2, e3, e4, e5, e6, e7] = &mut errs;
     let (mut deps, mut stss, mut dss, mut rcs, mut cjs) = (vec![], vec![], vec![], vec![], vec![]);
     let (lists, related, version) = futures::join!(
@@ -457,13 +475,17 @@ pub async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Resul
     workloads.extend(rss);
     workloads.extend(jobs);
     workloads.extend(pods);
-    let mut errors: Vec<InputError> = errs.into_iter().flatten().collect();
-    errors.extend(related_errors);
+    let mut unread = Unread::default();
+    for e in errs {
+        unread.extend(e);
+    }
+    unread.extend(related_errors);
     Ok(Gathered {
         workloads,
         related,
         version,
-        errors,
+        errors: unread.errors,
+        warnings: unread.warnings,
     })
 }
 
@@ -481,12 +503,13 @@ pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gather
         related(kube, Some(ns)),
         server_version(kube),
     );
-    let (related, errors) = related?;
+    let (related, unread) = related?;
     let mut g = Gathered {
         workloads: Vec::new(),
         related,
         version,
-        errors,
+        errors: unread.errors,
+        warnings: unread.warnings,
     };
     for (t, r) in targets.iter().zip(results) {
         match r {
@@ -499,23 +522,4 @@ pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gather
         }
     }
     Ok(g)
-}
-
-/// One live workload and its context, ready for [`super::rules::check`] (restart's preflight): the
-/// object, its namespace's PDBs, HPAs and Services, and the server's version. Reads that were refused
-/// leave their part of the context unknown and come back as errors.
-pub async fn one(
-    kube: &Kube,
-    ns: &str,
-    target: &Target,
-) -> Result<(Workload, Context, Vec<InputError>)> {
-    let (w, related, version) = futures::join!(
-        get_one(kube, ns, target),
-        related(kube, Some(ns)),
-        server_version(kube),
-    );
-    let w = w?;
-    let (related, errors) = related?;
-    let cx = RelatedIndex::new(&related).context(&w, version.unwrap_or(KubeVersion::DEFAULT));
-    Ok((w, cx, errors))
 }

@@ -197,6 +197,34 @@ pub fn rules_table(p: &Printer) -> Result<()> {
     ))
 }
 
+/// One warning for objects defined more than once (a directory with two variants of an install, a
+/// chart rendered twice): each is checked once, as its last definition.
+pub fn duplicates_warning(dups: &[super::input::Duplicate]) -> Option<String> {
+    if dups.is_empty() {
+        return None;
+    }
+    let examples: Vec<String> = dups
+        .iter()
+        .take(3)
+        .map(|(what, at)| format!("{what} ({})", at.join(", ")))
+        .collect();
+    Some(format!(
+        "{} object{} defined more than once; each is checked once, as its last definition (what `kubectl apply` leaves): {}{}",
+        dups.len(),
+        if dups.len() == 1 { " is" } else { "s are" },
+        examples.join("; "),
+        if dups.len() > 3 { "; …" } else { "" }
+    ))
+}
+
+/// Inputs that could not be used, on stderr as `error: SOURCE: MESSAGE` (after the findings of the
+/// good inputs, whatever the format).
+pub fn input_errors(errors: &[super::input::InputError]) {
+    for e in errors {
+        eprintln!("error: {}: {}", e.source, e.message);
+    }
+}
+
 /// `diagnose --explain RULE`.
 pub fn explain_rule(p: &Printer, r: &Rule) -> Result<()> {
     if p.is_machine() {

@@ -27,6 +27,7 @@ pub mod facts;
 pub mod gather;
 pub mod model;
 pub mod offline;
+pub mod options;
 pub mod render;
 pub mod targets;
 
@@ -36,81 +37,55 @@ use futures::stream::{self, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 
-use crate::cli::{ExplainArgs, GlobalArgs};
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::output::{Printer, Style};
-use crate::selector::Selector;
-use crate::settings::OutputSettings;
-use crate::target::{Kind, Target};
+use crate::target::Kind;
 
 pub use analyse::{analyse, analyse_indexed, Extra, Logs};
 pub use gather::ExplainOptions;
 pub use model::{ExplainReport, PodReport};
+pub use options::{Options, KINDS};
 pub use render::render_pod_report;
-
-/// The target kinds `explain` accepts (a bare name is a pod: [`Kind::Pod`] must stay first).
-pub const KINDS: &[Kind] = &[
-    Kind::Pod,
-    Kind::Deployment,
-    Kind::StatefulSet,
-    Kind::DaemonSet,
-    Kind::ReplicaSet,
-    Kind::Job,
-];
 
 /// How many pods are explained at once when a target has many.
 const PARALLEL: usize = 8;
 
-/// The reports, the line to print when there are none, and the named targets that do not exist.
-type Reports = (Vec<PodReport>, Option<String>, Vec<Error>);
+/// What a run found: the reports, the line to print when there are none, the named targets that do not
+/// exist, and warnings about the targets (a workload without pods).
+#[derive(Debug, Default)]
+pub struct Reports {
+    pub reports: Vec<PodReport>,
+    pub empty_msg: Option<String>,
+    pub missing: Vec<Error>,
+    pub warnings: Vec<String>,
+}
 
 /// From this many unhealthy pods in one namespace, its events are read in one list.
 const PREFETCH_EVENTS_FROM: usize = 4;
 
-pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
-    let printer = Printer::new(OutputSettings::new(args.output, global.no_color));
-    // kubectl's convention: --tail -1 means every line.
-    let tail = match args.tail {
-        -1 => None,
-        n if n < 0 => {
-            return Err(Error::usage(format!(
-                "--tail {n}: give a number of lines, or -1 for all of them"
-            )))
-        }
-        n => Some(u32::try_from(n).unwrap_or(u32::MAX)),
-    };
-    let opts = ExplainOptions {
-        container: args.container.clone(),
-        tail,
-        logs: !args.no_logs,
-    };
-    let selector = args.selector.as_deref().map(Selector::parse).transpose()?;
-    let targets: Vec<Target> = args
-        .targets
-        .iter()
-        .map(|t| Target::parse(t, Some(Kind::Pod), KINDS))
-        .collect::<Result<_>>()?;
-    if !targets.is_empty() && selector.is_some() {
-        return Err(Error::usage("name targets or use -l/--selector, not both"));
-    }
-    if args.all_namespaces && !targets.is_empty() {
-        return Err(Error::usage(
-            "-A/--all-namespaces cannot be used with named targets: name the namespace with -n",
-        ));
-    }
-
-    let (reports, empty_msg, missing) = match &args.filename {
+pub async fn run(o: Options) -> Result<Exit> {
+    let printer = Printer::new(o.output);
+    let selector = o.selector.as_ref().map(|(s, _)| s);
+    let Reports {
+        reports,
+        empty_msg,
+        missing,
+        warnings,
+    } = match &o.filename {
         Some(path) => {
             let (text, shown) = read_input(path)?;
-            offline::reports(&text, &shown, &targets, selector.as_ref(), &opts)?
+            offline::reports(&text, &shown, &o.targets, selector, &o.explain)?
         }
         None => {
-            let kube = crate::connect(global).await?;
-            live_reports(&kube, &args, &targets, selector.as_ref(), &opts).await?
+            let kube = o.global.connect().await?;
+            live_reports(&kube, &o).await?
         }
     };
+    for w in &warnings {
+        crate::output::warn(w);
+    }
     print(&printer, &reports, empty_msg.as_deref())?;
     if !missing.is_empty() {
         for e in &missing {
@@ -229,30 +204,25 @@ pub async fn explain_pod_object(kube: &Kube, pod: Pod, opts: &ExplainOptions) ->
     analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra)
 }
 
-async fn live_reports(
-    kube: &Kube,
-    args: &ExplainArgs,
-    targets: &[Target],
-    selector: Option<&Selector>,
-    opts: &ExplainOptions,
-) -> Result<Reports> {
+async fn live_reports(kube: &Kube, o: &Options) -> Result<Reports> {
     let ns = kube.namespace.clone();
-    let where_ = if args.all_namespaces {
+    let opts = &o.explain;
+    let where_ = if o.all_namespaces {
         "all namespaces".to_string()
     } else {
         format!("namespace {ns}")
     };
-    if targets.is_empty() {
-        let lp = match (selector, &args.selector) {
-            (Some(_), Some(s)) => ListParams::default().labels(s),
-            _ => ListParams::default(),
+    if o.targets.is_empty() {
+        let lp = match &o.selector {
+            Some((_, s)) => ListParams::default().labels(s),
+            None => ListParams::default(),
         };
-        let api: Api<Pod> = if args.all_namespaces {
+        let api: Api<Pod> = if o.all_namespaces {
             Api::all(kube.client.clone())
         } else {
             Api::namespaced(kube.client.clone(), &ns)
         };
-        let ns_opt = (!args.all_namespaces).then_some(ns.as_str());
+        let ns_opt = (!o.all_namespaces).then_some(ns.as_str());
         let pods = kube
             .call("list", "pods", ns_opt, api.list(&lp))
             .await?
@@ -260,47 +230,53 @@ async fn live_reports(
         targets::check_container_in(&pods, opts, &format!("any pod in {where_}"))?;
         let total = pods.len();
         // With -l every matching pod is reported (healthy ones in one line); without, only the unhealthy.
-        let only_unhealthy = selector.is_none();
+        let only_unhealthy = o.selector.is_none();
         let reports = explain_many(kube, pods, opts, only_unhealthy).await;
         let msg = if total == 0 {
-            match &args.selector {
-                Some(s) => format!("no pods match {s} in {where_}"),
+            match &o.selector {
+                Some((_, s)) => format!("no pods match {s} in {where_}"),
                 None => format!("no pods in {where_}"),
             }
         } else {
             format!("all {total} pods in {where_} are healthy")
         };
-        return Ok((reports, Some(msg), Vec::new()));
+        return Ok(Reports {
+            reports,
+            empty_msg: Some(msg),
+            ..Default::default()
+        });
     }
     // Named targets are explained concurrently; a missing one does not hide the others.
-    let results = futures::future::join_all(targets.iter().map(|t| {
+    let results = futures::future::join_all(o.targets.iter().map(|t| {
         let ns = ns.clone();
         async move {
             if t.kind == Kind::Pod {
-                return explain_pod(kube, &ns, &t.name, opts).await.map(|r| vec![r]);
+                let r = explain_pod(kube, &ns, &t.name, opts).await?;
+                return Ok::<_, Error>((vec![r], None));
             }
             let pods = targets::workload_pods(kube, &ns, t).await?;
-            if pods.is_empty() {
-                crate::output::warn(&format!("{} {} has no pods", t.kind.lower(), t.name));
-            }
-            targets::check_container_in(&pods, opts, &format!("{} {}", t.kind.lower(), t.name))?;
-            Ok(explain_many(kube, pods, opts, false).await)
+            let what = format!("{} {}", t.kind.lower(), t.name);
+            let warning = pods.is_empty().then(|| format!("{what} has no pods"));
+            targets::check_container_in(&pods, opts, &what)?;
+            Ok((explain_many(kube, pods, opts, false).await, warning))
         }
     }))
     .await;
-    let mut all = Vec::new();
-    let mut missing = Vec::new();
+    let mut out = Reports::default();
     for r in results {
         match r {
-            Ok(reports) => all.extend(reports),
-            Err(e) if e.is_not_found() => missing.push(e),
+            Ok((reports, warning)) => {
+                out.reports.extend(reports);
+                out.warnings.extend(warning);
+            }
+            Err(e) if e.is_not_found() => out.missing.push(e),
             Err(e) => return Err(e),
         }
     }
-    if all.is_empty() && !missing.is_empty() {
-        return Err(missing.remove(0));
+    if out.reports.is_empty() && !out.missing.is_empty() {
+        return Err(out.missing.remove(0));
     }
-    Ok((all, None, missing))
+    Ok(out)
 }
 
 /// Explains many pods concurrently (healthy-looking ones without any API call), worst first;

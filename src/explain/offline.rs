@@ -18,6 +18,7 @@ use super::events::{EventIndex, EventRecord};
 use super::gather::ExplainOptions;
 use super::model::PodReport;
 use super::targets;
+use super::Reports;
 
 /// The objects found in a file.
 #[derive(Debug, Default)]
@@ -125,15 +126,15 @@ fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Resul
     Ok(())
 }
 
-/// The reports for the pods of a saved file (named `shown`), the line to print when none match, and
-/// no missing targets (a missing name is an input error).
+/// The reports for the pods of a saved file (named `shown`) and the line to print when none match (a
+/// missing name is an input error, not a missing target).
 pub fn reports(
     text: &str,
     shown: &str,
     names: &[Target],
     selector: Option<&Selector>,
     opts: &ExplainOptions,
-) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
+) -> Result<Reports> {
     reports_from(&parse(text, shown)?, shown, names, selector, opts)
 }
 
@@ -144,7 +145,7 @@ pub fn reports_from(
     names: &[Target],
     selector: Option<&Selector>,
     opts: &ExplainOptions,
-) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
+) -> Result<Reports> {
     if let Some(t) = names.iter().find(|t| t.kind != Kind::Pod) {
         return Err(Error::usage(format!(
             "with -f only pod names can be given, not {}/{}",
@@ -199,11 +200,11 @@ pub fn reports_from(
         })
         .collect();
     super::sort_worst_first(&mut reports);
-    Ok((
+    Ok(Reports {
         reports,
-        Some(format!("no matching pods in {shown}")),
-        Vec::new(),
-    ))
+        empty_msg: Some(format!("no matching pods in {shown}")),
+        ..Default::default()
+    })
 }
 
 impl Loaded {
@@ -373,7 +374,9 @@ items:
         let work = |failing: usize, others: usize| {
             let l = sweep(failing, others);
             let before = super::super::events::work_on_this_thread();
-            let (reports, _, _) = reports_from(&l, "f", &[], None, &opts).expect("reports");
+            let reports = reports_from(&l, "f", &[], None, &opts)
+                .expect("reports")
+                .reports;
             assert_eq!(reports.len(), failing);
             assert!(
                 reports.iter().all(|r| r.events.len() == 3),

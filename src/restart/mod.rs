@@ -49,6 +49,7 @@ pub mod backup;
 pub mod evict;
 pub mod interrupt;
 pub mod model;
+pub mod options;
 pub mod plan;
 pub mod preflight;
 pub mod render;
@@ -66,12 +67,10 @@ use kube::api::{DeleteParams, ListParams};
 use kube::Api;
 use tokio::time::Instant;
 
-use crate::cli::{GlobalArgs, RestartArgs};
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::output::Printer;
-use crate::settings::OutputSettings;
 use crate::signal::{Signal, Signals};
 use crate::target::Kind;
 use crate::workload::{Object, Strategy};
@@ -79,7 +78,8 @@ use api::{Contact, Stop};
 use evict::Evictor;
 use interrupt::Interrupt;
 use model::{Gate, RunOutcome, State, TargetState};
-use plan::{Options, Step, Subject};
+pub use options::Options;
+use plan::{Step, Subject};
 use render::Reporter;
 use status::Expect;
 use track::Tracker;
@@ -101,12 +101,11 @@ fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {
     Ok(outcome.exit())
 }
 
-pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) -> Result<Exit> {
-    let opts = Options::from_args(&args)?;
-    let printer = Printer::new(OutputSettings::new(args.output.into(), global.no_color));
+pub async fn run(opts: Options, signals: &mut Signals) -> Result<Exit> {
+    let printer = Printer::new(opts.output);
     let kube = tokio::select! {
-        r = crate::connect(global) => r?,
-        s = signals.recv() => return stopped_early(s, &printer, global.namespace.as_deref().unwrap_or("")),
+        r = opts.global.connect() => r?,
+        s = signals.recv() => return stopped_early(s, &printer, opts.global.namespace().unwrap_or("")),
     };
     let ns = kube.namespace.clone();
     let contact = Contact::default();
@@ -217,7 +216,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
     tracker.close(interrupted);
     let states = tracker.snapshot();
     if let Some(sig) = first {
-        let resume = resume_hints(&states, &steps, &ns, &args);
+        let resume = resume_hints(&states, &steps, &ns, &opts.resume_flags);
         let unfinished: Vec<String> = abandoned.iter().map(|o| o.if_abandoned.clone()).collect();
         tracker.interrupted(sig, &resume, &unfinished);
         if !tracker.is_json() {
@@ -252,7 +251,7 @@ fn resume_hints(
     states: &[TargetState],
     steps: &[Step],
     ns: &str,
-    args: &RestartArgs,
+    resume_flags: &str,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for (s, step) in states.iter().zip(steps) {
@@ -285,25 +284,10 @@ fn resume_hints(
         .map(|s| s.target.clone())
         .collect();
     if !remaining.is_empty() {
-        let mut cmd = format!("kubectl graceful restart {} -n {ns}", remaining.join(" "));
-        if let Some(d) = &args.stable_for {
-            cmd.push_str(&format!(" --stable-for {d}"));
-        }
-        if args.timeout != "5m" {
-            cmd.push_str(&format!(" --timeout {}", args.timeout));
-        }
-        for (on, flag) in [
-            (args.force, " --force"),
-            (args.rollback_on_failure, " --rollback-on-failure"),
-        ] {
-            if on {
-                cmd.push_str(flag);
-            }
-        }
-        if args.parallel > 1 {
-            cmd.push_str(&format!(" --parallel {}", args.parallel));
-        }
-        out.push(format!("to resume: {cmd}"));
+        out.push(format!(
+            "to resume: kubectl graceful restart {} -n {ns}{resume_flags}",
+            remaining.join(" ")
+        ));
     }
     out
 }
@@ -871,7 +855,7 @@ fn pod_selector(p: &Pod) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::restart::plan::tests::args;
+    use crate::restart::options::tests::{args, options};
     use crate::target::Target;
 
     fn step(kind: Kind, name: &str) -> Step {
@@ -910,8 +894,16 @@ mod tests {
         states[0].state = State::Complete;
         states[1].state = State::Interrupted;
         states[2].state = State::Skipped;
-        let a = args(&["x", "--stable-for", "30s", "--timeout", "10m", "--force"]);
-        let hints = resume_hints(&states, &steps, "shop", &a);
+        let o = options(&args(&[
+            "deploy/x",
+            "--stable-for",
+            "30s",
+            "--timeout",
+            "10m",
+            "--force",
+        ]))
+        .unwrap();
+        let hints = resume_hints(&states, &steps, "shop", &o.resume_flags);
         assert_eq!(
             hints,
             [
@@ -924,7 +916,7 @@ mod tests {
         let mut states = vec![TargetState::new("pod/p".into(), "d", "Eviction", 1)];
         states[0].state = State::Interrupted;
         assert_eq!(
-            resume_hints(&states, &steps, "d", &args(&["x"])),
+            resume_hints(&states, &steps, "d", ""),
             ["to resume: kubectl graceful restart pod/p -n d"]
         );
     }

@@ -52,7 +52,8 @@ pub mod traffic;
 #[cfg(test)]
 mod fixture_tests;
 
-pub use crate::workload::{Origin, Strategy, Workload};
+pub use crate::source::Origin;
+pub use crate::workload::{Strategy, Workload};
 pub use context::{Context, Related, RelatedIndex};
 pub use model::KubeVersion;
 pub use options::{Check, Mode, Options, KINDS};

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::render::DiagnoseReport;
 use super::rules::{Severity, RULES};
-use crate::workload::Origin;
+use crate::source::Origin;
 
 pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFO_URI: &str = "https://github.com/kubectl-graceful/kubectl-graceful";

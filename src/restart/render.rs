@@ -142,15 +142,19 @@ impl Reporter {
                 let p = &self.printer;
                 self.log(&format!("{t}: {} {verdict}", p.paint("UNKNOWN:", Style::Warning)));
             }
-            Event::ZeroDowntime { zero_downtime: z } => self.log(&format!(
-                "{t}: zero downtime {}: {}",
-                z.verdict.as_str(),
-                z.summary
-            )),
+            // "No Service selects it" says nothing about the rollout: the summary table row is enough.
+            Event::ZeroDowntime { zero_downtime: z } if z.verdict != ZeroVerdict::NotApplicable => {
+                self.log(&format!(
+                    "{t}: zero downtime {}: {}",
+                    z.verdict.as_str(),
+                    z.summary
+                ))
+            }
             Event::RollbackStarted { detail } => self.log(&format!("{t}: rolling back: {detail}")),
             Event::RollbackComplete { detail, .. } => self.log(&format!("{t}: {detail}")),
             // Shown as notes and tables at the end (`interrupted`, `summary_table`).
             Event::PreflightFinding(_)
+            | Event::ZeroDowntime { .. }
             | Event::PodReady { .. }
             | Event::Interrupted { .. }
             | Event::Summary { .. } => {}

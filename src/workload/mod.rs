@@ -4,7 +4,7 @@
 //! - [`Object`] (`object.rs`): a workload object as the API serves it (status included), of any kind,
 //!   with the accessors restart's waiting reads (generations, desired pods, partition, revisions);
 //! - [`Workload`] (`model.rs`): its spec normalised into one shape for every kind, live or from a
-//!   manifest (what diagnose's rules and restart's plan read), and its [`Origin`];
+//!   manifest (what diagnose's rules and restart's plan read);
 //! - [`fetch`]: `GET`/`PATCH` a workload by kind, the one match from a [`Kind`] to a typed request;
 //! - [`rollout`]: int-or-percent values, each kind's strategy with the API defaults, maxSurge and
 //!   maxUnavailable in pods as each controller rounds them;
@@ -25,7 +25,7 @@ pub mod progress;
 pub mod rollout;
 
 pub use crate::target::Kind;
-pub use model::{Origin, Workload};
+pub use model::Workload;
 #[cfg(test)]
 pub use object::from_yaml;
 pub use object::{Object, FIELD_MANAGER, RESTARTED_AT};

@@ -2,7 +2,7 @@
 //! ReplicationControllers, Jobs, CronJobs and bare Pods, live or from manifests: what the object itself
 //! says about its pods and its rollout, nothing about its surroundings (those are diagnose's
 //! [`crate::diagnose::Context`]) and nothing of its status (that is the live [`super::Object`]).
-//! diagnose's rules and restart's plan read it. [`Origin`]: where it was read.
+//! diagnose's rules and restart's plan read it, with the [`Origin`] it was read at.
 
 use std::collections::BTreeMap;
 
@@ -12,40 +12,8 @@ use k8s_openapi::api::core::v1::{Pod, PodSpec, PodTemplateSpec, ReplicationContr
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 
 use super::rollout::{self, Strategy};
+use crate::source::Origin;
 use crate::target::Kind;
-
-/// Where a workload was read: a manifest (file, line of the object, item of a `List`) or the cluster.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Origin {
-    /// The file as given (`<stdin>` for `-`); None: read from the cluster.
-    pub file: Option<String>,
-    /// 1-based line the object starts on.
-    pub line: Option<usize>,
-    /// Index in a `List`'s items.
-    pub item: Option<usize>,
-}
-
-impl Origin {
-    pub fn file(file: &str, line: usize, item: Option<usize>) -> Origin {
-        Origin {
-            file: Some(file.to_string()),
-            line: Some(line),
-            item,
-        }
-    }
-
-    /// `file:line`, `file:line (item N)`, or `cluster`.
-    pub fn text(&self) -> String {
-        match (&self.file, self.line) {
-            (Some(f), Some(l)) => match self.item {
-                Some(i) => format!("{f}:{l} (item {i})"),
-                None => format!("{f}:{l}"),
-            },
-            (Some(f), None) => f.clone(),
-            _ => "cluster".to_string(),
-        }
-    }
-}
 
 /// One workload, normalised: what its own object says, nothing about its surroundings.
 #[derive(Debug, Clone)]

@@ -4,19 +4,18 @@
 //! *gather* (API calls) → *analyse* (pure functions over k8s-openapi types) → *render*.
 
 pub mod cli;
-pub mod client;
+pub(crate) mod client;
 pub mod complete;
 pub mod diagnose;
 pub mod error;
 pub mod exit;
 pub mod explain;
-
-pub mod output;
-pub mod podspec;
-pub mod restart;
-pub mod selector;
-pub mod settings;
-pub mod signal;
+pub(crate) mod output;
+pub(crate) mod podspec;
+pub(crate) mod restart;
+pub(crate) mod selector;
+pub(crate) mod settings;
+pub(crate) mod signal;
 pub mod source;
 pub mod target;
 pub mod workload;

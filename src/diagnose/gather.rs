@@ -32,14 +32,14 @@ use crate::target::Target;
 use crate::workload::Workload;
 
 /// Objects per list request (kubectl's `--chunk-size` default).
-pub const PAGE: u32 = 500;
+pub(crate) const PAGE: u32 = 500;
 /// Up to this many pods (ReplicaSets, Jobs) without a controller are read one by one; more, and their
 /// kind is listed again in full, page by page, keeping only those.
 const GET_EACH_MAX: usize = 50;
 
 /// What live mode found.
 #[derive(Debug)]
-pub struct Gathered {
+pub(crate) struct Gathered {
     pub workloads: Vec<Workload>,
     pub related: Related,
     /// The server's version, or why it could not be read.
@@ -268,7 +268,7 @@ fn owned(meta: &ObjectMeta) -> bool {
 
 /// The server version, or why it could not be read (the caller warns once the reads that matter
 /// have succeeded: a server that cannot be reached at all is reported as that, not as a version).
-pub async fn server_version(kube: &Kube) -> std::result::Result<KubeVersion, String> {
+pub(crate) async fn server_version(kube: &Kube) -> std::result::Result<KubeVersion, String> {
     let info = kube
         .call(
             "get",
@@ -435,7 +435,7 @@ async fn pod_owners(
 /// Every workload of a namespace (`None` = all namespaces), with `-l` applied to the workloads:
 /// Deployments, StatefulSets, DaemonSets, ReplicationControllers and CronJobs; ReplicaSets, Jobs and
 /// pods without a controller. Related objects and the version are read at the same time.
-pub async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Result<Gathered> {
+pub(crate) async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Result<Gathered> {
     let lp = match selector {
         Some(s) => ListParams::default().labels(s),
         None => ListParams::default(),
@@ -497,7 +497,7 @@ async fn get_one(kube: &Kube, ns: &str, t: &Target) -> Result<Workload> {
 
 /// The named workloads of one namespace, plus related objects and the version, concurrently.
 /// A target that does not exist is reported in `errors` and the others are still checked.
-pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gathered> {
+pub(crate) async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gathered> {
     let (results, related, version) = futures::join!(
         futures::future::join_all(targets.iter().map(|t| get_one(kube, ns, t))),
         related(kube, Some(ns)),

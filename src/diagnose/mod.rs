@@ -40,14 +40,14 @@
 //! line of its object.
 //!
 pub mod context;
-pub mod gather;
+pub(crate) mod gather;
 pub mod input;
 pub mod model;
-pub mod options;
-pub mod render;
+pub(crate) mod options;
+pub(crate) mod render;
 pub mod rules;
-pub mod sarif;
-pub mod traffic;
+pub(crate) mod sarif;
+pub(crate) mod traffic;
 
 #[cfg(test)]
 mod fixture_tests;
@@ -56,7 +56,7 @@ pub use crate::source::Origin;
 pub use crate::workload::{Strategy, Workload};
 pub use context::{Context, Related, RelatedIndex};
 pub use model::KubeVersion;
-pub use options::{Check, Mode, Options, KINDS};
+pub(crate) use options::{Check, Mode, Options, KINDS};
 pub use rules::{check, Finding, Fix, FixTarget, Severity, RULES};
 
 use crate::error::Result;
@@ -67,7 +67,7 @@ use crate::target::Target;
 use input::InputError;
 use render::{DiagnoseReport, Summary, WorkloadReport, API_VERSION};
 
-pub async fn run(o: Options) -> Result<Exit> {
+pub(crate) async fn run(o: Options) -> Result<Exit> {
     let printer = Printer::new(o.output);
     let c = match o.mode {
         Mode::Rules => {
@@ -284,7 +284,7 @@ fn check_all(
 }
 
 /// 2 when an input was bad, else 1 when a finding is at or above `--fail-on` (None: never), else 0.
-pub fn exit_code(report: &DiagnoseReport, fail_on: Option<Severity>) -> Exit {
+pub(crate) fn exit_code(report: &DiagnoseReport, fail_on: Option<Severity>) -> Exit {
     if !report.errors.is_empty() {
         return Exit::Error;
     }

@@ -14,7 +14,7 @@ use crate::settings::{Global, OutputSettings};
 use crate::target::{Kind, Target};
 
 /// The target kinds `diagnose` accepts live.
-pub const KINDS: &[Kind] = &[
+pub(crate) const KINDS: &[Kind] = &[
     Kind::Deployment,
     Kind::StatefulSet,
     Kind::DaemonSet,
@@ -26,7 +26,7 @@ pub const KINDS: &[Kind] = &[
 
 /// What a `diagnose` run does.
 #[derive(Debug)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `diagnose rules`: list every rule.
     Rules,
     /// `diagnose --explain RULE`.
@@ -37,7 +37,7 @@ pub enum Mode {
 
 /// Which workloads to check, and how.
 #[derive(Debug, Clone)]
-pub struct Check {
+pub(crate) struct Check {
     pub targets: Vec<Target>,
     /// `-l`, parsed, and as typed (sent to the API server as it is).
     pub selector: Option<(Selector, String)>,
@@ -58,7 +58,7 @@ pub struct Check {
 
 /// Validated options of one `diagnose` run.
 #[derive(Debug)]
-pub struct Options {
+pub(crate) struct Options {
     pub mode: Mode,
     pub output: OutputSettings,
     /// The connection and `-n`.
@@ -66,7 +66,7 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(args: &DiagnoseArgs, global: &Global) -> Result<Options> {
+    pub(crate) fn new(args: &DiagnoseArgs, global: &Global) -> Result<Options> {
         let output = global.output(args.output.format());
         let with = |mode| {
             Ok(Options {

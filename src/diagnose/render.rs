@@ -7,12 +7,12 @@ use super::rules::{Finding, Rule, Severity, RULES};
 use crate::error::Result;
 use crate::output::{Printer, Style};
 
-pub const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
+pub(crate) const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
 
 /// The machine-readable report (`-o json|yaml`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DiagnoseReport {
+pub(crate) struct DiagnoseReport {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub kubernetes_version: String,
@@ -22,7 +22,7 @@ pub struct DiagnoseReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct WorkloadReport {
+pub(crate) struct WorkloadReport {
     pub kind: String,
     pub namespace: String,
     pub name: String,
@@ -31,7 +31,7 @@ pub struct WorkloadReport {
 }
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub workloads: usize,
     pub errors: usize,
     pub warnings: usize,
@@ -39,7 +39,7 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub fn of(workloads: &[WorkloadReport]) -> Summary {
+    pub(crate) fn of(workloads: &[WorkloadReport]) -> Summary {
         let mut s = Summary {
             workloads: workloads.len(),
             ..Default::default()
@@ -55,7 +55,7 @@ impl Summary {
     }
 
     /// `3 workloads, 2 errors, 5 warnings, 1 info`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         format!(
@@ -77,7 +77,7 @@ fn style(s: Severity) -> Style {
 }
 
 /// Prints the report for people: per workload a header, a table and its fixes; then the summary.
-pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
+pub(crate) fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
     for (i, w) in report.workloads.iter().enumerate() {
         if i > 0 {
             p.line("")?;
@@ -158,7 +158,7 @@ pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
 }
 
 /// `diagnose rules`.
-pub fn rules_table(p: &Printer) -> Result<()> {
+pub(crate) fn rules_table(p: &Printer) -> Result<()> {
     if p.is_machine() {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
@@ -199,7 +199,7 @@ pub fn rules_table(p: &Printer) -> Result<()> {
 
 /// One warning for objects defined more than once (a directory with two variants of an install, a
 /// chart rendered twice): each is checked once, as its last definition.
-pub fn duplicates_warning(dups: &[super::input::Duplicate]) -> Option<String> {
+pub(crate) fn duplicates_warning(dups: &[super::input::Duplicate]) -> Option<String> {
     if dups.is_empty() {
         return None;
     }
@@ -219,14 +219,14 @@ pub fn duplicates_warning(dups: &[super::input::Duplicate]) -> Option<String> {
 
 /// Inputs that could not be used, on stderr as `error: SOURCE: MESSAGE` (after the findings of the
 /// good inputs, whatever the format).
-pub fn input_errors(errors: &[super::input::InputError]) {
+pub(crate) fn input_errors(errors: &[super::input::InputError]) {
     for e in errors {
         eprintln!("error: {}: {}", e.source, e.message);
     }
 }
 
 /// `diagnose --explain RULE`.
-pub fn explain_rule(p: &Printer, r: &Rule) -> Result<()> {
+pub(crate) fn explain_rule(p: &Printer, r: &Rule) -> Result<()> {
     if p.is_machine() {
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]

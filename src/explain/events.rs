@@ -29,7 +29,7 @@ pub struct EventRecord {
 
 impl EventRecord {
     /// The container an event is about: from `fieldPath`, else from the message's wording.
-    pub fn container(&self) -> Option<String> {
+    pub(crate) fn container(&self) -> Option<String> {
         if let Some(fp) = &self.field_path {
             if let (Some(open), Some(close)) = (fp.find('{'), fp.rfind('}')) {
                 if open < close {
@@ -57,16 +57,16 @@ impl EventRecord {
     }
 
     /// True when the event is about this container (or about no container in particular is false).
-    pub fn is_for_container(&self, name: &str) -> bool {
+    pub(crate) fn is_for_container(&self, name: &str) -> bool {
         self.container().as_deref() == Some(name)
     }
 
     /// The latest time the event is known to have happened.
-    pub fn when(&self) -> Option<Timestamp> {
+    pub(crate) fn when(&self) -> Option<Timestamp> {
         self.last.or(self.first)
     }
 
-    pub fn from_core(e: &CoreEvent) -> EventRecord {
+    pub(crate) fn from_core(e: &CoreEvent) -> EventRecord {
         let first = e
             .first_timestamp
             .as_ref()
@@ -101,7 +101,7 @@ impl EventRecord {
         }
     }
 
-    pub fn from_new(e: &NewEvent) -> EventRecord {
+    pub(crate) fn from_new(e: &NewEvent) -> EventRecord {
         let first = e
             .deprecated_first_timestamp
             .as_ref()
@@ -163,7 +163,7 @@ fn reference(r: Option<&ObjectReference>) -> RefParts {
 /// name for events that carry no uid. Building it is linear in the events; each lookup is linear in
 /// the events of that pod, so explaining N pods among M events costs O(N + M), not O(N × M).
 #[derive(Debug, Default)]
-pub struct EventIndex {
+pub(crate) struct EventIndex {
     events: Vec<EventRecord>,
     /// Positions of pod events that carry a uid, by uid.
     by_uid: HashMap<String, Vec<usize>>,
@@ -177,7 +177,8 @@ thread_local! {
 }
 
 /// How many events this thread has indexed or examined so far (see [`EventIndex`]).
-pub fn work_on_this_thread() -> usize {
+#[cfg(test)]
+pub(crate) fn work_on_this_thread() -> usize {
     WORK.with(Cell::get)
 }
 
@@ -186,7 +187,7 @@ fn count_work(n: usize) {
 }
 
 impl EventIndex {
-    pub fn new(events: Vec<EventRecord>) -> EventIndex {
+    pub(crate) fn new(events: Vec<EventRecord>) -> EventIndex {
         let mut by_uid: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_name: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (i, e) in events.iter().enumerate() {
@@ -210,17 +211,9 @@ impl EventIndex {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.events.len()
-    }
-
     /// The events about one pod (by uid when the event carries it, else by namespace and name), in
     /// time order, and whether events of an earlier pod with the same name were left out.
-    pub fn for_pod(
+    pub(crate) fn for_pod(
         &self,
         namespace: &str,
         name: &str,
@@ -263,7 +256,8 @@ impl EventIndex {
 
 /// Keeps the events about one pod from a list (see [`EventIndex::for_pod`]); for a single pod the
 /// index costs what one scan costs.
-pub fn for_pod(
+#[cfg(test)]
+pub(crate) fn for_pod(
     events: &[EventRecord],
     namespace: &str,
     name: &str,
@@ -273,7 +267,7 @@ pub fn for_pod(
 }
 
 /// Sorts events by time; events without a time keep their relative order at the end.
-pub fn sort(events: &mut [EventRecord]) {
+pub(crate) fn sort(events: &mut [EventRecord]) {
     events.sort_by(|a, b| match (a.when(), b.when()) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => std::cmp::Ordering::Less,

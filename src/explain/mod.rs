@@ -8,9 +8,8 @@
 //! many pods stays linear.
 //!
 //! Reusable entry points (for `restart`): [`explain_pod`] (GET + explain one pod),
-//! [`explain_pod_object`] (a pod already listed), [`explain_many`] (many pods, worst first) and
-//! [`render_pod_report`] (the human block for one [`PodReport`]); `PodReport::has_findings()` tells
-//! whether it explains a failure.
+//! [`explain_many`] (many pods, worst first) and [`render_pod_report`] (the human block for one
+//! [`PodReport`]); `PodReport::has_findings()` tells whether it explains a failure.
 //!
 //! ## Cause ids (`verdict.cause` in `-o json|yaml`)
 //! `oom-killed`, `node-oom`, `grace-period-exceeded`, `liveness-probe`, `readiness-probe`,
@@ -23,13 +22,13 @@
 
 pub mod analyse;
 pub mod events;
-pub mod facts;
+pub(crate) mod facts;
 pub mod gather;
 pub mod model;
 pub mod offline;
-pub mod options;
-pub mod render;
-pub mod targets;
+pub(crate) mod options;
+pub(crate) mod render;
+pub(crate) mod targets;
 
 use std::collections::BTreeMap;
 
@@ -43,11 +42,12 @@ use crate::exit::Exit;
 use crate::output::{Printer, Style};
 use crate::target::Kind;
 
-pub use analyse::{analyse, analyse_indexed, Extra, Logs};
+pub(crate) use analyse::analyse_indexed;
+pub use analyse::{analyse, Extra, Logs};
 pub use gather::ExplainOptions;
 pub use model::{ExplainReport, PodReport};
-pub use options::{Options, KINDS};
-pub use render::render_pod_report;
+pub(crate) use options::{Options, KINDS};
+pub(crate) use render::render_pod_report;
 
 /// How many pods are explained at once when a target has many.
 const PARALLEL: usize = 8;
@@ -55,7 +55,7 @@ const PARALLEL: usize = 8;
 /// What a run found: the reports, the line to print when there are none, the named targets that do not
 /// exist, and warnings about the targets (a workload without pods).
 #[derive(Debug, Default)]
-pub struct Reports {
+pub(crate) struct Reports {
     pub reports: Vec<PodReport>,
     pub empty_msg: Option<String>,
     pub missing: Vec<Error>,
@@ -65,7 +65,7 @@ pub struct Reports {
 /// From this many unhealthy pods in one namespace, its events are read in one list.
 const PREFETCH_EVENTS_FROM: usize = 4;
 
-pub async fn run(o: Options) -> Result<Exit> {
+pub(crate) async fn run(o: Options) -> Result<Exit> {
     let printer = Printer::new(o.output);
     let selector = o.selector.as_ref().map(|(s, _)| s);
     let Reports {
@@ -152,7 +152,7 @@ fn print(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<
 }
 
 /// Worst first: failures, then warnings, then healthy pods; more restarts first.
-pub fn sort_worst_first(reports: &mut [PodReport]) {
+pub(crate) fn sort_worst_first(reports: &mut [PodReport]) {
     reports.sort_by_key(|r| {
         (
             r.healthy,
@@ -165,7 +165,7 @@ pub fn sort_worst_first(reports: &mut [PodReport]) {
 }
 
 /// The report from the pod object alone (no API calls): enough to tell a healthy pod.
-pub fn quick_report(pod: &Pod, opts: &ExplainOptions) -> PodReport {
+pub(crate) fn quick_report(pod: &Pod, opts: &ExplainOptions) -> PodReport {
     let extra = Extra {
         container: opts.container.clone(),
         ..Default::default()
@@ -180,7 +180,7 @@ fn looks_healthy(pod: &Pod, opts: &ExplainOptions) -> bool {
 
 /// GETs a pod (and its events, in parallel) and explains it. A missing pod is the foundation's
 /// NotFound error (exit 2); a healthy one needs nothing more.
-pub async fn explain_pod(
+pub(crate) async fn explain_pod(
     kube: &Kube,
     ns: &str,
     name: &str,
@@ -194,14 +194,6 @@ pub async fn explain_pod(
     }
     let g = gather::gather(kube, pod, opts, events).await;
     Ok(analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra))
-}
-
-/// Explains a pod already in hand (from a list): reads its events, logs, node and owner concurrently.
-pub async fn explain_pod_object(kube: &Kube, pod: Pod, opts: &ExplainOptions) -> PodReport {
-    let (ns, name) = gather::namespace_and_name(kube, &pod);
-    let events = gather::read_events(kube, &ns, Some(&name));
-    let g = gather::gather(kube, pod, opts, events).await;
-    analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra)
 }
 
 async fn live_reports(kube: &Kube, o: &Options) -> Result<Reports> {
@@ -281,7 +273,7 @@ async fn live_reports(kube: &Kube, o: &Options) -> Result<Reports> {
 
 /// Explains many pods concurrently (healthy-looking ones without any API call), worst first;
 /// with `only_unhealthy`, healthy pods are left out. For callers such as `restart`.
-pub async fn explain_many(
+pub(crate) async fn explain_many(
     kube: &Kube,
     pods: Vec<Pod>,
     opts: &ExplainOptions,

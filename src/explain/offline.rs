@@ -106,7 +106,7 @@ fn take(v: serde_json::Value, at: &str, out: &mut Loaded) -> Result<()> {
 
 /// The reports for the pods of a saved file (named `shown`) and the line to print when none match (a
 /// missing name is an input error, not a missing target).
-pub fn reports(
+pub(crate) fn reports(
     text: &str,
     shown: &str,
     names: &[Target],
@@ -117,7 +117,7 @@ pub fn reports(
 }
 
 /// As [`reports`], on objects already read.
-pub fn reports_from(
+pub(crate) fn reports_from(
     loaded: &Loaded,
     shown: &str,
     names: &[Target],

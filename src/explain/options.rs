@@ -11,7 +11,7 @@ use crate::settings::{Global, OutputSettings};
 use crate::target::{Kind, Target};
 
 /// The target kinds `explain` accepts (a bare name is a pod: [`Kind::Pod`] must stay first).
-pub const KINDS: &[Kind] = &[
+pub(crate) const KINDS: &[Kind] = &[
     Kind::Pod,
     Kind::Deployment,
     Kind::StatefulSet,
@@ -22,7 +22,7 @@ pub const KINDS: &[Kind] = &[
 
 /// Validated options of one `explain` run.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     pub targets: Vec<Target>,
     /// `-l`, parsed, and as typed (sent to the API server as it is, and named in messages).
     pub selector: Option<(Selector, String)>,
@@ -37,7 +37,7 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(args: &ExplainArgs, global: &Global) -> Result<Options> {
+    pub(crate) fn new(args: &ExplainArgs, global: &Global) -> Result<Options> {
         // kubectl's convention: --tail -1 means every line.
         let tail = match args.tail {
             -1 => None,

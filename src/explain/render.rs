@@ -6,7 +6,7 @@ use super::facts;
 use super::model::*;
 
 /// Renders one pod's report as text (ANSI colour per the printer's settings).
-pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
+pub(crate) fn render_pod_report(p: &Printer, r: &PodReport) -> String {
     let mut out = String::new();
     let restarts = match r.restarts {
         1 => "1 restart".to_string(),
@@ -117,7 +117,7 @@ pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
 }
 
 /// One closing line when several pods were explained: how many failed, warn, are healthy.
-pub fn render_summary(reports: &[PodReport]) -> Option<String> {
+pub(crate) fn render_summary(reports: &[PodReport]) -> Option<String> {
     if reports.len() < 2 {
         return None;
     }

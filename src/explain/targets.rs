@@ -13,7 +13,7 @@ use crate::target::Target;
 
 use super::gather::ExplainOptions;
 
-pub fn container_names(pod: &Pod) -> Vec<String> {
+pub(crate) fn container_names(pod: &Pod) -> Vec<String> {
     let Some(s) = pod.spec.as_ref() else {
         return Vec::new();
     };
@@ -32,7 +32,7 @@ pub fn container_names(pod: &Pod) -> Vec<String> {
 }
 
 /// `-c NAME` must name a container of the pod.
-pub fn check_container(pod: &Pod, opts: &ExplainOptions) -> Result<()> {
+pub(crate) fn check_container(pod: &Pod, opts: &ExplainOptions) -> Result<()> {
     check_container_in(
         std::slice::from_ref(pod),
         opts,
@@ -41,7 +41,7 @@ pub fn check_container(pod: &Pod, opts: &ExplainOptions) -> Result<()> {
 }
 
 /// `-c NAME` must name a container of at least one of the pods (`what` names them in the error).
-pub fn check_container_in(pods: &[Pod], opts: &ExplainOptions, what: &str) -> Result<()> {
+pub(crate) fn check_container_in(pods: &[Pod], opts: &ExplainOptions, what: &str) -> Result<()> {
     let Some(c) = &opts.container else {
         return Ok(());
     };
@@ -67,7 +67,7 @@ pub fn check_container_in(pods: &[Pod], opts: &ExplainOptions, what: &str) -> Re
 }
 
 /// The pods a workload selects.
-pub async fn workload_pods(kube: &Kube, ns: &str, t: &Target) -> Result<Vec<Pod>> {
+pub(crate) async fn workload_pods(kube: &Kube, ns: &str, t: &Target) -> Result<Vec<Pod>> {
     let what = format!("{} {}", t.kind.lower(), t.name);
     let object = kube
         .call(

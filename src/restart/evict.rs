@@ -24,7 +24,7 @@ use crate::error::Error;
 
 /// Which pod counts as the replacement of an evicted one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// StatefulSet pods and recreated bare pods keep their name.
     SameName(String),
     /// DaemonSet pods: the new pod on the same node.
@@ -34,7 +34,7 @@ pub enum Slot {
 }
 
 impl Slot {
-    pub fn of(pod: &Pod) -> Slot {
+    pub(crate) fn of(pod: &Pod) -> Slot {
         let owner = crate::workload::owner::controller_of(&pod.metadata);
         match owner.map(|o| o.kind.as_str()) {
             Some("DaemonSet") => match pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
@@ -49,7 +49,7 @@ impl Slot {
 
 /// Where a replacement stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Replacement {
+pub(crate) enum Replacement {
     /// The evicted pod is still there (terminating).
     OldPresent,
     /// No replacement yet, or not Ready yet (its name).
@@ -60,7 +60,7 @@ pub enum Replacement {
 
 /// Judges the replacement of `old_uid` from the pods now present. `known`: UIDs present before the eviction.
 /// `marker`: when set, the replacement must carry this restart annotation value.
-pub fn replacement(
+pub(crate) fn replacement(
     pods: &[Pod],
     old_uid: &str,
     slot: &Slot,
@@ -112,9 +112,9 @@ fn eviction_reason(s: &kube::core::Status) -> String {
 const RECREATE_GRACE: Duration = Duration::from_secs(30);
 
 /// How long the last look at the cluster may take once a deadline has passed.
-pub const FINAL_READ: Duration = Duration::from_secs(3);
+pub(crate) const FINAL_READ: Duration = Duration::from_secs(3);
 
-pub struct Evictor<'a> {
+pub(crate) struct Evictor<'a> {
     pub kube: &'a Kube,
     pub contact: &'a Contact,
     pub interrupt: &'a Interrupt,
@@ -201,7 +201,7 @@ impl Evictor<'_> {
     /// section that a first signal does not interrupt and that outlives `--timeout` by the pod's grace
     /// period, so the pod is never lost.
     /// `count`: (replaced so far including this one, total) for the PodReady event ((0, 0): none).
-    pub async fn replace(
+    pub(crate) async fn replace(
         &self,
         pod: &Pod,
         selector: &str,

@@ -44,21 +44,21 @@
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,
 //! steps: [{order, target, strategy, pods, action, disruption, findings}]}`.
 
-pub mod api;
-pub mod backup;
-pub mod evict;
-pub mod interrupt;
-pub mod model;
-pub mod options;
-pub mod plan;
-pub mod preflight;
-pub mod render;
-pub mod status;
-pub mod track;
-pub mod trigger;
-pub mod wait;
+pub(crate) mod api;
+pub(crate) mod backup;
+pub(crate) mod evict;
+pub(crate) mod interrupt;
+pub(crate) mod model;
+pub(crate) mod options;
+pub(crate) mod plan;
+pub(crate) mod preflight;
+pub(crate) mod render;
+pub(crate) mod status;
+pub(crate) mod track;
+pub(crate) mod trigger;
+pub(crate) mod wait;
 
-pub mod zerodowntime;
+pub(crate) mod zerodowntime;
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
@@ -78,7 +78,7 @@ use api::{Contact, Stop};
 use evict::Evictor;
 use interrupt::Interrupt;
 use model::{Gate, RunOutcome, State, TargetState};
-pub use options::Options;
+pub(crate) use options::Options;
 use plan::{Step, Subject};
 use render::Reporter;
 use status::Expect;
@@ -101,7 +101,7 @@ fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {
     Ok(outcome.exit())
 }
 
-pub async fn run(opts: Options, signals: &mut Signals) -> Result<Exit> {
+pub(crate) async fn run(opts: Options, signals: &mut Signals) -> Result<Exit> {
     let printer = Printer::new(opts.output);
     let kube = tokio::select! {
         r = opts.global.connect() => r?,

@@ -16,11 +16,11 @@ use crate::exit::Exit;
 use crate::explain::PodReport;
 use crate::signal::Signal;
 
-pub const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
+pub(crate) const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
 
 /// How much a preflight finding stops the restart (restart's policy over diagnose's rule ids).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub enum Gate {
+pub(crate) enum Gate {
     /// Worth knowing; does not stop the restart.
     Warning,
     /// Needs `--force`.
@@ -32,7 +32,7 @@ pub enum Gate {
 /// One preflight finding as restart shows it (`PreflightFinding` events, the plan's `findings`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PreflightFinding {
+pub(crate) struct PreflightFinding {
     /// The `kubectl graceful diagnose` rule id (`diagnose --explain RULE`).
     pub rule: String,
     pub severity: Gate,
@@ -44,7 +44,7 @@ pub struct PreflightFinding {
 /// Why one new pod counts as failed (`TargetFailed.failure`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PodFailure {
+pub(crate) struct PodFailure {
     pub pod: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
@@ -63,7 +63,7 @@ pub struct PodFailure {
 
 /// Where one target stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum State {
+pub(crate) enum State {
     /// Not started yet.
     Pending,
     Running,
@@ -80,7 +80,7 @@ pub enum State {
 }
 
 impl State {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::Pending => "Pending",
             State::Running => "Running",
@@ -97,7 +97,7 @@ impl State {
 /// One target of the run and where it stands (the `Summary`'s `targets`).
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct TargetState {
+pub(crate) struct TargetState {
     pub target: String,
     pub namespace: String,
     /// RollingUpdate, Recreate, OnDelete (pods evicted one by one) or Eviction (pod targets).
@@ -125,7 +125,7 @@ pub struct TargetState {
 }
 
 impl TargetState {
-    pub fn new(target: String, namespace: &str, strategy: &str, desired: i32) -> Self {
+    pub(crate) fn new(target: String, namespace: &str, strategy: &str, desired: i32) -> Self {
         TargetState {
             target,
             namespace: namespace.to_string(),
@@ -144,7 +144,7 @@ impl TargetState {
     }
 
     /// How long it ran (so far, while it runs).
-    pub fn elapsed(&self) -> Option<Duration> {
+    pub(crate) fn elapsed(&self) -> Option<Duration> {
         match (self.elapsed_seconds, self.started) {
             (Some(s), _) => Some(Duration::from_secs_f64(s)),
             (None, Some(t)) => Some(t.elapsed()),
@@ -155,7 +155,7 @@ impl TargetState {
 
 /// How the whole run ended (`Summary.result`), and the exit code that says so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunOutcome {
+pub(crate) enum RunOutcome {
     /// Every target complete.
     Complete,
     /// A target failed (or was rolled back after failing).
@@ -169,7 +169,7 @@ pub enum RunOutcome {
 }
 
 impl RunOutcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             RunOutcome::Complete => "Complete",
             RunOutcome::Failed => "Failed",
@@ -180,7 +180,7 @@ impl RunOutcome {
     }
 
     /// 0 complete; 1 failed or refused; 2 not observed; 130/143 for the signal that stopped it.
-    pub fn exit(self) -> Exit {
+    pub(crate) fn exit(self) -> Exit {
         match self {
             RunOutcome::Complete => Exit::Ok,
             RunOutcome::Failed | RunOutcome::Refused => Exit::Findings,
@@ -190,7 +190,7 @@ impl RunOutcome {
     }
 
     /// The outcome of the targets' states (not interrupted).
-    pub fn of(states: &[TargetState]) -> RunOutcome {
+    pub(crate) fn of(states: &[TargetState]) -> RunOutcome {
         if states
             .iter()
             .any(|s| matches!(s.state, State::Failed | State::RolledBack))
@@ -217,7 +217,7 @@ fn signal_name<S: Serializer>(sig: &Signal, s: S) -> Result<S::Ok, S::Error> {
 /// What happened, one `RestartEvent` line each (`type` and the fields of the variant).
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all_fields = "camelCase")]
-pub enum Event {
+pub(crate) enum Event {
     PreflightFinding(PreflightFinding),
     TargetStarted {
         strategy: String,
@@ -296,7 +296,7 @@ pub enum Event {
 /// The envelope every event line has.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Envelope<'a> {
+pub(crate) struct Envelope<'a> {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub time: String,
@@ -310,7 +310,7 @@ pub struct Envelope<'a> {
 }
 
 impl<'a> Envelope<'a> {
-    pub fn new(namespace: &'a str, target: Option<&'a str>, event: &'a Event) -> Self {
+    pub(crate) fn new(namespace: &'a str, target: Option<&'a str>, event: &'a Event) -> Self {
         Envelope {
             api_version: API_VERSION,
             kind: "RestartEvent",
@@ -331,7 +331,7 @@ fn now_rfc3339() -> String {
 /// One planned step, for `--dry-run` and the `RestartPlan` document.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct PlanRow {
+pub(crate) struct PlanRow {
     pub order: usize,
     pub target: String,
     pub strategy: String,
@@ -344,7 +344,7 @@ pub struct PlanRow {
 /// `--dry-run -o json`: the whole plan in one document.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RestartPlan<'a> {
+pub(crate) struct RestartPlan<'a> {
     pub api_version: &'static str,
     pub kind: &'static str,
     pub namespace: &'a str,
@@ -352,7 +352,7 @@ pub struct RestartPlan<'a> {
 }
 
 impl<'a> RestartPlan<'a> {
-    pub fn new(namespace: &'a str, steps: &'a [PlanRow]) -> Self {
+    pub(crate) fn new(namespace: &'a str, steps: &'a [PlanRow]) -> Self {
         RestartPlan {
             api_version: API_VERSION,
             kind: "RestartPlan",

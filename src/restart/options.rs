@@ -10,7 +10,7 @@ use crate::target::{Kind, Target};
 
 /// Validated options.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     /// Named targets, each with its namespace when qualified (`NS/KIND/NAME`).
     pub targets: Vec<(Option<String>, Target)>,
     pub selector: Option<String>,
@@ -35,7 +35,7 @@ pub struct Options {
 }
 
 /// The target kinds `restart` accepts.
-pub const KINDS: &[Kind] = &[
+pub(crate) const KINDS: &[Kind] = &[
     Kind::Deployment,
     Kind::StatefulSet,
     Kind::DaemonSet,
@@ -43,7 +43,7 @@ pub const KINDS: &[Kind] = &[
 ];
 
 impl Options {
-    pub fn new(a: &RestartArgs, global: &Global) -> Result<Options> {
+    pub(crate) fn new(a: &RestartArgs, global: &Global) -> Result<Options> {
         let targets = a
             .targets
             .iter()

@@ -25,13 +25,13 @@ use crate::target::{Kind, Target};
 
 /// What one step restarts.
 #[derive(Debug, Clone)]
-pub enum Subject {
+pub(crate) enum Subject {
     Workload(Box<Object>),
     Pod(Box<Pod>),
 }
 
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     pub target: Target,
     /// The namespace the target lives in.
     pub ns: String,
@@ -43,7 +43,7 @@ pub struct Step {
 
 impl Step {
     /// `deploy/web`, or `shop/deploy/web` outside the run's default namespace (the form `restart` accepts).
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         if self.ns == self.home {
             self.target.to_string()
         } else {
@@ -51,14 +51,14 @@ impl Step {
         }
     }
 
-    pub fn strategy(&self) -> &'static str {
+    pub(crate) fn strategy(&self) -> &'static str {
         match &self.subject {
             Subject::Workload(w) => w.strategy().name(),
             Subject::Pod(_) => "Eviction",
         }
     }
 
-    pub fn pods(&self) -> i32 {
+    pub(crate) fn pods(&self) -> i32 {
         match &self.subject {
             Subject::Workload(w) => w.expected_new(),
             Subject::Pod(_) => 1,
@@ -67,7 +67,7 @@ impl Step {
 }
 
 /// What the step will do and the disruption to expect (pure).
-pub fn describe(step: &Step) -> (String, String) {
+pub(crate) fn describe(step: &Step) -> (String, String) {
     match &step.subject {
         Subject::Pod(p) => {
             let bare = crate::workload::owner::controller_of(&p.metadata).is_none();
@@ -131,7 +131,7 @@ pub fn describe(step: &Step) -> (String, String) {
     }
 }
 
-pub fn plan_rows(steps: &[Step]) -> Vec<PlanRow> {
+pub(crate) fn plan_rows(steps: &[Step]) -> Vec<PlanRow> {
     steps
         .iter()
         .enumerate()
@@ -151,7 +151,7 @@ pub fn plan_rows(steps: &[Step]) -> Vec<PlanRow> {
 }
 
 /// Gets one workload; the request must be answered by `deadline`.
-pub async fn get_workload(
+pub(crate) async fn get_workload(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,
@@ -260,7 +260,7 @@ fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, home
 
 /// Resolves the targets into ordered steps, with their preflight findings. `home`: the default namespace.
 /// Every request must be answered by `deadline`.
-pub async fn resolve(
+pub(crate) async fn resolve(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,

@@ -27,7 +27,7 @@ const POLICY: &[(&str, Gate)] = &[
 ];
 
 /// A rule's gate; a rule the policy does not name (a new one) needs `--force` until it does.
-pub fn gate(rule: &str) -> Gate {
+pub(crate) fn gate(rule: &str) -> Gate {
     POLICY
         .iter()
         .find(|(id, _)| *id == rule)
@@ -42,7 +42,7 @@ fn order(rule: &str) -> usize {
 }
 
 /// The findings of one target's restart, gated and in the policy's order.
-pub fn check(w: &Workload, cx: &Context, r: &Restart) -> Vec<PreflightFinding> {
+pub(crate) fn check(w: &Workload, cx: &Context, r: &Restart) -> Vec<PreflightFinding> {
     let mut out: Vec<PreflightFinding> = before_restart(w, cx, r)
         .into_iter()
         .map(|f| PreflightFinding {

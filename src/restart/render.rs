@@ -14,7 +14,7 @@ use crate::error::Result;
 use crate::output::{Printer, Style};
 use crate::signal::Signal;
 
-pub fn fmt_elapsed(d: Duration) -> String {
+pub(crate) fn fmt_elapsed(d: Duration) -> String {
     let s = d.as_secs();
     if s >= 60 {
         format!("{}m{:02}s", s / 60, s % 60)
@@ -24,7 +24,7 @@ pub fn fmt_elapsed(d: Duration) -> String {
 }
 
 /// Shows the run: NDJSON events with `-o json`, else lines and (on a terminal) a live bar per target.
-pub struct Reporter {
+pub(crate) struct Reporter {
     pub printer: Printer,
     /// `--force`: risks are shown as accepted.
     forced: bool,
@@ -34,7 +34,7 @@ pub struct Reporter {
 }
 
 impl Reporter {
-    pub fn new(printer: Printer, forced: bool) -> Self {
+    pub(crate) fn new(printer: Printer, forced: bool) -> Self {
         let json = printer.is_machine();
         let multi = (!json && printer.settings.interactive)
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
@@ -48,13 +48,13 @@ impl Reporter {
     }
 
     /// Room for the bars of `targets` targets.
-    pub fn prepare(&self, targets: usize) {
+    pub(crate) fn prepare(&self, targets: usize) {
         if let Ok(mut bars) = self.bars.lock() {
             *bars = vec![None; targets];
         }
     }
 
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.json
     }
 
@@ -67,7 +67,13 @@ impl Reporter {
     }
 
     /// Shows an event of target `i` (whose state is `state`), or a run-wide one.
-    pub fn show(&self, i: Option<usize>, state: Option<&TargetState>, run_ns: &str, event: &Event) {
+    pub(crate) fn show(
+        &self,
+        i: Option<usize>,
+        state: Option<&TargetState>,
+        run_ns: &str,
+        event: &Event,
+    ) {
         let target = state.map(|s| s.target.as_str());
         if self.json {
             let ns = state.map_or(run_ns, |s| s.namespace.as_str());
@@ -162,7 +168,7 @@ impl Reporter {
     }
 
     /// A preflight finding on `target` (not started yet).
-    pub fn finding(&self, target: &str, namespace: &str, event: &Event) {
+    pub(crate) fn finding(&self, target: &str, namespace: &str, event: &Event) {
         if self.json {
             return self.json_line(namespace, Some(target), event);
         }
@@ -182,19 +188,19 @@ impl Reporter {
     }
 
     /// A target's progress: its bar on a terminal, else a line.
-    pub fn progress(&self, i: usize, target: &str, msg: &str) {
+    pub(crate) fn progress(&self, i: usize, target: &str, msg: &str) {
         if !self.set_bar(i, msg) {
             self.log(&format!("{target}: {msg}"));
         }
     }
 
     /// What a target is doing now, on its bar only.
-    pub fn status(&self, i: usize, msg: &str) {
+    pub(crate) fn status(&self, i: usize, msg: &str) {
         self.set_bar(i, msg);
     }
 
     /// A log line on stderr (never with `-o json`, where events carry everything).
-    pub fn log(&self, line: &str) {
+    pub(crate) fn log(&self, line: &str) {
         if self.json {
             return;
         }
@@ -213,7 +219,7 @@ impl Reporter {
         }
     }
 
-    pub fn warn(&self, line: &str) {
+    pub(crate) fn warn(&self, line: &str) {
         match &self.multi {
             Some(m) => {
                 let _ = m.println(format!("warning: {line}"));
@@ -263,14 +269,14 @@ impl Reporter {
     }
 
     /// Target `i` ended: its bar goes.
-    pub fn finished(&self, i: usize) {
+    pub(crate) fn finished(&self, i: usize) {
         if let Some(bar) = self.bar(i) {
             bar.finish_and_clear();
         }
     }
 
     /// The run ended: every bar goes.
-    pub fn finished_all(&self) {
+    pub(crate) fn finished_all(&self) {
         if let Ok(bars) = self.bars.lock() {
             for b in bars.iter().flatten() {
                 b.finish_and_clear();
@@ -281,7 +287,7 @@ impl Reporter {
 
 /// `--dry-run` for people, after the plan table: nothing changed, and whether the run would be refused
 /// (`Some(blocked)`).
-pub fn dry_run_notes(targets: usize, ns: &str, parallel: usize, refused: Option<bool>) {
+pub(crate) fn dry_run_notes(targets: usize, ns: &str, parallel: usize, refused: Option<bool>) {
     crate::output::note(&format!(
         "dry run: nothing was changed ({targets} target{} in namespace {ns}, {})",
         super::status::plural(targets),
@@ -297,7 +303,7 @@ pub fn dry_run_notes(targets: usize, ns: &str, parallel: usize, refused: Option<
 }
 
 /// Preflight refused the run.
-pub fn refused(blocked: bool) {
+pub(crate) fn refused(blocked: bool) {
     crate::output::note(&format!("not restarting anything: {}", refusal(blocked)));
 }
 
@@ -310,7 +316,7 @@ fn refusal(blocked: bool) -> &'static str {
 }
 
 /// A signal stopped the run: what it means, what a second one left undone, how to resume (people).
-pub fn interrupted(sig: Signal, unfinished: &[String], resume: &[String]) {
+pub(crate) fn interrupted(sig: Signal, unfinished: &[String], resume: &[String]) {
     let note = crate::output::note;
     note(&format!(
         "{}: stopped waiting, nothing more was changed",
@@ -325,7 +331,7 @@ pub fn interrupted(sig: Signal, unfinished: &[String], resume: &[String]) {
 }
 
 /// `interrupted` or `terminated (SIGTERM)`.
-pub fn stopped_by(sig: Signal) -> &'static str {
+pub(crate) fn stopped_by(sig: Signal) -> &'static str {
     if sig == Signal::Int {
         "interrupted"
     } else {
@@ -334,7 +340,7 @@ pub fn stopped_by(sig: Signal) -> &'static str {
 }
 
 /// After the summary: what failed, what was not touched, and how to go on.
-pub fn next_steps(outcome: RunOutcome, states: &[TargetState], ns: &str) {
+pub(crate) fn next_steps(outcome: RunOutcome, states: &[TargetState], ns: &str) {
     let note = crate::output::note;
     if outcome == RunOutcome::Unknown {
         note("restart could not observe every target: the API server stopped answering (see above); check them with `kubectl rollout status`");
@@ -386,7 +392,7 @@ pub fn next_steps(outcome: RunOutcome, states: &[TargetState], ns: &str) {
 
 /// Greedy word wrap at spaces: lines of at most `width` columns (a longer word stays whole on its own
 /// line), continuation lines indented by `indent`.
-pub fn wrap(text: &str, width: usize, indent: &str) -> String {
+pub(crate) fn wrap(text: &str, width: usize, indent: &str) -> String {
     let len = |s: &str| s.chars().count();
     // The text's own leading spaces stay on its first line.
     let mut line: String = text.chars().take_while(|c| *c == ' ').collect();
@@ -451,7 +457,7 @@ fn fixed_width(rows: &[Vec<String>], header: &[&str]) -> usize {
 
 /// The summary table (stdout) for people. On a narrow terminal, DETAIL wraps at spaces, or goes under the
 /// table, one paragraph per target, when the other columns leave too little room.
-pub fn summary_table(p: &Printer, states: &[TargetState]) -> Result<()> {
+pub(crate) fn summary_table(p: &Printer, states: &[TargetState]) -> Result<()> {
     let header = ["target", "strategy", "result", "ready", "elapsed"];
     let fixed: Vec<Vec<String>> = states
         .iter()
@@ -601,14 +607,14 @@ fn zero_details(p: &Printer, states: &[TargetState]) -> Result<()> {
 }
 
 /// `--dry-run -o json`: the one `RestartPlan` document.
-pub fn plan_document(p: &Printer, namespace: &str, rows: &[PlanRow]) -> Result<()> {
+pub(crate) fn plan_document(p: &Printer, namespace: &str, rows: &[PlanRow]) -> Result<()> {
     // Keys sorted, as always.
     let v = serde_json::to_value(RestartPlan::new(namespace, rows))
         .map_err(|e| crate::error::Error::other("render JSON", e))?;
     p.json_line(&v)
 }
 
-pub fn plan_table(p: &Printer, rows: &[PlanRow]) -> Result<()> {
+pub(crate) fn plan_table(p: &Printer, rows: &[PlanRow]) -> Result<()> {
     let mut t = p.table(&[
         "#",
         "target",

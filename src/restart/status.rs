@@ -14,7 +14,7 @@ use crate::workload::{Object, RESTARTED_AT};
 
 /// What the waiter expects of the workload after its patch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// The `restartedAt` value new pods carry (`None`: the annotation is absent, e.g. after a rollback).
     pub marker: Option<String>,
     /// The generation our patch produced; the controller must have observed at least this one.
@@ -26,7 +26,7 @@ pub struct Expect {
 
 /// Where a restart stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Still rolling; `phase` says what it waits for (kubectl-like wording).
     Waiting { phase: String },
     /// Every new pod Ready, old pods gone.
@@ -42,7 +42,7 @@ pub enum Verdict {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// New pods that are Ready.
     pub ready: i32,
     /// New pods the restart should end with.
@@ -62,15 +62,15 @@ const FATAL_WAITING: &[&str] = &[
     "RunContainerError",
 ];
 
-pub fn pod_name(p: &Pod) -> &str {
+pub(crate) fn pod_name(p: &Pod) -> &str {
     p.metadata.name.as_deref().unwrap_or("")
 }
 
-pub fn pod_uid(p: &Pod) -> &str {
+pub(crate) fn pod_uid(p: &Pod) -> &str {
     p.metadata.uid.as_deref().unwrap_or("")
 }
 
-pub fn is_ready(p: &Pod) -> bool {
+pub(crate) fn is_ready(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_none()
         && p.status
             .as_ref()
@@ -78,7 +78,7 @@ pub fn is_ready(p: &Pod) -> bool {
             .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-pub fn is_terminating(p: &Pod) -> bool {
+pub(crate) fn is_terminating(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_some()
 }
 
@@ -92,7 +92,7 @@ fn is_finished(p: &Pod) -> bool {
 }
 
 /// True when the pod was created from the restarted template.
-pub fn is_new(p: &Pod, marker: Option<&str>) -> bool {
+pub(crate) fn is_new(p: &Pod, marker: Option<&str>) -> bool {
     p.metadata
         .annotations
         .as_ref()
@@ -102,7 +102,7 @@ pub fn is_new(p: &Pod, marker: Option<&str>) -> bool {
 }
 
 /// The controller revision a StatefulSet or DaemonSet pod was created from (`controller-revision-hash`).
-pub fn revision_of(p: &Pod) -> Option<&str> {
+pub(crate) fn revision_of(p: &Pod) -> Option<&str> {
     p.metadata
         .labels
         .as_ref()
@@ -111,11 +111,11 @@ pub fn revision_of(p: &Pod) -> Option<&str> {
 }
 
 /// A StatefulSet pod's ordinal (`db-2` → 2).
-pub fn ordinal(p: &Pod) -> Option<i32> {
+pub(crate) fn ordinal(p: &Pod) -> Option<i32> {
     pod_name(p).rsplit_once('-')?.1.parse().ok()
 }
 
-pub fn restarts(p: &Pod) -> i32 {
+pub(crate) fn restarts(p: &Pod) -> i32 {
     all_statuses(p).map(|c| c.restart_count).sum()
 }
 
@@ -132,7 +132,7 @@ fn all_statuses(p: &Pod) -> impl Iterator<Item = &ContainerStatus> {
 }
 
 /// The reason a (new) pod will not become healthy by itself, if any.
-pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
+pub(crate) fn pod_failure(p: &Pod) -> Option<PodFailure> {
     let name = pod_name(p).to_string();
     let restarts_total = restarts(p);
     let fail = |c: Option<&ContainerStatus>,
@@ -211,7 +211,7 @@ pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
 
 /// The new pod that explains a workload-level failure (a progress deadline exceeded): the first one that
 /// failed, else the first one not Ready.
-pub fn new_pod_behind(pods: &[Pod], marker: Option<&str>) -> Option<PodFailure> {
+pub(crate) fn new_pod_behind(pods: &[Pod], marker: Option<&str>) -> Option<PodFailure> {
     let new: Vec<&Pod> = pods
         .iter()
         .filter(|p| is_new(p, marker) && !is_terminating(p))
@@ -224,7 +224,7 @@ pub fn new_pod_behind(pods: &[Pod], marker: Option<&str>) -> Option<PodFailure> 
 }
 
 /// Why a pod is not Ready (used when `--timeout` runs out): the first unready container and its state.
-pub fn unready_failure(p: &Pod) -> PodFailure {
+pub(crate) fn unready_failure(p: &Pod) -> PodFailure {
     if let Some(f) = pod_failure(p) {
         return f;
     }
@@ -270,7 +270,7 @@ pub fn unready_failure(p: &Pod) -> PodFailure {
 
 impl PodFailure {
     /// One line for people: what happened to which container.
-    pub fn verdict(&self) -> String {
+    pub(crate) fn verdict(&self) -> String {
         let who = match &self.container {
             Some(c) => format!("container {c} of pod {}", self.pod),
             None => format!("pod {}", self.pod),
@@ -332,7 +332,7 @@ fn one_line(s: &str) -> String {
 
 /// False when the pod's controller is clearly another object (a Job's pods with the same labels, say).
 /// Pods without a controller reference are given the benefit of the doubt.
-pub fn may_belong_to(p: &Pod, w: &Object) -> bool {
+pub(crate) fn may_belong_to(p: &Pod, w: &Object) -> bool {
     let Some(owner) = crate::workload::owner::controller_of(&p.metadata) else {
         return true;
     };
@@ -354,7 +354,7 @@ pub fn may_belong_to(p: &Pod, w: &Object) -> bool {
 }
 
 /// Judges the restart from the workload and the pods its selector matches.
-pub fn assess(w: &Object, pods: &[Pod], expect: &Expect) -> Progress {
+pub(crate) fn assess(w: &Object, pods: &[Pod], expect: &Expect) -> Progress {
     let marker = expect.marker.as_deref();
     let partition = w.partition();
     let replaced = |p: &Pod| match w {
@@ -436,7 +436,7 @@ pub fn assess(w: &Object, pods: &[Pod], expect: &Expect) -> Progress {
     progress(Verdict::Complete)
 }
 
-pub fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {
@@ -445,7 +445,7 @@ pub fn plural(n: usize) -> &'static str {
 }
 
 /// During `--stable-for`: a new pod that was Ready at completion and is not any more, or restarted.
-pub fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<PodFailure> {
+pub(crate) fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<PodFailure> {
     for (uid, restarts_then) in at_complete {
         match pods.iter().find(|p| pod_uid(p) == uid) {
             None => {
@@ -481,11 +481,11 @@ pub(crate) mod tests {
     use super::*;
     use crate::workload::from_yaml;
 
-    pub fn pod(yaml: &str) -> Pod {
+    pub(crate) fn pod(yaml: &str) -> Pod {
         serde_yaml::from_str(yaml).expect("pod fixture")
     }
 
-    pub fn ready_pod(name: &str, marker: &str) -> Pod {
+    pub(crate) fn ready_pod(name: &str, marker: &str) -> Pod {
         pod(&format!(
             r#"
 metadata:

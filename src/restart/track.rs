@@ -12,7 +12,7 @@ use crate::explain::PodReport;
 use crate::signal::Signal;
 
 /// Tracks every target of one run; shared by all running targets.
-pub struct Tracker {
+pub(crate) struct Tracker {
     pub reporter: Reporter,
     /// The run's namespace (`-n`, else the context's).
     pub namespace: String,
@@ -20,7 +20,7 @@ pub struct Tracker {
 }
 
 impl Tracker {
-    pub fn new(reporter: Reporter, namespace: String, states: Vec<TargetState>) -> Self {
+    pub(crate) fn new(reporter: Reporter, namespace: String, states: Vec<TargetState>) -> Self {
         reporter.prepare(states.len());
         Tracker {
             reporter,
@@ -29,11 +29,11 @@ impl Tracker {
         }
     }
 
-    pub fn is_json(&self) -> bool {
+    pub(crate) fn is_json(&self) -> bool {
         self.reporter.is_json()
     }
 
-    pub fn snapshot(&self) -> Vec<TargetState> {
+    pub(crate) fn snapshot(&self) -> Vec<TargetState> {
         self.states.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
@@ -55,23 +55,23 @@ impl Tracker {
     }
 
     /// A log line on stderr (never with `-o json`, where events carry everything).
-    pub fn log(&self, line: &str) {
+    pub(crate) fn log(&self, line: &str) {
         self.reporter.log(line);
     }
 
-    pub fn warn(&self, line: &str) {
+    pub(crate) fn warn(&self, line: &str) {
         self.reporter.warn(line);
     }
 
     /// Preflight's findings on a target (shown by its name: the target has not started).
-    pub fn findings(&self, target: &str, findings: &[PreflightFinding]) {
+    pub(crate) fn findings(&self, target: &str, findings: &[PreflightFinding]) {
         for f in findings {
             self.reporter
                 .finding(target, &self.namespace, &Event::PreflightFinding(f.clone()));
         }
     }
 
-    pub fn started(&self, i: usize, detail: &str, restarted_at: Option<&str>) {
+    pub(crate) fn started(&self, i: usize, detail: &str, restarted_at: Option<&str>) {
         let (desired, strategy) = self
             .with_state(i, |s| {
                 s.state = State::Running;
@@ -92,7 +92,7 @@ impl Tracker {
     }
 
     /// Updates counts and phase; shown only when something changed.
-    pub fn progress(&self, i: usize, ready: i32, desired: i32, phase: &str) {
+    pub(crate) fn progress(&self, i: usize, ready: i32, desired: i32, phase: &str) {
         let changed = self
             .with_state(i, |s| {
                 let changed = s.ready != ready || s.desired != desired || s.phase != phase;
@@ -113,7 +113,14 @@ impl Tracker {
     }
 
     /// Progress of the restart, or (`rollback`) of a rollback, shown without changing the target's counts.
-    pub fn progress_of(&self, rollback: bool, i: usize, ready: i32, desired: i32, phase: &str) {
+    pub(crate) fn progress_of(
+        &self,
+        rollback: bool,
+        i: usize,
+        ready: i32,
+        desired: i32,
+        phase: &str,
+    ) {
         if !rollback {
             return self.progress(i, ready, desired, phase);
         }
@@ -130,7 +137,7 @@ impl Tracker {
         }
     }
 
-    pub fn pod_ready(&self, i: usize, pod: &str, ready: i32, desired: i32) {
+    pub(crate) fn pod_ready(&self, i: usize, pod: &str, ready: i32, desired: i32) {
         self.emit(
             Some(i),
             Event::PodReady {
@@ -142,7 +149,7 @@ impl Tracker {
     }
 
     /// Every change the target needs is made; what is left is waiting (shown as its phase).
-    pub fn settled(&self, i: usize, phase: &str) {
+    pub(crate) fn settled(&self, i: usize, phase: &str) {
         self.with_state(i, |s| {
             s.settled = true;
             s.phase = phase.to_string();
@@ -151,7 +158,7 @@ impl Tracker {
     }
 
     /// A bare pod's manifest was saved before its eviction.
-    pub fn saved(&self, i: usize, pod: &str, path: &std::path::Path) {
+    pub(crate) fn saved(&self, i: usize, pod: &str, path: &std::path::Path) {
         self.emit(
             Some(i),
             Event::PodSaved {
@@ -162,7 +169,7 @@ impl Tracker {
     }
 
     /// A bare pod was created again from its saved manifest.
-    pub fn recreated(&self, i: usize, pod: &str, path: &std::path::Path) {
+    pub(crate) fn recreated(&self, i: usize, pod: &str, path: &std::path::Path) {
         self.emit(
             Some(i),
             Event::PodRecreated {
@@ -172,7 +179,7 @@ impl Tracker {
         );
     }
 
-    pub fn evicting(&self, i: usize, pod: &str) {
+    pub(crate) fn evicting(&self, i: usize, pod: &str) {
         self.emit(
             Some(i),
             Event::PodEvicted {
@@ -181,7 +188,7 @@ impl Tracker {
         );
     }
 
-    pub fn eviction_blocked(&self, i: usize, pod: &str, reason: &str, retry: Duration) {
+    pub(crate) fn eviction_blocked(&self, i: usize, pod: &str, reason: &str, retry: Duration) {
         self.emit(
             Some(i),
             Event::EvictionBlocked {
@@ -208,7 +215,7 @@ impl Tracker {
         s
     }
 
-    pub fn complete(&self, i: usize) {
+    pub(crate) fn complete(&self, i: usize) {
         let s = self.finish(
             i,
             State::Complete,
@@ -226,7 +233,7 @@ impl Tracker {
     }
 
     /// A failed target, with `explain`'s report on the failing pod when there is one.
-    pub fn failed(
+    pub(crate) fn failed(
         &self,
         i: usize,
         reason: &str,
@@ -253,7 +260,7 @@ impl Tracker {
     }
 
     /// A target whose outcome could not be observed.
-    pub fn unknown(&self, i: usize, verdict: &str) {
+    pub(crate) fn unknown(&self, i: usize, verdict: &str) {
         let s = self.finish(i, State::Unknown, "not observed", Some(verdict.to_string()));
         self.emit(
             Some(i),
@@ -267,12 +274,12 @@ impl Tracker {
     }
 
     /// The zero-downtime verdict of a target.
-    pub fn zero_downtime(&self, i: usize, z: ZeroDowntime) {
+    pub(crate) fn zero_downtime(&self, i: usize, z: ZeroDowntime) {
         self.with_state(i, |s| s.zero_downtime = Some(z.clone()));
         self.emit(Some(i), Event::ZeroDowntime { zero_downtime: z });
     }
 
-    pub fn rollback_started(&self, i: usize, detail: &str) {
+    pub(crate) fn rollback_started(&self, i: usize, detail: &str) {
         self.with_state(i, |s| s.phase = "rolling back".into());
         self.emit(
             Some(i),
@@ -282,7 +289,7 @@ impl Tracker {
         );
     }
 
-    pub fn rolled_back(&self, i: usize, ok: bool, detail: &str) {
+    pub(crate) fn rolled_back(&self, i: usize, ok: bool, detail: &str) {
         self.with_state(i, |s| {
             if ok {
                 s.state = State::RolledBack;
@@ -299,7 +306,7 @@ impl Tracker {
     }
 
     /// A signal stopped the run: how to resume, and what a second signal left undone.
-    pub fn interrupted(&self, signal: Signal, resume: &[String], unfinished: &[String]) {
+    pub(crate) fn interrupted(&self, signal: Signal, resume: &[String], unfinished: &[String]) {
         self.emit(
             None,
             Event::Interrupted {
@@ -311,7 +318,7 @@ impl Tracker {
     }
 
     /// The last event: the run's outcome and where every target stands.
-    pub fn summary(&self, outcome: RunOutcome, states: &[TargetState]) {
+    pub(crate) fn summary(&self, outcome: RunOutcome, states: &[TargetState]) {
         self.emit(
             None,
             Event::Summary {
@@ -322,7 +329,7 @@ impl Tracker {
     }
 
     /// Marks targets that never started; running ones become Interrupted when `interrupted`.
-    pub fn close(&self, interrupted: bool) {
+    pub(crate) fn close(&self, interrupted: bool) {
         if let Ok(mut states) = self.states.lock() {
             for s in states.iter_mut() {
                 match s.state {

@@ -25,9 +25,9 @@ use super::track::Tracker;
 use super::trigger::{advice_for, annotation_writer, manager_of, Writer};
 
 /// `Outcome::Failed` reasons the summary treats specially.
-pub const TAKEN_OVER: &str = "taken over by another restart";
-pub const REVERTED: &str = "restart annotation reverted";
-pub const PAUSED: &str = "paused during the restart";
+pub(crate) const TAKEN_OVER: &str = "taken over by another restart";
+pub(crate) const REVERTED: &str = "restart annotation reverted";
+pub(crate) const PAUSED: &str = "paused during the restart";
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::workload::Object;
@@ -37,7 +37,7 @@ use crate::target::Kind;
 
 /// How a wait ended (errors aside).
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Complete,
     Failed {
         /// Short reason: "new pod failed", "timed out", "restart annotation reverted" …
@@ -55,7 +55,7 @@ pub enum Outcome {
 }
 
 /// An informer-like store fed with watcher events; `synced` once the first list is complete.
-pub struct Cache<K> {
+pub(crate) struct Cache<K> {
     pub items: BTreeMap<String, K>,
     buffer: Option<BTreeMap<String, K>>,
     pub synced: bool,
@@ -72,7 +72,7 @@ impl<K> Default for Cache<K> {
 }
 
 /// Objects a [`Cache`] can hold.
-pub trait Keyed {
+pub(crate) trait Keyed {
     fn object_meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 }
 
@@ -94,7 +94,7 @@ impl<K: Keyed> Cache<K> {
         m.uid.clone().or_else(|| m.name.clone()).unwrap_or_default()
     }
 
-    pub fn apply(&mut self, ev: Event<K>) {
+    pub(crate) fn apply(&mut self, ev: Event<K>) {
         match ev {
             Event::Init => self.buffer = Some(BTreeMap::new()),
             Event::InitApply(k) => {
@@ -114,13 +114,16 @@ impl<K: Keyed> Cache<K> {
         }
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &K> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &K> {
         self.items.values()
     }
 }
 
 /// A watch stream with back-off, as a boxed stream of events.
-pub fn watch<K>(api: Api<K>, cfg: watcher::Config) -> BoxStream<'static, watcher::Result<Event<K>>>
+pub(crate) fn watch<K>(
+    api: Api<K>,
+    cfg: watcher::Config,
+) -> BoxStream<'static, watcher::Result<Event<K>>>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
@@ -138,7 +141,7 @@ fn map_event<A, B>(ev: Event<A>, f: impl Fn(A) -> B) -> Event<B> {
 }
 
 /// A watch on one workload, by name.
-pub fn watch_workload(
+pub(crate) fn watch_workload(
     kube: &Kube,
     kind: Kind,
     ns: &str,
@@ -160,7 +163,7 @@ pub fn watch_workload(
 }
 
 /// Pods matching a label selector string.
-pub fn watch_pods(
+pub(crate) fn watch_pods(
     kube: &Kube,
     ns: &str,
     selector: &str,
@@ -172,7 +175,7 @@ pub fn watch_pods(
 }
 
 /// Watch errors are retried by the watcher; only permission and missing-resource errors end the wait.
-pub fn check_watch_error(
+pub(crate) fn check_watch_error(
     kube: &Kube,
     e: watcher::Error,
     what: &str,
@@ -227,7 +230,7 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// What to wait for on one workload.
-pub struct RolloutWait<'a> {
+pub(crate) struct RolloutWait<'a> {
     pub kube: &'a Kube,
     pub contact: &'a Contact,
     pub ns: &'a str,
@@ -261,7 +264,7 @@ fn merged(
 }
 
 /// Waits until the restart is complete (and stable for `stable_for`), fails, or times out.
-pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
+pub(crate) async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
     let target = format!("{}/{}", w.kind.short(), w.name);
     let mut events = merged(
         watch_workload(w.kube, w.kind, w.ns, w.name),
@@ -498,7 +501,7 @@ async fn list_pods_now(
 
 /// Waits for the controller to observe `generation` (before evicting pods of an OnDelete workload, so
 /// replacements get the new template).
-pub async fn wait_observed(
+pub(crate) async fn wait_observed(
     kube: &Kube,
     contact: &Contact,
     (kind, ns, name): (Kind, &str, &str),

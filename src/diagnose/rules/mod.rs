@@ -26,10 +26,7 @@ mod signals;
 mod version;
 
 pub use fix::{Fix, FixPart, FixTarget};
-pub use helpers::{prestop, shell_script, PreStop};
-pub use helpers::{
-    DEFAULT_GRACE, LONG_GRACE, MIN_DRAIN, MIN_PAUSE, PAUSE, SHORT_GRACE, SLOW_REMOVAL, SLOW_START,
-};
+pub(crate) use helpers::PAUSE;
 
 /// How bad a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

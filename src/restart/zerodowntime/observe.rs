@@ -33,7 +33,7 @@ use crate::restart::track::Tracker;
 use crate::restart::wait::{self, Cache, Keyed};
 
 /// The label the EndpointSlice controller puts on a Service's slices.
-pub const SERVICE_NAME: &str = "kubernetes.io/service-name";
+pub(crate) const SERVICE_NAME: &str = "kubernetes.io/service-name";
 /// How long the watches may take to list what is there before the restart starts.
 const SYNC: Duration = Duration::from_secs(10);
 /// After the restart: how long to wait for the last endpoint changes (a pod may vanish before the
@@ -48,7 +48,7 @@ impl Keyed for EndpointSlice {
 
 /// The target as the observation sees it.
 #[derive(Debug, Clone)]
-pub struct Subject {
+pub(crate) struct Subject {
     pub ns: String,
     /// Selects the target's pods.
     pub pod_selector: String,
@@ -61,7 +61,7 @@ pub struct Subject {
 }
 
 /// How the observation began.
-pub enum Begin {
+pub(crate) enum Begin {
     /// No Service selects the target.
     NotApplicable(String),
     /// It cannot be observed (the reason), though the Services are known.
@@ -73,7 +73,7 @@ pub enum Begin {
 }
 
 /// A Service whose (non-empty) selector matches `labels`.
-pub fn selects(svc: &Service, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selects(svc: &Service, labels: &BTreeMap<String, String>) -> bool {
     svc.spec
         .as_ref()
         .and_then(|s| s.selector.as_ref())
@@ -135,7 +135,7 @@ impl PodSeen {
 }
 
 /// The watches and what they recorded so far.
-pub struct Observer {
+pub(crate) struct Observer {
     kube: Kube,
     subject: Subject,
     services: Vec<String>,
@@ -229,7 +229,7 @@ fn fatal(
 }
 
 /// Lists the Services, opens the watches and waits until they have listed what is there.
-pub async fn begin(
+pub(crate) async fn begin(
     kube: &Kube,
     contact: &Contact,
     tracker: &Tracker,
@@ -335,7 +335,7 @@ pub async fn begin(
 
 impl Observer {
     /// The Services that select the target.
-    pub fn selected_services(&self) -> Vec<Service> {
+    pub(crate) fn selected_services(&self) -> Vec<Service> {
         self.selected.clone()
     }
 
@@ -446,7 +446,7 @@ impl Observer {
 
     /// Follows the watches until `stop` says the restart is over (then a short drain), and returns the
     /// timeline and, when the observation broke off, why.
-    pub async fn follow(
+    pub(crate) async fn follow(
         mut self,
         mut stop: signal::Receiver<bool>,
         contact: &Contact,

@@ -16,9 +16,9 @@ pub(crate) mod restart;
 pub(crate) mod selector;
 pub(crate) mod settings;
 pub(crate) mod signal;
-pub mod source;
-pub mod target;
-pub mod workload;
+pub(crate) mod source;
+pub(crate) mod target;
+pub(crate) mod workload;
 
 use cli::{Cli, Command, GlobalArgs};
 use error::Error;

@@ -53,6 +53,7 @@ pub(crate) mod traffic;
 mod fixture_tests;
 
 pub use crate::source::Origin;
+pub use crate::target::Kind;
 pub use crate::workload::{Strategy, Workload};
 pub use context::{Context, Related, RelatedIndex};
 pub use model::KubeVersion;

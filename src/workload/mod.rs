@@ -5,7 +5,7 @@
 //!   with the accessors restart's waiting reads (generations, desired pods, partition, revisions);
 //! - [`Workload`] (`model.rs`): its spec normalised into one shape for every kind, live or from a
 //!   manifest (what diagnose's rules and restart's plan read);
-//! - [`fetch`]: `GET`/`PATCH` a workload by kind, the one match from a [`Kind`] to a typed request;
+//! - [`fetch`]: `GET`/`PATCH` a workload by kind, the one match from a [`Kind`](crate::target::Kind) to a typed request;
 //! - [`rollout`]: int-or-percent values, each kind's strategy with the API defaults, maxSurge and
 //!   maxUnavailable in pods as each controller rounds them;
 //! - [`pdb`]: PodDisruptionBudget arithmetic (allowed disruptions, what a budget counts, what the
@@ -24,7 +24,6 @@ pub mod pdb;
 pub mod progress;
 pub mod rollout;
 
-pub use crate::target::Kind;
 pub use model::Workload;
 #[cfg(test)]
 pub use object::from_yaml;

@@ -6,7 +6,12 @@
 //! scenarios in parallel namespaces (`E2E_THREADS`, default 8), since they mostly wait on real
 //! time. `cargo test --test e2e [FILTER…]` runs the scenarios whose `VERSION::name` contains a
 //! filter; `E2E_K8S=1.37` limits the versions.
+//!
+//! The conformance scenarios (`VERSION::conformance::NAME`, see `conformance/mod.rs`) run here
+//! too, sharing the control planes: each runs on the test bed and, at the same time, on a kubesim
+//! of the same version, and the two traces must agree.
 
+mod conformance;
 mod support;
 
 use serde_json::Value;
@@ -17,6 +22,13 @@ use std::time::{Duration, Instant};
 use support::{is_ready, restarted_at, Cluster};
 
 type Scenario = fn(&Cluster);
+
+/// What one job of the runner does: an e2e scenario, or a conformance comparison.
+#[derive(Clone, Copy)]
+enum Job {
+    E2e(Scenario),
+    Conformance(&'static conformance::Scenario),
+}
 
 const SCENARIOS: &[(&str, Scenario)] = &[
     (
@@ -65,6 +77,22 @@ const SCENARIOS: &[(&str, Scenario)] = &[
         restart_dry_run_sends_no_write,
     ),
     (
+        "restart_bare_pod_survives_sigint_during_the_eviction",
+        restart_bare_pod_survives_sigint,
+    ),
+    (
+        "restart_bare_pod_survives_sigterm_143_with_interrupted_and_summary",
+        restart_bare_pod_survives_sigterm,
+    ),
+    (
+        "restart_bare_pod_survives_the_timeout_during_the_eviction",
+        restart_bare_pod_survives_the_timeout,
+    ),
+    (
+        "restart_timeout_holds_while_the_api_server_hangs",
+        restart_timeout_while_the_api_server_hangs,
+    ),
+    (
         "explain_unschedulable_insufficient_cpu",
         explain_insufficient_cpu,
     ),
@@ -91,6 +119,10 @@ const SCENARIOS: &[(&str, Scenario)] = &[
     ),
 ];
 
+/// Scenarios that stop the test bed's API server (every namespace notices): run one at a time,
+/// after the others.
+const EXCLUSIVE: &[&str] = &["restart_timeout_holds_while_the_api_server_hangs"];
+
 /// Scenarios that need nothing of the test bed's own (audit log, kubelet faults) also run on a
 /// kubesim each: the same scenario passing on both back-ends (the seed of a conformance suite).
 const ON_KUBESIM: &[&str] = &[
@@ -109,6 +141,9 @@ fn main() {
         for (name, _) in SCENARIOS {
             println!("{name}: test");
         }
+        for c in conformance::SCENARIOS {
+            println!("conformance::{}: test", c.name);
+        }
         return;
     }
     let versions: Vec<String> = std::env::var("E2E_K8S")
@@ -119,19 +154,30 @@ fn main() {
         .map(String::from)
         .collect();
     let on_kubesim = std::env::var("E2E_K8S").map_or(true, |v| v.contains("kubesim"));
-    let all: Vec<(String, &str, Scenario)> = versions
+    let all: Vec<(String, String, Job)> = versions
         .iter()
         .filter(|v| v.as_str() != "kubesim")
-        .flat_map(|v| SCENARIOS.iter().map(move |(n, f)| (v.clone(), *n, *f)))
+        .flat_map(|v| {
+            SCENARIOS
+                .iter()
+                .map(move |(n, f)| (v.clone(), n.to_string(), Job::E2e(*f)))
+                .chain(conformance::SCENARIOS.iter().map(move |c| {
+                    (
+                        v.clone(),
+                        format!("conformance::{}", c.name),
+                        Job::Conformance(c),
+                    )
+                }))
+        })
         .chain(
             SCENARIOS
                 .iter()
                 .filter(|(n, _)| on_kubesim && ON_KUBESIM.contains(n))
-                .map(|(n, f)| ("kubesim".to_string(), *n, *f)),
+                .map(|(n, f)| ("kubesim".to_string(), n.to_string(), Job::E2e(*f))),
         )
         .collect();
     let total = all.len();
-    let jobs: Vec<(String, &str, Scenario)> = all
+    let jobs: Vec<(String, String, Job)> = all
         .into_iter()
         .filter(|(v, n, _)| {
             filters.is_empty()
@@ -191,44 +237,57 @@ fn main() {
         .and_then(|t| t.parse().ok())
         .unwrap_or(8);
     println!("\nrunning {} tests", jobs.len());
-    let next = AtomicUsize::new(0);
     let failures: Mutex<Vec<(String, String)>> = Mutex::default();
     let passed = AtomicUsize::new(0);
+    let run_job = |(v, name, f): &(String, String, Job)| {
+        let id = format!("{v}::{name}");
+        let t0 = Instant::now();
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| match *f {
+            Job::E2e(f) => {
+                let c = if v == "kubesim" {
+                    Cluster::start_kubesim(kubesim::SimOptions::default(), "default")
+                } else {
+                    Cluster::testbed(v, &namespace_name(name, v)).expect("test bed")
+                };
+                f(&c);
+            }
+            Job::Conformance(sc) => conform(v, sc),
+        }));
+        match result {
+            Ok(()) => {
+                passed.fetch_add(1, Ordering::SeqCst);
+                println!("test {id} ... ok ({:.1?})", t0.elapsed());
+            }
+            Err(p) => {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                println!("test {id} ... FAILED ({:.1?})", t0.elapsed());
+                failures.lock().unwrap().push((id, msg));
+            }
+        }
+    };
+    // Scenarios that stop the shared API server run alone, after the others.
+    let (alone, shared): (Vec<_>, Vec<_>) = jobs
+        .iter()
+        .partition(|(v, n, _)| v != "kubesim" && EXCLUSIVE.contains(&n.as_str()));
+    let next = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        for _ in 0..threads.min(jobs.len()) {
+        for _ in 0..threads.min(shared.len()) {
             s.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
-                let Some((v, name, f)) = jobs.get(i) else {
+                let Some(job) = shared.get(i) else {
                     break;
                 };
-                let id = format!("{v}::{name}");
-                let t0 = Instant::now();
-                let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
-                    let c = if v == "kubesim" {
-                        Cluster::start_kubesim(kubesim::SimOptions::default(), "default")
-                    } else {
-                        Cluster::testbed(v, &namespace_name(name, v)).expect("test bed")
-                    };
-                    f(&c);
-                }));
-                match result {
-                    Ok(()) => {
-                        passed.fetch_add(1, Ordering::SeqCst);
-                        println!("test {id} ... ok ({:.1?})", t0.elapsed());
-                    }
-                    Err(p) => {
-                        let msg = p
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                            .unwrap_or_default();
-                        println!("test {id} ... FAILED ({:.1?})", t0.elapsed());
-                        failures.lock().unwrap().push((id, msg));
-                    }
-                }
+                run_job(job);
             });
         }
     });
+    for job in alone {
+        run_job(job);
+    }
     let failures = failures.into_inner().unwrap();
     if !failures.is_empty() {
         println!("\nfailures:\n");
@@ -251,6 +310,47 @@ fn main() {
     );
     if !ok {
         std::process::exit(101);
+    }
+}
+
+/// Run `sc` on the test bed of `version` and on a kubesim of the same version at once; the
+/// traces must agree.
+fn conform(version: &str, sc: &conformance::Scenario) {
+    let tb = Cluster::testbed(
+        version,
+        &namespace_name(&format!("conf_{}", sc.name), version),
+    )
+    .expect("test bed");
+    let served: Value =
+        serde_json::from_str(&tb.kubectl(&["get", "--raw", "/version"]).stdout).expect("/version");
+    let server_version = served["gitVersion"]
+        .as_str()
+        .expect("gitVersion")
+        .to_string();
+    let (reference, candidate) = std::thread::scope(|s| {
+        let real = s.spawn(|| conformance::record(&tb, sc));
+        let sim = s.spawn(|| {
+            let opts = kubesim::SimOptions {
+                time_scale: 1.0,
+                server_version: server_version.clone(),
+                ..Default::default()
+            };
+            conformance::record(&Cluster::start_kubesim(opts, "default"), sc)
+        });
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))
+        };
+        (join(real), join(sim))
+    });
+    let diffs = testbed::trace::compare(&reference, &candidate, testbed::trace::TRANSIENT_MS);
+    if !diffs.is_empty() {
+        let list: Vec<String> = diffs.iter().map(|d| format!("  - {d}")).collect();
+        panic!(
+            "kubesim ({server_version}) differs from the test bed:\n{}\ntest bed:\n{}kubesim:\n{}",
+            list.join("\n"),
+            reference.render(),
+            candidate.render()
+        );
     }
 }
 
@@ -718,6 +818,145 @@ fn restart_dry_run_sends_no_write(c: &Cluster) {
         "--dry-run wrote: {:?}",
         c.plugin_writes()
     );
+}
+
+// ---------- restart: signals, timeouts and a hung API server on the real control plane ----------
+
+/// A bare pod that takes `stop` to exit after SIGTERM, Ready; its UID.
+fn bare_pod(c: &Cluster, name: &str, stop: &str) -> Value {
+    c.apply(&pod(name, &format!("{{readyAfter: 1s, sigtermExit: {stop}}}"), "").replace(
+        "    image: registry.example/",
+        "    readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}\n    image: registry.example/",
+    ));
+    c.wait_ready(&format!("app={name}"), 1);
+    c.get(&["pod", name])["metadata"]["uid"].clone()
+}
+
+/// Wait until the plugin's eviction has made pod `name` terminating.
+fn wait_terminating(c: &Cluster, name: &str) {
+    c.wait(Duration::from_secs(60), "the pod terminating", |c| {
+        let out = c.kubectl(&["get", "pod", name, "-o", "json"]);
+        serde_json::from_str::<Value>(&out.stdout)
+            .is_ok_and(|p| p.pointer("/metadata/deletionTimestamp").is_some())
+    });
+}
+
+/// The pod exists again under a new UID and becomes Ready.
+fn created_again(c: &Cluster, name: &str, old_uid: &Value, out: &support::Output) {
+    // Said on stderr, or as a PodRecreated event with -o json.
+    assert!(
+        out.stderr.contains(&format!("created pod {name} again"))
+            || out.stdout.contains("\"type\":\"PodRecreated\""),
+        "[{}] {out}",
+        c.backend
+    );
+    c.wait_ready(&format!("app={name}"), 1);
+    let now = c.get(&["pod", name]);
+    assert_ne!(
+        &now["metadata"]["uid"], old_uid,
+        "[{}] not replaced",
+        c.backend
+    );
+}
+
+fn restart_bare_pod_survives_sigint(c: &Cluster) {
+    // Eviction → creation is a critical section: a first Ctrl-C waits for the old pod to be gone,
+    // creates it again, and only then stops (130).
+    let uid = bare_pod(c, "solo-int", "4s");
+    let child = c.spawn_graceful(&["restart", "pod/solo-int", "--force"]);
+    wait_terminating(c, "solo-int");
+    support::signal(&child, "INT");
+    let out = support::finish(child, Duration::from_secs(120));
+    assert_eq!(out.code, 130, "[{}] {out}", c.backend);
+    created_again(c, "solo-int", &uid, &out);
+}
+
+fn restart_bare_pod_survives_sigterm(c: &Cluster) {
+    // SIGTERM (CI cancellation) as Ctrl-C, exit 143, the JSON stream ending in Interrupted and
+    // Summary.
+    let uid = bare_pod(c, "solo-term", "4s");
+    let child = c.spawn_graceful(&["restart", "pod/solo-term", "--force", "-o", "json"]);
+    wait_terminating(c, "solo-term");
+    support::signal(&child, "TERM");
+    let out = support::finish(child, Duration::from_secs(120));
+    assert_eq!(out.code, 143, "[{}] {out}", c.backend);
+    let events: Vec<Value> = out
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let n = events.len();
+    assert!(n >= 2, "{out}");
+    assert_eq!(events[n - 2]["type"], "Interrupted", "{out}");
+    assert_eq!(events[n - 1]["type"], "Summary", "{out}");
+    assert_eq!(events[n - 1]["result"], "Interrupted", "{out}");
+    created_again(c, "solo-term", &uid, &out);
+}
+
+fn restart_bare_pod_survives_the_timeout(c: &Cluster) {
+    // --timeout runs out while the evicted pod still terminates (6 s): the run outlives it by
+    // the critical section and creates the pod again before it stops.
+    let uid = bare_pod(c, "solo-timeout", "6s");
+    let out = c.graceful(&["restart", "pod/solo-timeout", "--force", "--timeout", "3s"]);
+    assert!(matches!(out.code, 0 | 1), "[{}] {out}", c.backend);
+    created_again(c, "solo-timeout", &uid, &out);
+}
+
+/// Resumes the API server however the scenario ends.
+struct Resume(&'static testbed::Testbed);
+impl Drop for Resume {
+    fn drop(&mut self) {
+        let _ = self.0.set_apiserver_running(true);
+    }
+}
+
+fn restart_timeout_while_the_api_server_hangs(c: &Cluster) {
+    // SIGSTOP the real kube-apiserver mid-rollout: the kernel still accepts connections, nothing
+    // answers. --timeout is a wall-clock deadline: the target is Unknown (exit 2) because the API
+    // server stopped answering, not failed for a made-up reason.
+    let tb = c.testbed.expect("a test bed");
+    c.apply(&deployment(
+        "hang",
+        2,
+        SURGE,
+        "kubesim.io/behavior: '{readyAfter: 5s}'",
+    ));
+    c.wait_ready("app=hang", 2);
+    let child = c.spawn_graceful(&["restart", "deploy/hang", "--timeout", "8s"]);
+    c.wait(Duration::from_secs(30), "the restart patched", |c| {
+        restarted_at(&c.get(&["deployment", "hang"])).is_some()
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let t0 = Instant::now();
+    tb.set_apiserver_running(false)
+        .expect("SIGSTOP the apiserver");
+    let resume = Resume(tb);
+    let out = support::finish(child, Duration::from_secs(60));
+    let took = t0.elapsed();
+    drop(resume);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(
+        took < Duration::from_secs(20),
+        "the deadline did not hold: {took:?}\n{out}"
+    );
+    assert!(
+        out.stderr.contains("could not observe deploy/hang"),
+        "{out}"
+    );
+    assert!(
+        out.stderr
+            .contains("the API server stopped answering (last answer at "),
+        "{out}"
+    );
+    let row = out
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("deploy/hang"))
+        .unwrap_or_default();
+    assert!(row.contains("Unknown"), "{out}");
+    assert!(!out.stderr.contains("FAILED"), "{out}");
+    // The cluster answers again and the rollout completes by itself.
+    c.wait_ready("app=hang", 2);
 }
 
 // ---------- explain ----------

@@ -244,7 +244,7 @@ fn offline_malformed_input_is_exit_2_with_position() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "/nonexistent/pod.yaml: cannot read",
+            "/nonexistent/pod.yaml: no such file or directory",
         ));
 }
 

@@ -943,7 +943,9 @@ fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
 #[test]
 fn an_eviction_the_pdb_keeps_refusing_fails_at_the_timeout_with_its_reason() {
     // The budget covers the Deployment's pods and an unready canary: no disruption is allowed while the
-    // canary is unready, so every eviction is refused (429) with the budget's reason.
+    // canary is unready, so every eviction is refused (429) with the budget's reason. (An integer
+    // minAvailable counts every pod, the canary too; maxUnavailable would count only the
+    // Deployment's scale and allow one: disruption.go getExpectedPodCount.)
     let web =
         deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
     let canary = r#"
@@ -956,7 +958,7 @@ status:
   conditions: [{type: Ready, status: "False"}]
   containerStatuses: [{name: app, ready: false, restartCount: 0, image: registry.example/web:2, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
 "#;
-    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {maxUnavailable: 1, selector: {matchLabels: {tier: web}}}\n";
+    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 2, selector: {matchLabels: {tier: web}}}\n";
     let sim = start(
         &[web, canary.to_string(), budget.to_string()].join("\n---\n"),
         40.0,

@@ -288,7 +288,9 @@ status:
   conditions: [{type: Ready, status: "False"}]
   containerStatuses: [{name: app, ready: false, restartCount: 0, image: registry.example/web:2, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
 "#;
-    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {maxUnavailable: 1, selector: {matchLabels: {tier: web}}}\n";
+    // An integer minAvailable counts the unready canary too, so no eviction is allowed
+    // (maxUnavailable would count only the Deployment's scale: disruption.go).
+    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 2, selector: {matchLabels: {tier: web}}}\n";
     let sim = start(
         &[web, canary.to_string(), budget.to_string()].join("\n---\n"),
         40.0,

@@ -204,6 +204,23 @@ impl Cluster {
         run(c, Duration::from_secs(300))
     }
 
+    /// `kubectl graceful ARGS…` started in the background (stdout and stderr piped), for tests
+    /// that signal it or act on the cluster while it runs; [`finish`] collects it.
+    pub fn spawn_graceful(&self, args: &[&str]) -> std::process::Child {
+        let mut c = isolated(
+            Path::new(env!("CARGO_BIN_EXE_kubectl-graceful")),
+            self.home.path(),
+        );
+        c.args(args)
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(["-n", &self.namespace])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start kubectl-graceful")
+    }
+
     /// `kubectl ARGS… --kubeconfig K -n NS`, at most 2 minutes.
     pub fn kubectl(&self, args: &[&str]) -> Output {
         let mut c = isolated(Path::new(KUBECTL), self.home.path());
@@ -256,6 +273,53 @@ impl Cluster {
         }
     }
 
+    /// Poll `check` every 250 ms until it holds or `timeout` passes: `false` then, without
+    /// panicking (a conformance scenario goes on, and its trace shows what did not happen).
+    pub fn wait_soft(&self, timeout: Duration, mut check: impl FnMut(&Cluster) -> bool) -> bool {
+        let start = Instant::now();
+        while !check(self) {
+            if start.elapsed() > timeout {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        true
+    }
+
+    /// The kubelet's node-pressure eviction of pod `name`, on either back-end.
+    pub fn evict_for_node_pressure(&self, name: &str, resource: &str) {
+        if let Some(tb) = self.testbed {
+            tb.evict_for_node_pressure(&self.namespace, name, resource)
+                .unwrap_or_else(|e| panic!("[{}] evict {name}: {e:#}", self.backend));
+        } else if let Some(sim) = &self.sim {
+            assert!(
+                sim.evict_for_node_pressure(&self.namespace, name, resource),
+                "[kubesim] no pod {name} to evict"
+            );
+        } else {
+            panic!("evict_for_node_pressure needs a test bed or a kubesim of the cluster's own");
+        }
+    }
+
+    /// `POST …/pods/NAME/eviction` through kubectl: (exit code, the answer's text).
+    pub fn evict(&self, name: &str) -> Output {
+        let eviction = format!(
+            r#"{{"apiVersion": "policy/v1", "kind": "Eviction", "metadata": {{"name": "{name}", "namespace": "{}"}}}}"#,
+            self.namespace
+        );
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("eviction.json");
+        std::fs::write(&file, eviction).expect("write eviction");
+        let uri = format!("/api/v1/namespaces/{}/pods/{name}/eviction", self.namespace);
+        self.kubectl(&[
+            "create",
+            "--raw",
+            &uri,
+            "-f",
+            file.to_str().expect("utf-8 path"),
+        ])
+    }
+
     /// Wait until exactly `n` pods match `selector`, none terminating, all Ready.
     pub fn wait_ready(&self, selector: &str, n: usize) {
         self.wait(
@@ -286,12 +350,18 @@ impl Cluster {
     }
 
     /// Writes (create, update, patch, delete, deletecollection) sent in this namespace by the
-    /// admin user with a user agent other than kubectl's, i.e. by the plugin: (verb, requestURI).
+    /// admin user with the plugin's user agent: (verb, requestURI).
     pub fn plugin_writes(&self) -> Vec<(String, String)> {
         self.audit_events()
             .into_iter()
             .filter(|e| e["user"]["username"] == "kubernetes-admin")
-            .filter(|e| !e["userAgent"].as_str().unwrap_or("").starts_with("kubectl"))
+            // The plugin says who it is (`kubectl-graceful/vX`); kubectl's own agent is `kubectl/vX …`.
+            .filter(|e| {
+                e["userAgent"]
+                    .as_str()
+                    .unwrap_or("")
+                    .starts_with("kubectl-graceful/")
+            })
             .filter(|e| {
                 matches!(
                     e["verb"].as_str(),
@@ -305,6 +375,44 @@ impl Cluster {
                 )
             })
             .collect()
+    }
+}
+
+/// Send `sig` (`"INT"`, `"TERM"`) to a running child.
+pub fn signal(child: &std::process::Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(ok, "kill -{sig} {}", child.id());
+}
+
+/// Wait for a child started by [`Cluster::spawn_graceful`] (at most `timeout`; then it is killed).
+pub fn finish(mut child: std::process::Child, timeout: Duration) -> Output {
+    let deadline = Instant::now() + timeout;
+    let mut killed = false;
+    while child.try_wait().ok().flatten().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            killed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("wait");
+    let mut stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    if killed {
+        stderr.push_str(&format!("\n[support: killed after {timeout:?}]\n"));
+    }
+    Output {
+        code: if killed {
+            -1
+        } else {
+            out.status.code().unwrap_or(-1)
+        },
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr,
+        command: "kubectl-graceful (spawned)".into(),
     }
 }
 

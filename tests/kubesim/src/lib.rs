@@ -3,29 +3,39 @@
 //! See `README.md` for the scenario format, behaviour annotations and knobs.
 #![allow(clippy::too_many_arguments, clippy::needless_range_loop)]
 
+pub mod admin;
 pub mod behavior;
+mod control;
 pub mod controllers;
 pub mod endpointslices;
+pub mod eviction;
+mod faults;
 pub mod kubelet;
 pub mod metadata;
 pub mod patch;
 mod pb;
 pub mod registry;
+mod scenario;
+pub mod scheduler;
 pub mod selectors;
 pub(crate) mod server;
+pub mod serving;
 pub mod state;
 pub mod store;
 pub mod svcproxy;
 mod table;
 pub mod tools;
 pub mod util;
+pub mod watch_cache;
 
+pub use faults::Faults;
+pub use scenario::parse_objects;
 pub use state::RequestRecord;
 
-use anyhow::Context;
-use base64::Engine;
-use serde_json::{json, Value};
-use state::{FailRule, FaultState, Shared, State};
+use scenario::{load_objects, node_obj};
+use serde_json::Value;
+use serving::{bind, kubeconfig_yaml, make_tls, Serving};
+use state::{FaultState, Shared, State};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -54,323 +64,16 @@ impl Default for SimOptions {
     }
 }
 
-struct ServerHandle {
-    stop: tokio::sync::watch::Sender<bool>,
-}
-
 /// A running simulator. Owns its own tokio runtime; dropping it stops the server and removes its temp dir.
 pub struct Sim {
     shared: Arc<Shared>,
+    serving: Arc<Serving>,
     rt: Option<tokio::runtime::Runtime>,
     port: u16,
     dir: tempfile::TempDir,
     kubeconfig: PathBuf,
     ca_pem: String,
-    tls: Mutex<Arc<rustls::ServerConfig>>,
-    server: Mutex<Option<ServerHandle>>,
-}
-
-/// Fault injection handle (see [`Sim::faults`]).
-#[derive(Clone)]
-pub struct Faults {
-    shared: Arc<Shared>,
-}
-
-impl Faults {
-    /// Delay every request by `d` (real time).
-    pub fn set_latency(&self, d: Duration) {
-        self.shared.faults.lock().unwrap().latency = d;
-    }
-    /// Answer the next `times` requests whose method matches (`"*"` = any) and whose path+query contains
-    /// `path_contains` with `status` (500, 429, 503…).
-    pub fn fail(&self, method: &str, path_contains: &str, status: u16, times: usize) {
-        self.shared.faults.lock().unwrap().fail.push(FailRule {
-            method: method.into(),
-            path_contains: path_contains.into(),
-            status,
-            remaining: times,
-        });
-    }
-    /// Remove latency, failure and hold rules (held requests are answered).
-    pub fn clear(&self) {
-        let held = self.shared.faults.lock().unwrap().held;
-        *self.shared.faults.lock().unwrap() = FaultState {
-            held,
-            ..FaultState::default()
-        };
-        self.shared.hang.send_modify(|_| {});
-    }
-    /// Hold every request whose method matches (`"*"` = any) and whose path+query contains `path_contains`:
-    /// it is read but not answered until [`Faults::release`] (a request in flight, for tests that act
-    /// while it is).
-    pub fn hold(&self, method: &str, path_contains: &str) {
-        self.shared
-            .faults
-            .lock()
-            .unwrap()
-            .hold
-            .push((method.into(), path_contains.into()));
-    }
-    /// How many requests are held now.
-    pub fn held(&self) -> usize {
-        self.shared.faults.lock().unwrap().held
-    }
-    /// Drop the hold rules and answer the held requests.
-    pub fn release(&self) {
-        self.shared.faults.lock().unwrap().hold.clear();
-        self.shared.hang.send_modify(|_| {});
-    }
-    /// Close every open watch (and log follow) stream.
-    pub fn drop_watches(&self) {
-        self.shared.drop_watches.send_modify(|g| *g += 1);
-    }
-    /// Hang: connections are still accepted and requests read, but nothing is answered and open watches
-    /// go silent (no events, no bookmarks), like an API server stuck on etcd. `false` answers again
-    /// (requests held meanwhile are then served).
-    pub fn hang(&self, on: bool) {
-        self.shared.hang.send_replace(on);
-    }
-    /// Watches and continue tokens from any resourceVersion before now get 410 Gone.
-    pub fn expire_resource_versions(&self) {
-        let mut st = self.shared.lock();
-        st.store.floor = st.store.rv;
-    }
-}
-
-fn make_tls() -> anyhow::Result<(String, Arc<rustls::ServerConfig>)> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
-    };
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "kubesim-ca");
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_key = KeyPair::generate()?;
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let ca_pem = ca_cert.pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let mut sp = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
-    sp.distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
-    sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    sp.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    let skey = KeyPair::generate()?;
-    let scert = sp.signed_by(&skey, &issuer)?;
-    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
-        skey.serialize_der(),
-    ));
-    let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()?
-    .with_no_client_auth()
-    .with_single_cert(vec![scert.der().clone(), ca_cert.der().clone()], key)?;
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok((ca_pem, Arc::new(cfg)))
-}
-
-fn node_obj(name: &str, idx: usize, version: &str) -> Value {
-    json!({
-        "apiVersion": "v1", "kind": "Node",
-        "metadata": {"name": name, "labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", "kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux", "beta.kubernetes.io/arch": "amd64"}},
-        "spec": {"podCIDR": format!("10.244.{idx}.0/24"), "podCIDRs": [format!("10.244.{idx}.0/24")]},
-        "status": {
-            "conditions": [
-                {"type": "MemoryPressure", "status": "False", "reason": "KubeletHasSufficientMemory", "message": "kubelet has sufficient memory available"},
-                {"type": "DiskPressure", "status": "False", "reason": "KubeletHasNoDiskPressure", "message": "kubelet has no disk pressure"},
-                {"type": "PIDPressure", "status": "False", "reason": "KubeletHasSufficientPID", "message": "kubelet has sufficient PID available"},
-                {"type": "Ready", "status": "True", "reason": "KubeletReady", "message": "kubelet is posting ready status"},
-            ],
-            "addresses": [{"type": "InternalIP", "address": format!("10.0.0.{idx}")}, {"type": "Hostname", "address": name}],
-            "capacity": {"cpu": "64", "memory": "263975232Ki", "pods": "250", "ephemeral-storage": "102350Mi"},
-            "allocatable": {"cpu": "64", "memory": "263872832Ki", "pods": "250", "ephemeral-storage": "102350Mi"},
-            "nodeInfo": {"kubeletVersion": version, "kubeProxyVersion": version, "containerRuntimeVersion": "containerd://1.7.24", "osImage": "Debian GNU/Linux 12 (bookworm)", "kernelVersion": "6.1.0-27-amd64", "architecture": "amd64", "operatingSystem": "linux", "machineID": util::rand_hex(32), "systemUUID": util::new_uid(), "bootID": util::new_uid()},
-        },
-    })
-}
-
-/// Parse multi-document YAML (and `List`s) into objects.
-pub fn parse_objects(yaml: &str) -> anyhow::Result<Vec<Value>> {
-    use serde::Deserialize;
-    let mut out = Vec::new();
-    for doc in serde_yaml::Deserializer::from_str(yaml) {
-        let v = Value::deserialize(doc).context("parsing scenario YAML")?;
-        if v.is_null() {
-            continue;
-        }
-        let kind = util::s(&v, "/kind");
-        if kind == "List" || (kind.ends_with("List") && v.get("items").is_some()) {
-            for it in v["items"].as_array().cloned().unwrap_or_default() {
-                out.push(it);
-            }
-        } else {
-            out.push(v);
-        }
-    }
-    Ok(out)
-}
-
-fn load_objects(st: &mut State, objs: Vec<Value>) -> anyhow::Result<()> {
-    let now = st.now();
-    for mut o in objs {
-        let av = util::s(&o, "/apiVersion").to_string();
-        let kind = util::s(&o, "/kind").to_string();
-        let def = registry::by_kind(&av, &kind)
-            .with_context(|| format!("unsupported object {av}/{kind}"))?;
-        let def = registry::by_storage(def.storage);
-        if def.storage == "events"
-            && o.get("involvedObject").is_none()
-            && o.get("regarding").is_some()
-        {
-            o = server_unview_event(o);
-        }
-        if def.storage == "events" && util::name(&o).is_empty() {
-            let n = format!(
-                "{}.{}",
-                util::s(&o, "/involvedObject/name"),
-                util::rand_hex(16)
-            );
-            util::obj_at(&mut o, &["metadata"]).insert("name".into(), json!(n));
-        }
-        if def.storage != "events" {
-            o = server::prepare_create(def, o);
-        }
-        let ns = if def.namespaced {
-            util::ns(&o).to_string()
-        } else {
-            String::new()
-        };
-        let ns = if def.namespaced && ns.is_empty() {
-            "default".to_string()
-        } else {
-            ns
-        };
-        if st.store.get(def.storage, &ns, util::name(&o)).is_some() {
-            // replace: keep uid/creationTimestamp of the stored object unless given
-            let cur = st
-                .store
-                .get(def.storage, &ns, util::name(&o))
-                .cloned()
-                .unwrap();
-            let m = util::obj_at(&mut o, &["metadata"]);
-            m.insert("namespace".into(), json!(ns));
-            for k in ["uid", "creationTimestamp"] {
-                if !m.contains_key(k) {
-                    if let Some(v) = cur.pointer(&format!("/metadata/{k}")) {
-                        m.insert(k.into(), v.clone());
-                    }
-                }
-            }
-            if !m.contains_key("generation") && def.has_generation() {
-                let g = util::i(&cur, "/metadata/generation").unwrap_or(1);
-                let changed = o.get("spec") != cur.get("spec");
-                util::obj_at(&mut o, &["metadata"])
-                    .insert("generation".into(), json!(if changed { g + 1 } else { g }));
-            }
-            o["apiVersion"] = json!(def.api_version());
-            o["kind"] = json!(def.kind);
-            let has_status = o
-                .get("status")
-                .is_some_and(|s| s.as_object().is_some_and(|m| !m.is_empty()));
-            if !has_status {
-                if let Some(s) = cur.get("status") {
-                    o["status"] = s.clone();
-                }
-                st.store.static_uids.remove(util::uid(&o));
-            } else {
-                st.store.static_uids.insert(util::uid(&o).to_string());
-            }
-            st.store.put(def.storage, o);
-        } else {
-            st.store.create(def, o, now, None, true)?;
-        }
-    }
-    Ok(())
-}
-
-fn server_unview_event(o: Value) -> Value {
-    let def = registry::find("events.k8s.io", "v1", "events").unwrap();
-    server::unview(def, o)
-}
-
-async fn serve(
-    ctx: Arc<server::Ctx>,
-    listener: tokio::net::TcpListener,
-    tls: Arc<rustls::ServerConfig>,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    loop {
-        let (sock, _) = tokio::select! {
-            r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
-            _ = stop.changed() => return,
-        };
-        let acceptor = acceptor.clone();
-        let ctx = ctx.clone();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let tls = tokio::select! {
-                r = acceptor.accept(sock) => match r { Ok(t) => t, Err(_) => return },
-                _ = stop.changed() => return,
-            };
-            let alpn = tls.get_ref().1.alpn_protocol().unwrap_or_default();
-            ctx.shared
-                .connections
-                .lock()
-                .unwrap()
-                .push(String::from_utf8_lossy(alpn).into_owned());
-            let svc = hyper::service::service_fn(move |req| server::handle(ctx.clone(), req));
-            let builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(tls), svc);
-            tokio::select! {
-                _ = conn => {}
-                _ = stop.changed() => {}
-            }
-        });
-    }
-}
-
-async fn control_loop(shared: Arc<Shared>) {
-    let mut last_rv = 0u64;
-    let mut last_ctrl = std::time::Instant::now();
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(25)) => {}
-            _ = shared.wake.notified() => {}
-        }
-        let mut g = shared.lock();
-        let now = g.now();
-        let st = &mut *g;
-        let changed = st.store.rv != last_rv;
-        // controllers: on any change, and every 250 ms for time-based conditions (minReadySeconds,
-        // progress deadlines); the kubelet: on any change or when a container timer is due
-        let mut run_ctrl = changed || last_ctrl.elapsed() >= Duration::from_millis(250);
-        if !run_ctrl && now < st.kubelet.next_wake {
-            continue;
-        }
-        for _ in 0..4 {
-            st.store.dirty = false;
-            if run_ctrl {
-                st.ctrl.tick(&mut st.store, now);
-                last_ctrl = std::time::Instant::now();
-            }
-            st.kubelet.tick(&mut st.store, now);
-            if !st.store.dirty {
-                break;
-            }
-            run_ctrl = true;
-        }
-        last_rv = st.store.rv;
-    }
+    admin: Mutex<Option<admin::Admin>>,
 }
 
 impl Sim {
@@ -396,7 +99,7 @@ impl Sim {
                 10.0
             }),
             kubelet: Default::default(),
-            ctrl: Default::default(),
+            ctrl: controllers::Ctrl::for_version(&opts.server_version),
             tokens: [(admin_token.clone(), "kubernetes-admin".to_string())]
                 .into_iter()
                 .collect(),
@@ -431,39 +134,26 @@ impl Sim {
             connections: Mutex::new(vec![]),
         });
         let dir = tempfile::Builder::new().prefix("kubesim-").tempdir()?;
-        let std_l = bind(port, &rt)?;
+        let std_l = bind(port, rt.handle())?;
         let port = std_l.local_addr()?.port();
         let kubeconfig = dir.path().join("kubeconfig");
         std::fs::write(
             &kubeconfig,
             kubeconfig_yaml(port, &ca_pem, "kubernetes-admin", &admin_token),
         )?;
-        rt.spawn(control_loop(shared.clone()));
-        let sim = Sim {
+        rt.spawn(control::control_loop(shared.clone()));
+        let serving = Arc::new(Serving::new(shared.clone(), port, tls, rt.handle().clone()));
+        serving.spawn(std_l);
+        Ok(Sim {
             shared,
+            serving,
             rt: Some(rt),
             port,
             dir,
             kubeconfig,
             ca_pem,
-            tls: Mutex::new(tls),
-            server: Mutex::new(None),
-        };
-        sim.spawn_server(std_l);
-        Ok(sim)
-    }
-
-    fn spawn_server(&self, l: tokio::net::TcpListener) {
-        let (tx, rx) = tokio::sync::watch::channel(false);
-        let ctx = Arc::new(server::Ctx {
-            shared: self.shared.clone(),
-            port: self.port,
-        });
-        self.rt
-            .as_ref()
-            .unwrap()
-            .spawn(serve(ctx, l, self.tls.lock().unwrap().clone(), rx));
-        *self.server.lock().unwrap() = Some(ServerHandle { stop: tx });
+            admin: Mutex::new(None),
+        })
     }
 
     /// `Sim::start` with default options plus `yaml` as scenario; panics on error.
@@ -623,16 +313,8 @@ impl Sim {
             .get("v1", "Pod", Some(namespace), name)
             .map(|p| util::s(&p, "/spec/containers/0/name").to_string())
             .unwrap_or_default();
-        let msg = format!(
-            "The node was low on resource: {resource}. Threshold quantity: 100Mi, available: 28Mi. Container {first} was using 1536Mi, request is 0, has larger consumption of {resource}. "
-        );
-        self.kubelet_terminate(
-            namespace,
-            name,
-            "Evicted",
-            &msg,
-            Some(("Warning", "Evicted")),
-        )
+        let msg = kubelet::node::pressure_message(resource, &first);
+        self.with_state(|st| kubelet::node::fail_pod(st, namespace, name, "Evicted", &msg, true))
     }
 
     /// Simulate graceful node shutdown terminating a pod: phase `Failed`, reason `Terminated`, message
@@ -643,119 +325,34 @@ impl Sim {
             .get("v1", "Pod", Some(namespace), name)
             .map(|p| util::s(&p, "/spec/nodeName").to_string())
             .unwrap_or_default();
-        let ok = self.kubelet_terminate(
-            namespace,
-            name,
-            "Terminated",
-            "Pod was terminated in response to imminent node shutdown.",
-            None,
-        );
+        let ok = self.with_state(|st| {
+            kubelet::node::fail_pod(
+                st,
+                namespace,
+                name,
+                "Terminated",
+                kubelet::node::SHUTDOWN_MESSAGE,
+                false,
+            )
+        });
         if ok && !node.is_empty() {
             self.set_node_ready(&node, false);
         }
         ok
     }
 
-    fn kubelet_terminate(
-        &self,
-        namespace: &str,
-        name: &str,
-        reason: &str,
-        msg: &str,
-        event: Option<(&str, &str)>,
-    ) -> bool {
-        let mut st = self.shared.lock();
-        let now = st.now();
-        let Some(mut pod) = st.store.get("pods", namespace, name).cloned() else {
-            return false;
-        };
-        let uid = util::uid(&pod).to_string();
-        let first = util::s(&pod, "/spec/containers/0/name").to_string();
-        let ts = util::fmt_ts(now);
-        let node = util::s(&pod, "/spec/nodeName").to_string();
-        if let Some(cs) = pod
-            .pointer_mut("/status/containerStatuses")
-            .and_then(|c| c.as_array_mut())
-        {
-            for c in cs.iter_mut() {
-                let started = c
-                    .pointer("/state/running/startedAt")
-                    .cloned()
-                    .unwrap_or(json!(ts));
-                c["state"] = json!({"terminated": {"exitCode": 137, "reason": "ContainerStatusUnknown", "message": "The container could not be located when the pod was terminated", "startedAt": started, "finishedAt": ts}});
-                c["ready"] = json!(false);
-                c["started"] = json!(false);
-            }
-        }
-        let st_obj = util::obj_at(&mut pod, &["status"]);
-        st_obj.insert("phase".into(), json!("Failed"));
-        st_obj.insert("reason".into(), json!(reason));
-        st_obj.insert("message".into(), json!(msg));
-        let mut conds = st_obj
-            .get("conditions")
-            .and_then(|c| c.as_array())
-            .cloned()
-            .unwrap_or_default();
-        for c in conds.iter_mut() {
-            if c["type"] == "Ready" || c["type"] == "ContainersReady" {
-                c["status"] = json!("False");
-                c["reason"] = json!("PodFailed");
-                c["lastTransitionTime"] = json!(ts);
-            }
-        }
-        conds.retain(|c| c["type"] != "DisruptionTarget");
-        conds.insert(0, json!({"type": "DisruptionTarget", "status": "True", "lastProbeTime": null, "lastTransitionTime": ts, "reason": "TerminationByKubelet", "message": msg.trim_end()}));
-        st_obj.insert("conditions".into(), json!(conds));
-        let pod = st.store.put("pods", pod);
-        st.kubelet.pods.remove(&uid);
-        st.store.static_uids.insert(uid);
-        if let Some((typ, r)) = event {
-            st.store
-                .record_event(&pod, None, typ, r, msg.trim_end(), "kubelet", &node, now);
-        }
-        st.store.record_event(
-            &pod,
-            Some(&format!("spec.containers{{{first}}}")),
-            "Normal",
-            "Killing",
-            &format!("Stopping container {first}"),
-            "kubelet",
-            &node,
-            now,
-        );
-        drop(st);
-        self.shared.wake.notify_one();
-        true
-    }
-
     /// Mark a node Ready / NotReady (NotReady nodes get no new pods).
     pub fn set_node_ready(&self, name: &str, ready: bool) -> bool {
+        self.with_state(|st| kubelet::node::set_ready(st, name, ready))
+    }
+
+    /// Run `f` on the state, then wake the controllers and the kubelet.
+    fn with_state<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
         let mut st = self.shared.lock();
-        let now = st.now();
-        let Some(mut n) = st.store.get("nodes", "", name).cloned() else {
-            return false;
-        };
-        if let Some(cs) = n
-            .pointer_mut("/status/conditions")
-            .and_then(|c| c.as_array_mut())
-        {
-            for c in cs.iter_mut().filter(|c| c["type"] == "Ready") {
-                c["status"] = json!(if ready { "True" } else { "Unknown" });
-                c["reason"] = json!(if ready {
-                    "KubeletReady"
-                } else {
-                    "NodeStatusUnknown"
-                });
-                c["message"] = json!(if ready {
-                    "kubelet is posting ready status"
-                } else {
-                    "Kubelet stopped posting node status."
-                });
-                c["lastTransitionTime"] = json!(util::fmt_ts(now));
-            }
-        }
-        st.store.put("nodes", n);
-        true
+        let out = f(&mut st);
+        drop(st);
+        self.shared.wake.notify_one();
+        out
     }
 
     /// New token for `user`; returns the path of a kubeconfig for that user.
@@ -811,11 +408,7 @@ impl Sim {
 
     /// Stop serving (state kept; clients get connection refused).
     pub fn stop_server(&self) {
-        if let Some(h) = self.server.lock().unwrap().take() {
-            let _ = h.stop.send(true);
-        }
-        self.faults().drop_watches();
-        std::thread::sleep(Duration::from_millis(50));
+        self.serving.stop();
     }
 
     /// The ALPN protocol the server agreed on for each TLS connection accepted so far, in order
@@ -827,34 +420,27 @@ impl Sim {
     /// Serve again, offering only these ALPN protocols (default: h2 and http/1.1), e.g. `&["http/1.1"]`
     /// for a server without HTTP/2.
     pub fn set_alpn(&self, protocols: &[&str]) {
-        {
-            let mut tls = self.tls.lock().unwrap();
-            let mut cfg = (**tls).clone();
-            cfg.alpn_protocols = protocols.iter().map(|p| p.as_bytes().to_vec()).collect();
-            *tls = Arc::new(cfg);
-        }
-        self.restart_server();
+        self.serving.set_alpn(protocols);
     }
 
     /// Serve again on the same port.
     pub fn restart_server(&self) {
-        self.stop_server();
-        let mut tries = 0;
-        loop {
-            match bind(self.port, self.rt.as_ref().unwrap()) {
-                Ok(l) => {
-                    self.spawn_server(l);
-                    return;
-                }
-                Err(e) => {
-                    tries += 1;
-                    if tries > 100 {
-                        panic!("kubesim: cannot rebind port {}: {e}", self.port);
-                    }
-                    std::thread::sleep(Duration::from_millis(50));
-                }
-            }
-        }
+        self.serving.restart();
+    }
+
+    /// Serve the admin endpoint (plain HTTP on 127.0.0.1, `port` 0 = any free one): the fault
+    /// controls and the request log for shell scripts, benchmarks and people (see the README,
+    /// "Admin endpoint"). Returns its URL.
+    pub fn serve_admin(&self, port: u16) -> anyhow::Result<String> {
+        let a = admin::Admin::start(
+            self.shared.clone(),
+            self.serving.clone(),
+            self.rt.as_ref().expect("runtime").handle(),
+            port,
+        )?;
+        let url = a.url();
+        *self.admin.lock().unwrap() = Some(a);
+        Ok(url)
     }
 
     /// The sim clock.
@@ -911,26 +497,10 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        if let Some(h) = self.server.lock().unwrap().take() {
-            let _ = h.stop.send(true);
-        }
+        self.admin.lock().unwrap().take();
+        self.serving.stop();
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
     }
-}
-
-fn bind(port: u16, rt: &tokio::runtime::Runtime) -> anyhow::Result<tokio::net::TcpListener> {
-    let _g = rt.enter();
-    let sock = tokio::net::TcpSocket::new_v4()?;
-    sock.set_reuseaddr(true)?;
-    sock.bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)))?;
-    Ok(sock.listen(1024)?)
-}
-
-fn kubeconfig_yaml(port: u16, ca_pem: &str, user: &str, token: &str) -> String {
-    let ca = base64::engine::general_purpose::STANDARD.encode(ca_pem);
-    format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: kubesim\n  cluster:\n    server: https://127.0.0.1:{port}\n    certificate-authority-data: {ca}\nusers:\n- name: {user:?}\n  user:\n    token: {token}\ncontexts:\n- name: kubesim\n  context:\n    cluster: kubesim\n    user: {user:?}\n    namespace: default\ncurrent-context: kubesim\npreferences: {{}}\n"
-    )
 }

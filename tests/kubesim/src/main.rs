@@ -19,6 +19,10 @@ struct Args {
     /// Number of simulated nodes
     #[arg(long)]
     nodes: Option<usize>,
+    /// Serve the admin endpoint (faults, request log) on this port of 127.0.0.1 (0: any free
+    /// port); its URL is printed as the second line of stdout
+    #[arg(long)]
+    admin_port: Option<u16>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,6 +40,11 @@ fn main() -> anyhow::Result<()> {
     };
     let sim = kubesim::Sim::start_on_port(opts, a.port)?;
     println!("{}", sim.kubeconfig_path().display());
+    if let Some(port) = a.admin_port {
+        let url = sim.serve_admin(port)?;
+        println!("{url}");
+        eprintln!("kubesim admin endpoint at {url}");
+    }
     eprintln!("kubesim serving at {} (Ctrl-C to stop)", sim.url());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

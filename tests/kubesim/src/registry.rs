@@ -274,17 +274,6 @@ pub static RESOURCES: &[ResDef] = &[
         "horizontalpodautoscalers"
     ),
     r!(
-        "discovery.k8s.io",
-        "v1",
-        "endpointslices",
-        "endpointslice",
-        "EndpointSlice",
-        true,
-        [],
-        [],
-        "endpointslices"
-    ),
-    r!(
         "events.k8s.io",
         "v1",
         "events",

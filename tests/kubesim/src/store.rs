@@ -72,6 +72,10 @@ pub struct Store {
     pub rv: u64,
     pub objects: BTreeMap<Key, Value>,
     pub history: VecDeque<Arc<WatchEvent>>,
+    /// Per resource, how far back a watch can resume (the API server's watch cache).
+    pub watch_caches: crate::watch_cache::WatchCaches,
+    /// The sim time, as the control loop last saw it (when events are recorded).
+    pub now_ms: i64,
     /// Watches from a resourceVersion below this get 410 Gone.
     pub floor: u64,
     pub tx: broadcast::Sender<Arc<WatchEvent>>,
@@ -99,6 +103,8 @@ impl Store {
             rv: 1000,
             objects: BTreeMap::new(),
             history: VecDeque::new(),
+            watch_caches: Default::default(),
+            now_ms: 0,
             floor: 0,
             tx,
             static_uids: HashSet::new(),
@@ -130,6 +136,7 @@ impl Store {
             obj,
             old,
         });
+        self.watch_caches.record(storage, self.rv, self.now_ms);
         self.history.push_back(ev.clone());
         while self.history.len() > HISTORY {
             if let Some(e) = self.history.pop_front() {
@@ -138,6 +145,13 @@ impl Store {
         }
         let _ = self.tx.send(ev);
         self.dirty = true;
+    }
+
+    /// A watch of `storage` from a resourceVersion below this gets 410 Gone: the whole history
+    /// was cut there (`expire_resource_versions`, or its 10 000-event cap), or the resource's
+    /// watch cache window has moved past it.
+    pub fn watch_floor(&self, storage: &str) -> u64 {
+        self.floor.max(self.watch_caches.floor(storage))
     }
 
     pub fn get(&self, storage: &'static str, ns: &str, name: &str) -> Option<&Value> {

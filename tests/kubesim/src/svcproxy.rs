@@ -16,7 +16,6 @@
 //! controllers, load balancers) trails the Endpoints by. The real API server reads its own cache,
 //! milliseconds behind.
 
-use crate::kubelet::CState;
 use crate::state::State;
 use crate::store::{ApiError, Store};
 use crate::util;
@@ -182,14 +181,11 @@ fn listening_container(st: &State, pod: &Value, port: i64, now: i64) -> Option<S
         .or(specs.first())?;
     let name = spec["name"].as_str()?.to_string();
     let accepting = match st.kubelet.pods.get(util::uid(pod)) {
-        Some(rt) => rt.ctrs.iter().any(|c| {
-            c.name == name
-                && matches!(c.state, CState::Running { .. })
-                && c.stop.as_ref().is_none_or(|s| {
-                    // An app that ignores SIGTERM keeps serving until it is killed.
-                    now < s.sigterm_at || (c.beh.sigterm_exit.is_none() && !c.beh.dies_on_sigterm)
-                })
-        }),
+        Some(rt) => rt
+            .run
+            .app
+            .iter()
+            .any(|c| c.spec.name == name && c.accepting(now)),
         // A static pod (served as loaded): its status says whether the container runs.
         None => {
             pod.pointer("/metadata/deletionTimestamp").is_none()

@@ -152,6 +152,62 @@ async fn watch_replay_and_gone() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_from_beyond_the_watch_cache_window_gets_410() {
+    // watch_cache.go: a resource keeps at least its last 100 events; once it is full and those
+    // are older than 75 s, the oldest go, and a watch from before them is "too old".
+    let sim = start("", 10.0);
+    let c = client_for(sim.kubeconfig_path()).await;
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(c.clone(), "default");
+    let create = |i: usize| {
+        let api = api.clone();
+        async move {
+            let cm = serde_json::from_value(
+                json!({"metadata": {"name": format!("cm-{i}")}, "data": {"k": "v"}}),
+            )
+            .unwrap();
+            api.create(&PostParams::default(), &cm).await.unwrap()
+        }
+    };
+    let first = create(0).await.metadata.resource_version.unwrap();
+    for i in 1..100 {
+        create(i).await;
+    }
+    // A quiet resource: an hour later the window still reaches back to the first event.
+    sim.advance(Duration::from_secs(3600));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let watch_from = |rv: String| {
+        let api = api.clone();
+        async move {
+            let mut s = api
+                .watch(&WatchParams::default().timeout(5), &rv)
+                .await
+                .unwrap()
+                .boxed();
+            tokio::time::timeout(Duration::from_secs(5), s.try_next())
+                .await
+                .unwrap()
+                .unwrap()
+                .unwrap()
+        }
+    };
+    assert!(
+        matches!(watch_from(first.clone()).await, WatchEvent::Added(_)),
+        "replayed from the cache"
+    );
+    // More events than the cache holds: the first ones are gone.
+    for i in 100..130 {
+        create(i).await;
+    }
+    match watch_from(first).await {
+        WatchEvent::Error(e) => {
+            assert_eq!(e.code, 410);
+            assert_eq!(e.reason, "Expired");
+        }
+        other => panic!("expected 410, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patches_and_conflicts() {
     let sim = start(
         r#"
@@ -693,15 +749,20 @@ async fn auth_401_403_and_selector_watch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eviction_api_and_pdb() {
+    // A bare pod: an integer minAvailable counts it; maxUnavailable counts only pods with a
+    // controller (disruption.go getExpectedPodCount), so that budget expects none.
     let yaml = format!(
-        "{}---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: solo-pdb, namespace: default}}\nspec:\n  maxUnavailable: 0\n  selector: {{matchLabels: {{app: solo}}}}\n",
-        pod_yaml("p1", r#"{"sigtermExit": "8s"}"#)
+        "{}---\n{}---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: solo-pdb, namespace: default}}\nspec:\n  minAvailable: 1\n  selector: {{matchLabels: {{app: solo}}}}\n---\napiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: bare-pdb, namespace: default}}\nspec:\n  maxUnavailable: 1\n  selector: {{matchLabels: {{app: bare}}}}\n",
+        pod_yaml("p1", r#"{"sigtermExit": "8s"}"#),
+        pod_yaml("p2", "{}").replace("app: solo", "app: bare")
     );
     let sim = start(&yaml, 10.0);
     let ok = tokio::task::block_in_place(|| {
         sim.wait_until(Duration::from_secs(10), |s| {
-            s.get("policy/v1", "PodDisruptionBudget", None, "solo-pdb")
-                .is_some_and(|p| p["status"]["currentHealthy"] == 1)
+            ["solo-pdb", "bare-pdb"].iter().all(|n| {
+                s.get("policy/v1", "PodDisruptionBudget", None, n)
+                    .is_some_and(|p| p["status"]["currentHealthy"] == 1)
+            })
         })
     });
     assert!(ok);
@@ -711,38 +772,59 @@ async fn eviction_api_and_pdb() {
     assert_eq!(pdb["status"]["desiredHealthy"], 1);
     assert_eq!(pdb["status"]["disruptionsAllowed"], 0);
     assert_eq!(pdb["status"]["expectedPods"], 1);
+    let bare = sim
+        .get("policy/v1", "PodDisruptionBudget", None, "bare-pdb")
+        .unwrap();
+    assert_eq!(bare["status"]["expectedPods"], 0, "{bare:#}");
+    assert_eq!(bare["status"]["disruptionsAllowed"], 0, "{bare:#}");
     let api: Api<Pod> = Api::namespaced(client_no_retry(sim.kubeconfig_path()).await, "default");
-    let e = api
-        .evict("p1", &kube::api::EvictParams::default())
-        .await
-        .unwrap_err();
-    match e {
-        kube::Error::Api(s) => {
-            assert_eq!(s.code, 429);
-            assert_eq!(s.reason, "TooManyRequests");
-            assert_eq!(
-                s.message,
-                "Cannot evict pod as it would violate the pod's disruption budget."
-            );
-            let d = s.details.expect("details");
-            assert_eq!(d.causes[0].reason, "DisruptionBudget");
-            assert_eq!(
-                d.causes[0].message,
-                "The disruption budget solo-pdb needs 1 healthy pods and has 1 currently"
-            );
+    for (pod, cause) in [
+        (
+            "p1",
+            "The disruption budget solo-pdb needs 1 healthy pods and has 1 currently",
+        ),
+        (
+            "p2",
+            "The disruption budget bare-pdb does not allow evicting pods currently",
+        ),
+    ] {
+        let e = api
+            .evict(pod, &kube::api::EvictParams::default())
+            .await
+            .unwrap_err();
+        match e {
+            kube::Error::Api(s) => {
+                assert_eq!(s.code, 429);
+                assert_eq!(s.reason, "TooManyRequests");
+                assert_eq!(
+                    s.message,
+                    "Cannot evict pod as it would violate the pod's disruption budget."
+                );
+                let d = s.details.expect("details");
+                assert_eq!(d.causes[0].reason, "DisruptionBudget");
+                assert_eq!(d.causes[0].message, cause);
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
     }
-    // relax the budget: eviction deletes gracefully with DisruptionTarget
+    // relax the budget: once the controller has seen it, the eviction deletes gracefully with
+    // DisruptionTarget and lists the pod as disrupted
     let pdbs: Api<k8s_openapi::api::policy::v1::PodDisruptionBudget> =
         Api::namespaced(client_for(sim.kubeconfig_path()).await, "default");
     pdbs.patch(
         "solo-pdb",
         &PatchParams::default(),
-        &Patch::Merge(json!({"spec": {"maxUnavailable": 1}})),
+        &Patch::Merge(json!({"spec": {"minAvailable": 0}})),
     )
     .await
     .unwrap();
+    let ok = tokio::task::block_in_place(|| {
+        sim.wait_until(Duration::from_secs(10), |s| {
+            s.get("policy/v1", "PodDisruptionBudget", None, "solo-pdb")
+                .is_some_and(|p| p["status"]["disruptionsAllowed"] == 1)
+        })
+    });
+    assert!(ok);
     api.evict("p1", &kube::api::EvictParams::default())
         .await
         .unwrap();
@@ -753,6 +835,68 @@ async fn eviction_api_and_pdb() {
         .unwrap()
         .iter()
         .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "EvictionByEvictionAPI"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn evicting_unready_pods_follows_the_unhealthy_pod_eviction_policy() {
+    // eviction.go: a pod that is not Ready may go without using the budget when the budget is
+    // healthy (IfHealthyBudget) or always (AlwaysAllow); otherwise the budget decides.
+    let pdb = |name: &str, app: &str, spec: &str| {
+        format!("apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {name}, namespace: default}}\nspec: {{selector: {{matchLabels: {{app: {app}}}}}, {spec}}}\n")
+    };
+    let unready = r#"{"neverReady": true}"#;
+    let yaml = [
+        pod_yaml("ok-1", "{}").replace("app: solo", "app: healthy"),
+        pod_yaml("bad-1", unready).replace("app: solo", "app: healthy"),
+        pdb("healthy", "healthy", "minAvailable: 1"),
+        pod_yaml("ok-2", "{}").replace("app: solo", "app: short"),
+        pod_yaml("bad-2", unready).replace("app: solo", "app: short"),
+        pdb("short", "short", "minAvailable: 2"),
+        pod_yaml("ok-3", "{}").replace("app: solo", "app: always"),
+        pod_yaml("bad-3", unready).replace("app: solo", "app: always"),
+        pdb(
+            "always",
+            "always",
+            "minAvailable: 2, unhealthyPodEvictionPolicy: AlwaysAllow",
+        ),
+    ]
+    .join("---\n");
+    let sim = start(&yaml, 10.0);
+    let ok = tokio::task::block_in_place(|| {
+        sim.wait_until(Duration::from_secs(10), |s| {
+            ["healthy", "short", "always"].iter().all(|n| {
+                s.get("policy/v1", "PodDisruptionBudget", None, n)
+                    .is_some_and(|p| p["status"]["currentHealthy"] == 1)
+            }) && ["bad-1", "bad-2", "bad-3"].iter().all(|n| {
+                s.get("v1", "Pod", None, n)
+                    .is_some_and(|p| p["status"]["phase"] == "Running")
+            })
+        })
+    });
+    assert!(ok);
+    let api: Api<Pod> = Api::namespaced(client_no_retry(sim.kubeconfig_path()).await, "default");
+    let evict = |name: &'static str| {
+        let api = api.clone();
+        async move {
+            match api.evict(name, &kube::api::EvictParams::default()).await {
+                Ok(_) => 201,
+                Err(kube::Error::Api(s)) => s.code,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+    };
+    assert_eq!(evict("ok-1").await, 429, "the Ready pod needs the budget");
+    assert_eq!(
+        evict("bad-1").await,
+        201,
+        "healthy budget: the unready pod may go"
+    );
+    assert_eq!(
+        evict("bad-2").await,
+        429,
+        "unhealthy budget: IfHealthyBudget refuses"
+    );
+    assert_eq!(evict("bad-3").await, 201, "AlwaysAllow");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

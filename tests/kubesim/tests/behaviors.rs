@@ -111,10 +111,12 @@ fn kubelet_behaviours() {
             && pod(s, "job")["status"]["phase"] == "Failed"
             && pod(s, "init")["status"]["phase"] == "Running"
     }));
+    // A liveness kill is the normal stop (kuberuntime_container.go killContainer): the app
+    // handles SIGTERM at once by default, so exit 0.
     let live = pod(&sim, "live");
     let last = &live["status"]["containerStatuses"][0]["lastState"]["terminated"];
-    assert_eq!(last["exitCode"], 137);
-    assert_eq!(last["reason"], "Error");
+    assert_eq!(last["exitCode"], 0, "{live:#}");
+    assert_eq!(last["reason"], "Completed");
     let ev = events_for(&sim, "live");
     assert!(ev
         .iter()
@@ -1003,4 +1005,266 @@ spec:
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("v1", "Pod", None, "meshed")
         .is_none()));
+}
+
+// ---------- controllers as upstream (the conformance suite compares them with the real ones) ----------
+
+fn restarted(yaml: &str) -> String {
+    // A new template, as `kubectl rollout restart` makes one.
+    yaml.replace(
+        "annotations: {}",
+        "annotations: {kubectl.kubernetes.io/restartedAt: \"2026-01-01T00:00:00Z\"}",
+    )
+}
+
+fn get(sim: &Sim, kind: &str, name: &str) -> Value {
+    let av = if kind == "PodDisruptionBudget" {
+        "policy/v1"
+    } else if kind == "Job" {
+        "batch/v1"
+    } else {
+        "apps/v1"
+    };
+    sim.get(av, kind, Some("default"), name).unwrap_or_default()
+}
+
+const SURGING: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: default}
+spec:
+  replicas: 3
+  progressDeadlineSeconds: 5
+  selector: {matchLabels: {app: web}}
+  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  template:
+    metadata:
+      labels: {app: web}
+      annotations: {}
+    spec:
+      containers: [{name: app, image: "web:1"}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: default}
+spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
+"#;
+
+#[test]
+fn a_pdb_expects_the_owners_scale_during_a_surge() {
+    // disruption.go getExpectedScale: 3 from the Deployment, whatever the surge adds.
+    let sim = start(SURGING, 10.0);
+    assert!(sim.wait_until(Duration::from_secs(15), |s| {
+        get(s, "PodDisruptionBudget", "web")["status"]["currentHealthy"] == 3
+    }));
+    sim.apply_yaml(&restarted(SURGING)).unwrap();
+    let surged = std::cell::Cell::new(false);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| {
+        let pods = s.list("v1", "Pod", Some("default")).len();
+        surged.set(surged.get() || pods > 3);
+        let pdb = get(s, "PodDisruptionBudget", "web");
+        assert_eq!(pdb["status"]["expectedPods"], 3, "{pdb:#}");
+        assert_eq!(pdb["status"]["desiredHealthy"], 2, "{pdb:#}");
+        surged.get() && get(s, "Deployment", "web")["status"]["updatedReplicas"] == 3 && pods == 3
+    }));
+}
+
+#[test]
+fn a_replaced_pod_after_a_rollout_is_no_progress_deadline() {
+    // progress.go: with the new ReplicaSet complete, no progress is estimated.
+    let slow = SURGING.replace(
+        "annotations: {}",
+        "annotations: {kubesim.io/behavior: '{startDelay: 1s, readyAfter: 8s}'}",
+    );
+    let sim = start(&slow, 20.0);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| {
+        get(s, "Deployment", "web")["status"]["conditions"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["reason"] == "NewReplicaSetAvailable"))
+    }));
+    let victim = sim.list("v1", "Pod", Some("default"))[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sim.delete("v1", "Pod", Some("default"), &victim);
+    // The replacement needs 9 s, beyond the 5 s deadline.
+    sim.advance(Duration::from_secs(1));
+    assert!(!sim.wait_until(Duration::from_millis(800), |s| {
+        get(s, "Deployment", "web")["status"]["conditions"]
+            .as_array()
+            .is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Progressing" && c["reason"] != "NewReplicaSetAvailable")
+            })
+    }));
+}
+
+const AGENT: &str = r#"
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: default}
+spec:
+  selector: {matchLabels: {app: agent}}
+  updateStrategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
+  template:
+    metadata:
+      labels: {app: agent}
+      annotations: {}
+    spec:
+      containers: [{name: agent, image: "agent:1"}]
+"#;
+
+#[test]
+fn a_daemonset_with_max_surge_starts_the_new_pod_before_the_old_one_goes() {
+    // update.go rollingUpdate: never a node without an available pod.
+    let sim = start(AGENT, 10.0);
+    let available = |s: &Sim| get(s, "DaemonSet", "agent")["status"]["numberAvailable"].clone();
+    assert!(sim.wait_until(Duration::from_secs(15), |s| available(s) == 3));
+    sim.apply_yaml(&restarted(AGENT)).unwrap();
+    let two_on_a_node = std::cell::Cell::new(false);
+    assert!(sim.wait_until(Duration::from_secs(30), |s| {
+        let pods = s.list("v1", "Pod", Some("default"));
+        for n in ["node-1", "node-2", "node-3"] {
+            let on: Vec<&Value> = pods
+                .iter()
+                .filter(|p| kubesim::scheduler::target_node(p) == n)
+                .collect();
+            assert!(!on.is_empty(), "{n} without a daemon pod: {pods:#?}");
+            two_on_a_node.set(two_on_a_node.get() || on.len() == 2);
+        }
+        let ds = get(s, "DaemonSet", "agent");
+        let st = &ds["status"];
+        st["observedGeneration"] == ds["metadata"]["generation"]
+            && st["updatedNumberScheduled"] == 3
+            && st["numberAvailable"] == 3
+            && pods.len() == 3
+    }));
+    assert!(two_on_a_node.get(), "the surge never showed");
+}
+
+const DB: &str = r#"
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: default}
+spec:
+  replicas: 3
+  minReadySeconds: 5
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata:
+      labels: {app: db}
+      annotations: {}
+    spec:
+      containers: [{name: db, image: "db:1"}]
+"#;
+
+#[test]
+fn a_statefulset_waits_for_min_ready_seconds_and_recreates_a_failed_replica() {
+    let sim = start(DB, 10.0);
+    let status = |s: &Sim| get(s, "StatefulSet", "db")["status"].clone();
+    assert!(
+        sim.wait_until(Duration::from_secs(20), |s| status(s)["availableReplicas"]
+            == 3)
+    );
+    // processReplica: a Failed replica is deleted and created again.
+    let uid = sim.get("v1", "Pod", Some("default"), "db-1").unwrap()["metadata"]["uid"].clone();
+    assert!(sim.evict_for_node_pressure("default", "db-1", "memory"));
+    assert!(sim.wait_until(Duration::from_secs(20), |s| {
+        s.get("v1", "Pod", Some("default"), "db-1")
+            .is_some_and(|p| p["metadata"]["uid"] != uid && p["status"]["phase"] == "Running")
+            && status(s)["availableReplicas"] == 3
+    }));
+    // The rolling update: each replica Available (5 s) before the next goes.
+    sim.apply_yaml(&restarted(DB)).unwrap();
+    assert!(sim.wait_until(Duration::from_secs(5), |s| {
+        status(s)["updateRevision"] != status(s)["currentRevision"]
+    }));
+    assert!(sim.wait_until(Duration::from_secs(40), |s| {
+        let st = status(s);
+        let n = |k: &str| st[k].as_i64().unwrap_or(0);
+        assert!(
+            n("availableReplicas") >= 2 || n("updatedReplicas") == 0,
+            "{st:#}"
+        );
+        n("updatedReplicas") == 3 && n("availableReplicas") == 3
+    }));
+}
+
+#[test]
+fn ondelete_revisions_catch_up_from_1_36() {
+    // stateful_set_utils.go: completeRollingUpdate (≤ 1.35) only for RollingUpdate;
+    // completeUpdate (1.36+) for any strategy.
+    let od = DB
+        .replace("minReadySeconds: 5", "updateStrategy: {type: OnDelete}")
+        .replace("replicas: 3", "replicas: 1");
+    for (version, caught_up) in [("v1.35.4", false), ("v1.37.2", true)] {
+        let sim = Sim::start(SimOptions {
+            time_scale: 10.0,
+            server_version: version.into(),
+            scenario_yaml: vec![od.clone()],
+            ..Default::default()
+        })
+        .unwrap();
+        let status = |s: &Sim| get(s, "StatefulSet", "db")["status"].clone();
+        assert!(sim.wait_until(Duration::from_secs(15), |s| status(s)["readyReplicas"] == 1));
+        sim.apply_yaml(&restarted(&od)).unwrap();
+        assert!(sim.wait_until(Duration::from_secs(5), |s| {
+            status(s)["updateRevision"] != status(s)["currentRevision"]
+        }));
+        sim.delete("v1", "Pod", Some("default"), "db-0");
+        assert!(sim.wait_until(Duration::from_secs(15), |s| {
+            status(s)["updatedReplicas"] == 1 && status(s)["readyReplicas"] == 1
+        }));
+        std::thread::sleep(Duration::from_millis(300));
+        let st = status(&sim);
+        assert_eq!(
+            st["currentRevision"] == st["updateRevision"],
+            caught_up,
+            "{version}: {st:#}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_job_pod_is_replaced_after_the_back_off_and_failure_target_comes_first() {
+    let yaml = r#"
+apiVersion: batch/v1
+kind: Job
+metadata: {name: fails, namespace: default}
+spec:
+  backoffLimit: 1
+  template:
+    metadata: {annotations: {kubesim.io/behavior: '{startDelay: 1s, crashAfter: 1s, exitCode: 3}'}}
+    spec:
+      restartPolicy: Never
+      containers: [{name: work, image: "work:1"}]
+"#;
+    let sim = start(yaml, 10.0);
+    let failed_at = |s: &Sim| {
+        s.list("v1", "Pod", Some("default"))
+            .iter()
+            .filter(|p| p["status"]["phase"] == "Failed")
+            .count()
+    };
+    assert!(sim.wait_until(Duration::from_secs(10), |s| failed_at(s) == 1));
+    let t0 = sim.now();
+    assert!(sim.wait_until(Duration::from_secs(10), |s| {
+        s.list("v1", "Pod", Some("default")).len() == 2
+    }));
+    let waited = sim.now().duration_since(t0);
+    // backoff_utils.go: 10 s after the failure (sim time).
+    assert!(waited.as_secs_f64() >= 8.0, "replaced after {waited:?}");
+    assert!(sim.wait_until(Duration::from_secs(10), |s| {
+        get(s, "Job", "fails")["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Failed"))
+    }));
+    let conds: Vec<String> = get(&sim, "Job", "fails")["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(conds, ["FailureTarget", "Failed"]);
 }

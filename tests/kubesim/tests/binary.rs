@@ -74,3 +74,31 @@ fn binary_serves_a_scenario() {
     }
     assert!(!kc.exists(), "temp dir removed on SIGTERM");
 }
+
+/// The admin endpoint from outside Rust: `scripts/admin-demo.sh` starts the binary, injects
+/// faults with curl and reads the request log.
+#[test]
+fn a_shell_script_injects_faults_and_reads_the_request_log() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "the admin endpoint's script test needs curl"
+        );
+        eprintln!("note: skipped: the admin endpoint's script test needs curl");
+        return;
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/admin-demo.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .arg(env!("CARGO_BIN_EXE_kubesim"))
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("admin endpoint: all checks passed"), "{text}");
+}

@@ -18,6 +18,7 @@ pub mod controlplane;
 pub mod kubelet;
 pub mod pki;
 pub mod procs;
+pub mod trace;
 
 use anyhow::{bail, Context};
 use controlplane::{Binaries, ControlPlane};
@@ -216,6 +217,18 @@ impl Testbed {
             .await?;
             f(kube::Client::try_from(config)?).await
         })
+    }
+
+    /// Stop (`false`: SIGSTOP) or resume (`true`: SIGCONT) the kube-apiserver process: a hung API
+    /// server, whose connections are accepted by the kernel and never answered. It affects every
+    /// namespace: the e2e runner runs such scenarios alone.
+    pub fn set_apiserver_running(&self, running: bool) -> anyhow::Result<()> {
+        let mut cp = self.cp.lock().unwrap_or_else(|e| e.into_inner());
+        cp.procs
+            .iter_mut()
+            .find(|p| p.name == "kube-apiserver")
+            .context("no kube-apiserver process")?
+            .set_running(running)
     }
 
     /// Node-pressure eviction of a running pod, as the kubelet's eviction manager does it

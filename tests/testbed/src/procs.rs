@@ -167,10 +167,29 @@ impl Proc {
             .unwrap_or(0)
     }
 
+    /// SIGSTOP (`false`) or SIGCONT (`true`): a process that stops answering without going away.
+    pub fn set_running(&mut self, running: bool) -> anyhow::Result<()> {
+        if self.exited().is_some() {
+            anyhow::bail!("{} has exited", self.name);
+        }
+        let sig = if running {
+            libc::SIGCONT
+        } else {
+            libc::SIGSTOP
+        };
+        // SAFETY: signalling our own, not yet reaped child.
+        if unsafe { libc::kill(self.child.id() as i32, sig) } != 0 {
+            return Err(std::io::Error::last_os_error()).context(format!("signal {}", self.name));
+        }
+        Ok(())
+    }
+
     /// SIGTERM, up to `grace` to exit, then SIGKILL.
     pub fn stop(&mut self, grace: Duration) {
         if self.exited().is_none() {
-            // SAFETY: signalling our own, not yet reaped child.
+            // SAFETY: signalling our own, not yet reaped child (a stopped one must run to exit).
+            unsafe { libc::kill(self.child.id() as i32, libc::SIGCONT) };
+            // SAFETY: as above.
             unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
             let deadline = Instant::now() + grace;
             while self.exited().is_none() && Instant::now() < deadline {

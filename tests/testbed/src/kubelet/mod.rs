@@ -3,17 +3,17 @@
 //! a scenario means the same on both) in real wall-clock time.
 //!
 //! - [`node`]: Node objects, status and Lease heartbeats;
-//! - [`container`] and [`podrun`]: the pure state machines;
+//! - [`container`] and [`podrun`]: the pure state machines, kubesim's own (`kubesim::kubelet`),
+//!   so both back-ends run containers by the same rules;
 //! - this module: the pod watch and one worker task per pod, which writes the status through the
 //!   status subresource, records events ([`events`]) and finishes a graceful deletion with a DELETE
 //!   at grace period 0 and a UID precondition (status_manager.go);
 //! - [`server`]: the kubelet API for `kubectl logs [--previous]`.
 
-pub mod container;
 mod events;
 pub mod node;
-pub mod podrun;
 pub mod server;
+pub use kubesim::kubelet::{container, pod as podrun};
 
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
@@ -267,33 +267,6 @@ fn publish_logs(shared: &Shared, ns: &str, name: &str, run: &PodRun) {
         .insert((ns.to_string(), name.to_string()), m);
 }
 
-/// Our conditions merged into the pod's: others' (PodScheduled, DisruptionTarget) are kept, and a
-/// condition's lastTransitionTime moves only when its status changes.
-fn merge_conditions(pod: &Value, ours: &Value, now: &str) -> Value {
-    let old: Vec<Value> = pod
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let ours = ours.as_array().cloned().unwrap_or_default();
-    let mut out: Vec<Value> = old
-        .iter()
-        .filter(|c| !ours.iter().any(|o| o["type"] == c["type"]))
-        .cloned()
-        .collect();
-    for mut c in ours {
-        let prev = old.iter().find(|o| o["type"] == c["type"]);
-        let since = match prev {
-            Some(p) if p["status"] == c["status"] => p["lastTransitionTime"].clone(),
-            _ => json!(now),
-        };
-        c["lastTransitionTime"] = since;
-        c["lastProbeTime"] = Value::Null;
-        out.push(c);
-    }
-    Value::Array(out)
-}
-
 enum Write {
     Done(Value),
     /// 409: the fresh pod, to write against again.
@@ -309,7 +282,7 @@ async fn write_status(api: &Api<Pod>, pod: &Value, status: &Value) -> Write {
         .strftime("%Y-%m-%dT%H:%M:%SZ")
         .to_string();
     let mut st = status.clone();
-    st["conditions"] = merge_conditions(pod, &status["conditions"], &now);
+    st["conditions"] = podrun::merge_conditions(pod, &status["conditions"], &now);
     let patch = json!({
         "metadata": {"resourceVersion": pod["metadata"]["resourceVersion"]},
         "status": st,
@@ -438,7 +411,7 @@ async fn run_pod(
                     }
                 }
                 Some(Msg::Fail(reason, message)) => {
-                    pending = run.fail(now_ms(), &reason, &message);
+                    pending = run.fail(now_ms(), &reason, &message, container::UNKNOWN, true);
                 }
                 Some(Msg::Deleted) | None => break,
             },

@@ -1,12 +1,14 @@
-//! One container's life on a simulated node, in real wall-clock milliseconds: creation, image-pull
-//! and config errors, readiness, crashes, probes, the stop sequence and the restart back-off, with
-//! upstream's semantics (pkg/kubelet/kuberuntime: kuberuntime_container.go `killContainer`,
-//! kuberuntime_manager.go `doBackOff`; pkg/util/flowcontrol/backoff.go).
+//! One container's life on a simulated node, in milliseconds (kubesim's sim clock, or the test
+//! bed's wall clock): image pull, creation and config errors, readiness, crashes, probes, the stop
+//! sequence and the restart back-off, with upstream's semantics (pkg/kubelet/kuberuntime:
+//! kuberuntime_container.go `killContainer`, kuberuntime_manager.go `doBackOff`;
+//! pkg/util/flowcontrol/backoff.go).
 //!
 //! Pure: [`Container::step`] moves it to `now` and returns the kubelet events it would record;
-//! [`Container::next_wake`] says when something happens next. The async worker drives it.
+//! [`Container::next_wake`] says when something happens next. kubesim's kubelet and the test
+//! bed's drive the same code.
 
-use kubesim::behavior::Behavior;
+use crate::behavior::Behavior;
 
 /// Restart back-off: 10 s doubling to 5 min; an entry older than 2 × max (10 min) is forgotten.
 pub const BACKOFF_INITIAL_MS: i64 = 10_000;
@@ -87,11 +89,12 @@ pub struct Spec {
     pub fallback_to_logs: bool,
 }
 
-/// One container instance (what the runtime would hold: its id and log).
+/// One container instance (what the runtime would hold: its id, log and start).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Instance {
     pub id: String,
     pub log: String,
+    pub started_at: i64,
 }
 
 /// An ongoing stop: preStop until `term_at`, SIGTERM, exit at `exit_at` with `exit`.
@@ -107,7 +110,13 @@ struct Stop {
 
 #[derive(Debug, Clone, PartialEq)]
 enum Phase {
-    /// Pulling and creating until `at`.
+    /// The first pull from `from`: `Pulling` announced once, the image there at `at`.
+    Pulling {
+        from: i64,
+        at: i64,
+        announced: bool,
+    },
+    /// Creating until `at` (after the pull, or at once for a restart).
     Creating {
         at: i64,
     },
@@ -157,6 +166,17 @@ pub struct Container {
     ids: u64,
 }
 
+/// How the kubelet kills the containers of a pod it fails (see
+/// [`Container::kill_for_pod_failure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodKill {
+    /// The runtime removed them: `ContainerStatusUnknown`.
+    Unknown,
+    /// SIGKILLed: 137 `Error`.
+    Killed,
+}
+pub use PodKill::{Killed as KILLED, Unknown as UNKNOWN};
+
 /// Go's `time.Duration.String()` for whole seconds: `10s`, `1m20s`, `5m0s`.
 pub fn go_duration(ms: i64) -> String {
     let s = ms / 1000;
@@ -168,10 +188,25 @@ pub fn go_duration(ms: i64) -> String {
 }
 
 impl Container {
+    /// Whether the app accepts connections at `now` (the service proxy asks): it runs and SIGTERM
+    /// has not reached it; an app that ignores SIGTERM keeps serving until it is killed.
+    pub fn accepting(&self, now: i64) -> bool {
+        match &self.phase {
+            Phase::Running { .. } => true,
+            Phase::Stopping(s) => {
+                now < s.term_at
+                    || (self.behavior.sigterm_exit.is_none() && !self.behavior.dies_on_sigterm)
+            }
+            _ => false,
+        }
+    }
+
     pub fn new(spec: Spec, behavior: Behavior, pod_ref: String, now: i64) -> Container {
         Container {
-            phase: Phase::Creating {
-                at: now + behavior.start_delay,
+            phase: Phase::Pulling {
+                from: now,
+                at: now + behavior.start_delay / 2,
+                announced: false,
             },
             spec,
             behavior,
@@ -192,6 +227,80 @@ impl Container {
         }
     }
 
+    /// A container as a pod loaded with a status shows it (kubesim's static pods): its state,
+    /// restarts and last state, its logs from the annotations; nothing happens by itself until
+    /// the pod is deleted.
+    pub fn from_status(
+        spec: Spec,
+        behavior: Behavior,
+        pod_ref: String,
+        status: &serde_json::Value,
+        logs: Option<String>,
+        previous_logs: Option<String>,
+    ) -> Container {
+        let ts = |v: &serde_json::Value, p: &str| {
+            crate::util::parse_ts(v.pointer(p).and_then(|x| x.as_str()).unwrap_or("")).unwrap_or(0)
+        };
+        let terminated = |t: &serde_json::Value| Terminated {
+            exit_code: t["exitCode"].as_i64().unwrap_or(0) as i32,
+            reason: t["reason"].as_str().unwrap_or("").to_string(),
+            message: t["message"].as_str().map(String::from),
+            started_at: ts(t, "/startedAt"),
+            finished_at: ts(t, "/finishedAt"),
+            container_id: t["containerID"].as_str().map(String::from),
+        };
+        let mut c = Container::new(spec, behavior, pod_ref, 0);
+        c.phase = Phase::Exited { restart_at: None };
+        c.restart_count = status["restartCount"].as_i64().unwrap_or(0) as i32;
+        c.ready = status["ready"].as_bool().unwrap_or(false);
+        c.started = status["started"].as_bool().unwrap_or(c.ready);
+        c.last_state = status.pointer("/lastState/terminated").map(terminated);
+        let id = status["containerID"].as_str().unwrap_or("").to_string();
+        let log = logs.or_else(|| c.behavior.logs.clone()).unwrap_or_default();
+        if let Some(r) = status.pointer("/state/running") {
+            let started_at = ts(r, "/startedAt");
+            c.state = State::Running { started_at };
+            c.phase = Phase::Running {
+                ready_at: None,
+                crash_at: None,
+                probe_at: None,
+                probe_fails: 0,
+                started_at_time: None,
+            };
+            c.current = Some(Instance {
+                id,
+                log,
+                started_at,
+            });
+        } else if let Some(t) = status.pointer("/state/terminated") {
+            let t = terminated(t);
+            c.current = Some(Instance {
+                id,
+                log,
+                started_at: t.started_at,
+            });
+            c.state = State::Terminated(t);
+        } else {
+            let w = status.pointer("/state/waiting");
+            c.state = State::Waiting {
+                reason: w
+                    .and_then(|w| w["reason"].as_str())
+                    .unwrap_or("ContainerCreating")
+                    .to_string(),
+                message: w.and_then(|w| w["message"].as_str()).map(String::from),
+            };
+        }
+        let previous = previous_logs.or_else(|| c.behavior.previous_logs.clone());
+        if let Some(log) = previous {
+            c.previous = Some(Instance {
+                id: String::new(),
+                log,
+                started_at: c.last_state.as_ref().map_or(0, |t| t.started_at),
+            });
+        }
+        c
+    }
+
     /// A container that waits for earlier init containers shows `PodInitializing`.
     pub fn new_blocked(spec: Spec, behavior: Behavior, pod_ref: String) -> Container {
         let mut c = Container::new(spec, behavior, pod_ref, i64::MAX / 4);
@@ -205,9 +314,15 @@ impl Container {
 
     /// Let a blocked container start being created now.
     pub fn unblock(&mut self, now: i64) {
-        if matches!(self.phase, Phase::Exited { restart_at: None }) && self.current.is_none() {
-            self.phase = Phase::Creating {
-                at: now + self.behavior.start_delay,
+        if matches!(self.phase, Phase::Exited { restart_at: None })
+            && self.current.is_none()
+            && self.last_state.is_none()
+            && matches!(&self.state, State::Waiting { reason, .. } if reason == "PodInitializing")
+        {
+            self.phase = Phase::Pulling {
+                from: now,
+                at: now + self.behavior.start_delay / 2,
+                announced: false,
             };
             self.state = State::Waiting {
                 reason: "ContainerCreating".into(),
@@ -245,6 +360,11 @@ impl Container {
 
     pub fn next_wake(&self) -> Option<i64> {
         match &self.phase {
+            Phase::Pulling {
+                from,
+                at,
+                announced,
+            } => Some(if *announced { *at } else { *from }),
             Phase::Creating { at } => Some(*at),
             Phase::PullFailing {
                 retry,
@@ -276,10 +396,12 @@ impl Container {
         let seed = self.pod_ref.bytes().fold(0u64, |h, b| {
             h.wrapping_mul(0x100000001b3).wrapping_add(b as u64)
         });
+        let a = seed ^ (self.spec.name.len() as u64).rotate_left(17);
+        let b = self.ids.wrapping_mul(0x9e3779b97f4a7c15) ^ seed.rotate_left(7);
         format!(
-            "containerd://{:016x}{:016x}",
-            seed ^ (self.spec.name.len() as u64).rotate_left(17),
-            self.ids.wrapping_mul(0x9e3779b97f4a7c15) ^ seed.rotate_left(7)
+            "containerd://{a:016x}{b:016x}{:016x}{:016x}",
+            a.rotate_left(29) ^ b,
+            b.rotate_left(41) ^ 0x2545f4914f6cdd1d
         )
     }
 
@@ -304,24 +426,52 @@ impl Container {
     ) -> bool {
         let image = self.spec.image.clone();
         match self.phase.clone() {
-            Phase::Creating { at } if now >= at => {
+            Phase::Pulling {
+                from,
+                at,
+                announced,
+            } => {
+                if !announced {
+                    evs.push(normal("Pulling", format!("Pulling image \"{image}\"")));
+                    self.phase = Phase::Pulling {
+                        from,
+                        at,
+                        announced: true,
+                    };
+                    return true;
+                }
+                if now < at {
+                    return false;
+                }
                 if let Some(err) = self.behavior.image_pull_error.clone() {
-                    self.pull_failed(now, &err, BACKOFF_INITIAL_MS, evs);
-                } else if let Some(err) = self.behavior.config_error.clone() {
+                    self.pull_failed(at, &err, BACKOFF_INITIAL_MS, false, evs);
+                    return true;
+                }
+                let ms = self.behavior.start_delay / 2;
+                evs.push(normal(
+                    "Pulled",
+                    format!(
+                        "Successfully pulled image \"{image}\" in {ms}ms ({ms}ms including waiting). Image size: 52428800 bytes."
+                    ),
+                ));
+                self.phase = Phase::Creating {
+                    at: at + self.behavior.start_delay - self.behavior.start_delay / 2,
+                };
+                true
+            }
+            Phase::Creating { at } if now >= at => {
+                // kuberuntime_container.go startContainer: the image first, then the config.
+                if let Some(err) = self.behavior.config_error.clone() {
                     evs.push(warning("Failed", format!("Error: {err}")));
                     self.state = State::Waiting {
                         reason: "CreateContainerConfigError".into(),
                         message: Some(err),
                     };
                     self.phase = Phase::ConfigError {
-                        retry: now + BACKOFF_INITIAL_MS,
+                        retry: at + BACKOFF_INITIAL_MS,
                     };
                 } else {
-                    evs.push(normal(
-                        "Pulled",
-                        format!("Container image \"{image}\" already present on machine"),
-                    ));
-                    self.start_instance(now, evs);
+                    self.start_instance(at, evs);
                 }
                 true
             }
@@ -349,7 +499,7 @@ impl Container {
                 }
                 if now >= retry {
                     let err = self.behavior.image_pull_error.clone().unwrap_or_default();
-                    self.pull_failed(now, &err, (backoff * 2).min(BACKOFF_MAX_MS), evs);
+                    self.pull_failed(retry, &err, (backoff * 2).min(BACKOFF_MAX_MS), true, evs);
                     return true;
                 }
                 false
@@ -480,9 +630,18 @@ impl Container {
         };
     }
 
-    fn pull_failed(&mut self, now: i64, err: &str, backoff: i64, evs: &mut Vec<Ev>) {
+    fn pull_failed(
+        &mut self,
+        now: i64,
+        err: &str,
+        backoff: i64,
+        announce: bool,
+        evs: &mut Vec<Ev>,
+    ) {
         let image = &self.spec.image;
-        evs.push(normal("Pulling", format!("Pulling image \"{image}\"")));
+        if announce {
+            evs.push(normal("Pulling", format!("Pulling image \"{image}\"")));
+        }
         evs.push(warning(
             "Failed",
             format!("Failed to pull image \"{image}\": {err}"),
@@ -507,6 +666,7 @@ impl Container {
         self.current = Some(Instance {
             id,
             log: self.behavior.logs.clone().unwrap_or_default(),
+            started_at: now,
         });
         self.state = State::Running { started_at: now };
         self.ready = false;
@@ -769,10 +929,11 @@ impl Container {
         }
     }
 
-    /// The kubelet kills the container at once and will not restart it (node-pressure eviction,
-    /// node shutdown): the runtime has removed it, so its status is the kubelet's
-    /// `ContainerStatusUnknown` (exit 137).
-    pub fn kill_for_pod_failure(&mut self, now: i64, evs: &mut Vec<Ev>) {
+    /// The kubelet kills the container at once and will not restart it. Node-pressure eviction
+    /// and node shutdown ([`UNKNOWN`]): the runtime has removed it, so its status is the
+    /// kubelet's `ContainerStatusUnknown` (exit 137); `activeDeadlineSeconds` ([`KILLED`]): exit
+    /// 137 `Error`.
+    pub fn kill_for_pod_failure(&mut self, now: i64, how: PodKill, evs: &mut Vec<Ev>) {
         if self.is_running() {
             let name = self.spec.name.clone();
             evs.push(normal("Killing", format!("Stopping container {name}")));
@@ -780,15 +941,25 @@ impl Container {
                 State::Running { started_at } => started_at,
                 _ => now,
             };
+            let unknown = how == PodKill::Unknown;
             self.state = State::Terminated(Terminated {
                 exit_code: 137,
-                reason: "ContainerStatusUnknown".into(),
-                message: Some(
-                    "The container could not be located when the pod was terminated".into(),
-                ),
+                reason: if unknown {
+                    "ContainerStatusUnknown"
+                } else {
+                    "Error"
+                }
+                .into(),
+                message: unknown.then(|| {
+                    "The container could not be located when the pod was terminated".into()
+                }),
                 started_at,
                 finished_at: now,
-                container_id: None,
+                container_id: if unknown {
+                    None
+                } else {
+                    self.current.as_ref().map(|i| i.id.clone())
+                },
             });
         }
         self.ready = false;
@@ -824,8 +995,8 @@ mod tests {
     use super::*;
 
     fn ctr(behavior: &str, spec: Spec) -> Container {
-        let ann = serde_json::json!({ kubesim::behavior::BEHAVIOR: behavior });
-        let b = kubesim::behavior::for_container(Some(&ann), &spec.name);
+        let ann = serde_json::json!({ crate::behavior::BEHAVIOR: behavior });
+        let b = crate::behavior::for_container(Some(&ann), &spec.name);
         Container::new(spec, b, "web-1_shop(u1)".into(), 0)
     }
 
@@ -991,6 +1162,7 @@ mod tests {
             evs[1].1.message,
             "Failed to pull image \"shop/web:1\": manifest unknown"
         );
+        assert_eq!(evs[1].0, 500, "the pull takes half the start delay");
         assert!(matches!(&c.state, State::Waiting { reason, .. } if reason == "ErrImagePull"));
         run_until(&mut c, 2_000);
         assert!(matches!(&c.state, State::Waiting { reason, .. } if reason == "ImagePullBackOff"));
@@ -1004,6 +1176,92 @@ mod tests {
         run_until(&mut c, 1_000);
         assert!(
             matches!(&c.state, State::Terminated(t) if t.exit_code == 137 && t.reason == "OOMKilled")
+        );
+    }
+
+    #[test]
+    fn the_first_start_pulls_the_image_a_restart_finds_it_present() {
+        let mut c = ctr("{startDelay: 2s, readyAfter: 0s, crashAfter: 1s}", app());
+        let evs = run_until(&mut c, 3_000);
+        assert_eq!(
+            reasons(&evs)[..4],
+            ["Pulling", "Pulled", "Created", "Started"]
+        );
+        assert_eq!(evs[0].0, 0, "Pulling at the start");
+        assert_eq!(
+            (evs[1].0, evs[1].1.message.as_str()),
+            (
+                1_000,
+                "Successfully pulled image \"shop/web:1\" in 1000ms (1000ms including waiting). Image size: 52428800 bytes."
+            ),
+            "the pull takes half the start delay"
+        );
+        assert_eq!(evs[2].0, 2_000, "created after the other half");
+        let evs = run_until(&mut c, 4_000);
+        let pulled = evs
+            .iter()
+            .find(|(_, e)| e.reason == "Pulled")
+            .expect("Pulled");
+        assert_eq!(
+            pulled.1.message,
+            "Container image \"shop/web:1\" already present on machine"
+        );
+    }
+
+    #[test]
+    fn a_config_error_comes_after_the_image_pull() {
+        // kuberuntime_container.go startContainer: EnsureImageExists, then the container config.
+        let mut c = ctr(
+            "{startDelay: 1s, configError: 'secret \"db\" not found'}",
+            app(),
+        );
+        let evs = run_until(&mut c, 1_000);
+        assert_eq!(reasons(&evs), ["Pulling", "Pulled", "Failed"]);
+        assert_eq!(evs[2].1.message, "Error: secret \"db\" not found");
+        assert!(
+            matches!(&c.state, State::Waiting { reason, .. } if reason == "CreateContainerConfigError")
+        );
+    }
+
+    #[test]
+    fn a_container_from_a_loaded_status_stops_normally_when_deleted() {
+        let status = serde_json::json!({
+            "name": "app", "ready": true, "restartCount": 3,
+            "containerID": "containerd://abc",
+            "state": {"running": {"startedAt": "2026-01-01T00:00:00Z"}},
+            "lastState": {"terminated": {"exitCode": 2, "reason": "Error", "startedAt": "2025-12-31T23:59:00Z", "finishedAt": "2025-12-31T23:59:30Z"}},
+        });
+        let spec = Spec {
+            has_pre_stop: true,
+            pre_stop_ms: 2_000,
+            ..app()
+        };
+        let b = crate::behavior::for_container(None, "app");
+        let mut c = Container::from_status(
+            spec,
+            b,
+            "web-1_shop(u1)".into(),
+            &status,
+            Some("serving\n".into()),
+            Some("panic: boom\n".into()),
+        );
+        assert!(c.is_running() && c.ready);
+        assert_eq!(c.restart_count, 3);
+        assert_eq!(c.last_state.as_ref().map(|t| t.exit_code), Some(2));
+        assert_eq!(
+            c.previous.as_ref().map(|i| i.log.as_str()),
+            Some("panic: boom\n")
+        );
+        assert_eq!(c.next_wake(), None, "nothing happens by itself");
+        let t0 = crate::util::parse_ts("2026-01-01T01:00:00Z").unwrap();
+        let mut evs = Vec::new();
+        c.stop_for_deletion(t0, 30_000, &mut evs);
+        assert_eq!(evs[0].reason, "Killing");
+        run_until(&mut c, t0 + 2_000);
+        assert!(
+            matches!(&c.state, State::Terminated(t) if t.exit_code == 0 && t.finished_at == t0 + 2_000),
+            "{:?}",
+            c.state
         );
     }
 

@@ -1,11 +1,12 @@
 //! One pod on a simulated node: init containers in order, then the app containers; deletion runs
 //! every container's stop sequence (sidecars after the app containers); the pod status the kubelet
 //! would write (pkg/kubelet/kubelet_pods.go `generateAPIPodStatus`, `getPhase`; status_manager.go).
-//! Pure, like [`super::container`]: the worker calls [`PodRun::step`] and writes [`PodRun::status`].
+//! Pure, like [`super::container`]: a kubelet (kubesim's, or the test bed's) calls
+//! [`PodRun::step`] and writes [`PodRun::status`] ([`super::status`]).
 
-use super::container::{Container, Ev, Probe, Spec, State, Terminated};
-use kubesim::behavior;
-use serde_json::{json, Value};
+use super::container::{Container, Ev, PodKill, Probe, Spec, State};
+use crate::behavior;
+use serde_json::Value;
 
 /// An event about the pod, or one of its containers when `field_path` is set.
 #[derive(Debug, Clone, PartialEq)]
@@ -18,13 +19,13 @@ pub struct PodRun {
     pub init: Vec<Container>,
     pub app: Vec<Container>,
     restart_policy: String,
-    start_time: i64,
+    pub(super) start_time: i64,
     deleting: Option<i64>,
     deletion_grace_ms: i64,
     /// All containers have stopped and the pod is terminal (Succeeded/Failed).
     pub terminal: bool,
     /// The kubelet failed the pod itself: (status.reason, status.message), e.g. `Evicted`.
-    failure: Option<(String, String)>,
+    pub(super) failure: Option<(String, String)>,
     pub pod_ip: String,
 }
 
@@ -39,45 +40,58 @@ fn probe(c: &Value, key: &str) -> Option<Probe> {
     })
 }
 
-fn spec_of(c: &Value, init: bool) -> Spec {
+/// What the kubelet reads from a container's spec. A behaviour that scripts a hook or a probe
+/// the spec lacks (`preStop: 5s`, `postStartFails`, `livenessFailsAfter`, `startupFails`) gets
+/// one with the API's defaults (period 10 s, failure threshold 3), so a scenario need not spell
+/// it out.
+fn spec_of(c: &Value, init: bool, b: &behavior::Behavior) -> Spec {
+    let default_probe = Probe {
+        period_ms: 10_000,
+        failure_threshold: 3,
+        grace_ms: None,
+    };
     Spec {
         name: c["name"].as_str().unwrap_or_default().to_string(),
         image: c["image"].as_str().unwrap_or_default().to_string(),
         init,
         sidecar: init && c["restartPolicy"] == "Always",
-        has_pre_stop: c.pointer("/lifecycle/preStop").is_some(),
+        has_pre_stop: c.pointer("/lifecycle/preStop").is_some()
+            || b.pre_stop.is_some()
+            || b.pre_stop_fails,
         pre_stop_ms: behavior::pre_stop_ms(c).unwrap_or(0),
-        has_post_start: c.pointer("/lifecycle/postStart").is_some(),
+        has_post_start: c.pointer("/lifecycle/postStart").is_some() || b.post_start_fails,
         readiness: probe(c, "readinessProbe"),
-        liveness: probe(c, "livenessProbe"),
-        startup: probe(c, "startupProbe"),
+        liveness: probe(c, "livenessProbe")
+            .or((b.liveness_fails_after.is_some()).then_some(default_probe)),
+        startup: probe(c, "startupProbe").or(b.startup_fails.then_some(default_probe)),
         fallback_to_logs: c["terminationMessagePolicy"] == "FallbackToLogsOnError",
     }
 }
 
-fn ts(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default()
+/// `pod_NS(UID)` as the kubelet names a pod in back-off messages.
+fn pod_ref(pod: &Value) -> String {
+    format!(
+        "{}_{}({})",
+        pod["metadata"]["name"].as_str().unwrap_or_default(),
+        pod["metadata"]["namespace"].as_str().unwrap_or_default(),
+        pod["metadata"]["uid"].as_str().unwrap_or_default()
+    )
 }
+
+pub use super::status::merge_conditions;
 
 impl PodRun {
     /// `pod` as JSON (the API object); `now` in Unix milliseconds.
     pub fn new(pod: &Value, pod_ip: String, now: i64) -> PodRun {
         let ann = pod.pointer("/metadata/annotations");
-        let pod_ref = format!(
-            "{}_{}({})",
-            pod["metadata"]["name"].as_str().unwrap_or_default(),
-            pod["metadata"]["namespace"].as_str().unwrap_or_default(),
-            pod["metadata"]["uid"].as_str().unwrap_or_default()
-        );
+        let pod_ref = pod_ref(pod);
         let grace = pod["spec"]["terminationGracePeriodSeconds"]
             .as_i64()
             .unwrap_or(30)
             * 1000;
         let make = |c: &Value, init: bool, blocked: bool| {
-            let spec = spec_of(c, init);
-            let b = behavior::for_container(ann, &spec.name);
+            let b = behavior::for_container(ann, c["name"].as_str().unwrap_or_default());
+            let spec = spec_of(c, init, &b);
             let mut ctr = if blocked {
                 Container::new_blocked(spec, b, pod_ref.clone())
             } else {
@@ -113,6 +127,62 @@ impl PodRun {
         }
     }
 
+    /// A pod as loaded with a status (kubesim's static pods): its containers as their statuses
+    /// show them, logs from the `kubesim.io/logs` / `kubesim.io/previous-logs` annotations.
+    pub fn from_status(pod: &Value) -> PodRun {
+        let ann = pod.pointer("/metadata/annotations");
+        let pod_ref = pod_ref(pod);
+        let grace = pod["spec"]["terminationGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(30)
+            * 1000;
+        let make = |c: &Value, init: bool, statuses: &str| {
+            let b = behavior::for_container(ann, c["name"].as_str().unwrap_or_default());
+            let spec = spec_of(c, init, &b);
+            let st = pod
+                .pointer(&format!("/status/{statuses}"))
+                .and_then(Value::as_array)
+                .and_then(|a| a.iter().find(|s| s["name"] == spec.name.as_str()))
+                .cloned()
+                .unwrap_or(Value::Null);
+            let logs = behavior::annotation_logs(ann, behavior::LOGS, &spec.name);
+            let prev = behavior::annotation_logs(ann, behavior::PREVIOUS_LOGS, &spec.name);
+            let mut ctr = Container::from_status(spec, b, pod_ref.clone(), &st, logs, prev);
+            ctr.pod_grace_ms = grace;
+            ctr
+        };
+        let list = |key: &str| pod["spec"][key].as_array().cloned().unwrap_or_default();
+        let init = list("initContainers")
+            .iter()
+            .map(|c| make(c, true, "initContainerStatuses"))
+            .collect();
+        let app = list("containers")
+            .iter()
+            .map(|c| make(c, false, "containerStatuses"))
+            .collect();
+        let phase = pod["status"]["phase"].as_str().unwrap_or("");
+        PodRun {
+            init,
+            app,
+            restart_policy: pod["spec"]["restartPolicy"]
+                .as_str()
+                .unwrap_or("Always")
+                .to_string(),
+            start_time: crate::util::parse_ts(pod["status"]["startTime"].as_str().unwrap_or(""))
+                .unwrap_or(0),
+            deleting: None,
+            deletion_grace_ms: grace,
+            terminal: phase == "Succeeded" || phase == "Failed",
+            failure: None,
+            pod_ip: pod["status"]["podIP"].as_str().unwrap_or("").to_string(),
+        }
+    }
+
+    /// When the pod started on the node.
+    pub fn start_time(&self) -> i64 {
+        self.start_time
+    }
+
     /// The pod got a deletionTimestamp (grace from `deletionGracePeriodSeconds`).
     pub fn delete(&mut self, now: i64, grace_ms: i64) {
         if self.deleting.is_none() {
@@ -121,21 +191,33 @@ impl PodRun {
         }
     }
 
-    /// The kubelet fails the pod: every container killed, phase Failed with `reason` and
-    /// `message`, condition DisruptionTarget (TerminationByKubelet); the pod object stays.
-    /// Node-pressure eviction (`Evicted`) and graceful node shutdown (`Terminated`).
-    pub fn fail(&mut self, now: i64, reason: &str, message: &str) -> Vec<PodEv> {
-        let mut out = vec![PodEv {
-            field_path: None,
-            ev: Ev {
-                warning: true,
-                reason: reason.to_string(),
-                message: message.to_string(),
-            },
-        }];
+    /// The kubelet fails the pod: every container killed (`how`), phase Failed with `reason` and
+    /// `message`, a Warning event `reason` about the pod when `event`; the pod object stays.
+    /// Node-pressure eviction (`Evicted`) and graceful node shutdown (`Terminated`) also get the
+    /// condition DisruptionTarget (TerminationByKubelet); `DeadlineExceeded`
+    /// (activeDeadlineSeconds) does not.
+    pub fn fail(
+        &mut self,
+        now: i64,
+        reason: &str,
+        message: &str,
+        how: PodKill,
+        event: bool,
+    ) -> Vec<PodEv> {
+        let mut out = Vec::new();
+        if event {
+            out.push(PodEv {
+                field_path: None,
+                ev: Ev {
+                    warning: true,
+                    reason: reason.to_string(),
+                    message: message.trim_end().to_string(),
+                },
+            });
+        }
         for c in self.app.iter_mut().chain(self.init.iter_mut()) {
             let mut evs = Vec::new();
-            c.kill_for_pod_failure(now, &mut evs);
+            c.kill_for_pod_failure(now, how, &mut evs);
             let kind = if c.spec.init {
                 "initContainers"
             } else {
@@ -163,7 +245,7 @@ impl PodRun {
             .min()
     }
 
-    fn inits_done(&self) -> bool {
+    pub(super) fn inits_done(&self) -> bool {
         self.init.iter().all(|c| c.init_complete())
     }
 
@@ -274,152 +356,6 @@ impl PodRun {
         }
         "Running"
     }
-
-    /// The pod's status as the kubelet writes it (the fields it owns).
-    pub fn status(&self, node_ip: &str) -> Value {
-        let phase = self.phase();
-        let terminal = self.terminal;
-        let statuses = |list: &[Container]| -> Vec<Value> {
-            list.iter().map(|c| container_status(c, terminal)).collect()
-        };
-        let not_ready: Vec<&str> = self
-            .app
-            .iter()
-            .filter(|c| !c.ready)
-            .map(|c| c.spec.name.as_str())
-            .collect();
-        let incomplete: Vec<&str> = self
-            .init
-            .iter()
-            .filter(|c| !c.init_complete())
-            .map(|c| c.spec.name.as_str())
-            .collect();
-        let cond = |typ: &str, ok: bool, reason: &str, message: String| {
-            if ok {
-                json!({"type": typ, "status": "True"})
-            } else {
-                json!({"type": typ, "status": "False", "reason": reason, "message": message})
-            }
-        };
-        let containers_ready = not_ready.is_empty() && !terminal;
-        let (reason, msg) = if terminal {
-            ("PodCompleted", String::new())
-        } else {
-            (
-                "ContainersNotReady",
-                format!("containers with unready status: [{}]", not_ready.join(" ")),
-            )
-        };
-        let mut conditions = vec![
-            cond("PodReadyToStartContainers", !terminal, "", String::new()),
-            cond(
-                "Initialized",
-                incomplete.is_empty() || terminal && self.inits_done(),
-                if terminal && !self.inits_done() {
-                    "PodCompleted"
-                } else {
-                    "ContainersNotInitialized"
-                },
-                format!(
-                    "containers with incomplete status: [{}]",
-                    incomplete.join(" ")
-                ),
-            ),
-            cond("Ready", containers_ready, reason, msg.clone()),
-            cond("ContainersReady", containers_ready, reason, msg),
-        ];
-        if terminal {
-            // A completed pod's PodReadyToStartContainers is False without a reason.
-            conditions[0] = json!({"type": "PodReadyToStartContainers", "status": "False"});
-        }
-        let mut status = json!({
-            "phase": phase,
-            "conditions": conditions,
-            "hostIP": node_ip,
-            "hostIPs": [{"ip": node_ip}],
-            "startTime": ts(self.start_time),
-            "containerStatuses": statuses(&self.app),
-        });
-        if let Some((reason, message)) = &self.failure {
-            status["reason"] = json!(reason);
-            status["message"] = json!(message);
-            status["conditions"]
-                .as_array_mut()
-                .expect("conditions")
-                .push(json!({
-                    "type": "DisruptionTarget", "status": "True",
-                    "reason": "TerminationByKubelet", "message": message,
-                }));
-        }
-        if !self.pod_ip.is_empty() {
-            status["podIP"] = json!(self.pod_ip);
-            status["podIPs"] = json!([{"ip": self.pod_ip}]);
-        }
-        if !self.init.is_empty() {
-            status["initContainerStatuses"] = json!(statuses(&self.init));
-        }
-        status
-    }
-}
-
-fn terminated_json(t: &Terminated) -> Value {
-    let mut v = json!({
-        "exitCode": t.exit_code,
-        "reason": t.reason,
-        "startedAt": ts(t.started_at),
-        "finishedAt": ts(t.finished_at),
-    });
-    if let Some(m) = &t.message {
-        v["message"] = json!(m);
-    }
-    if let Some(id) = &t.container_id {
-        v["containerID"] = json!(id);
-    }
-    v
-}
-
-fn container_status(c: &Container, pod_terminal: bool) -> Value {
-    let state = match &c.state {
-        State::Running { started_at } => json!({"running": {"startedAt": ts(*started_at)}}),
-        State::Terminated(t) => json!({"terminated": terminated_json(t)}),
-        // A terminal pod's containers that never ran: the kubelet's ContainerStatusUnknown.
-        State::Waiting { .. } if pod_terminal => json!({"terminated": {
-            "exitCode": 137,
-            "reason": "ContainerStatusUnknown",
-            "message": "The container could not be located when the pod was terminated",
-            "startedAt": null, "finishedAt": null,
-        }}),
-        State::Waiting { reason, message } => {
-            let mut w = json!({"reason": reason});
-            if let Some(m) = message {
-                w["message"] = json!(m);
-            }
-            json!({"waiting": w})
-        }
-    };
-    let last = c
-        .last_state
-        .as_ref()
-        .map_or(json!({}), |t| json!({"terminated": terminated_json(t)}));
-    let mut v = json!({
-        "name": c.spec.name,
-        "image": c.spec.image,
-        "imageID": format!("{}@sha256:{}", c.spec.image.split(':').next().unwrap_or(""), "0".repeat(64)),
-        "ready": c.ready || (c.spec.init && !c.spec.sidecar && c.init_complete()),
-        "started": c.started,
-        "restartCount": c.restart_count,
-        "state": state,
-        "lastState": last,
-    });
-    let id = match &c.state {
-        State::Running { .. } => c.current.as_ref().map(|i| i.id.clone()),
-        State::Terminated(t) => t.container_id.clone(),
-        State::Waiting { .. } => None,
-    };
-    if let Some(id) = id {
-        v["containerID"] = json!(id);
-    }
-    v
 }
 
 #[cfg(test)]
@@ -557,7 +493,7 @@ spec:
         let st = r.status("127.0.0.1");
         assert_eq!(
             st["initContainerStatuses"][0]["state"]["terminated"]["finishedAt"],
-            ts(4_000)
+            crate::util::fmt_ts(4_000)
         );
     }
 
@@ -565,7 +501,13 @@ spec:
     fn node_pressure_eviction_fails_the_pod_with_the_kubelet_condition() {
         let mut r = PodRun::new(&pod(WITH_INIT), "10.244.1.2".into(), 0);
         run_until(&mut r, 3_000);
-        let evs = r.fail(3_000, "Evicted", "The node was low on resource: memory. ");
+        let evs = r.fail(
+            3_000,
+            "Evicted",
+            "The node was low on resource: memory. ",
+            crate::kubelet::container::UNKNOWN,
+            true,
+        );
         assert_eq!(evs[0].ev.reason, "Evicted");
         let st = r.status("127.0.0.1");
         assert_eq!(st["phase"], "Failed");

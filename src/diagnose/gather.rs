@@ -3,8 +3,9 @@
 //! stays bounded by the workloads, not by the objects. Pods, ReplicaSets and Jobs are read as metadata
 //! only (PartialObjectMeta) to find those without a controller; only those are read in full.
 //!
-//! A read that is forbidden is not a silent gap: it becomes an error naming what was not checked, so
-//! the exit code is 2 (a CI gate with the wrong service account must not pass).
+//! A read that is forbidden is not a silent gap: it is returned as [`Refused`], which the run reports as
+//! an error naming what was not checked, so the exit code is 2 (a CI gate with the wrong service
+//! account must not pass). Data only: the wording is in [`super::render`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
@@ -44,24 +45,36 @@ pub(crate) struct Gathered {
     pub related: Related,
     /// The server's version, or why it could not be read.
     pub version: std::result::Result<KubeVersion, String>,
-    /// Named targets that do not exist, and reads that were refused (what could not be checked).
-    pub errors: Vec<InputError>,
-    /// What the checks had to skip although nothing was refused (an API the server does not serve).
-    pub warnings: Vec<String>,
+    /// The lists that did not give what they were for.
+    pub unread: Unread,
+    /// Named targets that do not exist.
+    pub missing: Vec<InputError>,
 }
 
-/// The reads that did not give what they were for: refused ones (errors: not checked) and APIs the
-/// server does not serve (warnings: nothing there to check).
+/// The reads that did not give what they were for: refused ones (what they feed is not checked) and
+/// APIs the server does not serve (nothing there to check). The wording is the renderer's.
 #[derive(Debug, Default)]
-struct Unread {
-    errors: Vec<InputError>,
-    warnings: Vec<String>,
+pub(crate) struct Unread {
+    pub refused: Vec<Refused>,
+    /// The resources (`horizontalpodautoscalers`) whose API the server does not serve (404).
+    pub not_served: Vec<String>,
+}
+
+/// A list the server refused (403).
+#[derive(Debug)]
+pub(crate) struct Refused {
+    /// The resource (`poddisruptionbudgets`).
+    pub what: String,
+    /// The namespace listed; None for all namespaces.
+    pub namespace: Option<String>,
+    /// The server's message.
+    pub why: String,
 }
 
 impl Unread {
     fn extend(&mut self, other: Unread) {
-        self.errors.extend(other.errors);
-        self.warnings.extend(other.warnings);
+        self.refused.extend(other.refused);
+        self.not_served.extend(other.not_served);
     }
 }
 
@@ -75,42 +88,23 @@ where
     }
 }
 
-fn scope(ns: Option<&str>) -> String {
-    match ns {
-        Some(n) => format!("namespace {n}"),
-        None => "all namespaces".into(),
-    }
-}
-
-/// The rules a list feeds: what goes unchecked when it cannot be read.
-fn feeds(what: &str) -> &'static str {
-    match what {
-        "poddisruptionbudgets" => "pdb-missing, pdb-blocks-eviction, pdb-unhealthy-eviction, pdb-overlap, pdb-no-spread",
-        "horizontalpodautoscalers" => "hpa-replicas-set, and single-replica and rollout rounding at the HPA's minimum",
-        "services" | "endpointslices" => "prestop-missing, prestop-without-pause, prestop-pause-short, readiness-missing (who serves traffic)",
-        "pods" => "bare-pod (pods without a controller were not checked)",
-        _ => "every rule, for this kind",
-    }
-}
-
-/// A list that could not be read, as an error naming what was not checked (403), or a warning when the
-/// server does not serve the API at all (404: there is nothing to check). Other errors end the run.
+/// A list that could not be read: refused (403) or not served at all (404), recorded in `unread`.
+/// Other errors end the run.
 fn refused(e: Error, what: &str, ns: Option<&str>, unread: &mut Unread) -> Result<()> {
     if e.is_forbidden() {
         let why = match &e {
             Error::Forbidden { message } => message.clone(),
             other => other.to_string(),
         };
-        unread.errors.push(InputError {
-            source: format!("cannot list {what} in {}", scope(ns)),
-            message: format!("{why}; not checked: {}", feeds(what)),
+        unread.refused.push(Refused {
+            what: what.to_string(),
+            namespace: ns.map(str::to_string),
+            why,
         });
         return Ok(());
     }
     if e.is_not_found() {
-        unread.warnings.push(format!(
-            "the server does not serve {what}; the checks that need them are skipped"
-        ));
+        unread.not_served.push(what.to_string());
         return Ok(());
     }
     Err(e)
@@ -484,8 +478,8 @@ pub(crate) async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -
         workloads,
         related,
         version,
-        errors: unread.errors,
-        warnings: unread.warnings,
+        unread,
+        missing: Vec::new(),
     })
 }
 
@@ -496,7 +490,7 @@ async fn get_one(kube: &Kube, ns: &str, t: &Target) -> Result<Workload> {
 }
 
 /// The named workloads of one namespace, plus related objects and the version, concurrently.
-/// A target that does not exist is reported in `errors` and the others are still checked.
+/// A target that does not exist is reported in `missing` and the others are still checked.
 pub(crate) async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gathered> {
     let (results, related, version) = futures::join!(
         futures::future::join_all(targets.iter().map(|t| get_one(kube, ns, t))),
@@ -508,13 +502,13 @@ pub(crate) async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result
         workloads: Vec::new(),
         related,
         version,
-        errors: unread.errors,
-        warnings: unread.warnings,
+        unread,
+        missing: Vec::new(),
     };
     for (t, r) in targets.iter().zip(results) {
         match r {
             Ok(w) => g.workloads.push(w),
-            Err(e) if e.is_not_found() => g.errors.push(InputError {
+            Err(e) if e.is_not_found() => g.missing.push(InputError {
                 source: t.to_string(),
                 message: e.to_string(),
             }),

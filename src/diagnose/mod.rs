@@ -62,11 +62,11 @@ pub use rules::{check, Finding, Fix, FixTarget, Severity, RULES};
 
 use crate::error::Result;
 use crate::exit::Exit;
-use crate::output::{self, Printer};
+use crate::output::Printer;
 use crate::target::Target;
 
 use input::InputError;
-use render::{DiagnoseReport, Summary, WorkloadReport, API_VERSION};
+use model::{DiagnoseReport, Summary, WorkloadReport, API_VERSION};
 
 pub(crate) async fn run(o: Options) -> Result<Exit> {
     let printer = Printer::new(o.output);
@@ -83,16 +83,14 @@ pub(crate) async fn run(o: Options) -> Result<Exit> {
     };
     let offline = !c.filenames.is_empty();
     if c.kube_version_ignored {
-        output::warn("--kube-version is for -f; live mode uses the server's version");
+        render::kube_version_ignored();
     }
     let input = if offline {
         read_files(&c, o.global.namespace())
     } else {
         read_cluster(&c, &o.global).await?
     };
-    for w in &input.warnings {
-        output::warn(w);
-    }
+    render::warnings(&input.warnings);
     let Input {
         workloads,
         related,
@@ -102,9 +100,7 @@ pub(crate) async fn run(o: Options) -> Result<Exit> {
         ..
     } = input;
     let (reports, warnings) = check_all(&workloads, &related, version, &c.ignore);
-    for w in &warnings {
-        output::warn(w);
-    }
+    render::warnings(&warnings);
     let report = DiagnoseReport {
         api_version: API_VERSION,
         kind: "DiagnoseReport",
@@ -120,7 +116,7 @@ pub(crate) async fn run(o: Options) -> Result<Exit> {
     } else if printer.is_machine() {
         printer.data(&report)?;
     } else if report.workloads.is_empty() {
-        output::note(&format!("No workloads found in {scope}."));
+        render::no_workloads(&scope);
     } else {
         render::human(&printer, &report)?;
     }
@@ -224,21 +220,20 @@ async fn read_cluster(c: &Check, global: &crate::settings::Global) -> Result<Inp
     } else {
         gather::targets(&kube, &kube.namespace, &c.targets).await?
     };
-    warnings.extend(g.warnings);
+    warnings.extend(g.unread.not_served.iter().map(|w| render::not_served(w)));
+    let mut errors: Vec<InputError> = g.unread.refused.iter().map(render::refused).collect();
+    errors.extend(g.missing);
     let mut workloads = g.workloads;
     workloads.sort_by(|a, b| (&a.namespace, a.kind, &a.name).cmp(&(&b.namespace, b.kind, &b.name)));
     let version = g.version.unwrap_or_else(|e| {
-        warnings.push(format!(
-            "cannot read the server version ({e}); advising for Kubernetes {}",
-            KubeVersion::DEFAULT
-        ));
+        warnings.push(render::version_unread(&e, KubeVersion::DEFAULT));
         KubeVersion::DEFAULT
     });
     Ok(Input {
         workloads,
         related: g.related,
         version,
-        errors: g.errors,
+        errors,
         scope,
         warnings,
     })

@@ -1,9 +1,13 @@
-//! The Kubernetes version diagnose advises for. The workload model itself is
-//! [`crate::workload::Workload`], shared with explain and restart.
+//! Every type diagnose serialises: the [`DiagnoseReport`] of `-o json|yaml` (its workloads, summary and
+//! input errors) and the Kubernetes version it advises for. The workload model itself is
+//! [`crate::workload::Workload`], shared with explain and restart; a finding is [`super::Finding`].
 
 use std::fmt;
 
 use serde::Serialize;
+
+use super::input::InputError;
+use super::rules::{Finding, Severity};
 
 /// A Kubernetes `major.minor` version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -45,6 +49,54 @@ fn digits(s: &str) -> Option<u32> {
 impl fmt::Display for KubeVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+pub(crate) const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
+
+/// The machine-readable report (`-o json|yaml`).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct DiagnoseReport {
+    pub api_version: &'static str,
+    pub kind: &'static str,
+    pub kubernetes_version: String,
+    pub workloads: Vec<WorkloadReport>,
+    pub summary: Summary,
+    pub errors: Vec<InputError>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct WorkloadReport {
+    pub kind: String,
+    pub namespace: String,
+    pub name: String,
+    pub source: String,
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub(crate) struct Summary {
+    pub workloads: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub infos: usize,
+}
+
+impl Summary {
+    pub(crate) fn of(workloads: &[WorkloadReport]) -> Summary {
+        let mut s = Summary {
+            workloads: workloads.len(),
+            ..Default::default()
+        };
+        for f in workloads.iter().flat_map(|w| &w.findings) {
+            match f.severity {
+                Severity::Error => s.errors += 1,
+                Severity::Warning => s.warnings += 1,
+                Severity::Info => s.infos += 1,
+            }
+        }
+        s
     }
 }
 

@@ -7,7 +7,7 @@
 
 use serde_json::{json, Value};
 
-use super::render::DiagnoseReport;
+use super::model::DiagnoseReport;
 use super::rules::{Severity, RULES};
 use crate::source::Origin;
 

@@ -134,12 +134,11 @@ pub(crate) fn namespace_and_name(kube: &Kube, pod: &Pod) -> (String, String) {
     )
 }
 
-fn unread(section: &str, e: &Error, hint: Option<&str>) -> Unread {
+fn unread(section: &str, e: &Error) -> Unread {
     Unread {
         section: section.to_string(),
         forbidden: e.is_forbidden(),
         error: e.to_string().lines().next().unwrap_or_default().to_string(),
-        hint: hint.map(str::to_string),
     }
 }
 
@@ -182,7 +181,7 @@ pub(crate) async fn read_events(kube: &Kube, ns: &str, name: Option<&str>) -> Fe
         (Some(e), Err(_)) => FetchedEvents {
             index: Arc::new(EventIndex::default()),
             source: EventSource::Unreadable,
-            unread: Some(unread("events", &e, None)),
+            unread: Some(unread("events", &e)),
         },
         _ => done(Vec::new()),
     }
@@ -260,15 +259,11 @@ async fn fetch_logs(
             }
             Err(e) if e.is_forbidden() => {
                 if !forbidden {
-                    failed.push(unread(
-                        "logs",
-                        &e,
-                        Some("run with a user allowed to get pods/log to see the log tails"),
-                    ));
+                    failed.push(unread("logs", &e));
                 }
                 forbidden = true;
             }
-            Err(e) => failed.push(unread(&format!("logs of container {c}"), &e, None)),
+            Err(e) => failed.push(unread(&format!("logs of container {c}"), &e)),
         }
     }
     (logs, failed)
@@ -352,7 +347,7 @@ async fn fetch_node(kube: &Kube, pod: &Pod) -> (Option<NodeFacts>, Option<Unread
         Ok(n) => (Some(NodeFacts::from_node(&n)), None),
         Err(e) if e.is_not_found() => (Some(NodeFacts::missing(&node)), None),
         // Reading nodes is a cluster-scoped permission many users lack: say so quietly.
-        Err(e) => (None, Some(unread(&format!("node {node}"), &e, None))),
+        Err(e) => (None, Some(unread(&format!("node {node}"), &e))),
     }
 }
 
@@ -385,7 +380,7 @@ async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, O
         Err(e) if e.is_not_found() => (Some(facts), None),
         Err(e) => (
             Some(facts),
-            Some(unread(&format!("job {}", owner.name), &e, None)),
+            Some(unread(&format!("job {}", owner.name), &e)),
         ),
     }
 }
@@ -435,7 +430,7 @@ async fn fetch_claims(kube: &Kube, pod: &Pod, ns: &str) -> (Vec<ClaimFacts>, Vec
         match r {
             Ok(c) => facts.push(ClaimFacts::from_claim(&c)),
             Err(e) if e.is_not_found() => facts.push(ClaimFacts::missing(n)),
-            Err(e) => failed.push(unread(&format!("claim {n}"), &e, None)),
+            Err(e) => failed.push(unread(&format!("claim {n}"), &e)),
         }
     }
     (facts, failed)

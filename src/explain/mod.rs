@@ -39,7 +39,7 @@ use kube::api::{Api, ListParams};
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
-use crate::output::{Printer, Style};
+use crate::output::Printer;
 use crate::target::Kind;
 
 pub(crate) use analyse::analyse_indexed;
@@ -83,10 +83,8 @@ pub(crate) async fn run(o: Options) -> Result<Exit> {
             live_reports(&kube, &o).await?
         }
     };
-    for w in &warnings {
-        crate::output::warn(w);
-    }
-    print(&printer, &reports, empty_msg.as_deref())?;
+    render::warnings(&warnings);
+    render::reports(&printer, &reports, empty_msg.as_deref())?;
     if !missing.is_empty() {
         for e in &missing {
             crate::report(e);
@@ -124,31 +122,6 @@ fn read_input(path: &std::path::Path) -> Result<(String, String)> {
     let shown = crate::source::shown(path);
     let text = crate::source::read_text(path).map_err(|why| Error::input(&shown, why))?;
     Ok((text, shown))
-}
-
-fn print(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<()> {
-    if p.is_machine() {
-        return p.data(&ExplainReport::new(reports.to_vec()));
-    }
-    if reports.is_empty() {
-        if let Some(m) = empty_msg {
-            p.line(&p.paint(m, Style::Ok))?;
-        }
-        return Ok(());
-    }
-    let mut first = true;
-    for r in reports {
-        if !first && !r.healthy {
-            p.line("")?;
-        }
-        first = false;
-        p.print(&render_pod_report(p, r))?;
-    }
-    if let Some(s) = render::render_summary(reports) {
-        p.line("")?;
-        p.line(&p.paint(&s, Style::Bold))?;
-    }
-    Ok(())
 }
 
 /// Worst first: failures, then warnings, then healthy pods; more restarts first.

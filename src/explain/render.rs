@@ -1,9 +1,46 @@
-//! The human report: per pod a header line, then per container that matters a block, verdict first.
+//! The human report: per pod a header line, then per container that matters a block, verdict first; and
+//! the run's notes and warnings on stderr. It decides nothing: verdicts and their words come from
+//! [`super::analyse`], the `-o json|yaml` shape is [`super::model`].
 
+use crate::error::Result;
 use crate::output::{Printer, Style};
 
 use super::facts;
 use super::model::*;
+
+/// The run's reports on stdout: `-o json|yaml`, or a block per pod and the summary line; `empty_msg`
+/// when there is none.
+pub(crate) fn reports(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<()> {
+    if p.is_machine() {
+        return p.data(&ExplainReport::new(reports.to_vec()));
+    }
+    if reports.is_empty() {
+        if let Some(m) = empty_msg {
+            p.line(&p.paint(m, Style::Ok))?;
+        }
+        return Ok(());
+    }
+    let mut first = true;
+    for r in reports {
+        if !first && !r.healthy {
+            p.line("")?;
+        }
+        first = false;
+        p.print(&render_pod_report(p, r))?;
+    }
+    if let Some(s) = render_summary(reports) {
+        p.line("")?;
+        p.line(&p.paint(&s, Style::Bold))?;
+    }
+    Ok(())
+}
+
+/// Warnings about the targets (a workload without pods), on stderr.
+pub(crate) fn warnings(warnings: &[String]) {
+    for w in warnings {
+        crate::output::warn(w);
+    }
+}
 
 /// Renders one pod's report as text (ANSI colour per the printer's settings).
 pub(crate) fn render_pod_report(p: &Printer, r: &PodReport) -> String {

@@ -16,6 +16,7 @@ use super::api::{self, Contact, Stop};
 use super::backup::Saved;
 use super::interrupt::{Interrupt, Section};
 use super::model::PodFailure;
+use super::render::Note;
 use super::status;
 use super::track::Tracker;
 use super::wait::{check_watch_error, watch_pods, Cache, Outcome};
@@ -411,9 +412,7 @@ impl Evictor<'_> {
         match res {
             Ok(_) => {}
             Err(Stop::Error(Error::Api { code: 409, .. })) => {
-                self.tracker.log(&format!(
-                    "pod {name} exists already (created by someone else meanwhile)"
-                ));
+                self.tracker.note(Note::PodExists { pod: &name });
                 return Ok(());
             }
             Err(Stop::NoAnswer {

@@ -2,15 +2,31 @@
 //! complete (every new pod Ready, old pods gone, optionally stable for a while), failing fast with the
 //! reason a new pod fails.
 //!
-//! - [`plan`]: flags → validated options → ordered steps (gather, in parallel) and their description;
-//! - [`preflight`]: pure risk checks (diagnose rule ids), risks need `--force`;
-//! - [`trigger`]: the `kubectl.kubernetes.io/restartedAt` strategic merge patch, as `kubectl rollout restart`;
+//! Where each part lives (this file only runs the steps in order: resolve, preflight, trigger and wait per
+//! target, roll back, interrupt, summarise):
+//! - [`options`]: the only code that sees clap: `RestartArgs` → validated [`Options`];
+//! - [`plan`]: options → resolved targets, what preflight needs (gathered in parallel), the ordered steps
+//!   and their description;
+//! - [`preflight`]: restart's policy over diagnose's before-restart rules (rule id → Warning/Risk/Blocked;
+//!   the checks themselves are `diagnose/rules/restart.rs`); risks need `--force`;
+//! - [`trigger`]: the `kubectl.kubernetes.io/restartedAt` strategic merge patch, as `kubectl rollout
+//!   restart`, and who changed it back (managedFields);
 //! - [`status`]: pure completion (stricter than `kubectl rollout status`) and failure detection;
 //! - [`wait`]: watch-based waiting (resumes dropped watches, relists after 410);
-//! - [`evict`]: one-at-a-time replacement through the Eviction API (OnDelete, pods);
+//! - [`evict`]: one-at-a-time replacement through the Eviction API (OnDelete, pods), [`backup`]: a bare
+//!   pod's manifest saved before its eviction;
+//! - [`api`]: deadlines on every request and when the API server last answered;
+//! - [`interrupt`]: what SIGINT/SIGTERM do (critical sections finished first, resume commands);
 //! - [`zerodowntime`]: the Services' endpoints watched during each target's restart, judged for the
 //!   endpoint-removal race (`--no-endpoint-check`, `--endpoint-margin`, `--probe`);
-//! - [`render`]: progress, NDJSON events, plan and summary tables.
+//! - [`track`]: the run's state (each target's [`model::TargetState`]), changed only there, each change a
+//!   typed event;
+//! - [`model`]: every serialised type (the NDJSON events below, the plan, the [`model::RunOutcome`] that
+//!   gives the exit code);
+//! - [`render`]: all text (progress bars and lines, NDJSON, findings, plan and summary tables); it keeps
+//!   no state of the run.
+//!
+//! The workload itself (fetching by kind, rollout and PDB arithmetic, owners) is [`crate::workload`].
 //!
 //! # JSON schema (`-o json`)
 //! One object per line, each `{"apiVersion": "graceful.kubectl.io/v1alpha1", "kind": "RestartEvent",
@@ -80,7 +96,7 @@ use interrupt::Interrupt;
 use model::{Gate, RunOutcome, State, TargetState};
 pub(crate) use options::Options;
 use plan::{Step, Subject};
-use render::Reporter;
+use render::{Note, Reporter};
 use status::Expect;
 use track::Tracker;
 use wait::{Outcome, RolloutWait};
@@ -94,10 +110,7 @@ fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {
     let tracker = Tracker::new(Reporter::new(*printer, false), ns.to_string(), vec![]);
     tracker.interrupted(s, &[], &[]);
     tracker.summary(outcome, &[]);
-    crate::output::note(&format!(
-        "{}: stopped before any change",
-        render::stopped_by(s)
-    ));
+    render::stopped_before_any_change(s);
     Ok(outcome.exit())
 }
 
@@ -111,10 +124,14 @@ pub(crate) async fn run(opts: Options, signals: &mut Signals) -> Result<Exit> {
     let contact = Contact::default();
     // Preflight reads are bounded like a target: a hung API server cannot hold the run.
     let preflight_deadline = Instant::now() + opts.timeout;
-    let steps = tokio::select! {
-        r = plan::resolve(&kube, &contact, preflight_deadline, &ns, &opts) => r.map_err(Stop::into_error)?,
+    let resolved = tokio::select! {
+        r = plan::resolve(&kube, &contact, preflight_deadline, &ns, &opts) => r,
         s = signals.recv() => return stopped_early(s, &printer, &ns),
     };
+    for s in &resolved.skipped {
+        render::preflight_skipped(s);
+    }
+    let steps = resolved.steps.map_err(Stop::into_error)?;
     if let Some(t) = &opts.zero.probe {
         tokio::select! {
             r = zerodowntime::probe::check(&kube, &contact, preflight_deadline, &ns, t) => r?,
@@ -202,11 +219,10 @@ pub(crate) async fn run(opts: Options, signals: &mut Signals) -> Result<Exit> {
                     break Ok(());
                 }
                 for o in &open {
-                    tracker.warn(&format!(
-                        "{} received: finishing first what must not be left half done ({}); send it again to stop at once",
-                        s.name(),
-                        o.if_abandoned
-                    ));
+                    tracker.note(Note::FinishingFirst {
+                        signal: s,
+                        what: &o.if_abandoned,
+                    });
                 }
             }
             _ = interrupt.idle(), if first.is_some() => break Ok(()),
@@ -421,9 +437,7 @@ async fn step_outcome(
     );
     if !pause.is_zero() {
         // kubectl's "already triggered" case: a restart within the same second would change nothing.
-        ctx.tracker.log(&format!(
-            "{target}: restarted within this second already; waiting for the next second"
-        ));
+        ctx.tracker.note(Note::SameSecond { target: &target });
         tokio::time::sleep(pause).await;
     }
     // The patch is a critical section: once sent, its answer says what state the workload is in.
@@ -752,7 +766,7 @@ async fn rollback(
                     )
                     .await
                     {
-                        Ok(_) => ctx.tracker.log(&format!("deleted stuck pod {pn}")),
+                        Ok(_) => ctx.tracker.note(Note::DeletedStuckPod { pod: &pn }),
                         // Its controller replaced it meanwhile: gone is what we wanted.
                         Err(Stop::Error(e)) if e.is_not_found() => {}
                         Err(e) => return Err(e),

@@ -1,5 +1,6 @@
 //! The command line of `restart`, and the only code of it that sees clap: [`RestartArgs`] → validated
 //! [`Options`] (targets, selection, durations, zero-downtime settings, output, the flags a resume repeats).
+//! No API calls here: resolving the targets is [`super::plan`].
 
 use std::time::Duration;
 

@@ -181,6 +181,26 @@ struct Gather<'a> {
     kube: &'a Kube,
     contact: &'a Contact,
     deadline: Instant,
+    /// The lists that were refused or not served: their checks are skipped.
+    skipped: std::sync::Mutex<Vec<Skipped>>,
+}
+
+/// A list preflight could not read (403, or an API the server does not serve): the checks that need it
+/// are skipped, which the run says ([`super::render::preflight_skipped`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// The resource (`poddisruptionbudgets`).
+    pub what: String,
+    /// The namespace listed; None for all namespaces.
+    pub namespace: Option<String>,
+    /// The error, as one line.
+    pub error: String,
+}
+
+/// What [`resolve`] found: the ordered steps (or why there are none) and what preflight could not read.
+pub(crate) struct Resolved {
+    pub steps: Result<Vec<Step>, Stop>,
+    pub skipped: Vec<Skipped>,
 }
 
 impl Gather<'_> {
@@ -224,7 +244,7 @@ impl Gather<'_> {
         Ok(out)
     }
 
-    /// A namespace's (or every namespace's) PDBs and HPAs for preflight; a 403 degrades to a warning.
+    /// A namespace's (or every namespace's) PDBs and HPAs for preflight; a 403 is recorded as skipped.
     async fn policy(
         &self,
         ns: Option<&str>,
@@ -235,22 +255,48 @@ impl Gather<'_> {
             self.list::<HorizontalPodAutoscaler>("horizontalpodautoscalers", ns, &lp),
         );
         Ok((
-            degrade(pdbs, "poddisruptionbudgets", ns)?,
-            degrade(hpas, "horizontalpodautoscalers", ns)?,
+            self.degrade(pdbs, "poddisruptionbudgets", ns)?,
+            self.degrade(hpas, "horizontalpodautoscalers", ns)?,
         ))
+    }
+
+    /// A refused (403) or unserved (404) list becomes an empty one, recorded in `skipped`; other
+    /// errors stop the run.
+    fn degrade<T>(
+        &self,
+        r: Result<Vec<T>, Stop>,
+        what: &str,
+        ns: Option<&str>,
+    ) -> Result<Vec<T>, Stop> {
+        match degraded(r, what, ns) {
+            Ok((items, None)) => Ok(items),
+            Ok((items, Some(s))) => {
+                if let Ok(mut v) = self.skipped.lock() {
+                    v.push(s);
+                }
+                Ok(items)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
-fn degrade<T>(r: Result<Vec<T>, Stop>, what: &str, ns: Option<&str>) -> Result<Vec<T>, Stop> {
+/// The list, or an empty one and what was skipped when the list was refused or is not served.
+fn degraded<T>(
+    r: Result<Vec<T>, Stop>,
+    what: &str,
+    ns: Option<&str>,
+) -> Result<(Vec<T>, Option<Skipped>), Stop> {
     match r {
-        Err(Stop::Error(e)) if e.is_forbidden() || e.is_not_found() => {
-            crate::output::warn(&format!(
-                "cannot list {what} in {} ({e}); preflight skips its {what} checks",
-                ns.unwrap_or("all namespaces")
-            ));
-            Ok(Vec::new())
-        }
-        r => r,
+        Err(Stop::Error(e)) if e.is_forbidden() || e.is_not_found() => Ok((
+            Vec::new(),
+            Some(Skipped {
+                what: what.to_string(),
+                namespace: ns.map(str::to_string),
+                error: e.to_string(),
+            }),
+        )),
+        r => r.map(|items| (items, None)),
     }
 }
 
@@ -259,19 +305,31 @@ fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, home
 }
 
 /// Resolves the targets into ordered steps, with their preflight findings. `home`: the default namespace.
-/// Every request must be answered by `deadline`.
+/// Every request must be answered by `deadline`. What could not be read is returned even when resolving
+/// fails (it may be why).
 pub(crate) async fn resolve(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,
     home: &str,
     o: &Options,
-) -> Result<Vec<Step>, Stop> {
+) -> Resolved {
     let g = Gather {
         kube,
         contact,
         deadline,
+        skipped: std::sync::Mutex::new(Vec::new()),
     };
+    let steps = resolve_steps(&g, home, o).await;
+    Resolved {
+        steps,
+        skipped: g.skipped.into_inner().unwrap_or_default(),
+    }
+}
+
+async fn resolve_steps(g: &Gather<'_>, home: &str, o: &Options) -> Result<Vec<Step>, Stop> {
+    let kube = g.kube;
+    let (contact, deadline) = (g.contact, g.deadline);
     // The namespaces involved: every one with -A, else the default and those named in targets.
     let scope: Option<Vec<String>> = if o.all_namespaces {
         None
@@ -363,7 +421,7 @@ pub(crate) async fn resolve(
             let lp = ListParams::default();
             let (policy, all_pods) = futures::try_join!(g.policy(*ns), async {
                 if wants_pods {
-                    degrade(g.list::<Pod>("pods", *ns, &lp).await, "pods", *ns)
+                    g.degrade(g.list::<Pod>("pods", *ns, &lp).await, "pods", *ns)
                 } else {
                     Ok(Vec::new())
                 }
@@ -402,7 +460,7 @@ pub(crate) async fn resolve(
         manual_endpoints: vec![],
     };
     let index = RelatedIndex::new(&related);
-    Ok(subjects
+    let steps = subjects
         .into_iter()
         .map(|s| {
             let (object, ns) = match &s {
@@ -434,12 +492,37 @@ pub(crate) async fn resolve(
                 findings,
             }
         })
-        .collect())
+        .collect();
+    Ok(steps)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_or_unserved_list_is_skipped_and_other_errors_stop() {
+        let forbidden = Stop::Error(Error::Forbidden {
+            message: "user u cannot list pods".into(),
+        });
+        let (items, skipped) = degraded::<Pod>(Err(forbidden), "pods", Some("shop")).unwrap();
+        assert!(items.is_empty());
+        assert_eq!(
+            skipped,
+            Some(Skipped {
+                what: "pods".into(),
+                namespace: Some("shop".into()),
+                error: Error::Forbidden {
+                    message: "user u cannot list pods".into()
+                }
+                .to_string(),
+            })
+        );
+        let (items, skipped) = degraded(Ok(vec![1, 2]), "pods", None).unwrap();
+        assert_eq!((items, skipped), (vec![1, 2], None));
+        let other = Stop::Error(Error::other("boom", "hint"));
+        assert!(degraded::<Pod>(Err(other), "pods", None).is_err());
+    }
     use crate::workload::from_yaml;
 
     fn step(yaml: &str) -> Step {

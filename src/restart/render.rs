@@ -331,6 +331,63 @@ pub(crate) fn interrupted(sig: Signal, unfinished: &[String], resume: &[String])
 }
 
 /// `interrupted` or `terminated (SIGTERM)`.
+/// A list preflight could not read: its checks are skipped (stderr, whatever the format).
+pub(crate) fn preflight_skipped(s: &super::plan::Skipped) {
+    crate::output::warn(&skipped_text(s));
+}
+
+fn skipped_text(s: &super::plan::Skipped) -> String {
+    format!(
+        "cannot list {} in {} ({}); preflight skips its {} checks",
+        s.what,
+        s.namespace.as_deref().unwrap_or("all namespaces"),
+        s.error,
+        s.what
+    )
+}
+
+/// A signal before any target started: nothing was changed.
+pub(crate) fn stopped_before_any_change(sig: Signal) {
+    crate::output::note(&format!("{}: stopped before any change", stopped_by(sig)));
+}
+
+/// What the run says on stderr between its events (a line above the bars; never with `-o json`, where the
+/// events carry everything).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Note<'a> {
+    /// kubectl's "already triggered" case: a restart within the same second would change nothing.
+    SameSecond { target: &'a str },
+    /// A bare pod we evicted was created again by someone else meanwhile.
+    PodExists { pod: &'a str },
+    /// A pod left terminating by a rollback was deleted.
+    DeletedStuckPod { pod: &'a str },
+    /// A signal arrived inside a critical section, which is finished first (a warning).
+    FinishingFirst { signal: Signal, what: &'a str },
+}
+
+impl Note<'_> {
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Note::SameSecond { target } => {
+                format!("{target}: restarted within this second already; waiting for the next second")
+            }
+            Note::PodExists { pod } => {
+                format!("pod {pod} exists already (created by someone else meanwhile)")
+            }
+            Note::DeletedStuckPod { pod } => format!("deleted stuck pod {pod}"),
+            Note::FinishingFirst { signal, what } => format!(
+                "{} received: finishing first what must not be left half done ({what}); send it again to stop at once",
+                signal.name()
+            ),
+        }
+    }
+
+    /// Shown as `warning: …`.
+    pub(crate) fn is_warning(&self) -> bool {
+        matches!(self, Note::FinishingFirst { .. })
+    }
+}
+
 pub(crate) fn stopped_by(sig: Signal) -> &'static str {
     if sig == Signal::Int {
         "interrupted"
@@ -831,6 +888,43 @@ mod ndjson_shapes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notes_and_skipped_lists_keep_their_words() {
+        assert_eq!(
+            Note::SameSecond {
+                target: "deploy/web"
+            }
+            .text(),
+            "deploy/web: restarted within this second already; waiting for the next second"
+        );
+        assert_eq!(
+            Note::PodExists { pod: "db-0" }.text(),
+            "pod db-0 exists already (created by someone else meanwhile)"
+        );
+        assert_eq!(
+            Note::DeletedStuckPod { pod: "web-1" }.text(),
+            "deleted stuck pod web-1"
+        );
+        let first = Note::FinishingFirst {
+            signal: Signal::Term,
+            what: "pod db-0 is evicted and not created again yet",
+        };
+        assert_eq!(
+            first.text(),
+            "SIGTERM received: finishing first what must not be left half done (pod db-0 is evicted and not created again yet); send it again to stop at once"
+        );
+        assert!(first.is_warning() && !Note::DeletedStuckPod { pod: "p" }.is_warning());
+        let skipped = super::super::plan::Skipped {
+            what: "poddisruptionbudgets".into(),
+            namespace: None,
+            error: "forbidden".into(),
+        };
+        assert_eq!(
+            skipped_text(&skipped),
+            "cannot list poddisruptionbudgets in all namespaces (forbidden); preflight skips its poddisruptionbudgets checks"
+        );
+    }
 
     #[test]
     fn events_carry_the_schema() {

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::model::{Event, PodFailure, PreflightFinding, RunOutcome, State, TargetState};
-use super::render::Reporter;
+use super::render::{Note, Reporter};
 use super::zerodowntime::ZeroDowntime;
 use crate::explain::PodReport;
 use crate::signal::Signal;
@@ -54,13 +54,13 @@ impl Tracker {
             .show(i, state.as_ref(), &self.namespace, &event);
     }
 
-    /// A log line on stderr (never with `-o json`, where events carry everything).
-    pub(crate) fn log(&self, line: &str) {
-        self.reporter.log(line);
-    }
-
-    pub(crate) fn warn(&self, line: &str) {
-        self.reporter.warn(line);
+    /// A line on stderr between the events: a warning always, a note never with `-o json`.
+    pub(crate) fn note(&self, note: Note) {
+        if note.is_warning() {
+            self.reporter.warn(&note.text());
+        } else {
+            self.reporter.log(&note.text());
+        }
     }
 
     /// Preflight's findings on a target (shown by its name: the target has not started).

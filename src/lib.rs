@@ -1,7 +1,27 @@
 //! kubectl-graceful: explain why pods died, audit graceful-shutdown settings, restart workloads safely.
 //!
-//! The binary is a thin shell over [`run`]. Each subcommand lives in its own module, split into
-//! *gather* (API calls) → *analyse* (pure functions over k8s-openapi types) → *render*.
+//! The binary (`main.rs`) is a thin shell over [`run`]. Every subcommand has the same parts, each in a
+//! file of that name inside its module ([`explain`], [`diagnose`], `restart`):
+//! *options* (`options.rs`, the only code that sees clap: args → validated options) → *gather* (API
+//! calls → data; no text, no printing) → *analyse* (pure: explain's `analyse/`, diagnose's `rules/`,
+//! restart's `status.rs`/`preflight.rs`/`zerodowntime/judge.rs`) → *model* (`model.rs`: every type
+//! that is serialised) → *render* (`render.rs`: all text, tables, warnings and progress).
+//!
+//! Shared by the subcommands, and holding no subcommand's logic:
+//! - `workload/`: the workload domain: a workload of any kind as served (`Object`) and normalised
+//!   (`Workload`), fetching by kind, rollout and PDB arithmetic, owners, rollout progress;
+//! - `source/`: reading `-f` inputs (files, stdin, encodings), documents, `List`s and file:line errors;
+//! - `client/`: the connection, made as kubectl makes it, and API errors as [`error::Error`];
+//! - `settings.rs` (global flags, validated), `target.rs` (`KIND/NAME`), `selector.rs` (`-l`),
+//!   `podspec.rs` (facts about a container's entry point and preStop), `signal.rs`, `output.rs` (how
+//!   anything prints), [`error`] and [`exit`] (one error type, the documented exit codes);
+//! - [`cli`] (clap definitions, no work) and [`complete`] (shell completion).
+//!
+//! Public API (what another program may use; everything else is crate-private): [`run`] with [`cli`]
+//! and [`exit`]; [`complete`]'s entry points; diagnose's rule engine over Kubernetes objects
+//! ([`diagnose::check`], [`diagnose::Workload`], [`diagnose::Context`], [`diagnose::RULES`],
+//! [`diagnose::input`] for manifests); explain's offline analysis ([`explain::analyse()`],
+//! [`explain::offline`], [`explain::model`]).
 
 pub mod cli;
 pub(crate) mod client;
@@ -80,7 +100,7 @@ async fn interruptible(
 }
 
 /// Prints an error on stderr: `error: …`, continuation lines indented.
-pub fn report(e: &Error) {
+pub(crate) fn report(e: &Error) {
     let text = e.to_string();
     let mut lines = text.lines();
     if let Some(first) = lines.next() {

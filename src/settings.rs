@@ -1,4 +1,6 @@
-//! Validated settings built from the parsed command line. Commands read these, never raw flags.
+//! Validated global settings built from the parsed command line (context, namespace, output, the
+//! connection flags), and connecting on demand. Commands read these, never raw flags; each command's own
+//! flags are its `options.rs`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

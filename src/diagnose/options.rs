@@ -1,7 +1,7 @@
 //! The command line of `diagnose`, and the only code of it that sees clap: [`DiagnoseArgs`] → validated
 //! [`Options`]: what to do ([`Mode`]: list the rules, explain one, or check workloads), which workloads
 //! (live targets, `-l`, `-A`, or `-f` inputs), which rules to leave out, the threshold of the exit code
-//! and the output.
+//! and the output. No API calls and no reading of files here.
 
 use std::path::PathBuf;
 

@@ -1,5 +1,5 @@
 //! The command line of `explain`, and the only code of it that sees clap: [`ExplainArgs`] → validated
-//! [`Options`] (targets, selector, input file, what to gather per pod, output).
+//! [`Options`] (targets, selector, input file, what to gather per pod, output). No API calls here.
 
 use std::path::PathBuf;
 

@@ -3,6 +3,10 @@
 //! UTF-16, CRLF). Bad documents become [`InputError`]s naming the file and line; the good documents of the
 //! same file are still used. An object defined twice is checked once: the last definition, which is
 //! what `kubectl apply` leaves.
+//!
+//! Reading, encodings, document splitting and `List` items are the shared loader's ([`crate::source`]);
+//! this module decides which kinds diagnose reads ([`kinds`]) and turns objects into workloads and the
+//! objects around them.
 
 mod kinds;
 

@@ -67,94 +67,82 @@ impl EventRecord {
     }
 
     pub(crate) fn from_core(e: &CoreEvent) -> EventRecord {
-        let first = e
-            .first_timestamp
-            .as_ref()
-            .map(|t| t.0)
-            .or_else(|| e.event_time.as_ref().map(|t| t.0));
-        let last = e
-            .series
-            .as_ref()
-            .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
-            .or_else(|| e.last_timestamp.as_ref().map(|t| t.0))
-            .or(first);
-        let count = e
-            .series
-            .as_ref()
-            .and_then(|s| s.count)
-            .or(e.count)
-            .unwrap_or(1)
-            .max(1);
-        let (kind, name, ns, uid, fp) = reference(Some(&e.involved_object));
-        EventRecord {
-            type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
-            reason: e.reason.clone().unwrap_or_default(),
-            message: e.message.clone().unwrap_or_default().trim().to_string(),
-            count,
-            first,
-            last,
-            object_kind: kind,
-            object_name: name,
-            object_namespace: ns,
-            object_uid: uid,
-            field_path: fp,
-        }
+        let series = e.series.as_ref();
+        record(
+            Said {
+                type_: e.type_.as_deref(),
+                reason: e.reason.as_deref(),
+                message: e.message.as_deref(),
+            },
+            Times {
+                first: e.first_timestamp.as_ref().map(|t| t.0),
+                event_time: e.event_time.as_ref().map(|t| t.0),
+                series_last: series.and_then(|s| s.last_observed_time.as_ref().map(|t| t.0)),
+                last: e.last_timestamp.as_ref().map(|t| t.0),
+                series_count: series.and_then(|s| s.count),
+                count: e.count,
+            },
+            Some(&e.involved_object),
+        )
     }
 
     pub(crate) fn from_new(e: &NewEvent) -> EventRecord {
-        let first = e
-            .deprecated_first_timestamp
-            .as_ref()
-            .map(|t| t.0)
-            .or_else(|| e.event_time.as_ref().map(|t| t.0));
-        let last = e
-            .series
-            .as_ref()
-            .map(|s| s.last_observed_time.0)
-            .or_else(|| e.deprecated_last_timestamp.as_ref().map(|t| t.0))
-            .or(first);
-        let count = e
-            .series
-            .as_ref()
-            .map(|s| s.count)
-            .or(e.deprecated_count)
-            .unwrap_or(1)
-            .max(1);
-        let (kind, name, ns, uid, fp) = reference(e.regarding.as_ref());
-        EventRecord {
-            type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
-            reason: e.reason.clone().unwrap_or_default(),
-            message: e.note.clone().unwrap_or_default().trim().to_string(),
-            count,
-            first,
-            last,
-            object_kind: kind,
-            object_name: name,
-            object_namespace: ns,
-            object_uid: uid,
-            field_path: fp,
-        }
+        let series = e.series.as_ref();
+        record(
+            Said {
+                type_: e.type_.as_deref(),
+                reason: e.reason.as_deref(),
+                message: e.note.as_deref(),
+            },
+            Times {
+                first: e.deprecated_first_timestamp.as_ref().map(|t| t.0),
+                event_time: e.event_time.as_ref().map(|t| t.0),
+                series_last: series.map(|s| s.last_observed_time.0),
+                last: e.deprecated_last_timestamp.as_ref().map(|t| t.0),
+                series_count: series.map(|s| s.count),
+                count: e.deprecated_count,
+            },
+            e.regarding.as_ref(),
+        )
     }
 }
 
-type RefParts = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// What an event says, from either API (events.k8s.io calls the message `note`).
+struct Said<'a> {
+    type_: Option<&'a str>,
+    reason: Option<&'a str>,
+    message: Option<&'a str>,
+}
 
-fn reference(r: Option<&ObjectReference>) -> RefParts {
-    match r {
-        Some(r) => (
-            r.kind.clone().unwrap_or_default(),
-            r.name.clone().unwrap_or_default(),
-            r.namespace.clone(),
-            r.uid.clone().filter(|u| !u.is_empty()),
-            r.field_path.clone().filter(|f| !f.is_empty()),
-        ),
-        None => (String::new(), String::new(), None, None, None),
+/// When an event happened and how often, as either API records it (events.k8s.io's `deprecated*`
+/// fields are core/v1's first/last timestamp and count).
+struct Times {
+    first: Option<Timestamp>,
+    event_time: Option<Timestamp>,
+    series_last: Option<Timestamp>,
+    last: Option<Timestamp>,
+    series_count: Option<i32>,
+    count: Option<i32>,
+}
+
+/// One record from what either API's event says, when, and what it is about. First: the first
+/// timestamp, else the event time; last: the series' last observation, else the last timestamp, else
+/// the first; the count: the series', else the event's, at least 1.
+fn record(said: Said, t: Times, about: Option<&ObjectReference>) -> EventRecord {
+    let first = t.first.or(t.event_time);
+    let about = about.cloned().unwrap_or_default();
+    EventRecord {
+        type_: said.type_.unwrap_or("Normal").to_string(),
+        reason: said.reason.unwrap_or_default().to_string(),
+        message: said.message.unwrap_or_default().trim().to_string(),
+        count: t.series_count.or(t.count).unwrap_or(1).max(1),
+        first,
+        last: t.series_last.or(t.last).or(first),
+        object_kind: about.kind.unwrap_or_default(),
+        object_name: about.name.unwrap_or_default(),
+        object_namespace: about.namespace,
+        object_uid: about.uid.filter(|u| !u.is_empty()),
+        field_path: about.field_path.filter(|f| !f.is_empty()),
     }
 }
 

@@ -34,7 +34,9 @@
 //! ```
 //!
 //! `diagnose rules -o json` prints `kind: DiagnoseRuleList` with `rules: [{id, severity, category,
-//! title, rationale, fix}]`; `--explain RULE -o json` prints one `kind: DiagnoseRule`.
+//! title, rationale, fix, beforeRestart}]` (`beforeRestart` only for rules that look ahead at a
+//! restart); `--explain RULE -o json` prints one `kind: DiagnoseRule` (`restartOnly: true` for a rule
+//! checked only before a restart, which `rules` does not list).
 //!
 //! `-o sarif` prints the same report as SARIF 2.1.0 ([`sarif`]): rules, and each finding at the file and
 //! line of its object.

@@ -1,13 +1,15 @@
-//! Every type diagnose serialises: the [`DiagnoseReport`] of `-o json|yaml` (its workloads, summary and
-//! input errors) and the Kubernetes version it advises for. The workload model itself is
-//! [`crate::workload::Workload`], shared with explain and restart; a finding is [`super::Finding`].
+//! Every type diagnose serialises: the [`DiagnoseReport`] of `-o json|yaml` (its workloads, summary
+//! and input errors), the rule documents of `rules` and `--explain` ([`RuleList`], [`OneRule`]; a
+//! rule's own fields are its registry entry, [`super::rules::Rule`]) and the Kubernetes version it
+//! advises for. The workload model itself is [`crate::workload::Workload`], shared with explain and
+//! restart; a finding is [`super::Finding`]. No text for people here (that is `render.rs`).
 
 use std::fmt;
 
 use serde::Serialize;
 
 use super::input::InputError;
-use super::rules::{Finding, Severity};
+use super::rules::{Finding, Rule, Severity, RULES};
 
 /// A Kubernetes `major.minor` version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -97,6 +99,45 @@ impl Summary {
             }
         }
         s
+    }
+}
+
+/// `diagnose rules -o json|yaml`: the registry (the rules a plain run checks).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct RuleList {
+    api_version: &'static str,
+    kind: &'static str,
+    rules: &'static [Rule],
+}
+
+impl RuleList {
+    pub(crate) fn all() -> RuleList {
+        RuleList {
+            api_version: API_VERSION,
+            kind: "DiagnoseRuleList",
+            rules: RULES,
+        }
+    }
+}
+
+/// `diagnose --explain RULE -o json|yaml`: one rule, restart-only ones included.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct OneRule<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    #[serde(flatten)]
+    rule: &'a Rule,
+}
+
+impl OneRule<'_> {
+    pub(crate) fn of(rule: &Rule) -> OneRule<'_> {
+        OneRule {
+            api_version: API_VERSION,
+            kind: "DiagnoseRule",
+            rule,
+        }
     }
 }
 

@@ -2,10 +2,8 @@
 //! `--explain RULE`, warnings, input errors and "no workloads" on stderr. The serialised report itself
 //! is [`super::model`]; SARIF is [`super::sarif`].
 
-use serde::Serialize;
-
 use super::input::InputError;
-use super::model::{DiagnoseReport, Summary, API_VERSION};
+use super::model::{DiagnoseReport, OneRule, RuleList, Summary};
 use super::rules::{Finding, Rule, Severity, RULES};
 use crate::error::Result;
 use crate::output::{self, Printer, Style};
@@ -117,18 +115,7 @@ pub(crate) fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
 /// `diagnose rules`.
 pub(crate) fn rules_table(p: &Printer) -> Result<()> {
     if p.is_machine() {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct RuleList {
-            api_version: &'static str,
-            kind: &'static str,
-            rules: &'static [Rule],
-        }
-        return p.data(&RuleList {
-            api_version: API_VERSION,
-            kind: "DiagnoseRuleList",
-            rules: RULES,
-        });
+        return p.data(&RuleList::all());
     }
     let mut headers = vec!["RULE", "SEVERITY", "CATEGORY", "TITLE"];
     if p.is_wide() {
@@ -235,19 +222,7 @@ pub(crate) fn input_errors(errors: &[InputError]) {
 /// `diagnose --explain RULE`.
 pub(crate) fn explain_rule(p: &Printer, r: &Rule) -> Result<()> {
     if p.is_machine() {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct One<'a> {
-            api_version: &'static str,
-            kind: &'static str,
-            #[serde(flatten)]
-            rule: &'a Rule,
-        }
-        return p.data(&One {
-            api_version: API_VERSION,
-            kind: "DiagnoseRule",
-            rule: r,
-        });
+        return p.data(&OneRule::of(r));
     }
     p.line(&format!(
         "{} ({}, {})",

@@ -191,7 +191,8 @@ impl Object {
         }
     }
 
-    /// The object of `kind` in `v` (a JSON or YAML document of that kind).
+    /// The object of `kind` in `v` (a JSON or YAML document of that kind): the tests' fixtures.
+    #[cfg(test)]
     pub fn from_value(kind: Kind, v: serde_json::Value) -> Result<Object, serde_json::Error> {
         Ok(match kind {
             Kind::Deployment => Object::Deployment(serde_json::from_value(v)?),

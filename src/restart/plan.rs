@@ -1,5 +1,7 @@
-//! From the command line to an ordered plan: resolve targets (names, `-l`, `--all`, `--pods`), gather what
-//! preflight needs (in parallel), and describe each step (what it will do, the disruption to expect).
+//! From the command line to an ordered plan: [`resolve`] reads the targets (names, `-l`, `--all`,
+//! `--pods`) and what preflight needs, in parallel (the API calls; a refused list is returned as
+//! [`Skipped`], never printed); [`steps`] (pure) turns them into the ordered steps with preflight's
+//! findings; [`describe`] says what each step will do and the disruption to expect.
 
 use futures::future::try_join_all;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -452,6 +454,31 @@ async fn resolve_steps(g: &Gather<'_>, home: &str, o: &Options) -> Result<Vec<St
         };
         return Err(Stop::Error(Error::usage(what)));
     }
+    Ok(steps(
+        subjects,
+        Around {
+            pdbs,
+            hpas,
+            namespace_pods,
+        },
+        home,
+    ))
+}
+
+/// What surrounds the targets: their namespaces' budgets, autoscalers and (for evictions) pods.
+pub(crate) struct Around {
+    pub pdbs: Vec<PodDisruptionBudget>,
+    pub hpas: Vec<HorizontalPodAutoscaler>,
+    pub namespace_pods: Vec<Pod>,
+}
+
+/// The steps, in the targets' order, each with preflight's findings on its restart. Pure.
+pub(crate) fn steps(subjects: Vec<Subject>, around: Around, home: &str) -> Vec<Step> {
+    let Around {
+        pdbs,
+        hpas,
+        namespace_pods,
+    } = around;
     // diagnose's matching: each target meets the budgets and autoscalers of its own namespace.
     let related = Related {
         pdbs: Some(pdbs),
@@ -460,7 +487,7 @@ async fn resolve_steps(g: &Gather<'_>, home: &str, o: &Options) -> Result<Vec<St
         manual_endpoints: vec![],
     };
     let index = RelatedIndex::new(&related);
-    let steps = subjects
+    subjects
         .into_iter()
         .map(|s| {
             let (object, ns) = match &s {
@@ -492,13 +519,40 @@ async fn resolve_steps(g: &Gather<'_>, home: &str, o: &Options) -> Result<Vec<St
                 findings,
             }
         })
-        .collect();
-    Ok(steps)
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_step_meets_what_surrounds_it_in_its_own_namespace() {
+        let web = crate::workload::from_yaml(
+            "kind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 3, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: app, image: x, readinessProbe: {httpGet: {path: /, port: 80}}}]}}}",
+        );
+        let hpa = |ns: &str| -> HorizontalPodAutoscaler {
+            serde_yaml::from_str(&format!(
+                "metadata: {{name: web, namespace: {ns}}}\nspec: {{scaleTargetRef: {{kind: Deployment, name: web, apiVersion: apps/v1}}, maxReplicas: 5}}"
+            ))
+            .unwrap()
+        };
+        let plan = |hpas: Vec<HorizontalPodAutoscaler>| {
+            let around = Around {
+                pdbs: vec![],
+                hpas,
+                namespace_pods: vec![],
+            };
+            steps(vec![Subject::Workload(Box::new(web.clone()))], around, "default")
+        };
+        let s = plan(vec![hpa("shop")]);
+        assert_eq!((s[0].ns.as_str(), s[0].home.as_str()), ("shop", "default"));
+        assert_eq!(s[0].target.to_string(), "deploy/web");
+        assert!(s[0].findings.iter().any(|f| f.rule == "hpa-present"));
+        // The same name in another namespace scales another Deployment.
+        let s = plan(vec![hpa("other")]);
+        assert!(!s[0].findings.iter().any(|f| f.rule == "hpa-present"));
+    }
 
     #[test]
     fn a_refused_or_unserved_list_is_skipped_and_other_errors_stop() {

@@ -3,7 +3,7 @@
 //! reason a new pod fails.
 //!
 //! Where each part lives (this file only runs the steps in order: resolve, preflight, trigger and wait per
-//! target, roll back, interrupt, summarise):
+//! target, decide on a rollback, handle signals, summarise):
 //! - [`options`]: the only code that sees clap: `RestartArgs` → validated [`Options`];
 //! - [`plan`]: options → resolved targets, what preflight needs (gathered in parallel), the ordered steps
 //!   and their description;
@@ -15,6 +15,7 @@
 //! - [`wait`]: watch-based waiting (resumes dropped watches, relists after 410);
 //! - [`evict`]: one-at-a-time replacement through the Eviction API (OnDelete, pods), [`backup`]: a bare
 //!   pod's manifest saved before its eviction;
+//! - `rollback.rs`: a failed target back to its previous pod template, awaited like a rollout;
 //! - [`api`]: deadlines on every request and when the API server last answered;
 //! - [`interrupt`]: what SIGINT/SIGTERM do (critical sections finished first, resume commands);
 //! - [`zerodowntime`]: the Services' endpoints watched during each target's restart, judged for the
@@ -69,6 +70,7 @@ pub(crate) mod options;
 pub(crate) mod plan;
 pub(crate) mod preflight;
 pub(crate) mod render;
+mod rollback;
 pub(crate) mod status;
 pub(crate) mod track;
 pub(crate) mod trigger;
@@ -79,7 +81,7 @@ pub(crate) mod zerodowntime;
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams};
+use kube::api::ListParams;
 use kube::Api;
 use tokio::time::Instant;
 
@@ -527,7 +529,7 @@ async fn step_outcome(
         // Report the failure first, then go back.
         let failed_outcome = outcome.clone();
         finish(ctx, i, ns, failed_outcome, deadline).await;
-        match rollback(ctx, i, ns, &patched, prev, &value, &selector).await {
+        match rollback::rollback(ctx, i, ns, &patched, prev, &value, &selector).await {
             Ok(()) => {}
             Err(Stop::NoAnswer {
                 action,
@@ -701,137 +703,6 @@ async fn list_pods(
     .into_iter()
     .filter(|p| status::may_belong_to(p, w))
     .collect())
-}
-
-/// Returns the workload to the template it had before our patch. Deployments: the previous ReplicaSet
-/// scales back up. StatefulSets/DaemonSets: stuck new pods are deleted so they come back on the old
-/// template (a StatefulSet never replaces a broken pod by itself). The writes are one critical section.
-async fn rollback(
-    ctx: &Ctx<'_>,
-    i: usize,
-    ns: &str,
-    w: &Object,
-    prev: Option<String>,
-    bad: &str,
-    selector: &str,
-) -> std::result::Result<(), Stop> {
-    let (kind, name) = (w.kind(), w.name().to_string());
-    let target = format!("{}/{name}", kind.short());
-    let deadline = Instant::now() + ctx.opts.timeout;
-    ctx.tracker.rollback_started(
-        i,
-        &format!(
-            "restoring the previous pod template (restartedAt {})",
-            prev.as_deref().unwrap_or("absent")
-        ),
-    );
-    let exempt = list_pods(ctx, ns, w, selector, deadline)
-        .await?
-        .iter()
-        .filter(|p| !status::is_new(p, Some(bad)))
-        .map(|p| status::pod_uid(p).to_string())
-        .collect();
-    let section = ctx
-        .interrupt
-        .enter(
-            i,
-            format!(
-                "the rollback of {target} was under way: check it with `kubectl rollout status {target} -n {ns}`, or undo the restart with `kubectl rollout undo {target} -n {ns}`"
-            ),
-        )
-        .await;
-    let result = async {
-        let patched = trigger::patch_restarted_at(
-            ctx.kube,
-            ctx.contact,
-            deadline,
-            kind,
-            ns,
-            &name,
-            prev.as_deref(),
-        )
-        .await?;
-        if kind != Kind::Deployment {
-            let api: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ns);
-            for p in list_pods(ctx, ns, w, selector, deadline).await? {
-                let stuck = status::is_new(&p, Some(bad)) && !status::is_ready(&p);
-                if stuck && !status::is_terminating(&p) {
-                    let pn = status::pod_name(&p).to_string();
-                    match api::call(
-                        ctx.kube,
-                        ctx.contact,
-                        deadline,
-                        ("delete", &format!("pod {pn}"), Some(ns)),
-                        api.delete(&pn, &DeleteParams::default()),
-                    )
-                    .await
-                    {
-                        Ok(_) => ctx.tracker.note(Note::DeletedStuckPod { pod: &pn }),
-                        // Its controller replaced it meanwhile: gone is what we wanted.
-                        Err(Stop::Error(e)) if e.is_not_found() => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-        Ok::<_, Stop>(patched)
-    }
-    .await;
-    let patched = match result {
-        Ok(p) => p,
-        Err(e) => {
-            ctx.interrupt.close(section);
-            return Err(e);
-        }
-    };
-    ctx.interrupt.leave(section).await;
-    if kind != Kind::Deployment && patched.strategy() == Strategy::OnDelete {
-        let evictor = ctx.evictor(i, ns, deadline);
-        for p in list_pods(ctx, ns, w, selector, deadline).await? {
-            if status::is_new(&p, Some(bad)) && !status::is_terminating(&p) {
-                let o = evictor
-                    .replace(&p, selector, Some(prev.as_deref()), (0, 0), None)
-                    .await?;
-                if let Outcome::Failed { verdict, .. } | Outcome::Unknown { verdict } = o {
-                    ctx.tracker
-                        .rolled_back(i, false, &format!("rollback failed: {verdict}"));
-                    return Ok(());
-                }
-            }
-        }
-    }
-    let outcome = wait::wait_rollout(RolloutWait {
-        kube: ctx.kube,
-        contact: ctx.contact,
-        ns,
-        kind,
-        name: &name,
-        selector: selector.to_string(),
-        expect: Expect {
-            marker: prev,
-            generation: patched.generation(),
-            exempt,
-        },
-        deadline,
-        timeout: ctx.opts.timeout,
-        stable_for: None,
-        index: i,
-        tracker: ctx.tracker,
-        rollback: true,
-    })
-    .await?;
-    match outcome {
-        Outcome::Complete => {
-            ctx.tracker
-                .rolled_back(i, true, "rolled back: the previous pods are Ready again")
-        }
-        Outcome::Failed { verdict, .. } | Outcome::Unknown { verdict } => {
-            ctx.tracker
-                .rolled_back(i, false, &format!("rollback did not complete: {verdict}"))
-        }
-        Outcome::Reported => {}
-    }
-    Ok(())
 }
 
 /// The workload's `spec.selector` as a label selector string.

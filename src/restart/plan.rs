@@ -543,7 +543,11 @@ mod tests {
                 hpas,
                 namespace_pods: vec![],
             };
-            steps(vec![Subject::Workload(Box::new(web.clone()))], around, "default")
+            steps(
+                vec![Subject::Workload(Box::new(web.clone()))],
+                around,
+                "default",
+            )
         };
         let s = plan(vec![hpa("shop")]);
         assert_eq!((s[0].ns.as_str(), s[0].home.as_str()), ("shop", "default"));

@@ -23,6 +23,9 @@
 //! [`diagnose::input`] for manifests); explain's offline analysis ([`explain::analyse()`],
 //! [`explain::offline`], [`explain::model`]).
 
+// The module docs are the developers' map (`cargo doc --document-private-items`): they link private items.
+#![allow(rustdoc::private_intra_doc_links)]
+
 pub mod cli;
 pub(crate) mod client;
 pub mod complete;

@@ -1,6 +1,6 @@
 //! The human report: per pod a header line, then per container that matters a block, verdict first; and
 //! the run's notes and warnings on stderr. It decides nothing: verdicts and their words come from
-//! [`super::analyse`], the `-o json|yaml` shape is [`super::model`].
+//! [`super::analyse`](mod@super::analyse), the `-o json|yaml` shape is [`super::model`].
 
 use crate::error::Result;
 use crate::output::{Printer, Style};

@@ -1,10 +1,10 @@
-//! Shared support for the integration and end-to-end tests: a cluster to run against (kubesim or
-//! the real-control-plane test bed), the plugin and kubectl run in an isolated environment, and
-//! waiting on what the cluster shows. Everything goes through `kubectl`, so a scenario written
-//! with it runs unchanged on both back-ends.
+//! Shared support for the integration tests (`tests/it`) and the end-to-end suite (`tests/e2e.rs`):
+//! one environment-isolation policy for every command they run ([`isolate`]), the plugin and kubectl
+//! run under it, output that names the command, stdout and stderr when an assertion fails
+//! ([`Output`]), a cluster to run against (kubesim or the real-control-plane test bed, [`Cluster`]),
+//! kubesim starters and scenario builders ([`sim`]), and a forwarding proxy ([`proxy`]).
 //!
 //! ```ignore
-//! mod support;
 //! let c = support::Cluster::testbed("1.37", "restart-web").unwrap(); // None: skipped (no go/kubectl)
 //! c.apply(DEPLOYMENT);
 //! c.wait_ready("app=web", 3);
@@ -13,26 +13,135 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod proxy;
+pub mod sim;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The real kubectl the tests use as a client and as a judge.
-pub const KUBECTL: &str = "/usr/bin/kubectl";
+/// The real kubectl the tests use as a client and as a judge: `$KUBECTL`, else `/usr/bin/kubectl`
+/// (the policy of `kubesim::tools::kubectl`, which says what to do when it is missing).
+pub fn kubectl_path() -> PathBuf {
+    std::env::var_os("KUBECTL")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/usr/bin/kubectl"))
+}
 
-/// `true` when `/usr/bin/kubectl` exists. Without it: under `CI=true` this panics (CI must not
-/// pass by skipping); otherwise it prints a note naming `what` and returns `false`.
+/// The plugin binary under test.
+pub const GRACEFUL: &str = env!("CARGO_BIN_EXE_kubectl-graceful");
+
+/// How long a command of the integration tests may run before it is killed (a hang is a failure,
+/// not a stalled test run).
+pub const LIMIT: Duration = Duration::from_secs(120);
+
+/// A HOME that does not exist: no `~/.kube/config`, no kubectl cache, nothing of the developer's is
+/// read or written. (A [`Cluster`] gives kubectl a HOME of its own instead, for its cache.)
+pub const NO_HOME: &str = "/nonexistent/kubectl-graceful-tests-home";
+
+/// Variables removed from every command the tests run, because each changes what the plugin or
+/// kubectl does: which cluster (KUBECONFIG, in-cluster config), proxies (Go's and the plugin's
+/// rules, incl. the CGI guard), logging, colour and terminal size, XDG directories. Every
+/// `KUBECTL_*` variable goes too ([`isolate`]).
+pub const REMOVED_VARS: &[&str] = &[
+    "KUBECONFIG",
+    "KUBERNETES_SERVICE_HOST",
+    "KUBERNETES_SERVICE_PORT",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+    "REQUEST_METHOD",
+    "RUST_LOG",
+    "CLICOLOR",
+    "CLICOLOR_FORCE",
+    "FORCE_COLOR",
+    "TERM",
+    "COLUMNS",
+    "LINES",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+];
+
+/// The one isolation policy, applied to every command the tests run: the variables of
+/// [`REMOVED_VARS`] and every `KUBECTL_*` removed, `HOME` = `home`, `NO_COLOR=1`, restart's saved
+/// manifests under [`state_dir`] (XDG_STATE_HOME), stdin empty. A test that needs one of them
+/// sets it after this (the last `env` wins).
+pub fn isolate<'c>(c: &'c mut Command, home: &Path) -> &'c mut Command {
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("KUBECTL_") {
+            c.env_remove(name);
+        }
+    }
+    for v in REMOVED_VARS {
+        c.env_remove(v);
+    }
+    c.env("HOME", home)
+        .env("NO_COLOR", "1")
+        .env("XDG_STATE_HOME", state_dir())
+        .stdin(Stdio::null())
+}
+
+/// `program` under the isolation policy, with `home` as HOME.
+pub fn isolated(program: &Path, home: &Path) -> Command {
+    let mut c = Command::new(program);
+    isolate(&mut c, home);
+    c
+}
+
+/// Where the tests' runs save bare pods' manifests (XDG_STATE_HOME; not the developer's
+/// ~/.local/state).
+pub fn state_dir() -> PathBuf {
+    std::env::temp_dir().join("kubectl-graceful-tests")
+}
+
+/// The plugin binary, isolated, for assertions with `assert_cmd` (which prints the command, the
+/// exit code, stdout and stderr when one fails); killed after [`LIMIT`].
+pub fn graceful() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::from_std(graceful_process());
+    c.timeout(LIMIT);
+    c
+}
+
+/// The plugin binary, isolated, as a plain process (to spawn, signal, or run in a terminal).
+pub fn graceful_process() -> Command {
+    isolated(Path::new(GRACEFUL), Path::new(NO_HOME))
+}
+
+/// The real kubectl, isolated.
+pub fn kubectl_process() -> Command {
+    isolated(&kubectl_path(), Path::new(NO_HOME))
+}
+
+/// Start `cmd` with stdout and stderr piped, for a test that signals it or acts while it runs;
+/// [`finish`] collects it.
+pub fn spawn(mut cmd: Command) -> std::process::Child {
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {}: {e}", describe(&cmd)))
+}
+
+/// The command line, as a failure message shows it.
+pub fn describe(cmd: &Command) -> String {
+    std::iter::once(cmd.get_program())
+        .chain(cmd.get_args())
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `true` when kubectl is there ([`kubectl_path`]). Without it: under `CI=true` this panics (CI
+/// must not pass by skipping); otherwise it prints a note naming `what` and returns `false`.
 pub fn require_kubectl(what: &str) -> bool {
-    if Path::new(KUBECTL).is_file() {
-        return true;
-    }
-    let msg = format!("{what} needs kubectl at {KUBECTL}");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg}");
-    }
-    eprintln!("note: skipped: {msg}");
-    false
+    kubesim::tools::kubectl(what).is_some()
 }
 
 /// What a command printed and how it ended.
@@ -61,37 +170,28 @@ impl std::fmt::Display for Output {
     }
 }
 
-/// A command with the environment the tests control: no inherited KUBECONFIG, a HOME of its own
-/// (no ~/.kube, no kubectl cache shared between tests), no RUST_LOG noise, no colour, not "in
-/// cluster".
-pub fn isolated(program: &Path, home: &Path) -> Command {
-    let mut c = Command::new(program);
-    c.env_remove("KUBECONFIG")
-        .env("HOME", home)
-        .env_remove("RUST_LOG")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env_remove("KUBERNETES_SERVICE_PORT")
-        .env_remove("KUBECTL_EXTERNAL_DIFF")
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null());
-    c
+/// Run `cmd` to the end (at most `timeout`; then it is killed and the output says so).
+pub fn run(cmd: Command, timeout: Duration) -> Output {
+    run_with_input(cmd, None, timeout)
 }
 
-/// Run `cmd` to the end (at most `timeout`; then it is killed and the output says so).
-pub fn run(mut cmd: Command, timeout: Duration) -> Output {
-    let command = format!(
-        "{} {}",
-        cmd.get_program().to_string_lossy(),
-        cmd.get_args()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
+/// [`run`], writing `input` to the command's stdin first (None: stdin stays as `cmd` has it).
+pub fn run_with_input(mut cmd: Command, input: Option<&[u8]>, timeout: Duration) -> Output {
+    let command = describe(&cmd);
+    if input.is_some() {
+        cmd.stdin(Stdio::piped());
+    }
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap_or_else(|e| panic!("start {command}: {e}"));
+    if let Some(bytes) = input {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        // A command that exits without reading all of it is the command's business, not a failure.
+        let _ = stdin.write_all(bytes);
+    }
     let out_pipe = child.stdout.take().expect("stdout");
     let err_pipe = child.stderr.take().expect("stderr");
     let read = |mut p: Box<dyn std::io::Read + Send>| {
@@ -193,10 +293,7 @@ impl Cluster {
 
     /// `kubectl graceful ARGS… --kubeconfig K -n NS` (the built plugin binary), at most 5 minutes.
     pub fn graceful(&self, args: &[&str]) -> Output {
-        let mut c = isolated(
-            Path::new(env!("CARGO_BIN_EXE_kubectl-graceful")),
-            self.home.path(),
-        );
+        let mut c = isolated(Path::new(GRACEFUL), self.home.path());
         c.args(args)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -207,10 +304,7 @@ impl Cluster {
     /// `kubectl graceful ARGS…` started in the background (stdout and stderr piped), for tests
     /// that signal it or act on the cluster while it runs; [`finish`] collects it.
     pub fn spawn_graceful(&self, args: &[&str]) -> std::process::Child {
-        let mut c = isolated(
-            Path::new(env!("CARGO_BIN_EXE_kubectl-graceful")),
-            self.home.path(),
-        );
+        let mut c = isolated(Path::new(GRACEFUL), self.home.path());
         c.args(args)
             .arg("--kubeconfig")
             .arg(&self.kubeconfig)
@@ -223,7 +317,7 @@ impl Cluster {
 
     /// `kubectl ARGS… --kubeconfig K -n NS`, at most 2 minutes.
     pub fn kubectl(&self, args: &[&str]) -> Output {
-        let mut c = isolated(Path::new(KUBECTL), self.home.path());
+        let mut c = isolated(&kubectl_path(), self.home.path());
         c.arg("--kubeconfig")
             .arg(&self.kubeconfig)
             .args(["-n", &self.namespace])
@@ -435,4 +529,33 @@ pub fn restarted_at(v: &Value) -> Option<String> {
         })
         .and_then(Value::as_str)
         .map(str::to_string)
+}
+
+/// The plugin on a pseudo-terminal (util-linux `script`), so it sees a terminal on stdout: `args`
+/// (joined with spaces: no quoting), `TERM=term`, `size` (columns, rows) set with `stty` when given,
+/// `NO_COLOR` only when `no_color`. Returns what the terminal received and the exit code; `None`
+/// when `script` is missing (skipped with a note; under `CI=true` that fails instead).
+pub fn on_terminal(
+    args: &[&str],
+    term: &str,
+    size: Option<(u16, u16)>,
+    no_color: bool,
+) -> Option<(Vec<u8>, i32)> {
+    if !kubesim::tools::program("script", &["--version"], "a terminal test", "util-linux") {
+        return None;
+    }
+    let stty = size
+        .map(|(cols, rows)| format!("stty cols {cols} rows {rows}; "))
+        .unwrap_or_default();
+    let line = format!("{stty}exec {GRACEFUL} {}", args.join(" "));
+    let mut c = Command::new("script");
+    isolate(&mut c, Path::new(NO_HOME))
+        .args(["-qfec", &line, "/dev/null"])
+        .env("TERM", term);
+    if !no_color {
+        c.env_remove("NO_COLOR");
+    }
+    let out = run(c, LIMIT);
+    assert!(out.code >= 0, "{out}");
+    Some((out.stdout.into_bytes(), out.code))
 }

@@ -12,13 +12,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn bin() -> Command {
-    let mut c = Command::cargo_bin("kubectl-graceful").unwrap();
-    c.env_remove("KUBECONFIG")
-        .env("HOME", "/nonexistent-home")
-        .env_remove("KUBERNETES_SERVICE_HOST")
-        .env("NO_COLOR", "1")
-        .timeout(Duration::from_secs(60));
-    c
+    crate::support::graceful()
 }
 
 #[derive(Debug, Clone)]
@@ -497,25 +491,18 @@ fn ctrl_c_exits_130() {
     let hang = FakeApi::start(0, "", "");
     let dir = tempfile::tempdir().unwrap();
     let kc = two_context_kubeconfig(dir.path(), &hang.url(), &hang.url());
-    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("kubectl-graceful"))
-        .args(["explain", "web-1", "--kubeconfig"])
-        .arg(&kc)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = crate::support::graceful_process();
+    cmd.args(["explain", "web-1", "--kubeconfig"]).arg(&kc);
+    let child = crate::support::spawn(cmd);
     // Wait until the request is in flight, then interrupt.
     let start = std::time::Instant::now();
     while hang.seen().is_empty() && start.elapsed() < Duration::from_secs(20) {
         std::thread::sleep(Duration::from_millis(20));
     }
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(130), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+    crate::support::signal(&child, "INT");
+    let out = crate::support::finish(child, crate::support::LIMIT);
+    assert_eq!(out.code, 130, "{out}");
+    assert!(out.stderr.contains("interrupted"), "{out}");
 }
 
 /// `kubectl graceful …` through the real kubectl, with the binary on PATH.
@@ -527,70 +514,36 @@ fn real_kubectl_finds_and_runs_the_plugin() {
     let kubectl = kubectl.as_path();
     let dir = tempfile::tempdir().unwrap();
     let plugin = dir.path().join("kubectl-graceful");
-    std::fs::copy(assert_cmd::cargo::cargo_bin("kubectl-graceful"), &plugin).unwrap();
+    std::fs::copy(crate::support::GRACEFUL, &plugin).unwrap();
     let path = format!("{}:/usr/bin:/bin", dir.path().display());
-    let out = std::process::Command::new(kubectl)
-        .args(["graceful", "--help"])
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Usage: kubectl graceful"));
+    let kubectl_with_the_plugin = |args: &[&str]| {
+        let mut c = crate::support::isolated(kubectl, Path::new(crate::support::NO_HOME));
+        c.args(args).env("PATH", &path);
+        crate::support::run(c, crate::support::LIMIT)
+    };
+    let out = kubectl_with_the_plugin(&["graceful", "--help"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(out.stdout.contains("Usage: kubectl graceful"), "{out}");
 
-    let out = std::process::Command::new(kubectl)
-        .args(["plugin", "list"])
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stdout.contains(plugin.to_str().unwrap()),
-        "{stdout}\n{stderr}"
-    );
-    assert!(!stderr.to_lowercase().contains("warning"), "{stderr}");
+    let out = kubectl_with_the_plugin(&["plugin", "list"]);
+    assert!(out.stdout.contains(plugin.to_str().unwrap()), "{out}");
+    assert!(!out.stderr.to_lowercase().contains("warning"), "{out}");
 
     // Exit codes pass through kubectl unchanged.
-    let out = std::process::Command::new(kubectl)
-        .args([
-            "graceful",
-            "explain",
-            "web-1",
-            "--kubeconfig",
-            "/nonexistent",
-        ])
-        .env("PATH", &path)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let out = kubectl_with_the_plugin(&[
+        "graceful",
+        "explain",
+        "web-1",
+        "--kubeconfig",
+        "/nonexistent",
+    ]);
+    assert_eq!(out.code, 2, "{out}");
 }
 
-/// Runs the binary on a pseudo-terminal (`script`), so it sees a terminal on stdout.
+/// The binary on a pseudo-terminal with TERM=`term` and no NO_COLOR: what it printed.
 fn on_a_terminal(term: &str, args: &[&str]) -> Option<String> {
-    if !kubesim::tools::program(
-        "script",
-        &["--version"],
-        "colour on a terminal",
-        "util-linux",
-    ) {
-        return None;
-    }
-    let cmd = std::iter::once(
-        assert_cmd::cargo::cargo_bin("kubectl-graceful")
-            .display()
-            .to_string(),
-    )
-    .chain(args.iter().map(|a| a.to_string()))
-    .collect::<Vec<_>>()
-    .join(" ");
-    let out = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
-        .env("TERM", term)
-        .env_remove("NO_COLOR")
-        .env_remove("KUBECONFIG")
-        .output()
-        .unwrap();
-    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+    let (bytes, _) = crate::support::on_terminal(args, term, None, false)?;
+    Some(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 #[test]

@@ -2,15 +2,13 @@
 //! README): no panic, every unusable input named with file:line, no file that silently vanishes, no
 //! traffic finding on a container no Service targets, and the findings exactly as reviewed by hand in
 //! `tests/corpus/expected/<set>.txt`. A changed finding fails until that file is updated on purpose:
-//! `GRACEFUL_UPDATE_CORPUS=1 cargo test --test diagnose_corpus`, then review the diff.
-
-mod diagnose_support;
+//! `GRACEFUL_UPDATE_CORPUS=1 cargo test --test it diagnose::corpus`, then review the diff.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use diagnose_support::root;
+use super::documents::root;
 use k8s_openapi::api::core::v1::{Container, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kubectl_graceful::diagnose::input::{self, Loaded};
@@ -114,7 +112,7 @@ fn findings_match_the_reviewed_expectations() {
     }
     assert!(
         changed.is_empty(),
-        "{}\nReview the findings, then GRACEFUL_UPDATE_CORPUS=1 cargo test --test diagnose_corpus",
+        "{}\nReview the findings, then GRACEFUL_UPDATE_CORPUS=1 cargo test --test it diagnose::corpus",
         changed.join("\n")
     );
 }

@@ -2,37 +2,29 @@
 //! and a summary table that fits a narrow terminal without breaking words. The output is replayed through a
 //! terminal emulator (vt100) to see the screen a person would see.
 
-mod restart_support;
-
-use restart_support::*;
+use super::common::*;
 
 const ROWS: u16 = 120;
 
-/// Runs `kubectl-graceful ARGS` in a pseudo-terminal of COLS columns (util-linux `script`) and returns
-/// the final screen, one string per row, and the exit code.
-fn on_terminal(sim: &kubesim::Sim, args: &[&str], cols: u16) -> (Vec<String>, Option<i32>) {
-    let bin = env!("CARGO_BIN_EXE_kubectl-graceful");
-    let cmd = format!(
-        "stty cols {cols} rows {ROWS}; exec {bin} {} --kubeconfig {}",
-        args.join(" "),
-        sim.kubeconfig_path().display()
-    );
-    let out = std::process::Command::new("script")
-        .args(["-qfec", &cmd, "/dev/null"])
-        .env("NO_COLOR", "1")
-        .env("XDG_STATE_HOME", state_dir())
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("script (util-linux) runs");
+/// Runs `kubectl-graceful ARGS` in a pseudo-terminal of COLS columns and returns the final screen, one
+/// string per row, and the exit code; `None` without util-linux `script` (skipped).
+fn on_terminal(sim: &kubesim::Sim, args: &[&str], cols: u16) -> Option<(Vec<String>, i32)> {
+    let kubeconfig = sim.kubeconfig_path().display().to_string();
+    let args: Vec<&str> = args
+        .iter()
+        .copied()
+        .chain(["--kubeconfig", &kubeconfig])
+        .collect();
+    let (bytes, code) = crate::support::on_terminal(&args, "xterm", Some((cols, ROWS)), true)?;
     let nz = |n: u16| std::num::NonZeroU16::new(n).expect("non-zero");
     let mut term = vt100::Parser::new(nz(ROWS), nz(cols), 0);
-    term.process(&out.stdout);
+    term.process(&bytes);
     let rows = term
         .screen()
         .rows(0, cols)
         .map(|r| r.trim_end().to_string())
         .collect();
-    (rows, out.status.code())
+    Some((rows, code))
 }
 
 const SPINNER: &[char] = &['⠁', '⠂', '⠄', '⡀', '⢀', '⠠', '⠐', '⠈'];
@@ -47,18 +39,6 @@ fn parallel_progress_leaves_no_spinner_behind_and_the_table_fits() {
 }
 
 fn progress_and_table_on(cols: u16) {
-    if std::process::Command::new("script")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "util-linux `script` is needed for the terminal tests"
-        );
-        eprintln!("note: skipped, no `script` (util-linux) on PATH");
-        return;
-    }
     let sim = start(
         &[slow("alpha", 2), slow("bravo", 2)].join("\n---\n"),
         10.0,
@@ -66,13 +46,15 @@ fn progress_and_table_on(cols: u16) {
     );
     settle(&sim, "alpha", 2);
     settle(&sim, "bravo", 2);
-    let (screen, code) = on_terminal(
+    let Some((screen, code)) = on_terminal(
         &sim,
         &["restart", "deploy/alpha", "deploy/bravo", "--parallel", "2"],
         cols,
-    );
+    ) else {
+        return;
+    };
     let text = screen.join("\n");
-    assert_eq!(code, Some(0), "{text}");
+    assert_eq!(code, 0, "{text}");
     for row in &screen {
         assert!(
             !row.contains(SPINNER),
@@ -105,11 +87,8 @@ fn progress_and_table_on(cols: u16) {
 
 #[test]
 fn help_offers_only_the_output_formats_restart_accepts() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-graceful"))
-        .args(["restart", "--help"])
-        .output()
-        .unwrap();
-    let help = String::from_utf8_lossy(&out.stdout);
+    let out = graceful().args(["restart", "--help"]).assert().success();
+    let help = String::from_utf8_lossy(&out.get_output().stdout);
     assert!(help.contains("table"), "{help}");
     assert!(help.contains("json"), "{help}");
     let output_help: String = help

@@ -1,22 +1,15 @@
 //! SIGINT and SIGTERM end every subcommand with its documented code (130, 143), also while the API server
-//! hangs. (`restart` has its own signal tests in restart_faults.rs.)
-
-mod restart_support;
+//! hangs. (`restart` has its own signal tests in `restart::faults`.)
 
 use std::time::Duration;
 
-use restart_support::{finish, signal, start};
+use crate::support::sim::start;
+use crate::support::{finish, graceful_process, signal, spawn, LIMIT};
 
 fn spawn_cmd(sim: &kubesim::Sim, args: &[&str]) -> std::process::Child {
-    std::process::Command::new(env!("CARGO_BIN_EXE_kubectl-graceful"))
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig_path())
-        .env("NO_COLOR", "1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("binary runs")
+    let mut c = graceful_process();
+    c.args(args).arg("--kubeconfig").arg(sim.kubeconfig_path());
+    spawn(c)
 }
 
 #[test]
@@ -35,9 +28,9 @@ fn explain_and_diagnose_exit_143_on_sigterm_and_130_on_sigint() {
         let child = spawn_cmd(&sim, args);
         std::thread::sleep(Duration::from_millis(600));
         signal(&child, sig);
-        let (status, _, stderr) = finish(child);
-        assert_eq!(status, Some(code), "{args:?} {sig}: {stderr}");
-        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        let out = finish(child, LIMIT);
+        assert_eq!(out.code, code, "{args:?} {sig}: {out}");
+        assert!(out.stderr.contains(says), "{args:?}: {out}");
     }
     sim.faults().hang(false);
 }

@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use predicates::prelude::*;
 
-use super::fake::{Fake, Route};
-use super::{bin, fake_run, list, live, served, CRASHY, EVENTS, NEW_EVENTS, PODS};
+use super::bin;
+use super::live::{live, CRASHY};
+use super::scripted::fake::{Fake, Route};
+use super::scripted::{fake_run, list, served, EVENTS, NEW_EVENTS, PODS};
 
 #[test]
 fn live_container_filter_on_a_workload_names_the_containers_there_are() {

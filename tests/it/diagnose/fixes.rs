@@ -2,11 +2,9 @@
 //! triggers the rule, must make the finding go away, add no finding at warning or above, and leave an
 //! object the API server would accept.
 
-mod diagnose_support;
-
 use std::collections::BTreeMap;
 
-use diagnose_support::*;
+use super::documents::*;
 use kubectl_graceful::diagnose::{Finding, KubeVersion, Severity, Workload, RULES};
 
 /// A finding's identity across a round trip: its rule and the containers (or field) it is about.

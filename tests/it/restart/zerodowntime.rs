@@ -1,11 +1,9 @@
 //! Zero downtime, verified (issue 18): restart watches the EndpointSlices of the Services that select a
 //! target while it rolls, and says whether the rollout could have dropped traffic.
 
-mod restart_support;
-
 use std::time::Duration;
 
-use restart_support::*;
+use super::common::*;
 use serde_json::Value;
 
 /// A Deployment `web` of 3 behind Service `web` (port 80 → 8080), surge 1 / unavailable 0; its app
@@ -271,7 +269,7 @@ fn zero_downtime_flags_are_checked_before_touching_a_cluster() {
             "cannot be used with",
         ),
     ] {
-        let out = bin().arg("restart").args(&args).assert().code(2);
+        let out = graceful().arg("restart").args(&args).assert().code(2);
         let err = String::from_utf8_lossy(&out.get_output().stderr).to_string();
         assert!(err.contains(needle), "{args:?}: {err}");
     }

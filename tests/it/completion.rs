@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use kubesim::Sim;
 
-const MAIN: &str = env!("CARGO_BIN_EXE_kubectl-graceful");
+use crate::support::GRACEFUL as MAIN;
 const HELPER: &str = env!("CARGO_BIN_EXE_kubectl_complete-graceful");
 
 /// A directory holding the plugin and its completion helper, linked like krew links them, and the
@@ -44,11 +44,10 @@ impl PluginDir {
     }
 }
 
-/// A clean environment: this PATH, this kubeconfig (or none), no in-cluster config, a temp HOME.
+/// The tests' isolation policy with this PATH, this kubeconfig (or none) and `path_dir` as HOME.
 fn isolate(c: &mut Command, path_dir: &Path, kubeconfig: Option<&Path>) {
-    c.env("PATH", format!("{}:/usr/bin:/bin", path_dir.display()))
-        .env("HOME", path_dir)
-        .env_remove("KUBERNETES_SERVICE_HOST")
+    crate::support::isolate(c, path_dir)
+        .env("PATH", format!("{}:/usr/bin:/bin", path_dir.display()))
         .env(
             "KUBECONFIG",
             kubeconfig.unwrap_or(Path::new("/nonexistent/kubeconfig")),
@@ -57,7 +56,7 @@ fn isolate(c: &mut Command, path_dir: &Path, kubeconfig: Option<&Path>) {
 
 /// `kubectl-graceful __complete WORDS…` directly.
 fn direct(words: &[&str], kubeconfig: Option<&Path>) -> Output {
-    let mut c = Command::new(MAIN);
+    let mut c = crate::support::graceful_process();
     c.arg("__complete").args(words);
     let tmp = std::env::temp_dir();
     isolate(&mut c, &tmp, kubeconfig);
@@ -120,7 +119,7 @@ contexts:
 
 #[test]
 fn bash_script_parses_and_completes() {
-    let out = Command::new(MAIN)
+    let out = crate::support::graceful_process()
         .args(["completion", "bash"])
         .env("KUBECONFIG", "/nonexistent/kubeconfig")
         .output()
@@ -131,7 +130,7 @@ fn bash_script_parses_and_completes() {
     let dir = tempfile::tempdir().expect("tmp");
     let file = dir.path().join("kubectl-graceful.bash");
     std::fs::write(&file, &script).expect("write");
-    let syntax = Command::new("bash")
+    let syntax = shell_cmd("bash")
         .arg("-n")
         .arg(&file)
         .output()
@@ -153,7 +152,7 @@ f=$(complete -p kubectl-graceful | sed -E 's/.*-F ([^ ]+).*/\1/')
 printf '%s\n' "${{COMPREPLY[@]}}""#,
             file.display()
         );
-        let out = Command::new("bash")
+        let out = shell_cmd("bash")
             .arg("-c")
             .arg(program)
             .output()
@@ -174,7 +173,7 @@ fn zsh_fish_powershell_scripts() {
         ("fish", Some("fish")),
         ("powershell", None),
     ] {
-        let out = Command::new(MAIN)
+        let out = crate::support::graceful_process()
             .args(["completion", shell])
             .env("KUBECONFIG", "/nonexistent/kubeconfig")
             .output()
@@ -190,7 +189,7 @@ fn zsh_fish_powershell_scripts() {
         if !shell_installed(checker) {
             continue;
         }
-        let o = Command::new(checker)
+        let o = shell_cmd(checker)
             .arg("-n")
             .arg(&file)
             .output()
@@ -201,6 +200,12 @@ fn zsh_fish_powershell_scripts() {
             String::from_utf8_lossy(&o.stderr)
         );
     }
+}
+
+/// A shell under the tests' isolation policy, with the temporary directory as HOME (a shell may
+/// write its own files there).
+fn shell_cmd(name: &str) -> Command {
+    crate::support::isolated(Path::new(name), &std::env::temp_dir())
 }
 
 /// Whether `shell` can be run. `.ci/run` installs zsh and fish, so under `CI=true` a missing one fails;
@@ -220,7 +225,7 @@ fn fish_completes_with_the_script() {
     if !shell_installed("fish") {
         return;
     }
-    let out = Command::new(MAIN)
+    let out = crate::support::graceful_process()
         .args(["completion", "fish"])
         .output()
         .expect("runs");
@@ -228,7 +233,7 @@ fn fish_completes_with_the_script() {
     let file = dir.path().join("kubectl-graceful.fish");
     std::fs::write(&file, &out.stdout).expect("write");
     let offer = |line: &str| -> Vec<String> {
-        let o = Command::new("fish")
+        let o = shell_cmd("fish")
             .arg("--no-config")
             .arg("-c")
             .arg(format!("source {}; complete -C '{line}'", file.display()))
@@ -255,7 +260,7 @@ fn fish_completes_with_the_script() {
 
 #[test]
 fn unknown_shell_is_a_usage_error() {
-    let out = Command::new(MAIN)
+    let out = crate::support::graceful_process()
         .args(["completion", "tcsh"])
         .output()
         .expect("runs");
@@ -522,7 +527,7 @@ fn kubectl_helper_script_for_krew_installs() {
     let dir = tempfile::tempdir().expect("tmp");
     #[cfg(unix)]
     std::os::unix::fs::symlink(MAIN, dir.path().join("kubectl-graceful")).expect("link");
-    let out = Command::new(MAIN)
+    let out = crate::support::graceful_process()
         .args(["completion", "kubectl"])
         .output()
         .expect("runs");
@@ -534,11 +539,7 @@ fn kubectl_helper_script_for_krew_installs() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    let sh = Command::new("sh")
-        .arg("-n")
-        .arg(&helper)
-        .output()
-        .expect("sh");
+    let sh = shell_cmd("sh").arg("-n").arg(&helper).output().expect("sh");
     assert!(
         sh.status.success(),
         "{}",

@@ -2,26 +2,10 @@
 //! deadline), probes killing the new pods, a pause, another writer of the restart annotation (GitOps), a
 //! second restart of the same target; and targets in several namespaces.
 
-mod restart_support;
-
 use std::time::Duration;
 
-use restart_support::*;
+use super::common::*;
 use serde_json::Value;
-
-fn kubectl(sim: &kubesim::Sim, args: &[&str]) {
-    let out = std::process::Command::new("/usr/bin/kubectl")
-        .args(args)
-        .arg("--kubeconfig")
-        .arg(sim.kubeconfig_path())
-        .output()
-        .expect("kubectl runs");
-    assert!(
-        out.status.success(),
-        "kubectl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 #[test]
 fn progress_deadline_exceeded_is_explained_through_the_new_pod() {
@@ -37,9 +21,9 @@ fn progress_deadline_exceeded_is_explained_through_the_new_pod() {
     let sim = start(&yaml, 20.0, None);
     settle(&sim, "api", 2);
     let child = spawn(&sim, &["deploy/api", "-o", "json"]);
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(1), "{stdout}{stderr}");
-    let ev = events(stdout.as_bytes());
+    let out = done(child);
+    assert_eq!(out.code, 1, "{out}");
+    let ev = events(out.stdout.as_bytes());
     let failed = ev
         .iter()
         .find(|e| e["type"] == "TargetFailed")
@@ -71,9 +55,9 @@ fn a_liveness_probe_kill_is_named_not_read_as_exit_137() {
     let sim = start(&yaml, 20.0, None);
     settle(&sim, "api", 2);
     let child = spawn(&sim, &["deploy/api", "--stable-for", "20s", "-o", "json"]);
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(1), "{stdout}{stderr}");
-    let ev = events(stdout.as_bytes());
+    let out = done(child);
+    assert_eq!(out.code, 1, "{out}");
+    let ev = events(out.stdout.as_bytes());
     let failed = ev
         .iter()
         .find(|e| e["type"] == "TargetFailed")
@@ -100,19 +84,20 @@ fn a_pause_during_the_restart_is_reported_at_once_with_who_paused() {
     let child = spawn(&sim, &["deploy/web", "--timeout", "2m"]);
     wait_for_request(&sim, |r| r.method == "PATCH");
     kubectl(&sim, &["rollout", "pause", "deploy/web"]);
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(1), "{stdout}{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, 1, "{out}");
     assert!(
         started.elapsed() < Duration::from_secs(30),
         "not at --timeout"
     );
     assert!(
-        stderr.contains("deploy/web was paused during the restart (spec.paused set by field manager kubectl-rollout)"),
-        "{stderr}"
+        out.stderr.contains("deploy/web was paused during the restart (spec.paused set by field manager kubectl-rollout)"),
+        "{out}"
     );
     assert!(
-        stderr.contains("kubectl rollout resume deploy/web -n default"),
-        "{stderr}"
+        out.stderr
+            .contains("kubectl rollout resume deploy/web -n default"),
+        "{out}"
     );
 }
 
@@ -150,13 +135,13 @@ fn a_gitops_controller_removing_the_annotation_is_named_with_what_to_do() {
             r#"[{"op": "remove", "path": "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"}]"#,
         ],
     );
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(1), "{stdout}{stderr}");
-    assert!(stderr.contains("removed"), "{stderr}");
-    assert!(stderr.contains("argocd-controller"), "{stderr}");
-    assert!(stderr.contains("argocd app actions run"), "{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, 1, "{out}");
+    assert!(out.stderr.contains("removed"), "{out}");
+    assert!(out.stderr.contains("argocd-controller"), "{out}");
+    assert!(out.stderr.contains("argocd app actions run"), "{out}");
     // Fighting it would be worse: no advice to undo.
-    assert!(!stderr.contains("rollout undo"), "{stderr}");
+    assert!(!out.stderr.contains("rollout undo"), "{out}");
 }
 
 #[test]
@@ -168,26 +153,36 @@ fn two_restarts_of_the_same_target_notice_each_other() {
     std::thread::sleep(Duration::from_millis(300));
     // The second notices the first, and does nothing without --force …
     let second = spawn(&sim, &["deploy/web"]);
-    let (status, _, stderr) = finish(second);
-    assert_eq!(status, Some(1), "{stderr}");
-    assert!(stderr.contains("[restart-in-progress]"), "{stderr}");
+    let second_out = done(second);
+    assert_eq!(second_out.code, 1, "{second_out}");
     assert!(
-        stderr.contains("is being restarted already")
-            && stderr.contains("another `kubectl graceful restart`"),
-        "{stderr}"
+        second_out.stderr.contains("[restart-in-progress]"),
+        "{second_out}"
+    );
+    assert!(
+        second_out.stderr.contains("is being restarted already")
+            && second_out
+                .stderr
+                .contains("another `kubectl graceful restart`"),
+        "{second_out}"
     );
     // … and with --force it takes over; the first says who did.
     let second = spawn(&sim, &["deploy/web", "--force"]);
-    let (s1, _, e1) = finish(first);
-    let (s2, o2, e2) = finish(second);
-    assert_eq!(s2, Some(0), "{o2}{e2}");
-    assert_eq!(s1, Some(1), "{e1}");
+    let first_out = done(first);
+    let second_out = done(second);
+    assert_eq!(second_out.code, 0, "{second_out}");
+    assert_eq!(first_out.code, 1, "{first_out}");
     assert!(
-        e1.contains("another `kubectl graceful restart` of deploy/web took over"),
-        "{e1}"
+        first_out
+            .stderr
+            .contains("another `kubectl graceful restart` of deploy/web took over"),
+        "{first_out}"
     );
-    assert!(!e1.contains("rollout undo"), "{e1}");
-    assert!(e1.contains("another restart took over"), "{e1}");
+    assert!(!first_out.stderr.contains("rollout undo"), "{first_out}");
+    assert!(
+        first_out.stderr.contains("another restart took over"),
+        "{first_out}"
+    );
 }
 
 fn in_ns(yaml: &str, ns: &str) -> String {
@@ -211,7 +206,7 @@ fn targets_of_several_namespaces_restart_in_order() {
                 .into_iter()
                 .filter(|p| p["metadata"]["labels"]["app"] == app.as_str())
                 .collect();
-            pods.len() == 1 && pods.iter().all(ready)
+            pods.len() == 1 && pods.iter().all(is_ready)
         }));
     };
     ready_in("shop", "api");
@@ -221,10 +216,10 @@ fn targets_of_several_namespaces_restart_in_order() {
         &sim,
         &["shop/deploy/api", "billing/deploy/db", "-o", "json"],
     );
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(0), "{stdout}{stderr}");
-    let ev = events(stdout.as_bytes());
-    let done: Vec<(String, String)> = ev
+    let out = done(child);
+    assert_eq!(out.code, 0, "{out}");
+    let ev = events(out.stdout.as_bytes());
+    let finished: Vec<(String, String)> = ev
         .iter()
         .filter(|e| e["type"] == "TargetComplete")
         .map(|e| {
@@ -235,7 +230,7 @@ fn targets_of_several_namespaces_restart_in_order() {
         })
         .collect();
     assert_eq!(
-        done,
+        finished,
         [
             ("shop".to_string(), "shop/deploy/api".to_string()),
             ("billing".to_string(), "billing/deploy/db".to_string())
@@ -255,9 +250,9 @@ fn targets_of_several_namespaces_restart_in_order() {
         &sim,
         &["-A", "-l", "tier=backend", "--dry-run", "-o", "json"],
     );
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(0), "{stdout}{stderr}");
-    let plan: Value = serde_json::from_str(stdout.trim()).unwrap();
+    let out = done(child);
+    assert_eq!(out.code, 0, "{out}");
+    let plan: Value = serde_json::from_str(out.stdout.trim()).unwrap();
     let targets: Vec<&str> = plan["steps"]
         .as_array()
         .unwrap()
@@ -267,5 +262,79 @@ fn targets_of_several_namespaces_restart_in_order() {
     assert_eq!(
         targets,
         ["billing/deploy/db", "deploy/web", "shop/deploy/api"]
+    );
+}
+
+#[test]
+fn another_writer_reverting_the_annotation_is_reported_by_name() {
+    if kubesim::tools::kubectl("another writer (kubectl patch)").is_none() {
+        return;
+    }
+    let sim = start(&slow("web", 3), 10.0, None);
+    settle(&sim, "web", 3);
+    let child = spawn(&sim, &["deploy/web"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    kubectl(
+        &sim,
+        &[
+            "patch",
+            "deploy/web",
+            "--field-manager",
+            "argocd-controller",
+            "--type",
+            "merge",
+            "-p",
+            r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#,
+        ],
+    );
+    let out = finish(child, LIMIT);
+    let stderr = &out.stderr;
+    assert_eq!(out.code, 1, "{out}");
+    assert!(
+        stderr.contains("field manager argocd-controller changed the restart annotation"),
+        "{stderr}"
+    );
+    // What to do about it, and no advice to undo (that would fight it too).
+    assert!(stderr.contains("argocd app actions run"), "{stderr}");
+    assert!(!stderr.contains("rollout undo"), "{stderr}");
+}
+
+#[test]
+fn paused_deployment_is_refused_even_with_force() {
+    let yaml =
+        deployment("web", 2, "").replace("  replicas: 2\n", "  replicas: 2\n  paused: true\n");
+    let sim = start(&yaml, 40.0, None);
+    sim.clear_requests();
+    let out = run(&sim, &["deploy/web", "--force"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("[deployment-paused]")
+            && stderr.contains("kubectl rollout resume deploy/web"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--force cannot help"), "{stderr}");
+    assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
+    // --dry-run says the same and exits 1.
+    run(&sim, &["deploy/web", "--dry-run"]).code(1);
+    // Refused with -o json: the finding, then a Summary that says so.
+    let out = run(&sim, &["deploy/web", "-o", "json"]).code(1);
+    let ev = events(&out.get_output().stdout);
+    assert_eq!(ev[0]["type"], "PreflightFinding");
+    assert_eq!(ev.last().unwrap()["type"], "Summary");
+    assert_eq!(ev.last().unwrap()["result"], "Refused");
+    assert_eq!(ev.last().unwrap()["targets"][0]["state"], "Skipped");
+    // In JSON, the findings are inside the one plan document.
+    let out = run(&sim, &["deploy/web", "--dry-run", "-o", "json"]).code(1);
+    let plan: Value = serde_json::from_slice(&out.get_output().stdout).expect("one JSON document");
+    assert_eq!(
+        plan["steps"][0]["findings"][0]["rule"], "deployment-paused",
+        "{plan}"
+    );
+    assert_eq!(
+        plan["steps"][0]["findings"][0]["severity"], "Blocked",
+        "{plan}"
     );
 }

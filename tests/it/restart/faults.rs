@@ -1,11 +1,12 @@
-//! `kubectl graceful restart` under faults and interruptions: signals at every phase, a hung API server,
-//! and pods without a controller, which must never be lost. Against kubesim, through the built binary.
-
-mod restart_support;
+//! `kubectl graceful restart` under faults and interruptions: signals at every phase (SIGINT, SIGTERM,
+//! with and without JSON), an API server that hangs, goes away or drops and expires its watches,
+//! forbidden writes and lists, evictions a PDB keeps refusing, and pods without a controller, which
+//! must never be lost. Against kubesim, through the built binary.
 
 use std::time::{Duration, Instant};
 
-use restart_support::*;
+use super::common::*;
+use kubesim::Sim;
 use serde_json::Value;
 
 /// A pod without a controller whose app needs 20 sim-seconds (2 s here) to stop after SIGTERM.
@@ -59,13 +60,14 @@ fn signal_while_a_bare_pod_terminates(sig: &str, code: i32) {
     wait_for_request(&sim, evicted);
     let signalled = Instant::now();
     signal(&child, sig);
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(code), "{stdout}{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, code, "{out}");
     assert!(
-        stderr.contains("finishing first what must not be left half done"),
-        "{stderr}"
+        out.stderr
+            .contains("finishing first what must not be left half done"),
+        "{out}"
     );
-    assert!(stderr.contains("created pod solo again"), "{stderr}");
+    assert!(out.stderr.contains("created pod solo again"), "{out}");
     let pods = pods_of(&sim, "solo");
     assert_eq!(pods.len(), 1, "the pod exists again: {pods:#?}");
     assert_ne!(uid(&pods[0]), old);
@@ -83,8 +85,11 @@ fn signal_while_a_bare_pod_terminates(sig: &str, code: i32) {
         .map(|e| e.unwrap().path())
         .collect();
     assert_eq!(saved.len(), 1, "{saved:?}");
-    assert!(stderr.contains(&saved[0].display().to_string()), "{stderr}");
-    assert!(stdout.contains("pod/solo"), "{stdout}");
+    assert!(
+        out.stderr.contains(&saved[0].display().to_string()),
+        "{out}"
+    );
+    assert!(out.stdout.contains("pod/solo"), "{out}");
 }
 
 #[test]
@@ -107,9 +112,9 @@ fn a_second_signal_stops_at_once_and_says_how_to_create_the_pod_again() {
     signal(&child, "TERM");
     std::thread::sleep(Duration::from_millis(300));
     signal(&child, "TERM");
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stdout}{stderr}");
-    let ev: Vec<Value> = events(stdout.as_bytes());
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
+    let ev: Vec<Value> = events(out.stdout.as_bytes());
     let n = ev.len();
     let saved = ev
         .iter()
@@ -149,9 +154,9 @@ fn timeout_while_a_bare_pod_terminates_still_creates_it_again() {
     settle(&sim, "solo", 1);
     let old = uid(&pods_of(&sim, "solo")[0]);
     let child = spawn(&sim, &["pod/solo", "--force", "--timeout", "1s"]);
-    let (status, stdout, stderr) = finish(child);
-    assert!(matches!(status, Some(0 | 1)), "{status:?} {stdout}{stderr}");
-    assert!(stderr.contains("created pod solo again"), "{stderr}");
+    let out = done(child);
+    assert!(matches!(out.code, 0 | 1), "{out}");
+    assert!(out.stderr.contains("created pod solo again"), "{out}");
     let pods = pods_of(&sim, "solo");
     assert_eq!(pods.len(), 1, "{pods:#?}");
     assert_ne!(uid(&pods[0]), old);
@@ -166,24 +171,26 @@ fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
     wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(300));
     sim.faults().hang(true);
-    let (status, stdout, stderr) = finish(child);
+    let out = done(child);
     let took = started.elapsed();
     sim.faults().hang(false);
-    assert_eq!(status, Some(2), "{stdout}{stderr}");
+    assert_eq!(out.code, 2, "{out}");
     // The deadline holds: --timeout plus the short final look, never the minutes of a hung request.
     assert!(took < Duration::from_secs(9), "took {took:?}");
-    assert!(stderr.contains("could not observe deploy/web"), "{stderr}");
+    assert!(out.stderr.contains("could not observe deploy/web"), "{out}");
     assert!(
-        stderr.contains("the API server stopped answering (last answer at "),
-        "{stderr}"
+        out.stderr
+            .contains("the API server stopped answering (last answer at "),
+        "{out}"
     );
-    let row = stdout
+    let row = out
+        .stdout
         .lines()
         .find(|l| l.starts_with("deploy/web"))
         .unwrap_or_default();
-    assert!(row.contains("Unknown"), "{stdout}");
+    assert!(row.contains("Unknown"), "{out}");
     // Not blamed on a pod: no failure verdict was made up from stale data.
-    assert!(!stderr.contains("FAILED"), "{stderr}");
+    assert!(!out.stderr.contains("FAILED"), "{out}");
 }
 
 #[test]
@@ -193,11 +200,11 @@ fn a_hung_api_server_during_preflight_is_an_error_at_the_timeout() {
     sim.faults().hang(true);
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2s"]);
-    let (status, _, stderr) = finish(child);
+    let out = done(child);
     sim.faults().hang(false);
-    assert_eq!(status, Some(2), "{stderr}");
+    assert_eq!(out.code, 2, "{out}");
     assert!(started.elapsed() < Duration::from_secs(6));
-    assert!(stderr.contains("did not answer"), "{stderr}");
+    assert!(out.stderr.contains("did not answer"), "{out}");
 }
 
 #[test]
@@ -208,12 +215,12 @@ fn sigterm_during_preflight_stops_before_any_change() {
     let child = spawn(&sim, &["deploy/web", "-o", "json"]);
     std::thread::sleep(Duration::from_millis(800));
     signal(&child, "TERM");
-    let (status, stdout, stderr) = finish(child);
+    let out = done(child);
     sim.faults().hang(false);
-    assert_eq!(status, Some(143), "{stderr}");
-    let ev = events(stdout.as_bytes());
+    assert_eq!(out.code, 143, "{out}");
+    let ev = events(out.stdout.as_bytes());
     let types: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["Interrupted", "Summary"], "{stdout}");
+    assert_eq!(types, ["Interrupted", "Summary"], "{out}");
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
 }
 
@@ -235,8 +242,8 @@ fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
     signal(&child, "TERM");
     std::thread::sleep(Duration::from_millis(300));
     sim.faults().release();
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stdout}{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
     let patches: Vec<_> = sim
         .requests()
         .into_iter()
@@ -245,10 +252,11 @@ fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
     assert_eq!(patches.len(), 1, "the patch was finished, once");
     assert_eq!(patches[0].status, 200);
     assert!(
-        stderr.contains("kubectl rollout status deploy/web -n default"),
-        "{stderr}"
+        out.stderr
+            .contains("kubectl rollout status deploy/web -n default"),
+        "{out}"
     );
-    assert!(!stderr.contains("to resume"), "{stderr}");
+    assert!(!out.stderr.contains("to resume"), "{out}");
 }
 
 #[test]
@@ -261,9 +269,9 @@ fn sigterm_during_the_wait_exits_143_with_interrupted_and_summary_events() {
     std::thread::sleep(Duration::from_millis(500));
     let signalled = Instant::now();
     signal(&child, "TERM");
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stderr}");
-    let ev = events(stdout.as_bytes());
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
+    let ev = events(out.stdout.as_bytes());
     let n = ev.len();
     assert_eq!(ev[n - 2]["type"], "Interrupted");
     assert_eq!(ev[n - 2]["signal"], "SIGTERM");
@@ -305,15 +313,16 @@ status:
     wait_for_request(&sim, |r| r.path.ends_with("/eviction") && r.status == 429);
     let signalled = Instant::now();
     signal(&child, "TERM");
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stdout}{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
     assert!(writes_since(&sim, signalled).is_empty());
     assert!(pods_of(&sim, "web")
         .iter()
         .any(|p| p["metadata"]["name"] == victim.as_str()));
     assert!(
-        stderr.contains(&format!("to resume: kubectl graceful restart pod/{victim}")),
-        "{stderr}"
+        out.stderr
+            .contains(&format!("to resume: kubectl graceful restart pod/{victim}")),
+        "{out}"
     );
 }
 
@@ -334,9 +343,9 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
     signal(&child, "TERM");
     std::thread::sleep(Duration::from_millis(300));
     sim.faults().release();
-    let (status, stdout, stderr) = finish(child);
-    assert_eq!(status, Some(143), "{stdout}{stderr}");
-    assert!(stderr.contains("rolling back"), "{stderr}");
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
+    assert!(out.stderr.contains("rolling back"), "{out}");
     let patches = sim
         .requests()
         .into_iter()
@@ -344,7 +353,7 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
         .count();
     assert_eq!(
         patches, 2,
-        "the rollback's patch was sent and finished: {stderr}"
+        "the rollback's patch was sent and finished: {out}"
     );
 }
 
@@ -355,11 +364,11 @@ fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
     sim.faults().hold("PATCH", "/deployments/web");
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2s", "-o", "json"]);
-    let (status, stdout, stderr) = finish(child);
+    let out = done(child);
     sim.faults().release();
-    assert_eq!(status, Some(2), "{stdout}{stderr}");
+    assert_eq!(out.code, 2, "{out}");
     assert!(started.elapsed() < Duration::from_secs(8));
-    let ev = events(stdout.as_bytes());
+    let ev = events(out.stdout.as_bytes());
     let unknown = ev
         .iter()
         .find(|e| e["type"] == "TargetUnknown")
@@ -374,4 +383,220 @@ fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
         "{verdict}"
     );
     assert_eq!(ev.last().unwrap()["result"], "Unknown");
+}
+
+/// The restart survives its watches being cut and its resourceVersion expiring (410 Gone).
+fn survives(fault: impl Fn(&Sim)) {
+    let sim = start(&slow("web", 3), 20.0, None);
+    settle(&sim, "web", 3);
+    let child = spawn(&sim, &["deploy/web"]);
+    // Once the restart is under way (its PATCH arrived), break its watches, twice.
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    fault(&sim);
+    std::thread::sleep(Duration::from_millis(700));
+    fault(&sim);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_restarted(&sim, "Deployment", "web", 3);
+    let watches = sim.requests().iter().filter(|r| r.watch).count();
+    assert!(watches >= 3, "the watches were re-established: {watches}");
+}
+
+#[test]
+fn dropped_watches_are_resumed() {
+    survives(|s| s.faults().drop_watches());
+}
+
+#[test]
+fn expired_resource_versions_are_relisted() {
+    survives(|s| {
+        s.faults().expire_resource_versions();
+        s.faults().drop_watches();
+    });
+}
+
+#[test]
+fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
+    let sim = start(&[slow("a", 3), slow("b", 1)].join("\n---\n"), 5.0, None);
+    settle(&sim, "a", 3);
+    settle(&sim, "b", 1);
+    let child = spawn(&sim, &["deploy/a", "deploy/b"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    sim.clear_requests();
+    signal(&child, "INT");
+    let out = finish(child, LIMIT);
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    assert_eq!(out.code, 130, "{out}");
+    let row = |t: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(t))
+            .unwrap_or_else(|| panic!("{t} in {stdout}"))
+            .to_string()
+    };
+    assert!(row("deploy/a").contains("Interrupted"), "{stdout}");
+    assert!(row("deploy/b").contains("Skipped"), "{stdout}");
+    assert!(
+        stderr.contains("kubectl rollout status deploy/a"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("to resume: kubectl graceful restart deploy/b -n default"),
+        "{stderr}"
+    );
+    assert!(
+        writes(&sim).is_empty(),
+        "nothing more written after Ctrl-C: {:?}",
+        writes(&sim)
+    );
+}
+
+#[test]
+fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
+    let sim = start(&deployment("web", 2, ""), 40.0, None);
+    settle(&sim, "web", 2);
+    let alice = sim.add_user("alice");
+    sim.deny("alice", "list", "poddisruptionbudgets");
+    sim.deny("alice", "patch", "deployments");
+    let out = graceful()
+        .args(["restart", "deploy/web", "--kubeconfig"])
+        .arg(&alice)
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("warning: cannot list poddisruptionbudgets"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("error: forbidden"), "{stderr}");
+}
+
+#[test]
+fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
+    let sim = start(&[slow("a", 2), slow("b", 1)].join("\n---\n"), 5.0, None);
+    settle(&sim, "a", 2);
+    settle(&sim, "b", 1);
+    let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(500));
+    signal(&child, "INT");
+    let out = finish(child, LIMIT);
+    assert_eq!(out.code, 130, "{out}");
+    let ev = events(out.stdout.as_bytes());
+    let n = ev.len();
+    assert!(n >= 3, "{ev:#?}");
+    assert_eq!(ev[n - 2]["type"], "Interrupted");
+    assert!(ev[n - 2]["resume"].as_array().unwrap().iter().any(|r| r
+        .as_str()
+        .unwrap()
+        .contains("kubectl graceful restart deploy/b")));
+    let summary = &ev[n - 1];
+    assert_eq!(summary["type"], "Summary");
+    assert_eq!(summary["result"], "Interrupted");
+    assert_eq!(summary["targets"][0]["state"], "Interrupted");
+    assert_eq!(summary["targets"][1]["state"], "Skipped");
+}
+
+#[test]
+fn an_api_server_outage_mid_rollout_is_survived() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    let child = spawn(&sim, &["deploy/web"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(300));
+    sim.stop_server();
+    std::thread::sleep(Duration::from_millis(1500));
+    sim.restart_server();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_restarted(&sim, "Deployment", "web", 2);
+}
+
+#[test]
+fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
+    let sim = start(&slow("web", 2), 10.0, None);
+    settle(&sim, "web", 2);
+    let child = spawn(&sim, &["deploy/web", "--timeout", "3s"]);
+    assert!(sim.wait_until(Duration::from_secs(20), |s| s
+        .requests()
+        .iter()
+        .any(|r| r.method == "PATCH")));
+    std::thread::sleep(Duration::from_millis(300));
+    sim.stop_server();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // Not observed is not failed: exit 2, the target Unknown, and why.
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("could not observe deploy/web"), "{stderr}");
+    assert!(stderr.contains("connection refused"), "{stderr}");
+}
+
+#[test]
+fn an_eviction_the_pdb_keeps_refusing_fails_at_the_timeout_with_its_reason() {
+    // The budget covers the Deployment's pods and an unready canary: no disruption is allowed while the
+    // canary is unready, so every eviction is refused (429) with the budget's reason. (An integer
+    // minAvailable counts every pod, the canary too; maxUnavailable would count only the
+    // Deployment's scale and allow one: disruption.go getExpectedPodCount.)
+    let web =
+        deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
+    let canary = r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: canary, namespace: default, labels: {app: canary, tier: web}}
+spec: {containers: [{name: app, image: registry.example/web:2}]}
+status:
+  phase: Running
+  conditions: [{type: Ready, status: "False"}]
+  containerStatuses: [{name: app, ready: false, restartCount: 0, image: registry.example/web:2, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
+"#;
+    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 2, selector: {matchLabels: {tier: web}}}\n";
+    let sim = start(
+        &[web, canary.to_string(), budget.to_string()].join("\n---\n"),
+        40.0,
+        None,
+    );
+    settle(&sim, "web", 2);
+    let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = run(&sim, &[&format!("pod/{victim}"), "--timeout", "3s"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("disruption budget"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("eviction of pod {victim} refused")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("was refused until --timeout ran out"),
+        "{stderr}"
+    );
+    // Nothing was evicted.
+    assert!(pods_of(&sim, "web")
+        .iter()
+        .any(|p| p["metadata"]["name"] == victim.as_str()));
 }

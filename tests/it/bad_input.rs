@@ -5,14 +5,11 @@
 //!
 //! All mismatches are reported together, so one run shows every row that changed.
 
-#[path = "support/proxy.rs"]
-mod proxy;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::support::proxy::{Proxy, ProxyOptions};
 use kubesim::{Sim, SimOptions};
-use proxy::{Proxy, ProxyOptions};
 
 const SCENARIO: &str = r#"
 apiVersion: v1
@@ -389,56 +386,28 @@ fn bad_input_table() {
     ];
     assert!(cases.len() >= 40, "{} rows", cases.len());
 
-    let bin = assert_cmd::cargo::cargo_bin("kubectl-graceful");
     let mut failures = Vec::new();
     for c in &cases {
-        let mut cmd = std::process::Command::new(&bin);
-        cmd.args(&c.args)
-            .env_remove("KUBECONFIG")
-            .env("HOME", "/nonexistent-home")
-            .env_remove("KUBERNETES_SERVICE_HOST")
-            .env("NO_COLOR", "1")
-            .stdin(if c.stdin.is_some() {
-                std::process::Stdio::piped()
-            } else {
-                std::process::Stdio::null()
-            })
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        for v in [
-            "HTTPS_PROXY",
-            "https_proxy",
-            "HTTP_PROXY",
-            "http_proxy",
-            "NO_PROXY",
-            "no_proxy",
-        ] {
-            cmd.env_remove(v);
-        }
+        let mut cmd = crate::support::graceful_process();
+        cmd.args(&c.args);
         for (k, v) in &c.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().unwrap();
-        if let Some(bytes) = &c.stdin {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(bytes).unwrap();
-        }
-        let out = wait(child, Duration::from_secs(60));
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        let first = stderr.lines().next().unwrap_or("");
-        let code = out.status.code().unwrap_or(-1);
-        if code != c.code || first != c.first_line {
+        // A hang is a failure of its row, not a stalled run.
+        let out = crate::support::run_with_input(cmd, c.stdin.as_deref(), Duration::from_secs(60));
+        let first = out.stderr.lines().next().unwrap_or("");
+        if out.code != c.code || first != c.first_line {
             failures.push(format!(
                 "{}: want {} {:?}\n{:>width$}got  {} {:?}\n{:>width$}(stderr: {:?}; stdout: {:?})",
                 c.name,
                 c.code,
                 c.first_line,
                 "",
-                code,
+                out.code,
                 first,
                 "",
-                stderr,
-                String::from_utf8_lossy(&out.stdout),
+                out.stderr,
+                out.stdout,
                 width = c.name.len() + 2
             ));
         }
@@ -450,26 +419,4 @@ fn bad_input_table() {
         cases.len(),
         failures.join("\n")
     );
-}
-
-/// Waits for the output, killing the child if it runs past `limit` (a hang is a failure, not a stall).
-fn wait(child: std::process::Child, limit: Duration) -> std::process::Output {
-    let pid = child.id();
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let done2 = done.clone();
-    std::thread::spawn(move || {
-        let start = std::time::Instant::now();
-        while start.elapsed() < limit {
-            if done2.load(std::sync::atomic::Ordering::Relaxed) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = std::process::Command::new("kill")
-            .args(["-9", &pid.to_string()])
-            .status();
-    });
-    let out = child.wait_with_output().unwrap();
-    done.store(true, std::sync::atomic::Ordering::Relaxed);
-    out
 }

@@ -400,7 +400,7 @@ fn corpus_live_verdicts_agree_with_offline() {
             .expect("runs");
         let offline: Value = serde_json::from_slice(&out.stdout).expect("JSON");
         for (ns, name) in pods {
-            let out = super::live(&sim)
+            let out = super::live::live(&sim)
                 .args(["explain", name, "-n", ns, "--no-logs", "-o", "json"])
                 .output()
                 .expect("runs");

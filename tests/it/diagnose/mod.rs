@@ -1,0 +1,38 @@
+//! `kubectl graceful diagnose`, by strategy: `offline` (the real binary on manifests), `live` (the
+//! real binary against kubesim), `corpus` (the library over a real-world corpus, findings compared
+//! with the reviewed ones), `fixes` (every fix applied and diagnosed again); `documents` is what the
+//! last two share. What the binary tests share is here.
+
+mod corpus;
+mod documents;
+mod fixes;
+mod live;
+mod offline;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnose")
+}
+
+fn json_of(out: &[u8]) -> Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| {
+        panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(out));
+    })
+}
+
+fn rules_of(report: &Value, name: &str) -> Vec<String> {
+    report["workloads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["name"] == name)
+        .unwrap_or_else(|| panic!("no workload {name} in {report:#}"))["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["rule"].as_str().unwrap().to_string())
+        .collect()
+}

@@ -1,0 +1,514 @@
+//! explain live against a tiny scripted API server on 127.0.0.1: pins the call sequence (pod GET
+//! first, then everything else at once) and how each section degrades.
+
+use predicates::prelude::*;
+use serde_json::Value;
+
+use super::{bin, container_cause, fixture};
+use fake::{Fake, Route};
+
+pub(super) mod fake {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    use std::path::{Path, PathBuf};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    #[derive(Clone)]
+    pub struct Route {
+        pub method: &'static str,
+        pub path: String,
+        pub status: u16,
+        pub body: String,
+        pub delay: Duration,
+    }
+
+    impl Route {
+        pub fn get(path: &str, body: String) -> Route {
+            Route {
+                method: "GET",
+                path: path.to_string(),
+                status: 200,
+                body,
+                delay: Duration::ZERO,
+            }
+        }
+
+        pub fn status(mut self, code: u16) -> Route {
+            self.status = code;
+            let reason = if code == 403 { "Forbidden" } else { "NotFound" };
+            self.body = format!(
+                r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"denied by the fake","reason":"{reason}","code":{code}}}"#
+            );
+            self
+        }
+
+        pub fn delay(mut self, d: Duration) -> Route {
+            self.delay = d;
+            self
+        }
+    }
+
+    #[derive(Debug, Clone)]
+    pub struct Seen {
+        pub method: String,
+        pub target: String,
+        pub arrived: Instant,
+        pub answered: Instant,
+    }
+
+    impl Seen {
+        pub fn path(&self) -> &str {
+            self.target.split('?').next().unwrap_or("")
+        }
+    }
+
+    pub struct Fake {
+        port: u16,
+        seen: Arc<Mutex<Vec<Seen>>>,
+    }
+
+    impl Fake {
+        pub fn start(routes: Vec<Route>) -> Fake {
+            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+            let port = listener.local_addr().expect("addr").port();
+            let seen = Arc::new(Mutex::new(Vec::new()));
+            let seen2 = seen.clone();
+            let routes = Arc::new(routes);
+            std::thread::spawn(move || {
+                for stream in listener.incoming().flatten() {
+                    let (seen, routes) = (seen2.clone(), routes.clone());
+                    std::thread::spawn(move || serve(stream, &seen, &routes));
+                }
+            });
+            Fake { port, seen }
+        }
+
+        pub fn seen(&self) -> Vec<Seen> {
+            let mut v = self.seen.lock().expect("lock").clone();
+            v.sort_by_key(|s| s.arrived);
+            v
+        }
+
+        pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
+            let path = dir.join("config");
+            std::fs::write(
+                &path,
+                format!(
+                    "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster: {{server: \"http://127.0.0.1:{}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: u, namespace: default}}\n",
+                    self.port
+                ),
+            )
+            .expect("write kubeconfig");
+            path
+        }
+    }
+
+    fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, routes: &[Route]) {
+        let Ok(clone) = stream.try_clone() else {
+            return;
+        };
+        let mut reader = BufReader::new(clone);
+        let mut stream = stream;
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let arrived = Instant::now();
+            let mut parts = line.split_whitespace();
+            let method = parts.next().unwrap_or("").to_string();
+            let target = parts.next().unwrap_or("").to_string();
+            let mut len = 0usize;
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 {
+                    return;
+                }
+                let h = h.trim_end();
+                if h.is_empty() {
+                    break;
+                }
+                if let Some((k, v)) = h.split_once(':') {
+                    if k.eq_ignore_ascii_case("content-length") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+            }
+            let mut body = vec![0; len];
+            let _ = reader.read_exact(&mut body);
+            let path = target.split('?').next().unwrap_or("").to_string();
+            let route = routes
+                .iter()
+                .find(|r| r.method == method && r.path == path)
+                .cloned()
+                .unwrap_or_else(|| Route::get(&path, String::new()).status(404));
+            std::thread::sleep(route.delay);
+            let content_type = if path.ends_with("/log") && route.status == 200 {
+                "text/plain"
+            } else {
+                "application/json"
+            };
+            let resp = format!(
+                "HTTP/1.1 {} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{}",
+                route.status,
+                route.body.len(),
+                route.body
+            );
+            seen.lock().expect("lock").push(Seen {
+                method,
+                target,
+                arrived,
+                answered: Instant::now(),
+            });
+            if stream.write_all(resp.as_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+}
+
+use std::time::Duration;
+
+/// The fixture's pod and events as the API serves them.
+pub(super) fn served(name: &str) -> (Value, Vec<Value>) {
+    let text = std::fs::read_to_string(fixture(name)).expect("fixture");
+    let v: Value = serde_yaml::from_str(&text).expect("yaml");
+    let items = if v["kind"] == "List" {
+        v["items"].as_array().cloned().unwrap_or_default()
+    } else {
+        vec![v]
+    };
+    let pod = items
+        .iter()
+        .find(|i| i["kind"] == "Pod")
+        .cloned()
+        .expect("a pod");
+    let events = items.into_iter().filter(|i| i["kind"] == "Event").collect();
+    (pod, events)
+}
+
+pub(super) fn list(kind: &str, api_version: &str, items: Vec<Value>) -> String {
+    serde_json::json!({"kind": kind, "apiVersion": api_version, "metadata": {}, "items": items})
+        .to_string()
+}
+
+pub(super) fn fake_run(fake: &Fake, args: &[&str]) -> (Option<i32>, Value, String) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kc = fake.kubeconfig(dir.path());
+    let out = bin()
+        .arg("--kubeconfig")
+        .arg(&kc)
+        .arg("explain")
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out.status.code(), v, stderr)
+}
+
+pub(super) const PODS: &str = "/api/v1/namespaces/default/pods";
+pub(super) const EVENTS: &str = "/api/v1/namespaces/default/events";
+pub(super) const NEW_EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
+
+#[test]
+fn scripted_pod_get_first_then_events_and_logs_at_once() {
+    let (pod, events) = served("app-error.yaml");
+    let slow = Duration::from_millis(400);
+    let fake = Fake::start(vec![
+        Route::get(&format!("{PODS}/orders-0"), pod.to_string()),
+        Route::get(EVENTS, list("EventList", "v1", events)).delay(slow),
+        Route::get(
+            &format!("{PODS}/orders-0/log"),
+            "connecting to postgres at db:5432\nError: connect ECONNREFUSED 10.96.0.15:5432\n"
+                .into(),
+        )
+        .delay(slow),
+        Route::get(NEW_EVENTS, list("EventList", "events.k8s.io/v1", vec![])).delay(slow),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["orders-0", "--tail", "5"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(container_cause(&r, "orders"), "app-error");
+    let c = &r["pods"][0]["containers"][0];
+    assert_eq!(c["logsFrom"], "previous");
+    assert_eq!(c["logs"].as_array().map(Vec::len), Some(2));
+
+    let seen = fake.seen();
+    assert!(
+        seen.iter().all(|s| s.method == "GET"),
+        "explain only reads: {seen:?}"
+    );
+    // The pod GET and its events list go out together; the log waits only for the pod.
+    let pod_get = seen
+        .iter()
+        .find(|s| s.path() == format!("{PODS}/orders-0"))
+        .expect("the pod GET");
+    let first_events = seen
+        .iter()
+        .find(|s| s.path() == EVENTS)
+        .expect("an events list");
+    assert!(
+        first_events.arrived < pod_get.answered + Duration::from_millis(100),
+        "the events list waited for the pod: {seen:?}"
+    );
+    let log = seen
+        .iter()
+        .find(|s| s.path().ends_with("/log"))
+        .expect("a log request");
+    assert!(log.target.contains("previous=true"), "{}", log.target);
+    assert!(log.target.contains("tailLines=5"), "{}", log.target);
+    assert!(log.target.contains("container=orders"), "{}", log.target);
+    let ev = seen
+        .iter()
+        .find(|s| s.path() == EVENTS)
+        .expect("an events request");
+    assert!(
+        ev.target
+            .contains("fieldSelector=involvedObject.name%3Dorders-0"),
+        "{}",
+        ev.target
+    );
+    // Both slow requests were in flight together: neither waited for the other's answer.
+    assert!(
+        log.arrived < ev.answered && ev.arrived < log.answered,
+        "events and logs were fetched one after the other: {seen:?}"
+    );
+}
+
+#[test]
+fn scripted_forbidden_logs_degrade_with_a_note() {
+    let (pod, events) = served("app-error.yaml");
+    let fake = Fake::start(vec![
+        Route::get(&format!("{PODS}/orders-0"), pod.to_string()),
+        Route::get(EVENTS, list("EventList", "v1", events)),
+        Route::get(&format!("{PODS}/orders-0/log"), String::new()).status(403),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["orders-0"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(container_cause(&r, "orders"), "app-error");
+    let notes = r["pods"][0]["notes"].to_string();
+    assert!(notes.contains("logs: forbidden"), "{notes}");
+    assert_eq!(r["pods"][0]["containers"][0]["logs"], serde_json::json!([]));
+}
+
+#[test]
+fn scripted_forbidden_core_events_fall_back_to_events_k8s_io() {
+    let (pod, _) = served("liveness.yaml");
+    let new_events = vec![
+        serde_json::json!({
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": "cart.1", "namespace": "default"},
+            "regarding": {"kind": "Pod", "name": "cart-6f8d-q1w2e", "namespace": "default", "uid": "u-liveness", "fieldPath": "spec.containers{cart}"},
+            "reason": "Unhealthy", "type": "Warning",
+            "note": "Liveness probe failed: HTTP probe failed with statuscode: 500",
+            "eventTime": "2026-11-23T10:00:10.000000Z",
+            "series": {"count": 3, "lastObservedTime": "2026-11-23T10:00:30.000000Z"}
+        }),
+        serde_json::json!({
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": {"name": "cart.2", "namespace": "default"},
+            "regarding": {"kind": "Pod", "name": "cart-6f8d-q1w2e", "namespace": "default", "uid": "u-liveness", "fieldPath": "spec.containers{cart}"},
+            "reason": "Killing", "type": "Normal",
+            "note": "Container cart failed liveness probe, will be restarted",
+            "eventTime": "2026-11-23T10:00:30.000000Z"
+        }),
+    ];
+    let fake = Fake::start(vec![
+        Route::get(&format!("{PODS}/cart-6f8d-q1w2e"), pod.to_string()),
+        Route::get(EVENTS, String::new()).status(403),
+        Route::get(
+            NEW_EVENTS,
+            list("EventList", "events.k8s.io/v1", new_events),
+        ),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["cart-6f8d-q1w2e", "--no-logs"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(container_cause(&r, "cart"), "liveness-probe", "{r}");
+    let seen = fake.seen();
+    let new = seen
+        .iter()
+        .find(|s| s.path() == NEW_EVENTS)
+        .expect("asked events.k8s.io");
+    assert!(
+        new.target.contains("regarding.name%3Dcart-6f8d-q1w2e"),
+        "{}",
+        new.target
+    );
+    assert!(
+        !seen.iter().any(|s| s.path().ends_with("/log")),
+        "--no-logs reads no logs"
+    );
+}
+
+#[test]
+fn scripted_no_events_at_all_rests_on_status() {
+    let (pod, _) = served("liveness.yaml");
+    let fake = Fake::start(vec![
+        Route::get(&format!("{PODS}/cart-6f8d-q1w2e"), pod.to_string()),
+        Route::get(EVENTS, String::new()).status(403),
+        Route::get(NEW_EVENTS, String::new()).status(403),
+        Route::get(&format!("{PODS}/cart-6f8d-q1w2e/log"), "ok\n".into()),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["cart-6f8d-q1w2e"]);
+    assert_eq!(code, Some(1), "{err}");
+    let notes = r["pods"][0]["notes"].to_string();
+    assert!(notes.contains("events: forbidden"), "{notes}");
+    assert!(notes.contains("rests on the pod's status alone"), "{notes}");
+    // Exit 137 with reason Error and no events: never called OOM, never guessed.
+    assert_eq!(container_cause(&r, "cart"), "unclear");
+}
+
+#[test]
+fn scripted_missing_pod_is_exit_2() {
+    let fake = Fake::start(vec![]);
+    let (code, _, err) = fake_run(&fake, &["nope"]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("pod nope not found in namespace default"),
+        "{err}"
+    );
+}
+
+#[test]
+fn scripted_workload_target_lists_its_pods_by_selector_worst_first() {
+    let (sick, events) = served("oom-killed.yaml");
+    let (fine, _) = served("healthy.yaml");
+    let mut fine = fine;
+    fine["metadata"]["labels"] = serde_json::json!({"app": "web"});
+    let deploy = serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}}, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "app"}]}}}
+    });
+    let fake = Fake::start(vec![
+        Route::get(
+            "/apis/apps/v1/namespaces/default/deployments/web",
+            deploy.to_string(),
+        ),
+        Route::get(PODS, list("PodList", "v1", vec![fine, sick])),
+        Route::get(EVENTS, list("EventList", "v1", events)),
+        Route::get(
+            &format!("{PODS}/web-7d4b9c-x2x8k/log"),
+            "allocating\n".into(),
+        ),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["deploy/web"]);
+    assert_eq!(code, Some(1), "{err}");
+    let names: Vec<&str> = r["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["web-7d4b9c-x2x8k", "fine-1"], "worst first");
+    assert_eq!(r["pods"][1]["healthy"], true);
+    let seen = fake.seen();
+    let list_req = seen.iter().find(|s| s.path() == PODS).expect("listed pods");
+    assert!(
+        list_req.target.contains("labelSelector=app%3Dweb"),
+        "{}",
+        list_req.target
+    );
+    // The healthy pod cost no further calls.
+    assert!(
+        !seen.iter().any(|s| s.target.contains("fine-1")),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn scripted_namespace_sweep_reads_events_once_and_skips_healthy_pods() {
+    let mut pods = Vec::new();
+    let mut events = Vec::new();
+    for f in [
+        "oom-killed.yaml",
+        "liveness.yaml",
+        "app-error.yaml",
+        "sigterm.yaml",
+        "readiness.yaml",
+        "healthy.yaml",
+    ] {
+        let (p, e) = served(f);
+        pods.push(p);
+        events.extend(e);
+    }
+    let fake = Fake::start(vec![
+        Route::get(PODS, list("PodList", "v1", pods)),
+        Route::get(EVENTS, list("EventList", "v1", events)),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["--no-logs"]);
+    assert_eq!(code, Some(1), "{err}");
+    let causes: Vec<(String, String)> = r["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap_or("").to_string(),
+                p["containers"][0]["verdict"]["cause"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        })
+        .collect();
+    for (pod, cause) in [
+        ("web-7d4b9c-x2x8k", "oom-killed"),
+        ("cart-6f8d-q1w2e", "liveness-probe"),
+        ("orders-0", "app-error"),
+        ("cron-runner", "sigterm"),
+        ("search-0", "readiness-probe"),
+    ] {
+        assert!(
+            causes.contains(&(pod.to_string(), cause.to_string())),
+            "{pod} {cause}: {causes:?}"
+        );
+    }
+    assert!(
+        !causes.iter().any(|(p, _)| p == "fine-1"),
+        "healthy pods are left out"
+    );
+    assert_eq!(
+        causes.last().map(|(p, _)| p.as_str()),
+        Some("search-0"),
+        "warnings after failures"
+    );
+    let seen = fake.seen();
+    let event_reads: Vec<_> = seen.iter().filter(|s| s.path() == EVENTS).collect();
+    assert_eq!(event_reads.len(), 1, "{seen:?}");
+    assert!(!event_reads[0].target.contains("fieldSelector"));
+}
+
+#[test]
+fn scripted_human_report_shows_the_previous_log_tail() {
+    let (pod, events) = served("app-error.yaml");
+    let fake = Fake::start(vec![
+        Route::get(&format!("{PODS}/orders-0"), pod.to_string()),
+        Route::get(EVENTS, list("EventList", "v1", events)),
+        Route::get(
+            &format!("{PODS}/orders-0/log"),
+            "starting orders service v2.3\nError: connect ECONNREFUSED 10.96.0.15:5432\n".into(),
+        ),
+    ]);
+    let dir = tempfile::tempdir().expect("tempdir");
+    bin()
+        .arg("--kubeconfig")
+        .arg(fake.kubeconfig(dir.path()))
+        .args(["explain", "orders-0"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "container orders: the application exited with code 1",
+        ))
+        .stdout(predicate::str::contains(
+            "log (previous instance, last 2 lines):",
+        ))
+        .stdout(predicate::str::contains(
+            "      | Error: connect ECONNREFUSED 10.96.0.15:5432",
+        ))
+        .stdout(predicate::str::contains(
+            "restarts:          6 (back-off 5m0s)",
+        ));
+}

@@ -86,29 +86,13 @@ pub(crate) async fn run(o: Options) -> Result<Exit> {
     render::warnings(&warnings);
     render::reports(&printer, &reports, empty_msg.as_deref())?;
     if !missing.is_empty() {
-        for e in &missing {
-            crate::report(e);
-        }
+        render::errors(&missing);
         return Ok(Exit::Error);
     }
     // Never green on what could not be checked: an unexplained pod whose reads failed is exit 2.
-    let unchecked: Vec<String> = reports
-        .iter()
-        .filter(|r| !r.unchecked.is_empty())
-        .map(|r| {
-            format!(
-                "pod {}/{} ({})",
-                r.namespace,
-                r.name,
-                r.unchecked.join(", ")
-            )
-        })
-        .collect();
+    let unchecked: Vec<&PodReport> = reports.iter().filter(|r| !r.unchecked.is_empty()).collect();
     if !unchecked.is_empty() {
-        crate::report(&Error::other(
-            format!("check {}", unchecked.join("; ")),
-            "what it needs could not be read (see the notes); run with a user allowed to read it",
-        ));
+        render::unchecked(&unchecked);
         return Ok(Exit::Error);
     }
     Ok(if reports.iter().any(|r| r.has_findings()) {

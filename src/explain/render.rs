@@ -35,6 +35,36 @@ pub(crate) fn reports(p: &Printer, reports: &[PodReport], empty_msg: Option<&str
     Ok(())
 }
 
+/// Named targets that do not exist, each as an `error:` on stderr.
+pub(crate) fn errors(errors: &[crate::error::Error]) {
+    for e in errors {
+        crate::report(e);
+    }
+}
+
+/// The pods left unexplained because what they need could not be read: one `error:` naming them.
+pub(crate) fn unchecked(reports: &[&PodReport]) {
+    crate::report(&unchecked_error(reports));
+}
+
+fn unchecked_error(reports: &[&PodReport]) -> crate::error::Error {
+    let pods: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            format!(
+                "pod {}/{} ({})",
+                r.namespace,
+                r.name,
+                r.unchecked.join(", ")
+            )
+        })
+        .collect();
+    crate::error::Error::other(
+        format!("check {}", pods.join("; ")),
+        "what it needs could not be read (see the notes); run with a user allowed to read it",
+    )
+}
+
 /// Warnings about the targets (a workload without pods), on stderr.
 pub(crate) fn warnings(warnings: &[String]) {
     for w in warnings {
@@ -310,4 +340,24 @@ fn termination_text(t: &Termination, with_reason: bool) -> String {
         s.push_str(&format!(", ran {}", facts::human_secs(ran)));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_left_unexplained_are_one_error_naming_what_was_not_read() {
+        let pod: k8s_openapi::api::core::v1::Pod =
+            serde_yaml::from_str("metadata: {name: web-1, namespace: shop}").unwrap();
+        let mut r = super::super::quick_report(&pod, &Default::default());
+        r.unchecked = vec!["events".into(), "logs".into()];
+        let mut other = r.clone();
+        other.name = "web-2".into();
+        other.unchecked = vec!["node node-1".into()];
+        assert_eq!(
+            unchecked_error(&[&r, &other]).to_string(),
+            "check pod shop/web-1 (events, logs); pod shop/web-2 (node node-1): what it needs could not be read (see the notes); run with a user allowed to read it"
+        );
+    }
 }

@@ -1,24 +1,47 @@
 //! kubectl-graceful: explain why pods died, audit graceful-shutdown settings, restart workloads safely.
 //!
-//! The binary is a thin shell over [`run`]. Each subcommand lives in its own module, split into
-//! *gather* (API calls) → *analyse* (pure functions over k8s-openapi types) → *render*.
+//! The binary (`main.rs`) is a thin shell over [`run`]. Every subcommand has the same parts, each in a
+//! file of that name inside its module ([`explain`], [`diagnose`], `restart`):
+//! *options* (`options.rs`, the only code that sees clap: args → validated options) → *gather* (API
+//! calls → data; no text, no printing) → *analyse* (pure: explain's `analyse/`, diagnose's `rules/`,
+//! restart's `status.rs`/`preflight.rs`/`zerodowntime/judge.rs`) → *model* (`model.rs`: every type
+//! that is serialised) → *render* (`render.rs`: all text, tables, warnings and progress).
+//!
+//! Shared by the subcommands, and holding no subcommand's logic:
+//! - `workload/`: the workload domain: a workload of any kind as served (`Object`) and normalised
+//!   (`Workload`), fetching by kind, rollout and PDB arithmetic, owners, rollout progress;
+//! - `source/`: reading `-f` inputs (files, stdin, encodings), documents, `List`s and file:line errors;
+//! - `client/`: the connection, made as kubectl makes it, and API errors as [`error::Error`];
+//! - `settings.rs` (global flags, validated), `target.rs` (`KIND/NAME`), `selector.rs` (`-l`),
+//!   `podspec.rs` (facts about a container's entry point and preStop), `signal.rs`, `output.rs` (how
+//!   anything prints), [`error`] and [`exit`] (one error type, the documented exit codes);
+//! - [`cli`] (clap definitions, no work) and [`complete`] (shell completion).
+//!
+//! Public API (what another program may use; everything else is crate-private): [`run`] with [`cli`]
+//! and [`exit`]; [`complete`]'s entry points; diagnose's rule engine over Kubernetes objects
+//! ([`diagnose::check`], [`diagnose::Workload`], [`diagnose::Context`], [`diagnose::RULES`],
+//! [`diagnose::input`] for manifests); explain's offline analysis ([`explain::analyse()`],
+//! [`explain::offline`], [`explain::model`]).
+
+// The module docs are the developers' map (`cargo doc --document-private-items`): they link private items.
+#![allow(rustdoc::private_intra_doc_links)]
 
 pub mod cli;
-pub mod client;
+pub(crate) mod client;
 pub mod complete;
 pub mod diagnose;
 pub mod error;
 pub mod exit;
 pub mod explain;
-pub mod meta;
-pub mod output;
-pub mod podspec;
-pub mod restart;
-pub mod selector;
-pub mod settings;
-pub mod signal;
-pub mod source;
-pub mod target;
+pub(crate) mod output;
+pub(crate) mod podspec;
+pub(crate) mod restart;
+pub(crate) mod selector;
+pub(crate) mod settings;
+pub(crate) mod signal;
+pub(crate) mod source;
+pub(crate) mod target;
+pub(crate) mod workload;
 
 use cli::{Cli, Command, GlobalArgs};
 use error::Error;
@@ -27,7 +50,7 @@ use exit::Exit;
 /// Runs a parsed command line to completion and returns the exit code to report.
 pub async fn run(cli: Cli) -> Exit {
     init_logging(&cli.global);
-    let global = cli.global;
+    let global = settings::Global::new(cli.global);
     // Caught from the start: a signal during connection set-up still ends with the documented exit code.
     let mut signals = match signal::Signals::new() {
         Ok(s) => s,
@@ -39,9 +62,18 @@ pub async fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         // restart handles signals itself: it must say where each target stands and finish what must not
         // be left half done.
-        Command::Restart(args) => restart::run(args, &global, &mut signals).await,
-        Command::Explain(args) => interruptible(explain::run(args, &global), &mut signals).await,
-        Command::Diagnose(args) => interruptible(diagnose::run(args, &global), &mut signals).await,
+        Command::Restart(args) => match restart::Options::new(&args, &global) {
+            Ok(opts) => restart::run(opts, &mut signals).await,
+            Err(e) => Err(e),
+        },
+        Command::Explain(args) => match explain::Options::new(&args, &global) {
+            Ok(opts) => interruptible(explain::run(opts), &mut signals).await,
+            Err(e) => Err(e),
+        },
+        Command::Diagnose(args) => match diagnose::Options::new(&args, &global) {
+            Ok(opts) => interruptible(diagnose::run(opts), &mut signals).await,
+            Err(e) => Err(e),
+        },
         Command::Completion(args) => Ok(complete::print_script(args.shell)),
     };
     match result {
@@ -71,7 +103,7 @@ async fn interruptible(
 }
 
 /// Prints an error on stderr: `error: …`, continuation lines indented.
-pub fn report(e: &Error) {
+pub(crate) fn report(e: &Error) {
     let text = e.to_string();
     let mut lines = text.lines();
     if let Some(first) = lines.next() {
@@ -80,12 +112,6 @@ pub fn report(e: &Error) {
     for l in lines {
         eprintln!("{l}");
     }
-}
-
-/// Creates the connection settings and connects (for commands that need a cluster).
-pub async fn connect(global: &GlobalArgs) -> error::Result<client::Kube> {
-    let s = settings::ConnectSettings::from_args(global)?;
-    client::Kube::connect(&s).await
 }
 
 /// Logging on stderr, by kubectl's `-v` levels: 0 warnings, 1-3 info, 4-5 debug, 6-8 debug plus

@@ -16,7 +16,7 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// Semantic styles; how they look is decided here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Style {
+pub(crate) enum Style {
     Error,
     Warning,
     Ok,
@@ -26,37 +26,29 @@ pub enum Style {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub struct Printer {
+pub(crate) struct Printer {
     pub settings: OutputSettings,
 }
 
 impl Printer {
-    pub fn new(settings: OutputSettings) -> Self {
+    pub(crate) fn new(settings: OutputSettings) -> Self {
         Printer { settings }
     }
 
-    pub fn format(&self) -> OutputFormat {
-        self.settings.format
-    }
-
     /// `-o json` or `-o yaml`.
-    pub fn is_machine(&self) -> bool {
+    pub(crate) fn is_machine(&self) -> bool {
         matches!(
             self.settings.format,
             OutputFormat::Json | OutputFormat::Yaml
         )
     }
 
-    pub fn is_wide(&self) -> bool {
+    pub(crate) fn is_wide(&self) -> bool {
         self.settings.format == OutputFormat::Wide
     }
 
-    pub fn color(&self) -> bool {
-        self.settings.color
-    }
-
     /// A table in kubectl's look: no borders, upper-case headers, wrapped to the terminal only on a terminal.
-    pub fn table<S: AsRef<str>>(&self, header: &[S]) -> Table {
+    pub(crate) fn table<S: AsRef<str>>(&self, header: &[S]) -> Table {
         let mut t = Table::new();
         t.load_preset(presets::NOTHING);
         if self.settings.color {
@@ -87,7 +79,7 @@ impl Printer {
     }
 
     /// A table cell in a style (plain without colour).
-    pub fn cell(&self, text: impl ToString, style: Style) -> Cell {
+    pub(crate) fn cell(&self, text: impl ToString, style: Style) -> Cell {
         let c = Cell::new(text.to_string());
         if !self.settings.color {
             return c;
@@ -103,7 +95,7 @@ impl Printer {
     }
 
     /// Text in a style, for report lines (ANSI only when colour is on).
-    pub fn paint(&self, text: &str, style: Style) -> String {
+    pub(crate) fn paint(&self, text: &str, style: Style) -> String {
         if !self.settings.color {
             return text.to_string();
         }
@@ -118,24 +110,24 @@ impl Printer {
         format!("\x1b[{code}m{text}\x1b[0m")
     }
 
-    pub fn print_table(&self, t: &Table) -> Result<()> {
+    pub(crate) fn print_table(&self, t: &Table) -> Result<()> {
         let s = t.to_string();
         let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
         self.print(&(lines.join("\n") + "\n"))
     }
 
     /// Writes text to stdout as is.
-    pub fn print(&self, text: &str) -> Result<()> {
+    pub(crate) fn print(&self, text: &str) -> Result<()> {
         write_stdout(text.as_bytes())
     }
 
     /// Writes one line to stdout.
-    pub fn line(&self, text: &str) -> Result<()> {
+    pub(crate) fn line(&self, text: &str) -> Result<()> {
         write_stdout(format!("{text}\n").as_bytes())
     }
 
     /// Prints a value as JSON (pretty) or YAML, per `-o`. Tables are the caller's job.
-    pub fn data<T: Serialize>(&self, value: &T) -> Result<()> {
+    pub(crate) fn data<T: Serialize>(&self, value: &T) -> Result<()> {
         let text = match self.settings.format {
             OutputFormat::Yaml => {
                 serde_yaml::to_string(value).map_err(|e| Error::other("render YAML", e))?
@@ -151,13 +143,17 @@ impl Printer {
     }
 
     /// One compact JSON object per line (for event streams).
-    pub fn json_line<T: Serialize>(&self, value: &T) -> Result<()> {
+    pub(crate) fn json_line<T: Serialize>(&self, value: &T) -> Result<()> {
         let s = serde_json::to_string(value).map_err(|e| Error::other("render JSON", e))?;
         self.line(&s)
     }
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {
+    #[cfg(test)]
+    if capture::take(bytes) {
+        return Ok(());
+    }
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
@@ -173,11 +169,42 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
 }
 
 /// A warning on stderr (never mixed into stdout data).
-pub fn warn(msg: &str) {
+pub(crate) fn warn(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "warning: {msg}");
 }
 
 /// A progress/log line on stderr.
-pub fn note(msg: &str) {
+pub(crate) fn note(msg: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{msg}");
+}
+
+/// Tests read what a command would print on stdout: [`capture::start`] on a thread, then
+/// [`capture::finish`] returns what was printed there meanwhile.
+#[cfg(test)]
+pub(crate) mod capture {
+    use std::cell::RefCell;
+
+    thread_local! {
+        static CAPTURED: RefCell<Option<Vec<u8>>> = const { RefCell::new(None) };
+    }
+
+    pub(crate) fn start() {
+        CAPTURED.with(|c| *c.borrow_mut() = Some(Vec::new()));
+    }
+
+    pub(crate) fn finish() -> String {
+        let bytes = CAPTURED.with(|c| c.borrow_mut().take()).unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Keeps `bytes` when this thread captures; false when they go to stdout.
+    pub(super) fn take(bytes: &[u8]) -> bool {
+        CAPTURED.with(|c| match c.borrow_mut().as_mut() {
+            Some(buf) => {
+                buf.extend_from_slice(bytes);
+                true
+            }
+            None => false,
+        })
+    }
 }

@@ -4,11 +4,11 @@
 use k8s_openapi::api::core::v1::{Container, LifecycleHandler};
 
 /// The basename of a command word (`/bin/sh` → `sh`).
-pub fn base(word: &str) -> &str {
+pub(crate) fn base(word: &str) -> &str {
     word.rsplit('/').next().unwrap_or(word)
 }
 
-pub fn argv(c: &Container) -> Vec<String> {
+pub(crate) fn argv(c: &Container) -> Vec<String> {
     c.command
         .iter()
         .flatten()
@@ -17,10 +17,10 @@ pub fn argv(c: &Container) -> Vec<String> {
         .collect()
 }
 
-pub const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"];
+pub(crate) const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh", "ksh", "busybox"];
 
 /// The script of `sh -c SCRIPT` (also `bash -ec`, `/bin/sh -c`, `busybox sh -c`).
-pub fn shell_script(argv: &[String]) -> Option<String> {
+pub(crate) fn shell_script(argv: &[String]) -> Option<String> {
     let mut it = argv.iter().peekable();
     let mut first = it.next()?;
     // `/usr/bin/env [VAR=value …] sh -c …`
@@ -56,7 +56,7 @@ pub fn shell_script(argv: &[String]) -> Option<String> {
 }
 
 /// Words of a shell script or argv, split on whitespace and shell operators.
-pub fn words(text: &str) -> Vec<String> {
+pub(crate) fn words(text: &str) -> Vec<String> {
     text.split(|c: char| c.is_whitespace() || ";&|()`\"'".contains(c))
         .filter(|w| !w.is_empty())
         .map(str::to_string)
@@ -64,7 +64,7 @@ pub fn words(text: &str) -> Vec<String> {
 }
 
 /// Seconds of a `sleep` argument: `5`, `5s`, `1.5`, `1m`.
-pub fn sleep_seconds(arg: &str) -> Option<f64> {
+pub(crate) fn sleep_seconds(arg: &str) -> Option<f64> {
     let (num, mult) = match arg.chars().last()? {
         's' => (&arg[..arg.len() - 1], 1.0),
         'm' => (&arg[..arg.len() - 1], 60.0),
@@ -79,7 +79,7 @@ pub fn sleep_seconds(arg: &str) -> Option<f64> {
 
 /// What a preStop hook does, as far as the spec tells.
 #[derive(Debug, Clone, PartialEq)]
-pub struct PreStop {
+pub(crate) struct PreStop {
     /// Seconds the hook pauses (native sleep, or `sleep N` in an exec hook); None: unknown (httpGet, other commands).
     pub pause: Option<i64>,
     /// The native `sleep` action.
@@ -90,12 +90,12 @@ pub struct PreStop {
     pub words: Vec<String>,
 }
 
-pub fn prestop(c: &Container) -> Option<PreStop> {
+pub(crate) fn prestop(c: &Container) -> Option<PreStop> {
     c.lifecycle.as_ref()?.pre_stop.as_ref().map(prestop_handler)
 }
 
 /// What a preStop handler does (see [`PreStop`]).
-pub fn prestop_handler(h: &LifecycleHandler) -> PreStop {
+pub(crate) fn prestop_handler(h: &LifecycleHandler) -> PreStop {
     if let Some(s) = &h.sleep {
         return PreStop {
             pause: Some(s.seconds.max(0)),
@@ -136,13 +136,13 @@ pub fn prestop_handler(h: &LifecycleHandler) -> PreStop {
 }
 
 /// The script of a `sh -c` entry point that keeps SIGTERM from the app (see [`shell_pid1`]).
-pub fn shell_swallows(argv: &[String]) -> Option<String> {
+pub(crate) fn shell_swallows(argv: &[String]) -> Option<String> {
     shell_pid1(argv).map(|s| s.script)
 }
 
 /// What it takes for SIGTERM to reach the app of a shell entry point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ShellFix {
+pub(crate) enum ShellFix {
     /// `exec` before the last command makes the app PID 1.
     Exec,
     /// The script loops: it needs a `trap`, with the sleep in the background so the trap runs at once.
@@ -154,7 +154,7 @@ pub enum ShellFix {
 /// A shell as PID 1 (possibly behind an init that forwards signals only to it) that does not pass
 /// SIGTERM on to the app.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ShellPid1 {
+pub(crate) struct ShellPid1 {
     /// `sh`, `bash` …
     pub shell: String,
     pub script: String,
@@ -302,7 +302,7 @@ fn is_loop_word(cmd: &str) -> bool {
 /// scripts whose last command is `exec`, scripts with a `trap`, and bash running one simple command
 /// (bash execs it in place: `should_suppress_fork`, builtins/evalstring.c; dash 0.5.12 does not, checked
 /// with `sh -c 'sleep 2'` on Debian).
-pub fn shell_pid1(argv: &[String]) -> Option<ShellPid1> {
+pub(crate) fn shell_pid1(argv: &[String]) -> Option<ShellPid1> {
     let (skip, init) = skip_init(argv)?;
     let (shell, idx, script) = shell_script_at(&argv[skip..])?;
     if script.contains("trap ") || script.contains("trap\t") {

@@ -8,7 +8,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Requirement {
+pub(crate) enum Requirement {
     Eq(String, String),
     NotEq(String, String),
     In(String, Vec<String>),
@@ -19,11 +19,11 @@ pub enum Requirement {
 
 /// A parsed selector; all requirements must hold. An empty selector matches everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selector(pub Vec<Requirement>);
+pub(crate) struct Selector(pub Vec<Requirement>);
 
 impl Selector {
     /// Parses kubectl's `-l` syntax: `a=b,c!=d,e in (f,g),h notin (i),j,!k`.
-    pub fn parse(s: &str) -> Result<Selector> {
+    pub(crate) fn parse(s: &str) -> Result<Selector> {
         let bad = |why: &str| Error::usage(format!("invalid label selector {s:?}: {why}"));
         let mut reqs = Vec::new();
         let mut rest = s.trim();
@@ -59,7 +59,7 @@ impl Selector {
     }
 
     /// From an API `LabelSelector`. Note: a *missing* selector selects nothing in most APIs; callers decide.
-    pub fn from_label_selector(ls: &LabelSelector) -> Selector {
+    pub(crate) fn from_label_selector(ls: &LabelSelector) -> Selector {
         let mut reqs = Vec::new();
         for (k, v) in ls.match_labels.iter().flatten() {
             reqs.push(Requirement::Eq(k.clone(), v.clone()));
@@ -79,7 +79,7 @@ impl Selector {
     }
 
     /// From a plain map (a Service's `spec.selector`).
-    pub fn from_map(m: &BTreeMap<String, String>) -> Selector {
+    pub(crate) fn from_map(m: &BTreeMap<String, String>) -> Selector {
         Selector(
             m.iter()
                 .map(|(k, v)| Requirement::Eq(k.clone(), v.clone()))
@@ -87,11 +87,7 @@ impl Selector {
         )
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    pub fn matches(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
+    pub(crate) fn matches(&self, labels: Option<&BTreeMap<String, String>>) -> bool {
         let empty = BTreeMap::new();
         let labels = labels.unwrap_or(&empty);
         self.0.iter().all(|r| match r {
@@ -107,7 +103,7 @@ impl Selector {
 
 /// A `LabelSelector` in the API's query syntax (`app=web,tier in (a,b),!canary`), by kube's own
 /// conversion. An empty selector gives an empty string (which selects everything: callers decide).
-pub fn to_query(ls: &LabelSelector) -> Result<String> {
+pub(crate) fn to_query(ls: &LabelSelector) -> Result<String> {
     kube::core::Selector::try_from(ls.clone())
         .map(|s| s.to_string())
         .map_err(|e| Error::other("read a label selector", e))

@@ -1,4 +1,6 @@
-//! Validated settings built from the parsed command line. Commands read these, never raw flags.
+//! Validated global settings built from the parsed command line (context, namespace, output, the
+//! connection flags), and connecting on demand. Commands read these, never raw flags; each command's own
+//! flags are its `options.rs`.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -7,9 +9,37 @@ use std::time::Duration;
 use crate::cli::{GlobalArgs, OutputFormat};
 use crate::error::{Error, Result};
 
+/// The global flags as every command reads them: the namespace asked for, colour, and the connection.
+/// The connection flags are validated when a command connects (offline `-f` never does), as before.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Global {
+    args: GlobalArgs,
+}
+
+impl Global {
+    pub(crate) fn new(args: GlobalArgs) -> Global {
+        Global { args }
+    }
+
+    /// `-n`, when given.
+    pub(crate) fn namespace(&self) -> Option<&str> {
+        self.args.namespace.as_deref()
+    }
+
+    /// How results print in `format` (colour unless `--no-color`, `NO_COLOR`, `TERM=dumb` or a pipe).
+    pub(crate) fn output(&self, format: OutputFormat) -> OutputSettings {
+        OutputSettings::new(format, self.args.no_color)
+    }
+
+    /// Validates the connection flags and connects, as kubectl does.
+    pub(crate) async fn connect(&self) -> Result<crate::client::Kube> {
+        crate::client::Kube::connect(&ConnectSettings::from_args(&self.args)?).await
+    }
+}
+
 /// How to reach the cluster: kubectl's connection flags, validated.
 #[derive(Debug, Clone, Default)]
-pub struct ConnectSettings {
+pub(crate) struct ConnectSettings {
     pub kubeconfig: Option<PathBuf>,
     pub context: Option<String>,
     pub cluster: Option<String>,
@@ -28,7 +58,7 @@ pub struct ConnectSettings {
 
 /// kubectl's flags that replace a field of the kubeconfig's cluster or user (client-go `ConfigOverrides`).
 #[derive(Debug, Clone, Default)]
-pub struct Overrides {
+pub(crate) struct Overrides {
     pub server: Option<String>,
     pub token: Option<String>,
     pub certificate_authority: Option<PathBuf>,
@@ -39,22 +69,9 @@ pub struct Overrides {
     pub tls_server_name: Option<String>,
 }
 
-impl Overrides {
-    /// Any flag that changes the cluster (client-go: such a flag makes a flags-only config usable).
-    pub fn any(&self) -> bool {
-        self.server.is_some()
-            || self.token.is_some()
-            || self.certificate_authority.is_some()
-            || self.client_certificate.is_some()
-            || self.client_key.is_some()
-            || self.insecure_skip_tls_verify
-            || self.tls_server_name.is_some()
-    }
-}
-
 /// How results are printed.
 #[derive(Debug, Clone, Copy)]
-pub struct OutputSettings {
+pub(crate) struct OutputSettings {
     pub format: OutputFormat,
     /// Colour on stdout (a terminal, no `--no-color`, no `NO_COLOR`, no `TERM=dumb`).
     pub color: bool,
@@ -63,7 +80,7 @@ pub struct OutputSettings {
 }
 
 impl ConnectSettings {
-    pub fn from_args(g: &GlobalArgs) -> Result<Self> {
+    pub(crate) fn from_args(g: &GlobalArgs) -> Result<Self> {
         let request_timeout = match g.request_timeout.as_deref() {
             None => None,
             Some(s) => parse_duration_opt(s, "--request-timeout")?,
@@ -125,14 +142,14 @@ impl ConnectSettings {
 
 /// Whether colour may be used at all: no `--no-color`, no `NO_COLOR`, and a terminal that can show it
 /// (`TERM=dumb` cannot). Whether the stream is a terminal is the caller's check.
-pub fn color_allowed(no_color_flag: bool) -> bool {
+pub(crate) fn color_allowed(no_color_flag: bool) -> bool {
     let no_color_env = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb");
     !no_color_flag && !no_color_env && !dumb
 }
 
 impl OutputSettings {
-    pub fn new(format: OutputFormat, no_color: bool) -> Self {
+    pub(crate) fn new(format: OutputFormat, no_color: bool) -> Self {
         OutputSettings {
             format,
             color: color_allowed(no_color) && std::io::stdout().is_terminal(),
@@ -144,7 +161,7 @@ impl OutputSettings {
 }
 
 /// Parses a kubectl-style duration (`30s`, `5m`, `1h30m`, `500ms`); a bare number means seconds.
-pub fn parse_duration(s: &str, flag: &str) -> Result<Duration> {
+pub(crate) fn parse_duration(s: &str, flag: &str) -> Result<Duration> {
     let s = s.trim();
     if s.starts_with('-') {
         return Err(Error::usage(format!(
@@ -162,7 +179,7 @@ pub fn parse_duration(s: &str, flag: &str) -> Result<Duration> {
 }
 
 /// A duration the way it is usually written: `1ms`, `1.5s`, `30s`, `1m30s`, `2h`.
-pub fn fmt_duration(d: Duration) -> String {
+pub(crate) fn fmt_duration(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         let ms = d.as_secs_f64() * 1000.0;
         return if ms.fract() == 0.0 {
@@ -192,13 +209,13 @@ pub fn fmt_duration(d: Duration) -> String {
 }
 
 /// Like [`parse_duration`], where zero means "no limit".
-pub fn parse_duration_opt(s: &str, flag: &str) -> Result<Option<Duration>> {
+pub(crate) fn parse_duration_opt(s: &str, flag: &str) -> Result<Option<Duration>> {
     let d = parse_duration(s, flag)?;
     Ok((!d.is_zero()).then_some(d))
 }
 
 /// Kubernetes names of namespaces are DNS labels: lowercase alphanumerics and '-', at most 63.
-pub fn validate_dns_label(s: &str, flag: &str) -> Result<()> {
+pub(crate) fn validate_dns_label(s: &str, flag: &str) -> Result<()> {
     let ok = !s.is_empty()
         && s.len() <= 63
         && s.bytes()

@@ -6,13 +6,13 @@ use crate::exit::Exit;
 
 /// The signals that stop a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     Int,
     Term,
 }
 
 impl Signal {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Signal::Int => "SIGINT",
             Signal::Term => "SIGTERM",
@@ -20,7 +20,7 @@ impl Signal {
     }
 
     /// The exit code a command stopped by this signal reports.
-    pub fn exit(self) -> Exit {
+    pub(crate) fn exit(self) -> Exit {
         match self {
             Signal::Int => Exit::Interrupted,
             Signal::Term => Exit::Terminated,
@@ -29,7 +29,7 @@ impl Signal {
 }
 
 /// Listens for SIGINT and SIGTERM. Creating it replaces their default action (die at once).
-pub struct Signals {
+pub(crate) struct Signals {
     #[cfg(unix)]
     int: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -38,7 +38,7 @@ pub struct Signals {
 
 impl Signals {
     /// Starts listening; must run inside the tokio runtime.
-    pub fn new() -> std::io::Result<Signals> {
+    pub(crate) fn new() -> std::io::Result<Signals> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
@@ -54,7 +54,7 @@ impl Signals {
     }
 
     /// The next signal.
-    pub async fn recv(&mut self) -> Signal {
+    pub(crate) async fn recv(&mut self) -> Signal {
         #[cfg(unix)]
         {
             tokio::select! {

@@ -1,4 +1,5 @@
 //! Parsing `KIND/NAME` targets the way kubectl spells them (`deploy/web`, `deployment.apps/web`, …).
+//! Pure: fetching a target is [`crate::workload::fetch`].
 
 use std::fmt;
 

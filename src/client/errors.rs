@@ -6,7 +6,7 @@ use super::transport::ConnectError;
 use crate::error::Error;
 
 /// Every message in an error's source chain, joined, without repeats.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = cur {
@@ -27,7 +27,7 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// The first error of type `T` in the source chain.
-pub fn find<'a, T: std::error::Error + 'static>(
+pub(crate) fn find<'a, T: std::error::Error + 'static>(
     e: &'a (dyn std::error::Error + 'static),
 ) -> Option<&'a T> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
@@ -41,14 +41,14 @@ pub fn find<'a, T: std::error::Error + 'static>(
 }
 
 /// Where the failing connection was going, for messages.
-pub struct Target<'a> {
+pub(crate) struct Target<'a> {
     pub server: &'a str,
     pub context: &'a str,
     pub proxy: Option<&'a Proxy>,
 }
 
 /// A connection or credential failure anywhere in `e`'s chain, as an actionable error.
-pub fn transport_error(e: &(dyn std::error::Error + 'static), t: &Target) -> Option<Error> {
+pub(crate) fn transport_error(e: &(dyn std::error::Error + 'static), t: &Target) -> Option<Error> {
     if let Some(x) = find::<ExecError>(e) {
         return Some(credentials_error(x, t.context));
     }
@@ -136,7 +136,7 @@ pub fn transport_error(e: &(dyn std::error::Error + 'static), t: &Target) -> Opt
     })
 }
 
-pub fn credentials_error(e: &ExecError, context: &str) -> Error {
+pub(crate) fn credentials_error(e: &ExecError, context: &str) -> Error {
     let tail = match e {
         // Its own explanation is already on stderr, above this line.
         ExecError::Failed { .. } => " (its own message is above)",
@@ -205,7 +205,7 @@ fn tls_reason(e: &std::io::Error) -> (String, String) {
 /// Shortens the API server's RBAC message
 /// `pods "web-1" is forbidden: User "alice" cannot get resource "pods/log" in API group "" in the namespace "shop"`
 /// to `user alice cannot get pods/log in namespace shop`; other messages are kept as they are.
-pub fn humanize_forbidden(message: &str) -> String {
+pub(crate) fn humanize_forbidden(message: &str) -> String {
     let Some((_, rest)) = message.split_once(" is forbidden: ") else {
         return message.to_string();
     };

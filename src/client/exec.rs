@@ -6,7 +6,6 @@
 
 use std::io::IsTerminal;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -15,7 +14,7 @@ use serde::Deserialize;
 
 /// What a plugin gave us.
 #[derive(Clone)]
-pub struct Credential {
+pub(crate) struct Credential {
     pub token: Option<String>,
     /// (certificate PEM, key PEM).
     pub client_cert: Option<(String, String)>,
@@ -28,7 +27,7 @@ impl Credential {
     }
 
     /// The certificate and key base64-encoded, as the kubeconfig's `client-*-data` fields hold them.
-    pub fn client_cert_data(&self) -> Option<(String, String)> {
+    pub(crate) fn client_cert_data(&self) -> Option<(String, String)> {
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s.as_bytes());
         self.client_cert.as_ref().map(|(c, k)| (b64(c), b64(k)))
     }
@@ -36,7 +35,7 @@ impl Credential {
 
 /// Why a plugin gave us nothing usable. Its own stderr has already been shown.
 #[derive(Debug, thiserror::Error)]
-pub enum ExecError {
+pub(crate) enum ExecError {
     #[error("exec plugin {command}: executable not found{hint}")]
     NotFound { command: String, hint: String },
     #[error("exec plugin {command}: {source}")]
@@ -69,30 +68,27 @@ struct Status {
 }
 
 /// One plugin configuration and its cached credential.
-pub struct ExecAuth {
+pub(crate) struct ExecAuth {
     config: ExecConfig,
     cached: tokio::sync::Mutex<Option<Credential>>,
-    runs: AtomicUsize,
 }
 
 impl ExecAuth {
-    pub fn new(config: ExecConfig) -> Self {
+    pub(crate) fn new(config: ExecConfig) -> Self {
         ExecAuth {
             config,
             cached: tokio::sync::Mutex::new(None),
-            runs: AtomicUsize::new(0),
         }
     }
 
     /// The cached credential, or a fresh one when there is none or it expired. Concurrent callers
     /// wait for the one run (the plugin may be interactive).
-    pub async fn credential(&self) -> Result<Credential, ExecError> {
+    pub(crate) async fn credential(&self) -> Result<Credential, ExecError> {
         let mut cached = self.cached.lock().await;
         if let Some(c) = cached.as_ref().filter(|c| !c.expired()) {
             return Ok(c.clone());
         }
         let config = self.config.clone();
-        self.runs.fetch_add(1, Ordering::Relaxed);
         let fresh = tokio::task::spawn_blocking(move || run(&config))
             .await
             .map_err(|e| ExecError::Config {
@@ -101,11 +97,6 @@ impl ExecAuth {
             })??;
         *cached = Some(fresh.clone());
         Ok(fresh)
-    }
-
-    /// How many times the plugin ran in this process.
-    pub fn runs(&self) -> usize {
-        self.runs.load(Ordering::Relaxed)
     }
 
     fn command(&self) -> String {
@@ -253,7 +244,7 @@ fn parse(stdout: &[u8], api_version: &str) -> Result<Credential, String> {
 /// Puts the plugin's token on each request that carries no Authorization yet (client-go: a token
 /// from `--token` wins over the plugin).
 #[derive(Clone)]
-pub struct ExecTokenLayer(pub Arc<ExecAuth>);
+pub(crate) struct ExecTokenLayer(pub Arc<ExecAuth>);
 
 impl<S> tower::Layer<S> for ExecTokenLayer {
     type Service = ExecToken<S>;
@@ -266,7 +257,7 @@ impl<S> tower::Layer<S> for ExecTokenLayer {
 }
 
 #[derive(Clone)]
-pub struct ExecToken<S> {
+pub(crate) struct ExecToken<S> {
     inner: S,
     auth: Arc<ExecAuth>,
 }

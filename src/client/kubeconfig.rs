@@ -12,11 +12,11 @@ use crate::error::{Error, Result};
 use crate::settings::{ConnectSettings, Overrides};
 
 /// The context name used when there is no kubeconfig and the flags (`--server` …) say everything.
-pub const FLAGS_CONTEXT: &str = "(from flags)";
+pub(crate) const FLAGS_CONTEXT: &str = "(from flags)";
 
 /// Reads kubeconfig like kubectl: `--kubeconfig` is exactly that file; else every file in `KUBECONFIG`
 /// that exists, merged (first wins); else `~/.kube/config`. `Ok(None)` when there is none at all.
-pub fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<Kubeconfig>> {
+pub(crate) fn load_kubeconfig(explicit: Option<&Path>) -> Result<Option<Kubeconfig>> {
     if let Some(path) = explicit {
         if !path.exists() {
             return Err(Error::Kubeconfig {
@@ -73,7 +73,7 @@ fn read_one(path: &Path) -> Result<Kubeconfig> {
 }
 
 /// The context to use: `--context`, else `current-context`; errors name the contexts there are.
-pub fn pick_context(kc: &Kubeconfig, s: &ConnectSettings) -> Result<String> {
+pub(crate) fn pick_context(kc: &Kubeconfig, s: &ConnectSettings) -> Result<String> {
     if kc.contexts.is_empty() && s.context.is_none() {
         return Err(Error::Config(
             "the kubeconfig has no contexts (is it empty?): point KUBECONFIG or --kubeconfig at a \
@@ -108,7 +108,7 @@ pub fn pick_context(kc: &Kubeconfig, s: &ConnectSettings) -> Result<String> {
 }
 
 /// Checks `--cluster` and `--user` name entries that exist.
-pub fn check_names(kc: &Kubeconfig, s: &ConnectSettings) -> Result<()> {
+pub(crate) fn check_names(kc: &Kubeconfig, s: &ConnectSettings) -> Result<()> {
     if let Some(cluster) = &s.cluster {
         if !kc.clusters.iter().any(|c| &c.name == cluster) {
             return Err(Error::Config(format!(
@@ -128,7 +128,7 @@ pub fn check_names(kc: &Kubeconfig, s: &ConnectSettings) -> Result<()> {
     Ok(())
 }
 
-pub fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
+pub(crate) fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
     let v: Vec<&str> = it.collect();
     if v.is_empty() {
         "none".into()
@@ -138,7 +138,7 @@ pub fn names<'a>(it: impl Iterator<Item = &'a str>) -> String {
 }
 
 /// A kubeconfig made of the flags alone (kubectl works with `--server` and no kubeconfig file).
-pub fn from_flags() -> Kubeconfig {
+pub(crate) fn from_flags() -> Kubeconfig {
     Kubeconfig {
         clusters: vec![NamedCluster {
             name: FLAGS_CONTEXT.into(),
@@ -165,7 +165,11 @@ pub fn from_flags() -> Kubeconfig {
 }
 
 /// Writes the flags over the cluster and user that `context` (with `--cluster`/`--user`) selects.
-pub fn apply_overrides(kc: &mut Kubeconfig, context: &str, s: &ConnectSettings) -> Result<()> {
+pub(crate) fn apply_overrides(
+    kc: &mut Kubeconfig,
+    context: &str,
+    s: &ConnectSettings,
+) -> Result<()> {
     let o = &s.overrides;
     let ctx = kc
         .contexts

@@ -16,12 +16,12 @@ use std::time::Instant;
 use http::{Request, Response};
 
 /// The kubectl verbosity from which each request is logged.
-pub const LOG_REQUESTS: u8 = 6;
+pub(crate) const LOG_REQUESTS: u8 = 6;
 /// The verbosity from which request headers are logged too.
-pub const LOG_HEADERS: u8 = 7;
+pub(crate) const LOG_HEADERS: u8 = 7;
 
 #[derive(Clone)]
-pub struct LogLayer {
+pub(crate) struct LogLayer {
     pub level: u8,
 }
 
@@ -36,7 +36,7 @@ impl<S> tower::Layer<S> for LogLayer {
 }
 
 #[derive(Clone)]
-pub struct Log<S> {
+pub(crate) struct Log<S> {
     inner: S,
     level: u8,
 }

@@ -11,11 +11,11 @@
 //! impersonation headers, retries), so `kube::Client` works as usual on top.
 
 mod errors;
-pub mod exec;
+pub(crate) mod exec;
 mod kubeconfig;
 mod log;
-pub mod proxy;
-pub mod transport;
+pub(crate) mod proxy;
+pub(crate) mod transport;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
@@ -26,8 +26,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use kube::{Client, Config};
 use tower::ServiceBuilder;
 
-pub use errors::{error_chain, humanize_forbidden};
-pub use kubeconfig::load_kubeconfig;
+pub(crate) use errors::{error_chain, humanize_forbidden};
+pub(crate) use kubeconfig::load_kubeconfig;
 
 use crate::error::{Error, Result};
 use crate::settings::ConnectSettings;
@@ -37,7 +37,7 @@ use transport::{Endpoint, Transport};
 
 /// A connected client and where it points.
 #[derive(Clone)]
-pub struct Kube {
+pub(crate) struct Kube {
     pub client: Client,
     /// The namespace to work in: `-n`, else the context's namespace, else `default`.
     pub namespace: String,
@@ -49,7 +49,6 @@ pub struct Kube {
     pub request_timeout: Option<Duration>,
     /// The same connection as `client`, without kube's automatic retries.
     no_retry: Client,
-    transport: Transport,
     proxy: Option<Proxy>,
 }
 
@@ -66,7 +65,7 @@ impl std::fmt::Debug for Kube {
 impl Kube {
     /// Connects as kubectl would with the same flags. Nothing is sent yet, but an exec credential
     /// plugin runs now (its certificate, if it returns one, is part of the TLS set-up).
-    pub async fn connect(s: &ConnectSettings) -> Result<Kube> {
+    pub(crate) async fn connect(s: &ConnectSettings) -> Result<Kube> {
         let (mut config, context, proxy_url) = load_config(s).await?;
         if let Some(ns) = &s.namespace {
             config.default_namespace = ns.clone();
@@ -146,7 +145,6 @@ impl Kube {
             context,
             server,
             request_timeout: s.request_timeout,
-            transport,
             proxy,
         })
     }
@@ -154,21 +152,16 @@ impl Kube {
     /// The same connection with kube-client's automatic retries off. kube retries 429/503/504 answers by
     /// itself (with back-off, many times), which hides the one answer an eviction must show: "Cannot evict
     /// pod as it would violate the pod's disruption budget".
-    pub fn without_retries(&self) -> Result<Kube> {
+    pub(crate) fn without_retries(&self) -> Result<Kube> {
         Ok(Kube {
             client: self.no_retry.clone(),
             ..self.clone()
         })
     }
 
-    /// Connections opened so far by this process's transport (one with HTTP/2).
-    pub fn connections_opened(&self) -> usize {
-        self.transport.connections_opened()
-    }
-
     /// Runs one API request with `--request-timeout` and maps its error. `verb` and `object` name it
     /// for messages: `call("get", "pod web-1", Some("shop"), api.get("web-1"))`.
-    pub async fn call<T, F>(
+    pub(crate) async fn call<T, F>(
         &self,
         verb: &str,
         object: &str,
@@ -189,7 +182,7 @@ impl Kube {
     }
 
     /// Turns a kube error into one that says what failed and what to do.
-    pub fn map_err(
+    pub(crate) fn map_err(
         &self,
         e: kube::Error,
         verb: &str,

@@ -13,7 +13,7 @@ use std::net::IpAddr;
 
 /// A proxy to reach the server through.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     /// `http` or `https` (how we talk to the proxy itself).
     pub scheme: String,
     pub host: String,
@@ -28,7 +28,7 @@ pub struct Proxy {
 
 /// The environment variables that decide the proxy, read once.
 #[derive(Debug, Clone, Default)]
-pub struct ProxyEnv {
+pub(crate) struct ProxyEnv {
     /// (variable name, value) of HTTPS_PROXY / https_proxy, the first one set.
     pub https: Option<(String, String)>,
     pub http: Option<(String, String)>,
@@ -38,11 +38,11 @@ pub struct ProxyEnv {
 }
 
 impl ProxyEnv {
-    pub fn from_process() -> Self {
+    pub(crate) fn from_process() -> Self {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
 
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
         let any = |names: [&str; 2]| {
             names
                 .iter()
@@ -61,7 +61,7 @@ impl ProxyEnv {
 
 /// The proxy for a server at `scheme://host:port`, or `None` to connect directly.
 /// `kubeconfig_proxy` is the cluster's `proxy-url`. Errors name the setting that is unusable.
-pub fn proxy_for(
+pub(crate) fn proxy_for(
     scheme: &str,
     host: &str,
     port: u16,
@@ -185,7 +185,7 @@ fn split_host_port(s: &str) -> (&str, Option<&str>) {
 }
 
 /// httpproxy's `useProxy`: false for localhost, loopback IPs and hosts NO_PROXY matches.
-pub fn use_proxy(host: &str, port: u16, no_proxy: &str) -> bool {
+pub(crate) fn use_proxy(host: &str, port: u16, no_proxy: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     if host == "localhost" {
         return false;

@@ -9,7 +9,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,7 +33,7 @@ type BoxIo = Box<dyn Io>;
 
 /// Why a connection could not be made. Each variant is something the user can act on.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     #[error("{addr}: {source}")]
     Dial {
         /// `host:port` dialled (the proxy's when there is one).
@@ -65,7 +64,7 @@ pub enum ConnectError {
 
 /// Where the API server is.
 #[derive(Debug, Clone)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub https: bool,
     pub host: String,
     pub port: u16,
@@ -74,7 +73,7 @@ pub struct Endpoint {
 }
 
 impl Endpoint {
-    pub fn from_uri(uri: &Uri, tls_server_name: Option<&str>) -> Result<Endpoint, String> {
+    pub(crate) fn from_uri(uri: &Uri, tls_server_name: Option<&str>) -> Result<Endpoint, String> {
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
@@ -107,7 +106,7 @@ impl Endpoint {
 
 /// The shared connection (cheap to clone; clones share it).
 #[derive(Clone)]
-pub struct Transport {
+pub(crate) struct Transport {
     inner: Arc<Inner>,
 }
 
@@ -117,7 +116,6 @@ struct Inner {
     tls: Option<Arc<rustls::ClientConfig>>,
     /// Only one request at a time opens a connection; everyone else waits for its result.
     pool: tokio::sync::Mutex<Pool>,
-    opened: AtomicUsize,
     connect_timeout: Duration,
 }
 
@@ -134,7 +132,7 @@ enum Fresh {
 
 impl Transport {
     /// `tls` must be set for an https endpoint; its ALPN list is set here.
-    pub fn new(
+    pub(crate) fn new(
         endpoint: Endpoint,
         proxy: Option<Proxy>,
         tls: Option<rustls::ClientConfig>,
@@ -150,15 +148,9 @@ impl Transport {
                 proxy,
                 tls,
                 pool: tokio::sync::Mutex::new(Pool::Empty),
-                opened: AtomicUsize::new(0),
                 connect_timeout: connect_timeout.unwrap_or(DIAL_TIMEOUT),
             }),
         }
-    }
-
-    /// Connections opened so far (for `-v` and tests).
-    pub fn connections_opened(&self) -> usize {
-        self.inner.opened.load(Ordering::Relaxed)
     }
 }
 
@@ -297,7 +289,6 @@ impl Inner {
 
     async fn open(&self) -> Result<Fresh, ConnectError> {
         let (io, h2) = self.dial().await?;
-        self.opened.fetch_add(1, Ordering::Relaxed);
         let io = TokioIo::new(io);
         if h2 {
             let (tx, conn) = http2::Builder::new(TokioExecutor::new())

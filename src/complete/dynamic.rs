@@ -20,10 +20,10 @@ use crate::error::{Error, Result};
 use crate::target::Kind;
 
 /// How long a completion may wait for the cluster in total (connect + lists).
-pub const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+pub(crate) const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Reads what `needs` asks for. Problems are reported on stderr only with `-v`.
-pub fn lookup(needs: &Needs, conn: &Connection) -> Snapshot {
+pub(crate) fn lookup(needs: &Needs, conn: &Connection) -> Snapshot {
     let mut snap = Snapshot::default();
     let say = |e: &Error| {
         if conn.verbose > 0 {
@@ -86,7 +86,7 @@ async fn from_cluster(needs: &Needs, conn: &Connection) -> Result<Found> {
         request_timeout: Some(format!("{}s", LOOKUP_TIMEOUT.as_secs())),
         ..GlobalArgs::default()
     };
-    let kube = crate::connect(&global).await?;
+    let kube = crate::settings::Global::new(global).connect().await?;
     let mut namespaces = Vec::new();
     if needs.namespaces {
         let api: Api<Namespace> = Api::all(kube.client.clone());

@@ -11,19 +11,16 @@ use clap::{Arg, ArgAction, Command, ValueHint};
 use crate::target::Kind;
 
 /// Cobra's `ShellCompDirective` bits, as kubectl and cobra's shell scripts read them.
-pub mod directive {
-    pub const DEFAULT: u32 = 0;
-    pub const ERROR: u32 = 1;
-    pub const NO_SPACE: u32 = 2;
-    pub const NO_FILE_COMP: u32 = 4;
-    pub const FILTER_FILE_EXT: u32 = 8;
-    pub const FILTER_DIRS: u32 = 16;
-    pub const KEEP_ORDER: u32 = 32;
+pub(crate) mod directive {
+    pub(crate) const DEFAULT: u32 = 0;
+    pub(crate) const NO_SPACE: u32 = 2;
+    pub(crate) const NO_FILE_COMP: u32 = 4;
+    pub(crate) const FILTER_FILE_EXT: u32 = 8;
 }
 
 /// One completion: the value, and a description shown next to it by shells that can.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub value: String,
     pub help: Option<String>,
 }
@@ -39,14 +36,14 @@ impl Candidate {
 
 /// What `__complete` prints: the candidates, then `:<directive>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Completions {
+pub(crate) struct Completions {
     pub items: Vec<Candidate>,
     pub directive: u32,
 }
 
 impl Completions {
     /// Cobra's format: one `value[\tdescription]` per line, the last line `:<directive>`.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         for c in &self.items {
             out.push_str(&one_line(&c.value));
@@ -60,7 +57,8 @@ impl Completions {
         out
     }
 
-    pub fn values(&self) -> Vec<&str> {
+    #[cfg(test)]
+    pub(crate) fn values(&self) -> Vec<&str> {
         self.items.iter().map(|c| c.value.as_str()).collect()
     }
 }
@@ -77,7 +75,7 @@ fn one_line(s: &str) -> String {
 
 /// What the cluster and kubeconfig hold, as far as it could be read (empty when not).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub contexts: Vec<String>,
     pub clusters: Vec<String>,
     pub users: Vec<String>,
@@ -88,7 +86,7 @@ pub struct Snapshot {
 
 /// What must be looked up to complete the current word.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Needs {
+pub(crate) struct Needs {
     /// Context, cluster and user names from the kubeconfig (no cluster call).
     pub kubeconfig: bool,
     pub namespaces: bool,
@@ -98,14 +96,14 @@ pub struct Needs {
 
 impl Needs {
     /// A call to the API server is needed (and so the async runtime).
-    pub fn cluster(&self) -> bool {
+    pub(crate) fn cluster(&self) -> bool {
         self.namespaces || !self.kinds.is_empty()
     }
 }
 
 /// The connection flags found in the words, to look things up where the command itself would.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Connection {
+pub(crate) struct Connection {
     pub kubeconfig: Option<String>,
     pub context: Option<String>,
     pub cluster: Option<String>,
@@ -129,7 +127,7 @@ enum Slot<'a> {
 
 /// The words parsed up to the one being completed.
 #[derive(Debug, Clone)]
-pub struct Parsed<'a> {
+pub(crate) struct Parsed<'a> {
     /// The deepest subcommand named.
     cmd: &'a Command,
     /// The subcommand names, outermost first (empty at the top level).
@@ -168,7 +166,7 @@ fn find_short(cmd: &Command, c: char) -> Option<&Arg> {
 
 /// Parses `words` (what follows `kubectl graceful`; the last one is the word to complete, possibly
 /// empty) against `root`, which must be built ([`Command::build`]) so global flags are everywhere.
-pub fn parse<'a>(root: &'a Command, words: &[String]) -> Parsed<'a> {
+pub(crate) fn parse<'a>(root: &'a Command, words: &[String]) -> Parsed<'a> {
     let (done, last) = match words.split_last() {
         Some((last, done)) => (done, last.clone()),
         None => (&[][..], String::new()),
@@ -293,7 +291,7 @@ impl Parsed<'_> {
     }
 
     /// The connection flags given so far.
-    pub fn connection(&self) -> Connection {
+    pub(crate) fn connection(&self) -> Connection {
         Connection {
             kubeconfig: self.value_of("kubeconfig"),
             context: self.value_of("context"),
@@ -308,7 +306,7 @@ impl Parsed<'_> {
     }
 
     /// What must be looked up to complete the word.
-    pub fn needs(&self) -> Needs {
+    pub(crate) fn needs(&self) -> Needs {
         let mut n = Needs::default();
         match &self.slot {
             Slot::Value(arg) => match arg.get_id().as_str() {
@@ -365,7 +363,7 @@ struct Targets {
 // checks them against the TARGET help text.
 const EXPLAIN_KINDS: &[Kind] = crate::explain::KINDS;
 const DIAGNOSE_KINDS: &[Kind] = crate::diagnose::KINDS;
-const RESTART_KINDS: &[Kind] = crate::restart::plan::KINDS;
+const RESTART_KINDS: &[Kind] = crate::restart::options::KINDS;
 // `explain` takes bare names as pods, so its prefixes are its kinds after the first, which must be Pod.
 const _: () = assert!(matches!(EXPLAIN_KINDS[0], Kind::Pod));
 
@@ -395,7 +393,7 @@ fn targets_of(sub: &str) -> Option<Targets> {
 }
 
 /// The completions for the parsed words, given what could be looked up.
-pub fn complete(p: &Parsed<'_>, snap: &Snapshot) -> Completions {
+pub(crate) fn complete(p: &Parsed<'_>, snap: &Snapshot) -> Completions {
     use directive::*;
     let word = p.word.as_str();
     let mut directive = NO_FILE_COMP;

@@ -8,8 +8,8 @@
 //! The engine is pure ([`engine`]); [`dynamic`] looks up names in the kubeconfig and the cluster only
 //! when the word needs them, so the static cases never start the async runtime.
 
-pub mod dynamic;
-pub mod engine;
+pub(crate) mod dynamic;
+pub(crate) mod engine;
 
 use std::io::Write;
 
@@ -26,7 +26,7 @@ const BIN: &str = "kubectl-graceful";
 
 /// The completions for `words` (the words after `kubectl graceful`, the last one being completed),
 /// with dynamic lookups as needed.
-pub fn completions(words: &[String]) -> engine::Completions {
+pub(crate) fn completions(words: &[String]) -> engine::Completions {
     let mut root = Cli::command();
     root.build();
     let parsed = engine::parse(&root, words);
@@ -50,7 +50,7 @@ pub fn run_complete(words: &[String]) -> i32 {
 }
 
 /// `kubectl-graceful completion SHELL`.
-pub fn print_script(shell: CompletionShell) -> Exit {
+pub(crate) fn print_script(shell: CompletionShell) -> Exit {
     let script = script(shell);
     let mut stdout = std::io::stdout().lock();
     match stdout.write_all(&script).and_then(|_| stdout.flush()) {
@@ -64,7 +64,7 @@ pub fn print_script(shell: CompletionShell) -> Exit {
 }
 
 /// The script for a shell.
-pub fn script(shell: CompletionShell) -> Vec<u8> {
+pub(crate) fn script(shell: CompletionShell) -> Vec<u8> {
     use clap_complete::Shell;
     let shell = match shell {
         CompletionShell::Bash => Shell::Bash,
@@ -96,7 +96,7 @@ fn fix_bash_labels(script: Vec<u8>) -> Vec<u8> {
 
 /// `completion kubectl`: the `kubectl_complete-graceful` helper as a POSIX sh script, for installs
 /// that put only `kubectl-graceful` on PATH (krew).
-pub const KUBECTL_HELPER: &str = r#"#!/bin/sh
+pub(crate) const KUBECTL_HELPER: &str = r#"#!/bin/sh
 # kubectl_complete-graceful: lets kubectl's shell completion (kubectl >= 1.26) complete
 # `kubectl graceful ...`. kubectl runs it with the words after `graceful`; it answers in cobra's format.
 # Install (a directory on PATH):

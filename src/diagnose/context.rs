@@ -8,11 +8,12 @@ use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
-use super::model::{KubeVersion, Workload};
+use super::model::KubeVersion;
 use crate::selector::{Requirement, Selector};
+use crate::workload::{Object, Workload};
 
 /// PDBs, HPAs and Services of a namespace (or several), before matching. `None` = could not be read.
 #[derive(Debug, Clone, Default)]
@@ -92,6 +93,18 @@ impl Context {
     pub fn has_hpa(&self) -> bool {
         self.hpas.as_ref().is_some_and(|h| !h.is_empty())
     }
+}
+
+/// A restart about to happen (`kubectl graceful restart`'s preflight): what the rules that look ahead
+/// at one read besides the spec.
+#[derive(Debug, Clone)]
+pub struct Restart {
+    /// The target as restart shows it (`deploy/web`, `pod/solo`).
+    pub target: String,
+    /// The object as served: status, managedFields, owners.
+    pub object: Object,
+    /// Every pod of its namespace: what each budget covers when the budget has no status (pod targets).
+    pub namespace_pods: Vec<Pod>,
 }
 
 /// Selectors grouped by namespace, each filed under one `key=value` it requires (those without one

@@ -1,13 +1,20 @@
 //! Every rule against its fixtures: `tests/fixtures/diagnose/rules/<rule>/bad.yaml` must trigger it,
 //! `good.yaml` must not; the well-configured workload must produce no finding at all.
 //! A fixture may start with `# kube-version: 1.29` to advise for that version.
+//! A rule that looks ahead at a restart has `before-restart/bad.yaml` and `good.yaml` too, judged
+//! before a restart of the file's first workload (its other pods are the namespace's pods).
 
 use std::path::PathBuf;
 
-use super::context::RelatedIndex;
+use serde::Deserialize;
+
+use super::context::{RelatedIndex, Restart};
 use super::input::{load_text, Loaded};
-use super::model::{KubeVersion, Workload};
-use super::rules::{check, Finding, RULES};
+use super::model::KubeVersion;
+use super::rules::{all, before_restart, check, Finding, RULES};
+use crate::target::Kind;
+use crate::workload::Object;
+use crate::workload::Workload;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnose")
@@ -80,12 +87,91 @@ fn every_rule_triggers_on_its_bad_fixture_and_not_on_its_good_one() {
     assert!(failures.is_empty(), "\n{}", failures.join("\n"));
 }
 
+/// A fixture's findings before a restart of its first workload.
+fn before_restart_of(rel: &str) -> Vec<Finding> {
+    let path = fixtures().join(rel);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut loaded = Loaded::new("default", KubeVersion::DEFAULT);
+    load_text(rel, &text, &mut loaded);
+    assert!(loaded.errors.is_empty(), "{rel}: {:?}", loaded.errors);
+    // The objects as served (status, managedFields), in file order.
+    let objects: Vec<Object> = serde_yaml::Deserializer::from_str(&text)
+        .filter_map(|d| {
+            let v = serde_json::to_value(serde_yaml::Value::deserialize(d).ok()?).ok()?;
+            let kind = Kind::parse(v.get("kind")?.as_str()?)?;
+            Object::from_value(kind, v).ok()
+        })
+        .collect();
+    let object = objects
+        .first()
+        .unwrap_or_else(|| panic!("{rel}: no workload"))
+        .clone();
+    let w = loaded
+        .workloads
+        .iter()
+        .find(|w| w.kind == object.kind() && w.name == object.name())
+        .unwrap_or_else(|| panic!("{rel}: {} not loaded", object.name()));
+    let cx = RelatedIndex::new(&loaded.related).context(w, KubeVersion::DEFAULT);
+    let restart = Restart {
+        target: format!("{}/{}", object.kind().short(), object.name()),
+        namespace_pods: objects
+            .iter()
+            .filter_map(|o| match o {
+                Object::Pod(p) => Some(p.clone()),
+                _ => None,
+            })
+            .collect(),
+        object,
+    };
+    before_restart(w, &cx, &restart)
+}
+
+#[test]
+fn every_look_ahead_triggers_on_its_bad_fixture_and_not_on_its_good_one() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for rule in all().filter(|r| r.before_restart.is_some()) {
+        checked += 1;
+        let bad = before_restart_of(&format!("rules/{}/before-restart/bad.yaml", rule.id));
+        match bad.iter().find(|f| f.rule == rule.id) {
+            None => failures.push(format!(
+                "{}: before-restart/bad.yaml does not trigger it",
+                rule.id
+            )),
+            Some(f) => assert!(
+                !f.message.is_empty() && !f.field.is_empty() && f.advice.is_some(),
+                "{f:?}"
+            ),
+        }
+        let good = before_restart_of(&format!("rules/{}/before-restart/good.yaml", rule.id));
+        if let Some(f) = good.iter().find(|f| f.rule == rule.id) {
+            failures.push(format!(
+                "{}: before-restart/good.yaml triggers it: {}",
+                rule.id, f.message
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    assert!(checked >= 12, "{checked} rules look ahead");
+}
+
+/// A rule checked only before a restart is never part of a `diagnose` run: its bad fixture gives a
+/// plain `diagnose` nothing of it.
+#[test]
+fn restart_only_rules_stay_out_of_a_diagnose_run() {
+    for rule in all().filter(|r| r.restart_only()) {
+        assert!(!RULES.iter().any(|r| r.id == rule.id), "{}", rule.id);
+        let found = check_file(&format!("rules/{}/before-restart/bad.yaml", rule.id));
+        assert!(found.iter().all(|(_, f)| f.rule != rule.id), "{}", rule.id);
+    }
+}
+
 #[test]
 fn no_fixture_without_a_rule() {
     for entry in std::fs::read_dir(fixtures().join("rules")).unwrap() {
         let name = entry.unwrap().file_name().to_string_lossy().to_string();
         assert!(
-            RULES.iter().any(|r| r.id == name),
+            all().any(|r| r.id == name),
             "fixture for unknown rule {name}"
         );
     }

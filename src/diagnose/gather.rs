@@ -3,8 +3,9 @@
 //! stays bounded by the workloads, not by the objects. Pods, ReplicaSets and Jobs are read as metadata
 //! only (PartialObjectMeta) to find those without a controller; only those are read in full.
 //!
-//! A read that is forbidden is not a silent gap: it becomes an error naming what was not checked, so
-//! the exit code is 2 (a CI gate with the wrong service account must not pass).
+//! A read that is forbidden is not a silent gap: it is returned as [`Refused`], which the run reports as
+//! an error naming what was not checked, so the exit code is 2 (a CI gate with the wrong service
+//! account must not pass). Data only: the wording is in [`super::render`].
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
@@ -23,29 +24,58 @@ use kube::core::{ObjectList, PartialObjectMeta};
 use kube::Resource;
 use serde::de::DeserializeOwned;
 
-use super::context::{Context, ManualEndpoints, Related, RelatedIndex};
+use super::context::{ManualEndpoints, Related};
 use super::input::InputError;
-use super::model::{KubeVersion, Workload};
+use super::model::KubeVersion;
 use crate::client::Kube;
 use crate::error::{Error, Result};
-use crate::output;
-use crate::target::{Kind, Target};
+use crate::target::Target;
+use crate::workload::Workload;
 
 /// Objects per list request (kubectl's `--chunk-size` default).
-pub const PAGE: u32 = 500;
+pub(crate) const PAGE: u32 = 500;
 /// Up to this many pods (ReplicaSets, Jobs) without a controller are read one by one; more, and their
 /// kind is listed again in full, page by page, keeping only those.
 const GET_EACH_MAX: usize = 50;
 
 /// What live mode found.
 #[derive(Debug)]
-pub struct Gathered {
+pub(crate) struct Gathered {
     pub workloads: Vec<Workload>,
     pub related: Related,
     /// The server's version, or why it could not be read.
     pub version: std::result::Result<KubeVersion, String>,
-    /// Named targets that do not exist, and reads that were refused (what could not be checked).
-    pub errors: Vec<InputError>,
+    /// The lists that did not give what they were for.
+    pub unread: Unread,
+    /// Named targets that do not exist.
+    pub missing: Vec<InputError>,
+}
+
+/// The reads that did not give what they were for: refused ones (what they feed is not checked) and
+/// APIs the server does not serve (nothing there to check). The wording is the renderer's.
+#[derive(Debug, Default)]
+pub(crate) struct Unread {
+    pub refused: Vec<Refused>,
+    /// The resources (`horizontalpodautoscalers`) whose API the server does not serve (404).
+    pub not_served: Vec<String>,
+}
+
+/// A list the server refused (403).
+#[derive(Debug)]
+pub(crate) struct Refused {
+    /// The resource (`poddisruptionbudgets`).
+    pub what: String,
+    /// The namespace listed; None for all namespaces.
+    pub namespace: Option<String>,
+    /// The server's message.
+    pub why: String,
+}
+
+impl Unread {
+    fn extend(&mut self, other: Unread) {
+        self.refused.extend(other.refused);
+        self.not_served.extend(other.not_served);
+    }
 }
 
 fn api<K>(kube: &Kube, ns: Option<&str>) -> Api<K>
@@ -58,42 +88,23 @@ where
     }
 }
 
-fn scope(ns: Option<&str>) -> String {
-    match ns {
-        Some(n) => format!("namespace {n}"),
-        None => "all namespaces".into(),
-    }
-}
-
-/// The rules a list feeds: what goes unchecked when it cannot be read.
-fn feeds(what: &str) -> &'static str {
-    match what {
-        "poddisruptionbudgets" => "pdb-missing, pdb-blocks-eviction, pdb-unhealthy-eviction, pdb-overlap, pdb-no-spread",
-        "horizontalpodautoscalers" => "hpa-replicas-set, and single-replica and rollout rounding at the HPA's minimum",
-        "services" | "endpointslices" => "prestop-missing, prestop-without-pause, prestop-pause-short, readiness-missing (who serves traffic)",
-        "pods" => "bare-pod (pods without a controller were not checked)",
-        _ => "every rule, for this kind",
-    }
-}
-
-/// A list that could not be read, as an error naming what was not checked (403), or a warning when the
-/// server does not serve the API at all (404: there is nothing to check). Other errors end the run.
-fn refused(e: Error, what: &str, ns: Option<&str>, errors: &mut Vec<InputError>) -> Result<()> {
+/// A list that could not be read: refused (403) or not served at all (404), recorded in `unread`.
+/// Other errors end the run.
+fn refused(e: Error, what: &str, ns: Option<&str>, unread: &mut Unread) -> Result<()> {
     if e.is_forbidden() {
         let why = match &e {
             Error::Forbidden { message } => message.clone(),
             other => other.to_string(),
         };
-        errors.push(InputError {
-            source: format!("cannot list {what} in {}", scope(ns)),
-            message: format!("{why}; not checked: {}", feeds(what)),
+        unread.refused.push(Refused {
+            what: what.to_string(),
+            namespace: ns.map(str::to_string),
+            why,
         });
         return Ok(());
     }
     if e.is_not_found() {
-        output::warn(&format!(
-            "the server does not serve {what}; the checks that need them are skipped"
-        ));
+        unread.not_served.push(what.to_string());
         return Ok(());
     }
     Err(e)
@@ -106,7 +117,7 @@ async fn pages<T, Fut>(
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
     fetch: impl Fn(ListParams) -> Fut,
     mut each: impl FnMut(T),
 ) -> Result<bool>
@@ -143,7 +154,7 @@ async fn each<K>(
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
     each: impl FnMut(K),
 ) -> Result<bool>
 where
@@ -166,7 +177,7 @@ async fn each_meta<K>(
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
     each: impl FnMut(PartialObjectMeta<K>),
 ) -> Result<bool>
 where
@@ -190,7 +201,7 @@ async fn unowned<K>(
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
     convert: fn(&K) -> Workload,
 ) -> Result<Vec<Workload>>
 where
@@ -251,7 +262,7 @@ fn owned(meta: &ObjectMeta) -> bool {
 
 /// The server version, or why it could not be read (the caller warns once the reads that matter
 /// have succeeded: a server that cannot be reached at all is reported as that, not as a version).
-pub async fn server_version(kube: &Kube) -> std::result::Result<KubeVersion, String> {
+pub(crate) async fn server_version(kube: &Kube) -> std::result::Result<KubeVersion, String> {
     let info = kube
         .call(
             "get",
@@ -268,9 +279,9 @@ pub async fn server_version(kube: &Kube) -> std::result::Result<KubeVersion, Str
 
 /// Reads the PDBs, HPAs and Services of a namespace (`None` = all namespaces) concurrently, then the
 /// EndpointSlices of Services without a selector (only when there are such Services).
-pub async fn related(kube: &Kube, ns: Option<&str>) -> Result<(Related, Vec<InputError>)> {
+async fn related(kube: &Kube, ns: Option<&str>) -> Result<(Related, Unread)> {
     let lp = ListParams::default();
-    let (mut e1, mut e2, mut e3) = (vec![], vec![], vec![]);
+    let (mut e1, mut e2, mut e3) = (Unread::default(), Unread::default(), Unread::default());
     let (mut pdbs, mut hpas, mut services) = (vec![], vec![], vec![]);
     let (p, h, s) = futures::try_join!(
         each::<PodDisruptionBudget>(kube, ns, &lp, "poddisruptionbudgets", &mut e1, |o| pdbs
@@ -280,7 +291,9 @@ pub async fn related(kube: &Kube, ns: Option<&str>) -> Result<(Related, Vec<Inpu
         }),
         each::<Service>(kube, ns, &lp, "services", &mut e3, |o| services.push(o)),
     )?;
-    let mut errors: Vec<InputError> = e1.into_iter().chain(e2).chain(e3).collect();
+    let mut errors = e1;
+    errors.extend(e2);
+    errors.extend(e3);
     let mut related = Related {
         pdbs: p.then_some(pdbs),
         hpas: h.then_some(hpas),
@@ -296,7 +309,7 @@ async fn manual_endpoints(
     kube: &Kube,
     ns: Option<&str>,
     related: &Related,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
 ) -> Result<Vec<ManualEndpoints>> {
     let selectorless: BTreeSet<(String, String)> = related
         .services
@@ -384,7 +397,7 @@ async fn manual_endpoints(
 async fn pod_owners(
     kube: &Kube,
     ns: Option<&str>,
-    errors: &mut Vec<InputError>,
+    errors: &mut Unread,
 ) -> Result<HashMap<(String, String), (String, String)>> {
     let mut owners = HashMap::new();
     each_meta::<Pod>(kube, ns, &ListParams::default(), "pods", errors, |m| {
@@ -393,7 +406,7 @@ async fn pod_owners(
             meta.namespace.clone().unwrap_or_default(),
             meta.name.clone().unwrap_or_default(),
         );
-        let owner = match crate::meta::controller_of(&meta) {
+        let owner = match crate::workload::owner::controller_of(&meta) {
             Some(o) if o.kind == "ReplicaSet" => {
                 let hash = meta
                     .labels
@@ -416,12 +429,12 @@ async fn pod_owners(
 /// Every workload of a namespace (`None` = all namespaces), with `-l` applied to the workloads:
 /// Deployments, StatefulSets, DaemonSets, ReplicationControllers and CronJobs; ReplicaSets, Jobs and
 /// pods without a controller. Related objects and the version are read at the same time.
-pub async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Result<Gathered> {
+pub(crate) async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Result<Gathered> {
     let lp = match selector {
         Some(s) => ListParams::default().labels(s),
         None => ListParams::default(),
     };
-    let mut errs: [Vec<InputError>; 8] = Default::default();
+    let mut errs: [Unread; 8] = Default::default();
     let [e0, e1, e2, e3, e4, e5, e6, e7] = &mut errs;
     let (mut deps, mut stss, mut dss, mut rcs, mut cjs) = (vec![], vec![], vec![], vec![], vec![]);
     let (lists, related, version) = futures::join!(
@@ -456,71 +469,46 @@ pub async fn all(kube: &Kube, ns: Option<&str>, selector: Option<&str>) -> Resul
     workloads.extend(rss);
     workloads.extend(jobs);
     workloads.extend(pods);
-    let mut errors: Vec<InputError> = errs.into_iter().flatten().collect();
-    errors.extend(related_errors);
+    let mut unread = Unread::default();
+    for e in errs {
+        unread.extend(e);
+    }
+    unread.extend(related_errors);
     Ok(Gathered {
         workloads,
         related,
         version,
-        errors,
+        unread,
+        missing: Vec::new(),
     })
 }
 
 async fn get_one(kube: &Kube, ns: &str, t: &Target) -> Result<Workload> {
     let what = format!("{} {}", t.kind.lower(), t.name);
-    let n = t.name.as_str();
-    let ns_opt = Some(ns);
-    Ok(match t.kind {
-        Kind::Deployment => {
-            let a: Api<Deployment> = api(kube, ns_opt);
-            Workload::from_deployment(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::StatefulSet => {
-            let a: Api<StatefulSet> = api(kube, ns_opt);
-            Workload::from_statefulset(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::DaemonSet => {
-            let a: Api<DaemonSet> = api(kube, ns_opt);
-            Workload::from_daemonset(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::ReplicaSet => {
-            let a: Api<ReplicaSet> = api(kube, ns_opt);
-            Workload::from_replicaset(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::Job => {
-            let a: Api<Job> = api(kube, ns_opt);
-            Workload::from_job(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::CronJob => {
-            let a: Api<CronJob> = api(kube, ns_opt);
-            Workload::from_cronjob(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-        Kind::Pod => {
-            let a: Api<Pod> = api(kube, ns_opt);
-            Workload::from_pod(&kube.call("get", &what, ns_opt, a.get(n)).await?)
-        }
-    })
+    let get = crate::workload::fetch::get(&kube.client, t.kind, ns, &t.name);
+    Ok(kube.call("get", &what, Some(ns), get).await?.workload())
 }
 
 /// The named workloads of one namespace, plus related objects and the version, concurrently.
-/// A target that does not exist is reported in `errors` and the others are still checked.
-pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gathered> {
+/// A target that does not exist is reported in `missing` and the others are still checked.
+pub(crate) async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gathered> {
     let (results, related, version) = futures::join!(
         futures::future::join_all(targets.iter().map(|t| get_one(kube, ns, t))),
         related(kube, Some(ns)),
         server_version(kube),
     );
-    let (related, errors) = related?;
+    let (related, unread) = related?;
     let mut g = Gathered {
         workloads: Vec::new(),
         related,
         version,
-        errors,
+        unread,
+        missing: Vec::new(),
     };
     for (t, r) in targets.iter().zip(results) {
         match r {
             Ok(w) => g.workloads.push(w),
-            Err(e) if e.is_not_found() => g.errors.push(InputError {
+            Err(e) if e.is_not_found() => g.missing.push(InputError {
                 source: t.to_string(),
                 message: e.to_string(),
             }),
@@ -528,23 +516,4 @@ pub async fn targets(kube: &Kube, ns: &str, targets: &[Target]) -> Result<Gather
         }
     }
     Ok(g)
-}
-
-/// One live workload and its context, ready for [`super::rules::check`] (restart's preflight): the
-/// object, its namespace's PDBs, HPAs and Services, and the server's version. Reads that were refused
-/// leave their part of the context unknown and come back as errors.
-pub async fn one(
-    kube: &Kube,
-    ns: &str,
-    target: &Target,
-) -> Result<(Workload, Context, Vec<InputError>)> {
-    let (w, related, version) = futures::join!(
-        get_one(kube, ns, target),
-        related(kube, Some(ns)),
-        server_version(kube),
-    );
-    let w = w?;
-    let (related, errors) = related?;
-    let cx = RelatedIndex::new(&related).context(&w, version.unwrap_or(KubeVersion::DEFAULT));
-    Ok((w, cx, errors))
 }

@@ -1,61 +1,16 @@
-//! Rendering: a table per workload with its fixes, a summary line; or the `DiagnoseReport` as JSON/YAML.
-
-use serde::Serialize;
+//! All of diagnose's text: a table per workload with its fixes and a summary line, the rule list and
+//! `--explain RULE`, warnings, input errors and "no workloads" on stderr. The serialised report itself
+//! is [`super::model`]; SARIF is [`super::sarif`].
 
 use super::input::InputError;
+use super::model::{DiagnoseReport, OneRule, RuleList, Summary};
 use super::rules::{Finding, Rule, Severity, RULES};
 use crate::error::Result;
-use crate::output::{Printer, Style};
-
-pub const API_VERSION: &str = "graceful.kubectl.io/v1alpha1";
-
-/// The machine-readable report (`-o json|yaml`).
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct DiagnoseReport {
-    pub api_version: &'static str,
-    pub kind: &'static str,
-    pub kubernetes_version: String,
-    pub workloads: Vec<WorkloadReport>,
-    pub summary: Summary,
-    pub errors: Vec<InputError>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct WorkloadReport {
-    pub kind: String,
-    pub namespace: String,
-    pub name: String,
-    pub source: String,
-    pub findings: Vec<Finding>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Summary {
-    pub workloads: usize,
-    pub errors: usize,
-    pub warnings: usize,
-    pub infos: usize,
-}
+use crate::output::{self, Printer, Style};
 
 impl Summary {
-    pub fn of(workloads: &[WorkloadReport]) -> Summary {
-        let mut s = Summary {
-            workloads: workloads.len(),
-            ..Default::default()
-        };
-        for f in workloads.iter().flat_map(|w| &w.findings) {
-            match f.severity {
-                Severity::Error => s.errors += 1,
-                Severity::Warning => s.warnings += 1,
-                Severity::Info => s.infos += 1,
-            }
-        }
-        s
-    }
-
     /// `3 workloads, 2 errors, 5 warnings, 1 info`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         format!(
@@ -77,7 +32,7 @@ fn style(s: Severity) -> Style {
 }
 
 /// Prints the report for people: per workload a header, a table and its fixes; then the summary.
-pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
+pub(crate) fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
     for (i, w) in report.workloads.iter().enumerate() {
         if i > 0 {
             p.line("")?;
@@ -158,20 +113,9 @@ pub fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
 }
 
 /// `diagnose rules`.
-pub fn rules_table(p: &Printer) -> Result<()> {
+pub(crate) fn rules_table(p: &Printer) -> Result<()> {
     if p.is_machine() {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct RuleList {
-            api_version: &'static str,
-            kind: &'static str,
-            rules: &'static [Rule],
-        }
-        return p.data(&RuleList {
-            api_version: API_VERSION,
-            kind: "DiagnoseRuleList",
-            rules: RULES,
-        });
+        return p.data(&RuleList::all());
     }
     let mut headers = vec!["RULE", "SEVERITY", "CATEGORY", "TITLE"];
     if p.is_wide() {
@@ -197,22 +141,88 @@ pub fn rules_table(p: &Printer) -> Result<()> {
     ))
 }
 
+/// One warning for objects defined more than once (a directory with two variants of an install, a
+/// chart rendered twice): each is checked once, as its last definition.
+pub(crate) fn duplicates_warning(dups: &[super::input::Duplicate]) -> Option<String> {
+    if dups.is_empty() {
+        return None;
+    }
+    let examples: Vec<String> = dups
+        .iter()
+        .take(3)
+        .map(|(what, at)| format!("{what} ({})", at.join(", ")))
+        .collect();
+    Some(format!(
+        "{} object{} defined more than once; each is checked once, as its last definition (what `kubectl apply` leaves): {}{}",
+        dups.len(),
+        if dups.len() == 1 { " is" } else { "s are" },
+        examples.join("; "),
+        if dups.len() > 3 { "; …" } else { "" }
+    ))
+}
+
+/// What the checks had to skip or merge, on stderr as `warning: …`.
+pub(crate) fn warnings(warnings: &[String]) {
+    for w in warnings {
+        output::warn(w);
+    }
+}
+
+/// `--kube-version` given in live mode.
+pub(crate) fn kube_version_ignored() {
+    output::warn("--kube-version is for -f; live mode uses the server's version");
+}
+
+/// A list the server refused, as the input error it is: what was not checked.
+pub(crate) fn refused(r: &super::gather::Refused) -> InputError {
+    let scope = match &r.namespace {
+        Some(n) => format!("namespace {n}"),
+        None => "all namespaces".into(),
+    };
+    InputError {
+        source: format!("cannot list {} in {scope}", r.what),
+        message: format!("{}; not checked: {}", r.why, feeds(&r.what)),
+    }
+}
+
+/// The rules a list feeds: what goes unchecked when it cannot be read.
+fn feeds(what: &str) -> &'static str {
+    match what {
+        "poddisruptionbudgets" => "pdb-missing, pdb-blocks-eviction, pdb-unhealthy-eviction, pdb-overlap, pdb-no-spread",
+        "horizontalpodautoscalers" => "hpa-replicas-set, and single-replica and rollout rounding at the HPA's minimum",
+        "services" | "endpointslices" => "prestop-missing, prestop-without-pause, prestop-pause-short, readiness-missing (who serves traffic)",
+        "pods" => "bare-pod (pods without a controller were not checked)",
+        _ => "every rule, for this kind",
+    }
+}
+
+/// The server's version could not be read: the version advised for instead.
+pub(crate) fn version_unread(why: &str, instead: super::KubeVersion) -> String {
+    format!("cannot read the server version ({why}); advising for Kubernetes {instead}")
+}
+
+/// An API the server does not serve: nothing there to check.
+pub(crate) fn not_served(what: &str) -> String {
+    format!("the server does not serve {what}; the checks that need them are skipped")
+}
+
+/// Nothing to check (stderr, so stdout stays empty).
+pub(crate) fn no_workloads(scope: &str) {
+    output::note(&format!("No workloads found in {scope}."));
+}
+
+/// Inputs that could not be used, on stderr as `error: SOURCE: MESSAGE` (after the findings of the
+/// good inputs, whatever the format).
+pub(crate) fn input_errors(errors: &[InputError]) {
+    for e in errors {
+        eprintln!("error: {}: {}", e.source, e.message);
+    }
+}
+
 /// `diagnose --explain RULE`.
-pub fn explain_rule(p: &Printer, r: &Rule) -> Result<()> {
+pub(crate) fn explain_rule(p: &Printer, r: &Rule) -> Result<()> {
     if p.is_machine() {
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct One<'a> {
-            api_version: &'static str,
-            kind: &'static str,
-            #[serde(flatten)]
-            rule: &'a Rule,
-        }
-        return p.data(&One {
-            api_version: API_VERSION,
-            kind: "DiagnoseRule",
-            rule: r,
-        });
+        return p.data(&OneRule::of(r));
     }
     p.line(&format!(
         "{} ({}, {})",

@@ -7,11 +7,11 @@
 
 use serde_json::{json, Value};
 
-use super::model::Origin;
-use super::render::DiagnoseReport;
+use super::model::DiagnoseReport;
 use super::rules::{Severity, RULES};
+use crate::source::Origin;
 
-pub const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
+pub(crate) const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 const INFO_URI: &str = "https://github.com/kubectl-graceful/kubectl-graceful";
 
 fn level(s: Severity) -> &'static str {
@@ -30,7 +30,7 @@ fn uri(file: &str) -> String {
 }
 
 /// The SARIF log for a report; `origins[i]` is where workload `i` was read.
-pub fn log(report: &DiagnoseReport, origins: &[Origin]) -> Value {
+pub(crate) fn log(report: &DiagnoseReport, origins: &[Origin]) -> Value {
     let rules: Vec<Value> = RULES
         .iter()
         .map(|r| {

@@ -12,11 +12,11 @@ use k8s_openapi::api::core::v1::{Container, ContainerPort, PodSpec, Service, Ser
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::context::Context;
-use super::model::Workload;
+use crate::workload::Workload;
 
 /// How requests reach a container.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Via {
+pub(crate) enum Via {
     /// Through these Services (names), which route to the pod's endpoints.
     Services(Vec<String>),
     /// On the node's own address: `hostPort` (or `hostNetwork`) ports, no Service in between.
@@ -25,7 +25,7 @@ pub enum Via {
 
 /// A container that takes requests, and how they reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Served {
+pub(crate) struct Served {
     pub container: String,
     pub via: Via,
     /// The container ports requests reach (a name the container defines, or a number).
@@ -61,7 +61,7 @@ const METRICS_SIDECARS: &[&str] = &[
 ];
 
 /// A helper container (proxy, shipper, agent) rather than the app.
-pub fn is_helper(c: &Container) -> bool {
+pub(crate) fn is_helper(c: &Container) -> bool {
     let img = c.image.as_deref().unwrap_or("").to_ascii_lowercase();
     let name = c.name.to_ascii_lowercase();
     SIDECARS.iter().any(|s| name.contains(s) || img.contains(s))
@@ -70,7 +70,7 @@ pub fn is_helper(c: &Container) -> bool {
 }
 
 /// A sidecar that only exposes metrics or a reload endpoint.
-pub fn is_metrics_sidecar(c: &Container) -> bool {
+pub(crate) fn is_metrics_sidecar(c: &Container) -> bool {
     let img = c.image.as_deref().unwrap_or("").to_ascii_lowercase();
     let name = c.name.to_ascii_lowercase();
     METRICS_SIDECARS
@@ -153,7 +153,7 @@ fn target_of<'a>(
 }
 
 /// The containers of a workload that take requests, each once, in pod-spec order.
-pub fn serving(w: &Workload, cx: &Context) -> Vec<Served> {
+pub(crate) fn serving(w: &Workload, cx: &Context) -> Vec<Served> {
     if !w.long_running() {
         return vec![];
     }

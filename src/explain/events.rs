@@ -29,7 +29,7 @@ pub struct EventRecord {
 
 impl EventRecord {
     /// The container an event is about: from `fieldPath`, else from the message's wording.
-    pub fn container(&self) -> Option<String> {
+    pub(crate) fn container(&self) -> Option<String> {
         if let Some(fp) = &self.field_path {
             if let (Some(open), Some(close)) = (fp.find('{'), fp.rfind('}')) {
                 if open < close {
@@ -57,104 +57,92 @@ impl EventRecord {
     }
 
     /// True when the event is about this container (or about no container in particular is false).
-    pub fn is_for_container(&self, name: &str) -> bool {
+    pub(crate) fn is_for_container(&self, name: &str) -> bool {
         self.container().as_deref() == Some(name)
     }
 
     /// The latest time the event is known to have happened.
-    pub fn when(&self) -> Option<Timestamp> {
+    pub(crate) fn when(&self) -> Option<Timestamp> {
         self.last.or(self.first)
     }
 
-    pub fn from_core(e: &CoreEvent) -> EventRecord {
-        let first = e
-            .first_timestamp
-            .as_ref()
-            .map(|t| t.0)
-            .or_else(|| e.event_time.as_ref().map(|t| t.0));
-        let last = e
-            .series
-            .as_ref()
-            .and_then(|s| s.last_observed_time.as_ref().map(|t| t.0))
-            .or_else(|| e.last_timestamp.as_ref().map(|t| t.0))
-            .or(first);
-        let count = e
-            .series
-            .as_ref()
-            .and_then(|s| s.count)
-            .or(e.count)
-            .unwrap_or(1)
-            .max(1);
-        let (kind, name, ns, uid, fp) = reference(Some(&e.involved_object));
-        EventRecord {
-            type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
-            reason: e.reason.clone().unwrap_or_default(),
-            message: e.message.clone().unwrap_or_default().trim().to_string(),
-            count,
-            first,
-            last,
-            object_kind: kind,
-            object_name: name,
-            object_namespace: ns,
-            object_uid: uid,
-            field_path: fp,
-        }
+    pub(crate) fn from_core(e: &CoreEvent) -> EventRecord {
+        let series = e.series.as_ref();
+        record(
+            Said {
+                type_: e.type_.as_deref(),
+                reason: e.reason.as_deref(),
+                message: e.message.as_deref(),
+            },
+            Times {
+                first: e.first_timestamp.as_ref().map(|t| t.0),
+                event_time: e.event_time.as_ref().map(|t| t.0),
+                series_last: series.and_then(|s| s.last_observed_time.as_ref().map(|t| t.0)),
+                last: e.last_timestamp.as_ref().map(|t| t.0),
+                series_count: series.and_then(|s| s.count),
+                count: e.count,
+            },
+            Some(&e.involved_object),
+        )
     }
 
-    pub fn from_new(e: &NewEvent) -> EventRecord {
-        let first = e
-            .deprecated_first_timestamp
-            .as_ref()
-            .map(|t| t.0)
-            .or_else(|| e.event_time.as_ref().map(|t| t.0));
-        let last = e
-            .series
-            .as_ref()
-            .map(|s| s.last_observed_time.0)
-            .or_else(|| e.deprecated_last_timestamp.as_ref().map(|t| t.0))
-            .or(first);
-        let count = e
-            .series
-            .as_ref()
-            .map(|s| s.count)
-            .or(e.deprecated_count)
-            .unwrap_or(1)
-            .max(1);
-        let (kind, name, ns, uid, fp) = reference(e.regarding.as_ref());
-        EventRecord {
-            type_: e.type_.clone().unwrap_or_else(|| "Normal".into()),
-            reason: e.reason.clone().unwrap_or_default(),
-            message: e.note.clone().unwrap_or_default().trim().to_string(),
-            count,
-            first,
-            last,
-            object_kind: kind,
-            object_name: name,
-            object_namespace: ns,
-            object_uid: uid,
-            field_path: fp,
-        }
+    pub(crate) fn from_new(e: &NewEvent) -> EventRecord {
+        let series = e.series.as_ref();
+        record(
+            Said {
+                type_: e.type_.as_deref(),
+                reason: e.reason.as_deref(),
+                message: e.note.as_deref(),
+            },
+            Times {
+                first: e.deprecated_first_timestamp.as_ref().map(|t| t.0),
+                event_time: e.event_time.as_ref().map(|t| t.0),
+                series_last: series.map(|s| s.last_observed_time.0),
+                last: e.deprecated_last_timestamp.as_ref().map(|t| t.0),
+                series_count: series.map(|s| s.count),
+                count: e.deprecated_count,
+            },
+            e.regarding.as_ref(),
+        )
     }
 }
 
-type RefParts = (
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
+/// What an event says, from either API (events.k8s.io calls the message `note`).
+struct Said<'a> {
+    type_: Option<&'a str>,
+    reason: Option<&'a str>,
+    message: Option<&'a str>,
+}
 
-fn reference(r: Option<&ObjectReference>) -> RefParts {
-    match r {
-        Some(r) => (
-            r.kind.clone().unwrap_or_default(),
-            r.name.clone().unwrap_or_default(),
-            r.namespace.clone(),
-            r.uid.clone().filter(|u| !u.is_empty()),
-            r.field_path.clone().filter(|f| !f.is_empty()),
-        ),
-        None => (String::new(), String::new(), None, None, None),
+/// When an event happened and how often, as either API records it (events.k8s.io's `deprecated*`
+/// fields are core/v1's first/last timestamp and count).
+struct Times {
+    first: Option<Timestamp>,
+    event_time: Option<Timestamp>,
+    series_last: Option<Timestamp>,
+    last: Option<Timestamp>,
+    series_count: Option<i32>,
+    count: Option<i32>,
+}
+
+/// One record from what either API's event says, when, and what it is about. First: the first
+/// timestamp, else the event time; last: the series' last observation, else the last timestamp, else
+/// the first; the count: the series', else the event's, at least 1.
+fn record(said: Said, t: Times, about: Option<&ObjectReference>) -> EventRecord {
+    let first = t.first.or(t.event_time);
+    let about = about.cloned().unwrap_or_default();
+    EventRecord {
+        type_: said.type_.unwrap_or("Normal").to_string(),
+        reason: said.reason.unwrap_or_default().to_string(),
+        message: said.message.unwrap_or_default().trim().to_string(),
+        count: t.series_count.or(t.count).unwrap_or(1).max(1),
+        first,
+        last: t.series_last.or(t.last).or(first),
+        object_kind: about.kind.unwrap_or_default(),
+        object_name: about.name.unwrap_or_default(),
+        object_namespace: about.namespace,
+        object_uid: about.uid.filter(|u| !u.is_empty()),
+        field_path: about.field_path.filter(|f| !f.is_empty()),
     }
 }
 
@@ -163,7 +151,7 @@ fn reference(r: Option<&ObjectReference>) -> RefParts {
 /// name for events that carry no uid. Building it is linear in the events; each lookup is linear in
 /// the events of that pod, so explaining N pods among M events costs O(N + M), not O(N × M).
 #[derive(Debug, Default)]
-pub struct EventIndex {
+pub(crate) struct EventIndex {
     events: Vec<EventRecord>,
     /// Positions of pod events that carry a uid, by uid.
     by_uid: HashMap<String, Vec<usize>>,
@@ -177,7 +165,8 @@ thread_local! {
 }
 
 /// How many events this thread has indexed or examined so far (see [`EventIndex`]).
-pub fn work_on_this_thread() -> usize {
+#[cfg(test)]
+pub(crate) fn work_on_this_thread() -> usize {
     WORK.with(Cell::get)
 }
 
@@ -186,7 +175,7 @@ fn count_work(n: usize) {
 }
 
 impl EventIndex {
-    pub fn new(events: Vec<EventRecord>) -> EventIndex {
+    pub(crate) fn new(events: Vec<EventRecord>) -> EventIndex {
         let mut by_uid: HashMap<String, Vec<usize>> = HashMap::new();
         let mut by_name: HashMap<(String, String), Vec<usize>> = HashMap::new();
         for (i, e) in events.iter().enumerate() {
@@ -210,17 +199,9 @@ impl EventIndex {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.events.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.events.len()
-    }
-
     /// The events about one pod (by uid when the event carries it, else by namespace and name), in
     /// time order, and whether events of an earlier pod with the same name were left out.
-    pub fn for_pod(
+    pub(crate) fn for_pod(
         &self,
         namespace: &str,
         name: &str,
@@ -263,7 +244,8 @@ impl EventIndex {
 
 /// Keeps the events about one pod from a list (see [`EventIndex::for_pod`]); for a single pod the
 /// index costs what one scan costs.
-pub fn for_pod(
+#[cfg(test)]
+pub(crate) fn for_pod(
     events: &[EventRecord],
     namespace: &str,
     name: &str,
@@ -273,7 +255,7 @@ pub fn for_pod(
 }
 
 /// Sorts events by time; events without a time keep their relative order at the end.
-pub fn sort(events: &mut [EventRecord]) {
+pub(crate) fn sort(events: &mut [EventRecord]) {
     events.sort_by(|a, b| match (a.when(), b.when()) {
         (Some(x), Some(y)) => x.cmp(&y),
         (Some(_), None) => std::cmp::Ordering::Less,

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 /// The name of the signal behind an exit code of 128+N (or of a runtime-reported signal number).
-pub fn signal_name(n: i32) -> Option<String> {
+pub(crate) fn signal_name(n: i32) -> Option<String> {
     let name = match n {
         1 => "SIGHUP",
         2 => "SIGINT",
@@ -32,7 +32,7 @@ pub fn signal_name(n: i32) -> Option<String> {
 }
 
 /// The signal of a termination: the runtime's `signal` when set, else derived from an exit code 129..=192.
-pub fn exit_signal(exit_code: i32, signal: Option<i32>) -> Option<String> {
+pub(crate) fn exit_signal(exit_code: i32, signal: Option<i32>) -> Option<String> {
     match signal {
         Some(s) if s > 0 => signal_name(s),
         _ if (129..=192).contains(&exit_code) => signal_name(exit_code - 128),
@@ -41,7 +41,7 @@ pub fn exit_signal(exit_code: i32, signal: Option<i32>) -> Option<String> {
 }
 
 /// `2m13s`, `1h4m`, `45s`, `3d2h`.
-pub fn human_secs(secs: i64) -> String {
+pub(crate) fn human_secs(secs: i64) -> String {
     let neg = secs < 0;
     let s = secs.unsigned_abs();
     let (d, h, m, sec) = (s / 86400, (s % 86400) / 3600, (s % 3600) / 60, s % 60);
@@ -65,18 +65,14 @@ pub fn human_secs(secs: i64) -> String {
     }
 }
 
-pub fn secs_between(a: Timestamp, b: Timestamp) -> i64 {
-    b.as_second() - a.as_second()
-}
-
-pub fn fmt_time(t: Timestamp) -> String {
+pub(crate) fn fmt_time(t: Timestamp) -> String {
     Timestamp::from_second(t.as_second())
         .map(|t| t.to_string())
         .unwrap_or_else(|_| t.to_string())
 }
 
 /// Parses a Kubernetes quantity (`256Mi`, `1.5Gi`, `500m`, `1e3`) into a number of base units.
-pub fn parse_quantity(q: &str) -> Option<f64> {
+pub(crate) fn parse_quantity(q: &str) -> Option<f64> {
     let q = q.trim();
     let split = q
         .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
@@ -108,7 +104,7 @@ pub fn parse_quantity(q: &str) -> Option<f64> {
 
 /// What a container's spec says, for init, app and ephemeral containers alike.
 #[derive(Debug, Clone, Default)]
-pub struct SpecFacts {
+pub(crate) struct SpecFacts {
     pub command: Vec<String>,
     pub args: Vec<String>,
     pub liveness: Option<Probe>,
@@ -124,7 +120,7 @@ pub struct SpecFacts {
 }
 
 impl SpecFacts {
-    pub fn from_container(c: &Container) -> Self {
+    pub(crate) fn from_container(c: &Container) -> Self {
         SpecFacts {
             command: c.command.clone().unwrap_or_default(),
             args: c.args.clone().unwrap_or_default(),
@@ -140,7 +136,7 @@ impl SpecFacts {
         }
     }
 
-    pub fn from_ephemeral(c: &EphemeralContainer) -> Self {
+    pub(crate) fn from_ephemeral(c: &EphemeralContainer) -> Self {
         SpecFacts {
             command: c.command.clone().unwrap_or_default(),
             args: c.args.clone().unwrap_or_default(),
@@ -157,7 +153,7 @@ impl SpecFacts {
     }
 
     /// Finds the spec of a container by name in any of the pod's container lists.
-    pub fn find(pod: &Pod, name: &str) -> Option<SpecFacts> {
+    pub(crate) fn find(pod: &Pod, name: &str) -> Option<SpecFacts> {
         let spec = pod.spec.as_ref()?;
         spec.containers
             .iter()
@@ -183,21 +179,21 @@ impl SpecFacts {
         m.get(key).map(|q| q.0.clone())
     }
 
-    pub fn memory_limit(&self) -> Option<String> {
+    pub(crate) fn memory_limit(&self) -> Option<String> {
         self.resource("limits", "memory")
     }
 
-    pub fn memory_request(&self) -> Option<String> {
+    pub(crate) fn memory_request(&self) -> Option<String> {
         self.resource("requests", "memory")
     }
 
     /// `File` unless set.
-    pub fn message_policy(&self) -> &str {
+    pub(crate) fn message_policy(&self) -> &str {
         self.termination_message_policy.as_deref().unwrap_or("File")
     }
 
     /// The full command line as written (command + args).
-    pub fn command_line(&self) -> String {
+    pub(crate) fn command_line(&self) -> String {
         self.command
             .iter()
             .chain(self.args.iter())
@@ -208,7 +204,7 @@ impl SpecFacts {
 
     /// True when PID 1 is a shell running a script that does not `exec` the app: the shell does not
     /// forward SIGTERM. None when the spec does not say (the image's entry point is used).
-    pub fn shell_without_exec(&self) -> Option<bool> {
+    pub(crate) fn shell_without_exec(&self) -> Option<bool> {
         let argv: Vec<String> = self
             .command
             .iter()
@@ -222,17 +218,17 @@ impl SpecFacts {
     }
 
     /// How long the preStop hook is expected to take, when the spec says (a sleep action or `sleep N`).
-    pub fn pre_stop_seconds(&self) -> Option<i64> {
+    pub(crate) fn pre_stop_seconds(&self) -> Option<i64> {
         crate::podspec::prestop_handler(self.pre_stop.as_ref()?).pause
     }
 
-    pub fn pre_stop_text(&self) -> Option<String> {
+    pub(crate) fn pre_stop_text(&self) -> Option<String> {
         self.pre_stop.as_ref().map(handler_text)
     }
 }
 
 /// `exec [sh -c sleep 20]`, `httpGet :8080/drain`, `sleep 20s`.
-pub fn handler_text(h: &LifecycleHandler) -> String {
+pub(crate) fn handler_text(h: &LifecycleHandler) -> String {
     if let Some(s) = &h.sleep {
         return format!("sleep {}s", s.seconds);
     }
@@ -260,7 +256,7 @@ fn port_text(p: &IntOrString) -> String {
 }
 
 /// `httpGet :8080/healthz every 10s, timeout 1s, 3 failures to act`.
-pub fn probe_text(p: &Probe) -> String {
+pub(crate) fn probe_text(p: &Probe) -> String {
     let handler = if let Some(g) = &p.http_get {
         format!(
             "httpGet :{}{}",
@@ -289,12 +285,12 @@ pub fn probe_text(p: &Probe) -> String {
 }
 
 /// True when two probes check the same thing the same way (a liveness probe copied from readiness).
-pub fn same_probe(a: &Probe, b: &Probe) -> bool {
+pub(crate) fn same_probe(a: &Probe, b: &Probe) -> bool {
     a.http_get == b.http_get && a.tcp_socket == b.tcp_socket && a.exec == b.exec && a.grpc == b.grpc
 }
 
 /// Lines of a log tail that look like the error (last `max` of them).
-pub fn error_lines(lines: &[String], max: usize) -> Vec<String> {
+pub(crate) fn error_lines(lines: &[String], max: usize) -> Vec<String> {
     const MARKERS: &[&str] = &[
         "error",
         "exception",

@@ -39,7 +39,7 @@ impl Default for ExplainOptions {
 }
 
 /// Everything read about one pod, ready for the analysis.
-pub struct Gathered {
+pub(crate) struct Gathered {
     pub pod: Pod,
     pub events: Arc<EventIndex>,
     pub logs: Logs,
@@ -48,7 +48,7 @@ pub struct Gathered {
 
 /// Events read for one pod or a whole namespace, indexed once; cheap to clone (shared).
 #[derive(Clone)]
-pub struct FetchedEvents {
+pub(crate) struct FetchedEvents {
     pub index: Arc<EventIndex>,
     pub source: EventSource,
     pub unread: Option<Unread>,
@@ -56,10 +56,10 @@ pub struct FetchedEvents {
 
 /// One read of a namespace's events, shared by every pod of that namespace in a sweep; it runs
 /// alongside the pods' own reads.
-pub type SharedEvents<'a> = Shared<BoxFuture<'a, FetchedEvents>>;
+pub(crate) type SharedEvents<'a> = Shared<BoxFuture<'a, FetchedEvents>>;
 
 /// The shared read of all events in `ns`.
-pub fn shared_events<'a>(kube: &'a Kube, ns: String) -> SharedEvents<'a> {
+pub(crate) fn shared_events<'a>(kube: &'a Kube, ns: String) -> SharedEvents<'a> {
     async move { read_events(kube, &ns, None).await }
         .boxed()
         .shared()
@@ -67,7 +67,7 @@ pub fn shared_events<'a>(kube: &'a Kube, ns: String) -> SharedEvents<'a> {
 
 /// GETs a pod while its events are listed (the events keep loading after the pod arrives, so the
 /// rest of the reads need not wait for them). A missing pod is the foundation's NotFound error (exit 2).
-pub async fn pod_and_events<'a>(
+pub(crate) async fn pod_and_events<'a>(
     kube: &'a Kube,
     ns: &'a str,
     name: &'a str,
@@ -86,7 +86,7 @@ pub async fn pod_and_events<'a>(
 
 /// Reads what the analysis of `pod` needs besides its events (log tails, node, owner, claims), all
 /// at once; `events` are the pod's, or its namespace's, already read or being read.
-pub async fn gather<'a>(
+pub(crate) async fn gather<'a>(
     kube: &'a Kube,
     pod: Pod,
     opts: &ExplainOptions,
@@ -124,7 +124,7 @@ pub async fn gather<'a>(
 }
 
 /// The pod's namespace (the connection's when it has none) and name.
-pub fn namespace_and_name(kube: &Kube, pod: &Pod) -> (String, String) {
+pub(crate) fn namespace_and_name(kube: &Kube, pod: &Pod) -> (String, String) {
     (
         pod.metadata
             .namespace
@@ -134,18 +134,17 @@ pub fn namespace_and_name(kube: &Kube, pod: &Pod) -> (String, String) {
     )
 }
 
-fn unread(section: &str, e: &Error, hint: Option<&str>) -> Unread {
+fn unread(section: &str, e: &Error) -> Unread {
     Unread {
         section: section.to_string(),
         forbidden: e.is_forbidden(),
         error: e.to_string().lines().next().unwrap_or_default().to_string(),
-        hint: hint.map(str::to_string),
     }
 }
 
 /// Events about the pod (or, with `name` None, about everything in the namespace): core/v1 first;
 /// events.k8s.io/v1 when core/v1 is forbidden or empty.
-pub async fn read_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedEvents {
+pub(crate) async fn read_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedEvents {
     let done = |records: Vec<EventRecord>| FetchedEvents {
         index: Arc::new(EventIndex::new(records)),
         source: EventSource::Read,
@@ -182,7 +181,7 @@ pub async fn read_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedEv
         (Some(e), Err(_)) => FetchedEvents {
             index: Arc::new(EventIndex::default()),
             source: EventSource::Unreadable,
-            unread: Some(unread("events", &e, None)),
+            unread: Some(unread("events", &e)),
         },
         _ => done(Vec::new()),
     }
@@ -190,7 +189,7 @@ pub async fn read_events(kube: &Kube, ns: &str, name: Option<&str>) -> FetchedEv
 
 /// Which log each container needs: the previous instance's after a restart, the current one's
 /// when it terminated and was not restarted.
-pub fn log_requests(pod: &Pod, opts: &ExplainOptions) -> Vec<(String, bool)> {
+pub(crate) fn log_requests(pod: &Pod, opts: &ExplainOptions) -> Vec<(String, bool)> {
     let Some(st) = pod.status.as_ref() else {
         return Vec::new();
     };
@@ -260,15 +259,11 @@ async fn fetch_logs(
             }
             Err(e) if e.is_forbidden() => {
                 if !forbidden {
-                    failed.push(unread(
-                        "logs",
-                        &e,
-                        Some("run with a user allowed to get pods/log to see the log tails"),
-                    ));
+                    failed.push(unread("logs", &e));
                 }
                 forbidden = true;
             }
-            Err(e) => failed.push(unread(&format!("logs of container {c}"), &e, None)),
+            Err(e) => failed.push(unread(&format!("logs of container {c}"), &e)),
         }
     }
     (logs, failed)
@@ -352,12 +347,12 @@ async fn fetch_node(kube: &Kube, pod: &Pod) -> (Option<NodeFacts>, Option<Unread
         Ok(n) => (Some(NodeFacts::from_node(&n)), None),
         Err(e) if e.is_not_found() => (Some(NodeFacts::missing(&node)), None),
         // Reading nodes is a cluster-scoped permission many users lack: say so quietly.
-        Err(e) => (None, Some(unread(&format!("node {node}"), &e, None))),
+        Err(e) => (None, Some(unread(&format!("node {node}"), &e))),
     }
 }
 
 async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, Option<Unread>) {
-    let Some(owner) = crate::meta::controller_of(&pod.metadata) else {
+    let Some(owner) = crate::workload::owner::controller_of(&pod.metadata) else {
         return (None, None);
     };
     let facts = OwnerFacts {
@@ -385,13 +380,13 @@ async fn fetch_owner(kube: &Kube, pod: &Pod, ns: &str) -> (Option<OwnerFacts>, O
         Err(e) if e.is_not_found() => (Some(facts), None),
         Err(e) => (
             Some(facts),
-            Some(unread(&format!("job {}", owner.name), &e, None)),
+            Some(unread(&format!("job {}", owner.name), &e)),
         ),
     }
 }
 
 /// The claims of a pod that waits on volumes: unschedulable for a claim, or not started yet.
-pub fn claims_matter(pod: &Pod) -> Vec<String> {
+pub(crate) fn claims_matter(pod: &Pod) -> Vec<String> {
     let claims = ClaimFacts::names_in(pod);
     let st = pod.status.as_ref();
     let pending = st.and_then(|s| s.phase.as_deref()) == Some("Pending");
@@ -435,7 +430,7 @@ async fn fetch_claims(kube: &Kube, pod: &Pod, ns: &str) -> (Vec<ClaimFacts>, Vec
         match r {
             Ok(c) => facts.push(ClaimFacts::from_claim(&c)),
             Err(e) if e.is_not_found() => facts.push(ClaimFacts::missing(n)),
-            Err(e) => failed.push(unread(&format!("claim {n}"), &e, None)),
+            Err(e) => failed.push(unread(&format!("claim {n}"), &e)),
         }
     }
     (facts, failed)

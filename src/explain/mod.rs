@@ -8,9 +8,8 @@
 //! many pods stays linear.
 //!
 //! Reusable entry points (for `restart`): [`explain_pod`] (GET + explain one pod),
-//! [`explain_pod_object`] (a pod already listed), [`explain_many`] (many pods, worst first) and
-//! [`render_pod_report`] (the human block for one [`PodReport`]); `PodReport::has_findings()` tells
-//! whether it explains a failure.
+//! [`explain_many`] (many pods, worst first) and [`render_pod_report`] (the human block for one
+//! [`PodReport`]); `PodReport::has_findings()` tells whether it explains a failure.
 //!
 //! ## Cause ids (`verdict.cause` in `-o json|yaml`)
 //! `oom-killed`, `node-oom`, `grace-period-exceeded`, `liveness-probe`, `readiness-probe`,
@@ -23,12 +22,13 @@
 
 pub mod analyse;
 pub mod events;
-pub mod facts;
+pub(crate) mod facts;
 pub mod gather;
 pub mod model;
 pub mod offline;
-pub mod render;
-pub mod targets;
+pub(crate) mod options;
+pub(crate) mod render;
+pub(crate) mod targets;
 
 use std::collections::BTreeMap;
 
@@ -36,106 +36,63 @@ use futures::stream::{self, StreamExt};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 
-use crate::cli::{ExplainArgs, GlobalArgs};
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
-use crate::output::{Printer, Style};
-use crate::selector::Selector;
-use crate::settings::OutputSettings;
-use crate::target::{Kind, Target};
+use crate::output::Printer;
+use crate::target::Kind;
 
-pub use analyse::{analyse, analyse_indexed, Extra, Logs};
+pub(crate) use analyse::analyse_indexed;
+pub use analyse::{analyse, Extra, Logs};
 pub use gather::ExplainOptions;
 pub use model::{ExplainReport, PodReport};
-pub use render::render_pod_report;
-
-/// The target kinds `explain` accepts (a bare name is a pod: [`Kind::Pod`] must stay first).
-pub const KINDS: &[Kind] = &[
-    Kind::Pod,
-    Kind::Deployment,
-    Kind::StatefulSet,
-    Kind::DaemonSet,
-    Kind::ReplicaSet,
-    Kind::Job,
-];
+pub(crate) use options::{Options, KINDS};
+pub(crate) use render::render_pod_report;
 
 /// How many pods are explained at once when a target has many.
 const PARALLEL: usize = 8;
 
-/// The reports, the line to print when there are none, and the named targets that do not exist.
-type Reports = (Vec<PodReport>, Option<String>, Vec<Error>);
+/// What a run found: the reports, the line to print when there are none, the named targets that do not
+/// exist, and warnings about the targets (a workload without pods).
+#[derive(Debug, Default)]
+pub(crate) struct Reports {
+    pub reports: Vec<PodReport>,
+    pub empty_msg: Option<String>,
+    pub missing: Vec<Error>,
+    pub warnings: Vec<String>,
+}
 
 /// From this many unhealthy pods in one namespace, its events are read in one list.
 const PREFETCH_EVENTS_FROM: usize = 4;
 
-pub async fn run(args: ExplainArgs, global: &GlobalArgs) -> Result<Exit> {
-    let printer = Printer::new(OutputSettings::new(args.output, global.no_color));
-    // kubectl's convention: --tail -1 means every line.
-    let tail = match args.tail {
-        -1 => None,
-        n if n < 0 => {
-            return Err(Error::usage(format!(
-                "--tail {n}: give a number of lines, or -1 for all of them"
-            )))
-        }
-        n => Some(u32::try_from(n).unwrap_or(u32::MAX)),
-    };
-    let opts = ExplainOptions {
-        container: args.container.clone(),
-        tail,
-        logs: !args.no_logs,
-    };
-    let selector = args.selector.as_deref().map(Selector::parse).transpose()?;
-    let targets: Vec<Target> = args
-        .targets
-        .iter()
-        .map(|t| Target::parse(t, Some(Kind::Pod), KINDS))
-        .collect::<Result<_>>()?;
-    if !targets.is_empty() && selector.is_some() {
-        return Err(Error::usage("name targets or use -l/--selector, not both"));
-    }
-    if args.all_namespaces && !targets.is_empty() {
-        return Err(Error::usage(
-            "-A/--all-namespaces cannot be used with named targets: name the namespace with -n",
-        ));
-    }
-
-    let (reports, empty_msg, missing) = match &args.filename {
+pub(crate) async fn run(o: Options) -> Result<Exit> {
+    let printer = Printer::new(o.output);
+    let selector = o.selector.as_ref().map(|(s, _)| s);
+    let Reports {
+        reports,
+        empty_msg,
+        missing,
+        warnings,
+    } = match &o.filename {
         Some(path) => {
             let (text, shown) = read_input(path)?;
-            offline::reports(&text, &shown, &targets, selector.as_ref(), &opts)?
+            offline::reports(&text, &shown, &o.targets, selector, &o.explain)?
         }
         None => {
-            let kube = crate::connect(global).await?;
-            live_reports(&kube, &args, &targets, selector.as_ref(), &opts).await?
+            let kube = o.global.connect().await?;
+            live_reports(&kube, &o).await?
         }
     };
-    print(&printer, &reports, empty_msg.as_deref())?;
+    render::warnings(&warnings);
+    render::reports(&printer, &reports, empty_msg.as_deref())?;
     if !missing.is_empty() {
-        for e in &missing {
-            crate::report(e);
-        }
+        render::errors(&missing);
         return Ok(Exit::Error);
     }
     // Never green on what could not be checked: an unexplained pod whose reads failed is exit 2.
-    let unchecked: Vec<String> = reports
-        .iter()
-        .filter(|r| !r.unchecked.is_empty())
-        .map(|r| {
-            format!(
-                "pod {}/{} ({})",
-                r.namespace,
-                r.name,
-                r.unchecked.join(", ")
-            )
-        })
-        .collect();
+    let unchecked: Vec<&PodReport> = reports.iter().filter(|r| !r.unchecked.is_empty()).collect();
     if !unchecked.is_empty() {
-        crate::report(&Error::other(
-            format!("check {}", unchecked.join("; ")),
-            "what it needs could not be read (see the notes); run with a user allowed to read it",
-        ));
+        render::unchecked(&unchecked);
         return Ok(Exit::Error);
     }
     Ok(if reports.iter().any(|r| r.has_findings()) {
@@ -151,33 +108,8 @@ fn read_input(path: &std::path::Path) -> Result<(String, String)> {
     Ok((text, shown))
 }
 
-fn print(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<()> {
-    if p.is_machine() {
-        return p.data(&ExplainReport::new(reports.to_vec()));
-    }
-    if reports.is_empty() {
-        if let Some(m) = empty_msg {
-            p.line(&p.paint(m, Style::Ok))?;
-        }
-        return Ok(());
-    }
-    let mut first = true;
-    for r in reports {
-        if !first && !r.healthy {
-            p.line("")?;
-        }
-        first = false;
-        p.print(&render_pod_report(p, r))?;
-    }
-    if let Some(s) = render::render_summary(reports) {
-        p.line("")?;
-        p.line(&p.paint(&s, Style::Bold))?;
-    }
-    Ok(())
-}
-
 /// Worst first: failures, then warnings, then healthy pods; more restarts first.
-pub fn sort_worst_first(reports: &mut [PodReport]) {
+pub(crate) fn sort_worst_first(reports: &mut [PodReport]) {
     reports.sort_by_key(|r| {
         (
             r.healthy,
@@ -190,7 +122,7 @@ pub fn sort_worst_first(reports: &mut [PodReport]) {
 }
 
 /// The report from the pod object alone (no API calls): enough to tell a healthy pod.
-pub fn quick_report(pod: &Pod, opts: &ExplainOptions) -> PodReport {
+pub(crate) fn quick_report(pod: &Pod, opts: &ExplainOptions) -> PodReport {
     let extra = Extra {
         container: opts.container.clone(),
         ..Default::default()
@@ -205,7 +137,7 @@ fn looks_healthy(pod: &Pod, opts: &ExplainOptions) -> bool {
 
 /// GETs a pod (and its events, in parallel) and explains it. A missing pod is the foundation's
 /// NotFound error (exit 2); a healthy one needs nothing more.
-pub async fn explain_pod(
+pub(crate) async fn explain_pod(
     kube: &Kube,
     ns: &str,
     name: &str,
@@ -221,38 +153,25 @@ pub async fn explain_pod(
     Ok(analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra))
 }
 
-/// Explains a pod already in hand (from a list): reads its events, logs, node and owner concurrently.
-pub async fn explain_pod_object(kube: &Kube, pod: Pod, opts: &ExplainOptions) -> PodReport {
-    let (ns, name) = gather::namespace_and_name(kube, &pod);
-    let events = gather::read_events(kube, &ns, Some(&name));
-    let g = gather::gather(kube, pod, opts, events).await;
-    analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra)
-}
-
-async fn live_reports(
-    kube: &Kube,
-    args: &ExplainArgs,
-    targets: &[Target],
-    selector: Option<&Selector>,
-    opts: &ExplainOptions,
-) -> Result<Reports> {
+async fn live_reports(kube: &Kube, o: &Options) -> Result<Reports> {
     let ns = kube.namespace.clone();
-    let where_ = if args.all_namespaces {
+    let opts = &o.explain;
+    let where_ = if o.all_namespaces {
         "all namespaces".to_string()
     } else {
         format!("namespace {ns}")
     };
-    if targets.is_empty() {
-        let lp = match (selector, &args.selector) {
-            (Some(_), Some(s)) => ListParams::default().labels(s),
-            _ => ListParams::default(),
+    if o.targets.is_empty() {
+        let lp = match &o.selector {
+            Some((_, s)) => ListParams::default().labels(s),
+            None => ListParams::default(),
         };
-        let api: Api<Pod> = if args.all_namespaces {
+        let api: Api<Pod> = if o.all_namespaces {
             Api::all(kube.client.clone())
         } else {
             Api::namespaced(kube.client.clone(), &ns)
         };
-        let ns_opt = (!args.all_namespaces).then_some(ns.as_str());
+        let ns_opt = (!o.all_namespaces).then_some(ns.as_str());
         let pods = kube
             .call("list", "pods", ns_opt, api.list(&lp))
             .await?
@@ -260,52 +179,58 @@ async fn live_reports(
         targets::check_container_in(&pods, opts, &format!("any pod in {where_}"))?;
         let total = pods.len();
         // With -l every matching pod is reported (healthy ones in one line); without, only the unhealthy.
-        let only_unhealthy = selector.is_none();
+        let only_unhealthy = o.selector.is_none();
         let reports = explain_many(kube, pods, opts, only_unhealthy).await;
         let msg = if total == 0 {
-            match &args.selector {
-                Some(s) => format!("no pods match {s} in {where_}"),
+            match &o.selector {
+                Some((_, s)) => format!("no pods match {s} in {where_}"),
                 None => format!("no pods in {where_}"),
             }
         } else {
             format!("all {total} pods in {where_} are healthy")
         };
-        return Ok((reports, Some(msg), Vec::new()));
+        return Ok(Reports {
+            reports,
+            empty_msg: Some(msg),
+            ..Default::default()
+        });
     }
     // Named targets are explained concurrently; a missing one does not hide the others.
-    let results = futures::future::join_all(targets.iter().map(|t| {
+    let results = futures::future::join_all(o.targets.iter().map(|t| {
         let ns = ns.clone();
         async move {
             if t.kind == Kind::Pod {
-                return explain_pod(kube, &ns, &t.name, opts).await.map(|r| vec![r]);
+                let r = explain_pod(kube, &ns, &t.name, opts).await?;
+                return Ok::<_, Error>((vec![r], None));
             }
             let pods = targets::workload_pods(kube, &ns, t).await?;
-            if pods.is_empty() {
-                crate::output::warn(&format!("{} {} has no pods", t.kind.lower(), t.name));
-            }
-            targets::check_container_in(&pods, opts, &format!("{} {}", t.kind.lower(), t.name))?;
-            Ok(explain_many(kube, pods, opts, false).await)
+            let what = format!("{} {}", t.kind.lower(), t.name);
+            let warning = pods.is_empty().then(|| format!("{what} has no pods"));
+            targets::check_container_in(&pods, opts, &what)?;
+            Ok((explain_many(kube, pods, opts, false).await, warning))
         }
     }))
     .await;
-    let mut all = Vec::new();
-    let mut missing = Vec::new();
+    let mut out = Reports::default();
     for r in results {
         match r {
-            Ok(reports) => all.extend(reports),
-            Err(e) if e.is_not_found() => missing.push(e),
+            Ok((reports, warning)) => {
+                out.reports.extend(reports);
+                out.warnings.extend(warning);
+            }
+            Err(e) if e.is_not_found() => out.missing.push(e),
             Err(e) => return Err(e),
         }
     }
-    if all.is_empty() && !missing.is_empty() {
-        return Err(missing.remove(0));
+    if out.reports.is_empty() && !out.missing.is_empty() {
+        return Err(out.missing.remove(0));
     }
-    Ok((all, None, missing))
+    Ok(out)
 }
 
 /// Explains many pods concurrently (healthy-looking ones without any API call), worst first;
 /// with `only_unhealthy`, healthy pods are left out. For callers such as `restart`.
-pub async fn explain_many(
+pub(crate) async fn explain_many(
     kube: &Kube,
     pods: Vec<Pod>,
     opts: &ExplainOptions,

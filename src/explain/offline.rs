@@ -1,11 +1,11 @@
 //! Offline input: what `kubectl get pod NAME -o yaml` or `kubectl get pod,events -o yaml` printed
-//! (multi-document YAML, JSON, or a `List`), read into pods and normalised events; Nodes, Jobs and
-//! PersistentVolumeClaims in the same input give the facts a live run would read.
+//! (multi-document YAML, JSON, or a `List`, read by the shared loader [`crate::source`]), turned into
+//! pods and normalised events; Nodes, Jobs and PersistentVolumeClaims in the same input give the facts a
+//! live run would read.
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event as CoreEvent, Node, PersistentVolumeClaim, Pod};
 use k8s_openapi::api::events::v1::Event as NewEvent;
-use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::selector::Selector;
@@ -18,6 +18,7 @@ use super::events::{EventIndex, EventRecord};
 use super::gather::ExplainOptions;
 use super::model::PodReport;
 use super::targets;
+use super::Reports;
 
 /// The objects found in a file.
 #[derive(Debug, Default)]
@@ -33,28 +34,31 @@ pub struct Loaded {
     pub skipped: Vec<String>,
 }
 
-/// Parses YAML or JSON text. Malformed input is an [`Error::input`] naming the position.
+/// Reads YAML or JSON text through the shared manifest loader ([`crate::source::each_object`]). The
+/// first object that cannot be used stops the reading: an [`Error::input`] at its `file:line[:column]`.
 pub fn parse(text: &str, path: &str) -> Result<Loaded> {
     let mut loaded = Loaded::default();
-    for (i, doc) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value = serde_yaml::Value::deserialize(doc).map_err(|e| {
-            let at = e
-                .location()
-                .map(|l| format!("line {} column {}: ", l.line(), l.column()))
-                .unwrap_or_default();
-            Error::input(path, format!("not valid YAML/JSON: {at}{e}"))
-        })?;
-        if value.is_null() {
-            continue;
+    let mut failed: Option<Error> = None;
+    crate::source::each_object(path, text, |o| {
+        if failed.is_some() {
+            return;
         }
-        let json = serde_json::to_value(&value)
-            .map_err(|e| Error::input(path, format!("document {}: {e}", i + 1)))?;
-        take(json, path, i + 1, &mut loaded)?;
+        let taken = match o {
+            Ok((origin, value)) => serde_json::to_value(&value)
+                .map_err(|e| Error::input(origin.text(), e.to_string()))
+                .and_then(|json| take(json, &origin.text(), &mut loaded)),
+            Err(e) => Err(e.into_error()),
+        };
+        failed = taken.err();
+    });
+    match failed {
+        Some(e) => Err(e),
+        None => Ok(loaded),
     }
-    Ok(loaded)
 }
 
-fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Result<()> {
+/// One object (List items come one by one), read at `at` (`file:line`).
+fn take(v: serde_json::Value, at: &str, out: &mut Loaded) -> Result<()> {
     let kind = v
         .get("kind")
         .and_then(|k| k.as_str())
@@ -72,34 +76,11 @@ fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Resul
         .to_string();
     let bad = |e: serde_json::Error| {
         Error::input(
-            path,
-            format!("document {doc}: {kind} {name:?} does not match the Kubernetes schema: {e}"),
+            at,
+            format!("{kind} {name:?} does not match the Kubernetes schema: {e}"),
         )
     };
     match kind.as_str() {
-        "List" | "PodList" | "EventList" => {
-            let items = match v.get("items") {
-                Some(serde_json::Value::Array(a)) => a.clone(),
-                Some(serde_json::Value::Null) | None => Vec::new(),
-                Some(_) => {
-                    return Err(Error::input(
-                        path,
-                        format!("document {doc}: {kind}.items is not a list"),
-                    ))
-                }
-            };
-            let item_kind = kind.strip_suffix("List").unwrap_or("");
-            for mut item in items {
-                // `kubectl get -o yaml` on a typed list omits kind/apiVersion on items.
-                if item.get("kind").is_none() && !item_kind.is_empty() {
-                    if let Some(o) = item.as_object_mut() {
-                        o.insert("kind".into(), item_kind.into());
-                        o.insert("apiVersion".into(), "v1".into());
-                    }
-                }
-                take(item, path, doc, out)?;
-            }
-        }
         "Pod" => out.pods.push(serde_json::from_value(v).map_err(bad)?),
         "Node" => out.nodes.push(serde_json::from_value(v).map_err(bad)?),
         "Job" => out.jobs.push(serde_json::from_value(v).map_err(bad)?),
@@ -114,37 +95,35 @@ fn take(v: serde_json::Value, path: &str, doc: usize, out: &mut Loaded) -> Resul
             out.events.push(EventRecord::from_core(&e));
             out.had_events = true;
         }
-        "" => {
-            return Err(Error::input(
-                path,
-                format!("document {doc} has no kind: expected a Pod, Event or List (as `kubectl get pod,events -o yaml` prints)"),
-            ))
-        }
+        "" => return Err(Error::input(
+            at,
+            "no kind: expected a Pod, Event or List (as `kubectl get pod,events -o yaml` prints)",
+        )),
         other => out.skipped.push(other.to_string()),
     }
     Ok(())
 }
 
-/// The reports for the pods of a saved file (named `shown`), the line to print when none match, and
-/// no missing targets (a missing name is an input error).
-pub fn reports(
+/// The reports for the pods of a saved file (named `shown`) and the line to print when none match (a
+/// missing name is an input error, not a missing target).
+pub(crate) fn reports(
     text: &str,
     shown: &str,
     names: &[Target],
     selector: Option<&Selector>,
     opts: &ExplainOptions,
-) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
+) -> Result<Reports> {
     reports_from(&parse(text, shown)?, shown, names, selector, opts)
 }
 
 /// As [`reports`], on objects already read.
-pub fn reports_from(
+pub(crate) fn reports_from(
     loaded: &Loaded,
     shown: &str,
     names: &[Target],
     selector: Option<&Selector>,
     opts: &ExplainOptions,
-) -> Result<(Vec<PodReport>, Option<String>, Vec<Error>)> {
+) -> Result<Reports> {
     if let Some(t) = names.iter().find(|t| t.kind != Kind::Pod) {
         return Err(Error::usage(format!(
             "with -f only pod names can be given, not {}/{}",
@@ -199,11 +178,11 @@ pub fn reports_from(
         })
         .collect();
     super::sort_worst_first(&mut reports);
-    Ok((
+    Ok(Reports {
         reports,
-        Some(format!("no matching pods in {shown}")),
-        Vec::new(),
-    ))
+        empty_msg: Some(format!("no matching pods in {shown}")),
+        ..Default::default()
+    })
 }
 
 impl Loaded {
@@ -223,7 +202,7 @@ impl Loaded {
                     .find(|x| x.metadata.name.as_deref() == Some(n))
             })
             .map(NodeFacts::from_node);
-        let owner = crate::meta::controller_of(&pod.metadata).map(|o| {
+        let owner = crate::workload::owner::controller_of(&pod.metadata).map(|o| {
             self.jobs
                 .iter()
                 .filter(|_| o.kind == "Job")
@@ -318,8 +297,10 @@ items:
     fn malformed_yaml_names_the_position() {
         let err = parse("kind: Pod\nmetadata: {name: [\n", "bad.yaml").expect_err("must fail");
         let s = err.to_string();
-        assert!(s.starts_with("bad.yaml: "), "{s}");
-        assert!(s.contains("line "), "{s}");
+        assert!(
+            s.starts_with("bad.yaml: line 3 column 1: not valid YAML: "),
+            "{s}"
+        );
     }
 
     /// `failing` crash-looping pods with three events each, and `others` events about other objects.
@@ -373,7 +354,9 @@ items:
         let work = |failing: usize, others: usize| {
             let l = sweep(failing, others);
             let before = super::super::events::work_on_this_thread();
-            let (reports, _, _) = reports_from(&l, "f", &[], None, &opts).expect("reports");
+            let reports = reports_from(&l, "f", &[], None, &opts)
+                .expect("reports")
+                .reports;
             assert_eq!(reports.len(), failing);
             assert!(
                 reports.iter().all(|r| r.events.len() == 3),
@@ -396,6 +379,10 @@ items:
             "p.yaml",
         )
         .expect_err("must fail");
-        assert!(err.to_string().contains("document 1: Pod \"a\""), "{err}");
+        assert!(
+            err.to_string()
+                .contains("p.yaml:1: Pod \"a\" does not match"),
+            "{err}"
+        );
     }
 }

@@ -1,12 +1,79 @@
-//! The human report: per pod a header line, then per container that matters a block, verdict first.
+//! The human report: per pod a header line, then per container that matters a block, verdict first; and
+//! the run's notes and warnings on stderr. It decides nothing: verdicts and their words come from
+//! [`super::analyse`](mod@super::analyse), the `-o json|yaml` shape is [`super::model`].
 
+use crate::error::Result;
 use crate::output::{Printer, Style};
 
 use super::facts;
 use super::model::*;
 
+/// The run's reports on stdout: `-o json|yaml`, or a block per pod and the summary line; `empty_msg`
+/// when there is none.
+pub(crate) fn reports(p: &Printer, reports: &[PodReport], empty_msg: Option<&str>) -> Result<()> {
+    if p.is_machine() {
+        return p.data(&ExplainReport::new(reports.to_vec()));
+    }
+    if reports.is_empty() {
+        if let Some(m) = empty_msg {
+            p.line(&p.paint(m, Style::Ok))?;
+        }
+        return Ok(());
+    }
+    let mut first = true;
+    for r in reports {
+        if !first && !r.healthy {
+            p.line("")?;
+        }
+        first = false;
+        p.print(&render_pod_report(p, r))?;
+    }
+    if let Some(s) = render_summary(reports) {
+        p.line("")?;
+        p.line(&p.paint(&s, Style::Bold))?;
+    }
+    Ok(())
+}
+
+/// Named targets that do not exist, each as an `error:` on stderr.
+pub(crate) fn errors(errors: &[crate::error::Error]) {
+    for e in errors {
+        crate::report(e);
+    }
+}
+
+/// The pods left unexplained because what they need could not be read: one `error:` naming them.
+pub(crate) fn unchecked(reports: &[&PodReport]) {
+    crate::report(&unchecked_error(reports));
+}
+
+fn unchecked_error(reports: &[&PodReport]) -> crate::error::Error {
+    let pods: Vec<String> = reports
+        .iter()
+        .map(|r| {
+            format!(
+                "pod {}/{} ({})",
+                r.namespace,
+                r.name,
+                r.unchecked.join(", ")
+            )
+        })
+        .collect();
+    crate::error::Error::other(
+        format!("check {}", pods.join("; ")),
+        "what it needs could not be read (see the notes); run with a user allowed to read it",
+    )
+}
+
+/// Warnings about the targets (a workload without pods), on stderr.
+pub(crate) fn warnings(warnings: &[String]) {
+    for w in warnings {
+        crate::output::warn(w);
+    }
+}
+
 /// Renders one pod's report as text (ANSI colour per the printer's settings).
-pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
+pub(crate) fn render_pod_report(p: &Printer, r: &PodReport) -> String {
     let mut out = String::new();
     let restarts = match r.restarts {
         1 => "1 restart".to_string(),
@@ -117,7 +184,7 @@ pub fn render_pod_report(p: &Printer, r: &PodReport) -> String {
 }
 
 /// One closing line when several pods were explained: how many failed, warn, are healthy.
-pub fn render_summary(reports: &[PodReport]) -> Option<String> {
+pub(crate) fn render_summary(reports: &[PodReport]) -> Option<String> {
     if reports.len() < 2 {
         return None;
     }
@@ -273,4 +340,24 @@ fn termination_text(t: &Termination, with_reason: bool) -> String {
         s.push_str(&format!(", ran {}", facts::human_secs(ran)));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_left_unexplained_are_one_error_naming_what_was_not_read() {
+        let pod: k8s_openapi::api::core::v1::Pod =
+            serde_yaml::from_str("metadata: {name: web-1, namespace: shop}").unwrap();
+        let mut r = super::super::quick_report(&pod, &Default::default());
+        r.unchecked = vec!["events".into(), "logs".into()];
+        let mut other = r.clone();
+        other.name = "web-2".into();
+        other.unchecked = vec!["node node-1".into()];
+        assert_eq!(
+            unchecked_error(&[&r, &other]).to_string(),
+            "check pod shop/web-1 (events, logs); pod shop/web-2 (node node-1): what it needs could not be read (see the notes); run with a user allowed to read it"
+        );
+    }
 }

@@ -3,20 +3,17 @@
 
 use std::collections::BTreeSet;
 
-use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
-use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 use kube::api::{Api, ListParams};
 
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::selector::Selector;
-use crate::target::{Kind, Target};
+use crate::target::Target;
 
 use super::gather::ExplainOptions;
 
-pub fn container_names(pod: &Pod) -> Vec<String> {
+pub(crate) fn container_names(pod: &Pod) -> Vec<String> {
     let Some(s) = pod.spec.as_ref() else {
         return Vec::new();
     };
@@ -35,7 +32,7 @@ pub fn container_names(pod: &Pod) -> Vec<String> {
 }
 
 /// `-c NAME` must name a container of the pod.
-pub fn check_container(pod: &Pod, opts: &ExplainOptions) -> Result<()> {
+pub(crate) fn check_container(pod: &Pod, opts: &ExplainOptions) -> Result<()> {
     check_container_in(
         std::slice::from_ref(pod),
         opts,
@@ -44,7 +41,7 @@ pub fn check_container(pod: &Pod, opts: &ExplainOptions) -> Result<()> {
 }
 
 /// `-c NAME` must name a container of at least one of the pods (`what` names them in the error).
-pub fn check_container_in(pods: &[Pod], opts: &ExplainOptions, what: &str) -> Result<()> {
+pub(crate) fn check_container_in(pods: &[Pod], opts: &ExplainOptions, what: &str) -> Result<()> {
     let Some(c) = &opts.container else {
         return Ok(());
     };
@@ -70,47 +67,17 @@ pub fn check_container_in(pods: &[Pod], opts: &ExplainOptions, what: &str) -> Re
 }
 
 /// The pods a workload selects.
-pub async fn workload_pods(kube: &Kube, ns: &str, t: &Target) -> Result<Vec<Pod>> {
+pub(crate) async fn workload_pods(kube: &Kube, ns: &str, t: &Target) -> Result<Vec<Pod>> {
     let what = format!("{} {}", t.kind.lower(), t.name);
-    let c = kube.client.clone();
-    let selector: Option<LabelSelector> = match t.kind {
-        Kind::Deployment => {
-            let api: Api<Deployment> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .map(|s| s.selector)
-        }
-        Kind::StatefulSet => {
-            let api: Api<StatefulSet> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .map(|s| s.selector)
-        }
-        Kind::DaemonSet => {
-            let api: Api<DaemonSet> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .map(|s| s.selector)
-        }
-        Kind::ReplicaSet => {
-            let api: Api<ReplicaSet> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .map(|s| s.selector)
-        }
-        Kind::Job => {
-            let api: Api<Job> = Api::namespaced(c, ns);
-            kube.call("get", &what, Some(ns), api.get(&t.name))
-                .await?
-                .spec
-                .and_then(|s| s.selector)
-        }
-        _ => None,
-    };
+    let object = kube
+        .call(
+            "get",
+            &what,
+            Some(ns),
+            crate::workload::fetch::get(&kube.client, t.kind, ns, &t.name),
+        )
+        .await?;
+    let selector = object.selector().cloned();
     let Some(sel) = selector.filter(|s| s.match_labels.is_some() || s.match_expressions.is_some())
     else {
         return Err(Error::other(

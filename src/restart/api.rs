@@ -14,7 +14,7 @@ use crate::error::Error;
 
 /// Why a step of the restart stopped before it had an outcome.
 #[derive(Debug)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// An error with an answer (forbidden, not found, invalid …).
     Error(Error),
     /// No answer before the deadline: the request may or may not have been carried out.
@@ -34,7 +34,7 @@ impl From<Error> for Stop {
 
 impl Stop {
     /// The error to report when no outcome can carry it (before any target started).
-    pub fn into_error(self) -> Error {
+    pub(crate) fn into_error(self) -> Error {
         match self {
             Stop::Error(e) => e,
             Stop::NoAnswer {
@@ -46,7 +46,7 @@ impl Stop {
 }
 
 /// "the API server stopped answering (last answer at 10:05:03Z)".
-pub fn no_answer(last_answer: Option<jiff::Timestamp>) -> String {
+pub(crate) fn no_answer(last_answer: Option<jiff::Timestamp>) -> String {
     match last_answer {
         Some(t) => format!(
             "the API server stopped answering (last answer at {}, {} ago)",
@@ -65,25 +65,25 @@ fn fmt_ago(t: jiff::Timestamp) -> String {
 
 /// When the API server last answered (a response or a watch event).
 #[derive(Debug, Default)]
-pub struct Contact {
+pub(crate) struct Contact {
     last: Mutex<Option<jiff::Timestamp>>,
 }
 
 impl Contact {
-    pub fn heard(&self) {
+    pub(crate) fn heard(&self) {
         if let Ok(mut l) = self.last.lock() {
             *l = Some(jiff::Timestamp::now());
         }
     }
 
-    pub fn last(&self) -> Option<jiff::Timestamp> {
+    pub(crate) fn last(&self) -> Option<jiff::Timestamp> {
         self.last.lock().map(|l| *l).unwrap_or(None)
     }
 }
 
 /// How long a request may take when it must be answered by `deadline`: never past it, and never longer
 /// than `--request-timeout`.
-pub fn budget(deadline: Instant, request_timeout: Option<Duration>) -> Duration {
+pub(crate) fn budget(deadline: Instant, request_timeout: Option<Duration>) -> Duration {
     let left = deadline.saturating_duration_since(Instant::now());
     match request_timeout {
         Some(t) if !t.is_zero() => left.min(t),
@@ -92,7 +92,7 @@ pub fn budget(deadline: Instant, request_timeout: Option<Duration>) -> Duration 
 }
 
 /// Runs one request that must be answered by `deadline`; maps its error like [`Kube::call`].
-pub async fn call<T, F>(
+pub(crate) async fn call<T, F>(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,

@@ -12,14 +12,14 @@ use crate::error::{Error, Result};
 
 /// A pod's manifest, ready to create again, and where it is saved.
 #[derive(Debug, Clone)]
-pub struct Saved {
+pub(crate) struct Saved {
     pub pod: Pod,
     pub path: PathBuf,
 }
 
 /// The pod as it can be created again: no status, UID, resourceVersion, node or other server-set fields.
 /// Ephemeral containers go too: the API refuses them on create.
-pub fn creatable(old: &Pod, ns: &str) -> Pod {
+pub(crate) fn creatable(old: &Pod, ns: &str) -> Pod {
     let m = &old.metadata;
     let mut spec = old.spec.clone().unwrap_or_default();
     spec.node_name = None;
@@ -40,7 +40,7 @@ pub fn creatable(old: &Pod, ns: &str) -> Pod {
 
 /// Where manifests are saved: `$XDG_STATE_HOME/kubectl-graceful`, else `~/.local/state/kubectl-graceful`,
 /// else the system's temporary directory.
-pub fn directory() -> PathBuf {
+pub(crate) fn directory() -> PathBuf {
     let state = std::env::var_os("XDG_STATE_HOME")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
@@ -57,7 +57,7 @@ pub fn directory() -> PathBuf {
 }
 
 /// Writes the pod's manifest (YAML, with a comment saying how to use it) into `dir`.
-pub fn save_in(dir: &Path, old: &Pod, ns: &str) -> Result<Saved> {
+pub(crate) fn save_in(dir: &Path, old: &Pod, ns: &str) -> Result<Saved> {
     let pod = creatable(old, ns);
     let name = pod.metadata.name.clone().unwrap_or_default();
     let stamp = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
@@ -87,7 +87,7 @@ pub fn save_in(dir: &Path, old: &Pod, ns: &str) -> Result<Saved> {
 }
 
 /// [`save_in`] the default [`directory`].
-pub fn save(old: &Pod, ns: &str) -> Result<Saved> {
+pub(crate) fn save(old: &Pod, ns: &str) -> Result<Saved> {
     save_in(&directory(), old, ns)
 }
 

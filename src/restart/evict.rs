@@ -15,15 +15,17 @@ use tokio::time::Instant;
 use super::api::{self, Contact, Stop};
 use super::backup::Saved;
 use super::interrupt::{Interrupt, Section};
-use super::render::Reporter;
-use super::status::{self, PodFailure};
+use super::model::PodFailure;
+use super::render::Note;
+use super::status;
+use super::track::Tracker;
 use super::wait::{check_watch_error, watch_pods, Cache, Outcome};
 use crate::client::Kube;
 use crate::error::Error;
 
 /// Which pod counts as the replacement of an evicted one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Slot {
+pub(crate) enum Slot {
     /// StatefulSet pods and recreated bare pods keep their name.
     SameName(String),
     /// DaemonSet pods: the new pod on the same node.
@@ -33,8 +35,8 @@ pub enum Slot {
 }
 
 impl Slot {
-    pub fn of(pod: &Pod) -> Slot {
-        let owner = crate::meta::controller_of(&pod.metadata);
+    pub(crate) fn of(pod: &Pod) -> Slot {
+        let owner = crate::workload::owner::controller_of(&pod.metadata);
         match owner.map(|o| o.kind.as_str()) {
             Some("DaemonSet") => match pod.spec.as_ref().and_then(|s| s.node_name.clone()) {
                 Some(n) => Slot::SameNode(n),
@@ -48,7 +50,7 @@ impl Slot {
 
 /// Where a replacement stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Replacement {
+pub(crate) enum Replacement {
     /// The evicted pod is still there (terminating).
     OldPresent,
     /// No replacement yet, or not Ready yet (its name).
@@ -59,7 +61,7 @@ pub enum Replacement {
 
 /// Judges the replacement of `old_uid` from the pods now present. `known`: UIDs present before the eviction.
 /// `marker`: when set, the replacement must carry this restart annotation value.
-pub fn replacement(
+pub(crate) fn replacement(
     pods: &[Pod],
     old_uid: &str,
     slot: &Slot,
@@ -111,9 +113,9 @@ fn eviction_reason(s: &kube::core::Status) -> String {
 const RECREATE_GRACE: Duration = Duration::from_secs(30);
 
 /// How long the last look at the cluster may take once a deadline has passed.
-pub const FINAL_READ: Duration = Duration::from_secs(3);
+pub(crate) const FINAL_READ: Duration = Duration::from_secs(3);
 
-pub struct Evictor<'a> {
+pub(crate) struct Evictor<'a> {
     pub kube: &'a Kube,
     pub contact: &'a Contact,
     pub interrupt: &'a Interrupt,
@@ -121,7 +123,7 @@ pub struct Evictor<'a> {
     pub deadline: Instant,
     pub timeout: Duration,
     pub index: usize,
-    pub reporter: &'a Reporter,
+    pub tracker: &'a Tracker,
 }
 
 /// What became of an eviction request.
@@ -177,7 +179,7 @@ impl Evictor<'_> {
                     }
                     // Back off, but try once more right at the deadline.
                     let wait = delay.min(self.deadline - now);
-                    self.reporter
+                    self.tracker
                         .eviction_blocked(self.index, name, &reason, wait);
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(Duration::from_secs(8));
@@ -200,7 +202,7 @@ impl Evictor<'_> {
     /// section that a first signal does not interrupt and that outlives `--timeout` by the pod's grace
     /// period, so the pod is never lost.
     /// `count`: (replaced so far including this one, total) for the PodReady event ((0, 0): none).
-    pub async fn replace(
+    pub(crate) async fn replace(
         &self,
         pod: &Pod,
         selector: &str,
@@ -238,7 +240,7 @@ impl Evictor<'_> {
                 ev = events.next() => {
                     match ev {
                         None => return Err(Stop::Error(Error::other(format!("watch pods for {name}"), "the watch stream ended"))),
-                        Some(Err(e)) => { check_watch_error(self.kube, e, &format!("pods ({selector})"), self.ns, self.reporter)?; continue; }
+                        Some(Err(e)) => { check_watch_error(self.kube, e, &format!("pods ({selector})"), self.ns, self.tracker)?; continue; }
                         Some(Ok(e)) => { self.contact.heard(); cache.apply(e) }
                     }
                     if !cache.synced { continue; }
@@ -261,7 +263,7 @@ impl Evictor<'_> {
                                 });
                             }
                             Ok(Evicted::Yes(section)) => {
-                                self.reporter.evicting(self.index, &name);
+                                self.tracker.evicting(self.index, &name);
                                 if saved.is_some() {
                                     self.interrupt.update(&section, if_abandoned("was evicted and is not created again yet"));
                                     // Finish the pod even past --timeout: its grace period plus a margin.
@@ -282,7 +284,7 @@ impl Evictor<'_> {
                             self.recreate(s).await?;
                         }
                         if let Some(section) = critical.take() {
-                            self.reporter.settled(self.index, "created again; waiting until it is Ready");
+                            self.tracker.settled(self.index, "created again; waiting until it is Ready");
                             sleep.as_mut().reset(self.deadline.max(Instant::now() + Duration::from_secs(1)));
                             self.interrupt.leave(section).await;
                         }
@@ -291,7 +293,7 @@ impl Evictor<'_> {
                     match replacement(&pods, &old_uid, &slot, known, marker) {
                         Replacement::Ready(new) => {
                             if count.1 > 0 {
-                                self.reporter.pod_ready(self.index, &new, count.0, count.1);
+                                self.tracker.pod_ready(self.index, &new, count.0, count.1);
                             }
                             return Ok(Outcome::Complete);
                         }
@@ -319,7 +321,7 @@ impl Evictor<'_> {
                             Ok(None) => match saved {
                                 Some(s) => {
                                     self.recreate(s).await?;
-                                    self.reporter.settled(self.index, "created again; not Ready by --timeout");
+                                    self.tracker.settled(self.index, "created again; not Ready by --timeout");
                                     Outcome::Failed {
                                         reason: format!("timed out after {t} (--timeout)"),
                                         failure: None,
@@ -410,9 +412,7 @@ impl Evictor<'_> {
         match res {
             Ok(_) => {}
             Err(Stop::Error(Error::Api { code: 409, .. })) => {
-                self.reporter.log(&format!(
-                    "pod {name} exists already (created by someone else meanwhile)"
-                ));
+                self.tracker.note(Note::PodExists { pod: &name });
                 return Ok(());
             }
             Err(Stop::NoAnswer {
@@ -438,7 +438,7 @@ impl Evictor<'_> {
                 )))
             }
         }
-        self.reporter.recreated(self.index, &name, &saved.path);
+        self.tracker.recreated(self.index, &name, &saved.path);
         Ok(())
     }
 }

@@ -12,7 +12,7 @@ use crate::signal::Signal;
 
 /// One open critical section: what a person must do if the tool stops inside it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Open {
+pub(crate) struct Open {
     id: u64,
     /// Which target it belongs to (step index).
     pub index: usize,
@@ -21,7 +21,7 @@ pub struct Open {
 }
 
 /// Shared by every running target.
-pub struct Interrupt {
+pub(crate) struct Interrupt {
     signal: Mutex<Option<Signal>>,
     open: watch::Sender<Vec<Open>>,
     next: AtomicU64,
@@ -40,16 +40,16 @@ impl Default for Interrupt {
 /// A handle on an open critical section; pass it to [`Interrupt::leave`].
 #[derive(Debug)]
 #[must_use = "a critical section must be left"]
-pub struct Section(u64);
+pub(crate) struct Section(u64);
 
 impl Interrupt {
     /// The first signal received, if any.
-    pub fn signal(&self) -> Option<Signal> {
+    pub(crate) fn signal(&self) -> Option<Signal> {
         self.signal.lock().map(|s| *s).unwrap_or(None)
     }
 
     /// Records the first signal (later ones are ignored here; the caller stops at once on a second one).
-    pub fn set(&self, s: Signal) {
+    pub(crate) fn set(&self, s: Signal) {
         if let Ok(mut cur) = self.signal.lock() {
             cur.get_or_insert(s);
         }
@@ -57,7 +57,7 @@ impl Interrupt {
 
     /// Opens a critical section before a write. After a signal no write starts: this then never returns,
     /// and the restart stops where it is.
-    pub async fn enter(&self, index: usize, if_abandoned: String) -> Section {
+    pub(crate) async fn enter(&self, index: usize, if_abandoned: String) -> Section {
         if self.signal().is_some() {
             std::future::pending::<()>().await;
         }
@@ -73,7 +73,7 @@ impl Interrupt {
     }
 
     /// Changes what a section says if it is abandoned (e.g. once the eviction was accepted).
-    pub fn update(&self, s: &Section, if_abandoned: String) {
+    pub(crate) fn update(&self, s: &Section, if_abandoned: String) {
         self.open.send_modify(|v| {
             if let Some(o) = v.iter_mut().find(|o| o.id == s.0) {
                 o.if_abandoned = if_abandoned;
@@ -83,7 +83,7 @@ impl Interrupt {
 
     /// Closes a critical section. After a signal this never returns: the work is stopped right here, with
     /// nothing half done.
-    pub async fn leave(&self, s: Section) {
+    pub(crate) async fn leave(&self, s: Section) {
         self.close(s);
         if self.signal().is_some() {
             std::future::pending::<()>().await;
@@ -91,17 +91,17 @@ impl Interrupt {
     }
 
     /// Closes a critical section without stopping (for paths that return right after).
-    pub fn close(&self, s: Section) {
+    pub(crate) fn close(&self, s: Section) {
         self.open.send_modify(|v| v.retain(|o| o.id != s.0));
     }
 
     /// The critical sections still open.
-    pub fn open_sections(&self) -> Vec<Open> {
+    pub(crate) fn open_sections(&self) -> Vec<Open> {
         self.open.borrow().clone()
     }
 
     /// Resolves once no critical section is open.
-    pub async fn idle(&self) {
+    pub(crate) async fn idle(&self) {
         let mut rx = self.open.subscribe();
         let _ = rx.wait_for(|v| v.is_empty()).await;
     }

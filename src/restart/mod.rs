@@ -2,15 +2,32 @@
 //! complete (every new pod Ready, old pods gone, optionally stable for a while), failing fast with the
 //! reason a new pod fails.
 //!
-//! - [`plan`]: flags → validated options → ordered steps (gather, in parallel) and their description;
-//! - [`preflight`]: pure risk checks (diagnose rule ids), risks need `--force`;
-//! - [`trigger`]: the `kubectl.kubernetes.io/restartedAt` strategic merge patch, as `kubectl rollout restart`;
+//! Where each part lives (this file only runs the steps in order: resolve, preflight, trigger and wait per
+//! target, decide on a rollback, handle signals, summarise):
+//! - [`options`]: the only code that sees clap: `RestartArgs` → validated [`Options`];
+//! - [`plan`]: options → resolved targets, what preflight needs (gathered in parallel), the ordered steps
+//!   and their description;
+//! - [`preflight`]: restart's policy over diagnose's before-restart rules (rule id → Warning/Risk/Blocked;
+//!   the checks themselves are `diagnose/rules/restart.rs`); risks need `--force`;
+//! - [`trigger`]: the `kubectl.kubernetes.io/restartedAt` strategic merge patch, as `kubectl rollout
+//!   restart`, and who changed it back (managedFields);
 //! - [`status`]: pure completion (stricter than `kubectl rollout status`) and failure detection;
 //! - [`wait`]: watch-based waiting (resumes dropped watches, relists after 410);
-//! - [`evict`]: one-at-a-time replacement through the Eviction API (OnDelete, pods);
+//! - [`evict`]: one-at-a-time replacement through the Eviction API (OnDelete, pods), [`backup`]: a bare
+//!   pod's manifest saved before its eviction;
+//! - `rollback.rs`: a failed target back to its previous pod template, awaited like a rollout;
+//! - [`api`]: deadlines on every request and when the API server last answered;
+//! - [`interrupt`]: what SIGINT/SIGTERM do (critical sections finished first, resume commands);
 //! - [`zerodowntime`]: the Services' endpoints watched during each target's restart, judged for the
 //!   endpoint-removal race (`--no-endpoint-check`, `--endpoint-margin`, `--probe`);
-//! - [`render`]: progress, NDJSON events, plan and summary tables.
+//! - [`track`]: the run's state (each target's [`model::TargetState`]), changed only there, each change a
+//!   typed event;
+//! - [`model`]: every serialised type (the NDJSON events below, the plan, the [`model::RunOutcome`] that
+//!   gives the exit code);
+//! - [`render`]: all text (progress bars and lines, NDJSON, findings, plan and summary tables); it keeps
+//!   no state of the run.
+//!
+//! The workload itself (fetching by kind, rollout and PDB arithmetic, owners) is [`crate::workload`].
 //!
 //! # JSON schema (`-o json`)
 //! One object per line, each `{"apiVersion": "graceful.kubectl.io/v1alpha1", "kind": "RestartEvent",
@@ -44,87 +61,79 @@
 //! With `--dry-run -o json` a single `RestartPlan` object: `{apiVersion, kind: RestartPlan, namespace,
 //! steps: [{order, target, strategy, pods, action, disruption, findings}]}`.
 
-pub mod api;
-pub mod backup;
-pub mod evict;
-pub mod interrupt;
-pub mod plan;
-pub mod preflight;
-pub mod render;
-pub mod status;
-pub mod trigger;
-pub mod wait;
-pub mod workload;
-pub mod zerodowntime;
+pub(crate) mod api;
+pub(crate) mod backup;
+pub(crate) mod evict;
+pub(crate) mod interrupt;
+pub(crate) mod model;
+pub(crate) mod options;
+pub(crate) mod plan;
+pub(crate) mod preflight;
+pub(crate) mod render;
+mod rollback;
+pub(crate) mod status;
+pub(crate) mod track;
+pub(crate) mod trigger;
+pub(crate) mod wait;
+
+pub(crate) mod zerodowntime;
 
 use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams};
+use kube::api::ListParams;
 use kube::Api;
-use serde_json::json;
 use tokio::time::Instant;
 
-use crate::cli::{GlobalArgs, RestartArgs};
 use crate::client::Kube;
 use crate::error::{Error, Result};
 use crate::exit::Exit;
 use crate::output::Printer;
-use crate::settings::OutputSettings;
 use crate::signal::{Signal, Signals};
 use crate::target::Kind;
+use crate::workload::{Object, Strategy};
 use api::{Contact, Stop};
 use evict::Evictor;
 use interrupt::Interrupt;
-use plan::{Options, Step, Subject};
-use preflight::Severity;
-use render::{Reporter, State, TargetState};
+use model::{Gate, RunOutcome, State, TargetState};
+pub(crate) use options::Options;
+use plan::{Step, Subject};
+use render::{Note, Reporter};
 use status::Expect;
+use track::Tracker;
 use wait::{Outcome, RolloutWait};
-use workload::{Strategy, Workload};
 
 /// The failure reason of a target stopped by an error (the error itself is reported at the end).
 pub(crate) const ERROR: &str = "error";
 
 /// A signal before any target started: nothing was changed.
 fn stopped_early(s: Signal, printer: &Printer, ns: &str) -> Result<Exit> {
-    if printer.is_machine() {
-        for (t, extra) in [
-            (
-                "Interrupted",
-                json!({"signal": s.name(), "resume": [], "unfinished": []}),
-            ),
-            ("Summary", json!({"result": "Interrupted", "targets": []})),
-        ] {
-            printer.json_line(&render::event(t, None, ns, extra))?;
-        }
-    }
-    crate::output::note(&format!(
-        "{}: stopped before any change",
-        if s == Signal::Int {
-            "interrupted"
-        } else {
-            "terminated (SIGTERM)"
-        }
-    ));
-    Ok(s.exit())
+    let outcome = RunOutcome::Interrupted(s);
+    let tracker = Tracker::new(Reporter::new(*printer, false), ns.to_string(), vec![]);
+    tracker.interrupted(s, &[], &[]);
+    tracker.summary(outcome, &[]);
+    render::stopped_before_any_change(s);
+    Ok(outcome.exit())
 }
 
-pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) -> Result<Exit> {
-    let opts = Options::from_args(&args)?;
-    let printer = Printer::new(OutputSettings::new(args.output.into(), global.no_color));
+pub(crate) async fn run(opts: Options, signals: &mut Signals) -> Result<Exit> {
+    let printer = Printer::new(opts.output);
     let kube = tokio::select! {
-        r = crate::connect(global) => r?,
-        s = signals.recv() => return stopped_early(s, &printer, global.namespace.as_deref().unwrap_or("")),
+        r = opts.global.connect() => r?,
+        s = signals.recv() => return stopped_early(s, &printer, opts.global.namespace().unwrap_or("")),
     };
     let ns = kube.namespace.clone();
     let contact = Contact::default();
     // Preflight reads are bounded like a target: a hung API server cannot hold the run.
     let preflight_deadline = Instant::now() + opts.timeout;
-    let steps = tokio::select! {
-        r = plan::resolve(&kube, &contact, preflight_deadline, &ns, &opts) => r.map_err(Stop::into_error)?,
+    let resolved = tokio::select! {
+        r = plan::resolve(&kube, &contact, preflight_deadline, &ns, &opts) => r,
         s = signals.recv() => return stopped_early(s, &printer, &ns),
     };
+    for s in &resolved.skipped {
+        render::preflight_skipped(s);
+    }
+    let steps = resolved.steps.map_err(Stop::into_error)?;
     if let Some(t) = &opts.zero.probe {
         tokio::select! {
             r = zerodowntime::probe::check(&kube, &contact, preflight_deadline, &ns, t) => r?,
@@ -135,11 +144,11 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
         .iter()
         .map(|s| TargetState::new(s.display(), &s.ns, s.strategy(), s.pods()))
         .collect();
-    let reporter = Reporter::new(printer, ns.clone(), states);
+    let tracker = Tracker::new(Reporter::new(printer, opts.force), ns.clone(), states);
     // With `--dry-run -o json` the findings are part of the one RestartPlan document.
     if !(opts.dry_run && printer.is_machine()) {
         for s in &steps {
-            reporter.findings(&s.display(), &s.findings, opts.force);
+            tracker.findings(&s.display(), &s.findings);
         }
     }
     let worst = |sev| {
@@ -147,45 +156,24 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
             .iter()
             .any(|s| s.findings.iter().any(|f| f.severity == sev))
     };
-    let (blocked, risky) = (worst(Severity::Blocked), worst(Severity::Risk));
+    let (blocked, risky) = (worst(Gate::Blocked), worst(Gate::Risk));
     let refuse = blocked || (risky && !opts.force);
 
     if opts.dry_run {
         let rows = plan::plan_rows(&steps);
         if printer.is_machine() {
-            printer.json_line(&json!({
-                "apiVersion": render::API_VERSION,
-                "kind": "RestartPlan",
-                "namespace": ns,
-                "steps": rows,
-            }))?;
+            render::plan_document(&printer, &ns, &rows)?;
         } else {
             render::plan_table(&printer, &rows)?;
-            crate::output::note(&format!(
-                "dry run: nothing was changed ({} target{} in namespace {ns}, {})",
-                rows.len(),
-                status::plural(rows.len()),
-                if opts.parallel > 1 {
-                    format!("{} at a time", opts.parallel)
-                } else {
-                    "one after another".into()
-                }
-            ));
-            if refuse {
-                crate::output::note(refusal(blocked));
-            }
+            render::dry_run_notes(rows.len(), &ns, opts.parallel, refuse.then_some(blocked));
         }
         return Ok(if refuse { Exit::Findings } else { Exit::Ok });
     }
     if refuse {
-        crate::output::note(&format!("not restarting anything: {}", refusal(blocked)));
-        reporter.close(false);
-        reporter.emit(
-            "Summary",
-            None,
-            json!({"result": "Refused", "targets": reporter.snapshot()}),
-        );
-        return Ok(Exit::Findings);
+        render::refused(blocked);
+        tracker.close(false);
+        tracker.summary(RunOutcome::Refused, &tracker.snapshot());
+        return Ok(RunOutcome::Refused.exit());
     }
 
     let evicts = steps.iter().any(|s| match &s.subject {
@@ -210,7 +198,7 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
         contact: &contact,
         interrupt: &interrupt,
         opts: &opts,
-        reporter: &reporter,
+        tracker: &tracker,
     };
     // The first signal stops every wait at once, unless a critical section is open: that one is finished
     // first (no new write starts meanwhile). A second signal stops at once.
@@ -233,139 +221,46 @@ pub async fn run(args: RestartArgs, global: &GlobalArgs, signals: &mut Signals) 
                     break Ok(());
                 }
                 for o in &open {
-                    reporter.warn(&format!(
-                        "{} received: finishing first what must not be left half done ({}); send it again to stop at once",
-                        s.name(),
-                        o.if_abandoned
-                    ));
+                    tracker.note(Note::FinishingFirst {
+                        signal: s,
+                        what: &o.if_abandoned,
+                    });
                 }
             }
             _ = interrupt.idle(), if first.is_some() => break Ok(()),
         }
     };
     let interrupted = first.is_some();
-    reporter.close(interrupted);
-    let states = reporter.snapshot();
+    tracker.close(interrupted);
+    let states = tracker.snapshot();
     if let Some(sig) = first {
-        let resume = resume_hints(&states, &steps, &ns, &args);
+        let resume = resume_hints(&states, &steps, &ns, &opts.resume_flags);
         let unfinished: Vec<String> = abandoned.iter().map(|o| o.if_abandoned.clone()).collect();
-        reporter.emit(
-            "Interrupted",
-            None,
-            json!({"signal": sig.name(), "resume": resume, "unfinished": unfinished}),
-        );
-        if !reporter.is_json() {
-            crate::output::note(&format!(
-                "{}: stopped waiting, nothing more was changed",
-                if sig == Signal::Int {
-                    "interrupted"
-                } else {
-                    "terminated (SIGTERM)"
-                }
-            ));
-            for u in &unfinished {
-                crate::output::note(&format!("  LEFT UNDONE: {u}"));
-            }
-            for r in &resume {
-                crate::output::note(&format!("  {r}"));
-            }
+        tracker.interrupted(sig, &resume, &unfinished);
+        if !tracker.is_json() {
+            render::interrupted(sig, &unfinished, &resume);
         }
     }
-    let overall = if interrupted {
-        "Interrupted"
-    } else if states
-        .iter()
-        .any(|s| matches!(s.state, State::Failed | State::RolledBack))
-    {
-        "Failed"
-    } else if states.iter().any(|s| s.state == State::Unknown) {
-        "Unknown"
-    } else {
-        "Complete"
+    let outcome = match first {
+        Some(sig) => RunOutcome::Interrupted(sig),
+        None => RunOutcome::of(&states),
     };
-    if reporter.is_json() {
-        reporter.emit(
-            "Summary",
-            None,
-            json!({"result": overall, "targets": states}),
-        );
+    if tracker.is_json() {
+        tracker.summary(outcome, &states);
     } else {
         render::summary_table(&printer, &states)?;
-        print_next_steps(overall, &states, &ns);
+        render::next_steps(outcome, &states, &ns);
     }
     result?;
-    Ok(match (first, overall) {
-        (Some(sig), _) => sig.exit(),
-        (None, "Failed") => Exit::Findings,
-        (None, "Unknown") => Exit::Error,
-        _ => Exit::Ok,
-    })
-}
-
-/// After the summary: what failed, what was not touched, and how to go on.
-fn print_next_steps(overall: &str, states: &[TargetState], ns: &str) {
-    let note = crate::output::note;
-    if overall == "Unknown" {
-        note("restart could not observe every target: the API server stopped answering (see above); check them with `kubectl rollout status`");
-    }
-    if overall != "Failed" {
-        return;
-    }
-    let failed: Vec<&str> = states
-        .iter()
-        .filter(|s| matches!(s.state, State::Failed | State::RolledBack))
-        .map(|s| s.target.as_str())
-        .collect();
-    let untouched: Vec<&str> = states
-        .iter()
-        .filter(|s| s.state == State::Skipped)
-        .map(|s| s.target.as_str())
-        .collect();
-    note(&format!(
-        "restart failed at {}{}",
-        failed.join(", "),
-        if untouched.is_empty() {
-            String::new()
-        } else {
-            format!("; not touched: {}", untouched.join(", "))
-        }
-    ));
-    for s in states.iter().filter(|s| s.state == State::Failed) {
-        let (target, tns) = unqualified(s);
-        if s.takeover {
-            note(&format!(
-                "  {target}: another restart took over; follow it with `kubectl rollout status {target} -n {tns}`"
-            ));
-        } else if !target.starts_with("pod/")
-            && ![wait::REVERTED, wait::PAUSED, ERROR].contains(&s.phase.as_str())
-        {
-            note(&format!(
-                "  to go back: kubectl rollout undo {target} -n {tns} (or rerun with --rollback-on-failure)"
-            ));
-        }
-    }
-    if !untouched.is_empty() {
-        note(&format!(
-            "  the rest, once fixed: kubectl graceful restart {} -n {ns}",
-            untouched.join(" ")
-        ));
-    }
+    Ok(outcome.exit())
 }
 
 /// A target state's `KIND/NAME` and namespace (its display may be qualified `NS/KIND/NAME`).
-fn unqualified(s: &TargetState) -> (&str, &str) {
+pub(crate) fn unqualified(s: &TargetState) -> (&str, &str) {
     let t = s.target.as_str();
     match t.split_once('/') {
         Some((first, rest)) if rest.contains('/') => (rest, first),
         _ => (t, s.namespace.as_str()),
-    }
-}
-
-fn refusal(blocked: bool) -> &'static str {
-    if blocked {
-        "a target is blocked (see above); --force cannot help, follow the fix"
-    } else {
-        "preflight found risks (see above); fix them, or pass --force to go ahead"
     }
 }
 
@@ -374,7 +269,7 @@ fn resume_hints(
     states: &[TargetState],
     steps: &[Step],
     ns: &str,
-    args: &RestartArgs,
+    resume_flags: &str,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for (s, step) in states.iter().zip(steps) {
@@ -407,25 +302,10 @@ fn resume_hints(
         .map(|s| s.target.clone())
         .collect();
     if !remaining.is_empty() {
-        let mut cmd = format!("kubectl graceful restart {} -n {ns}", remaining.join(" "));
-        if let Some(d) = &args.stable_for {
-            cmd.push_str(&format!(" --stable-for {d}"));
-        }
-        if args.timeout != "5m" {
-            cmd.push_str(&format!(" --timeout {}", args.timeout));
-        }
-        for (on, flag) in [
-            (args.force, " --force"),
-            (args.rollback_on_failure, " --rollback-on-failure"),
-        ] {
-            if on {
-                cmd.push_str(flag);
-            }
-        }
-        if args.parallel > 1 {
-            cmd.push_str(&format!(" --parallel {}", args.parallel));
-        }
-        out.push(format!("to resume: {cmd}"));
+        out.push(format!(
+            "to resume: kubectl graceful restart {} -n {ns}{resume_flags}",
+            remaining.join(" ")
+        ));
     }
     out
 }
@@ -439,7 +319,7 @@ struct Ctx<'a> {
     contact: &'a Contact,
     interrupt: &'a Interrupt,
     opts: &'a Options,
-    reporter: &'a Reporter,
+    tracker: &'a Tracker,
 }
 
 impl<'a> Ctx<'a> {
@@ -453,7 +333,7 @@ impl<'a> Ctx<'a> {
             deadline,
             timeout: self.opts.timeout,
             index,
-            reporter: self.reporter,
+            tracker: self.tracker,
         }
     }
 }
@@ -488,9 +368,9 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
         kube: ctx.kube,
         probe_kube: ctx.probe_kube,
         contact: ctx.contact,
-        reporter: ctx.reporter,
+        tracker: ctx.tracker,
         settings: &ctx.opts.zero,
-        namespace: &ctx.reporter.namespace,
+        namespace: &ctx.tracker.namespace,
     };
     let (outcome, zero) =
         zerodowntime::alongside(&env, step, deadline, step_outcome(ctx, i, step, deadline)).await;
@@ -503,16 +383,16 @@ async fn run_step(ctx: &Ctx<'_>, i: usize, step: &Step) -> Result<bool> {
             verdict: format!("{action}: {}", api::no_answer(last_answer)),
         },
         Err(Stop::Error(e)) => {
-            ctx.reporter.failed(i, ERROR, None, e.to_string(), None);
+            ctx.tracker.failed(i, ERROR, None, e.to_string(), None);
             if let Some(z) = zero {
-                ctx.reporter.zero_downtime(i, z);
+                ctx.tracker.zero_downtime(i, z);
             }
             return Err(e);
         }
     };
     let complete = finish(ctx, i, &step.ns, outcome, deadline).await;
     if let Some(z) = zero {
-        ctx.reporter.zero_downtime(i, z);
+        ctx.tracker.zero_downtime(i, z);
     }
     Ok(complete)
 }
@@ -529,20 +409,20 @@ async fn step_outcome(
         Subject::Pod(p) => {
             let (detail, _) = plan::describe(step);
             // A pod without a controller is saved first: it must never be lost.
-            let saved = match crate::meta::controller_of(&p.metadata) {
+            let saved = match crate::workload::owner::controller_of(&p.metadata) {
                 None => {
                     let s = backup::save(p, ns)?;
-                    ctx.reporter.saved(i, status::pod_name(p), &s.path);
+                    ctx.tracker.saved(i, status::pod_name(p), &s.path);
                     Some(s)
                 }
                 Some(_) => None,
             };
-            ctx.reporter.started(i, &detail, None);
+            ctx.tracker.started(i, &detail, None);
             let outcome = evictor
                 .replace(p, &pod_selector(p), None, (1, 1), saved.as_ref())
                 .await?;
             if matches!(outcome, Outcome::Complete) {
-                ctx.reporter.progress(i, 1, 1, "replaced");
+                ctx.tracker.progress(i, 1, 1, "replaced");
             }
             return Ok(outcome);
         }
@@ -559,9 +439,7 @@ async fn step_outcome(
     );
     if !pause.is_zero() {
         // kubectl's "already triggered" case: a restart within the same second would change nothing.
-        ctx.reporter.log(&format!(
-            "{target}: restarted within this second already; waiting for the next second"
-        ));
+        ctx.tracker.note(Note::SameSecond { target: &target });
         tokio::time::sleep(pause).await;
     }
     // The patch is a critical section: once sent, its answer says what state the workload is in.
@@ -609,10 +487,10 @@ async fn step_outcome(
         subject: Subject::Workload(Box::new(patched.clone())),
         ..step.clone()
     });
-    ctx.reporter.started(i, &detail, Some(&value));
+    ctx.tracker.started(i, &detail, Some(&value));
     if patched.strategy() != Strategy::OnDelete {
         // The controller does the rest by itself.
-        ctx.reporter
+        ctx.tracker
             .settled(i, "patched; the controller rolls the pods");
     }
     ctx.interrupt.leave(section).await;
@@ -639,7 +517,7 @@ async fn step_outcome(
             timeout: ctx.opts.timeout,
             stable_for: ctx.opts.stable_for,
             index: i,
-            reporter: ctx.reporter,
+            tracker: ctx.tracker,
             rollback: false,
         })
         .await?;
@@ -651,12 +529,12 @@ async fn step_outcome(
         // Report the failure first, then go back.
         let failed_outcome = outcome.clone();
         finish(ctx, i, ns, failed_outcome, deadline).await;
-        match rollback(ctx, i, ns, &patched, prev, &value, &selector).await {
+        match rollback::rollback(ctx, i, ns, &patched, prev, &value, &selector).await {
             Ok(()) => {}
             Err(Stop::NoAnswer {
                 action,
                 last_answer,
-            }) => ctx.reporter.rolled_back(
+            }) => ctx.tracker.rolled_back(
                 i,
                 false,
                 &format!(
@@ -675,12 +553,12 @@ async fn step_outcome(
 async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: Instant) -> bool {
     match outcome {
         Outcome::Complete => {
-            ctx.reporter.complete(i);
+            ctx.tracker.complete(i);
             true
         }
         Outcome::Reported => false,
         Outcome::Unknown { verdict } => {
-            ctx.reporter.unknown(i, &verdict);
+            ctx.tracker.unknown(i, &verdict);
             false
         }
         Outcome::Failed {
@@ -712,7 +590,7 @@ async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: I
                 (Some(f), Some(r)) => probe_kill(f, r).unwrap_or(verdict),
                 _ => verdict,
             };
-            ctx.reporter
+            ctx.tracker
                 .failed(i, &reason, failure.as_ref(), verdict, report.as_ref());
             false
         }
@@ -722,7 +600,7 @@ async fn finish(ctx: &Ctx<'_>, i: usize, ns: &str, outcome: Outcome, deadline: I
 /// A container killed by its liveness or startup probe shows only exit code 137 (or 143) in its status;
 /// explain's events tell the cause. Restates the failure and returns its new verdict when explain found
 /// one; leaves it as it is otherwise.
-fn probe_kill(f: &mut status::PodFailure, report: &crate::explain::PodReport) -> Option<String> {
+fn probe_kill(f: &mut model::PodFailure, report: &crate::explain::PodReport) -> Option<String> {
     use crate::explain::model::Cause;
     let v = report
         .containers
@@ -745,7 +623,7 @@ async fn replace_on_delete(
     ctx: &Ctx<'_>,
     i: usize,
     ns: &str,
-    w: &Workload,
+    w: &Object,
     selector: &str,
     value: &str,
     evictor: &Evictor<'_>,
@@ -757,7 +635,7 @@ async fn replace_on_delete(
         (kind, ns, name),
         w.generation(),
         evictor.deadline,
-        ctx.reporter,
+        ctx.tracker,
     )
     .await?
     {
@@ -782,7 +660,7 @@ async fn replace_on_delete(
     let total = w.expected_new();
     for (k, p) in old.iter().enumerate() {
         let done = total - (old.len() - k) as i32;
-        ctx.reporter.progress(
+        ctx.tracker.progress(
             i,
             done.max(0),
             total,
@@ -800,7 +678,7 @@ async fn replace_on_delete(
             return Ok(o);
         }
     }
-    ctx.reporter.settled(i, "every old pod evicted");
+    ctx.tracker.settled(i, "every old pod evicted");
     Ok(Outcome::Complete)
 }
 
@@ -808,7 +686,7 @@ async fn replace_on_delete(
 async fn list_pods(
     ctx: &Ctx<'_>,
     ns: &str,
-    w: &Workload,
+    w: &Object,
     selector: &str,
     deadline: Instant,
 ) -> std::result::Result<Vec<Pod>, Stop> {
@@ -827,139 +705,8 @@ async fn list_pods(
     .collect())
 }
 
-/// Returns the workload to the template it had before our patch. Deployments: the previous ReplicaSet
-/// scales back up. StatefulSets/DaemonSets: stuck new pods are deleted so they come back on the old
-/// template (a StatefulSet never replaces a broken pod by itself). The writes are one critical section.
-async fn rollback(
-    ctx: &Ctx<'_>,
-    i: usize,
-    ns: &str,
-    w: &Workload,
-    prev: Option<String>,
-    bad: &str,
-    selector: &str,
-) -> std::result::Result<(), Stop> {
-    let (kind, name) = (w.kind(), w.name().to_string());
-    let target = format!("{}/{name}", kind.short());
-    let deadline = Instant::now() + ctx.opts.timeout;
-    ctx.reporter.rollback_started(
-        i,
-        &format!(
-            "restoring the previous pod template (restartedAt {})",
-            prev.as_deref().unwrap_or("absent")
-        ),
-    );
-    let exempt = list_pods(ctx, ns, w, selector, deadline)
-        .await?
-        .iter()
-        .filter(|p| !status::is_new(p, Some(bad)))
-        .map(|p| status::pod_uid(p).to_string())
-        .collect();
-    let section = ctx
-        .interrupt
-        .enter(
-            i,
-            format!(
-                "the rollback of {target} was under way: check it with `kubectl rollout status {target} -n {ns}`, or undo the restart with `kubectl rollout undo {target} -n {ns}`"
-            ),
-        )
-        .await;
-    let result = async {
-        let patched = trigger::patch_restarted_at(
-            ctx.kube,
-            ctx.contact,
-            deadline,
-            kind,
-            ns,
-            &name,
-            prev.as_deref(),
-        )
-        .await?;
-        if kind != Kind::Deployment {
-            let api: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ns);
-            for p in list_pods(ctx, ns, w, selector, deadline).await? {
-                let stuck = status::is_new(&p, Some(bad)) && !status::is_ready(&p);
-                if stuck && !status::is_terminating(&p) {
-                    let pn = status::pod_name(&p).to_string();
-                    match api::call(
-                        ctx.kube,
-                        ctx.contact,
-                        deadline,
-                        ("delete", &format!("pod {pn}"), Some(ns)),
-                        api.delete(&pn, &DeleteParams::default()),
-                    )
-                    .await
-                    {
-                        Ok(_) => ctx.reporter.log(&format!("deleted stuck pod {pn}")),
-                        // Its controller replaced it meanwhile: gone is what we wanted.
-                        Err(Stop::Error(e)) if e.is_not_found() => {}
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
-        Ok::<_, Stop>(patched)
-    }
-    .await;
-    let patched = match result {
-        Ok(p) => p,
-        Err(e) => {
-            ctx.interrupt.close(section);
-            return Err(e);
-        }
-    };
-    ctx.interrupt.leave(section).await;
-    if kind != Kind::Deployment && patched.strategy() == Strategy::OnDelete {
-        let evictor = ctx.evictor(i, ns, deadline);
-        for p in list_pods(ctx, ns, w, selector, deadline).await? {
-            if status::is_new(&p, Some(bad)) && !status::is_terminating(&p) {
-                let o = evictor
-                    .replace(&p, selector, Some(prev.as_deref()), (0, 0), None)
-                    .await?;
-                if let Outcome::Failed { verdict, .. } | Outcome::Unknown { verdict } = o {
-                    ctx.reporter
-                        .rolled_back(i, false, &format!("rollback failed: {verdict}"));
-                    return Ok(());
-                }
-            }
-        }
-    }
-    let outcome = wait::wait_rollout(RolloutWait {
-        kube: ctx.kube,
-        contact: ctx.contact,
-        ns,
-        kind,
-        name: &name,
-        selector: selector.to_string(),
-        expect: Expect {
-            marker: prev,
-            generation: patched.generation(),
-            exempt,
-        },
-        deadline,
-        timeout: ctx.opts.timeout,
-        stable_for: None,
-        index: i,
-        reporter: ctx.reporter,
-        rollback: true,
-    })
-    .await?;
-    match outcome {
-        Outcome::Complete => {
-            ctx.reporter
-                .rolled_back(i, true, "rolled back: the previous pods are Ready again")
-        }
-        Outcome::Failed { verdict, .. } | Outcome::Unknown { verdict } => {
-            ctx.reporter
-                .rolled_back(i, false, &format!("rollback did not complete: {verdict}"))
-        }
-        Outcome::Reported => {}
-    }
-    Ok(())
-}
-
 /// The workload's `spec.selector` as a label selector string.
-fn label_selector(w: &Workload) -> std::result::Result<String, Stop> {
+fn label_selector(w: &Object) -> std::result::Result<String, Stop> {
     let ls = w.selector().cloned().unwrap_or_default();
     let s = crate::selector::to_query(&ls).map_err(Stop::Error)?;
     if s.is_empty() {
@@ -993,7 +740,7 @@ fn pod_selector(p: &Pod) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::restart::plan::tests::args;
+    use crate::restart::options::tests::{args, options};
     use crate::target::Target;
 
     fn step(kind: Kind, name: &str) -> Step {
@@ -1001,7 +748,7 @@ mod tests {
             Kind::Pod => Subject::Pod(Box::new(
                 serde_yaml::from_str(&format!("metadata: {{name: {name}}}")).unwrap(),
             )),
-            _ => Subject::Workload(Box::new(workload::from_yaml(&format!(
+            _ => Subject::Workload(Box::new(crate::workload::from_yaml(&format!(
                 "kind: {}\nmetadata: {{name: {name}}}\nspec: {{selector: {{}}, template: {{}}}}",
                 kind.as_str()
             )))),
@@ -1032,8 +779,16 @@ mod tests {
         states[0].state = State::Complete;
         states[1].state = State::Interrupted;
         states[2].state = State::Skipped;
-        let a = args(&["x", "--stable-for", "30s", "--timeout", "10m", "--force"]);
-        let hints = resume_hints(&states, &steps, "shop", &a);
+        let o = options(&args(&[
+            "deploy/x",
+            "--stable-for",
+            "30s",
+            "--timeout",
+            "10m",
+            "--force",
+        ]))
+        .unwrap();
+        let hints = resume_hints(&states, &steps, "shop", &o.resume_flags);
         assert_eq!(
             hints,
             [
@@ -1046,7 +801,7 @@ mod tests {
         let mut states = vec![TargetState::new("pod/p".into(), "d", "Eviction", 1)];
         states[0].state = State::Interrupted;
         assert_eq!(
-            resume_hints(&states, &steps, "d", &args(&["x"])),
+            resume_hints(&states, &steps, "d", ""),
             ["to resume: kubectl graceful restart pod/p -n d"]
         );
     }

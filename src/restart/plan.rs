@@ -1,7 +1,7 @@
-//! From the command line to an ordered plan: resolve targets (names, `-l`, `--all`, `--pods`), gather what
-//! preflight needs (in parallel), and describe each step (what it will do, the disruption to expect).
-
-use std::time::Duration;
+//! From the command line to an ordered plan: [`resolve`] reads the targets (names, `-l`, `--all`,
+//! `--pods`) and what preflight needs, in parallel (the API calls; a refused list is returned as
+//! [`Skipped`], never printed); [`steps`] (pure) turns them into the ordered steps with preflight's
+//! findings; [`describe`] says what each step will do and the disruption to expect.
 
 use futures::future::try_join_all;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
@@ -11,164 +11,41 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use kube::api::ListParams;
 use kube::Api;
 
-use super::preflight::{self, surge_unavailable, Finding};
-use super::render::PlanRow;
-use super::workload::{Strategy, Workload};
-use crate::cli::RestartArgs;
+use super::model::PlanRow;
+use super::model::PreflightFinding;
+use super::options::Options;
+use super::preflight;
+use crate::diagnose::context::Restart;
+use crate::diagnose::{KubeVersion, Related, RelatedIndex};
+use crate::workload::{Object, Strategy};
 use tokio::time::Instant;
 
 use super::api::{self, Contact, Stop};
 use crate::client::Kube;
 use crate::error::{Error, Result};
-use crate::settings::{parse_duration, parse_duration_opt};
 use crate::target::{Kind, Target};
-
-/// Validated options.
-#[derive(Debug, Clone)]
-pub struct Options {
-    /// Named targets, each with its namespace when qualified (`NS/KIND/NAME`).
-    pub targets: Vec<(Option<String>, Target)>,
-    pub selector: Option<String>,
-    pub all: bool,
-    /// `-A`: `-l` / `--all` / `--pods -l` look in every namespace.
-    pub all_namespaces: bool,
-    pub pods: bool,
-    pub parallel: usize,
-    pub stable_for: Option<Duration>,
-    pub timeout: Duration,
-    pub dry_run: bool,
-    pub force: bool,
-    pub rollback: bool,
-    /// `--no-endpoint-check`, `--endpoint-margin`, `--probe`.
-    pub zero: super::zerodowntime::Settings,
-}
-
-/// The target kinds `restart` accepts.
-pub const KINDS: &[Kind] = &[
-    Kind::Deployment,
-    Kind::StatefulSet,
-    Kind::DaemonSet,
-    Kind::Pod,
-];
-
-impl Options {
-    pub fn from_args(a: &RestartArgs) -> Result<Options> {
-        let targets = a
-            .targets
-            .iter()
-            .map(|t| Target::parse_qualified(t, KINDS))
-            .collect::<Result<Vec<_>>>()?;
-        if let Some(s) = &a.selector {
-            crate::selector::Selector::parse(s)?;
-        }
-        let sources = [!targets.is_empty(), a.selector.is_some(), a.all]
-            .iter()
-            .filter(|b| **b)
-            .count();
-        if sources == 0 {
-            return Err(Error::usage(
-                "nothing to restart: name targets (deploy/NAME sts/NAME ds/NAME pod/NAME), or use -l SELECTOR or --all",
-            ));
-        }
-        if sources > 1 {
-            return Err(Error::usage(
-                "use either TARGETs, -l SELECTOR or --all, not several of them",
-            ));
-        }
-        if a.all_namespaces && a.selector.is_none() && !a.all {
-            return Err(Error::usage(
-                "-A works with -l SELECTOR or --all; name targets of other namespaces as NAMESPACE/KIND/NAME (e.g. shop/deploy/web)",
-            ));
-        }
-        if a.pods
-            && a.selector.is_none()
-            && (targets.is_empty() || targets.iter().any(|(_, t)| t.kind != Kind::Pod))
-        {
-            return Err(Error::usage(
-                "--pods replaces pods selected with -l SELECTOR (or pod/NAME targets); with workload targets, drop --pods",
-            ));
-        }
-        if a.parallel == 0 {
-            return Err(Error::usage("--parallel must be at least 1"));
-        }
-        let timeout = parse_duration(&a.timeout, "--timeout")?;
-        if timeout.is_zero() {
-            return Err(Error::usage(
-                "--timeout must be positive (e.g. 5m): a restart never waits forever",
-            ));
-        }
-        let stable_for = match &a.stable_for {
-            Some(s) => parse_duration_opt(s, "--stable-for")?,
-            None => None,
-        };
-        const LONGEST: Duration = Duration::from_secs(7 * 24 * 3600);
-        for (flag, d) in [("--timeout", Some(timeout)), ("--stable-for", stable_for)] {
-            if d.is_some_and(|d| d > LONGEST) {
-                return Err(Error::usage(format!("{flag} may be at most 7 days")));
-            }
-        }
-        let margin = parse_duration(&a.endpoint_margin, "--endpoint-margin")?;
-        if margin > Duration::from_secs(600) {
-            return Err(Error::usage("--endpoint-margin may be at most 10m"));
-        }
-        let probe = a
-            .probe
-            .as_deref()
-            .map(super::zerodowntime::probe::ProbeTarget::parse)
-            .transpose()?;
-        let mut seen = Vec::new();
-        for t in &targets {
-            if seen.contains(t) {
-                let shown = match &t.0 {
-                    Some(ns) => format!("{ns}/{}", t.1),
-                    None => t.1.to_string(),
-                };
-                return Err(Error::usage(format!("{shown} is named twice")));
-            }
-            seen.push(t.clone());
-        }
-        Ok(Options {
-            targets,
-            selector: a.selector.clone(),
-            all: a.all,
-            all_namespaces: a.all_namespaces,
-            pods: a.pods,
-            parallel: a.parallel,
-            stable_for,
-            timeout,
-            dry_run: a.dry_run,
-            force: a.force,
-            rollback: a.rollback_on_failure,
-            zero: super::zerodowntime::Settings {
-                enabled: !a.no_endpoint_check,
-                margin,
-                probe,
-            },
-        })
-    }
-}
 
 /// What one step restarts.
 #[derive(Debug, Clone)]
-pub enum Subject {
-    Workload(Box<Workload>),
+pub(crate) enum Subject {
+    Workload(Box<Object>),
     Pod(Box<Pod>),
 }
 
 #[derive(Debug, Clone)]
-pub struct Step {
+pub(crate) struct Step {
     pub target: Target,
     /// The namespace the target lives in.
     pub ns: String,
     /// The run's default namespace (`-n`, else the context's): targets elsewhere are shown qualified.
     pub home: String,
     pub subject: Subject,
-    pub findings: Vec<Finding>,
+    pub findings: Vec<PreflightFinding>,
 }
 
 impl Step {
     /// `deploy/web`, or `shop/deploy/web` outside the run's default namespace (the form `restart` accepts).
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         if self.ns == self.home {
             self.target.to_string()
         } else {
@@ -176,14 +53,14 @@ impl Step {
         }
     }
 
-    pub fn strategy(&self) -> &'static str {
+    pub(crate) fn strategy(&self) -> &'static str {
         match &self.subject {
-            Subject::Workload(w) => w.strategy().as_str(),
+            Subject::Workload(w) => w.strategy().name(),
             Subject::Pod(_) => "Eviction",
         }
     }
 
-    pub fn pods(&self) -> i32 {
+    pub(crate) fn pods(&self) -> i32 {
         match &self.subject {
             Subject::Workload(w) => w.expected_new(),
             Subject::Pod(_) => 1,
@@ -192,10 +69,10 @@ impl Step {
 }
 
 /// What the step will do and the disruption to expect (pure).
-pub fn describe(step: &Step) -> (String, String) {
+pub(crate) fn describe(step: &Step) -> (String, String) {
     match &step.subject {
         Subject::Pod(p) => {
-            let bare = crate::meta::controller_of(&p.metadata).is_none();
+            let bare = crate::workload::owner::controller_of(&p.metadata).is_none();
             if bare {
                 (
                     "evict (Eviction API), create it again, wait until Ready".into(),
@@ -212,7 +89,8 @@ pub fn describe(step: &Step) -> (String, String) {
         Subject::Workload(w) => {
             let n = w.expected_new();
             let total = w.desired();
-            let (surge, unav) = surge_unavailable(w);
+            // Only the rolling arms below read them.
+            let (surge, unav) = w.surge_unavailable().unwrap_or((0, 1));
             match (w.kind(), w.strategy()) {
                 (_, Strategy::Recreate) => (
                     format!("patch restartedAt; the controller stops all {total} pods, then starts new ones"),
@@ -255,7 +133,7 @@ pub fn describe(step: &Step) -> (String, String) {
     }
 }
 
-pub fn plan_rows(steps: &[Step]) -> Vec<PlanRow> {
+pub(crate) fn plan_rows(steps: &[Step]) -> Vec<PlanRow> {
     steps
         .iter()
         .enumerate()
@@ -275,49 +153,17 @@ pub fn plan_rows(steps: &[Step]) -> Vec<PlanRow> {
 }
 
 /// Gets one workload; the request must be answered by `deadline`.
-pub async fn get_workload(
+pub(crate) async fn get_workload(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,
     kind: Kind,
     ns: &str,
     name: &str,
-) -> Result<Workload, Stop> {
+) -> Result<Object, Stop> {
     let what = format!("{} {name}", kind.lower());
-    let c = kube.client.clone();
-    let how = ("get", what.as_str(), Some(ns));
-    Ok(match kind {
-        Kind::StatefulSet => Workload::StatefulSet(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).get(name),
-            )
-            .await?,
-        ),
-        Kind::DaemonSet => Workload::DaemonSet(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).get(name),
-            )
-            .await?,
-        ),
-        _ => Workload::Deployment(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).get(name),
-            )
-            .await?,
-        ),
-    })
+    let get = crate::workload::fetch::get(&kube.client, kind, ns, name);
+    api::call(kube, contact, deadline, ("get", &what, Some(ns)), get).await
 }
 
 /// An API over one namespace, or every namespace (`-A`).
@@ -337,6 +183,26 @@ struct Gather<'a> {
     kube: &'a Kube,
     contact: &'a Contact,
     deadline: Instant,
+    /// The lists that were refused or not served: their checks are skipped.
+    skipped: std::sync::Mutex<Vec<Skipped>>,
+}
+
+/// A list preflight could not read (403, or an API the server does not serve): the checks that need it
+/// are skipped, which the run says ([`super::render::preflight_skipped`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Skipped {
+    /// The resource (`poddisruptionbudgets`).
+    pub what: String,
+    /// The namespace listed; None for all namespaces.
+    pub namespace: Option<String>,
+    /// The error, as one line.
+    pub error: String,
+}
+
+/// What [`resolve`] found: the ordered steps (or why there are none) and what preflight could not read.
+pub(crate) struct Resolved {
+    pub steps: Result<Vec<Step>, Stop>,
+    pub skipped: Vec<Skipped>,
 }
 
 impl Gather<'_> {
@@ -364,7 +230,7 @@ impl Gather<'_> {
         &self,
         ns: Option<&str>,
         selector: Option<&str>,
-    ) -> Result<Vec<Workload>, Stop> {
+    ) -> Result<Vec<Object>, Stop> {
         let lp = match selector {
             Some(s) => ListParams::default().labels(s),
             None => ListParams::default(),
@@ -374,13 +240,13 @@ impl Gather<'_> {
             self.list::<StatefulSet>("statefulsets", ns, &lp),
             self.list::<DaemonSet>("daemonsets", ns, &lp),
         )?;
-        let mut out: Vec<Workload> = d.into_iter().map(Workload::Deployment).collect();
-        out.extend(s.into_iter().map(Workload::StatefulSet));
-        out.extend(ds.into_iter().map(Workload::DaemonSet));
+        let mut out: Vec<Object> = d.into_iter().map(Object::Deployment).collect();
+        out.extend(s.into_iter().map(Object::StatefulSet));
+        out.extend(ds.into_iter().map(Object::DaemonSet));
         Ok(out)
     }
 
-    /// A namespace's (or every namespace's) PDBs and HPAs for preflight; a 403 degrades to a warning.
+    /// A namespace's (or every namespace's) PDBs and HPAs for preflight; a 403 is recorded as skipped.
     async fn policy(
         &self,
         ns: Option<&str>,
@@ -391,22 +257,48 @@ impl Gather<'_> {
             self.list::<HorizontalPodAutoscaler>("horizontalpodautoscalers", ns, &lp),
         );
         Ok((
-            degrade(pdbs, "poddisruptionbudgets", ns)?,
-            degrade(hpas, "horizontalpodautoscalers", ns)?,
+            self.degrade(pdbs, "poddisruptionbudgets", ns)?,
+            self.degrade(hpas, "horizontalpodautoscalers", ns)?,
         ))
+    }
+
+    /// A refused (403) or unserved (404) list becomes an empty one, recorded in `skipped`; other
+    /// errors stop the run.
+    fn degrade<T>(
+        &self,
+        r: Result<Vec<T>, Stop>,
+        what: &str,
+        ns: Option<&str>,
+    ) -> Result<Vec<T>, Stop> {
+        match degraded(r, what, ns) {
+            Ok((items, None)) => Ok(items),
+            Ok((items, Some(s))) => {
+                if let Ok(mut v) = self.skipped.lock() {
+                    v.push(s);
+                }
+                Ok(items)
+            }
+            Err(e) => Err(e),
+        }
     }
 }
 
-fn degrade<T>(r: Result<Vec<T>, Stop>, what: &str, ns: Option<&str>) -> Result<Vec<T>, Stop> {
+/// The list, or an empty one and what was skipped when the list was refused or is not served.
+fn degraded<T>(
+    r: Result<Vec<T>, Stop>,
+    what: &str,
+    ns: Option<&str>,
+) -> Result<(Vec<T>, Option<Skipped>), Stop> {
     match r {
-        Err(Stop::Error(e)) if e.is_forbidden() || e.is_not_found() => {
-            crate::output::warn(&format!(
-                "cannot list {what} in {} ({e}); preflight skips its {what} checks",
-                ns.unwrap_or("all namespaces")
-            ));
-            Ok(Vec::new())
-        }
-        r => r,
+        Err(Stop::Error(e)) if e.is_forbidden() || e.is_not_found() => Ok((
+            Vec::new(),
+            Some(Skipped {
+                what: what.to_string(),
+                namespace: ns.map(str::to_string),
+                error: e.to_string(),
+            }),
+        )),
+        r => r.map(|items| (items, None)),
     }
 }
 
@@ -415,19 +307,31 @@ fn ns_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta, home
 }
 
 /// Resolves the targets into ordered steps, with their preflight findings. `home`: the default namespace.
-/// Every request must be answered by `deadline`.
-pub async fn resolve(
+/// Every request must be answered by `deadline`. What could not be read is returned even when resolving
+/// fails (it may be why).
+pub(crate) async fn resolve(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,
     home: &str,
     o: &Options,
-) -> Result<Vec<Step>, Stop> {
+) -> Resolved {
     let g = Gather {
         kube,
         contact,
         deadline,
+        skipped: std::sync::Mutex::new(Vec::new()),
     };
+    let steps = resolve_steps(&g, home, o).await;
+    Resolved {
+        steps,
+        skipped: g.skipped.into_inner().unwrap_or_default(),
+    }
+}
+
+async fn resolve_steps(g: &Gather<'_>, home: &str, o: &Options) -> Result<Vec<Step>, Stop> {
+    let kube = g.kube;
+    let (contact, deadline) = (g.contact, g.deadline);
     // The namespaces involved: every one with -A, else the default and those named in targets.
     let scope: Option<Vec<String>> = if o.all_namespaces {
         None
@@ -519,7 +423,7 @@ pub async fn resolve(
             let lp = ListParams::default();
             let (policy, all_pods) = futures::try_join!(g.policy(*ns), async {
                 if wants_pods {
-                    degrade(g.list::<Pod>("pods", *ns, &lp).await, "pods", *ns)
+                    g.degrade(g.list::<Pod>("pods", *ns, &lp).await, "pods", *ns)
                 } else {
                     Ok(Vec::new())
                 }
@@ -550,48 +454,63 @@ pub async fn resolve(
         };
         return Err(Stop::Error(Error::usage(what)));
     }
-    let in_ns = |items: &[PodDisruptionBudget], ns: &str| -> Vec<PodDisruptionBudget> {
-        items
-            .iter()
-            .filter(|p| ns_of(&p.metadata, home) == ns)
-            .cloned()
-            .collect()
+    Ok(steps(
+        subjects,
+        Around {
+            pdbs,
+            hpas,
+            namespace_pods,
+        },
+        home,
+    ))
+}
+
+/// What surrounds the targets: their namespaces' budgets, autoscalers and (for evictions) pods.
+pub(crate) struct Around {
+    pub pdbs: Vec<PodDisruptionBudget>,
+    pub hpas: Vec<HorizontalPodAutoscaler>,
+    pub namespace_pods: Vec<Pod>,
+}
+
+/// The steps, in the targets' order, each with preflight's findings on its restart. Pure.
+pub(crate) fn steps(subjects: Vec<Subject>, around: Around, home: &str) -> Vec<Step> {
+    let Around {
+        pdbs,
+        hpas,
+        namespace_pods,
+    } = around;
+    // diagnose's matching: each target meets the budgets and autoscalers of its own namespace.
+    let related = Related {
+        pdbs: Some(pdbs),
+        hpas: Some(hpas),
+        services: None,
+        manual_endpoints: vec![],
     };
-    Ok(subjects
+    let index = RelatedIndex::new(&related);
+    subjects
         .into_iter()
         .map(|s| {
-            let (target, ns, findings) = match &s {
-                Subject::Workload(w) => {
-                    let ns = ns_of(w.meta(), home);
-                    let t = Target {
-                        kind: w.kind(),
-                        name: w.name().to_string(),
-                    };
-                    let hpas: Vec<HorizontalPodAutoscaler> = hpas
-                        .iter()
-                        .filter(|h| ns_of(&h.metadata, home) == ns)
-                        .cloned()
-                        .collect();
-                    let f = preflight::check_workload(w, &t.to_string(), &in_ns(&pdbs, &ns), &hpas);
-                    (t, ns, f)
-                }
-                Subject::Pod(p) => {
-                    let ns = ns_of(&p.metadata, home);
-                    let others: Vec<Pod> = namespace_pods
-                        .iter()
-                        .filter(|q| ns_of(&q.metadata, home) == ns)
-                        .cloned()
-                        .collect();
-                    (
-                        Target {
-                            kind: Kind::Pod,
-                            name: p.metadata.name.clone().unwrap_or_default(),
-                        },
-                        ns.clone(),
-                        preflight::check_pods(std::slice::from_ref(p), &in_ns(&pdbs, &ns), &others),
-                    )
-                }
+            let (object, ns) = match &s {
+                Subject::Workload(w) => ((**w).clone(), ns_of(w.meta(), home)),
+                Subject::Pod(p) => (Object::Pod((**p).clone()), ns_of(&p.metadata, home)),
             };
+            let target = Target {
+                kind: object.kind(),
+                name: object.name().to_string(),
+            };
+            let mut w = object.workload();
+            w.namespace.clone_from(&ns);
+            let cx = index.context(&w, KubeVersion::DEFAULT);
+            let restart = Restart {
+                target: target.to_string(),
+                object,
+                namespace_pods: namespace_pods
+                    .iter()
+                    .filter(|q| ns_of(&q.metadata, home) == ns)
+                    .cloned()
+                    .collect(),
+            };
+            let findings = preflight::check(&w, &cx, &restart);
             Step {
                 target,
                 ns,
@@ -600,56 +519,69 @@ pub async fn resolve(
                 findings,
             }
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::*;
-    use crate::restart::workload::from_yaml;
 
-    /// `restart EXTRA…` parsed as the command line would be.
-    pub(crate) fn args(extra: &[&str]) -> RestartArgs {
-        use clap::Parser;
-        let mut v = vec!["kubectl-graceful", "restart"];
-        v.extend_from_slice(extra);
-        match crate::cli::Cli::try_parse_from(v).unwrap().command {
-            crate::cli::Command::Restart(a) => a,
-            _ => unreachable!(),
-        }
+    #[test]
+    fn each_step_meets_what_surrounds_it_in_its_own_namespace() {
+        let web = crate::workload::from_yaml(
+            "kind: Deployment\nmetadata: {name: web, namespace: shop}\nspec: {replicas: 3, selector: {matchLabels: {app: web}}, template: {metadata: {labels: {app: web}}, spec: {containers: [{name: app, image: x, readinessProbe: {httpGet: {path: /, port: 80}}}]}}}",
+        );
+        let hpa = |ns: &str| -> HorizontalPodAutoscaler {
+            serde_yaml::from_str(&format!(
+                "metadata: {{name: web, namespace: {ns}}}\nspec: {{scaleTargetRef: {{kind: Deployment, name: web, apiVersion: apps/v1}}, maxReplicas: 5}}"
+            ))
+            .unwrap()
+        };
+        let plan = |hpas: Vec<HorizontalPodAutoscaler>| {
+            let around = Around {
+                pdbs: vec![],
+                hpas,
+                namespace_pods: vec![],
+            };
+            steps(
+                vec![Subject::Workload(Box::new(web.clone()))],
+                around,
+                "default",
+            )
+        };
+        let s = plan(vec![hpa("shop")]);
+        assert_eq!((s[0].ns.as_str(), s[0].home.as_str()), ("shop", "default"));
+        assert_eq!(s[0].target.to_string(), "deploy/web");
+        assert!(s[0].findings.iter().any(|f| f.rule == "hpa-present"));
+        // The same name in another namespace scales another Deployment.
+        let s = plan(vec![hpa("other")]);
+        assert!(!s[0].findings.iter().any(|f| f.rule == "hpa-present"));
     }
 
     #[test]
-    fn option_validation() {
-        let o = Options::from_args(&args(&["deploy/a", "sts/b", "ds/c", "--stable-for", "30s"]))
-            .unwrap();
-        assert_eq!(o.targets.len(), 3);
-        assert_eq!(o.stable_for, Some(Duration::from_secs(30)));
-        assert_eq!(o.timeout, Duration::from_secs(300));
-        for (bad, needle) in [
-            (vec![], "nothing to restart"),
-            (vec!["deploy/a", "-l", "app=x"], "either"),
-            (vec!["deploy/a", "--pods"], "--pods"),
-            (vec!["--all", "--pods"], "--pods"),
-            (vec!["deploy/a", "--parallel", "0"], "--parallel"),
-            (vec!["-A", "deploy/a"], "NAMESPACE/KIND/NAME"),
-            (
-                vec!["shop/deploy/a", "shop/deploy/a"],
-                "shop/deploy/a is named twice",
-            ),
-            (vec!["deploy/a", "--timeout", "0"], "--timeout"),
-            (
-                vec!["deploy/a", "--timeout", "100000000000h"],
-                "at most 7 days",
-            ),
-            (vec!["deploy/a", "--stable-for", "30d"], "at most 7 days"),
-            (vec!["deploy/a", "deploy/a"], "twice"),
-            (vec!["job/a"], "not supported"),
-        ] {
-            let e = Options::from_args(&args(&bad)).unwrap_err().to_string();
-            assert!(e.contains(needle), "{bad:?}: {e}");
-        }
+    fn a_refused_or_unserved_list_is_skipped_and_other_errors_stop() {
+        let forbidden = Stop::Error(Error::Forbidden {
+            message: "user u cannot list pods".into(),
+        });
+        let (items, skipped) = degraded::<Pod>(Err(forbidden), "pods", Some("shop")).unwrap();
+        assert!(items.is_empty());
+        assert_eq!(
+            skipped,
+            Some(Skipped {
+                what: "pods".into(),
+                namespace: Some("shop".into()),
+                error: Error::Forbidden {
+                    message: "user u cannot list pods".into()
+                }
+                .to_string(),
+            })
+        );
+        let (items, skipped) = degraded(Ok(vec![1, 2]), "pods", None).unwrap();
+        assert_eq!((items, skipped), (vec![1, 2], None));
+        let other = Stop::Error(Error::other("boom", "hint"));
+        assert!(degraded::<Pod>(Err(other), "pods", None).is_err());
     }
+    use crate::workload::from_yaml;
 
     fn step(yaml: &str) -> Step {
         let w = from_yaml(yaml);

@@ -8,13 +8,13 @@
 //!   the new `restartedAt` value and is Ready, and no old pod is left (not even a terminating one).
 
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
-use serde::Serialize;
 
-use super::workload::{Strategy, Workload, RESTARTED_AT};
+use super::model::PodFailure;
+use crate::workload::{Object, RESTARTED_AT};
 
 /// What the waiter expects of the workload after its patch.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expect {
+pub(crate) struct Expect {
     /// The `restartedAt` value new pods carry (`None`: the annotation is absent, e.g. after a rollback).
     pub marker: Option<String>,
     /// The generation our patch produced; the controller must have observed at least this one.
@@ -26,7 +26,7 @@ pub struct Expect {
 
 /// Where a restart stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Still rolling; `phase` says what it waits for (kubectl-like wording).
     Waiting { phase: String },
     /// Every new pod Ready, old pods gone.
@@ -42,32 +42,12 @@ pub enum Verdict {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// New pods that are Ready.
     pub ready: i32,
     /// New pods the restart should end with.
     pub desired: i32,
     pub verdict: Verdict,
-}
-
-/// Why one new pod counts as failed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodFailure {
-    pub pod: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    /// CrashLoopBackOff, ErrImagePull, OOMKilled, Error, NotReady …
-    pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub exit_code: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    pub restarts: i32,
-    /// explain's cause id when it tells more than the container status (`liveness-probe`,
-    /// `startup-probe`): a probe kill reads as a bare exit code 137 otherwise.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub cause: Option<String>,
 }
 
 /// Waiting reasons that mean the new pod will not come up by itself.
@@ -82,15 +62,15 @@ const FATAL_WAITING: &[&str] = &[
     "RunContainerError",
 ];
 
-pub fn pod_name(p: &Pod) -> &str {
+pub(crate) fn pod_name(p: &Pod) -> &str {
     p.metadata.name.as_deref().unwrap_or("")
 }
 
-pub fn pod_uid(p: &Pod) -> &str {
+pub(crate) fn pod_uid(p: &Pod) -> &str {
     p.metadata.uid.as_deref().unwrap_or("")
 }
 
-pub fn is_ready(p: &Pod) -> bool {
+pub(crate) fn is_ready(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_none()
         && p.status
             .as_ref()
@@ -98,7 +78,7 @@ pub fn is_ready(p: &Pod) -> bool {
             .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
-pub fn is_terminating(p: &Pod) -> bool {
+pub(crate) fn is_terminating(p: &Pod) -> bool {
     p.metadata.deletion_timestamp.is_some()
 }
 
@@ -112,7 +92,7 @@ fn is_finished(p: &Pod) -> bool {
 }
 
 /// True when the pod was created from the restarted template.
-pub fn is_new(p: &Pod, marker: Option<&str>) -> bool {
+pub(crate) fn is_new(p: &Pod, marker: Option<&str>) -> bool {
     p.metadata
         .annotations
         .as_ref()
@@ -122,7 +102,7 @@ pub fn is_new(p: &Pod, marker: Option<&str>) -> bool {
 }
 
 /// The controller revision a StatefulSet or DaemonSet pod was created from (`controller-revision-hash`).
-pub fn revision_of(p: &Pod) -> Option<&str> {
+pub(crate) fn revision_of(p: &Pod) -> Option<&str> {
     p.metadata
         .labels
         .as_ref()
@@ -131,11 +111,11 @@ pub fn revision_of(p: &Pod) -> Option<&str> {
 }
 
 /// A StatefulSet pod's ordinal (`db-2` → 2).
-pub fn ordinal(p: &Pod) -> Option<i32> {
+pub(crate) fn ordinal(p: &Pod) -> Option<i32> {
     pod_name(p).rsplit_once('-')?.1.parse().ok()
 }
 
-pub fn restarts(p: &Pod) -> i32 {
+pub(crate) fn restarts(p: &Pod) -> i32 {
     all_statuses(p).map(|c| c.restart_count).sum()
 }
 
@@ -152,7 +132,7 @@ fn all_statuses(p: &Pod) -> impl Iterator<Item = &ContainerStatus> {
 }
 
 /// The reason a (new) pod will not become healthy by itself, if any.
-pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
+pub(crate) fn pod_failure(p: &Pod) -> Option<PodFailure> {
     let name = pod_name(p).to_string();
     let restarts_total = restarts(p);
     let fail = |c: Option<&ContainerStatus>,
@@ -231,7 +211,7 @@ pub fn pod_failure(p: &Pod) -> Option<PodFailure> {
 
 /// The new pod that explains a workload-level failure (a progress deadline exceeded): the first one that
 /// failed, else the first one not Ready.
-pub fn new_pod_behind(pods: &[Pod], marker: Option<&str>) -> Option<PodFailure> {
+pub(crate) fn new_pod_behind(pods: &[Pod], marker: Option<&str>) -> Option<PodFailure> {
     let new: Vec<&Pod> = pods
         .iter()
         .filter(|p| is_new(p, marker) && !is_terminating(p))
@@ -244,7 +224,7 @@ pub fn new_pod_behind(pods: &[Pod], marker: Option<&str>) -> Option<PodFailure> 
 }
 
 /// Why a pod is not Ready (used when `--timeout` runs out): the first unready container and its state.
-pub fn unready_failure(p: &Pod) -> PodFailure {
+pub(crate) fn unready_failure(p: &Pod) -> PodFailure {
     if let Some(f) = pod_failure(p) {
         return f;
     }
@@ -290,7 +270,7 @@ pub fn unready_failure(p: &Pod) -> PodFailure {
 
 impl PodFailure {
     /// One line for people: what happened to which container.
-    pub fn verdict(&self) -> String {
+    pub(crate) fn verdict(&self) -> String {
         let who = match &self.container {
             Some(c) => format!("container {c} of pod {}", self.pod),
             None => format!("pod {}", self.pod),
@@ -350,131 +330,14 @@ fn one_line(s: &str) -> String {
     out
 }
 
-/// The workload's own status, judged like `kubectl rollout status` (stricter). `None` = done.
-pub fn workload_waiting(w: &Workload, expect: &Expect) -> Result<Option<String>, String> {
-    let kind = w.kind().lower();
-    let name = w.name();
-    if w.observed_generation() < expect.generation.max(w.generation()) {
-        return Ok(Some(format!(
-            "waiting for the {kind} controller to observe generation {}",
-            expect.generation.max(w.generation())
-        )));
-    }
-    match w {
-        Workload::Deployment(d) => {
-            let replicas = w.desired();
-            let s = d.status.clone().unwrap_or_default();
-            if let Some(c) = s
-                .conditions
-                .iter()
-                .flatten()
-                .find(|c| c.type_ == "Progressing")
-            {
-                if c.reason.as_deref() == Some("ProgressDeadlineExceeded") {
-                    // Why no pod could even be created (quota, admission) is in ReplicaFailure.
-                    let creating = s
-                        .conditions
-                        .iter()
-                        .flatten()
-                        .find(|c| c.type_ == "ReplicaFailure" && c.status == "True")
-                        .map(|c| {
-                            format!(
-                                "; {}: {}",
-                                c.reason.as_deref().unwrap_or("ReplicaFailure"),
-                                c.message.as_deref().unwrap_or("")
-                            )
-                        })
-                        .unwrap_or_default();
-                    return Err(format!(
-                        "deployment {name:?} exceeded its progress deadline{creating}"
-                    ));
-                }
-            }
-            let updated = s.updated_replicas.unwrap_or(0);
-            let total = s.replicas.unwrap_or(0);
-            let available = s.available_replicas.unwrap_or(0);
-            if updated < replicas {
-                return Ok(Some(format!(
-                    "{updated} out of {replicas} new replicas have been updated"
-                )));
-            }
-            if total > updated {
-                return Ok(Some(format!(
-                    "{} old replicas are pending termination",
-                    total - updated
-                )));
-            }
-            if available < updated || available < replicas {
-                return Ok(Some(format!(
-                    "{available} of {updated} updated replicas are available"
-                )));
-            }
-            Ok(None)
-        }
-        Workload::StatefulSet(st) => {
-            let replicas = w.desired();
-            let s = st.status.clone().unwrap_or_default();
-            let available = s.available_replicas.unwrap_or(0);
-            if available < replicas {
-                return Ok(Some(format!(
-                    "{available} of {replicas} pods are available"
-                )));
-            }
-            let partition = w.partition();
-            let want = (replicas - partition).max(0);
-            let updated = s.updated_replicas.unwrap_or(0);
-            if updated < want {
-                return Ok(Some(if partition > 0 {
-                    format!(
-                        "partitioned roll out: {updated} out of {want} new pods have been updated"
-                    )
-                } else {
-                    format!("{updated} out of {want} new pods have been updated")
-                }));
-            }
-            // Up to 1.35 the controller completes `currentRevision` only for RollingUpdate
-            // (`completeRollingUpdate` in pkg/controller/statefulset/stateful_set_utils.go): an OnDelete
-            // StatefulSet keeps the old currentRevision after every pod was replaced. Its pods are judged by
-            // their `controller-revision-hash` in `assess` instead.
-            if partition == 0 && w.strategy() != Strategy::OnDelete {
-                if let (Some(cur), Some(upd)) = (&s.current_revision, &s.update_revision) {
-                    if cur != upd {
-                        return Ok(Some(format!(
-                            "waiting for pods to reach revision {upd} (current {cur})"
-                        )));
-                    }
-                }
-            }
-            Ok(None)
-        }
-        Workload::DaemonSet(d) => {
-            let s = d.status.clone().unwrap_or_default();
-            let desired = s.desired_number_scheduled;
-            let updated = s.updated_number_scheduled.unwrap_or(0);
-            let available = s.number_available.unwrap_or(0);
-            if updated < desired {
-                return Ok(Some(format!(
-                    "{updated} out of {desired} new pods have been updated"
-                )));
-            }
-            if available < desired {
-                return Ok(Some(format!(
-                    "{available} of {desired} updated pods are available"
-                )));
-            }
-            Ok(None)
-        }
-    }
-}
-
 /// False when the pod's controller is clearly another object (a Job's pods with the same labels, say).
 /// Pods without a controller reference are given the benefit of the doubt.
-pub fn may_belong_to(p: &Pod, w: &Workload) -> bool {
-    let Some(owner) = crate::meta::controller_of(&p.metadata) else {
+pub(crate) fn may_belong_to(p: &Pod, w: &Object) -> bool {
+    let Some(owner) = crate::workload::owner::controller_of(&p.metadata) else {
         return true;
     };
     match w {
-        Workload::Deployment(_) => {
+        Object::Deployment(_) => {
             owner.kind == "ReplicaSet"
                 && owner
                     .name
@@ -491,12 +354,12 @@ pub fn may_belong_to(p: &Pod, w: &Workload) -> bool {
 }
 
 /// Judges the restart from the workload and the pods its selector matches.
-pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
+pub(crate) fn assess(w: &Object, pods: &[Pod], expect: &Expect) -> Progress {
     let marker = expect.marker.as_deref();
     let partition = w.partition();
     let replaced = |p: &Pod| match w {
         // Pods below the partition keep the old revision on purpose.
-        Workload::StatefulSet(_) => ordinal(p).is_none_or(|o| o >= partition),
+        Object::StatefulSet(_) => ordinal(p).is_none_or(|o| o >= partition),
         _ => true,
     };
     let live: Vec<&Pod> = pods
@@ -530,7 +393,7 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
     {
         return progress(Verdict::PodFailed(f));
     }
-    match workload_waiting(w, expect) {
+    match crate::workload::progress::waiting(w, expect.generation) {
         Err(reason) => return progress(Verdict::Failed { reason }),
         Ok(Some(phase)) => return progress(Verdict::Waiting { phase }),
         Ok(None) => {}
@@ -573,7 +436,7 @@ pub fn assess(w: &Workload, pods: &[Pod], expect: &Expect) -> Progress {
     progress(Verdict::Complete)
 }
 
-pub fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
     } else {
@@ -582,7 +445,7 @@ pub fn plural(n: usize) -> &'static str {
 }
 
 /// During `--stable-for`: a new pod that was Ready at completion and is not any more, or restarted.
-pub fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<PodFailure> {
+pub(crate) fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<PodFailure> {
     for (uid, restarts_then) in at_complete {
         match pods.iter().find(|p| pod_uid(p) == uid) {
             None => {
@@ -615,14 +478,14 @@ pub fn stability_failure(at_complete: &[(String, i32)], pods: &[Pod]) -> Option<
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use super::super::workload::from_yaml;
     use super::*;
+    use crate::workload::from_yaml;
 
-    pub fn pod(yaml: &str) -> Pod {
+    pub(crate) fn pod(yaml: &str) -> Pod {
         serde_yaml::from_str(yaml).expect("pod fixture")
     }
 
-    pub fn ready_pod(name: &str, marker: &str) -> Pod {
+    pub(crate) fn ready_pod(name: &str, marker: &str) -> Pod {
         pod(&format!(
             r#"
 metadata:
@@ -640,7 +503,7 @@ status:
 
     const T: &str = "2026-11-23T15:00:00Z";
 
-    fn deploy(status: &str) -> Workload {
+    fn deploy(status: &str) -> Object {
         from_yaml(&format!(
             r#"
 apiVersion: apps/v1
@@ -760,7 +623,7 @@ status: {status}
         );
     }
 
-    fn sts(partition: Option<i32>, status: &str) -> Workload {
+    fn sts(partition: Option<i32>, status: &str) -> Object {
         let strategy = match partition {
             Some(p) => format!("{{type: RollingUpdate, rollingUpdate: {{partition: {p}}}}}"),
             None => "{type: RollingUpdate}".into(),
@@ -848,7 +711,7 @@ status: {status}
         ));
     }
 
-    fn sts_on_delete(status: &str) -> Workload {
+    fn sts_on_delete(status: &str) -> Object {
         from_yaml(&format!(
             r#"
 apiVersion: apps/v1

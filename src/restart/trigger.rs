@@ -6,22 +6,20 @@ use std::time::Duration;
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
 use kube::api::{Patch, PatchParams};
-use kube::Api;
 use serde_json::json;
 
 use tokio::time::Instant;
 
 use super::api::{self, Contact, Stop};
-use super::workload::{Workload, RESTARTED_AT};
 use crate::client::Kube;
 use crate::target::Kind;
+use crate::workload::{Object, RESTARTED_AT};
 
-/// Our field manager name (kubectl uses `kubectl-rollout`).
-pub const FIELD_MANAGER: &str = "kubectl-graceful";
+use crate::workload::FIELD_MANAGER;
 
 /// Formats a time as Go's `time.RFC3339` does (kubectl's format): seconds precision, the zone's offset,
 /// `Z` for UTC.
-pub fn format_restarted_at(ts: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
+pub(crate) fn format_restarted_at(ts: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> String {
     let zoned = ts.to_zoned(tz.clone());
     let s = zoned.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
     match s.strip_suffix("+00:00") {
@@ -33,7 +31,7 @@ pub fn format_restarted_at(ts: jiff::Timestamp, tz: &jiff::tz::TimeZone) -> Stri
 /// The value to write now, and how long to wait first. Two restarts within the same second would write
 /// the same value (kubectl's "already triggered" case, where nothing rolls): then the value is the next
 /// second and we wait for it, so the patch always changes the template.
-pub fn next_value(
+pub(crate) fn next_value(
     now: jiff::Timestamp,
     tz: &jiff::tz::TimeZone,
     current: Option<&str>,
@@ -48,13 +46,17 @@ pub fn next_value(
 }
 
 /// The strategic merge patch body that sets (or with `None`, removes) the restart annotation.
-pub fn patch_body(value: Option<&str>) -> serde_json::Value {
+pub(crate) fn patch_body(value: Option<&str>) -> serde_json::Value {
     json!({"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: value}}}}})
 }
 
 /// The latest field manager other than us whose managedFields own `key` under `path`
 /// (`["f:spec", "f:template", "f:metadata", "f:annotations"]`, `"f:kubectl.kubernetes.io/restartedAt"`).
-pub fn manager_of(entries: &[ManagedFieldsEntry], path: &[&str], key: &str) -> Option<String> {
+pub(crate) fn manager_of(
+    entries: &[ManagedFieldsEntry],
+    path: &[&str],
+    key: &str,
+) -> Option<String> {
     latest(
         entries
             .iter()
@@ -89,7 +91,7 @@ const ANNOTATIONS: [&str; 4] = ["f:spec", "f:template", "f:metadata", "f:annotat
 
 /// Who changed the restart annotation after our patch, from managedFields.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Writer {
+pub(crate) enum Writer {
     /// This field manager owns the annotation now.
     Manager(String),
     /// Nobody else owns it but our field manager, with a value we did not write: another
@@ -101,7 +103,7 @@ pub enum Writer {
 }
 
 /// `removed`: the annotation is gone (a removal leaves no owner; ownership still recorded for it is stale).
-pub fn annotation_writer(entries: &[ManagedFieldsEntry], removed: bool) -> Writer {
+pub(crate) fn annotation_writer(entries: &[ManagedFieldsEntry], removed: bool) -> Writer {
     let key = format!("f:{RESTARTED_AT}");
     if let Some(m) = manager_of(entries, &ANNOTATIONS, &key).filter(|_| !removed) {
         return Writer::Manager(m);
@@ -124,7 +126,9 @@ pub fn annotation_writer(entries: &[ManagedFieldsEntry], removed: bool) -> Write
 
 /// Who last wrote the pod-template restart annotation, other than us: the field manager from managedFields
 /// (e.g. `argocd-controller`, `kustomize-controller`). Falls back to whoever last touched the template.
-pub fn reverting_manager(entries: &[ManagedFieldsEntry]) -> Option<String> {
+/// The tests' shorthand for [`annotation_writer`] (the wait loop reads its `Writer` itself).
+#[cfg(test)]
+pub(crate) fn reverting_manager(entries: &[ManagedFieldsEntry]) -> Option<String> {
     match annotation_writer(entries, false) {
         Writer::Manager(m) | Writer::Probably(m) => Some(m),
         Writer::OtherRestart | Writer::Unknown => None,
@@ -132,7 +136,7 @@ pub fn reverting_manager(entries: &[ManagedFieldsEntry]) -> Option<String> {
 }
 
 /// What to do when `manager` keeps changing the pod template back.
-pub fn advice_for(manager: &str, target: &str, ns: &str) -> String {
+pub(crate) fn advice_for(manager: &str, target: &str, ns: &str) -> String {
     let m = manager.to_ascii_lowercase();
     if m.starts_with("argocd") {
         format!("Argo CD syncs {target} back to what Git says: restart it through Argo CD (`argocd app actions run APP restart --kind {} --resource-name {}`), or turn off self-heal for the restart", kind_of(target), name_of(target))
@@ -162,7 +166,7 @@ fn name_of(target: &str) -> &str {
 
 /// Sets (or removes) the restart annotation with a strategic merge patch; returns the patched workload.
 /// The request must be answered by `deadline`.
-pub async fn patch_restarted_at(
+pub(crate) async fn patch_restarted_at(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,
@@ -170,47 +174,15 @@ pub async fn patch_restarted_at(
     ns: &str,
     name: &str,
     value: Option<&str>,
-) -> Result<Workload, Stop> {
+) -> Result<Object, Stop> {
     let pp = PatchParams {
         field_manager: Some(FIELD_MANAGER.into()),
         ..Default::default()
     };
     let patch = Patch::Strategic(patch_body(value));
     let what = format!("{} {name}", kind.lower());
-    let c = kube.client.clone();
-    let how = ("patch", what.as_str(), Some(ns));
-    Ok(match kind {
-        Kind::StatefulSet => Workload::StatefulSet(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).patch(name, &pp, &patch),
-            )
-            .await?,
-        ),
-        Kind::DaemonSet => Workload::DaemonSet(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).patch(name, &pp, &patch),
-            )
-            .await?,
-        ),
-        _ => Workload::Deployment(
-            api::call(
-                kube,
-                contact,
-                deadline,
-                how,
-                Api::namespaced(c, ns).patch(name, &pp, &patch),
-            )
-            .await?,
-        ),
-    })
+    let request = crate::workload::fetch::patch(&kube.client, kind, ns, name, pp, patch);
+    api::call(kube, contact, deadline, ("patch", &what, Some(ns)), request).await
 }
 
 #[cfg(test)]

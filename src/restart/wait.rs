@@ -19,24 +19,25 @@ use tokio::time::Instant;
 
 use super::api::{self, Contact, Stop};
 use super::evict::FINAL_READ;
-use super::render::Reporter;
-use super::status::{self, Expect, PodFailure, Verdict};
+use super::model::PodFailure;
+use super::status::{self, Expect, Verdict};
+use super::track::Tracker;
 use super::trigger::{advice_for, annotation_writer, manager_of, Writer};
 
 /// `Outcome::Failed` reasons the summary treats specially.
-pub const TAKEN_OVER: &str = "taken over by another restart";
-pub const REVERTED: &str = "restart annotation reverted";
-pub const PAUSED: &str = "paused during the restart";
-use super::workload::Workload;
+pub(crate) const TAKEN_OVER: &str = "taken over by another restart";
+pub(crate) const REVERTED: &str = "restart annotation reverted";
+pub(crate) const PAUSED: &str = "paused during the restart";
 use crate::client::Kube;
 use crate::error::{Error, Result};
+use crate::workload::Object;
 
 type StepResult<T> = std::result::Result<T, Stop>;
 use crate::target::Kind;
 
 /// How a wait ended (errors aside).
 #[derive(Debug, Clone)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     Complete,
     Failed {
         /// Short reason: "new pod failed", "timed out", "restart annotation reverted" …
@@ -54,7 +55,7 @@ pub enum Outcome {
 }
 
 /// An informer-like store fed with watcher events; `synced` once the first list is complete.
-pub struct Cache<K> {
+pub(crate) struct Cache<K> {
     pub items: BTreeMap<String, K>,
     buffer: Option<BTreeMap<String, K>>,
     pub synced: bool,
@@ -71,7 +72,7 @@ impl<K> Default for Cache<K> {
 }
 
 /// Objects a [`Cache`] can hold.
-pub trait Keyed {
+pub(crate) trait Keyed {
     fn object_meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 }
 
@@ -81,7 +82,7 @@ impl Keyed for Pod {
     }
 }
 
-impl Keyed for Workload {
+impl Keyed for Object {
     fn object_meta(&self) -> &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {
         self.meta()
     }
@@ -93,7 +94,7 @@ impl<K: Keyed> Cache<K> {
         m.uid.clone().or_else(|| m.name.clone()).unwrap_or_default()
     }
 
-    pub fn apply(&mut self, ev: Event<K>) {
+    pub(crate) fn apply(&mut self, ev: Event<K>) {
         match ev {
             Event::Init => self.buffer = Some(BTreeMap::new()),
             Event::InitApply(k) => {
@@ -113,13 +114,16 @@ impl<K: Keyed> Cache<K> {
         }
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &K> {
+    pub(crate) fn values(&self) -> impl Iterator<Item = &K> {
         self.items.values()
     }
 }
 
 /// A watch stream with back-off, as a boxed stream of events.
-pub fn watch<K>(api: Api<K>, cfg: watcher::Config) -> BoxStream<'static, watcher::Result<Event<K>>>
+pub(crate) fn watch<K>(
+    api: Api<K>,
+    cfg: watcher::Config,
+) -> BoxStream<'static, watcher::Result<Event<K>>>
 where
     K: Resource + Clone + DeserializeOwned + Debug + Send + 'static,
 {
@@ -137,29 +141,29 @@ fn map_event<A, B>(ev: Event<A>, f: impl Fn(A) -> B) -> Event<B> {
 }
 
 /// A watch on one workload, by name.
-pub fn watch_workload(
+pub(crate) fn watch_workload(
     kube: &Kube,
     kind: Kind,
     ns: &str,
     name: &str,
-) -> BoxStream<'static, watcher::Result<Event<Workload>>> {
+) -> BoxStream<'static, watcher::Result<Event<Object>>> {
     let cfg = watcher::Config::default().fields(&format!("metadata.name={name}"));
     let c = kube.client.clone();
     match kind {
         Kind::StatefulSet => watch(Api::<StatefulSet>::namespaced(c, ns), cfg)
-            .map(|r| r.map(|e| map_event(e, Workload::StatefulSet)))
+            .map(|r| r.map(|e| map_event(e, Object::StatefulSet)))
             .boxed(),
         Kind::DaemonSet => watch(Api::<DaemonSet>::namespaced(c, ns), cfg)
-            .map(|r| r.map(|e| map_event(e, Workload::DaemonSet)))
+            .map(|r| r.map(|e| map_event(e, Object::DaemonSet)))
             .boxed(),
         _ => watch(Api::<Deployment>::namespaced(c, ns), cfg)
-            .map(|r| r.map(|e| map_event(e, Workload::Deployment)))
+            .map(|r| r.map(|e| map_event(e, Object::Deployment)))
             .boxed(),
     }
 }
 
 /// Pods matching a label selector string.
-pub fn watch_pods(
+pub(crate) fn watch_pods(
     kube: &Kube,
     ns: &str,
     selector: &str,
@@ -171,12 +175,12 @@ pub fn watch_pods(
 }
 
 /// Watch errors are retried by the watcher; only permission and missing-resource errors end the wait.
-pub fn check_watch_error(
+pub(crate) fn check_watch_error(
     kube: &Kube,
     e: watcher::Error,
     what: &str,
     ns: &str,
-    reporter: &Reporter,
+    tracker: &Tracker,
 ) -> Result<()> {
     let api_err = match &e {
         watcher::Error::InitialListFailed(k)
@@ -200,7 +204,7 @@ pub fn check_watch_error(
         }
         (_, e) => {
             tracing::info!("watch {what} interrupted, resuming: {e}");
-            if !reporter.is_json() {
+            if !tracker.is_json() {
                 tracing::debug!("watch error on {what}: {e}");
             }
             Ok(())
@@ -226,7 +230,7 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// What to wait for on one workload.
-pub struct RolloutWait<'a> {
+pub(crate) struct RolloutWait<'a> {
     pub kube: &'a Kube,
     pub contact: &'a Contact,
     pub ns: &'a str,
@@ -238,18 +242,18 @@ pub struct RolloutWait<'a> {
     pub timeout: Duration,
     pub stable_for: Option<Duration>,
     pub index: usize,
-    pub reporter: &'a Reporter,
+    pub tracker: &'a Tracker,
     /// Waiting for a rollback: progress is shown but the target's counts stay those of the failure.
     pub rollback: bool,
 }
 
 enum Change {
-    Workload(Box<Event<Workload>>),
+    Workload(Box<Event<Object>>),
     Pods(Box<Event<Pod>>),
 }
 
 fn merged(
-    w: impl Stream<Item = watcher::Result<Event<Workload>>> + Send + 'static,
+    w: impl Stream<Item = watcher::Result<Event<Object>>> + Send + 'static,
     p: impl Stream<Item = watcher::Result<Event<Pod>>> + Send + 'static,
 ) -> BoxStream<'static, (bool, watcher::Result<Change>)> {
     futures::stream::select(
@@ -260,13 +264,13 @@ fn merged(
 }
 
 /// Waits until the restart is complete (and stable for `stable_for`), fails, or times out.
-pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
+pub(crate) async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
     let target = format!("{}/{}", w.kind.short(), w.name);
     let mut events = merged(
         watch_workload(w.kube, w.kind, w.ns, w.name),
         watch_pods(w.kube, w.ns, &w.selector),
     );
-    let mut workload: Cache<Workload> = Cache::default();
+    let mut workload: Cache<Object> = Cache::default();
     let mut pods: Cache<Pod> = Cache::default();
     let mut ready_seen: BTreeSet<String> = BTreeSet::new();
     // The last watch error, while the watches have not recovered from it.
@@ -288,7 +292,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                     Err(e) => {
                         let what = if is_workload { target.clone() } else { format!("pods of {target}") };
                         watch_error = Some(innermost(&e));
-                        check_watch_error(w.kube, e, &what, w.ns, w.reporter)?;
+                        check_watch_error(w.kube, e, &what, w.ns, w.tracker)?;
                         continue;
                     }
                     Ok(Change::Workload(e)) => workload.apply(*e),
@@ -316,7 +320,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                 let progress = status::assess(wl, &pod_list, &w.expect);
                 for p in pod_list.iter().filter(|p| status::is_new(p, w.expect.marker.as_deref()) && status::is_ready(p)) {
                     if ready_seen.insert(status::pod_uid(p).to_string()) {
-                        w.reporter.pod_ready(w.index, status::pod_name(p), progress.ready, progress.desired);
+                        w.tracker.pod_ready(w.index, status::pod_name(p), progress.ready, progress.desired);
                     }
                 }
                 match progress.verdict {
@@ -333,21 +337,21 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                                     stable_timer.as_mut().reset(until);
                                     // --stable-for extends the deadline: stability is part of the target.
                                     deadline.as_mut().reset(w.deadline.max(until + Duration::from_secs(1)));
-                                    w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired,
+                                    w.tracker.progress_of(w.rollback, w.index, progress.ready, progress.desired,
                                         &format!("Ready; checking it stays Ready for {}", humantime::format_duration(d)));
                                 }
                                 _ => {
-                                    w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, "complete");
+                                    w.tracker.progress_of(w.rollback, w.index, progress.ready, progress.desired, "complete");
                                     return Ok(Outcome::Complete);
                                 }
                             }
                         }
                     }
                     Verdict::Waiting { phase } => {
-                        w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, &phase);
+                        w.tracker.progress_of(w.rollback, w.index, progress.ready, progress.desired, &phase);
                     }
                     Verdict::PodFailed(f) => {
-                        w.reporter.progress_of(w.rollback, w.index, progress.ready, progress.desired, "a new pod failed");
+                        w.tracker.progress_of(w.rollback, w.index, progress.ready, progress.desired, "a new pod failed");
                         let verdict = f.verdict();
                         return Ok(Outcome::Failed { reason: format!("new pod {} failed", f.pod), failure: Some(f), verdict });
                     }
@@ -455,7 +459,7 @@ pub async fn wait_rollout(w: RolloutWait<'_>) -> StepResult<Outcome> {
                 };
                 let assessed = status::assess(&wl, &pod_list, &w.expect);
                 if assessed.verdict == Verdict::Complete && stable.is_none() && w.stable_for.is_none() {
-                    w.reporter.progress_of(w.rollback, w.index, assessed.ready, assessed.desired, "complete");
+                    w.tracker.progress_of(w.rollback, w.index, assessed.ready, assessed.desired, "complete");
                     return Ok(Outcome::Complete);
                 }
                 let marker = w.expect.marker.as_deref();
@@ -497,23 +501,23 @@ async fn list_pods_now(
 
 /// Waits for the controller to observe `generation` (before evicting pods of an OnDelete workload, so
 /// replacements get the new template).
-pub async fn wait_observed(
+pub(crate) async fn wait_observed(
     kube: &Kube,
     contact: &Contact,
     (kind, ns, name): (Kind, &str, &str),
     generation: i64,
     deadline: Instant,
-    reporter: &Reporter,
+    tracker: &Tracker,
 ) -> StepResult<bool> {
     let mut events = watch_workload(kube, kind, ns, name);
-    let mut cache: Cache<Workload> = Cache::default();
+    let mut cache: Cache<Object> = Cache::default();
     let sleep = tokio::time::sleep_until(deadline);
     tokio::pin!(sleep);
     loop {
         tokio::select! {
             ev = events.next() => match ev {
                 None => return Err(Stop::Error(Error::other(format!("watch {} {name}", kind.lower()), "the watch stream ended"))),
-                Some(Err(e)) => check_watch_error(kube, e, &format!("{} {name}", kind.lower()), ns, reporter)?,
+                Some(Err(e)) => check_watch_error(kube, e, &format!("{} {name}", kind.lower()), ns, tracker)?,
                 Some(Ok(e)) => {
                     contact.heard();
                     cache.apply(e);

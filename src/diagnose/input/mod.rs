@@ -3,8 +3,11 @@
 //! UTF-16, CRLF). Bad documents become [`InputError`]s naming the file and line; the good documents of the
 //! same file are still used. An object defined twice is checked once: the last definition, which is
 //! what `kubectl apply` leaves.
+//!
+//! Reading, encodings, document splitting and `List` items are the shared loader's ([`crate::source`]);
+//! this module decides which kinds diagnose reads ([`kinds`]) and turns objects into workloads and the
+//! objects around them.
 
-mod documents;
 mod kinds;
 
 use std::collections::HashMap;
@@ -15,21 +18,14 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, ReplicationController, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use serde::Serialize;
 
 use super::context::Related;
-use super::model::{KubeVersion, Origin, Workload};
+use super::model::KubeVersion;
+use crate::source::Origin;
+use crate::workload::Workload;
 
-pub use crate::source::decode;
-pub use documents::parse as parse_documents;
-
-/// A document that could not be used.
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct InputError {
-    /// `file:line[:column]`.
-    pub source: String,
-    pub message: String,
-}
+pub use crate::source::documents::parse as parse_documents;
+pub use crate::source::{decode, InputError};
 
 /// One object defined more than once: (`Kind/namespace/name`, the sources, first to last).
 pub type Duplicate = (String, Vec<String>);
@@ -189,13 +185,13 @@ pub fn load_paths(paths: &[PathBuf], default_namespace: &str, version: KubeVersi
 /// Parses one file's text into `loaded`. Public for tests.
 pub fn load_text(name: &str, text: &str, loaded: &mut Loaded) {
     // One document at a time: memory holds the workloads, not the parsed file.
-    documents::each_parsed(name, text, |doc| match doc {
-        Ok((line, value)) => load_value(&Origin::file(name, line, None), value, loaded),
+    crate::source::each_object(name, text, |o| match o {
+        Ok((origin, value)) => load_value(&origin, value, loaded),
         Err(e) => loaded.errors.push(e),
     });
 }
 
-/// Loads one object (or the items of a `List`) read at `origin`.
+/// Loads one object read at `origin` (the items of a `List` come one by one from [`crate::source::each_object`]).
 pub fn load_value(origin: &Origin, value: serde_yaml::Value, loaded: &mut Loaded) {
     let at = origin.text();
     let Some(map) = value.as_mapping() else {
@@ -211,19 +207,6 @@ pub fn load_value(origin: &Origin, value: serde_yaml::Value, loaded: &mut Loaded
             "not a Kubernetes object: apiVersion and kind are required",
         );
     };
-    // Lists: `kind: List` or `DeploymentList` … with items.
-    if kind.ends_with("List") {
-        if let Some(items) = map.get("items").and_then(|v| v.as_sequence()) {
-            for (i, item) in items.iter().enumerate() {
-                let o = Origin {
-                    item: Some(i),
-                    ..origin.clone()
-                };
-                load_value(&o, item.clone(), loaded);
-            }
-            return;
-        }
-    }
     if let Some(why) = kinds::removed(&api_version, &kind, loaded.version) {
         return loaded.error(&at, why);
     }

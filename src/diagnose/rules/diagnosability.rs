@@ -3,7 +3,7 @@
 use super::helpers::*;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::Workload;
+use crate::workload::Workload;
 
 /// One finding per workload, covering every container without the policy.
 pub(super) fn check_termination_message(w: &Workload, _cx: &Context) -> Vec<Hit> {

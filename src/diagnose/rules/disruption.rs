@@ -6,8 +6,9 @@ use super::fix::{Fix, FixTarget};
 use super::helpers::*;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::{int_or_string_text, resolve_int_or_percent, Workload};
 use crate::target::Kind;
+use crate::workload::rollout::{int_or_percent_text, resolve_int_or_percent};
+use crate::workload::Workload;
 
 fn pdb_target(name: &str) -> FixTarget {
     FixTarget::Object {
@@ -54,10 +55,10 @@ pub(super) fn check_pdb_blocks(w: &Workload, cx: &Context) -> Vec<Hit> {
                     IntOrString::Int(_) => false,
                     IntOrString::String(s) => is_percent(mu) == Some(0) || s.trim() == "0",
                 };
-                zero.then(|| format!("maxUnavailable {}", int_or_string_text(mu)))?
+                zero.then(|| format!("maxUnavailable {}", int_or_percent_text(mu)))?
             } else if let Some(ma) = &spec.min_available {
                 if is_percent(ma) == Some(100) {
-                    format!("minAvailable {}", int_or_string_text(ma))
+                    format!("minAvailable {}", int_or_percent_text(ma))
                 } else {
                     let r = reps?;
                     let need = resolve_int_or_percent(ma, r, true)?;
@@ -66,7 +67,7 @@ pub(super) fn check_pdb_blocks(w: &Workload, cx: &Context) -> Vec<Hit> {
                     }
                     format!(
                         "minAvailable {} with {r} replica{}",
-                        int_or_string_text(ma),
+                        int_or_percent_text(ma),
                         if r == 1 { "" } else { "s" }
                     )
                 }

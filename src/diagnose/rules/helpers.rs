@@ -7,29 +7,29 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::fix::Fix;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::Workload;
+use crate::workload::Workload;
 
 // ---------------------------------------------------------------------------------------------
 // Thresholds (documented in the rationales).
 
 /// Grace period when the pod spec does not set one.
-pub const DEFAULT_GRACE: i64 = 30;
+pub(crate) const DEFAULT_GRACE: i64 = 30;
 /// Seconds an application needs after SIGTERM to finish in-flight requests, at least.
-pub const MIN_DRAIN: i64 = 5;
+pub(crate) const MIN_DRAIN: i64 = 5;
 /// Seconds a suggested grace period leaves after the preStop pause.
-pub const DRAIN: i64 = 20;
+pub(crate) const DRAIN: i64 = 20;
 /// Grace periods below this (and above 0) are too short to drain.
-pub const SHORT_GRACE: i64 = 5;
+pub(crate) const SHORT_GRACE: i64 = 5;
 /// Grace periods above this slow every rollout and drain.
-pub const LONG_GRACE: i64 = 300;
+pub(crate) const LONG_GRACE: i64 = 300;
 /// A liveness `initialDelaySeconds` at least this long says "slow start".
-pub const SLOW_START: i32 = 30;
+pub(crate) const SLOW_START: i32 = 30;
 /// A failing pod staying in endpoints longer than this is flagged.
-pub const SLOW_REMOVAL: i32 = 30;
+pub(crate) const SLOW_REMOVAL: i32 = 30;
 /// A preStop pause shorter than this does not cover endpoint propagation.
-pub const MIN_PAUSE: i64 = 3;
+pub(crate) const MIN_PAUSE: i64 = 3;
 /// Recommended preStop pause.
-pub const PAUSE: i64 = 10;
+pub(crate) const PAUSE: i64 = 10;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers over the pod spec.
@@ -105,14 +105,14 @@ pub(super) struct ContainerFix {
 }
 
 impl ContainerFix {
-    pub fn body(body: impl Into<String>) -> ContainerFix {
+    pub(crate) fn body(body: impl Into<String>) -> ContainerFix {
         ContainerFix {
             body: body.into(),
             pod: None,
         }
     }
 
-    pub fn with_pod(mut self, pod: Option<String>) -> ContainerFix {
+    pub(crate) fn with_pod(mut self, pod: Option<String>) -> ContainerFix {
         self.pod = pod;
         self
     }
@@ -152,6 +152,7 @@ pub(super) fn fold(w: &Workload, items: Vec<PerContainer>) -> Vec<Hit> {
                 field: container_field(w, &names, &field),
                 message,
                 fix,
+                advice: None,
             }
         })
         .collect()
@@ -193,7 +194,7 @@ fn fold_fix(w: &Workload, cs: &[(String, Option<ContainerFix>)]) -> Option<Fix> 
     Some(pod_spec_fix(w, body.trim_end()))
 }
 
-pub use crate::podspec::{argv, base, prestop, shell_script, sleep_seconds, words, PreStop};
+pub(crate) use crate::podspec::{argv, base, prestop, shell_script, sleep_seconds, words};
 
 pub(super) fn native_sleep_supported(cx: &Context) -> bool {
     cx.version.at_least(1, 30)
@@ -304,6 +305,7 @@ pub(super) fn hit(field: String, message: String, fix: Option<Fix>) -> Hit {
         field,
         message,
         fix,
+        advice: None,
     }
 }
 

@@ -7,8 +7,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::helpers::*;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::Workload;
 use crate::diagnose::traffic::serving;
+use crate::workload::Workload;
 
 /// A readiness check that cannot fail on a working app: the database's own ping where it is cheap and
 /// answers without credentials (pg_isready), else "the port accepts connections".

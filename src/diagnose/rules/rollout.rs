@@ -6,8 +6,11 @@ use super::fix::{Fix, FixTarget};
 use super::helpers::*;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::{int_or_string_text, resolve_int_or_percent, Strategy, Workload};
 use crate::target::Kind;
+use crate::workload::rollout::{
+    deployment_surge_unavailable, int_or_percent_text, resolve_int_or_percent,
+};
+use crate::workload::{Strategy, Workload};
 
 pub(super) fn check_recreate(w: &Workload, _cx: &Context) -> Vec<Hit> {
     if w.strategy != Strategy::Recreate {
@@ -89,20 +92,6 @@ pub(super) fn check_single_replica(w: &Workload, cx: &Context) -> Vec<Hit> {
     )]
 }
 
-/// (maxSurge, maxUnavailable) in pods for `replicas`, as the Deployment controller resolves them.
-pub fn resolved_surge_unavailable(
-    surge: &IntOrString,
-    unavail: &IntOrString,
-    replicas: i32,
-) -> Option<(i32, i32)> {
-    let s = resolve_int_or_percent(surge, replicas, true)?;
-    let mut u = resolve_int_or_percent(unavail, replicas, false)?;
-    if s == 0 && u == 0 {
-        u = 1;
-    }
-    Some((s, u))
-}
-
 /// The replica count rounding is judged at: the HPA's minReplicas when an HPA scales the workload
 /// (the count it drops to at quiet hours), else spec.replicas.
 fn rounding_replicas(w: &Workload, cx: &Context) -> i32 {
@@ -128,7 +117,7 @@ pub(super) fn check_rollout_all_unavailable(w: &Workload, cx: &Context) -> Vec<H
             if r < 1 {
                 return vec![];
             }
-            let Some((s, u)) = resolved_surge_unavailable(max_surge, max_unavailable, r) else {
+            let Some((s, u)) = deployment_surge_unavailable(max_surge, max_unavailable, r) else {
                 return vec![];
             };
             if u < r {
@@ -143,7 +132,7 @@ pub(super) fn check_rollout_all_unavailable(w: &Workload, cx: &Context) -> Vec<H
                 "spec.strategy.rollingUpdate".into(),
                 format!(
                     "maxUnavailable {} of {r} replica{} resolves to {u}: a rollout may stop every old pod before a new one is Ready{surge_note}",
-                    int_or_string_text(max_unavailable),
+                    int_or_percent_text(max_unavailable),
                     if r == 1 { "" } else { "s" },
                 ),
                 Some(Fix::workload("spec:\n  strategy:\n    rollingUpdate:\n      maxSurge: 1\n      maxUnavailable: 0\n")),
@@ -156,7 +145,7 @@ pub(super) fn check_rollout_all_unavailable(w: &Workload, cx: &Context) -> Vec<H
                     "spec.updateStrategy.rollingUpdate.maxUnavailable".into(),
                     format!(
                         "maxUnavailable {} of {r} replicas lets a rollout stop every pod at once",
-                        int_or_string_text(max_unavailable)
+                        int_or_percent_text(max_unavailable)
                     ),
                     Some(Fix::workload(
                         "spec:\n  updateStrategy:\n    rollingUpdate:\n      maxUnavailable: 1\n",
@@ -203,7 +192,7 @@ pub(super) fn check_percent_rounding(w: &Workload, cx: &Context) -> Vec<Hit> {
     if r < 1 {
         return vec![];
     }
-    let Some((s, u)) = resolved_surge_unavailable(max_surge, max_unavailable, r) else {
+    let Some((s, u)) = deployment_surge_unavailable(max_surge, max_unavailable, r) else {
         return vec![];
     };
     if u >= r {
@@ -234,7 +223,7 @@ pub(super) fn check_percent_rounding(w: &Workload, cx: &Context) -> Vec<Hit> {
                 if got == 1 { "" } else { "s" }
             )
         }
-        _ => format!("{what} {}", int_or_string_text(v)),
+        _ => format!("{what} {}", int_or_percent_text(v)),
     };
     vec![hit(
         "spec.strategy.rollingUpdate".into(),

@@ -5,8 +5,8 @@ use k8s_openapi::api::core::v1::Container;
 use super::helpers::*;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::Workload;
 use crate::diagnose::traffic::{serving, Served, Via};
+use crate::workload::Workload;
 
 pub(super) fn check_prestop_exceeds_grace(w: &Workload, _cx: &Context) -> Vec<Hit> {
     let g = grace(w);

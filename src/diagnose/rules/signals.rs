@@ -5,8 +5,8 @@ use k8s_openapi::api::core::v1::Container;
 use super::helpers::*;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::Workload;
 use crate::podspec::{shell_pid1, ShellFix, ShellPid1};
+use crate::workload::Workload;
 
 pub(super) fn check_shell_swallows(w: &Workload, _cx: &Context) -> Vec<Hit> {
     let items = containers(w)

@@ -6,9 +6,9 @@ use super::fix::Fix;
 use super::helpers::*;
 use super::Hit;
 use crate::diagnose::context::Context;
-use crate::diagnose::model::Workload;
 use crate::diagnose::traffic::{is_helper, is_metrics_sidecar};
 use crate::target::Kind;
+use crate::workload::Workload;
 
 pub(super) fn check_prestop_sleep_native(w: &Workload, cx: &Context) -> Vec<Hit> {
     if !native_sleep_supported(cx) {
@@ -104,6 +104,7 @@ pub(super) fn check_sidecar_not_native(w: &Workload, cx: &Context) -> Vec<Hit> {
                     cx.version
                 ),
                 fix: Some(move_container(w, c, &native, "containers", "initContainers", "a native sidecar: moved from containers to initContainers")),
+                advice: None,
             }
         })
         .collect()
@@ -149,6 +150,7 @@ pub(super) fn check_native_sidecar_unsupported(w: &Workload, cx: &Context) -> Ve
                     cx.version
                 ),
                 fix: Some(move_container(w, c, &regular, "initContainers", "containers", "a regular container on this version")),
+                advice: None,
             }
         })
         .collect()

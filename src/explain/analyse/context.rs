@@ -162,10 +162,6 @@ impl<'a> Subject<'a> {
         }
     }
 
-    pub fn is_sidecar(&self) -> bool {
-        self.ctype == ContainerType::Init && self.spec.restart_policy.as_deref() == Some("Always")
-    }
-
     /// The image, from the status or the spec.
     pub fn image(&self) -> String {
         self.status

@@ -57,8 +57,6 @@ pub struct Unread {
     pub forbidden: bool,
     /// The error's first line.
     pub error: String,
-    /// What to do about it, if anything specific.
-    pub hint: Option<String>,
 }
 
 impl Unread {
@@ -71,9 +69,9 @@ impl Unread {
         } else {
             format!("{}: could not be read ({})", self.section, self.error)
         };
-        if let Some(h) = &self.hint {
-            s.push_str(": ");
-            s.push_str(h);
+        // All of the pod's logs are one permission (`pods/log`): say which.
+        if self.forbidden && self.section == "logs" {
+            s.push_str(": run with a user allowed to get pods/log to see the log tails");
         }
         s
     }
@@ -278,5 +276,31 @@ impl ClaimFacts {
             name: name.to_string(),
             ..Default::default()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Unread;
+
+    #[test]
+    fn a_forbidden_log_read_names_the_permission() {
+        let unread = |section: &str, forbidden| Unread {
+            section: section.into(),
+            forbidden,
+            error: "pods \"web-1\" is forbidden".into(),
+        };
+        assert_eq!(
+            unread("logs", true).note(),
+            "logs: forbidden (pods \"web-1\" is forbidden); this section is left out: run with a user allowed to get pods/log to see the log tails"
+        );
+        assert_eq!(
+            unread("node node-1", true).note(),
+            "node node-1: forbidden (pods \"web-1\" is forbidden); this section is left out"
+        );
+        assert_eq!(
+            unread("logs", false).note(),
+            "logs: could not be read (pods \"web-1\" is forbidden)"
+        );
     }
 }

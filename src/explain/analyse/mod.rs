@@ -7,19 +7,19 @@
 //! [`removal`], [`jobs`] and [`scheduling`] (pod-level). The timeline of an instance is in
 //! [`timeline`], the wording in [`words`].
 
-pub mod container;
-pub mod context;
-pub mod inputs;
-pub mod jobs;
-pub mod probes;
-pub mod removal;
-pub mod rules;
-pub mod scheduling;
-pub mod shutdown;
-pub mod termination;
-pub mod timeline;
-pub mod waiting;
-pub mod words;
+pub(crate) mod container;
+pub(crate) mod context;
+pub(crate) mod inputs;
+pub(crate) mod jobs;
+pub(crate) mod probes;
+pub(crate) mod removal;
+pub(crate) mod rules;
+pub(crate) mod scheduling;
+pub(crate) mod shutdown;
+pub(crate) mod termination;
+pub(crate) mod timeline;
+pub(crate) mod waiting;
+pub(crate) mod words;
 
 #[cfg(test)]
 mod tests;
@@ -41,7 +41,12 @@ pub fn analyse(pod: &Pod, events: &[EventRecord], logs: &Logs, extra: &Extra) ->
 }
 
 /// As [`analyse`], with the events already indexed (one index for many pods).
-pub fn analyse_indexed(pod: &Pod, index: &EventIndex, logs: &Logs, extra: &Extra) -> PodReport {
+pub(crate) fn analyse_indexed(
+    pod: &Pod,
+    index: &EventIndex,
+    logs: &Logs,
+    extra: &Extra,
+) -> PodReport {
     let meta = &pod.metadata;
     let namespace = meta.namespace.clone().unwrap_or_else(|| "default".into());
     let name = meta.name.clone().unwrap_or_default();
@@ -161,7 +166,10 @@ pub fn analyse_indexed(pod: &Pod, index: &EventIndex, logs: &Logs, extra: &Extra
             .owner
             .as_ref()
             .map(|o| format!("{}/{}", o.kind, o.name))
-            .or_else(|| crate::meta::controller_of(meta).map(|o| format!("{}/{}", o.kind, o.name)))
+            .or_else(|| {
+                crate::workload::owner::controller_of(meta)
+                    .map(|o| format!("{}/{}", o.kind, o.name))
+            })
             .map(|o| deployment_of(&o, meta.labels.as_ref())),
         ready: format!("{app_ready}/{app_total}"),
         restarts,

@@ -47,13 +47,7 @@ pub fn liveness(s: &Subject) -> Option<Verdict> {
     if !i.kill_message().contains("failed liveness probe") && !by_events {
         return None;
     }
-    let mut ev: Vec<String> = failures
-        .iter()
-        .rev()
-        .take(3)
-        .rev()
-        .map(|e| event_line(e))
-        .collect();
+    let mut ev = last_three(&failures);
     match i.killing {
         Some(k) => ev.push(event_line(k)),
         None => ev.push(
@@ -89,13 +83,7 @@ pub fn startup(s: &Subject) -> Option<Verdict> {
     if !i.kill_message().contains("failed startup probe") && !by_events {
         return None;
     }
-    let mut ev: Vec<String> = failures
-        .iter()
-        .rev()
-        .take(3)
-        .rev()
-        .map(|e| event_line(e))
-        .collect();
+    let mut ev = last_three(&failures);
     if let Some(k) = i.killing {
         ev.push(event_line(k));
     }
@@ -204,4 +192,10 @@ pub fn not_ready_unclear(s: &Subject) -> Option<Verdict> {
             s.ctx.pod_name()
         ),
     ))
+}
+
+/// The last three probe failures as evidence lines, oldest first.
+fn last_three(failures: &[&EventRecord]) -> Vec<String> {
+    let from = failures.len().saturating_sub(3);
+    failures[from..].iter().map(|e| event_line(e)).collect()
 }

@@ -385,9 +385,8 @@ fn exit_137_without_events_is_not_called_oom() {
     );
 }
 
-#[test]
-fn clean_shutdown_after_a_definition_change_is_not_a_failure() {
-    let l = load("sigterm.yaml");
+/// The kubelet's Killing event of sigterm.yaml's container after its definition changed.
+fn definition_changed() -> EventRecord {
     let killing: k8s_openapi::api::core::v1::Event = serde_yaml::from_str(
         r#"
 metadata: {name: x}
@@ -399,7 +398,13 @@ lastTimestamp: "2026-11-23T10:00:58Z"
 "#,
     )
     .expect("event parses");
-    let events = vec![EventRecord::from_core(&killing)];
+    EventRecord::from_core(&killing)
+}
+
+#[test]
+fn clean_shutdown_after_a_definition_change_is_not_a_failure() {
+    let l = load("sigterm.yaml");
+    let events = vec![definition_changed()];
     let extra = Extra {
         events: EventSource::Read,
         ..Default::default()
@@ -424,17 +429,6 @@ fn failing_readiness_now_outranks_a_clean_stop_before() {
     {
         cs.ready = false;
     }
-    let killing: k8s_openapi::api::core::v1::Event = serde_yaml::from_str(
-        r#"
-metadata: {name: x}
-involvedObject: {kind: Pod, name: cron-runner, namespace: default, fieldPath: "spec.containers{runner}"}
-reason: Killing
-message: Container runner definition changed, will be restarted
-firstTimestamp: "2026-11-23T10:00:58Z"
-lastTimestamp: "2026-11-23T10:00:58Z"
-"#,
-    )
-    .expect("event parses");
     let unready: k8s_openapi::api::core::v1::Event = serde_yaml::from_str(
         r#"
 metadata: {name: y}
@@ -448,10 +442,7 @@ lastTimestamp: "2026-11-23T10:01:40Z"
 "#,
     )
     .expect("event parses");
-    let events = vec![
-        EventRecord::from_core(&killing),
-        EventRecord::from_core(&unready),
-    ];
+    let events = vec![definition_changed(), EventRecord::from_core(&unready)];
     let extra = Extra {
         events: EventSource::Read,
         ..Default::default()

@@ -14,7 +14,6 @@ pub struct Instance<'a> {
     pub t: &'a ContainerStateTerminated,
     /// True for `lastState` (the container was restarted since), false for the current state.
     pub restarted: bool,
-    pub started: Option<i64>,
     pub finished: Option<i64>,
     /// This container's events that overlap the instance's life.
     pub events: Vec<&'a EventRecord>,
@@ -54,7 +53,6 @@ impl<'a> Instance<'a> {
         Instance {
             t,
             restarted,
-            started,
             finished,
             events,
             pod_events,

@@ -24,7 +24,7 @@ use crate::diagnose::{check, Context, Finding, Workload};
 
 /// What the rollout showed, for the fix.
 #[derive(Debug, Clone, Default)]
-pub struct Problems {
+pub(crate) struct Problems {
     pub raced_containers: BTreeSet<String>,
     pub prestop_failed: bool,
     /// `--endpoint-margin`, seconds.
@@ -50,7 +50,7 @@ const CAPACITY_RULES: &[&str] = &[
 ];
 
 /// The pause that covers the margin: diagnose's, or the margin rounded up when that is longer.
-pub fn pause_for(margin: f64) -> i64 {
+pub(crate) fn pause_for(margin: f64) -> i64 {
     PAUSE.max(margin.ceil() as i64)
 }
 
@@ -106,7 +106,7 @@ impl Item {
 }
 
 /// The fix text, or None when diagnose has nothing to say about it.
-pub fn fix(w: &Workload, cx: &Context, p: &Problems) -> Option<String> {
+pub(crate) fn fix(w: &Workload, cx: &Context, p: &Problems) -> Option<String> {
     let pause = pause_for(p.margin);
     let findings = check(w, cx);
     let mine = |f: &&Finding| {

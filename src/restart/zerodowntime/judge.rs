@@ -22,7 +22,7 @@ use super::{ProbeStats, Verdict};
 
 /// What was observed of one target's restart.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Timeline {
+pub(crate) struct Timeline {
     pub services: Vec<ServiceTrack>,
     pub pods: Vec<PodTrack>,
     /// The target's desired replicas.
@@ -38,7 +38,7 @@ pub struct Timeline {
 
 /// One Service's ready endpoints during the restart.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ServiceTrack {
+pub(crate) struct ServiceTrack {
     pub name: String,
     /// Ready endpoints when the observation began.
     pub baseline: usize,
@@ -49,7 +49,7 @@ pub struct ServiceTrack {
 
 /// One pod of the target that was deleted during the restart.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct PodTrack {
+pub(crate) struct PodTrack {
     pub name: String,
     /// When its deletion was requested (`deletionTimestamp` − grace period).
     pub deleted_at: Option<Timestamp>,
@@ -64,7 +64,7 @@ pub struct PodTrack {
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct ContainerTrack {
+pub(crate) struct ContainerTrack {
     pub name: String,
     /// The preStop pause of its spec, seconds (None: no pause).
     pub pause: Option<i64>,
@@ -73,7 +73,7 @@ pub struct ContainerTrack {
 
 /// The judgement, before the fix is worded.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Judgement {
+pub(crate) struct Judgement {
     pub verdict: Verdict,
     pub pods_replaced: usize,
     pub raced: usize,
@@ -91,7 +91,7 @@ pub struct Judgement {
 }
 
 /// `10:04:05Z`: the evidence is about one rollout, the date adds nothing.
-pub fn clock(t: Timestamp) -> String {
+pub(crate) fn clock(t: Timestamp) -> String {
     t.strftime("%H:%M:%SZ").to_string()
 }
 
@@ -100,7 +100,7 @@ fn secs(a: Timestamp, b: Timestamp) -> f64 {
 }
 
 /// `5s`, `0.5s`, `-2s`.
-pub fn fmt_secs(s: f64) -> String {
+pub(crate) fn fmt_secs(s: f64) -> String {
     let r = (s * 10.0).round() / 10.0;
     if r.fract() == 0.0 {
         format!("{r:.0}s")
@@ -195,7 +195,7 @@ fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-pub fn judge(t: &Timeline) -> Judgement {
+pub(crate) fn judge(t: &Timeline) -> Judgement {
     let mut notes = t.notes.clone();
     let replaced: Vec<&PodTrack> = t.pods.iter().filter(|p| p.deleted_at.is_some()).collect();
     let mut in_order = replaced.clone();

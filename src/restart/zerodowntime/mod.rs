@@ -11,17 +11,17 @@
 //!
 //! The verdict lands in the summary (`zeroDowntime` of each target, see `restart`'s JSON schema).
 
-pub mod fix;
-pub mod judge;
-pub mod observe;
-pub mod probe;
+pub(crate) mod fix;
+pub(crate) mod judge;
+pub(crate) mod observe;
+pub(crate) mod probe;
 
 use serde::Serialize;
 
 /// How the rollout fared for the traffic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// No race, ready endpoints never below what maxUnavailable allows.
     Ok,
     /// A race by the timing (not observed as a failure), or fewer ready endpoints than allowed.
@@ -36,7 +36,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Verdict::Ok => "ok",
             Verdict::AtRisk => "at-risk",
@@ -50,7 +50,7 @@ impl Verdict {
 /// What `--probe` saw through the API server's service proxy.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ProbeStats {
+pub(crate) struct ProbeStats {
     pub requests: u64,
     /// Answers with status ≥ 500, connection errors and requests without an answer.
     pub failed: u64,
@@ -67,7 +67,7 @@ pub struct ProbeStats {
 /// A target's zero-downtime verdict (`zeroDowntime` in the JSON summary).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ZeroDowntime {
+pub(crate) struct ZeroDowntime {
     pub verdict: Verdict,
     pub pods_replaced: usize,
     pub raced: usize,
@@ -92,7 +92,7 @@ pub struct ZeroDowntime {
 
 impl ZeroDowntime {
     /// A verdict without a timeline (`not-applicable`, `unknown`).
-    pub fn without_timeline(
+    pub(crate) fn without_timeline(
         verdict: Verdict,
         summary: String,
         desired: i32,
@@ -117,7 +117,7 @@ impl ZeroDowntime {
     }
 
     /// The judgement of a timeline, with the fix worded by `diagnose` for `workload`.
-    pub fn judged(
+    pub(crate) fn judged(
         t: &judge::Timeline,
         workload: &crate::diagnose::Workload,
         cx: &crate::diagnose::Context,
@@ -172,14 +172,14 @@ use tokio::time::Instant;
 
 use super::api::Contact;
 use super::plan::{Step, Subject};
-use super::render::Reporter;
-use super::workload::{Strategy, Workload};
+use super::track::Tracker;
 use crate::client::Kube;
 use crate::diagnose::{Context, KubeVersion, Workload as Spec};
+use crate::workload::Strategy;
 
 /// The zero-downtime flags.
 #[derive(Debug, Clone)]
-pub struct Settings {
+pub(crate) struct Settings {
     /// Off with `--no-endpoint-check`.
     pub enabled: bool,
     /// `--endpoint-margin`.
@@ -198,12 +198,12 @@ impl Default for Settings {
 }
 
 /// What the check runs with.
-pub struct Env<'a> {
+pub(crate) struct Env<'a> {
     pub kube: &'a Kube,
     /// The same connection without the client's retries (for the probe).
     pub probe_kube: &'a Kube,
     pub contact: &'a Contact,
-    pub reporter: &'a Reporter,
+    pub tracker: &'a Tracker,
     pub settings: &'a Settings,
     /// Where `--probe`'s Service is (the run's namespace).
     pub namespace: &'a str,
@@ -222,13 +222,11 @@ fn subject_of(step: &Step, margin: f64) -> Option<(observe::Subject, Spec)> {
             let max_unavailable = match w.strategy() {
                 Strategy::Recreate => desired,
                 Strategy::OnDelete => 1,
-                Strategy::Rolling => super::preflight::surge_unavailable(w).1,
+                _ => w
+                    .surge_unavailable()
+                    .map_or(1, |(_, unavailable)| unavailable),
             };
-            let spec = match w.as_ref() {
-                Workload::Deployment(d) => Spec::from_deployment(d),
-                Workload::StatefulSet(s) => Spec::from_statefulset(s),
-                Workload::DaemonSet(d) => Spec::from_daemonset(d),
-            };
+            let spec = w.workload();
             (
                 super::label_selector(w).ok()?,
                 labels,
@@ -278,7 +276,7 @@ async fn server_version(env: &Env<'_>, deadline: Instant) -> KubeVersion {
 /// returns its output and the verdict (None with `--no-endpoint-check`). The watches start, and list
 /// what is there, before `work` does; they stop (after a short drain) when `work` is done, so the
 /// check adds no wait of its own beyond that.
-pub async fn alongside<F: Future>(
+pub(crate) async fn alongside<F: Future>(
     env: &Env<'_>,
     step: &Step,
     deadline: Instant,
@@ -291,7 +289,7 @@ pub async fn alongside<F: Future>(
     };
     let (subject, spec) = subject;
     let desired = subject.desired;
-    let begun = observe::begin(env.kube, env.contact, env.reporter, deadline, subject).await;
+    let begun = observe::begin(env.kube, env.contact, env.tracker, deadline, subject).await;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let work = async {
         let out = work.await;
@@ -309,7 +307,7 @@ pub async fn alongside<F: Future>(
             let selected = o.selected_services();
             let (out, (mut timeline, lost), probe) = tokio::join!(
                 work,
-                o.follow(stop_rx.clone(), env.contact, env.reporter),
+                o.follow(stop_rx.clone(), env.contact, env.tracker),
                 probing
             );
             timeline.probe = probe;

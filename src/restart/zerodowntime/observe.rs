@@ -29,11 +29,11 @@ use crate::client::Kube;
 use crate::podspec;
 use crate::restart::api::{self, Contact, Stop};
 use crate::restart::evict::FINAL_READ;
-use crate::restart::render::Reporter;
+use crate::restart::track::Tracker;
 use crate::restart::wait::{self, Cache, Keyed};
 
 /// The label the EndpointSlice controller puts on a Service's slices.
-pub const SERVICE_NAME: &str = "kubernetes.io/service-name";
+pub(crate) const SERVICE_NAME: &str = "kubernetes.io/service-name";
 /// How long the watches may take to list what is there before the restart starts.
 const SYNC: Duration = Duration::from_secs(10);
 /// After the restart: how long to wait for the last endpoint changes (a pod may vanish before the
@@ -48,7 +48,7 @@ impl Keyed for EndpointSlice {
 
 /// The target as the observation sees it.
 #[derive(Debug, Clone)]
-pub struct Subject {
+pub(crate) struct Subject {
     pub ns: String,
     /// Selects the target's pods.
     pub pod_selector: String,
@@ -61,7 +61,7 @@ pub struct Subject {
 }
 
 /// How the observation began.
-pub enum Begin {
+pub(crate) enum Begin {
     /// No Service selects the target.
     NotApplicable(String),
     /// It cannot be observed (the reason), though the Services are known.
@@ -73,7 +73,7 @@ pub enum Begin {
 }
 
 /// A Service whose (non-empty) selector matches `labels`.
-pub fn selects(svc: &Service, labels: &BTreeMap<String, String>) -> bool {
+pub(crate) fn selects(svc: &Service, labels: &BTreeMap<String, String>) -> bool {
     svc.spec
         .as_ref()
         .and_then(|s| s.selector.as_ref())
@@ -135,7 +135,7 @@ impl PodSeen {
 }
 
 /// The watches and what they recorded so far.
-pub struct Observer {
+pub(crate) struct Observer {
     kube: Kube,
     subject: Subject,
     services: Vec<String>,
@@ -213,12 +213,12 @@ fn fatal(
     e: watcher::Error,
     what: &str,
     ns: &str,
-    reporter: &Reporter,
+    tracker: &Tracker,
 ) -> Option<String> {
     let not_served = matches!(&e,
         watcher::Error::InitialListFailed(kube::Error::Api(s)) | watcher::Error::WatchStartFailed(kube::Error::Api(s))
         if s.code == 404);
-    match wait::check_watch_error(kube, e, what, ns, reporter) {
+    match wait::check_watch_error(kube, e, what, ns, tracker) {
         Ok(()) => None,
         Err(_) if not_served && what.starts_with("endpointslices") => Some(
             "the API server does not serve discovery.k8s.io/v1 EndpointSlices (Kubernetes 1.21+)"
@@ -235,10 +235,10 @@ fn fatal(
 }
 
 /// Lists the Services, opens the watches and waits until they have listed what is there.
-pub async fn begin(
+pub(crate) async fn begin(
     kube: &Kube,
     contact: &Contact,
-    reporter: &Reporter,
+    tracker: &Tracker,
     deadline: Instant,
     subject: Subject,
 ) -> Begin {
@@ -314,7 +314,7 @@ pub async fn begin(
                 Some((is_slices, Err(e))) => {
                     last_error = e.to_string();
                     let what = if is_slices { format!("endpointslices -l {SERVICE_NAME}") } else { format!("pods -l {}", o.subject.pod_selector) };
-                    if let Some(reason) = fatal(kube, e, &what, &ns, reporter) {
+                    if let Some(reason) = fatal(kube, e, &what, &ns, tracker) {
                         return Begin::Unknown { services, reason };
                     }
                 }
@@ -341,7 +341,7 @@ pub async fn begin(
 
 impl Observer {
     /// The Services that select the target.
-    pub fn selected_services(&self) -> Vec<Service> {
+    pub(crate) fn selected_services(&self) -> Vec<Service> {
         self.selected.clone()
     }
 
@@ -452,11 +452,11 @@ impl Observer {
 
     /// Follows the watches until `stop` says the restart is over (then a short drain), and returns the
     /// timeline and, when the observation broke off, why.
-    pub async fn follow(
+    pub(crate) async fn follow(
         mut self,
         mut stop: signal::Receiver<bool>,
         contact: &Contact,
-        reporter: &Reporter,
+        tracker: &Tracker,
     ) -> (Timeline, Option<String>) {
         let far = Instant::now() + Duration::from_secs(365 * 24 * 3600);
         let drain = tokio::time::sleep_until(far);
@@ -471,7 +471,7 @@ impl Observer {
                     }
                     Some((is_slices, Err(e))) => {
                         let what = if is_slices { format!("endpointslices -l {SERVICE_NAME}") } else { format!("pods -l {}", self.subject.pod_selector) };
-                        if let Some(reason) = fatal(&self.kube, e, &what, &self.subject.ns, reporter) {
+                        if let Some(reason) = fatal(&self.kube, e, &what, &self.subject.ns, tracker) {
                             self.lost = Some(reason);
                             break;
                         }

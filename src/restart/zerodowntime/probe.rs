@@ -17,15 +17,15 @@ use crate::error::{Error, Result};
 use crate::restart::api::{self, Contact, Stop};
 
 /// Every request goes out this often.
-pub const INTERVAL: Duration = Duration::from_millis(150);
+pub(crate) const INTERVAL: Duration = Duration::from_millis(150);
 /// A request without an answer by then failed.
-pub const PATIENCE: Duration = Duration::from_secs(2);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(2);
 /// How many failures are kept as examples.
 const EXAMPLES: usize = 3;
 
 /// `svc/NAME:PORT[/PATH]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProbeTarget {
+pub(crate) struct ProbeTarget {
     pub service: String,
     /// A port number or name of the Service.
     pub port: String,
@@ -34,7 +34,7 @@ pub struct ProbeTarget {
 }
 
 impl ProbeTarget {
-    pub fn parse(s: &str) -> Result<ProbeTarget> {
+    pub(crate) fn parse(s: &str) -> Result<ProbeTarget> {
         let bad = |why: &str| {
             Error::usage(format!(
                 "--probe {s:?}: {why}; expected svc/NAME:PORT[/PATH], e.g. svc/web:80/healthz"
@@ -59,7 +59,7 @@ impl ProbeTarget {
         })
     }
 
-    pub fn url(&self, ns: &str) -> String {
+    pub(crate) fn url(&self, ns: &str) -> String {
         format!(
             "/api/v1/namespaces/{ns}/services/{}:{}/proxy/{}",
             self.service, self.port, self.path
@@ -78,7 +78,7 @@ impl std::fmt::Display for ProbeTarget {
 }
 
 /// Before anything is changed: the Service exists and has the port.
-pub async fn check(
+pub(crate) async fn check(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,
@@ -139,7 +139,7 @@ async fn once(kube: &Kube, url: &str) -> std::result::Result<(), Option<String>>
 }
 
 /// Sends requests until `stop` turns true (or its sender goes away).
-pub async fn run(
+pub(crate) async fn run(
     kube: &Kube,
     ns: &str,
     t: &ProbeTarget,

@@ -1,4 +1,4 @@
-//! Facts about object metadata that several commands need.
+//! Owner references: the controller of an object, or its first owner of any kind.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 

@@ -1,7 +1,8 @@
-//! Text to YAML documents (the text decoded by [`crate::source`]): CRLF line ends, `---` separators, and
+//! Text to YAML documents (the text decoded by [`super::decode`]): CRLF line ends, `---` separators, and
 //! the line each document's content starts on. Parsing is bounded: deeply nested flow collections are
 //! refused before parsing (libyaml's simple-key bookkeeping is quadratic in flow depth), serde_yaml
-//! stops at 128 levels of nesting and at alias expansions that repeat too much.
+//! stops at 128 levels of nesting and at alias expansions that repeat too much. A document that is not
+//! YAML is an [`InputError`] at `file:line:column`.
 
 use super::InputError;
 
@@ -114,8 +115,17 @@ fn parse_one(
             let (line, col) = e
                 .location()
                 .map_or((start, 1), |l| (start + l.line() - 1, l.column()));
+            // The position is in `source`: only that one is cut from the message (a second one, "while
+            // parsing a flow sequence at line 3 column 18", says where the broken part began).
             let msg = e.to_string();
-            let msg = msg.split(" at line ").next().unwrap_or(&msg).to_string();
+            let msg = match e.location() {
+                Some(l) => msg.replacen(
+                    &format!(" at line {} column {}", l.line(), l.column()),
+                    "",
+                    1,
+                ),
+                None => msg,
+            };
             Some(Err(InputError {
                 source: format!("{name}:{line}:{col}"),
                 message: format!("not valid YAML: {msg}"),
@@ -127,6 +137,22 @@ fn parse_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_name_the_file_line_and_column_once() {
+        let docs = parse(
+            "bad.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: [\n",
+        );
+        let e = docs[0].as_ref().unwrap_err();
+        assert_eq!(e.source, "bad.yaml:4:1");
+        assert!(e.message.starts_with("not valid YAML: "), "{e:?}");
+        assert!(!e.message.contains("at line 4 column 1"), "{e:?}");
+        assert_eq!(
+            e.message,
+            "not valid YAML: did not find expected node content, while parsing a flow node"
+        );
+    }
 
     #[test]
     fn crlf_and_separators_keep_line_numbers() {

@@ -155,7 +155,7 @@ const ON_KUBESIM: &[&str] = &[
     "explain_crash_loop_with_previous_logs",
     "explain_unschedulable_node_selector",
     // Not the probing zero-downtime scenarios: at kubesim's 10× time a restart lasts a second or
-    // two of real time, too few of the probe's 150 ms requests (tests/restart_zerodowntime.rs
+    // two of real time, too few of the probe's 150 ms requests (tests/it/restart/zerodowntime.rs
     // runs them on a kubesim tuned for it).
     "zerodowntime_worker_no_service_selects_is_not_applicable",
 ];

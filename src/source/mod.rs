@@ -24,7 +24,7 @@ pub struct InputError {
 impl InputError {
     /// The one error of a command that reads one input and stops at its first problem (explain):
     /// `file: line L column C: message` for a syntax error, else `file:line: message`. (diagnose lists
-    /// many as `file:line:column: message`; tests/explain.rs pins "line " in explain's wording.)
+    /// many as `file:line:column: message`; tests/it/explain/ pins "line " in explain's wording.)
     pub fn into_error(self) -> crate::error::Error {
         let mut parts = self.source.rsplitn(3, ':');
         let (col, line, file) = (parts.next(), parts.next(), parts.next());

@@ -1,7 +1,7 @@
 //! Fixes: YAML to paste, each part saying which object it changes. A part on the workload is a
 //! strategic-merge patch of its object (paste it into the manifest, or `kubectl patch --type strategic`):
 //! maps merge, `containers` merge by name, `null` removes a field, `$patch: delete` removes a container.
-//! Tests apply every fix and run diagnose again (`tests/diagnose_fixes.rs`).
+//! Tests apply every fix and run diagnose again (`tests/it/diagnose/fixes.rs`).
 
 use serde::{Serialize, Serializer};
 

@@ -1,6 +1,6 @@
 //! Checks the simulator against the real kubectl (the judge).
 
-use kubesim::{Sim, SimOptions};
+use kubesim::Sim;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -28,15 +28,6 @@ fn k(sim: &Sim, args: &[&str]) -> Out {
         stdout: String::from_utf8_lossy(&o.stdout).into(),
         stderr: String::from_utf8_lossy(&o.stderr).into(),
     }
-}
-
-fn sim(yaml: &str, scale: f64) -> Sim {
-    Sim::start(SimOptions {
-        time_scale: scale,
-        scenario_yaml: vec![yaml.to_string()],
-        ..Default::default()
-    })
-    .unwrap()
 }
 
 const WEB: &str = r#"
@@ -69,7 +60,7 @@ fn get_pods_and_deployments() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim(WEB, 20.0);
+    let sim = Sim::with_scenario_at(WEB, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 3));
     let o = k(&sim, &["get", "pods"]);
     assert!(o.ok, "{}", o.stderr);
@@ -186,7 +177,7 @@ fn describe_and_previous_logs_of_crash_loop() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim(CRASH, 20.0);
+    let sim = Sim::with_scenario_at(CRASH, 20.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| {
         s.list("v1", "Pod", Some("shop")).iter().any(|p| {
             p.pointer("/status/containerStatuses/0/restartCount")
@@ -242,7 +233,7 @@ fn rollout_restart_deployment() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim(WEB, 20.0);
+    let sim = Sim::with_scenario_at(WEB, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 3));
     let o = k(&sim, &["rollout", "restart", "deployment/web"]);
     assert!(o.ok, "{}", o.stderr);
@@ -308,7 +299,7 @@ spec:
     spec:
       containers: [{name: agent, image: "agent:1"}]
 "#;
-    let sim = sim(yaml, 25.0);
+    let sim = Sim::with_scenario_at(yaml, 25.0);
     let o = k(
         &sim,
         &["rollout", "status", "statefulset/db", "--timeout=60s"],
@@ -395,7 +386,7 @@ spec:
         image: "nginx:1.27"
         readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5}
 "#;
-    let sim = sim(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 2));
     let o = k(&sim, &["rollout", "restart", "deployment/web"]);
     assert!(o.ok, "{}", o.stderr);
@@ -449,7 +440,7 @@ spec:
   minAvailable: 3
   selector: {matchLabels: {app: web}}
 "#;
-    let sim = sim(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 3));
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("policy/v1", "PodDisruptionBudget", None, "web-pdb")
@@ -494,7 +485,7 @@ fn auth_errors_through_kubectl() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim(CRASH, 20.0);
+    let sim = Sim::with_scenario_at(CRASH, 20.0);
     let alice = sim.add_user("alice");
     sim.deny("alice", "get", "pods/log");
     assert!(sim.wait_until(Duration::from_secs(10), |s| !s
@@ -556,7 +547,7 @@ fn apply_diff_scale_delete() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim("", 20.0);
+    let sim = Sim::with_scenario_at("", 20.0);
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("web.yaml");
     std::fs::write(&f, WEB).unwrap();

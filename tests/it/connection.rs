@@ -13,55 +13,20 @@ use std::time::Duration;
 use crate::support::proxy::{Proxy, ProxyOptions};
 use crate::support::sim::port;
 use assert_cmd::Command;
+use kubesim::scenarios::{self, CrashLoop};
 use kubesim::{Sim, SimOptions};
-
-const SCENARIO: &str = r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: api-0
-  namespace: default
-  annotations:
-    kubesim.io/previous-logs: |
-      app: "panic: assignment to entry in nil map\n"
-spec:
-  nodeName: node-1
-  containers: [{name: app, image: shop/api:1.4}]
-status:
-  phase: Running
-  containerStatuses:
-  - name: app
-    image: shop/api:1.4
-    ready: false
-    restartCount: 5
-    state: {waiting: {reason: CrashLoopBackOff, message: "back-off 2m40s restarting failed container=app pod=api-0_default(x)"}}
-    lastState: {terminated: {exitCode: 2, reason: Error, startedAt: "2025-03-01T10:00:00Z", finishedAt: "2025-03-01T10:00:04Z"}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations:
-        kubesim.io/behavior: |
-          app: {readyAfter: 1s, startDelay: 1s}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: app
-        image: shop/web:1
-        readinessProbe: {httpGet: {path: /, port: 8080}}
-"#;
 
 fn sim() -> Sim {
     Sim::start(SimOptions {
         time_scale: 20.0,
-        scenario_yaml: vec![SCENARIO.to_string()],
+        scenario_yaml: vec![
+            CrashLoop {
+                previous_logs: Some("panic: assignment to entry in nil map\n".into()),
+                ..Default::default()
+            }
+            .yaml(),
+            scenarios::web_deployment("default", 1, "shop/web:1"),
+        ],
         ..Default::default()
     })
     .expect("kubesim")

@@ -7,16 +7,11 @@ use serde_json::Value;
 
 use super::{fixtures, json_of, rules_of};
 use crate::support::graceful;
+use crate::support::table::{check, row};
 
 #[test]
 fn live_mode_errors_are_one_clear_line() {
     let home = tempfile::tempdir().unwrap();
-    // No kubeconfig at all.
-    graceful()
-        .args(["diagnose"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no kubeconfig found"));
     // A cluster that is not there.
     let kc = home.path().join("config");
     std::fs::write(
@@ -24,24 +19,18 @@ fn live_mode_errors_are_one_clear_line() {
         "apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters:\n- name: gone\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u, namespace: shop}\n",
     )
     .unwrap();
-    graceful()
-        .args(["diagnose", "--request-timeout", "5s", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("cannot reach https://127.0.0.1:1"));
-    // Usage errors come before any connection.
-    graceful()
-        .args(["diagnose", "deploy/web", "-l", "app=web", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("selector"));
-    graceful()
-        .args(["diagnose", "rules", "deploy/web"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("takes no targets"));
+    let kc = kc.display().to_string();
+    #[rustfmt::skip]
+    let rows = [
+        row("no kubeconfig at all", &["diagnose"], 2).stderr_has("no kubeconfig found"),
+        row("a cluster that is not there", &["diagnose", "--request-timeout", "5s", "--kubeconfig", &kc], 2)
+            .stderr_has("cannot reach https://127.0.0.1:1"),
+        // Usage errors come before any connection.
+        row("targets and a selector", &["diagnose", "deploy/web", "-l", "app=web", "--kubeconfig", &kc], 2)
+            .stderr_has("selector"),
+        row("rules with a target", &["diagnose", "rules", "deploy/web"], 2).stderr_has("takes no targets"),
+    ];
+    check(&rows);
 }
 
 use kubesim::{Sim, SimOptions};

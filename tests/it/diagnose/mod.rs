@@ -17,6 +17,11 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnose")
 }
 
+/// The path of the fixture `rel` (under tests/fixtures/diagnose), as an argument.
+fn fixture(rel: &str) -> String {
+    fixtures().join(rel).display().to_string()
+}
+
 fn json_of(out: &[u8]) -> Value {
     serde_json::from_slice(out).unwrap_or_else(|e| {
         panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(out));

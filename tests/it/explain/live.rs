@@ -2,6 +2,7 @@
 //! kubelet that crash, get killed and get evicted), judged against the real kubectl where it shows
 //! the same facts.
 
+use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -59,7 +60,14 @@ pub(super) fn live(sim: &Sim) -> Command {
 }
 
 pub(super) fn live_json(sim: &Sim, args: &[&str]) -> (Option<i32>, Value, String) {
-    let out = live(sim)
+    json_as(sim.kubeconfig_path(), args)
+}
+
+/// `explain ARGS… -o json` with `kubeconfig` (a user of the simulator): exit code, report, stderr.
+fn json_as(kubeconfig: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
+    let out = bin()
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
         .arg("explain")
         .args(args)
         .args(["-o", "json"])
@@ -227,19 +235,8 @@ fn live_degrades_without_permission_for_logs_or_events() {
     let sim = static_sim();
     let alice = sim.add_user("alice");
     sim.deny("alice", "get", "pods/log");
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(&alice)
-        .args(["explain", "orders-0", "-o", "json"])
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (code, r, err) = json_as(&alice, &["orders-0"]);
+    assert_eq!(code, Some(1), "{err}");
     assert_eq!(container_cause(&r, "orders"), "app-error");
     assert!(
         r["pods"][0]["notes"]
@@ -250,14 +247,8 @@ fn live_degrades_without_permission_for_logs_or_events() {
 
     let bob = sim.add_user("bob");
     sim.deny("bob", "list", "events");
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(&bob)
-        .args(["explain", "cart-6f8d-q1w2e", "-o", "json"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (code, r, err) = json_as(&bob, &["cart-6f8d-q1w2e"]);
+    assert_eq!(code, Some(1), "{err}");
     let notes = r["pods"][0]["notes"].to_string();
     assert!(notes.contains("events: forbidden"), "{notes}");
     // Without the events, the restart is not pinned on the liveness probe: it says so.
@@ -688,13 +679,7 @@ fn live_a_node_gone_not_ready_or_missing() {
     // Without permission to read nodes, the section degrades to a note.
     let carol = sim.add_user("carol");
     sim.deny("carol", "get", "nodes");
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(&carol)
-        .args(["explain", "stream-0", "-o", "json"])
-        .output()
-        .expect("runs");
-    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (_, r, _) = json_as(&carol, &["stream-0"]);
     assert!(
         r["pods"][0]["notes"]
             .to_string()

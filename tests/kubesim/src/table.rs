@@ -168,6 +168,48 @@ fn selector_str(o: &Value) -> String {
         .unwrap_or_else(|| "<none>".into())
 }
 
+/// `READY/REPLICAS` of a workload, as its Ready column shows it.
+fn ready_of_replicas(o: &Value) -> String {
+    format!(
+        "{}/{}",
+        util::i(o, "/status/readyReplicas").unwrap_or(0),
+        util::i(o, "/spec/replicas").unwrap_or(1)
+    )
+}
+
+/// The columns and rows of a workload kind: Name, the kind's own columns (`own`, cells from
+/// `cells`), Age, and for `-o wide` the template's Containers and Images, and the Selector unless
+/// the kind has none there (StatefulSet; kubectl's printers.go).
+fn workloads(
+    items: &[Value],
+    now: i64,
+    own: &[(&str, &str)],
+    cells: impl Fn(&Value) -> Vec<Value>,
+    with_selector: bool,
+) -> (Vec<Value>, Vec<Vec<Value>>) {
+    let mut cols = vec![col("Name", "string", 0)];
+    cols.extend(own.iter().map(|(name, typ)| col(name, typ, 0)));
+    cols.push(col("Age", "string", 0));
+    cols.extend(["Containers", "Images", "Selector"].map(|name| col(name, "string", 1)));
+    if !with_selector {
+        cols.pop();
+    }
+    let rows = items
+        .iter()
+        .map(|d| {
+            let (containers, images) = images(d);
+            let mut row = vec![json!(util::name(d))];
+            row.extend(cells(d));
+            row.extend([json!(age(d, now)), json!(containers), json!(images)]);
+            if with_selector {
+                row.push(json!(selector_str(d)));
+            }
+            row
+        })
+        .collect();
+    (cols, rows)
+}
+
 pub fn table(
     def: &ResDef,
     items: &[Value],
@@ -216,136 +258,80 @@ pub fn table(
                 })
                 .collect(),
         ),
-        "Deployment" => (
-            vec![
-                col("Name", "string", 0),
-                col("Ready", "string", 0),
-                col("Up-to-date", "integer", 0),
-                col("Available", "integer", 0),
-                col("Age", "string", 0),
-                col("Containers", "string", 1),
-                col("Images", "string", 1),
-                col("Selector", "string", 1),
+        "Deployment" => workloads(
+            items,
+            now,
+            &[
+                ("Ready", "string"),
+                ("Up-to-date", "integer"),
+                ("Available", "integer"),
             ],
-            items
-                .iter()
-                .map(|d| {
-                    let (c, im) = images(d);
-                    vec![
-                        json!(util::name(d)),
-                        json!(format!(
-                            "{}/{}",
-                            i0(d, "/status/readyReplicas"),
-                            util::i(d, "/spec/replicas").unwrap_or(1)
-                        )),
-                        json!(i0(d, "/status/updatedReplicas")),
-                        json!(i0(d, "/status/availableReplicas")),
-                        json!(age(d, now)),
-                        json!(c),
-                        json!(im),
-                        json!(selector_str(d)),
-                    ]
-                })
-                .collect(),
+            |d| {
+                vec![
+                    json!(ready_of_replicas(d)),
+                    json!(i0(d, "/status/updatedReplicas")),
+                    json!(i0(d, "/status/availableReplicas")),
+                ]
+            },
+            true,
         ),
-        "ReplicaSet" => (
-            vec![
-                col("Name", "string", 0),
-                col("Desired", "integer", 0),
-                col("Current", "integer", 0),
-                col("Ready", "integer", 0),
-                col("Age", "string", 0),
-                col("Containers", "string", 1),
-                col("Images", "string", 1),
-                col("Selector", "string", 1),
+        "ReplicaSet" => workloads(
+            items,
+            now,
+            &[
+                ("Desired", "integer"),
+                ("Current", "integer"),
+                ("Ready", "integer"),
             ],
-            items
-                .iter()
-                .map(|d| {
-                    let (c, im) = images(d);
-                    vec![
-                        json!(util::name(d)),
-                        json!(util::i(d, "/spec/replicas").unwrap_or(1)),
-                        json!(i0(d, "/status/replicas")),
-                        json!(i0(d, "/status/readyReplicas")),
-                        json!(age(d, now)),
-                        json!(c),
-                        json!(im),
-                        json!(selector_str(d)),
-                    ]
-                })
-                .collect(),
+            |d| {
+                vec![
+                    json!(util::i(d, "/spec/replicas").unwrap_or(1)),
+                    json!(i0(d, "/status/replicas")),
+                    json!(i0(d, "/status/readyReplicas")),
+                ]
+            },
+            true,
         ),
-        "StatefulSet" => (
-            vec![
-                col("Name", "string", 0),
-                col("Ready", "string", 0),
-                col("Age", "string", 0),
-                col("Containers", "string", 1),
-                col("Images", "string", 1),
-            ],
-            items
-                .iter()
-                .map(|d| {
-                    let (c, im) = images(d);
-                    vec![
-                        json!(util::name(d)),
-                        json!(format!(
-                            "{}/{}",
-                            i0(d, "/status/readyReplicas"),
-                            util::i(d, "/spec/replicas").unwrap_or(1)
-                        )),
-                        json!(age(d, now)),
-                        json!(c),
-                        json!(im),
-                    ]
-                })
-                .collect(),
+        "StatefulSet" => workloads(
+            items,
+            now,
+            &[("Ready", "string")],
+            |d| vec![json!(ready_of_replicas(d))],
+            false,
         ),
-        "DaemonSet" => (
-            vec![
-                col("Name", "string", 0),
-                col("Desired", "integer", 0),
-                col("Current", "integer", 0),
-                col("Ready", "integer", 0),
-                col("Up-to-date", "integer", 0),
-                col("Available", "integer", 0),
-                col("Node Selector", "string", 0),
-                col("Age", "string", 0),
-                col("Containers", "string", 1),
-                col("Images", "string", 1),
-                col("Selector", "string", 1),
+        "DaemonSet" => workloads(
+            items,
+            now,
+            &[
+                ("Desired", "integer"),
+                ("Current", "integer"),
+                ("Ready", "integer"),
+                ("Up-to-date", "integer"),
+                ("Available", "integer"),
+                ("Node Selector", "string"),
             ],
-            items
-                .iter()
-                .map(|d| {
-                    let (c, im) = images(d);
-                    let ns = d
-                        .pointer("/spec/template/spec/nodeSelector")
-                        .and_then(|x| x.as_object())
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or("<none>".into());
-                    vec![
-                        json!(util::name(d)),
-                        json!(i0(d, "/status/desiredNumberScheduled")),
-                        json!(i0(d, "/status/currentNumberScheduled")),
-                        json!(i0(d, "/status/numberReady")),
-                        json!(i0(d, "/status/updatedNumberScheduled")),
-                        json!(i0(d, "/status/numberAvailable")),
-                        json!(ns),
-                        json!(age(d, now)),
-                        json!(c),
-                        json!(im),
-                        json!(selector_str(d)),
-                    ]
-                })
-                .collect(),
+            |d| {
+                let ns = d
+                    .pointer("/spec/template/spec/nodeSelector")
+                    .and_then(|x| x.as_object())
+                    .map(|m| {
+                        m.iter()
+                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("<none>".into());
+                vec![
+                    json!(i0(d, "/status/desiredNumberScheduled")),
+                    json!(i0(d, "/status/currentNumberScheduled")),
+                    json!(i0(d, "/status/numberReady")),
+                    json!(i0(d, "/status/updatedNumberScheduled")),
+                    json!(i0(d, "/status/numberAvailable")),
+                    json!(ns),
+                ]
+            },
+            true,
         ),
         "Node" => (
             vec![

@@ -30,6 +30,18 @@ fn k(sim: &Sim, args: &[&str]) -> Out {
     }
 }
 
+/// `kubectl rollout status TARGET --timeout=60s`.
+fn rollout_status(sim: &Sim, target: &str) -> Out {
+    k(sim, &["rollout", "status", target, "--timeout=60s"])
+}
+
+/// `kubectl rollout restart TARGET`, which must succeed, then [`rollout_status`] of it.
+fn restart_and_watch(sim: &Sim, target: &str) -> Out {
+    let o = k(sim, &["rollout", "restart", target]);
+    assert!(o.ok, "{}", o.stderr);
+    rollout_status(sim, target)
+}
+
 const WEB: &str = r#"
 apiVersion: apps/v1
 kind: Deployment
@@ -235,12 +247,7 @@ fn rollout_restart_deployment() {
     }
     let sim = Sim::with_scenario_at(WEB, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 3));
-    let o = k(&sim, &["rollout", "restart", "deployment/web"]);
-    assert!(o.ok, "{}", o.stderr);
-    let o = k(
-        &sim,
-        &["rollout", "status", "deployment/web", "--timeout=60s"],
-    );
+    let o = restart_and_watch(&sim, "deployment/web");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("successfully rolled out"), "{}", o.stdout);
     let d = sim
@@ -300,19 +307,11 @@ spec:
       containers: [{name: agent, image: "agent:1"}]
 "#;
     let sim = Sim::with_scenario_at(yaml, 25.0);
-    let o = k(
-        &sim,
-        &["rollout", "status", "statefulset/db", "--timeout=60s"],
-    );
+    let o = rollout_status(&sim, "statefulset/db");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     let rev1 =
         sim.get("apps/v1", "StatefulSet", None, "db").unwrap()["status"]["updateRevision"].clone();
-    let o = k(&sim, &["rollout", "restart", "statefulset/db"]);
-    assert!(o.ok, "{}", o.stderr);
-    let o = k(
-        &sim,
-        &["rollout", "status", "statefulset/db", "--timeout=60s"],
-    );
+    let o = restart_and_watch(&sim, "statefulset/db");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     assert!(
         o.stdout.contains("roll out complete") || o.stdout.contains("rolling update complete"),
@@ -344,12 +343,7 @@ spec:
         2
     );
 
-    let o = k(&sim, &["rollout", "restart", "daemonset/agent"]);
-    assert!(o.ok, "{}", o.stderr);
-    let o = k(
-        &sim,
-        &["rollout", "status", "daemonset/agent", "--timeout=60s"],
-    );
+    let o = restart_and_watch(&sim, "daemonset/agent");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     assert!(
         o.stdout
@@ -388,12 +382,7 @@ spec:
 "#;
     let sim = Sim::with_scenario_at(yaml, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 2));
-    let o = k(&sim, &["rollout", "restart", "deployment/web"]);
-    assert!(o.ok, "{}", o.stderr);
-    let o = k(
-        &sim,
-        &["rollout", "status", "deployment/web", "--timeout=60s"],
-    );
+    let o = restart_and_watch(&sim, "deployment/web");
     assert!(!o.ok, "{}", o.stdout);
     assert!(
         o.stderr.contains("exceeded its progress deadline"),

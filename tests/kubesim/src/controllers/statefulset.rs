@@ -73,6 +73,13 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
             now,
         )
     };
+    // The controller deletes a replica and says so (stateful_pod_control.go DeleteStatefulPod).
+    let delete_replica = |store: &mut Store, p: &Value| {
+        let name = util::name(p).to_string();
+        delete_pod(store, &ns, &name, None, now);
+        let msg = format!("delete Pod {name} in StatefulSet {sname} successful");
+        event(store, "SuccessfulDelete", msg);
+    };
     // stateful_set_control.go updateStatefulSet: each replica in ordinal order (processReplica);
     // OrderedReady stops at the first one that is not Running, Ready and Available.
     let pods = pods_of(store);
@@ -81,15 +88,7 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
             Some(p) if matches!(util::s(p, "/status/phase"), "Failed" | "Succeeded") => {
                 // A failed replica is deleted, and created again once it is gone.
                 if !is_deleting(p) {
-                    delete_pod(store, &ns, util::name(p), None, now);
-                    event(
-                        store,
-                        "SuccessfulDelete",
-                        format!(
-                            "delete Pod {} in StatefulSet {sname} successful",
-                            util::name(p)
-                        ),
-                    );
+                    delete_replica(store, p);
                 }
                 if !parallel {
                     break;
@@ -174,15 +173,7 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
             if !parallel && !available(p) && first_unavailable != Some(*o) {
                 break;
             }
-            delete_pod(store, &ns, util::name(p), None, now);
-            event(
-                store,
-                "SuccessfulDelete",
-                format!(
-                    "delete Pod {} in StatefulSet {sname} successful",
-                    util::name(p)
-                ),
-            );
+            delete_replica(store, p);
             if !parallel {
                 break;
             }

@@ -22,6 +22,17 @@ pub fn start(yaml: &str, scale: f64, nodes: Option<usize>) -> Sim {
     })
 }
 
+/// A kubesim with the objects of `docs`, `scale` simulated seconds a second, returned once each
+/// `(app, n)` of `ready` has `n` pods, all Ready ([`settle`]); its request log starts empty then.
+pub fn start_settled(docs: &[String], scale: f64, ready: &[(&str, usize)]) -> Sim {
+    let sim = start(&docs.join("\n---\n"), scale, None);
+    for (app, n) in ready {
+        settle(&sim, app, *n);
+    }
+    sim.clear_requests();
+    sim
+}
+
 /// A kubesim started with `opts`; a simulator that cannot start fails the test.
 pub fn start_with(opts: SimOptions) -> Sim {
     Sim::start(opts).unwrap_or_else(|e| panic!("kubesim starts: {e:#}"))

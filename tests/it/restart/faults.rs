@@ -261,9 +261,7 @@ fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
 
 #[test]
 fn sigterm_during_the_wait_exits_143_with_interrupted_and_summary_events() {
-    let sim = start(&[slow("a", 2), slow("b", 1)].join("\n---\n"), 5.0, None);
-    settle(&sim, "a", 2);
-    settle(&sim, "b", 1);
+    let sim = start_settled(&[slow("a", 2), slow("b", 1)], 5.0, &[("a", 2), ("b", 1)]);
     let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
     wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(500));
@@ -284,31 +282,9 @@ fn sigterm_during_the_wait_exits_143_with_interrupted_and_summary_events() {
 
 #[test]
 fn sigterm_while_an_eviction_is_refused_stops_with_the_pod_untouched() {
-    let web =
-        deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
-    let canary = r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: canary, namespace: default, labels: {app: canary, tier: web}}
-spec: {containers: [{name: app, image: registry.example/web:2}]}
-status:
-  phase: Running
-  conditions: [{type: Ready, status: "False"}]
-  containerStatuses: [{name: app, ready: false, restartCount: 0, image: registry.example/web:2, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
-"#;
     // An integer minAvailable counts the unready canary too, so no eviction is allowed
     // (maxUnavailable would count only the Deployment's scale: disruption.go).
-    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 2, selector: {matchLabels: {tier: web}}}\n";
-    let sim = start(
-        &[web, canary.to_string(), budget.to_string()].join("\n---\n"),
-        40.0,
-        None,
-    );
-    settle(&sim, "web", 2);
-    let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (sim, victim) = budget_refusing_every_eviction();
     let child = spawn(&sim, &[&format!("pod/{victim}")]);
     wait_for_request(&sim, |r| r.path.ends_with("/eviction") && r.status == 429);
     let signalled = Instant::now();
@@ -426,9 +402,7 @@ fn expired_resource_versions_are_relisted() {
 
 #[test]
 fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
-    let sim = start(&[slow("a", 3), slow("b", 1)].join("\n---\n"), 5.0, None);
-    settle(&sim, "a", 3);
-    settle(&sim, "b", 1);
+    let sim = start_settled(&[slow("a", 3), slow("b", 1)], 5.0, &[("a", 3), ("b", 1)]);
     let child = spawn(&sim, &["deploy/a", "deploy/b"]);
     assert!(sim.wait_until(Duration::from_secs(20), |s| s
         .requests()
@@ -486,9 +460,7 @@ fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
 
 #[test]
 fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
-    let sim = start(&[slow("a", 2), slow("b", 1)].join("\n---\n"), 5.0, None);
-    settle(&sim, "a", 2);
-    settle(&sim, "b", 1);
+    let sim = start_settled(&[slow("a", 2), slow("b", 1)], 5.0, &[("a", 2), ("b", 1)]);
     let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
     assert!(sim.wait_until(Duration::from_secs(20), |s| s
         .requests()
@@ -561,6 +533,27 @@ fn an_eviction_the_pdb_keeps_refusing_fails_at_the_timeout_with_its_reason() {
     // canary is unready, so every eviction is refused (429) with the budget's reason. (An integer
     // minAvailable counts every pod, the canary too; maxUnavailable would count only the
     // Deployment's scale and allow one: disruption.go getExpectedPodCount.)
+    let (sim, victim) = budget_refusing_every_eviction();
+    let out = run(&sim, &[&format!("pod/{victim}"), "--timeout", "3s"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("disruption budget"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("eviction of pod {victim} refused")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("was refused until --timeout ran out"),
+        "{stderr}"
+    );
+    // Nothing was evicted.
+    assert!(pods_of(&sim, "web")
+        .iter()
+        .any(|p| p["metadata"]["name"] == victim.as_str()));
+}
+
+/// Two ready pods of `web` and an unready canary under one budget of `minAvailable: 2` (tier: web):
+/// every eviction is refused (429) while the canary is unready. The simulator, and the pod to evict.
+fn budget_refusing_every_eviction() -> (Sim, String) {
     let web =
         deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
     let canary = r#"
@@ -584,19 +577,5 @@ status:
         .as_str()
         .unwrap()
         .to_string();
-    let out = run(&sim, &[&format!("pod/{victim}"), "--timeout", "3s"]).code(1);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("disruption budget"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("eviction of pod {victim} refused")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("was refused until --timeout ran out"),
-        "{stderr}"
-    );
-    // Nothing was evicted.
-    assert!(pods_of(&sim, "web")
-        .iter()
-        .any(|p| p["metadata"]["name"] == victim.as_str()));
+    (sim, victim)
 }

@@ -12,11 +12,8 @@ fn bad_release(name: &str, behavior: &str) -> String {
 }
 
 fn assert_stops_with(behavior: &str, extra: &[&str], verdict: &str) {
-    let yaml = [bad_release("api", behavior), deployment("later", 1, "")].join("\n---\n");
-    let sim = start(&yaml, 40.0, None);
-    settle(&sim, "api", 2);
-    settle(&sim, "later", 1);
-    sim.clear_requests();
+    let docs = [bad_release("api", behavior), deployment("later", 1, "")];
+    let sim = start_settled(&docs, 40.0, &[("api", 2), ("later", 1)]);
     let mut args = vec!["deploy/api", "deploy/later"];
     args.extend_from_slice(extra);
     let out = run(&sim, &args).code(1);

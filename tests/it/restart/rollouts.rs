@@ -63,17 +63,8 @@ fn ready_since(p: &Value) -> jiff::Timestamp {
 
 #[test]
 fn three_targets_restart_strictly_in_sequence() {
-    let yaml = [
-        deployment("a", 2, ""),
-        deployment("b", 2, ""),
-        deployment("c", 2, ""),
-    ]
-    .join("\n---\n");
-    let sim = start(&yaml, 40.0, None);
-    for n in ["a", "b", "c"] {
-        settle(&sim, n, 2);
-    }
-    sim.clear_requests();
+    let docs = ["a", "b", "c"].map(|n| deployment(n, 2, ""));
+    let sim = start_settled(&docs, 40.0, &[("a", 2), ("b", 2), ("c", 2)]);
     let out = run(&sim, &["deploy/a", "deploy/b", "deploy/c", "-o", "json"]).code(0);
     let ev = events(&out.get_output().stdout);
     let order: Vec<(String, String)> = ev
@@ -129,13 +120,8 @@ fn three_targets_restart_strictly_in_sequence() {
 
 #[test]
 fn dry_run_sends_no_write() {
-    let sim = start(
-        &[deployment("a", 2, ""), deployment("b", 1, "")].join("\n---\n"),
-        40.0,
-        None,
-    );
-    settle(&sim, "a", 2);
-    sim.clear_requests();
+    let docs = [deployment("a", 2, ""), deployment("b", 1, "")];
+    let sim = start_settled(&docs, 40.0, &[("a", 2)]);
     let out = run(&sim, &["-l", "tier=backend", "--dry-run"]).code(0);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
@@ -201,14 +187,11 @@ fn daemonset_restarts_on_every_node() {
 
 #[test]
 fn ondelete_statefulset_is_replaced_through_evictions_and_waits_on_the_pdb() {
-    let yaml = [
+    let docs = [
         statefulset("db", 3, "{type: OnDelete}"),
         pdb("db", "maxUnavailable: 1"),
-    ]
-    .join("\n---\n");
-    let sim = start(&yaml, 40.0, None);
-    settle(&sim, "db", 3);
-    sim.clear_requests();
+    ];
+    let sim = start_settled(&docs, 40.0, &[("db", 3)]);
     // The budget refuses the first two attempts: retried with back-off, the reason shown.
     sim.faults().fail("POST", "/eviction", 429, 2);
     let out = run(&sim, &["sts/db"]).code(0);
@@ -242,14 +225,11 @@ fn ondelete_statefulset_is_replaced_through_evictions_and_waits_on_the_pdb() {
 
 #[test]
 fn single_replica_behind_a_strict_pdb_is_reported_before_anything_starts() {
-    let yaml = [
+    let docs = [
         statefulset("db", 1, "{type: OnDelete}"),
         pdb("db", "minAvailable: 1"),
-    ]
-    .join("\n---\n");
-    let sim = start(&yaml, 40.0, None);
-    settle(&sim, "db", 1);
-    sim.clear_requests();
+    ];
+    let sim = start_settled(&docs, 40.0, &[("db", 1)]);
     let out = run(&sim, &["sts/db", "--force"]).code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
@@ -336,10 +316,7 @@ fn old_pods_still_terminating_are_waited_for_unlike_rollout_status() {
 
 #[test]
 fn parallel_runs_targets_at_the_same_time() {
-    let yaml = [slow("a", 2), slow("b", 2)].join("\n---\n");
-    let sim = start(&yaml, 20.0, None);
-    settle(&sim, "a", 2);
-    settle(&sim, "b", 2);
+    let sim = start_settled(&[slow("a", 2), slow("b", 2)], 20.0, &[("a", 2), ("b", 2)]);
     let out = run(
         &sim,
         &["deploy/a", "deploy/b", "--parallel", "2", "-o", "json"],

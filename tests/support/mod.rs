@@ -13,6 +13,7 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod fake_api;
 pub mod proxy;
 pub mod table;
 pub mod sim;

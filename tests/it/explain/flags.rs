@@ -7,7 +7,7 @@ use predicates::prelude::*;
 
 use super::bin;
 use super::live::{live, CRASHY};
-use super::scripted::fake::{Fake, Route};
+use crate::support::fake_api::{FakeApi as Fake, Route};
 use super::scripted::{fake_run, list, served, EVENTS, NEW_EVENTS, PODS};
 
 #[test]

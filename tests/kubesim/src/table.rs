@@ -162,6 +162,29 @@ fn images(o: &Value) -> (String, String) {
     )
 }
 
+/// The string map at `ptr` as `k=v,k=v` (`<none>` when absent or empty).
+fn key_values(o: &Value, ptr: &str) -> String {
+    o.pointer(ptr)
+        .and_then(|x| x.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or("<none>".into())
+}
+
+/// The first of the string fields at `ptrs` that is set ("" when none is).
+fn first_set(o: &Value, ptrs: &[&str]) -> String {
+    ptrs.iter()
+        .map(|p| util::s(o, p))
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
 fn selector_str(o: &Value) -> String {
     o.pointer("/spec/selector")
         .map(|s| crate::selectors::LabelSelector::from_json(s).to_query())
@@ -311,17 +334,7 @@ pub fn table(
                 ("Node Selector", "string"),
             ],
             |d| {
-                let ns = d
-                    .pointer("/spec/template/spec/nodeSelector")
-                    .and_then(|x| x.as_object())
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                            .collect::<Vec<_>>()
-                            .join(",")
-                    })
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("<none>".into());
+                let ns = key_values(d, "/spec/template/spec/nodeSelector");
                 vec![
                     json!(i0(d, "/status/desiredNumberScheduled")),
                     json!(i0(d, "/status/currentNumberScheduled")),
@@ -409,25 +422,19 @@ pub fn table(
                     } else {
                         "/involvedObject"
                     };
-                    let last = [
-                        util::s(e, "/lastTimestamp"),
-                        util::s(e, "/deprecatedLastTimestamp"),
-                        util::s(e, "/eventTime"),
-                        util::s(e, "/metadata/creationTimestamp"),
-                    ]
-                    .into_iter()
-                    .find(|s| !s.is_empty())
-                    .unwrap_or("")
-                    .to_string();
-                    let first = [
-                        util::s(e, "/firstTimestamp"),
-                        util::s(e, "/deprecatedFirstTimestamp"),
-                        util::s(e, "/eventTime"),
-                    ]
-                    .into_iter()
-                    .find(|s| !s.is_empty())
-                    .unwrap_or("")
-                    .to_string();
+                    let last = first_set(
+                        e,
+                        &[
+                            "/lastTimestamp",
+                            "/deprecatedLastTimestamp",
+                            "/eventTime",
+                            "/metadata/creationTimestamp",
+                        ],
+                    );
+                    let first = first_set(
+                        e,
+                        &["/firstTimestamp", "/deprecatedFirstTimestamp", "/eventTime"],
+                    );
                     let msg = if e.get("note").is_some() {
                         util::s(e, "/note")
                     } else {
@@ -479,17 +486,7 @@ pub fn table(
                         })
                         .filter(|s| !s.is_empty())
                         .unwrap_or("<none>".into());
-                    let sel = sv
-                        .pointer("/spec/selector")
-                        .and_then(|x| x.as_object())
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or("<none>".into());
+                    let sel = key_values(sv, "/spec/selector");
                     let cip = util::s(sv, "/spec/clusterIP");
                     vec![
                         json!(util::name(sv)),

@@ -37,6 +37,29 @@ fn bin() -> Command {
     crate::support::graceful()
 }
 
+/// `explain api-0` (crash-looping: exit 1 when it is reached) with the kubeconfig `kc` and `env`.
+fn explain_api0(kc: &Path, env: &[(&str, &str)]) -> assert_cmd::assert::Assert {
+    let mut c = bin();
+    c.args(["explain", "api-0", "--kubeconfig"]).arg(kc);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.assert()
+}
+
+/// The sim's kubeconfig addressing the server as 0.0.0.0 (not loopback, so the proxy rules apply;
+/// the certificate still checked for `localhost`), and the server's port.
+fn via_non_loopback(sim: &Sim, dir: &Path) -> (PathBuf, u16) {
+    let p = port(sim);
+    let kc = kubeconfig(
+        sim,
+        dir,
+        &format!("https://0.0.0.0:{p}"),
+        &["tls-server-name: localhost"],
+    );
+    (kc, p)
+}
+
 /// The sim's admin kubeconfig with the server and cluster/user lines changed.
 fn kubeconfig(sim: &Sim, dir: &Path, server: &str, cluster_extra: &[&str]) -> PathBuf {
     let text = std::fs::read_to_string(sim.kubeconfig_path()).unwrap();
@@ -162,13 +185,7 @@ fn without_h2_on_the_server_http1_is_used() {
 fn https_proxy_tunnels_every_request_through_one_connection() {
     let sim = sim();
     let dir = tempfile::tempdir().unwrap();
-    let p = port(&sim);
-    let kc = kubeconfig(
-        &sim,
-        dir.path(),
-        &format!("https://0.0.0.0:{p}"),
-        &["tls-server-name: localhost"],
-    );
+    let (kc, p) = via_non_loopback(&sim, dir.path());
     for var in ["HTTPS_PROXY", "https_proxy"] {
         let proxy = Proxy::start(ProxyOptions::default());
         let (a, conns) = connections_of(
@@ -194,22 +211,18 @@ fn https_proxy_tunnels_every_request_through_one_connection() {
     }
     // Upper case wins over lower case (a dead lower-case proxy is not used).
     let proxy = Proxy::start(ProxyOptions::default());
-    bin()
-        .env("HTTPS_PROXY", proxy.url())
-        .env("https_proxy", "http://127.0.0.1:1")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+    explain_api0(
+        &kc,
+        &[
+            ("HTTPS_PROXY", &proxy.url()),
+            ("https_proxy", "http://127.0.0.1:1"),
+        ],
+    )
+    .code(1);
     assert_eq!(proxy.seen().len(), 1);
     // HTTP_PROXY is not for https servers.
     let proxy = Proxy::start(ProxyOptions::default());
-    bin()
-        .env("HTTP_PROXY", proxy.url())
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+    explain_api0(&kc, &[("HTTP_PROXY", &proxy.url())]).code(1);
     assert!(proxy.seen().is_empty());
 }
 
@@ -217,13 +230,7 @@ fn https_proxy_tunnels_every_request_through_one_connection() {
 fn no_proxy_and_loopback_connect_directly() {
     let sim = sim();
     let dir = tempfile::tempdir().unwrap();
-    let p = port(&sim);
-    let kc = kubeconfig(
-        &sim,
-        dir.path(),
-        &format!("https://0.0.0.0:{p}"),
-        &["tls-server-name: localhost"],
-    );
+    let (kc, p) = via_non_loopback(&sim, dir.path());
     for (var, value) in [
         ("NO_PROXY", "0.0.0.0".to_string()),
         ("NO_PROXY", "example.com, 0.0.0.0/8".to_string()),
@@ -232,12 +239,7 @@ fn no_proxy_and_loopback_connect_directly() {
         ("NO_PROXY", "*".to_string()),
     ] {
         let proxy = Proxy::start(ProxyOptions::default());
-        let a = bin()
-            .env("HTTPS_PROXY", proxy.url())
-            .env(var, &value)
-            .args(["explain", "api-0", "--kubeconfig"])
-            .arg(&kc)
-            .assert();
+        let a = explain_api0(&kc, &[("HTTPS_PROXY", &proxy.url()), (var, &value)]);
         assert_eq!(
             a.get_output().status.code(),
             Some(1),
@@ -251,31 +253,32 @@ fn no_proxy_and_loopback_connect_directly() {
     }
     // NO_PROXY that does not cover the server: through the proxy.
     let proxy = Proxy::start(ProxyOptions::default());
-    bin()
-        .env("HTTPS_PROXY", proxy.url())
-        .env(
-            "NO_PROXY",
-            format!("0.0.0.0:{}, .example.com, 10.0.0.0/8", p + 1),
-        )
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+    explain_api0(
+        &kc,
+        &[
+            ("HTTPS_PROXY", &proxy.url()),
+            (
+                "NO_PROXY",
+                &format!("0.0.0.0:{}, .example.com, 10.0.0.0/8", p + 1),
+            ),
+        ],
+    )
+    .code(1);
     assert_eq!(proxy.seen().len(), 1);
     // Loopback never goes through a proxy from the environment (the case: a dead proxy).
-    bin()
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .env("NO_PROXY", "127.0.0.1")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(sim.kubeconfig_path())
-        .assert()
-        .code(1);
-    bin()
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(sim.kubeconfig_path())
-        .assert()
-        .code(1);
+    explain_api0(
+        sim.kubeconfig_path(),
+        &[
+            ("HTTPS_PROXY", "http://127.0.0.1:9"),
+            ("NO_PROXY", "127.0.0.1"),
+        ],
+    )
+    .code(1);
+    explain_api0(
+        sim.kubeconfig_path(),
+        &[("HTTPS_PROXY", "http://127.0.0.1:9")],
+    )
+    .code(1);
 }
 
 #[test]
@@ -289,12 +292,7 @@ fn kubeconfig_proxy_url_is_used_even_for_loopback() {
         &sim.url(),
         &[&format!("proxy-url: {}", proxy.url())],
     );
-    bin()
-        .env("NO_PROXY", "*")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+    explain_api0(&kc, &[("NO_PROXY", "*")]).code(1);
     let seen = proxy.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].target, format!("127.0.0.1:{}", port(&sim)));
@@ -315,22 +313,16 @@ fn proxy_credentials_and_refusals() {
         require_authorization: Some("Basic dTpwQHNz".into()),
         ..ProxyOptions::default()
     });
-    bin()
-        .env(
+    explain_api0(
+        &kc,
+        &[(
             "HTTPS_PROXY",
-            format!("http://u:p%40ss@127.0.0.1:{}", proxy.port),
-        )
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+            &format!("http://u:p%40ss@127.0.0.1:{}", proxy.port),
+        )],
+    )
+    .code(1);
     assert_eq!(proxy.seen()[0].status, 200);
-    let a = bin()
-        .env("HTTPS_PROXY", proxy.url())
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2);
+    let a = explain_api0(&kc, &[("HTTPS_PROXY", &proxy.url())]).code(2);
     let err = stderr(&a);
     assert!(
         err.starts_with(&format!(
@@ -342,12 +334,7 @@ fn proxy_credentials_and_refusals() {
     );
     assert!(err.contains("http://user:password@host:port"), "{err}");
     // A dead proxy is named as the problem, not the server.
-    let a = bin()
-        .env("HTTPS_PROXY", "http://127.0.0.1:1")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2);
+    let a = explain_api0(&kc, &[("HTTPS_PROXY", "http://127.0.0.1:1")]).code(2);
     assert!(
         stderr(&a)
             .contains("through the proxy http://127.0.0.1:1 (HTTPS_PROXY): connection refused"),
@@ -689,11 +676,7 @@ fn a_failing_exec_plugin_shows_its_own_message_first() {
         dir.path(),
         "echo 'error: you must be logged in to the server (run: mycloud login)' >&2\nexit 3\n",
     );
-    let a = bin()
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2);
+    let a = explain_api0(&kc, &[]).code(2);
     let err = stderr(&a);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(

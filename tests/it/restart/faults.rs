@@ -164,8 +164,7 @@ fn timeout_while_a_bare_pod_terminates_still_creates_it_again() {
 
 #[test]
 fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "4s"]);
     wait_for_request(&sim, |r| r.method == "PATCH");
@@ -195,8 +194,7 @@ fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
 
 #[test]
 fn a_hung_api_server_during_preflight_is_an_error_at_the_timeout() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hang(true);
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2s"]);
@@ -209,8 +207,7 @@ fn a_hung_api_server_during_preflight_is_an_error_at_the_timeout() {
 
 #[test]
 fn sigterm_during_preflight_stops_before_any_change() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hang(true);
     let child = spawn(&sim, &["deploy/web", "-o", "json"]);
     std::thread::sleep(Duration::from_millis(800));
@@ -234,8 +231,7 @@ fn wait_until_held(sim: &kubesim::Sim) {
 
 #[test]
 fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hold("PATCH", "/deployments/web");
     let child = spawn(&sim, &["deploy/web"]);
     wait_until_held(&sim);
@@ -335,8 +331,7 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
 
 #[test]
 fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hold("PATCH", "/deployments/web");
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2s", "-o", "json"]);
@@ -363,14 +358,10 @@ fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
 
 /// The restart survives its watches being cut and its resourceVersion expiring (410 Gone).
 fn survives(fault: impl Fn(&Sim)) {
-    let sim = start(&slow("web", 3), 20.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[slow("web", 3)], 20.0, &[("web", 3)]);
     let child = spawn(&sim, &["deploy/web"]);
     // Once the restart is under way (its PATCH arrived), break its watches, twice.
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(500));
     fault(&sim);
     std::thread::sleep(Duration::from_millis(700));
@@ -404,10 +395,7 @@ fn expired_resource_versions_are_relisted() {
 fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
     let sim = start_settled(&[slow("a", 3), slow("b", 1)], 5.0, &[("a", 3), ("b", 1)]);
     let child = spawn(&sim, &["deploy/a", "deploy/b"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(500));
     sim.clear_requests();
     signal(&child, "INT");
@@ -440,8 +428,7 @@ fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
 
 #[test]
 fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
-    let sim = start(&deployment("web", 2, ""), 40.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[deployment("web", 2, "")], 40.0, &[("web", 2)]);
     let alice = sim.add_user("alice");
     sim.deny("alice", "list", "poddisruptionbudgets");
     sim.deny("alice", "patch", "deployments");
@@ -462,10 +449,7 @@ fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
 fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
     let sim = start_settled(&[slow("a", 2), slow("b", 1)], 5.0, &[("a", 2), ("b", 1)]);
     let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(500));
     signal(&child, "INT");
     let out = finish(child, LIMIT);
@@ -487,13 +471,9 @@ fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
 
 #[test]
 fn an_api_server_outage_mid_rollout_is_survived() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     let child = spawn(&sim, &["deploy/web"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(300));
     sim.stop_server();
     std::thread::sleep(Duration::from_millis(1500));
@@ -510,13 +490,9 @@ fn an_api_server_outage_mid_rollout_is_survived() {
 
 #[test]
 fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     let child = spawn(&sim, &["deploy/web", "--timeout", "3s"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(300));
     sim.stop_server();
     let out = child.wait_with_output().unwrap();

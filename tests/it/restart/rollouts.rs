@@ -11,8 +11,7 @@ use serde_json::Value;
 
 #[test]
 fn healthy_deployment_restarts_and_returns_when_the_last_new_pod_is_ready() {
-    let sim = start(&deployment("web", 3, ""), 40.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[deployment("web", 3, "")], 40.0, &[("web", 3)]);
     let before: Vec<String> = pods_of(&sim, "web")
         .iter()
         .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
@@ -241,8 +240,7 @@ fn single_replica_behind_a_strict_pdb_is_reported_before_anything_starts() {
 
 #[test]
 fn pod_target_is_evicted_and_replaced() {
-    let sim = start(&deployment("web", 2, ""), 40.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[deployment("web", 2, "")], 40.0, &[("web", 2)]);
     let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
         .as_str()
         .unwrap()
@@ -262,8 +260,7 @@ fn pod_target_is_evicted_and_replaced() {
 
 #[test]
 fn a_second_restart_within_the_same_second_still_restarts() {
-    let sim = start(&deployment("web", 2, ""), 40.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[deployment("web", 2, "")], 40.0, &[("web", 2)]);
     // The template already carries this second's value, as after `kubectl rollout restart` just now.
     let now = jiff::Zoned::now();
     let value = now
@@ -414,8 +411,7 @@ fn ondelete_daemonset_is_replaced_node_by_node() {
 
 #[test]
 fn pods_mode_replaces_selected_pods_one_at_a_time() {
-    let sim = start(&deployment("web", 3, ""), 40.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[deployment("web", 3, "")], 40.0, &[("web", 3)]);
     let before: Vec<String> = pods_of(&sim, "web")
         .iter()
         .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
@@ -449,8 +445,7 @@ fn pods_mode_replaces_selected_pods_one_at_a_time() {
 fn waiting_uses_watches_not_polling() {
     // A slow rollout (each new pod needs 20 sim-seconds, about 2 real seconds here): the number of plain
     // requests stays small and fixed; progress arrives on watches.
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.clear_requests();
     let started = std::time::Instant::now();
     run(&sim, &["deploy/web"]).code(0);
@@ -475,8 +470,7 @@ fn waiting_uses_watches_not_polling() {
 
 #[test]
 fn evictions_use_the_same_credentials() {
-    let sim = start(&deployment("web", 2, ""), 40.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[deployment("web", 2, "")], 40.0, &[("web", 2)]);
     let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
         .as_str()
         .unwrap()

@@ -78,8 +78,7 @@ fn a_liveness_probe_kill_is_named_not_read_as_exit_137() {
 
 #[test]
 fn a_pause_during_the_restart_is_reported_at_once_with_who_paused() {
-    let sim = start(&slow("web", 3), 10.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[slow("web", 3)], 10.0, &[("web", 3)]);
     let started = std::time::Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2m"]);
     wait_for_request(&sim, |r| r.method == "PATCH");
@@ -146,8 +145,7 @@ fn a_gitops_controller_removing_the_annotation_is_named_with_what_to_do() {
 
 #[test]
 fn two_restarts_of_the_same_target_notice_each_other() {
-    let sim = start(&slow("web", 3), 10.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[slow("web", 3)], 10.0, &[("web", 3)]);
     let first = spawn(&sim, &["deploy/web"]);
     wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(300));
@@ -270,13 +268,9 @@ fn another_writer_reverting_the_annotation_is_reported_by_name() {
     if kubesim::tools::kubectl("another writer (kubectl patch)").is_none() {
         return;
     }
-    let sim = start(&slow("web", 3), 10.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[slow("web", 3)], 10.0, &[("web", 3)]);
     let child = spawn(&sim, &["deploy/web"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    wait_for_request(&sim, |r| r.method == "PATCH");
     kubectl(
         &sim,
         &[

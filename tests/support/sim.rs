@@ -144,6 +144,14 @@ pub fn pods_of(sim: &Sim, app: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The uids of the pods of `app` ([`pods_of`]).
+pub fn pod_uids(sim: &Sim, app: &str) -> Vec<String> {
+    pods_of(sim, app)
+        .iter()
+        .map(|p| p["metadata"]["uid"].as_str().expect("a uid").to_string())
+        .collect()
+}
+
 /// Waits (up to 30 s) until there are `n` pods of `app`, all Ready.
 pub fn settle(sim: &Sim, app: &str, n: usize) {
     let app = app.to_string();

@@ -7,8 +7,8 @@ use predicates::prelude::*;
 
 use super::bin;
 use super::live::{live, CRASHY};
-use crate::support::fake_api::{FakeApi as Fake, Route};
 use super::scripted::{fake_run, list, served, EVENTS, NEW_EVENTS, PODS};
+use crate::support::fake_api::{FakeApi as Fake, Route};
 
 #[test]
 fn live_container_filter_on_a_workload_names_the_containers_there_are() {

@@ -9,7 +9,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{bin, container_cause, fixture, pod_cause};
+use super::{bin, container_cause, fixture, pod_cause, pod_names};
 
 use kubesim::{Sim, SimOptions};
 
@@ -139,12 +139,7 @@ fn live_namespace_sweep_lists_only_unhealthy_pods_worst_first() {
     let sim = static_sim();
     let (code, r, err) = live_json(&sim, &[]);
     assert_eq!(code, Some(1), "{err}");
-    let names: Vec<&str> = r["pods"]
-        .as_array()
-        .expect("pods")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = pod_names(&r);
     assert!(!names.contains(&"fine-1"), "{names:?}");
     assert!(names.contains(&"web-7d4b9c-x2x8k"));
     assert!(names.contains(&"search-0"));
@@ -555,12 +550,7 @@ fn live_job_target_and_label_selector() {
     // -l reports every matching pod, healthy ones too.
     let (code, r, err) = live_json(&sim, &["-l", "app=web"]);
     assert_eq!(code, Some(1), "{err}");
-    let names: Vec<&str> = r["pods"]
-        .as_array()
-        .expect("pods")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = pod_names(&r);
     assert_eq!(names, vec!["web-7d4b9c-x2x8k"]);
     let (code, r, _) = live_json(&sim, &["-l", "app=nothing"]);
     assert_eq!(code, Some(0));
@@ -638,12 +628,7 @@ fn live_several_targets_one_missing() {
         "{stderr}"
     );
     let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let names: Vec<&str> = r["pods"]
-        .as_array()
-        .expect("pods")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = pod_names(&r);
     assert_eq!(names, vec!["orders-0", "fine-1"]);
 }
 

@@ -49,6 +49,16 @@ fn container_cause(report: &Value, container: &str) -> String {
         .to_string()
 }
 
+/// The names of the pods of a report, in its order.
+fn pod_names(report: &Value) -> Vec<&str> {
+    report["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect()
+}
+
 fn pod_cause(report: &Value) -> String {
     report["pods"][0]["verdict"]["cause"]
         .as_str()

@@ -4,7 +4,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{bin, container_cause, fixture};
+use super::{bin, container_cause, fixture, pod_names};
 use crate::support::fake_api::{FakeApi as Fake, Route};
 
 use std::time::Duration;
@@ -235,12 +235,7 @@ fn scripted_workload_target_lists_its_pods_by_selector_worst_first() {
     ]);
     let (code, r, err) = fake_run(&fake, &["deploy/web"]);
     assert_eq!(code, Some(1), "{err}");
-    let names: Vec<&str> = r["pods"]
-        .as_array()
-        .expect("pods")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = pod_names(&r);
     assert_eq!(names, vec!["web-7d4b9c-x2x8k", "fine-1"], "worst first");
     assert_eq!(r["pods"][1]["healthy"], true);
     let seen = fake.seen();

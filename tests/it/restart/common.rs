@@ -42,6 +42,13 @@ pub fn spawn_saving_to(sim: &Sim, args: &[&str], state: &Path) -> std::process::
     crate::support::spawn(c)
 }
 
+/// [`spawn`], returning once the restart's PATCH reached the simulator.
+pub fn spawn_until_patched(sim: &Sim, args: &[&str]) -> std::process::Child {
+    let child = spawn(sim, args);
+    wait_for_request(sim, |r| r.method == "PATCH");
+    child
+}
+
 /// Wait for a run started by [`spawn`] (killed after [`LIMIT`]).
 pub fn done(child: std::process::Child) -> Output {
     finish(child, LIMIT)

@@ -166,8 +166,7 @@ fn timeout_while_a_bare_pod_terminates_still_creates_it_again() {
 fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
     let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     let started = Instant::now();
-    let child = spawn(&sim, &["deploy/web", "--timeout", "4s"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/web", "--timeout", "4s"]);
     std::thread::sleep(Duration::from_millis(300));
     sim.faults().hang(true);
     let out = done(child);
@@ -258,8 +257,7 @@ fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
 #[test]
 fn sigterm_during_the_wait_exits_143_with_interrupted_and_summary_events() {
     let sim = start_settled(&[slow("a", 2), slow("b", 1)], 5.0, &[("a", 2), ("b", 1)]);
-    let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
     std::thread::sleep(Duration::from_millis(500));
     let signalled = Instant::now();
     signal(&child, "TERM");
@@ -394,8 +392,7 @@ fn expired_resource_versions_are_relisted() {
 #[test]
 fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
     let sim = start_settled(&[slow("a", 3), slow("b", 1)], 5.0, &[("a", 3), ("b", 1)]);
-    let child = spawn(&sim, &["deploy/a", "deploy/b"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/a", "deploy/b"]);
     std::thread::sleep(Duration::from_millis(500));
     sim.clear_requests();
     signal(&child, "INT");
@@ -448,8 +445,7 @@ fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
 #[test]
 fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
     let sim = start_settled(&[slow("a", 2), slow("b", 1)], 5.0, &[("a", 2), ("b", 1)]);
-    let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
     std::thread::sleep(Duration::from_millis(500));
     signal(&child, "INT");
     let out = finish(child, LIMIT);
@@ -472,8 +468,7 @@ fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
 #[test]
 fn an_api_server_outage_mid_rollout_is_survived() {
     let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
-    let child = spawn(&sim, &["deploy/web"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/web"]);
     std::thread::sleep(Duration::from_millis(300));
     sim.stop_server();
     std::thread::sleep(Duration::from_millis(1500));
@@ -491,8 +486,7 @@ fn an_api_server_outage_mid_rollout_is_survived() {
 #[test]
 fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
     let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
-    let child = spawn(&sim, &["deploy/web", "--timeout", "3s"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/web", "--timeout", "3s"]);
     std::thread::sleep(Duration::from_millis(300));
     sim.stop_server();
     let out = child.wait_with_output().unwrap();

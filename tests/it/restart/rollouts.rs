@@ -12,11 +12,7 @@ use serde_json::Value;
 #[test]
 fn healthy_deployment_restarts_and_returns_when_the_last_new_pod_is_ready() {
     let sim = start_settled(&[deployment("web", 3, "")], 40.0, &[("web", 3)]);
-    let before: Vec<String> = pods_of(&sim, "web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
-        .collect();
-    sim.clear_requests();
+    let before = pod_uids(&sim, "web");
     let out = run(&sim, &["deploy/web"]).code(0);
     let value = assert_restarted(&sim, "Deployment", "web", 3);
     for p in pods_of(&sim, "web") {
@@ -274,16 +270,11 @@ fn a_second_restart_within_the_same_second_still_restarts() {
     ))
     .unwrap();
     settle(&sim, "web", 2);
-    let before: Vec<String> = pods_of(&sim, "web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
-        .collect();
+    let before = pod_uids(&sim, "web");
     run(&sim, &["deploy/web"]).code(0);
     let after = assert_restarted(&sim, "Deployment", "web", 2);
     assert_ne!(after, value);
-    assert!(pods_of(&sim, "web")
-        .iter()
-        .all(|p| !before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string())));
+    assert!(pod_uids(&sim, "web").iter().all(|u| !before.contains(u)));
 }
 
 #[test]
@@ -412,11 +403,7 @@ fn ondelete_daemonset_is_replaced_node_by_node() {
 #[test]
 fn pods_mode_replaces_selected_pods_one_at_a_time() {
     let sim = start_settled(&[deployment("web", 3, "")], 40.0, &[("web", 3)]);
-    let before: Vec<String> = pods_of(&sim, "web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
-        .collect();
-    sim.clear_requests();
+    let before = pod_uids(&sim, "web");
     let out = run(&sim, &["--pods", "-l", "app=web", "-o", "json"]).code(0);
     let ev = events(&out.get_output().stdout);
     let started = ev.iter().filter(|e| e["type"] == "TargetStarted").count();

@@ -80,8 +80,7 @@ fn a_liveness_probe_kill_is_named_not_read_as_exit_137() {
 fn a_pause_during_the_restart_is_reported_at_once_with_who_paused() {
     let sim = start_settled(&[slow("web", 3)], 10.0, &[("web", 3)]);
     let started = std::time::Instant::now();
-    let child = spawn(&sim, &["deploy/web", "--timeout", "2m"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/web", "--timeout", "2m"]);
     kubectl(&sim, &["rollout", "pause", "deploy/web"]);
     let out = done(child);
     assert_eq!(out.code, 1, "{out}");
@@ -119,20 +118,11 @@ fn a_gitops_controller_removing_the_annotation_is_named_with_what_to_do() {
     );
     let sim = start(&synced, 10.0, None);
     settle(&sim, "web", 3);
-    let child = spawn(&sim, &["deploy/web", "--force"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
-    kubectl(
+    let child = spawn_until_patched(&sim, &["deploy/web", "--force"]);
+    patch_as_argocd(
         &sim,
-        &[
-            "patch",
-            "deploy/web",
-            "--field-manager",
-            "argocd-controller",
-            "--type",
-            "json",
-            "-p",
-            r#"[{"op": "remove", "path": "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"}]"#,
-        ],
+        "json",
+        r#"[{"op": "remove", "path": "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"}]"#,
     );
     let out = done(child);
     assert_eq!(out.code, 1, "{out}");
@@ -269,20 +259,11 @@ fn another_writer_reverting_the_annotation_is_reported_by_name() {
         return;
     }
     let sim = start_settled(&[slow("web", 3)], 10.0, &[("web", 3)]);
-    let child = spawn(&sim, &["deploy/web"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
-    kubectl(
+    let child = spawn_until_patched(&sim, &["deploy/web"]);
+    patch_as_argocd(
         &sim,
-        &[
-            "patch",
-            "deploy/web",
-            "--field-manager",
-            "argocd-controller",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#,
-        ],
+        "merge",
+        r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#,
     );
     let out = finish(child, LIMIT);
     let stderr = &out.stderr;
@@ -330,5 +311,22 @@ fn paused_deployment_is_refused_even_with_force() {
     assert_eq!(
         plan["steps"][0]["findings"][0]["severity"], "Blocked",
         "{plan}"
+    );
+}
+
+/// `kubectl patch deploy/web --type TYPE -p PATCH` as Argo CD's field manager: another writer.
+fn patch_as_argocd(sim: &kubesim::Sim, patch_type: &str, patch: &str) {
+    kubectl(
+        sim,
+        &[
+            "patch",
+            "deploy/web",
+            "--field-manager",
+            "argocd-controller",
+            "--type",
+            patch_type,
+            "-p",
+            patch,
+        ],
     );
 }

@@ -62,21 +62,15 @@ async fn list_pagination_and_selectors() {
     }
     assert_eq!(pages, 3);
     assert_eq!(names.len(), 7);
-    let l = api
-        .list(&ListParams::default().labels("n=1"))
-        .await
-        .unwrap();
-    assert_eq!(l.items.len(), 3);
-    let l = api
-        .list(&ListParams::default().labels("n in (0,1),n!=1"))
-        .await
-        .unwrap();
-    assert_eq!(l.items.len(), 4);
-    let l = api
-        .list(&ListParams::default().fields("metadata.name=cm-2"))
-        .await
-        .unwrap();
-    assert_eq!(l.items.len(), 1);
+    let all = ListParams::default();
+    for (params, want) in [
+        (all.clone().labels("n=1"), 3),
+        (all.clone().labels("n in (0,1),n!=1"), 4),
+        (all.clone().fields("metadata.name=cm-2"), 1),
+    ] {
+        let l = api.list(&params).await.unwrap();
+        assert_eq!(l.items.len(), want, "{params:?}");
+    }
     // bad field selector → 400
     let e = api
         .list(&ListParams::default().fields("spec.bogus=1"))

@@ -26,6 +26,15 @@ pub fn events(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// The `TargetFailed` event of `restart ARGS… -o json`, which must exit 1.
+pub fn target_failed(sim: &Sim, args: &[&str]) -> Value {
+    let out = run(sim, args).code(1);
+    events(&out.get_output().stdout)
+        .into_iter()
+        .find(|e| e["type"] == "TargetFailed")
+        .unwrap_or_else(|| panic!("no TargetFailed event: {out}"))
+}
+
 /// `restart ARGS…` started in the background; [`finish`] collects it.
 pub fn spawn(sim: &Sim, args: &[&str]) -> std::process::Child {
     spawn_saving_to(sim, args, &crate::support::state_dir())

@@ -18,16 +18,8 @@ fn progress_deadline_exceeded_is_explained_through_the_new_pod() {
         "  replicas: 2\n",
         "  replicas: 2\n  progressDeadlineSeconds: 20\n",
     );
-    let sim = start(&yaml, 20.0, None);
-    settle(&sim, "api", 2);
-    let child = spawn(&sim, &["deploy/api", "-o", "json"]);
-    let out = done(child);
-    assert_eq!(out.code, 1, "{out}");
-    let ev = events(out.stdout.as_bytes());
-    let failed = ev
-        .iter()
-        .find(|e| e["type"] == "TargetFailed")
-        .expect("TargetFailed");
+    let sim = start_settled(&[yaml], 20.0, &[("api", 2)]);
+    let failed = target_failed(&sim, &["deploy/api", "-o", "json"]);
     let verdict = failed["verdict"].as_str().unwrap();
     assert!(
         verdict.contains("exceeded its progress deadline"),
@@ -52,12 +44,9 @@ fn a_liveness_probe_kill_is_named_not_read_as_exit_137() {
         "        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}",
         "        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}\n        livenessProbe: {httpGet: {path: /live, port: 8080}, periodSeconds: 1}",
     );
-    let sim = start(&yaml, 20.0, None);
-    settle(&sim, "api", 2);
-    let child = spawn(&sim, &["deploy/api", "--stable-for", "20s", "-o", "json"]);
-    let out = done(child);
-    assert_eq!(out.code, 1, "{out}");
-    let ev = events(out.stdout.as_bytes());
+    let sim = start_settled(&[yaml], 20.0, &[("api", 2)]);
+    let out = run(&sim, &["deploy/api", "--stable-for", "20s", "-o", "json"]).code(1);
+    let ev = events(&out.get_output().stdout);
     let failed = ev
         .iter()
         .find(|e| e["type"] == "TargetFailed")

@@ -5,7 +5,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{fixtures, json_of, rules_of};
+use super::{fixtures, json_of, rules_of, workload_names};
 use crate::support::graceful;
 use crate::support::table::{check, row};
 
@@ -136,12 +136,7 @@ fn live_namespace_relates_pdb_and_service_by_selector() {
     let r = json_of(&out);
     assert_eq!(r["kubernetesVersion"], "1.33");
     // Only the two Deployments of namespace default: their ReplicaSets and pods are not workloads.
-    let names: Vec<&str> = r["workloads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].as_str().unwrap())
-        .collect();
+    let names = workload_names(&r);
     assert_eq!(names, ["api", "web", "worker"], "{r:#}");
     assert_eq!(r["workloads"][0]["source"], "cluster");
     let web = rules_of(&r, "web");

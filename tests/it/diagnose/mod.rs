@@ -28,6 +28,16 @@ fn json_of(out: &[u8]) -> Value {
     })
 }
 
+/// The names of the workloads of a report, in its order.
+fn workload_names(report: &Value) -> Vec<&str> {
+    report["workloads"]
+        .as_array()
+        .expect("workloads")
+        .iter()
+        .map(|w| w["name"].as_str().expect("a name"))
+        .collect()
+}
+
 fn rules_of(report: &Value, name: &str) -> Vec<String> {
     report["workloads"]
         .as_array()

@@ -4,7 +4,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{fixture, fixtures, json_of, rules_of};
+use super::{fixture, fixtures, json_of, rules_of, workload_names};
 use crate::support::table::{check, row};
 use crate::support::{graceful, stdout_of};
 
@@ -141,12 +141,7 @@ fn directory_is_recursive_sorted_and_bad_files_do_not_stop_the_others() {
         .stdout
         .clone();
     let r = json_of(&out);
-    let names: Vec<&str> = r["workloads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].as_str().unwrap())
-        .collect();
+    let names = workload_names(&r);
     assert_eq!(
         names,
         ["api", "web"],

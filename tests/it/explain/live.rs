@@ -2,14 +2,13 @@
 //! kubelet that crash, get killed and get evicted), judged against the real kubectl where it shows
 //! the same facts.
 
-use std::path::Path;
 use std::time::Duration;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{bin, container_cause, fixture, pod_cause, pod_names};
+use super::{bin, container_cause, fixture, json_with, pod_cause, pod_names};
 
 use kubesim::{Sim, SimOptions};
 
@@ -60,23 +59,7 @@ pub(super) fn live(sim: &Sim) -> Command {
 }
 
 pub(super) fn live_json(sim: &Sim, args: &[&str]) -> (Option<i32>, Value, String) {
-    json_as(sim.kubeconfig_path(), args)
-}
-
-/// `explain ARGS… -o json` with `kubeconfig` (a user of the simulator): exit code, report, stderr.
-fn json_as(kubeconfig: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("explain")
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
-    (out.status.code(), v, stderr)
+    json_with(sim.kubeconfig_path(), args)
 }
 
 fn find_pod<'a>(r: &'a Value, name: &str) -> &'a Value {
@@ -230,7 +213,7 @@ fn live_degrades_without_permission_for_logs_or_events() {
     let sim = static_sim();
     let alice = sim.add_user("alice");
     sim.deny("alice", "get", "pods/log");
-    let (code, r, err) = json_as(&alice, &["orders-0"]);
+    let (code, r, err) = json_with(&alice, &["orders-0"]);
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(container_cause(&r, "orders"), "app-error");
     assert!(
@@ -242,7 +225,7 @@ fn live_degrades_without_permission_for_logs_or_events() {
 
     let bob = sim.add_user("bob");
     sim.deny("bob", "list", "events");
-    let (code, r, err) = json_as(&bob, &["cart-6f8d-q1w2e"]);
+    let (code, r, err) = json_with(&bob, &["cart-6f8d-q1w2e"]);
     assert_eq!(code, Some(1), "{err}");
     let notes = r["pods"][0]["notes"].to_string();
     assert!(notes.contains("events: forbidden"), "{notes}");
@@ -664,7 +647,7 @@ fn live_a_node_gone_not_ready_or_missing() {
     // Without permission to read nodes, the section degrades to a note.
     let carol = sim.add_user("carol");
     sim.deny("carol", "get", "nodes");
-    let (_, r, _) = json_as(&carol, &["stream-0"]);
+    let (_, r, _) = json_with(&carol, &["stream-0"]);
     assert!(
         r["pods"][0]["notes"]
             .to_string()

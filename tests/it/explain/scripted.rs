@@ -4,7 +4,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{bin, container_cause, fixture, pod_names};
+use super::{bin, container_cause, fixture, json_with, pod_names};
 use crate::support::fake_api::{FakeApi as Fake, Route};
 
 use std::time::Duration;
@@ -34,18 +34,7 @@ pub(super) fn list(kind: &str, api_version: &str, items: Vec<Value>) -> String {
 
 pub(super) fn fake_run(fake: &Fake, args: &[&str]) -> (Option<i32>, Value, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let kc = fake.kubeconfig(dir.path());
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(&kc)
-        .arg("explain")
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code(), v, stderr)
+    json_with(&fake.kubeconfig(dir.path()), args)
 }
 
 pub(super) const PODS: &str = "/api/v1/namespaces/default/pods";

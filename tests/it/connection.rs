@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use crate::support::proxy::{Proxy, ProxyOptions};
 use crate::support::sim::port;
+use crate::support::table::{check, row};
 use assert_cmd::Command;
 use kubesim::scenarios::{self, CrashLoop};
 use kubesim::{Sim, SimOptions};
@@ -412,105 +413,33 @@ fn connection_flags_replace_the_kubeconfig() {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, sim.ca_pem()).unwrap();
     let token = admin_token(&sim);
-    // No kubeconfig at all: the flags say everything.
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &sim.url(),
-            "--token",
-            &token,
-        ])
-        .arg("--certificate-authority")
-        .arg(&ca)
-        .assert()
-        .code(1);
-    // An empty kubeconfig with --server: the flags say everything, as in kubectl.
+    let ca = ca.display().to_string();
     let empty = dir.path().join("empty");
     std::fs::write(&empty, "").unwrap();
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &sim.url(),
-            "--token",
-            &token,
-            "--kubeconfig",
-        ])
-        .arg(&empty)
-        .arg("--certificate-authority")
-        .arg(&ca)
-        .assert()
-        .code(1);
-    // --insecure-skip-tls-verify instead of the CA; --tls-server-name for a host the certificate lacks.
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &sim.url(),
-            "--token",
-            &token,
-            "--insecure-skip-tls-verify",
-        ])
-        .assert()
-        .code(1);
+    let empty = empty.display().to_string();
     let zero = format!("https://0.0.0.0:{}", port(&sim));
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &zero,
-            "--token",
-            &token,
-            "--tls-server-name",
-            "localhost",
-        ])
-        .arg("--certificate-authority")
-        .arg(&ca)
-        .assert()
-        .code(1);
-    bin()
-        .args(["explain", "api-0", "--server", &zero, "--token", &token])
-        .arg("--certificate-authority")
-        .arg(&ca)
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
-            "certificate not valid for this server name",
-        ));
-    // A kubeconfig with a wrong token and server: the flags win.
+    // A kubeconfig with a wrong token and server.
     let kc = kubeconfig(&sim, dir.path(), "https://127.0.0.1:1", &[]);
     let text = std::fs::read_to_string(&kc)
         .unwrap()
         .replace(&token, "wrong-token");
     std::fs::write(&kc, text).unwrap();
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &sim.url(),
-            "--token",
-            &token,
-            "--kubeconfig",
-        ])
-        .arg(&kc)
-        .assert()
-        .code(1);
-    let a = bin()
-        .args(["explain", "api-0", "--server", &sim.url(), "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2);
-    assert!(
-        stderr(&a).starts_with("error: unauthorized"),
-        "{}",
-        stderr(&a)
-    );
+    let kc = kc.display().to_string();
+    let url = sim.url();
+    #[rustfmt::skip]
+    let rows = [
+        row("the flags say everything", &["explain", "api-0", "--server", &url, "--token", &token, "--certificate-authority", &ca], 1),
+        // As in kubectl.
+        row("an empty kubeconfig", &["explain", "api-0", "--server", &url, "--token", &token, "--kubeconfig", &empty, "--certificate-authority", &ca], 1),
+        row("--insecure-skip-tls-verify instead of the CA", &["explain", "api-0", "--server", &url, "--token", &token, "--insecure-skip-tls-verify"], 1),
+        row("--tls-server-name for a host the certificate lacks", &["explain", "api-0", "--server", &zero, "--token", &token, "--tls-server-name", "localhost", "--certificate-authority", &ca], 1),
+        row("a host the certificate lacks", &["explain", "api-0", "--server", &zero, "--token", &token, "--certificate-authority", &ca], 2)
+            .stderr_has("certificate not valid for this server name"),
+        row("the flags win over the kubeconfig", &["explain", "api-0", "--server", &url, "--token", &token, "--kubeconfig", &kc], 1),
+        row("the kubeconfig's wrong token", &["explain", "api-0", "--server", &url, "--kubeconfig", &kc], 2)
+            .stderr_begins("error: unauthorized"),
+    ];
+    check(&rows);
 }
 
 #[test]

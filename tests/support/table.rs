@@ -15,6 +15,7 @@ pub struct Row {
     first_line: Option<String>,
     stdout_has: Vec<String>,
     stderr_has: Vec<String>,
+    stderr_begins: Option<String>,
 }
 
 /// The row `name`: `graceful ARGS…` (isolated, see [`super::isolate`]) must exit `code`.
@@ -28,6 +29,7 @@ pub fn row(name: &'static str, args: &[&str], code: i32) -> Row {
         first_line: None,
         stdout_has: vec![],
         stderr_has: vec![],
+        stderr_begins: None,
     }
 }
 
@@ -47,6 +49,12 @@ impl Row {
     /// The first line of stderr is exactly `line` ("" = nothing on stderr).
     pub fn first_line(mut self, line: impl Into<String>) -> Self {
         self.first_line = Some(line.into());
+        self
+    }
+
+    /// stderr begins with `text`.
+    pub fn stderr_begins(mut self, text: impl Into<String>) -> Self {
+        self.stderr_begins = Some(text.into());
         self
     }
 
@@ -71,6 +79,13 @@ impl Row {
         let first = out.stderr.lines().next().unwrap_or("");
         if let Some(want) = self.first_line.as_deref().filter(|want| first != *want) {
             wrong.push(format!("stderr begins {first:?}, want {want:?}"));
+        }
+        if let Some(want) = self
+            .stderr_begins
+            .as_deref()
+            .filter(|want| !out.stderr.starts_with(*want))
+        {
+            wrong.push(format!("stderr does not begin with {want:?}"));
         }
         for want in self.stdout_has.iter().filter(|t| !out.stdout.contains(*t)) {
             wrong.push(format!("stdout lacks {want:?}"));

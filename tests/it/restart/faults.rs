@@ -364,13 +364,8 @@ fn survives(fault: impl Fn(&Sim)) {
     fault(&sim);
     std::thread::sleep(Duration::from_millis(700));
     fault(&sim);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = done(child);
+    assert_eq!(out.code, 0, "{out}");
     assert_restarted(&sim, "Deployment", "web", 3);
     let watches = sim.requests().iter().filter(|r| r.watch).count();
     assert!(watches >= 3, "the watches were re-established: {watches}");
@@ -473,13 +468,8 @@ fn an_api_server_outage_mid_rollout_is_survived() {
     sim.stop_server();
     std::thread::sleep(Duration::from_millis(1500));
     sim.restart_server();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = done(child);
+    assert_eq!(out.code, 0, "{out}");
     assert_restarted(&sim, "Deployment", "web", 2);
 }
 
@@ -489,12 +479,11 @@ fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
     let child = spawn_until_patched(&sim, &["deploy/web", "--timeout", "3s"]);
     std::thread::sleep(Duration::from_millis(300));
     sim.stop_server();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = done(child);
     // Not observed is not failed: exit 2, the target Unknown, and why.
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("could not observe deploy/web"), "{stderr}");
-    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("could not observe deploy/web"), "{out}");
+    assert!(out.stderr.contains("connection refused"), "{out}");
 }
 
 #[test]

@@ -112,14 +112,7 @@ pub fn pod_status(p: &Value) -> (String, i64, i64, i64, String) {
             }
         }
         if reason == "Completed" && has_running {
-            let ready_cond = p
-                .pointer("/status/conditions")
-                .and_then(|c| c.as_array())
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                });
-            reason = if ready_cond {
+            reason = if util::condition_true(p, "Ready") {
                 "Running".into()
             } else {
                 "NotReady".into()
@@ -358,14 +351,7 @@ pub fn table(
             items
                 .iter()
                 .map(|n| {
-                    let ready = n
-                        .pointer("/status/conditions")
-                        .and_then(|c| c.as_array())
-                        .is_some_and(|a| {
-                            a.iter()
-                                .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                        });
-                    let mut status = if ready {
+                    let mut status = if util::condition_true(n, "Ready") {
                         "Ready".to_string()
                     } else {
                         "NotReady".to_string()

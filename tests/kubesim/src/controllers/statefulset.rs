@@ -29,11 +29,7 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
     let replicas = util::i(s, "/spec/replicas").unwrap_or(1);
     let tmpl = s.pointer("/spec/template").cloned().unwrap_or(json!({}));
     let hash = template_hash(&tmpl);
-    let first = store
-        .first_hash
-        .entry(uid.clone())
-        .or_insert(hash.clone())
-        .clone();
+    let first = store.first_template_hash(&uid, &hash);
     let update_rev = ensure_revision(store, s, "StatefulSet", &tmpl, &hash, now);
     let mut current_rev = util::s(s, "/status/currentRevision").to_string();
     if current_rev.is_empty()

@@ -16,6 +16,7 @@ pub struct Row {
     stdout_has: Vec<String>,
     stderr_has: Vec<String>,
     stderr_begins: Option<String>,
+    stdout_is: Option<String>,
 }
 
 /// The row `name`: `graceful ARGS…` (isolated, see [`super::isolate`]) must exit `code`.
@@ -30,6 +31,7 @@ pub fn row(name: &'static str, args: &[&str], code: i32) -> Row {
         stdout_has: vec![],
         stderr_has: vec![],
         stderr_begins: None,
+        stdout_is: None,
     }
 }
 
@@ -55,6 +57,12 @@ impl Row {
     /// stderr begins with `text`.
     pub fn stderr_begins(mut self, text: impl Into<String>) -> Self {
         self.stderr_begins = Some(text.into());
+        self
+    }
+
+    /// stdout is exactly `text`.
+    pub fn stdout_is(mut self, text: impl Into<String>) -> Self {
+        self.stdout_is = Some(text.into());
         self
     }
 
@@ -86,6 +94,9 @@ impl Row {
             .filter(|want| !out.stderr.starts_with(*want))
         {
             wrong.push(format!("stderr does not begin with {want:?}"));
+        }
+        if let Some(want) = self.stdout_is.as_deref().filter(|want| out.stdout != *want) {
+            wrong.push(format!("stdout is not {want:?}"));
         }
         for want in self.stdout_has.iter().filter(|t| !out.stdout.contains(*t)) {
             wrong.push(format!("stdout lacks {want:?}"));

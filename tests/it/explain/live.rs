@@ -165,11 +165,7 @@ fn live_events_from_the_server_and_logs_of_the_previous_instance() {
 
 #[test]
 fn live_human_report_for_a_workload_target() {
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![CRASHY.to_string()],
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario(CRASHY);
     let ok = sim.wait_until(std::time::Duration::from_secs(20), |s| {
         s.list("v1", "Pod", Some("default")).iter().any(|p| {
             p["status"]["containerStatuses"][0]["restartCount"]
@@ -399,12 +395,7 @@ fn first_container_status(sim: &Sim, app: &str) -> Value {
 
 #[test]
 fn live_controller_pods_behaving_badly() {
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![BEHAVIOURS.to_string()],
-        time_scale: 20.0,
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario_at(BEHAVIOURS, 20.0);
     let waited = sim.wait_until(Duration::from_secs(30), |s| {
         let restarted = |app: &str| {
             first_container_status(s, app)["restartCount"]
@@ -478,12 +469,7 @@ spec:
         image: shop/shop:2
         resources: {limits: {memory: 128Mi}}
 "#;
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![scenario.to_string()],
-        time_scale: 20.0,
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario_at(scenario, 20.0);
     let ready = sim.wait_until(Duration::from_secs(20), |s| {
         s.get("apps/v1", "Deployment", Some("default"), "shop")
             .is_some_and(|d| d["status"]["readyReplicas"] == 2)
@@ -566,11 +552,7 @@ spec:
         image: shop/stubborn:1
         command: [sh, -c, "java -jar /app/app.jar"]
 "#;
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![scenario.to_string()],
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario(scenario);
     let pod_name = || -> Option<String> {
         sim.list("v1", "Pod", Some("default"))
             .into_iter()
@@ -618,11 +600,7 @@ fn live_several_targets_one_missing() {
 #[test]
 fn live_a_node_gone_not_ready_or_missing() {
     let text = std::fs::read_to_string(fixture("node-not-ready.yaml")).expect("fixture");
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![text],
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario(&text);
     let (code, r, err) = live_json(&sim, &["stream-0"]);
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(pod_cause(&r), "node-lost", "{r}");

@@ -98,7 +98,10 @@ pub struct FakeApi {
 impl FakeApi {
     /// A server answering `routes`, and 404 to anything else.
     pub fn start(routes: Vec<Route>) -> FakeApi {
-        Self::with_fallback(routes, Fallback::Status(404, "NotFound", "denied by the fake"))
+        Self::with_fallback(
+            routes,
+            Fallback::Status(404, "NotFound", "denied by the fake"),
+        )
     }
 
     /// A server answering every request with `fallback`.
@@ -148,8 +151,15 @@ impl FakeApi {
     }
 }
 
-/// Reads one request head and body: (method, target, headers), None when the client is gone.
-fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<(String, String)>)> {
+/// A request's line and headers.
+struct Request {
+    method: String,
+    target: String,
+    headers: Vec<(String, String)>,
+}
+
+/// Reads one request head and body (the body is dropped), None when the client is gone.
+fn read_request(reader: &mut impl BufRead) -> Option<Request> {
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return None;
@@ -177,7 +187,11 @@ fn read_request(reader: &mut impl BufRead) -> Option<(String, String, Vec<(Strin
     }
     let mut body = vec![0; len];
     let _ = reader.read_exact(&mut body);
-    Some((method, target, headers))
+    Some(Request {
+        method,
+        target,
+        headers,
+    })
 }
 
 fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, routes: &[Route], fallback: &Fallback) {
@@ -186,7 +200,12 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, routes: &[Route], fallback:
     };
     let mut reader = BufReader::new(clone);
     let mut stream = stream;
-    while let Some((method, target, headers)) = read_request(&mut reader) {
+    while let Some(Request {
+        method,
+        target,
+        headers,
+    }) = read_request(&mut reader)
+    {
         let arrived = Instant::now();
         let path = target.split('?').next().unwrap_or("").to_string();
         let route = routes

@@ -15,8 +15,8 @@
 
 pub mod fake_api;
 pub mod proxy;
-pub mod table;
 pub mod sim;
+pub mod table;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};

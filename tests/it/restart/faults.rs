@@ -220,6 +220,18 @@ fn sigterm_during_preflight_stops_before_any_change() {
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
 }
 
+/// SIGTERM to `child` while kubesim holds its request, which is answered 300 ms later; the run must
+/// exit 143.
+fn sigterm_while_held(sim: &Sim, child: std::process::Child) -> Output {
+    wait_until_held(sim);
+    signal(&child, "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    sim.faults().release();
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
+    out
+}
+
 /// Waits until kubesim holds a request (one in flight, unanswered).
 fn wait_until_held(sim: &kubesim::Sim) {
     assert!(
@@ -233,12 +245,7 @@ fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
     let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hold("PATCH", "/deployments/web");
     let child = spawn(&sim, &["deploy/web"]);
-    wait_until_held(&sim);
-    signal(&child, "TERM");
-    std::thread::sleep(Duration::from_millis(300));
-    sim.faults().release();
-    let out = done(child);
-    assert_eq!(out.code, 143, "{out}");
+    let out = sigterm_while_held(&sim, child);
     let patches: Vec<_> = sim
         .requests()
         .into_iter()
@@ -309,12 +316,7 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
     // The second PATCH is the rollback's: hold it, so it is in flight when the signal comes.
     wait_for_request(&sim, |r| r.method == "PATCH");
     sim.faults().hold("PATCH", "/deployments/api");
-    wait_until_held(&sim);
-    signal(&child, "TERM");
-    std::thread::sleep(Duration::from_millis(300));
-    sim.faults().release();
-    let out = done(child);
-    assert_eq!(out.code, 143, "{out}");
+    let out = sigterm_while_held(&sim, child);
     assert!(out.stderr.contains("rolling back"), "{out}");
     let patches = sim
         .requests()

@@ -29,6 +29,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use distance::Distance;
+use kubesim::scenarios::{self, CrashLoop};
 use kubesim::{Sim, SimOptions};
 
 /// One process run.
@@ -194,69 +195,25 @@ fn print(rows: &[Row]) {
     }
 }
 
-const ONE_POD: &str = r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: api-0
-  namespace: shop
-  uid: 6f1c2a7e-1111-4c8e-9a55-0a0a0a0a0a01
-  labels: {app: api}
-  annotations:
-    kubesim.io/previous-logs: |
-      app: "starting api\nloading config\npanic: assignment to entry in nil map\ngoroutine 1 [running]:\nmain.main()\n"
-    kubesim.io/logs: |
-      app: "starting api\n"
-spec:
-  nodeName: node-1
-  containers:
-  - name: app
-    image: shop/api:1.4
-    resources: {limits: {memory: 256Mi}}
-status:
-  phase: Running
-  conditions:
-  - {type: Ready, status: "False"}
-  containerStatuses:
-  - name: app
-    image: shop/api:1.4
-    ready: false
-    restartCount: 5
-    state: {waiting: {reason: CrashLoopBackOff, message: "back-off 2m40s restarting failed container=app pod=api-0_shop(6f1c2a7e-1111-4c8e-9a55-0a0a0a0a0a01)"}}
-    lastState: {terminated: {exitCode: 2, reason: Error, startedAt: "2026-01-01T10:00:00Z", finishedAt: "2026-01-01T10:00:04Z"}}
----
-apiVersion: v1
-kind: Event
-metadata: {namespace: shop, name: api-0.1}
-involvedObject: {kind: Pod, name: api-0, namespace: shop, uid: 6f1c2a7e-1111-4c8e-9a55-0a0a0a0a0a01}
-type: Warning
-reason: BackOff
-message: Back-off restarting failed container app in pod api-0_shop(6f1c2a7e-1111-4c8e-9a55-0a0a0a0a0a01)
-count: 31
-firstTimestamp: "2026-01-01T09:40:00Z"
-lastTimestamp: "2026-01-01T10:00:10Z"
-source: {component: kubelet, host: node-1}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations:
-        kubesim.io/behavior: |
-          app: {readyAfter: 1s, startDelay: 1s}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: app
-        image: shop/web:2.0
-        readinessProbe: {httpGet: {path: /, port: 8080}}
-"#;
+/// One crash-looping pod (with its logs and BackOff event) next to a healthy Deployment.
+fn one_pod() -> String {
+    let api = CrashLoop {
+        namespace: "shop".into(),
+        labels: Some("{app: api}".into()),
+        memory_limit: Some("256Mi".into()),
+        previous_logs: Some(
+            "starting api\nloading config\npanic: assignment to entry in nil map\ngoroutine 1 [running]:\nmain.main()\n".into(),
+        ),
+        logs: Some("starting api\n".into()),
+        back_off_events: Some(31),
+        ..Default::default()
+    };
+    format!(
+        "{}---\n{}",
+        api.yaml(),
+        scenarios::web_deployment("shop", 2, "shop/web:2.0")
+    )
+}
 
 /// `failing` crash-looping pods (a BackOff event each) over 10 namespaces, and `other_events` events
 /// about pods that are gone.
@@ -369,7 +326,7 @@ fn main() {
     }
 
     // One failed pod at a distance.
-    let sim = sim_with(ONE_POD.to_string());
+    let sim = sim_with(one_pod());
     let rtts: &[u64] = if full { &[0, 25, 100] } else { &[0, 5] };
     for &ms in rtts.iter().filter(|_| wanted("explain")) {
         let rtt = Duration::from_millis(ms);

@@ -2,117 +2,16 @@
 //! flags and kubeconfig handling, error messages and exit codes. A tiny fake API server on 127.0.0.1
 //! records which server, namespace and credentials a request actually used.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::support::fake_api::{FakeApi, Fallback};
 use assert_cmd::Command;
 use predicates::prelude::*;
 
 fn bin() -> Command {
     crate::support::graceful()
-}
-
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// A fake API server: answers every request with `status` and a Kubernetes `Status` body (or never answers
-/// when `status` is 0) and records what it saw.
-struct FakeApi {
-    port: u16,
-    seen: Arc<Mutex<Vec<Seen>>>,
-}
-
-impl FakeApi {
-    fn start(status: u16, reason: &'static str, message: &'static str) -> FakeApi {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let seen2 = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming().flatten() {
-                let seen = seen2.clone();
-                std::thread::spawn(move || serve(stream, seen, status, reason, message));
-            }
-        });
-        FakeApi { port, seen }
-    }
-
-    fn url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-fn serve(stream: TcpStream, seen: Arc<Mutex<Vec<Seen>>>, status: u16, reason: &str, message: &str) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut stream = stream;
-    loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or("").to_string();
-        let path = parts.next().unwrap_or("").to_string();
-        let mut headers = Vec::new();
-        let mut len = 0usize;
-        loop {
-            let mut h = String::new();
-            if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                return;
-            }
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((k, v)) = h.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().unwrap_or(0);
-                }
-                headers.push((k.trim().to_string(), v.trim().to_string()));
-            }
-        }
-        let mut body = vec![0; len];
-        let _ = reader.read_exact(&mut body);
-        seen.lock().unwrap().push(Seen {
-            method,
-            path,
-            headers,
-        });
-        if status == 0 {
-            std::thread::sleep(Duration::from_secs(30));
-            return;
-        }
-        let body = format!(
-            r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"{message}","reason":"{reason}","code":{status}}}"#
-        );
-        let resp = format!(
-            "HTTP/1.1 {status} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-            body.len()
-        );
-        if stream.write_all(resp.as_bytes()).is_err() {
-            return;
-        }
-    }
 }
 
 /// A kubeconfig with two contexts on two servers and two namespaces: `alpha` (current, namespace `shop`,
@@ -150,7 +49,11 @@ contexts:
 }
 
 fn not_found() -> FakeApi {
-    FakeApi::start(404, "NotFound", r#"pods \"web-1\" not found"#)
+    FakeApi::answering(Fallback::Status(
+        404,
+        "NotFound",
+        r#"pods \"web-1\" not found"#,
+    ))
 }
 
 /// Runs `explain web-1` with extra args; returns the request paths the fake servers saw.
@@ -296,8 +199,9 @@ fn current_context_namespace_and_server_are_used() {
         ));
     let seen = a.seen();
     assert!(
-        seen.iter()
-            .any(|s| s.method == "GET" && s.path.starts_with("/api/v1/namespaces/shop/pods/web-1")),
+        seen.iter().any(
+            |s| s.method == "GET" && s.target.starts_with("/api/v1/namespaces/shop/pods/web-1")
+        ),
         "{seen:?}"
     );
     assert_eq!(seen[0].header("authorization"), Some("Bearer alpha-token"));
@@ -321,7 +225,7 @@ fn context_flag_switches_server_namespace_and_user() {
     let seen = b.seen();
     let get = seen
         .iter()
-        .find(|s| s.path.starts_with("/api/v1/namespaces/data/pods/web-1"))
+        .find(|s| s.target.starts_with("/api/v1/namespaces/data/pods/web-1"))
         .unwrap_or_else(|| panic!("{seen:?}"));
     assert_eq!(get.header("authorization"), Some("Bearer beta-token"));
 
@@ -334,7 +238,7 @@ fn context_flag_switches_server_namespace_and_user() {
     let seen = b.seen();
     let get = seen
         .iter()
-        .rfind(|s| s.path.starts_with("/api/v1/namespaces/other/pods/web-1"))
+        .rfind(|s| s.target.starts_with("/api/v1/namespaces/other/pods/web-1"))
         .unwrap_or_else(|| panic!("{seen:?}"));
     assert_eq!(get.header("authorization"), Some("Bearer alpha-token"));
 
@@ -346,7 +250,7 @@ fn context_flag_switches_server_namespace_and_user() {
     explain_web1(&kc, &["--cluster", "beta-cluster"]).code(2);
     let new = &b.seen()[before..];
     assert!(
-        !new.is_empty() && new.iter().all(|s| s.path.contains("/namespaces/shop/")),
+        !new.is_empty() && new.iter().all(|s| s.target.contains("/namespaces/shop/")),
         "{new:?}"
     );
 }
@@ -453,11 +357,11 @@ fn exec_credential_plugin_supplies_the_token() {
 #[test]
 fn api_errors_are_mapped_to_actionable_messages() {
     let dir = tempfile::tempdir().unwrap();
-    let forbidden = FakeApi::start(
+    let forbidden = FakeApi::answering(Fallback::Status(
         403,
         "Forbidden",
         r#"pods \"web-1\" is forbidden: User \"alice\" cannot get resource \"pods\" in API group \"\" in the namespace \"shop\""#,
-    );
+    ));
     let kc = two_context_kubeconfig(dir.path(), &forbidden.url(), &forbidden.url());
     explain_web1(&kc, &[])
         .code(2)
@@ -466,7 +370,7 @@ fn api_errors_are_mapped_to_actionable_messages() {
             "forbidden: user alice cannot get pods in namespace shop",
         ));
 
-    let unauthorized = FakeApi::start(401, "Unauthorized", "Unauthorized");
+    let unauthorized = FakeApi::answering(Fallback::Status(401, "Unauthorized", "Unauthorized"));
     let kc = two_context_kubeconfig(dir.path(), &unauthorized.url(), &unauthorized.url());
     explain_web1(&kc, &[])
         .code(2)
@@ -476,7 +380,7 @@ fn api_errors_are_mapped_to_actionable_messages() {
 
 #[test]
 fn request_timeout_limits_a_hanging_server() {
-    let hang = FakeApi::start(0, "", "");
+    let hang = FakeApi::answering(Fallback::Hang);
     let dir = tempfile::tempdir().unwrap();
     let kc = two_context_kubeconfig(dir.path(), &hang.url(), &hang.url());
     let start = std::time::Instant::now();
@@ -488,7 +392,7 @@ fn request_timeout_limits_a_hanging_server() {
 
 #[test]
 fn ctrl_c_exits_130() {
-    let hang = FakeApi::start(0, "", "");
+    let hang = FakeApi::answering(Fallback::Hang);
     let dir = tempfile::tempdir().unwrap();
     let kc = two_context_kubeconfig(dir.path(), &hang.url(), &hang.url());
     let mut cmd = crate::support::graceful_process();
@@ -568,7 +472,7 @@ fn term_dumb_means_no_colour() {
 
 #[test]
 fn request_timeout_is_reported_as_given() {
-    let hang = FakeApi::start(0, "", "");
+    let hang = FakeApi::answering(Fallback::Hang);
     let dir = tempfile::tempdir().unwrap();
     let kc = two_context_kubeconfig(dir.path(), &hang.url(), &hang.url());
     for (given, shown) in [("1ms", "1ms"), ("250ms", "250ms"), ("1.5s", "1.5s")] {

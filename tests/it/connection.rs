@@ -12,56 +12,22 @@ use std::time::Duration;
 
 use crate::support::proxy::{Proxy, ProxyOptions};
 use crate::support::sim::port;
+use crate::support::table::{check, row};
 use assert_cmd::Command;
+use kubesim::scenarios::{self, CrashLoop};
 use kubesim::{Sim, SimOptions};
-
-const SCENARIO: &str = r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: api-0
-  namespace: default
-  annotations:
-    kubesim.io/previous-logs: |
-      app: "panic: assignment to entry in nil map\n"
-spec:
-  nodeName: node-1
-  containers: [{name: app, image: shop/api:1.4}]
-status:
-  phase: Running
-  containerStatuses:
-  - name: app
-    image: shop/api:1.4
-    ready: false
-    restartCount: 5
-    state: {waiting: {reason: CrashLoopBackOff, message: "back-off 2m40s restarting failed container=app pod=api-0_default(x)"}}
-    lastState: {terminated: {exitCode: 2, reason: Error, startedAt: "2025-03-01T10:00:00Z", finishedAt: "2025-03-01T10:00:04Z"}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  strategy: {rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations:
-        kubesim.io/behavior: |
-          app: {readyAfter: 1s, startDelay: 1s}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: app
-        image: shop/web:1
-        readinessProbe: {httpGet: {path: /, port: 8080}}
-"#;
 
 fn sim() -> Sim {
     Sim::start(SimOptions {
         time_scale: 20.0,
-        scenario_yaml: vec![SCENARIO.to_string()],
+        scenario_yaml: vec![
+            CrashLoop {
+                previous_logs: Some("panic: assignment to entry in nil map\n".into()),
+                ..Default::default()
+            }
+            .yaml(),
+            scenarios::web_deployment("default", 1, "shop/web:1"),
+        ],
         ..Default::default()
     })
     .expect("kubesim")
@@ -70,6 +36,29 @@ fn sim() -> Sim {
 /// The binary in a clean environment (no kubeconfig, no proxy variables, no colour).
 fn bin() -> Command {
     crate::support::graceful()
+}
+
+/// `explain api-0` (crash-looping: exit 1 when it is reached) with the kubeconfig `kc` and `env`.
+fn explain_api0(kc: &Path, env: &[(&str, &str)]) -> assert_cmd::assert::Assert {
+    let mut c = bin();
+    c.args(["explain", "api-0", "--kubeconfig"]).arg(kc);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.assert()
+}
+
+/// The sim's kubeconfig addressing the server as 0.0.0.0 (not loopback, so the proxy rules apply;
+/// the certificate still checked for `localhost`), and the server's port.
+fn via_non_loopback(sim: &Sim, dir: &Path) -> (PathBuf, u16) {
+    let p = port(sim);
+    let kc = kubeconfig(
+        sim,
+        dir,
+        &format!("https://0.0.0.0:{p}"),
+        &["tls-server-name: localhost"],
+    );
+    (kc, p)
 }
 
 /// The sim's admin kubeconfig with the server and cluster/user lines changed.
@@ -197,13 +186,7 @@ fn without_h2_on_the_server_http1_is_used() {
 fn https_proxy_tunnels_every_request_through_one_connection() {
     let sim = sim();
     let dir = tempfile::tempdir().unwrap();
-    let p = port(&sim);
-    let kc = kubeconfig(
-        &sim,
-        dir.path(),
-        &format!("https://0.0.0.0:{p}"),
-        &["tls-server-name: localhost"],
-    );
+    let (kc, p) = via_non_loopback(&sim, dir.path());
     for var in ["HTTPS_PROXY", "https_proxy"] {
         let proxy = Proxy::start(ProxyOptions::default());
         let (a, conns) = connections_of(
@@ -229,22 +212,18 @@ fn https_proxy_tunnels_every_request_through_one_connection() {
     }
     // Upper case wins over lower case (a dead lower-case proxy is not used).
     let proxy = Proxy::start(ProxyOptions::default());
-    bin()
-        .env("HTTPS_PROXY", proxy.url())
-        .env("https_proxy", "http://127.0.0.1:1")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+    explain_api0(
+        &kc,
+        &[
+            ("HTTPS_PROXY", &proxy.url()),
+            ("https_proxy", "http://127.0.0.1:1"),
+        ],
+    )
+    .code(1);
     assert_eq!(proxy.seen().len(), 1);
     // HTTP_PROXY is not for https servers.
     let proxy = Proxy::start(ProxyOptions::default());
-    bin()
-        .env("HTTP_PROXY", proxy.url())
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+    explain_api0(&kc, &[("HTTP_PROXY", &proxy.url())]).code(1);
     assert!(proxy.seen().is_empty());
 }
 
@@ -252,13 +231,7 @@ fn https_proxy_tunnels_every_request_through_one_connection() {
 fn no_proxy_and_loopback_connect_directly() {
     let sim = sim();
     let dir = tempfile::tempdir().unwrap();
-    let p = port(&sim);
-    let kc = kubeconfig(
-        &sim,
-        dir.path(),
-        &format!("https://0.0.0.0:{p}"),
-        &["tls-server-name: localhost"],
-    );
+    let (kc, p) = via_non_loopback(&sim, dir.path());
     for (var, value) in [
         ("NO_PROXY", "0.0.0.0".to_string()),
         ("NO_PROXY", "example.com, 0.0.0.0/8".to_string()),
@@ -267,12 +240,7 @@ fn no_proxy_and_loopback_connect_directly() {
         ("NO_PROXY", "*".to_string()),
     ] {
         let proxy = Proxy::start(ProxyOptions::default());
-        let a = bin()
-            .env("HTTPS_PROXY", proxy.url())
-            .env(var, &value)
-            .args(["explain", "api-0", "--kubeconfig"])
-            .arg(&kc)
-            .assert();
+        let a = explain_api0(&kc, &[("HTTPS_PROXY", &proxy.url()), (var, &value)]);
         assert_eq!(
             a.get_output().status.code(),
             Some(1),
@@ -286,31 +254,32 @@ fn no_proxy_and_loopback_connect_directly() {
     }
     // NO_PROXY that does not cover the server: through the proxy.
     let proxy = Proxy::start(ProxyOptions::default());
-    bin()
-        .env("HTTPS_PROXY", proxy.url())
-        .env(
-            "NO_PROXY",
-            format!("0.0.0.0:{}, .example.com, 10.0.0.0/8", p + 1),
-        )
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+    explain_api0(
+        &kc,
+        &[
+            ("HTTPS_PROXY", &proxy.url()),
+            (
+                "NO_PROXY",
+                &format!("0.0.0.0:{}, .example.com, 10.0.0.0/8", p + 1),
+            ),
+        ],
+    )
+    .code(1);
     assert_eq!(proxy.seen().len(), 1);
     // Loopback never goes through a proxy from the environment (the issue's case: a dead proxy).
-    bin()
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .env("NO_PROXY", "127.0.0.1")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(sim.kubeconfig_path())
-        .assert()
-        .code(1);
-    bin()
-        .env("HTTPS_PROXY", "http://127.0.0.1:9")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(sim.kubeconfig_path())
-        .assert()
-        .code(1);
+    explain_api0(
+        sim.kubeconfig_path(),
+        &[
+            ("HTTPS_PROXY", "http://127.0.0.1:9"),
+            ("NO_PROXY", "127.0.0.1"),
+        ],
+    )
+    .code(1);
+    explain_api0(
+        sim.kubeconfig_path(),
+        &[("HTTPS_PROXY", "http://127.0.0.1:9")],
+    )
+    .code(1);
 }
 
 #[test]
@@ -324,12 +293,7 @@ fn kubeconfig_proxy_url_is_used_even_for_loopback() {
         &sim.url(),
         &[&format!("proxy-url: {}", proxy.url())],
     );
-    bin()
-        .env("NO_PROXY", "*")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+    explain_api0(&kc, &[("NO_PROXY", "*")]).code(1);
     let seen = proxy.seen();
     assert_eq!(seen.len(), 1, "{seen:?}");
     assert_eq!(seen[0].target, format!("127.0.0.1:{}", port(&sim)));
@@ -350,22 +314,16 @@ fn proxy_credentials_and_refusals() {
         require_authorization: Some("Basic dTpwQHNz".into()),
         ..ProxyOptions::default()
     });
-    bin()
-        .env(
+    explain_api0(
+        &kc,
+        &[(
             "HTTPS_PROXY",
-            format!("http://u:p%40ss@127.0.0.1:{}", proxy.port),
-        )
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(1);
+            &format!("http://u:p%40ss@127.0.0.1:{}", proxy.port),
+        )],
+    )
+    .code(1);
     assert_eq!(proxy.seen()[0].status, 200);
-    let a = bin()
-        .env("HTTPS_PROXY", proxy.url())
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2);
+    let a = explain_api0(&kc, &[("HTTPS_PROXY", &proxy.url())]).code(2);
     let err = stderr(&a);
     assert!(
         err.starts_with(&format!(
@@ -377,12 +335,7 @@ fn proxy_credentials_and_refusals() {
     );
     assert!(err.contains("http://user:password@host:port"), "{err}");
     // A dead proxy is named as the problem, not the server.
-    let a = bin()
-        .env("HTTPS_PROXY", "http://127.0.0.1:1")
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2);
+    let a = explain_api0(&kc, &[("HTTPS_PROXY", "http://127.0.0.1:1")]).code(2);
     assert!(
         stderr(&a)
             .contains("through the proxy http://127.0.0.1:1 (HTTPS_PROXY): connection refused"),
@@ -460,105 +413,33 @@ fn connection_flags_replace_the_kubeconfig() {
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, sim.ca_pem()).unwrap();
     let token = admin_token(&sim);
-    // No kubeconfig at all: the flags say everything.
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &sim.url(),
-            "--token",
-            &token,
-        ])
-        .arg("--certificate-authority")
-        .arg(&ca)
-        .assert()
-        .code(1);
-    // An empty kubeconfig with --server: the flags say everything, as in kubectl.
+    let ca = ca.display().to_string();
     let empty = dir.path().join("empty");
     std::fs::write(&empty, "").unwrap();
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &sim.url(),
-            "--token",
-            &token,
-            "--kubeconfig",
-        ])
-        .arg(&empty)
-        .arg("--certificate-authority")
-        .arg(&ca)
-        .assert()
-        .code(1);
-    // --insecure-skip-tls-verify instead of the CA; --tls-server-name for a host the certificate lacks.
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &sim.url(),
-            "--token",
-            &token,
-            "--insecure-skip-tls-verify",
-        ])
-        .assert()
-        .code(1);
+    let empty = empty.display().to_string();
     let zero = format!("https://0.0.0.0:{}", port(&sim));
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &zero,
-            "--token",
-            &token,
-            "--tls-server-name",
-            "localhost",
-        ])
-        .arg("--certificate-authority")
-        .arg(&ca)
-        .assert()
-        .code(1);
-    bin()
-        .args(["explain", "api-0", "--server", &zero, "--token", &token])
-        .arg("--certificate-authority")
-        .arg(&ca)
-        .assert()
-        .code(2)
-        .stderr(predicates::str::contains(
-            "certificate not valid for this server name",
-        ));
-    // A kubeconfig with a wrong token and server: the flags win.
+    // A kubeconfig with a wrong token and server.
     let kc = kubeconfig(&sim, dir.path(), "https://127.0.0.1:1", &[]);
     let text = std::fs::read_to_string(&kc)
         .unwrap()
         .replace(&token, "wrong-token");
     std::fs::write(&kc, text).unwrap();
-    bin()
-        .args([
-            "explain",
-            "api-0",
-            "--server",
-            &sim.url(),
-            "--token",
-            &token,
-            "--kubeconfig",
-        ])
-        .arg(&kc)
-        .assert()
-        .code(1);
-    let a = bin()
-        .args(["explain", "api-0", "--server", &sim.url(), "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2);
-    assert!(
-        stderr(&a).starts_with("error: unauthorized"),
-        "{}",
-        stderr(&a)
-    );
+    let kc = kc.display().to_string();
+    let url = sim.url();
+    #[rustfmt::skip]
+    let rows = [
+        row("the flags say everything", &["explain", "api-0", "--server", &url, "--token", &token, "--certificate-authority", &ca], 1),
+        // As in kubectl.
+        row("an empty kubeconfig", &["explain", "api-0", "--server", &url, "--token", &token, "--kubeconfig", &empty, "--certificate-authority", &ca], 1),
+        row("--insecure-skip-tls-verify instead of the CA", &["explain", "api-0", "--server", &url, "--token", &token, "--insecure-skip-tls-verify"], 1),
+        row("--tls-server-name for a host the certificate lacks", &["explain", "api-0", "--server", &zero, "--token", &token, "--tls-server-name", "localhost", "--certificate-authority", &ca], 1),
+        row("a host the certificate lacks", &["explain", "api-0", "--server", &zero, "--token", &token, "--certificate-authority", &ca], 2)
+            .stderr_has("certificate not valid for this server name"),
+        row("the flags win over the kubeconfig", &["explain", "api-0", "--server", &url, "--token", &token, "--kubeconfig", &kc], 1),
+        row("the kubeconfig's wrong token", &["explain", "api-0", "--server", &url, "--kubeconfig", &kc], 2)
+            .stderr_begins("error: unauthorized"),
+    ];
+    check(&rows);
 }
 
 #[test]
@@ -724,11 +605,7 @@ fn a_failing_exec_plugin_shows_its_own_message_first() {
         dir.path(),
         "echo 'error: you must be logged in to the server (run: mycloud login)' >&2\nexit 3\n",
     );
-    let a = bin()
-        .args(["explain", "api-0", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2);
+    let a = explain_api0(&kc, &[]).code(2);
     let err = stderr(&a);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(

@@ -13,8 +13,10 @@
 //! ```
 #![allow(dead_code)]
 
+pub mod fake_api;
 pub mod proxy;
 pub mod sim;
+pub mod table;
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -108,6 +110,12 @@ pub fn graceful() -> assert_cmd::Command {
     let mut c = assert_cmd::Command::from_std(graceful_process());
     c.timeout(LIMIT);
     c
+}
+
+/// The stdout of `cmd` (an `assert_cmd` command, e.g. [`graceful`]), which must exit `code`; a
+/// failure prints the command, its exit code, stdout and stderr.
+pub fn stdout_of(cmd: &mut assert_cmd::Command, code: i32) -> Vec<u8> {
+    cmd.assert().code(code).get_output().stdout.clone()
 }
 
 /// The plugin binary, isolated, as a plain process (to spawn, signal, or run in a terminal).

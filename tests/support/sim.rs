@@ -22,6 +22,17 @@ pub fn start(yaml: &str, scale: f64, nodes: Option<usize>) -> Sim {
     })
 }
 
+/// A kubesim with the objects of `docs`, `scale` simulated seconds a second, returned once each
+/// `(app, n)` of `ready` has `n` pods, all Ready ([`settle`]); its request log starts empty then.
+pub fn start_settled(docs: &[String], scale: f64, ready: &[(&str, usize)]) -> Sim {
+    let sim = start(&docs.join("\n---\n"), scale, None);
+    for (app, n) in ready {
+        settle(&sim, app, *n);
+    }
+    sim.clear_requests();
+    sim
+}
+
 /// A kubesim started with `opts`; a simulator that cannot start fails the test.
 pub fn start_with(opts: SimOptions) -> Sim {
     Sim::start(opts).unwrap_or_else(|e| panic!("kubesim starts: {e:#}"))
@@ -130,6 +141,14 @@ pub fn pods_of(sim: &Sim, app: &str) -> Vec<Value> {
     sim.list("v1", "Pod", Some(NS))
         .into_iter()
         .filter(|p| p.pointer("/metadata/labels/app").and_then(Value::as_str) == Some(app))
+        .collect()
+}
+
+/// The uids of the pods of `app` ([`pods_of`]).
+pub fn pod_uids(sim: &Sim, app: &str) -> Vec<String> {
+    pods_of(sim, app)
+        .iter()
+        .map(|p| p["metadata"]["uid"].as_str().expect("a uid").to_string())
         .collect()
 }
 

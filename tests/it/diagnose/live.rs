@@ -5,18 +5,13 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{fixtures, json_of, rules_of};
+use super::{fixtures, json_of, rules_of, workload_names};
 use crate::support::graceful;
+use crate::support::table::{check, row};
 
 #[test]
 fn live_mode_errors_are_one_clear_line() {
     let home = tempfile::tempdir().unwrap();
-    // No kubeconfig at all.
-    graceful()
-        .args(["diagnose"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no kubeconfig found"));
     // A cluster that is not there.
     let kc = home.path().join("config");
     std::fs::write(
@@ -24,24 +19,18 @@ fn live_mode_errors_are_one_clear_line() {
         "apiVersion: v1\nkind: Config\ncurrent-context: gone\nclusters:\n- name: gone\n  cluster: {server: \"https://127.0.0.1:1\", insecure-skip-tls-verify: true}\nusers:\n- name: u\n  user: {token: t}\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u, namespace: shop}\n",
     )
     .unwrap();
-    graceful()
-        .args(["diagnose", "--request-timeout", "5s", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("cannot reach https://127.0.0.1:1"));
-    // Usage errors come before any connection.
-    graceful()
-        .args(["diagnose", "deploy/web", "-l", "app=web", "--kubeconfig"])
-        .arg(&kc)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("selector"));
-    graceful()
-        .args(["diagnose", "rules", "deploy/web"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("takes no targets"));
+    let kc = kc.display().to_string();
+    #[rustfmt::skip]
+    let rows = [
+        row("no kubeconfig at all", &["diagnose"], 2).stderr_has("no kubeconfig found"),
+        row("a cluster that is not there", &["diagnose", "--request-timeout", "5s", "--kubeconfig", &kc], 2)
+            .stderr_has("cannot reach https://127.0.0.1:1"),
+        // Usage errors come before any connection.
+        row("targets and a selector", &["diagnose", "deploy/web", "-l", "app=web", "--kubeconfig", &kc], 2)
+            .stderr_has("selector"),
+        row("rules with a target", &["diagnose", "rules", "deploy/web"], 2).stderr_has("takes no targets"),
+    ];
+    check(&rows);
 }
 
 use kubesim::{Sim, SimOptions};
@@ -140,19 +129,18 @@ fn live(sim: &Sim, args: &[&str]) -> assert_cmd::assert::Assert {
     c.assert()
 }
 
+/// The JSON report of `diagnose ARGS…` against `sim` (its exit code not checked).
+fn live_json(sim: &Sim, args: &[&str]) -> Value {
+    json_of(&live(sim, args).get_output().stdout)
+}
+
 #[test]
 fn live_namespace_relates_pdb_and_service_by_selector() {
     let sim = Sim::with_scenario(LIVE_SCENARIO);
-    let out = live(&sim, &["-o", "json"]).get_output().stdout.clone();
-    let r = json_of(&out);
+    let r = live_json(&sim, &["-o", "json"]);
     assert_eq!(r["kubernetesVersion"], "1.33");
     // Only the two Deployments of namespace default: their ReplicaSets and pods are not workloads.
-    let names: Vec<&str> = r["workloads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].as_str().unwrap())
-        .collect();
+    let names = workload_names(&r);
     assert_eq!(names, ["api", "web", "worker"], "{r:#}");
     assert_eq!(r["workloads"][0]["source"], "cluster");
     let web = rules_of(&r, "web");
@@ -211,11 +199,7 @@ fn live_targets_all_namespaces_and_not_found() {
     assert_eq!(r["summary"]["workloads"], 1);
     assert_eq!(r["workloads"][0]["name"], "api");
 
-    let out = live(&sim, &["-A", "-o", "json"])
-        .get_output()
-        .stdout
-        .clone();
-    let r = json_of(&out);
+    let r = live_json(&sim, &["-A", "-o", "json"]);
     let db = rules_of(&r, "db");
     assert!(
         db.contains(&"update-strategy-ondelete".to_string())
@@ -234,11 +218,10 @@ fn live_targets_all_namespaces_and_not_found() {
 
     // -l goes to the API server as a labelSelector on the workload lists.
     sim.clear_requests();
-    let out = live(&sim, &["-l", "app=web", "-o", "json"])
-        .get_output()
-        .stdout
-        .clone();
-    assert_eq!(json_of(&out)["summary"]["workloads"], 1);
+    assert_eq!(
+        live_json(&sim, &["-l", "app=web", "-o", "json"])["summary"]["workloads"],
+        1
+    );
     assert!(sim
         .requests()
         .iter()
@@ -283,8 +266,7 @@ spec:
             ..SimOptions::default()
         })
         .unwrap();
-        let out = live(&sim, &["-o", "json"]).get_output().stdout.clone();
-        json_of(&out)
+        live_json(&sim, &["-o", "json"])
     };
     let old = run("v1.29.0");
     assert_eq!(old["kubernetesVersion"], "1.29");
@@ -377,11 +359,7 @@ fn live_all_namespaces_reads_page_by_page_and_pods_as_metadata() {
     }
     let sim = Sim::with_scenario(&yaml);
     sim.clear_requests();
-    let out = live(&sim, &["-A", "-o", "json"])
-        .get_output()
-        .stdout
-        .clone();
-    let r = json_of(&out);
+    let r = live_json(&sim, &["-A", "-o", "json"]);
     let bare = r["workloads"]
         .as_array()
         .unwrap()
@@ -440,11 +418,7 @@ spec:
 "#;
     let sim = Sim::with_scenario(yaml);
     // No selector, no endpoints yet: nothing sends it traffic.
-    let before = json_of(
-        &live(&sim, &["deploy/legacy", "-o", "json"])
-            .get_output()
-            .stdout,
-    );
+    let before = live_json(&sim, &["deploy/legacy", "-o", "json"]);
     assert!(!rules_of(&before, "legacy").contains(&"prestop-missing".to_string()));
     // An EndpointSlice kept by hand lists one of its pods.
     assert!(sim.wait_until(std::time::Duration::from_secs(20), |s| s
@@ -459,11 +433,7 @@ spec:
         "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: legacy-external-1\n  namespace: default\n  labels: {{kubernetes.io/service-name: legacy-external, endpointslice.kubernetes.io/managed-by: team-a}}\naddressType: IPv4\nports: [{{name: '', port: 8080, protocol: TCP}}]\nendpoints:\n- addresses: [10.0.0.9]\n  targetRef: {{kind: Pod, name: {pod}, namespace: default}}\n"
     ))
     .unwrap();
-    let after = json_of(
-        &live(&sim, &["deploy/legacy", "-o", "json"])
-            .get_output()
-            .stdout,
-    );
+    let after = live_json(&sim, &["deploy/legacy", "-o", "json"]);
     let rules = rules_of(&after, "legacy");
     assert!(rules.contains(&"prestop-missing".to_string()), "{rules:?}");
     let msg = after["workloads"][0]["findings"]
@@ -543,11 +513,7 @@ spec:
   maxReplicas: 9
 "#;
     let sim = Sim::with_scenario(yaml);
-    let out = live(&sim, &["deploy/api", "-o", "json"])
-        .get_output()
-        .stdout
-        .clone();
-    let rules = rules_of(&json_of(&out), "api");
+    let rules = rules_of(&live_json(&sim, &["deploy/api", "-o", "json"]), "api");
     // The HPA keeps 3 replicas: not a single replica, but 3 replicas without a PDB.
     assert!(!rules.contains(&"single-replica".to_string()), "{rules:?}");
     assert!(rules.contains(&"pdb-missing".to_string()), "{rules:?}");
@@ -564,7 +530,7 @@ fn a_dump_of_the_cluster_gives_the_same_findings_offline() {
     yaml.push_str("\n---\n");
     yaml.push_str(&std::fs::read_to_string(fixtures().join("good/web.yaml")).unwrap());
     let sim = Sim::with_scenario(&yaml);
-    let live_report = json_of(&live(&sim, &["-A", "-o", "json"]).get_output().stdout);
+    let live_report = live_json(&sim, &["-A", "-o", "json"]);
     // What `kubectl get deploy,sts,pdb,svc,hpa -A -o json` prints: a List of served objects.
     let mut items = Vec::new();
     for (api, kind) in [

@@ -17,10 +17,25 @@ fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/diagnose")
 }
 
+/// The path of the fixture `rel` (under tests/fixtures/diagnose), as an argument.
+fn fixture(rel: &str) -> String {
+    fixtures().join(rel).display().to_string()
+}
+
 fn json_of(out: &[u8]) -> Value {
     serde_json::from_slice(out).unwrap_or_else(|e| {
         panic!("not JSON ({e}):\n{}", String::from_utf8_lossy(out));
     })
+}
+
+/// The names of the workloads of a report, in its order.
+fn workload_names(report: &Value) -> Vec<&str> {
+    report["workloads"]
+        .as_array()
+        .expect("workloads")
+        .iter()
+        .map(|w| w["name"].as_str().expect("a name"))
+        .collect()
 }
 
 fn rules_of(report: &Value, name: &str) -> Vec<String> {

@@ -4,56 +4,44 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{fixtures, json_of, rules_of};
-use crate::support::graceful;
+use super::{fixture, fixtures, json_of, rules_of, workload_names};
+use crate::support::table::{check, row};
+use crate::support::{graceful, stdout_of};
 
 #[test]
 fn well_configured_manifest_passes_without_a_cluster() {
-    graceful()
-        .args(["diagnose", "-f"])
-        .arg(fixtures().join("good/web.yaml"))
-        .args(["--fail-on", "info"])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("deployment/web"))
-        .stdout(predicate::str::contains("no findings"))
-        .stdout(predicate::str::contains(
-            "1 workload, 0 errors, 0 warnings, 0 infos",
-        ));
-    // Every well-configured kind: Deployment, StatefulSet, DaemonSet, Job, CronJob, and a
-    // production-grade set (HPA, native sidecar, metrics exporter, a worker with a metrics port).
-    graceful()
-        .args(["diagnose", "--fail-on", "info", "-f"])
-        .arg(fixtures().join("good"))
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains(
-            "7 workloads, 0 errors, 0 warnings, 0 infos",
-        ));
+    let (web, good) = (fixture("good/web.yaml"), fixture("good"));
+    #[rustfmt::skip]
+    let rows = [
+        row("one Deployment", &["diagnose", "-f", &web, "--fail-on", "info"], 0)
+            .stdout_has("deployment/web")
+            .stdout_has("no findings")
+            .stdout_has("1 workload, 0 errors, 0 warnings, 0 infos"),
+        // Every well-configured kind: Deployment, StatefulSet, DaemonSet, Job, CronJob, and a
+        // production-grade set (HPA, native sidecar, metrics exporter, a worker with a metrics port).
+        row("every kind", &["diagnose", "--fail-on", "info", "-f", &good], 0)
+            .stdout_has("7 workloads, 0 errors, 0 warnings, 0 infos"),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn production_grade_manifest_passes_fail_on_warning() {
-    graceful()
-        .args(["diagnose", "--fail-on", "warning", "-f"])
-        .arg(fixtures().join("good/production.yaml"))
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains("deployment/api"))
-        .stdout(predicate::str::contains("deployment/worker"));
+    let production = fixture("good/production.yaml");
+    #[rustfmt::skip]
+    let rows = [
+        row("production", &["diagnose", "--fail-on", "warning", "-f", &production], 0)
+            .stdout_has("deployment/api")
+            .stdout_has("deployment/worker"),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn table_shows_findings_fixes_and_summary_and_fail_on_sets_exit_code() {
     let bad = fixtures().join("rules/prestop-exceeds-grace/bad.yaml");
-    let out = graceful()
-        .args(["diagnose", "-f"])
-        .arg(&bad)
-        .assert()
-        .code(1) // an error-severity finding, --fail-on error (default)
-        .get_output()
-        .stdout
-        .clone();
+    // An error-severity finding, --fail-on error (the default): exit 1.
+    let out = stdout_of(graceful().args(["diagnose", "-f"]).arg(&bad), 1);
     let text = String::from_utf8(out).unwrap();
     assert!(text.contains("SEVERITY"), "{text}");
     assert!(text.contains("error      prestop-exceeds-grace"), "{text}");
@@ -67,34 +55,25 @@ fn table_shows_findings_fixes_and_summary_and_fail_on_sets_exit_code() {
     assert!(text.contains("1 workload, 1 error,"), "{text}");
 
     // Only warnings: exit 0 with the default --fail-on error, 1 with --fail-on warning.
-    let warn = fixtures().join("rules/recreate-strategy/bad.yaml");
-    graceful()
-        .args(["diagnose", "-f"])
-        .arg(&warn)
-        .assert()
-        .code(0);
-    graceful()
-        .args(["diagnose", "--fail-on", "warning", "-f"])
-        .arg(&warn)
-        .assert()
-        .code(1);
-    graceful()
-        .args(["diagnose", "--fail-on", "never", "-f"])
-        .arg(&bad)
-        .assert()
-        .code(0);
+    let warn = fixture("rules/recreate-strategy/bad.yaml");
+    let bad = bad.display().to_string();
+    #[rustfmt::skip]
+    let rows = [
+        row("warnings, default", &["diagnose", "-f", &warn], 0),
+        row("warnings, --fail-on warning", &["diagnose", "--fail-on", "warning", "-f", &warn], 1),
+        row("errors, --fail-on never", &["diagnose", "--fail-on", "never", "-f", &bad], 0),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn json_report_schema() {
-    let out = graceful()
-        .args(["diagnose", "-o", "json", "-f"])
-        .arg(fixtures().join("rules/pdb-blocks-eviction/bad.yaml"))
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        graceful()
+            .args(["diagnose", "-o", "json", "-f"])
+            .arg(fixtures().join("rules/pdb-blocks-eviction/bad.yaml")),
+        1,
+    );
     let r = json_of(&out);
     assert_eq!(r["apiVersion"], "graceful.kubectl.io/v1alpha1");
     assert_eq!(r["kind"], "DiagnoseReport");
@@ -115,14 +94,12 @@ fn json_report_schema() {
     assert_eq!(r["errors"], serde_json::json!([]));
 
     // YAML has the same schema.
-    let out = graceful()
-        .args(["diagnose", "-o", "yaml", "-f"])
-        .arg(fixtures().join("good/web.yaml"))
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        graceful()
+            .args(["diagnose", "-o", "yaml", "-f"])
+            .arg(fixtures().join("good/web.yaml")),
+        0,
+    );
     let y: Value = serde_yaml::from_slice(&out).unwrap();
     assert_eq!(y["kind"], "DiagnoseReport");
     assert_eq!(y["summary"]["workloads"], 1);
@@ -164,12 +141,7 @@ fn directory_is_recursive_sorted_and_bad_files_do_not_stop_the_others() {
         .stdout
         .clone();
     let r = json_of(&out);
-    let names: Vec<&str> = r["workloads"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|w| w["name"].as_str().unwrap())
-        .collect();
+    let names = workload_names(&r);
     assert_eq!(
         names,
         ["api", "web"],
@@ -192,14 +164,12 @@ fn stdin_multi_document_like_helm_template() {
         &std::fs::read_to_string(fixtures().join("rules/shell-swallows-sigterm/bad.yaml")).unwrap(),
     );
     input.push_str("---\n# Source: app/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: monitoring.coreos.com/v1\nkind: ServiceMonitor\nmetadata: {name: m}\n");
-    let out = graceful()
-        .args(["diagnose", "-f", "-", "-o", "json"])
-        .write_stdin(input)
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        graceful()
+            .args(["diagnose", "-f", "-", "-o", "json"])
+            .write_stdin(input),
+        0,
+    );
     let r = json_of(&out);
     assert_eq!(r["summary"]["workloads"], 1);
     assert_eq!(r["workloads"][0]["source"], "<stdin>:3");
@@ -228,15 +198,14 @@ fn pdb_and_service_in_other_files_are_related_by_selector() {
 
 #[test]
 fn named_target_missing_from_the_input_is_an_error_like_live() {
-    graceful()
-        .args(["diagnose", "deploy/nope", "deploy/web", "-f"])
-        .arg(fixtures().join("good/web.yaml"))
-        .assert()
-        .code(2)
-        .stdout(predicate::str::contains("deployment/web"))
-        .stderr(predicate::str::contains(
-            "error: deploy/nope: deployment nope not found in the input",
-        ));
+    let web = fixture("good/web.yaml");
+    #[rustfmt::skip]
+    let rows = [
+        row("one target missing", &["diagnose", "deploy/nope", "deploy/web", "-f", &web], 2)
+            .stdout_has("deployment/web")
+            .stderr_has("error: deploy/nope: deployment nope not found in the input"),
+    ];
+    check(&rows);
 }
 
 #[test]
@@ -289,14 +258,12 @@ fn sarif_points_at_the_file_and_line_of_each_object() {
     );
     let second = text.lines().position(|l| l == "---").unwrap() + 2;
     std::fs::write(dir.path().join("k8s.yaml"), &text).unwrap();
-    let out = graceful()
-        .current_dir(dir.path())
-        .args(["diagnose", "-o", "sarif", "-f", "k8s.yaml"])
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        graceful()
+            .current_dir(dir.path())
+            .args(["diagnose", "-o", "sarif", "-f", "k8s.yaml"]),
+        1,
+    );
     let s = json_of(&out);
     assert_eq!(s["version"], "2.1.0");
     assert!(s["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
@@ -321,9 +288,8 @@ fn sarif_points_at_the_file_and_line_of_each_object() {
     assert_eq!(run["invocations"][0]["executionSuccessful"], true);
     // Infos are notes; an unusable input is a notification and exit 2.
     std::fs::write(dir.path().join("broken.yaml"), "kind: [oops\n").unwrap();
-    let out = graceful()
-        .current_dir(dir.path())
-        .args([
+    let out = stdout_of(
+        graceful().current_dir(dir.path()).args([
             "diagnose",
             "-o",
             "sarif",
@@ -331,12 +297,9 @@ fn sarif_points_at_the_file_and_line_of_each_object() {
             "k8s.yaml",
             "-f",
             "broken.yaml",
-        ])
-        .assert()
-        .code(2)
-        .get_output()
-        .stdout
-        .clone();
+        ]),
+        2,
+    );
     let s = json_of(&out);
     assert!(s["runs"][0]["results"]
         .as_array()
@@ -355,32 +318,31 @@ fn sarif_points_at_the_file_and_line_of_each_object() {
 #[test]
 fn ignore_flag_and_annotation() {
     let bad = fixtures().join("rules/single-replica/bad.yaml");
-    let out = graceful()
-        .args([
-            "diagnose",
-            "-o",
-            "json",
-            "--ignore",
-            "single-replica",
-            "--ignore",
-        ])
-        .arg("termination-message-policy,min-ready-seconds-no-readiness")
-        .arg("-f")
-        .arg(&bad)
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        graceful()
+            .args([
+                "diagnose",
+                "-o",
+                "json",
+                "--ignore",
+                "single-replica",
+                "--ignore",
+            ])
+            .arg("termination-message-policy,min-ready-seconds-no-readiness")
+            .arg("-f")
+            .arg(&bad),
+        0,
+    );
     assert!(rules_of(&json_of(&out), "api").is_empty());
 
-    graceful()
-        .args(["diagnose", "--ignore", "single-replca", "-f"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("unknown rule \"single-replca\""))
-        .stderr(predicate::str::contains("did you mean single-replica"));
+    let bad_arg = bad.display().to_string();
+    #[rustfmt::skip]
+    let rows = [
+        row("a typo in --ignore", &["diagnose", "--ignore", "single-replca", "-f", &bad_arg], 2)
+            .stderr_has("unknown rule \"single-replca\"")
+            .stderr_has("did you mean single-replica"),
+    ];
+    check(&rows);
 
     let dir = tempfile::tempdir().unwrap();
     let text = std::fs::read_to_string(&bad).unwrap().replacen(
@@ -405,35 +367,28 @@ fn ignore_flag_and_annotation() {
 #[test]
 fn kube_version_changes_the_advice() {
     let good = fixtures().join("good/web.yaml");
-    let out = graceful()
-        .args(["diagnose", "-o", "json", "--kube-version", "v1.29.4", "-f"])
-        .arg(&good)
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        graceful()
+            .args(["diagnose", "-o", "json", "--kube-version", "v1.29.4", "-f"])
+            .arg(&good),
+        1,
+    );
     let r = json_of(&out);
     assert_eq!(r["kubernetesVersion"], "1.29");
     assert_eq!(rules_of(&r, "web"), ["prestop-sleep-unsupported"]);
 
-    graceful()
-        .args(["diagnose", "--kube-version", "latest", "-f"])
-        .arg(&good)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("invalid --kube-version"));
+    let good = good.display().to_string();
+    #[rustfmt::skip]
+    let rows = [
+        row("not a version", &["diagnose", "--kube-version", "latest", "-f", &good], 2)
+            .stderr_has("invalid --kube-version"),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn rules_listing_and_explain() {
-    let out = graceful()
-        .args(["diagnose", "rules"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(graceful().args(["diagnose", "rules"]), 0);
     let text = String::from_utf8(out).unwrap();
     for id in [
         "prestop-missing",
@@ -444,32 +399,22 @@ fn rules_listing_and_explain() {
     ] {
         assert!(text.contains(id), "{id} missing from:\n{text}");
     }
-    let out = graceful()
-        .args(["diagnose", "rules", "-o", "json"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(graceful().args(["diagnose", "rules", "-o", "json"]), 0);
     let r = json_of(&out);
     assert_eq!(r["kind"], "DiagnoseRuleList");
     assert!(r["rules"].as_array().unwrap().len() >= 30);
 
-    graceful()
-        .args(["diagnose", "--explain", "prestop-missing"])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains(
-            "prestop-missing (warning, shutdown)",
-        ))
-        .stdout(predicate::str::contains("endpoints"))
-        .stdout(predicate::str::contains("Fix:"));
-    graceful()
-        .args(["diagnose", "--explain", "prestop"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("unknown rule \"prestop\""))
-        .stderr(predicate::str::contains("prestop-missing"));
+    #[rustfmt::skip]
+    let rows = [
+        row("explain a rule", &["diagnose", "--explain", "prestop-missing"], 0)
+            .stdout_has("prestop-missing (warning, shutdown)")
+            .stdout_has("endpoints")
+            .stdout_has("Fix:"),
+        row("explain a prefix", &["diagnose", "--explain", "prestop"], 2)
+            .stderr_has("unknown rule \"prestop\"")
+            .stderr_has("prestop-missing"),
+    ];
+    check(&rows);
 }
 
 #[test]
@@ -488,40 +433,35 @@ fn targets_and_selector_filter_manifests() {
     assert_eq!(r["summary"]["workloads"], 1, "{r:#}");
     assert_eq!(r["workloads"][0]["name"], "api");
 
-    graceful()
-        .args(["diagnose", "svc/api", "-f"])
-        .arg(dir.join("bad.yaml"))
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("unknown kind"));
+    let bad = dir.join("bad.yaml").display().to_string();
+    #[rustfmt::skip]
+    let rows = [
+        row("not a workload", &["diagnose", "svc/api", "-f", &bad], 2).stderr_has("unknown kind"),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn missing_file_is_an_error_but_others_are_checked() {
-    graceful()
-        .args(["diagnose", "-f", "/nonexistent/x.yaml", "-f"])
-        .arg(fixtures().join("good/web.yaml"))
-        .assert()
-        .code(2)
-        .stdout(predicate::str::contains("deployment/web"))
-        .stdout(predicate::str::contains(
-            "1 workload, 0 errors, 0 warnings, 0 infos; 1 input could not be used (see stderr)",
-        ))
-        .stderr(predicate::str::contains(
-            "error: /nonexistent/x.yaml: no such file or directory",
-        ));
+    let web = fixture("good/web.yaml");
+    #[rustfmt::skip]
+    let rows = [
+        row("one file missing", &["diagnose", "-f", "/nonexistent/x.yaml", "-f", &web], 2)
+            .stdout_has("deployment/web")
+            .stdout_has("1 workload, 0 errors, 0 warnings, 0 infos; 1 input could not be used (see stderr)")
+            .stderr_has("error: /nonexistent/x.yaml: no such file or directory"),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn wide_output_adds_the_field_column() {
-    let out = graceful()
-        .args(["diagnose", "-o", "wide", "-f"])
-        .arg(fixtures().join("rules/grace-period-zero/bad.yaml"))
-        .assert()
-        .code(1)
-        .get_output()
-        .stdout
-        .clone();
+    let out = stdout_of(
+        graceful()
+            .args(["diagnose", "-o", "wide", "-f"])
+            .arg(fixtures().join("rules/grace-period-zero/bad.yaml")),
+        1,
+    );
     let text = String::from_utf8(out).unwrap();
     let header = text.lines().find(|l| l.starts_with("SEVERITY")).unwrap();
     assert!(header.ends_with("FIELD"), "{header}");

@@ -7,16 +7,12 @@ use predicates::prelude::*;
 
 use super::bin;
 use super::live::{live, CRASHY};
-use super::scripted::fake::{Fake, Route};
 use super::scripted::{fake_run, list, served, EVENTS, NEW_EVENTS, PODS};
+use crate::support::fake_api::{FakeApi as Fake, Route};
 
 #[test]
 fn live_container_filter_on_a_workload_names_the_containers_there_are() {
-    let sim = kubesim::Sim::start(kubesim::SimOptions {
-        scenario_yaml: vec![CRASHY.to_string()],
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = kubesim::Sim::with_scenario(CRASHY);
     assert!(
         sim.wait_until(Duration::from_secs(20), |s| !s
             .list("v1", "Pod", Some("default"))

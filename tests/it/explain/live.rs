@@ -8,7 +8,7 @@ use assert_cmd::Command;
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{bin, container_cause, fixture, pod_cause};
+use super::{bin, container_cause, fixture, json_with, pod_cause, pod_names};
 
 use kubesim::{Sim, SimOptions};
 
@@ -59,16 +59,7 @@ pub(super) fn live(sim: &Sim) -> Command {
 }
 
 pub(super) fn live_json(sim: &Sim, args: &[&str]) -> (Option<i32>, Value, String) {
-    let out = live(sim)
-        .arg("explain")
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let v = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"));
-    (out.status.code(), v, stderr)
+    json_with(sim.kubeconfig_path(), args)
 }
 
 fn find_pod<'a>(r: &'a Value, name: &str) -> &'a Value {
@@ -131,12 +122,7 @@ fn live_namespace_sweep_lists_only_unhealthy_pods_worst_first() {
     let sim = static_sim();
     let (code, r, err) = live_json(&sim, &[]);
     assert_eq!(code, Some(1), "{err}");
-    let names: Vec<&str> = r["pods"]
-        .as_array()
-        .expect("pods")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = pod_names(&r);
     assert!(!names.contains(&"fine-1"), "{names:?}");
     assert!(names.contains(&"web-7d4b9c-x2x8k"));
     assert!(names.contains(&"search-0"));
@@ -179,11 +165,7 @@ fn live_events_from_the_server_and_logs_of_the_previous_instance() {
 
 #[test]
 fn live_human_report_for_a_workload_target() {
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![CRASHY.to_string()],
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario(CRASHY);
     let ok = sim.wait_until(std::time::Duration::from_secs(20), |s| {
         s.list("v1", "Pod", Some("default")).iter().any(|p| {
             p["status"]["containerStatuses"][0]["restartCount"]
@@ -227,19 +209,8 @@ fn live_degrades_without_permission_for_logs_or_events() {
     let sim = static_sim();
     let alice = sim.add_user("alice");
     sim.deny("alice", "get", "pods/log");
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(&alice)
-        .args(["explain", "orders-0", "-o", "json"])
-        .output()
-        .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (code, r, err) = json_with(&alice, &["orders-0"]);
+    assert_eq!(code, Some(1), "{err}");
     assert_eq!(container_cause(&r, "orders"), "app-error");
     assert!(
         r["pods"][0]["notes"]
@@ -250,14 +221,8 @@ fn live_degrades_without_permission_for_logs_or_events() {
 
     let bob = sim.add_user("bob");
     sim.deny("bob", "list", "events");
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(&bob)
-        .args(["explain", "cart-6f8d-q1w2e", "-o", "json"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (code, r, err) = json_with(&bob, &["cart-6f8d-q1w2e"]);
+    assert_eq!(code, Some(1), "{err}");
     let notes = r["pods"][0]["notes"].to_string();
     assert!(notes.contains("events: forbidden"), "{notes}");
     // Without the events, the restart is not pinned on the liveness probe: it says so.
@@ -430,12 +395,7 @@ fn first_container_status(sim: &Sim, app: &str) -> Value {
 
 #[test]
 fn live_controller_pods_behaving_badly() {
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![BEHAVIOURS.to_string()],
-        time_scale: 20.0,
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario_at(BEHAVIOURS, 20.0);
     let waited = sim.wait_until(Duration::from_secs(30), |s| {
         let restarted = |app: &str| {
             first_container_status(s, app)["restartCount"]
@@ -509,12 +469,7 @@ spec:
         image: shop/shop:2
         resources: {limits: {memory: 128Mi}}
 "#;
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![scenario.to_string()],
-        time_scale: 20.0,
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario_at(scenario, 20.0);
     let ready = sim.wait_until(Duration::from_secs(20), |s| {
         s.get("apps/v1", "Deployment", Some("default"), "shop")
             .is_some_and(|d| d["status"]["readyReplicas"] == 2)
@@ -564,12 +519,7 @@ fn live_job_target_and_label_selector() {
     // -l reports every matching pod, healthy ones too.
     let (code, r, err) = live_json(&sim, &["-l", "app=web"]);
     assert_eq!(code, Some(1), "{err}");
-    let names: Vec<&str> = r["pods"]
-        .as_array()
-        .expect("pods")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = pod_names(&r);
     assert_eq!(names, vec!["web-7d4b9c-x2x8k"]);
     let (code, r, _) = live_json(&sim, &["-l", "app=nothing"]);
     assert_eq!(code, Some(0));
@@ -602,11 +552,7 @@ spec:
         image: shop/stubborn:1
         command: [sh, -c, "java -jar /app/app.jar"]
 "#;
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![scenario.to_string()],
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario(scenario);
     let pod_name = || -> Option<String> {
         sim.list("v1", "Pod", Some("default"))
             .into_iter()
@@ -647,23 +593,14 @@ fn live_several_targets_one_missing() {
         "{stderr}"
     );
     let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
-    let names: Vec<&str> = r["pods"]
-        .as_array()
-        .expect("pods")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = pod_names(&r);
     assert_eq!(names, vec!["orders-0", "fine-1"]);
 }
 
 #[test]
 fn live_a_node_gone_not_ready_or_missing() {
     let text = std::fs::read_to_string(fixture("node-not-ready.yaml")).expect("fixture");
-    let sim = Sim::start(SimOptions {
-        scenario_yaml: vec![text],
-        ..Default::default()
-    })
-    .expect("sim");
+    let sim = Sim::with_scenario(&text);
     let (code, r, err) = live_json(&sim, &["stream-0"]);
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(pod_cause(&r), "node-lost", "{r}");
@@ -688,13 +625,7 @@ fn live_a_node_gone_not_ready_or_missing() {
     // Without permission to read nodes, the section degrades to a note.
     let carol = sim.add_user("carol");
     sim.deny("carol", "get", "nodes");
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(&carol)
-        .args(["explain", "stream-0", "-o", "json"])
-        .output()
-        .expect("runs");
-    let r: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let (_, r, _) = json_with(&carol, &["stream-0"]);
     assert!(
         r["pods"][0]["notes"]
             .to_string()

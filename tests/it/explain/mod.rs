@@ -3,6 +3,8 @@
 //! (each flag on both), `corpus` (every real-world fixture, offline and served live). What they
 //! share is here.
 
+use std::path::Path;
+
 use assert_cmd::Command;
 use serde_json::Value;
 
@@ -22,6 +24,27 @@ fn fixture(name: &str) -> String {
 /// The binary under the tests' isolation policy (no kubeconfig: offline must not need one).
 fn bin() -> Command {
     crate::support::graceful()
+}
+
+/// `explain ARGS… -o json` against the cluster of `kubeconfig`: exit code, report (null when
+/// nothing was printed; stdout that is not JSON fails the test), stderr.
+fn json_with(kubeconfig: &Path, args: &[&str]) -> (Option<i32>, Value, String) {
+    let out = bin()
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("explain")
+        .args(args)
+        .args(["-o", "json"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let v = if out.stdout.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}); stderr: {stderr}"))
+    };
+    (out.status.code(), v, stderr)
 }
 
 fn offline_json(name: &str) -> Value {
@@ -47,6 +70,16 @@ fn container_cause(report: &Value, container: &str) -> String {
         .and_then(|c| c["verdict"]["cause"].as_str())
         .unwrap_or("none")
         .to_string()
+}
+
+/// The names of the pods of a report, in its order.
+fn pod_names(report: &Value) -> Vec<&str> {
+    report["pods"]
+        .as_array()
+        .expect("pods")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect()
 }
 
 fn pod_cause(report: &Value) -> String {

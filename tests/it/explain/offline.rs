@@ -1,10 +1,10 @@
 //! explain offline (`-f`): saved pods (real-world failure states, `tests/fixtures/explain/`) read from
 //! files and stdin, no cluster.
 
-use predicates::prelude::*;
 use serde_json::Value;
 
 use super::{bin, container_cause, fixture, offline_json, pod_cause};
+use crate::support::table::{check, row};
 
 #[test]
 fn offline_every_container_cause_from_saved_yaml() {
@@ -88,30 +88,26 @@ fn offline_json_schema_and_facts() {
 
 #[test]
 fn offline_human_report_leads_with_the_verdict() {
-    bin()
-        .args(["explain", "-f", &fixture("grace-shell.yaml")])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains(
-            "pod default/api-5c9f-abcde  Running",
-        ))
-        .stdout(predicate::str::contains(
-            "container app: killed with SIGKILL at the end of the 30s grace period",
-        ))
-        .stdout(predicate::str::contains("does not forward SIGTERM"))
-        .stdout(predicate::str::contains(
-            "what to do: start the app with `exec`",
-        ))
-        .stdout(predicate::str::contains("exit code 137 (SIGKILL)"));
+    #[rustfmt::skip]
+    let rows = [
+        row("a shell that swallows SIGTERM", &["explain", "-f", &fixture("grace-shell.yaml")], 1)
+            .stdout_has("pod default/api-5c9f-abcde  Running")
+            .stdout_has("container app: killed with SIGKILL at the end of the 30s grace period")
+            .stdout_has("does not forward SIGTERM")
+            .stdout_has("what to do: start the app with `exec`")
+            .stdout_has("exit code 137 (SIGKILL)"),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn offline_healthy_pod_is_one_line_and_exit_0() {
-    bin()
-        .args(["explain", "-f", &fixture("healthy.yaml")])
-        .assert()
-        .code(0)
-        .stdout("pod default/fine-1: healthy (2/2 ready, 0 restarts)\n");
+    #[rustfmt::skip]
+    let rows = [
+        row("healthy", &["explain", "-f", &fixture("healthy.yaml")], 0)
+            .stdout_is("pod default/fine-1: healthy (2/2 ready, 0 restarts)\n"),
+    ];
+    check(&rows);
 }
 
 #[test]
@@ -147,19 +143,12 @@ fn offline_container_filter_and_unknown_container() {
     assert_eq!(cs.len(), 1);
     assert_eq!(cs[0]["verdict"]["cause"], "signal");
 
-    bin()
-        .args([
-            "explain",
-            "-c",
-            "nope",
-            "-f",
-            &fixture("multi-container.yaml"),
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "container \"nope\" is not in pod zoo",
-        ));
+    #[rustfmt::skip]
+    let rows = [
+        row("a container the pod lacks", &["explain", "-c", "nope", "-f", &fixture("multi-container.yaml")], 2)
+            .stderr_has("container \"nope\" is not in pod zoo"),
+    ];
+    check(&rows);
 }
 
 #[test]
@@ -167,54 +156,40 @@ fn offline_malformed_input_is_exit_2_with_position() {
     let dir = tempfile::tempdir().expect("tempdir");
     let bad = dir.path().join("bad.yaml");
     std::fs::write(&bad, "apiVersion: v1\nkind: Pod\nmetadata: {name: [\n").expect("write");
-    bin()
-        .args(["explain", "-f"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("bad.yaml"))
-        .stderr(predicate::str::contains("line "));
-
     let none = dir.path().join("svc.yaml");
     std::fs::write(
         &none,
         "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n",
     )
     .expect("write");
-    bin()
-        .args(["explain", "-f"])
-        .arg(&none)
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("no Pod in the file"));
-
-    bin()
-        .args(["explain", "-f", "/nonexistent/pod.yaml"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "/nonexistent/pod.yaml: no such file or directory",
-        ));
+    let (bad, none) = (bad.display().to_string(), none.display().to_string());
+    #[rustfmt::skip]
+    let rows = [
+        row("not YAML", &["explain", "-f", &bad], 2).stderr_has("bad.yaml").stderr_has("line "),
+        row("no pod", &["explain", "-f", &none], 2).stderr_has("no Pod in the file"),
+        row("no file", &["explain", "-f", "/nonexistent/pod.yaml"], 2)
+            .stderr_has("/nonexistent/pod.yaml: no such file or directory"),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn offline_without_events_says_the_verdict_rests_on_status() {
-    bin()
-        .args(["explain", "-f", &fixture("multi-container.yaml")])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains("holds no events"));
+    #[rustfmt::skip]
+    let rows = [
+        row("no events", &["explain", "-f", &fixture("multi-container.yaml")], 1).stdout_has("holds no events"),
+    ];
+    check(&rows);
 }
 
 #[test]
 fn offline_a_pod_still_starting_is_not_a_failure() {
-    bin()
-        .args(["explain", "-f", &fixture("starting.yaml")])
-        .assert()
-        .code(0)
-        .stdout(predicate::str::contains(
-            "nothing failed yet (app ContainerCreating)",
-        ));
+    #[rustfmt::skip]
+    let rows = [
+        row("starting", &["explain", "-f", &fixture("starting.yaml")], 0)
+            .stdout_has("nothing failed yet (app ContainerCreating)"),
+    ];
+    check(&rows);
 }
 
 #[test]

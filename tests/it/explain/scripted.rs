@@ -4,169 +4,8 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{bin, container_cause, fixture};
-use fake::{Fake, Route};
-
-pub(super) mod fake {
-    use std::io::{BufRead, BufReader, Read, Write};
-    use std::net::{TcpListener, TcpStream};
-    use std::path::{Path, PathBuf};
-    use std::sync::{Arc, Mutex};
-    use std::time::{Duration, Instant};
-
-    #[derive(Clone)]
-    pub struct Route {
-        pub method: &'static str,
-        pub path: String,
-        pub status: u16,
-        pub body: String,
-        pub delay: Duration,
-    }
-
-    impl Route {
-        pub fn get(path: &str, body: String) -> Route {
-            Route {
-                method: "GET",
-                path: path.to_string(),
-                status: 200,
-                body,
-                delay: Duration::ZERO,
-            }
-        }
-
-        pub fn status(mut self, code: u16) -> Route {
-            self.status = code;
-            let reason = if code == 403 { "Forbidden" } else { "NotFound" };
-            self.body = format!(
-                r#"{{"kind":"Status","apiVersion":"v1","metadata":{{}},"status":"Failure","message":"denied by the fake","reason":"{reason}","code":{code}}}"#
-            );
-            self
-        }
-
-        pub fn delay(mut self, d: Duration) -> Route {
-            self.delay = d;
-            self
-        }
-    }
-
-    #[derive(Debug, Clone)]
-    pub struct Seen {
-        pub method: String,
-        pub target: String,
-        pub arrived: Instant,
-        pub answered: Instant,
-    }
-
-    impl Seen {
-        pub fn path(&self) -> &str {
-            self.target.split('?').next().unwrap_or("")
-        }
-    }
-
-    pub struct Fake {
-        port: u16,
-        seen: Arc<Mutex<Vec<Seen>>>,
-    }
-
-    impl Fake {
-        pub fn start(routes: Vec<Route>) -> Fake {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-            let port = listener.local_addr().expect("addr").port();
-            let seen = Arc::new(Mutex::new(Vec::new()));
-            let seen2 = seen.clone();
-            let routes = Arc::new(routes);
-            std::thread::spawn(move || {
-                for stream in listener.incoming().flatten() {
-                    let (seen, routes) = (seen2.clone(), routes.clone());
-                    std::thread::spawn(move || serve(stream, &seen, &routes));
-                }
-            });
-            Fake { port, seen }
-        }
-
-        pub fn seen(&self) -> Vec<Seen> {
-            let mut v = self.seen.lock().expect("lock").clone();
-            v.sort_by_key(|s| s.arrived);
-            v
-        }
-
-        pub fn kubeconfig(&self, dir: &Path) -> PathBuf {
-            let path = dir.join("config");
-            std::fs::write(
-                &path,
-                format!(
-                    "apiVersion: v1\nkind: Config\ncurrent-context: fake\nclusters:\n- name: fake\n  cluster: {{server: \"http://127.0.0.1:{}\"}}\nusers:\n- name: u\n  user: {{token: t}}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: u, namespace: default}}\n",
-                    self.port
-                ),
-            )
-            .expect("write kubeconfig");
-            path
-        }
-    }
-
-    fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, routes: &[Route]) {
-        let Ok(clone) = stream.try_clone() else {
-            return;
-        };
-        let mut reader = BufReader::new(clone);
-        let mut stream = stream;
-        loop {
-            let mut line = String::new();
-            if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
-            }
-            let arrived = Instant::now();
-            let mut parts = line.split_whitespace();
-            let method = parts.next().unwrap_or("").to_string();
-            let target = parts.next().unwrap_or("").to_string();
-            let mut len = 0usize;
-            loop {
-                let mut h = String::new();
-                if reader.read_line(&mut h).unwrap_or(0) == 0 {
-                    return;
-                }
-                let h = h.trim_end();
-                if h.is_empty() {
-                    break;
-                }
-                if let Some((k, v)) = h.split_once(':') {
-                    if k.eq_ignore_ascii_case("content-length") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                }
-            }
-            let mut body = vec![0; len];
-            let _ = reader.read_exact(&mut body);
-            let path = target.split('?').next().unwrap_or("").to_string();
-            let route = routes
-                .iter()
-                .find(|r| r.method == method && r.path == path)
-                .cloned()
-                .unwrap_or_else(|| Route::get(&path, String::new()).status(404));
-            std::thread::sleep(route.delay);
-            let content_type = if path.ends_with("/log") && route.status == 200 {
-                "text/plain"
-            } else {
-                "application/json"
-            };
-            let resp = format!(
-                "HTTP/1.1 {} X\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{}",
-                route.status,
-                route.body.len(),
-                route.body
-            );
-            seen.lock().expect("lock").push(Seen {
-                method,
-                target,
-                arrived,
-                answered: Instant::now(),
-            });
-            if stream.write_all(resp.as_bytes()).is_err() {
-                return;
-            }
-        }
-    }
-}
+use super::{bin, container_cause, fixture, json_with, pod_names};
+use crate::support::fake_api::{FakeApi as Fake, Route};
 
 use std::time::Duration;
 
@@ -195,18 +34,7 @@ pub(super) fn list(kind: &str, api_version: &str, items: Vec<Value>) -> String {
 
 pub(super) fn fake_run(fake: &Fake, args: &[&str]) -> (Option<i32>, Value, String) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let kc = fake.kubeconfig(dir.path());
-    let out = bin()
-        .arg("--kubeconfig")
-        .arg(&kc)
-        .arg("explain")
-        .args(args)
-        .args(["-o", "json"])
-        .output()
-        .expect("runs");
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-    (out.status.code(), v, stderr)
+    json_with(&fake.kubeconfig(dir.path()), args)
 }
 
 pub(super) const PODS: &str = "/api/v1/namespaces/default/pods";
@@ -396,12 +224,7 @@ fn scripted_workload_target_lists_its_pods_by_selector_worst_first() {
     ]);
     let (code, r, err) = fake_run(&fake, &["deploy/web"]);
     assert_eq!(code, Some(1), "{err}");
-    let names: Vec<&str> = r["pods"]
-        .as_array()
-        .expect("pods")
-        .iter()
-        .filter_map(|p| p["name"].as_str())
-        .collect();
+    let names = pod_names(&r);
     assert_eq!(names, vec!["web-7d4b9c-x2x8k", "fine-1"], "worst first");
     assert_eq!(r["pods"][1]["healthy"], true);
     let seen = fake.seen();

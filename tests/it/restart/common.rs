@@ -26,6 +26,15 @@ pub fn events(stdout: &[u8]) -> Vec<Value> {
         .collect()
 }
 
+/// The `TargetFailed` event of `restart ARGS… -o json`, which must exit 1.
+pub fn target_failed(sim: &Sim, args: &[&str]) -> Value {
+    let out = run(sim, args).code(1);
+    events(&out.get_output().stdout)
+        .into_iter()
+        .find(|e| e["type"] == "TargetFailed")
+        .unwrap_or_else(|| panic!("no TargetFailed event: {out}"))
+}
+
 /// `restart ARGS…` started in the background; [`finish`] collects it.
 pub fn spawn(sim: &Sim, args: &[&str]) -> std::process::Child {
     spawn_saving_to(sim, args, &crate::support::state_dir())
@@ -40,6 +49,13 @@ pub fn spawn_saving_to(sim: &Sim, args: &[&str], state: &Path) -> std::process::
         .arg(sim.kubeconfig_path())
         .env("XDG_STATE_HOME", state);
     crate::support::spawn(c)
+}
+
+/// [`spawn`], returning once the restart's PATCH reached the simulator.
+pub fn spawn_until_patched(sim: &Sim, args: &[&str]) -> std::process::Child {
+    let child = spawn(sim, args);
+    wait_for_request(sim, |r| r.method == "PATCH");
+    child
 }
 
 /// Wait for a run started by [`spawn`] (killed after [`LIMIT`]).

@@ -164,11 +164,9 @@ fn timeout_while_a_bare_pod_terminates_still_creates_it_again() {
 
 #[test]
 fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     let started = Instant::now();
-    let child = spawn(&sim, &["deploy/web", "--timeout", "4s"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/web", "--timeout", "4s"]);
     std::thread::sleep(Duration::from_millis(300));
     sim.faults().hang(true);
     let out = done(child);
@@ -195,8 +193,7 @@ fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
 
 #[test]
 fn a_hung_api_server_during_preflight_is_an_error_at_the_timeout() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hang(true);
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2s"]);
@@ -209,8 +206,7 @@ fn a_hung_api_server_during_preflight_is_an_error_at_the_timeout() {
 
 #[test]
 fn sigterm_during_preflight_stops_before_any_change() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hang(true);
     let child = spawn(&sim, &["deploy/web", "-o", "json"]);
     std::thread::sleep(Duration::from_millis(800));
@@ -224,6 +220,18 @@ fn sigterm_during_preflight_stops_before_any_change() {
     assert!(writes(&sim).is_empty(), "{:?}", writes(&sim));
 }
 
+/// SIGTERM to `child` while kubesim holds its request, which is answered 300 ms later; the run must
+/// exit 143.
+fn sigterm_while_held(sim: &Sim, child: std::process::Child) -> Output {
+    wait_until_held(sim);
+    signal(&child, "TERM");
+    std::thread::sleep(Duration::from_millis(300));
+    sim.faults().release();
+    let out = done(child);
+    assert_eq!(out.code, 143, "{out}");
+    out
+}
+
 /// Waits until kubesim holds a request (one in flight, unanswered).
 fn wait_until_held(sim: &kubesim::Sim) {
     assert!(
@@ -234,16 +242,10 @@ fn wait_until_held(sim: &kubesim::Sim) {
 
 #[test]
 fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hold("PATCH", "/deployments/web");
     let child = spawn(&sim, &["deploy/web"]);
-    wait_until_held(&sim);
-    signal(&child, "TERM");
-    std::thread::sleep(Duration::from_millis(300));
-    sim.faults().release();
-    let out = done(child);
-    assert_eq!(out.code, 143, "{out}");
+    let out = sigterm_while_held(&sim, child);
     let patches: Vec<_> = sim
         .requests()
         .into_iter()
@@ -261,11 +263,8 @@ fn sigterm_while_the_patch_is_in_flight_finishes_it_and_says_so() {
 
 #[test]
 fn sigterm_during_the_wait_exits_143_with_interrupted_and_summary_events() {
-    let sim = start(&[slow("a", 2), slow("b", 1)].join("\n---\n"), 5.0, None);
-    settle(&sim, "a", 2);
-    settle(&sim, "b", 1);
-    let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let sim = start_settled(&[slow("a", 2), slow("b", 1)], 5.0, &[("a", 2), ("b", 1)]);
+    let child = spawn_until_patched(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
     std::thread::sleep(Duration::from_millis(500));
     let signalled = Instant::now();
     signal(&child, "TERM");
@@ -284,31 +283,9 @@ fn sigterm_during_the_wait_exits_143_with_interrupted_and_summary_events() {
 
 #[test]
 fn sigterm_while_an_eviction_is_refused_stops_with_the_pod_untouched() {
-    let web =
-        deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
-    let canary = r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: canary, namespace: default, labels: {app: canary, tier: web}}
-spec: {containers: [{name: app, image: registry.example/web:2}]}
-status:
-  phase: Running
-  conditions: [{type: Ready, status: "False"}]
-  containerStatuses: [{name: app, ready: false, restartCount: 0, image: registry.example/web:2, imageID: x, state: {running: {startedAt: "2026-01-01T00:00:00Z"}}}]
-"#;
     // An integer minAvailable counts the unready canary too, so no eviction is allowed
     // (maxUnavailable would count only the Deployment's scale: disruption.go).
-    let budget = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 2, selector: {matchLabels: {tier: web}}}\n";
-    let sim = start(
-        &[web, canary.to_string(), budget.to_string()].join("\n---\n"),
-        40.0,
-        None,
-    );
-    settle(&sim, "web", 2);
-    let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (sim, victim) = budget_refusing_every_eviction();
     let child = spawn(&sim, &[&format!("pod/{victim}")]);
     wait_for_request(&sim, |r| r.path.ends_with("/eviction") && r.status == 429);
     let signalled = Instant::now();
@@ -339,12 +316,7 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
     // The second PATCH is the rollback's: hold it, so it is in flight when the signal comes.
     wait_for_request(&sim, |r| r.method == "PATCH");
     sim.faults().hold("PATCH", "/deployments/api");
-    wait_until_held(&sim);
-    signal(&child, "TERM");
-    std::thread::sleep(Duration::from_millis(300));
-    sim.faults().release();
-    let out = done(child);
-    assert_eq!(out.code, 143, "{out}");
+    let out = sigterm_while_held(&sim, child);
     assert!(out.stderr.contains("rolling back"), "{out}");
     let patches = sim
         .requests()
@@ -359,8 +331,7 @@ fn sigterm_during_a_rollback_finishes_its_writes_then_stops() {
 
 #[test]
 fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.faults().hold("PATCH", "/deployments/web");
     let started = Instant::now();
     let child = spawn(&sim, &["deploy/web", "--timeout", "2s", "-o", "json"]);
@@ -387,25 +358,16 @@ fn a_patch_without_an_answer_is_unknown_and_says_what_to_check() {
 
 /// The restart survives its watches being cut and its resourceVersion expiring (410 Gone).
 fn survives(fault: impl Fn(&Sim)) {
-    let sim = start(&slow("web", 3), 20.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[slow("web", 3)], 20.0, &[("web", 3)]);
     let child = spawn(&sim, &["deploy/web"]);
     // Once the restart is under way (its PATCH arrived), break its watches, twice.
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(500));
     fault(&sim);
     std::thread::sleep(Duration::from_millis(700));
     fault(&sim);
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = done(child);
+    assert_eq!(out.code, 0, "{out}");
     assert_restarted(&sim, "Deployment", "web", 3);
     let watches = sim.requests().iter().filter(|r| r.watch).count();
     assert!(watches >= 3, "the watches were re-established: {watches}");
@@ -426,14 +388,8 @@ fn expired_resource_versions_are_relisted() {
 
 #[test]
 fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
-    let sim = start(&[slow("a", 3), slow("b", 1)].join("\n---\n"), 5.0, None);
-    settle(&sim, "a", 3);
-    settle(&sim, "b", 1);
-    let child = spawn(&sim, &["deploy/a", "deploy/b"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    let sim = start_settled(&[slow("a", 3), slow("b", 1)], 5.0, &[("a", 3), ("b", 1)]);
+    let child = spawn_until_patched(&sim, &["deploy/a", "deploy/b"]);
     std::thread::sleep(Duration::from_millis(500));
     sim.clear_requests();
     signal(&child, "INT");
@@ -466,8 +422,7 @@ fn ctrl_c_mid_rollout_exits_130_with_an_accurate_summary() {
 
 #[test]
 fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
-    let sim = start(&deployment("web", 2, ""), 40.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[deployment("web", 2, "")], 40.0, &[("web", 2)]);
     let alice = sim.add_user("alice");
     sim.deny("alice", "list", "poddisruptionbudgets");
     sim.deny("alice", "patch", "deployments");
@@ -486,14 +441,8 @@ fn forbidden_patch_is_an_error_and_forbidden_preflight_lists_degrade() {
 
 #[test]
 fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
-    let sim = start(&[slow("a", 2), slow("b", 1)].join("\n---\n"), 5.0, None);
-    settle(&sim, "a", 2);
-    settle(&sim, "b", 1);
-    let child = spawn(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    let sim = start_settled(&[slow("a", 2), slow("b", 1)], 5.0, &[("a", 2), ("b", 1)]);
+    let child = spawn_until_patched(&sim, &["deploy/a", "deploy/b", "-o", "json"]);
     std::thread::sleep(Duration::from_millis(500));
     signal(&child, "INT");
     let out = finish(child, LIMIT);
@@ -515,44 +464,28 @@ fn ctrl_c_with_json_ends_with_interrupted_and_summary_events() {
 
 #[test]
 fn an_api_server_outage_mid_rollout_is_survived() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
-    let child = spawn(&sim, &["deploy/web"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
+    let child = spawn_until_patched(&sim, &["deploy/web"]);
     std::thread::sleep(Duration::from_millis(300));
     sim.stop_server();
     std::thread::sleep(Duration::from_millis(1500));
     sim.restart_server();
-    let out = child.wait_with_output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = done(child);
+    assert_eq!(out.code, 0, "{out}");
     assert_restarted(&sim, "Deployment", "web", 2);
 }
 
 #[test]
 fn an_api_server_that_stays_away_fails_the_target_at_its_timeout_saying_why() {
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
-    let child = spawn(&sim, &["deploy/web", "--timeout", "3s"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
+    let child = spawn_until_patched(&sim, &["deploy/web", "--timeout", "3s"]);
     std::thread::sleep(Duration::from_millis(300));
     sim.stop_server();
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = done(child);
     // Not observed is not failed: exit 2, the target Unknown, and why.
-    assert_eq!(out.status.code(), Some(2), "{stderr}");
-    assert!(stderr.contains("could not observe deploy/web"), "{stderr}");
-    assert!(stderr.contains("connection refused"), "{stderr}");
+    assert_eq!(out.code, 2, "{out}");
+    assert!(out.stderr.contains("could not observe deploy/web"), "{out}");
+    assert!(out.stderr.contains("connection refused"), "{out}");
 }
 
 #[test]
@@ -561,6 +494,27 @@ fn an_eviction_the_pdb_keeps_refusing_fails_at_the_timeout_with_its_reason() {
     // canary is unready, so every eviction is refused (429) with the budget's reason. (An integer
     // minAvailable counts every pod, the canary too; maxUnavailable would count only the
     // Deployment's scale and allow one: disruption.go getExpectedPodCount.)
+    let (sim, victim) = budget_refusing_every_eviction();
+    let out = run(&sim, &[&format!("pod/{victim}"), "--timeout", "3s"]).code(1);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(stderr.contains("disruption budget"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("eviction of pod {victim} refused")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("was refused until --timeout ran out"),
+        "{stderr}"
+    );
+    // Nothing was evicted.
+    assert!(pods_of(&sim, "web")
+        .iter()
+        .any(|p| p["metadata"]["name"] == victim.as_str()));
+}
+
+/// Two ready pods of `web` and an unready canary under one budget of `minAvailable: 2` (tier: web):
+/// every eviction is refused (429) while the canary is unready. The simulator, and the pod to evict.
+fn budget_refusing_every_eviction() -> (Sim, String) {
     let web =
         deployment("web", 2, "").replace("labels: {app: web}", "labels: {app: web, tier: web}");
     let canary = r#"
@@ -584,19 +538,5 @@ status:
         .as_str()
         .unwrap()
         .to_string();
-    let out = run(&sim, &[&format!("pod/{victim}"), "--timeout", "3s"]).code(1);
-    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(stderr.contains("disruption budget"), "{stderr}");
-    assert!(
-        stderr.contains(&format!("eviction of pod {victim} refused")),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("was refused until --timeout ran out"),
-        "{stderr}"
-    );
-    // Nothing was evicted.
-    assert!(pods_of(&sim, "web")
-        .iter()
-        .any(|p| p["metadata"]["name"] == victim.as_str()));
+    (sim, victim)
 }

@@ -12,11 +12,8 @@ fn bad_release(name: &str, behavior: &str) -> String {
 }
 
 fn assert_stops_with(behavior: &str, extra: &[&str], verdict: &str) {
-    let yaml = [bad_release("api", behavior), deployment("later", 1, "")].join("\n---\n");
-    let sim = start(&yaml, 40.0, None);
-    settle(&sim, "api", 2);
-    settle(&sim, "later", 1);
-    sim.clear_requests();
+    let docs = [bad_release("api", behavior), deployment("later", 1, "")];
+    let sim = start_settled(&docs, 40.0, &[("api", 2), ("later", 1)]);
     let mut args = vec!["deploy/api", "deploy/later"];
     args.extend_from_slice(extra);
     let out = run(&sim, &args).code(1);
@@ -98,18 +95,12 @@ fn rollback_on_failure_restores_the_old_pods() {
 fn stable_for_catches_new_pods_that_crash_after_becoming_ready() {
     let late_crash = r#"{"*": {"readyAfter": "1s", "crashAfter": "40s", "exitCode": 2, "message": "panic: nil map"}}"#;
     // Without --stable-for the restart is complete as soon as the new pods are Ready…
-    let sim = start(&bad_release("api", late_crash), 20.0, None);
-    settle(&sim, "api", 2);
+    let docs = [bad_release("api", late_crash)];
+    let sim = start_settled(&docs, 20.0, &[("api", 2)]);
     run(&sim, &["deploy/api"]).code(0);
     // …with it, the crash two (real) seconds later fails the target.
-    let sim = start(&bad_release("api", late_crash), 20.0, None);
-    settle(&sim, "api", 2);
-    let out = run(&sim, &["deploy/api", "--stable-for", "30s", "-o", "json"]).code(1);
-    let ev = events(&out.get_output().stdout);
-    let failed = ev
-        .iter()
-        .find(|e| e["type"] == "TargetFailed")
-        .expect("a TargetFailed event");
+    let sim = start_settled(&docs, 20.0, &[("api", 2)]);
+    let failed = target_failed(&sim, &["deploy/api", "--stable-for", "30s", "-o", "json"]);
     assert_eq!(failed["reason"], "unstable during --stable-for", "{failed}");
     assert_eq!(failed["failure"]["exitCode"], 2, "{failed}");
     assert_eq!(

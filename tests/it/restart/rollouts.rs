@@ -11,13 +11,8 @@ use serde_json::Value;
 
 #[test]
 fn healthy_deployment_restarts_and_returns_when_the_last_new_pod_is_ready() {
-    let sim = start(&deployment("web", 3, ""), 40.0, None);
-    settle(&sim, "web", 3);
-    let before: Vec<String> = pods_of(&sim, "web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
-        .collect();
-    sim.clear_requests();
+    let sim = start_settled(&[deployment("web", 3, "")], 40.0, &[("web", 3)]);
+    let before = pod_uids(&sim, "web");
     let out = run(&sim, &["deploy/web"]).code(0);
     let value = assert_restarted(&sim, "Deployment", "web", 3);
     for p in pods_of(&sim, "web") {
@@ -63,17 +58,8 @@ fn ready_since(p: &Value) -> jiff::Timestamp {
 
 #[test]
 fn three_targets_restart_strictly_in_sequence() {
-    let yaml = [
-        deployment("a", 2, ""),
-        deployment("b", 2, ""),
-        deployment("c", 2, ""),
-    ]
-    .join("\n---\n");
-    let sim = start(&yaml, 40.0, None);
-    for n in ["a", "b", "c"] {
-        settle(&sim, n, 2);
-    }
-    sim.clear_requests();
+    let docs = ["a", "b", "c"].map(|n| deployment(n, 2, ""));
+    let sim = start_settled(&docs, 40.0, &[("a", 2), ("b", 2), ("c", 2)]);
     let out = run(&sim, &["deploy/a", "deploy/b", "deploy/c", "-o", "json"]).code(0);
     let ev = events(&out.get_output().stdout);
     let order: Vec<(String, String)> = ev
@@ -129,13 +115,8 @@ fn three_targets_restart_strictly_in_sequence() {
 
 #[test]
 fn dry_run_sends_no_write() {
-    let sim = start(
-        &[deployment("a", 2, ""), deployment("b", 1, "")].join("\n---\n"),
-        40.0,
-        None,
-    );
-    settle(&sim, "a", 2);
-    sim.clear_requests();
+    let docs = [deployment("a", 2, ""), deployment("b", 1, "")];
+    let sim = start_settled(&docs, 40.0, &[("a", 2)]);
     let out = run(&sim, &["-l", "tier=backend", "--dry-run"]).code(0);
     let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(
@@ -201,14 +182,11 @@ fn daemonset_restarts_on_every_node() {
 
 #[test]
 fn ondelete_statefulset_is_replaced_through_evictions_and_waits_on_the_pdb() {
-    let yaml = [
+    let docs = [
         statefulset("db", 3, "{type: OnDelete}"),
         pdb("db", "maxUnavailable: 1"),
-    ]
-    .join("\n---\n");
-    let sim = start(&yaml, 40.0, None);
-    settle(&sim, "db", 3);
-    sim.clear_requests();
+    ];
+    let sim = start_settled(&docs, 40.0, &[("db", 3)]);
     // The budget refuses the first two attempts: retried with back-off, the reason shown.
     sim.faults().fail("POST", "/eviction", 429, 2);
     let out = run(&sim, &["sts/db"]).code(0);
@@ -242,14 +220,11 @@ fn ondelete_statefulset_is_replaced_through_evictions_and_waits_on_the_pdb() {
 
 #[test]
 fn single_replica_behind_a_strict_pdb_is_reported_before_anything_starts() {
-    let yaml = [
+    let docs = [
         statefulset("db", 1, "{type: OnDelete}"),
         pdb("db", "minAvailable: 1"),
-    ]
-    .join("\n---\n");
-    let sim = start(&yaml, 40.0, None);
-    settle(&sim, "db", 1);
-    sim.clear_requests();
+    ];
+    let sim = start_settled(&docs, 40.0, &[("db", 1)]);
     let out = run(&sim, &["sts/db", "--force"]).code(1);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(
@@ -261,8 +236,7 @@ fn single_replica_behind_a_strict_pdb_is_reported_before_anything_starts() {
 
 #[test]
 fn pod_target_is_evicted_and_replaced() {
-    let sim = start(&deployment("web", 2, ""), 40.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[deployment("web", 2, "")], 40.0, &[("web", 2)]);
     let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
         .as_str()
         .unwrap()
@@ -282,8 +256,7 @@ fn pod_target_is_evicted_and_replaced() {
 
 #[test]
 fn a_second_restart_within_the_same_second_still_restarts() {
-    let sim = start(&deployment("web", 2, ""), 40.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[deployment("web", 2, "")], 40.0, &[("web", 2)]);
     // The template already carries this second's value, as after `kubectl rollout restart` just now.
     let now = jiff::Zoned::now();
     let value = now
@@ -297,16 +270,11 @@ fn a_second_restart_within_the_same_second_still_restarts() {
     ))
     .unwrap();
     settle(&sim, "web", 2);
-    let before: Vec<String> = pods_of(&sim, "web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
-        .collect();
+    let before = pod_uids(&sim, "web");
     run(&sim, &["deploy/web"]).code(0);
     let after = assert_restarted(&sim, "Deployment", "web", 2);
     assert_ne!(after, value);
-    assert!(pods_of(&sim, "web")
-        .iter()
-        .all(|p| !before.contains(&p["metadata"]["uid"].as_str().unwrap().to_string())));
+    assert!(pod_uids(&sim, "web").iter().all(|u| !before.contains(u)));
 }
 
 #[test]
@@ -336,10 +304,7 @@ fn old_pods_still_terminating_are_waited_for_unlike_rollout_status() {
 
 #[test]
 fn parallel_runs_targets_at_the_same_time() {
-    let yaml = [slow("a", 2), slow("b", 2)].join("\n---\n");
-    let sim = start(&yaml, 20.0, None);
-    settle(&sim, "a", 2);
-    settle(&sim, "b", 2);
+    let sim = start_settled(&[slow("a", 2), slow("b", 2)], 20.0, &[("a", 2), ("b", 2)]);
     let out = run(
         &sim,
         &["deploy/a", "deploy/b", "--parallel", "2", "-o", "json"],
@@ -437,13 +402,8 @@ fn ondelete_daemonset_is_replaced_node_by_node() {
 
 #[test]
 fn pods_mode_replaces_selected_pods_one_at_a_time() {
-    let sim = start(&deployment("web", 3, ""), 40.0, None);
-    settle(&sim, "web", 3);
-    let before: Vec<String> = pods_of(&sim, "web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].as_str().unwrap().to_string())
-        .collect();
-    sim.clear_requests();
+    let sim = start_settled(&[deployment("web", 3, "")], 40.0, &[("web", 3)]);
+    let before = pod_uids(&sim, "web");
     let out = run(&sim, &["--pods", "-l", "app=web", "-o", "json"]).code(0);
     let ev = events(&out.get_output().stdout);
     let started = ev.iter().filter(|e| e["type"] == "TargetStarted").count();
@@ -472,8 +432,7 @@ fn pods_mode_replaces_selected_pods_one_at_a_time() {
 fn waiting_uses_watches_not_polling() {
     // A slow rollout (each new pod needs 20 sim-seconds, about 2 real seconds here): the number of plain
     // requests stays small and fixed; progress arrives on watches.
-    let sim = start(&slow("web", 2), 10.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[slow("web", 2)], 10.0, &[("web", 2)]);
     sim.clear_requests();
     let started = std::time::Instant::now();
     run(&sim, &["deploy/web"]).code(0);
@@ -498,8 +457,7 @@ fn waiting_uses_watches_not_polling() {
 
 #[test]
 fn evictions_use_the_same_credentials() {
-    let sim = start(&deployment("web", 2, ""), 40.0, None);
-    settle(&sim, "web", 2);
+    let sim = start_settled(&[deployment("web", 2, "")], 40.0, &[("web", 2)]);
     let victim = pods_of(&sim, "web")[0]["metadata"]["name"]
         .as_str()
         .unwrap()

@@ -18,16 +18,8 @@ fn progress_deadline_exceeded_is_explained_through_the_new_pod() {
         "  replicas: 2\n",
         "  replicas: 2\n  progressDeadlineSeconds: 20\n",
     );
-    let sim = start(&yaml, 20.0, None);
-    settle(&sim, "api", 2);
-    let child = spawn(&sim, &["deploy/api", "-o", "json"]);
-    let out = done(child);
-    assert_eq!(out.code, 1, "{out}");
-    let ev = events(out.stdout.as_bytes());
-    let failed = ev
-        .iter()
-        .find(|e| e["type"] == "TargetFailed")
-        .expect("TargetFailed");
+    let sim = start_settled(&[yaml], 20.0, &[("api", 2)]);
+    let failed = target_failed(&sim, &["deploy/api", "-o", "json"]);
     let verdict = failed["verdict"].as_str().unwrap();
     assert!(
         verdict.contains("exceeded its progress deadline"),
@@ -52,12 +44,9 @@ fn a_liveness_probe_kill_is_named_not_read_as_exit_137() {
         "        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}",
         "        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}\n        livenessProbe: {httpGet: {path: /live, port: 8080}, periodSeconds: 1}",
     );
-    let sim = start(&yaml, 20.0, None);
-    settle(&sim, "api", 2);
-    let child = spawn(&sim, &["deploy/api", "--stable-for", "20s", "-o", "json"]);
-    let out = done(child);
-    assert_eq!(out.code, 1, "{out}");
-    let ev = events(out.stdout.as_bytes());
+    let sim = start_settled(&[yaml], 20.0, &[("api", 2)]);
+    let out = run(&sim, &["deploy/api", "--stable-for", "20s", "-o", "json"]).code(1);
+    let ev = events(&out.get_output().stdout);
     let failed = ev
         .iter()
         .find(|e| e["type"] == "TargetFailed")
@@ -78,11 +67,9 @@ fn a_liveness_probe_kill_is_named_not_read_as_exit_137() {
 
 #[test]
 fn a_pause_during_the_restart_is_reported_at_once_with_who_paused() {
-    let sim = start(&slow("web", 3), 10.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[slow("web", 3)], 10.0, &[("web", 3)]);
     let started = std::time::Instant::now();
-    let child = spawn(&sim, &["deploy/web", "--timeout", "2m"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
+    let child = spawn_until_patched(&sim, &["deploy/web", "--timeout", "2m"]);
     kubectl(&sim, &["rollout", "pause", "deploy/web"]);
     let out = done(child);
     assert_eq!(out.code, 1, "{out}");
@@ -120,20 +107,11 @@ fn a_gitops_controller_removing_the_annotation_is_named_with_what_to_do() {
     );
     let sim = start(&synced, 10.0, None);
     settle(&sim, "web", 3);
-    let child = spawn(&sim, &["deploy/web", "--force"]);
-    wait_for_request(&sim, |r| r.method == "PATCH");
-    kubectl(
+    let child = spawn_until_patched(&sim, &["deploy/web", "--force"]);
+    patch_as_argocd(
         &sim,
-        &[
-            "patch",
-            "deploy/web",
-            "--field-manager",
-            "argocd-controller",
-            "--type",
-            "json",
-            "-p",
-            r#"[{"op": "remove", "path": "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"}]"#,
-        ],
+        "json",
+        r#"[{"op": "remove", "path": "/spec/template/metadata/annotations/kubectl.kubernetes.io~1restartedAt"}]"#,
     );
     let out = done(child);
     assert_eq!(out.code, 1, "{out}");
@@ -146,8 +124,7 @@ fn a_gitops_controller_removing_the_annotation_is_named_with_what_to_do() {
 
 #[test]
 fn two_restarts_of_the_same_target_notice_each_other() {
-    let sim = start(&slow("web", 3), 10.0, None);
-    settle(&sim, "web", 3);
+    let sim = start_settled(&[slow("web", 3)], 10.0, &[("web", 3)]);
     let first = spawn(&sim, &["deploy/web"]);
     wait_for_request(&sim, |r| r.method == "PATCH");
     std::thread::sleep(Duration::from_millis(300));
@@ -270,25 +247,12 @@ fn another_writer_reverting_the_annotation_is_reported_by_name() {
     if kubesim::tools::kubectl("another writer (kubectl patch)").is_none() {
         return;
     }
-    let sim = start(&slow("web", 3), 10.0, None);
-    settle(&sim, "web", 3);
-    let child = spawn(&sim, &["deploy/web"]);
-    assert!(sim.wait_until(Duration::from_secs(20), |s| s
-        .requests()
-        .iter()
-        .any(|r| r.method == "PATCH")));
-    kubectl(
+    let sim = start_settled(&[slow("web", 3)], 10.0, &[("web", 3)]);
+    let child = spawn_until_patched(&sim, &["deploy/web"]);
+    patch_as_argocd(
         &sim,
-        &[
-            "patch",
-            "deploy/web",
-            "--field-manager",
-            "argocd-controller",
-            "--type",
-            "merge",
-            "-p",
-            r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#,
-        ],
+        "merge",
+        r#"{"spec":{"template":{"metadata":{"annotations":{"kubectl.kubernetes.io/restartedAt":"2020-01-01T00:00:00Z"}}}}}"#,
     );
     let out = finish(child, LIMIT);
     let stderr = &out.stderr;
@@ -336,5 +300,22 @@ fn paused_deployment_is_refused_even_with_force() {
     assert_eq!(
         plan["steps"][0]["findings"][0]["severity"], "Blocked",
         "{plan}"
+    );
+}
+
+/// `kubectl patch deploy/web --type TYPE -p PATCH` as Argo CD's field manager: another writer.
+fn patch_as_argocd(sim: &kubesim::Sim, patch_type: &str, patch: &str) {
+    kubectl(
+        sim,
+        &[
+            "patch",
+            "deploy/web",
+            "--field-manager",
+            "argocd-controller",
+            "--type",
+            patch_type,
+            "-p",
+            patch,
+        ],
     );
 }

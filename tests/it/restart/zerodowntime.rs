@@ -192,8 +192,7 @@ fn recreate_takes_every_endpoint_away_at_once() {
 
 #[test]
 fn a_worker_no_service_selects_is_not_applicable_and_the_check_can_be_turned_off() {
-    let sim = start(&deployment("worker", 2, ""), 20.0, None);
-    settle(&sim, "worker", 2);
+    let sim = start_settled(&[deployment("worker", 2, "")], 20.0, &[("worker", 2)]);
     let out = run(&sim, &["deploy/worker", "-o", "json"]).code(0);
     let z = &summary_target(&out.get_output().stdout)["zeroDowntime"];
     assert_eq!(z["verdict"], "not-applicable", "{z:#}");

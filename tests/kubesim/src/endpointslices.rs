@@ -32,12 +32,7 @@ fn is_terminal(p: &Value) -> bool {
 }
 
 fn is_pod_ready(p: &Value) -> bool {
-    p.pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .is_some_and(|cs| {
-            cs.iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True")
-        })
+    util::condition_true(p, "Ready")
 }
 
 /// `ShouldPodBeInEndpoints(pod, includeTerminating: true)`.

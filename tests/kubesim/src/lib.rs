@@ -16,6 +16,7 @@ pub mod patch;
 mod pb;
 pub mod registry;
 mod scenario;
+pub mod scenarios;
 pub mod scheduler;
 pub mod selectors;
 pub(crate) mod server;
@@ -158,7 +159,13 @@ impl Sim {
 
     /// `Sim::start` with default options plus `yaml` as scenario; panics on error.
     pub fn with_scenario(yaml: &str) -> Sim {
+        Sim::with_scenario_at(yaml, SimOptions::default().time_scale)
+    }
+
+    /// [`Sim::with_scenario`] running `time_scale` simulated seconds a real second; panics on error.
+    pub fn with_scenario_at(yaml: &str, time_scale: f64) -> Sim {
         Sim::start(SimOptions {
+            time_scale,
             scenario_yaml: vec![yaml.to_string()],
             ..Default::default()
         })

@@ -290,14 +290,7 @@ fn unschedulable_message(
     }
     let mut reasons: std::collections::BTreeMap<String, usize> = Default::default();
     for n in nodes {
-        let ready = n
-            .pointer("/status/conditions")
-            .and_then(|c| c.as_array())
-            .is_some_and(|c| {
-                c.iter()
-                    .any(|c| c["type"] == "Ready" && c["status"] == "True")
-            });
-        let r = if !ready {
+        let r = if !util::condition_true(n, "Ready") {
             "node(s) had untolerated taint {node.kubernetes.io/unreachable: }"
         } else if util::b(n, "/spec/unschedulable") {
             "node(s) were unschedulable"
@@ -344,14 +337,7 @@ fn pick_node(
     nodes
         .iter()
         .filter(|n| !util::b(n, "/spec/unschedulable"))
-        .filter(|n| {
-            n.pointer("/status/conditions")
-                .and_then(|c| c.as_array())
-                .is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-        })
+        .filter(|n| util::condition_true(n, "Ready"))
         .filter(|n| selects(pod, n))
         .filter(|n| insufficient(n, used, req).is_none())
         .min_by_key(|n| {

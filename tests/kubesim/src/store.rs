@@ -90,6 +90,17 @@ pub struct Store {
     pub first_hash: HashMap<String, String>,
 }
 
+impl Store {
+    /// The hash of the first pod template of workload `uid`, recording `hash` as that when it has
+    /// none yet.
+    pub fn first_template_hash(&mut self, uid: &str, hash: &str) -> String {
+        self.first_hash
+            .entry(uid.to_string())
+            .or_insert_with(|| hash.to_string())
+            .clone()
+    }
+}
+
 impl Default for Store {
     fn default() -> Self {
         Self::new()

@@ -112,14 +112,7 @@ pub fn pod_status(p: &Value) -> (String, i64, i64, i64, String) {
             }
         }
         if reason == "Completed" && has_running {
-            let ready_cond = p
-                .pointer("/status/conditions")
-                .and_then(|c| c.as_array())
-                .is_some_and(|a| {
-                    a.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                });
-            reason = if ready_cond {
+            reason = if util::condition_true(p, "Ready") {
                 "Running".into()
             } else {
                 "NotReady".into()
@@ -162,10 +155,75 @@ fn images(o: &Value) -> (String, String) {
     )
 }
 
+/// The string map at `ptr` as `k=v,k=v` (`<none>` when absent or empty).
+fn key_values(o: &Value, ptr: &str) -> String {
+    o.pointer(ptr)
+        .and_then(|x| x.as_object())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .filter(|s| !s.is_empty())
+        .unwrap_or("<none>".into())
+}
+
+/// The first of the string fields at `ptrs` that is set ("" when none is).
+fn first_set(o: &Value, ptrs: &[&str]) -> String {
+    ptrs.iter()
+        .map(|p| util::s(o, p))
+        .find(|s| !s.is_empty())
+        .unwrap_or("")
+        .to_string()
+}
+
 fn selector_str(o: &Value) -> String {
     o.pointer("/spec/selector")
         .map(|s| crate::selectors::LabelSelector::from_json(s).to_query())
         .unwrap_or_else(|| "<none>".into())
+}
+
+/// `READY/REPLICAS` of a workload, as its Ready column shows it.
+fn ready_of_replicas(o: &Value) -> String {
+    format!(
+        "{}/{}",
+        util::i(o, "/status/readyReplicas").unwrap_or(0),
+        util::i(o, "/spec/replicas").unwrap_or(1)
+    )
+}
+
+/// The columns and rows of a workload kind: Name, the kind's own columns (`own`, cells from
+/// `cells`), Age, and for `-o wide` the template's Containers and Images, and the Selector unless
+/// the kind has none there (StatefulSet; kubectl's printers.go).
+fn workloads(
+    items: &[Value],
+    now: i64,
+    own: &[(&str, &str)],
+    cells: impl Fn(&Value) -> Vec<Value>,
+    with_selector: bool,
+) -> (Vec<Value>, Vec<Vec<Value>>) {
+    let mut cols = vec![col("Name", "string", 0)];
+    cols.extend(own.iter().map(|(name, typ)| col(name, typ, 0)));
+    cols.push(col("Age", "string", 0));
+    cols.extend(["Containers", "Images", "Selector"].map(|name| col(name, "string", 1)));
+    if !with_selector {
+        cols.pop();
+    }
+    let rows = items
+        .iter()
+        .map(|d| {
+            let (containers, images) = images(d);
+            let mut row = vec![json!(util::name(d))];
+            row.extend(cells(d));
+            row.extend([json!(age(d, now)), json!(containers), json!(images)]);
+            if with_selector {
+                row.push(json!(selector_str(d)));
+            }
+            row
+        })
+        .collect();
+    (cols, rows)
 }
 
 pub fn table(
@@ -216,136 +274,70 @@ pub fn table(
                 })
                 .collect(),
         ),
-        "Deployment" => (
-            vec![
-                col("Name", "string", 0),
-                col("Ready", "string", 0),
-                col("Up-to-date", "integer", 0),
-                col("Available", "integer", 0),
-                col("Age", "string", 0),
-                col("Containers", "string", 1),
-                col("Images", "string", 1),
-                col("Selector", "string", 1),
+        "Deployment" => workloads(
+            items,
+            now,
+            &[
+                ("Ready", "string"),
+                ("Up-to-date", "integer"),
+                ("Available", "integer"),
             ],
-            items
-                .iter()
-                .map(|d| {
-                    let (c, im) = images(d);
-                    vec![
-                        json!(util::name(d)),
-                        json!(format!(
-                            "{}/{}",
-                            i0(d, "/status/readyReplicas"),
-                            util::i(d, "/spec/replicas").unwrap_or(1)
-                        )),
-                        json!(i0(d, "/status/updatedReplicas")),
-                        json!(i0(d, "/status/availableReplicas")),
-                        json!(age(d, now)),
-                        json!(c),
-                        json!(im),
-                        json!(selector_str(d)),
-                    ]
-                })
-                .collect(),
+            |d| {
+                vec![
+                    json!(ready_of_replicas(d)),
+                    json!(i0(d, "/status/updatedReplicas")),
+                    json!(i0(d, "/status/availableReplicas")),
+                ]
+            },
+            true,
         ),
-        "ReplicaSet" => (
-            vec![
-                col("Name", "string", 0),
-                col("Desired", "integer", 0),
-                col("Current", "integer", 0),
-                col("Ready", "integer", 0),
-                col("Age", "string", 0),
-                col("Containers", "string", 1),
-                col("Images", "string", 1),
-                col("Selector", "string", 1),
+        "ReplicaSet" => workloads(
+            items,
+            now,
+            &[
+                ("Desired", "integer"),
+                ("Current", "integer"),
+                ("Ready", "integer"),
             ],
-            items
-                .iter()
-                .map(|d| {
-                    let (c, im) = images(d);
-                    vec![
-                        json!(util::name(d)),
-                        json!(util::i(d, "/spec/replicas").unwrap_or(1)),
-                        json!(i0(d, "/status/replicas")),
-                        json!(i0(d, "/status/readyReplicas")),
-                        json!(age(d, now)),
-                        json!(c),
-                        json!(im),
-                        json!(selector_str(d)),
-                    ]
-                })
-                .collect(),
+            |d| {
+                vec![
+                    json!(util::i(d, "/spec/replicas").unwrap_or(1)),
+                    json!(i0(d, "/status/replicas")),
+                    json!(i0(d, "/status/readyReplicas")),
+                ]
+            },
+            true,
         ),
-        "StatefulSet" => (
-            vec![
-                col("Name", "string", 0),
-                col("Ready", "string", 0),
-                col("Age", "string", 0),
-                col("Containers", "string", 1),
-                col("Images", "string", 1),
-            ],
-            items
-                .iter()
-                .map(|d| {
-                    let (c, im) = images(d);
-                    vec![
-                        json!(util::name(d)),
-                        json!(format!(
-                            "{}/{}",
-                            i0(d, "/status/readyReplicas"),
-                            util::i(d, "/spec/replicas").unwrap_or(1)
-                        )),
-                        json!(age(d, now)),
-                        json!(c),
-                        json!(im),
-                    ]
-                })
-                .collect(),
+        "StatefulSet" => workloads(
+            items,
+            now,
+            &[("Ready", "string")],
+            |d| vec![json!(ready_of_replicas(d))],
+            false,
         ),
-        "DaemonSet" => (
-            vec![
-                col("Name", "string", 0),
-                col("Desired", "integer", 0),
-                col("Current", "integer", 0),
-                col("Ready", "integer", 0),
-                col("Up-to-date", "integer", 0),
-                col("Available", "integer", 0),
-                col("Node Selector", "string", 0),
-                col("Age", "string", 0),
-                col("Containers", "string", 1),
-                col("Images", "string", 1),
-                col("Selector", "string", 1),
+        "DaemonSet" => workloads(
+            items,
+            now,
+            &[
+                ("Desired", "integer"),
+                ("Current", "integer"),
+                ("Ready", "integer"),
+                ("Up-to-date", "integer"),
+                ("Available", "integer"),
+                ("Node Selector", "string"),
             ],
-            items
-                .iter()
-                .map(|d| {
-                    let (c, im) = images(d);
-                    let ns = d
-                        .pointer("/spec/template/spec/nodeSelector")
-                        .and_then(|x| x.as_object())
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or("<none>".into());
-                    vec![
-                        json!(util::name(d)),
-                        json!(i0(d, "/status/desiredNumberScheduled")),
-                        json!(i0(d, "/status/currentNumberScheduled")),
-                        json!(i0(d, "/status/numberReady")),
-                        json!(i0(d, "/status/updatedNumberScheduled")),
-                        json!(i0(d, "/status/numberAvailable")),
-                        json!(ns),
-                        json!(age(d, now)),
-                        json!(c),
-                        json!(im),
-                        json!(selector_str(d)),
-                    ]
-                })
-                .collect(),
+            |d| {
+                let ns = key_values(d, "/spec/template/spec/nodeSelector");
+                vec![
+                    json!(i0(d, "/status/desiredNumberScheduled")),
+                    json!(i0(d, "/status/currentNumberScheduled")),
+                    json!(i0(d, "/status/numberReady")),
+                    json!(i0(d, "/status/updatedNumberScheduled")),
+                    json!(i0(d, "/status/numberAvailable")),
+                    json!(ns),
+                ]
+            },
+            true,
         ),
         "Node" => (
             vec![
@@ -359,14 +351,7 @@ pub fn table(
             items
                 .iter()
                 .map(|n| {
-                    let ready = n
-                        .pointer("/status/conditions")
-                        .and_then(|c| c.as_array())
-                        .is_some_and(|a| {
-                            a.iter()
-                                .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                        });
-                    let mut status = if ready {
+                    let mut status = if util::condition_true(n, "Ready") {
                         "Ready".to_string()
                     } else {
                         "NotReady".to_string()
@@ -423,25 +408,19 @@ pub fn table(
                     } else {
                         "/involvedObject"
                     };
-                    let last = [
-                        util::s(e, "/lastTimestamp"),
-                        util::s(e, "/deprecatedLastTimestamp"),
-                        util::s(e, "/eventTime"),
-                        util::s(e, "/metadata/creationTimestamp"),
-                    ]
-                    .into_iter()
-                    .find(|s| !s.is_empty())
-                    .unwrap_or("")
-                    .to_string();
-                    let first = [
-                        util::s(e, "/firstTimestamp"),
-                        util::s(e, "/deprecatedFirstTimestamp"),
-                        util::s(e, "/eventTime"),
-                    ]
-                    .into_iter()
-                    .find(|s| !s.is_empty())
-                    .unwrap_or("")
-                    .to_string();
+                    let last = first_set(
+                        e,
+                        &[
+                            "/lastTimestamp",
+                            "/deprecatedLastTimestamp",
+                            "/eventTime",
+                            "/metadata/creationTimestamp",
+                        ],
+                    );
+                    let first = first_set(
+                        e,
+                        &["/firstTimestamp", "/deprecatedFirstTimestamp", "/eventTime"],
+                    );
                     let msg = if e.get("note").is_some() {
                         util::s(e, "/note")
                     } else {
@@ -493,17 +472,7 @@ pub fn table(
                         })
                         .filter(|s| !s.is_empty())
                         .unwrap_or("<none>".into());
-                    let sel = sv
-                        .pointer("/spec/selector")
-                        .and_then(|x| x.as_object())
-                        .map(|m| {
-                            m.iter()
-                                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or("<none>".into());
+                    let sel = key_values(sv, "/spec/selector");
                     let cip = util::s(sv, "/spec/clusterIP");
                     vec![
                         json!(util::name(sv)),

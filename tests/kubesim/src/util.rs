@@ -293,6 +293,16 @@ pub fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
 pub fn i(v: &Value, ptr: &str) -> Option<i64> {
     v.pointer(ptr).and_then(|x| x.as_i64())
 }
+/// Whether the object's status condition `type_` (e.g. a pod's or a node's `Ready`) is `True`.
+pub fn condition_true(v: &Value, type_: &str) -> bool {
+    v.pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c["type"] == type_ && c["status"] == "True")
+        })
+}
+
 pub fn b(v: &Value, ptr: &str) -> bool {
     v.pointer(ptr).and_then(|x| x.as_bool()).unwrap_or(false)
 }

@@ -9,7 +9,7 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
 use kube::{Client, Config};
-use kubesim::{Sim, SimOptions};
+use kubesim::Sim;
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
@@ -33,15 +33,6 @@ async fn client_no_retry(path: &Path) -> Client {
     Client::try_from(cfg).unwrap()
 }
 
-fn start(yaml: &str, scale: f64) -> Sim {
-    Sim::start(SimOptions {
-        time_scale: scale,
-        scenario_yaml: vec![yaml.to_string()],
-        ..Default::default()
-    })
-    .unwrap()
-}
-
 fn pod_yaml(name: &str, behavior: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\n  namespace: default\n  labels: {{app: solo, tier: fe}}\n  annotations:\n    kubesim.io/behavior: '{behavior}'\nspec:\n  terminationGracePeriodSeconds: 10\n  containers:\n  - name: app\n    image: busybox:1.36\n"
@@ -54,7 +45,7 @@ async fn list_pagination_and_selectors() {
     for i in 0..7 {
         yaml.push_str(&format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: default, labels: {{n: \"{}\"}}}}\ndata: {{k: v}}\n", i % 2));
     }
-    let sim = start(&yaml, 10.0);
+    let sim = Sim::with_scenario_at(&yaml, 10.0);
     let c = client_for(sim.kubeconfig_path()).await;
     let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(c.clone(), "default");
     let mut names = vec![];
@@ -71,21 +62,15 @@ async fn list_pagination_and_selectors() {
     }
     assert_eq!(pages, 3);
     assert_eq!(names.len(), 7);
-    let l = api
-        .list(&ListParams::default().labels("n=1"))
-        .await
-        .unwrap();
-    assert_eq!(l.items.len(), 3);
-    let l = api
-        .list(&ListParams::default().labels("n in (0,1),n!=1"))
-        .await
-        .unwrap();
-    assert_eq!(l.items.len(), 4);
-    let l = api
-        .list(&ListParams::default().fields("metadata.name=cm-2"))
-        .await
-        .unwrap();
-    assert_eq!(l.items.len(), 1);
+    let all = ListParams::default();
+    for (params, want) in [
+        (all.clone().labels("n=1"), 3),
+        (all.clone().labels("n in (0,1),n!=1"), 4),
+        (all.clone().fields("metadata.name=cm-2"), 1),
+    ] {
+        let l = api.list(&params).await.unwrap();
+        assert_eq!(l.items.len(), want, "{params:?}");
+    }
     // bad field selector → 400
     let e = api
         .list(&ListParams::default().fields("spec.bogus=1"))
@@ -99,7 +84,7 @@ async fn list_pagination_and_selectors() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_replay_and_gone() {
-    let sim = start(&pod_yaml("p1", "{}"), 20.0);
+    let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 20.0);
     let c = client_for(sim.kubeconfig_path()).await;
     let api: Api<Pod> = Api::namespaced(c.clone(), "default");
     let l = api.list(&ListParams::default()).await.unwrap();
@@ -155,7 +140,7 @@ async fn watch_replay_and_gone() {
 async fn a_watch_from_beyond_the_watch_cache_window_gets_410() {
     // watch_cache.go: a resource keeps at least its last 100 events; once it is full and those
     // are older than 75 s, the oldest go, and a watch from before them is "too old".
-    let sim = start("", 10.0);
+    let sim = Sim::with_scenario_at("", 10.0);
     let c = client_for(sim.kubeconfig_path()).await;
     let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(c.clone(), "default");
     let create = |i: usize| {
@@ -209,7 +194,7 @@ async fn a_watch_from_beyond_the_watch_cache_window_gets_410() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patches_and_conflicts() {
-    let sim = start(
+    let sim = Sim::with_scenario_at(
         r#"
 apiVersion: apps/v1
 kind: Deployment
@@ -309,7 +294,7 @@ async fn graceful_shutdown_exit_codes() {
         pod_yaml("dies", r#"{"diesOnSigterm": true, "preStopFails": true}"#),
     ]
     .join("---\n");
-    let sim = start(&yaml, 20.0);
+    let sim = Sim::with_scenario_at(&yaml, 20.0);
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .list("v1", "Pod", None)
         .iter()
@@ -384,7 +369,7 @@ async fn graceful_shutdown_exit_codes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_and_server_restart() {
-    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 10.0);
     let c = client_for(sim.kubeconfig_path()).await;
     let api: Api<Pod> = Api::namespaced(c.clone(), "default");
     sim.faults().fail("GET", "/pods/p1", 500, 1);
@@ -464,7 +449,7 @@ firstTimestamp: "2025-01-01T10:01:00Z"
 lastTimestamp: "2025-01-01T10:06:00Z"
 source: {component: kubelet, host: node-2}
 "#;
-    let sim = start(yaml, 10.0);
+    let sim = Sim::with_scenario_at(yaml, 10.0);
     std::thread::sleep(Duration::from_millis(300));
     let p = sim.get("v1", "Pod", Some("shop"), "old-api").unwrap();
     assert_eq!(p["metadata"]["uid"], "11111111-2222-3333-4444-555555555555");
@@ -497,7 +482,7 @@ metadata:
 spec:
   containers: [{name: app, image: "app:1"}, {name: side, image: "envoy:1"}]
 "#;
-    let sim = start(yaml, 10.0);
+    let sim = Sim::with_scenario_at(yaml, 10.0);
     let c = client_for(sim.kubeconfig_path()).await;
     let api: Api<Pod> = Api::namespaced(c.clone(), "default");
     use kube::api::LogParams;
@@ -514,72 +499,36 @@ spec:
         matches!(e, kube::Error::Api(ref s) if s.code == 400 && s.message == "a container name must be specified for pod two, choose one of: [app side]"),
         "{e:?}"
     );
-    let e = api
-        .logs(
-            "two",
-            &LogParams {
-                container: Some("app".into()),
-                previous: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap_err();
+    // The log options for one container of `two`, with `set` applied.
+    let of = |container: &str, set: fn(&mut LogParams)| {
+        let mut params = LogParams {
+            container: Some(container.into()),
+            ..Default::default()
+        };
+        set(&mut params);
+        params
+    };
+    let logs = |params: LogParams| {
+        let api = api.clone();
+        async move { api.logs("two", &params).await }
+    };
+    let e = logs(of("app", |p| p.previous = true)).await.unwrap_err();
     assert!(
         matches!(e, kube::Error::Api(ref s) if s.code == 400 && s.message == "previous terminated container \"app\" in pod \"two\" not found"),
         "{e:?}"
     );
-    let l = api
-        .logs(
-            "two",
-            &LogParams {
-                container: Some("app".into()),
-                tail_lines: Some(2),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(l, "two\nthree\n");
-    let l = api
-        .logs(
-            "two",
-            &LogParams {
-                container: Some("app".into()),
-                limit_bytes: Some(5),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(l, "one\nt");
-    let l = api
-        .logs(
-            "two",
-            &LogParams {
-                container: Some("side".into()),
-                timestamps: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let tail = of("app", |p| p.tail_lines = Some(2));
+    assert_eq!(logs(tail).await.unwrap(), "two\nthree\n");
+    let limited = of("app", |p| p.limit_bytes = Some(5));
+    assert_eq!(logs(limited).await.unwrap(), "one\nt");
+    let l = logs(of("side", |p| p.timestamps = true)).await.unwrap();
     let (ts, rest) = l.split_once(' ').unwrap();
     assert!(ts.parse::<jiff::Timestamp>().is_ok(), "{ts}");
     assert_eq!(rest, "proxy up\n");
     // follow ends when the container exits (crash after 4s sim = 0.4s real)
     let t = std::time::Instant::now();
-    let mut s = api
-        .log_stream(
-            "two",
-            &LogParams {
-                container: Some("app".into()),
-                follow: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
+    let follow = of("app", |p| p.follow = true);
+    let mut s = api.log_stream("two", &follow).await.unwrap();
     let mut all = Vec::new();
     use futures::AsyncReadExt;
     tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut all))
@@ -596,47 +545,17 @@ spec:
         })
     });
     assert!(ok);
-    let l = api
-        .logs(
-            "two",
-            &LogParams {
-                container: Some("app".into()),
-                previous: true,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(l, "one\ntwo\nthree\n");
-    let l = api
-        .logs(
-            "two",
-            &LogParams {
-                container: Some("side".into()),
-                since_seconds: Some(3600),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(l, "proxy up\n");
-    let l = api
-        .logs(
-            "two",
-            &LogParams {
-                container: Some("side".into()),
-                since_seconds: Some(1),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    assert_eq!(l, "");
+    let previous = of("app", |p| p.previous = true);
+    assert_eq!(logs(previous).await.unwrap(), "one\ntwo\nthree\n");
+    let last_hour = of("side", |p| p.since_seconds = Some(3600));
+    assert_eq!(logs(last_hour).await.unwrap(), "proxy up\n");
+    let last_second = of("side", |p| p.since_seconds = Some(1));
+    assert_eq!(logs(last_second).await.unwrap(), "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_legacy_and_aggregated() {
-    let sim = start("", 10.0);
+    let sim = Sim::with_scenario_at("", 10.0);
     let c = client_for(sim.kubeconfig_path()).await;
     let v = c.apiserver_version().await.unwrap();
     assert_eq!(v.git_version, "v1.33.2");
@@ -677,7 +596,7 @@ async fn discovery_legacy_and_aggregated() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_401_403_and_selector_watch() {
-    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 10.0);
     // 401 with a bad token
     let kc = std::fs::read_to_string(sim.kubeconfig_path()).unwrap();
     let bad = sim.kubeconfig_path().with_file_name("bad-kubeconfig");
@@ -756,7 +675,7 @@ async fn eviction_api_and_pdb() {
         pod_yaml("p1", r#"{"sigtermExit": "8s"}"#),
         pod_yaml("p2", "{}").replace("app: solo", "app: bare")
     );
-    let sim = start(&yaml, 10.0);
+    let sim = Sim::with_scenario_at(&yaml, 10.0);
     let ok = tokio::task::block_in_place(|| {
         sim.wait_until(Duration::from_secs(10), |s| {
             ["solo-pdb", "bare-pdb"].iter().all(|n| {
@@ -861,7 +780,7 @@ async fn evicting_unready_pods_follows_the_unhealthy_pod_eviction_policy() {
         ),
     ]
     .join("---\n");
-    let sim = start(&yaml, 10.0);
+    let sim = Sim::with_scenario_at(&yaml, 10.0);
     let ok = tokio::task::block_in_place(|| {
         sim.wait_until(Duration::from_secs(10), |s| {
             ["healthy", "short", "always"].iter().all(|n| {
@@ -901,7 +820,7 @@ async fn evicting_unready_pods_follows_the_unhealthy_pod_eviction_policy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_server_accepts_but_answers_nothing_until_released() {
-    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 10.0);
     let c = client_for(sim.kubeconfig_path()).await;
     let api: Api<Pod> = Api::namespaced(c.clone(), "default");
     let mut w = api
@@ -930,7 +849,7 @@ async fn a_hung_server_accepts_but_answers_nothing_until_released() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_requests_are_answered_once_released() {
-    let sim = start(&pod_yaml("p1", "{}"), 10.0);
+    let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 10.0);
     let c = client_for(sim.kubeconfig_path()).await;
     let api: Api<Pod> = Api::namespaced(c.clone(), "default");
     sim.faults().hold("GET", "/pods/p1");

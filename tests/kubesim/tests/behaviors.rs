@@ -4,15 +4,6 @@ use kubesim::{Sim, SimOptions};
 use serde_json::Value;
 use std::time::Duration;
 
-fn start(yaml: &str, scale: f64) -> Sim {
-    Sim::start(SimOptions {
-        time_scale: scale,
-        scenario_yaml: vec![yaml.to_string()],
-        ..Default::default()
-    })
-    .unwrap()
-}
-
 fn pod(sim: &Sim, name: &str) -> Value {
     sim.get("v1", "Pod", Some("default"), name)
         .unwrap_or_default()
@@ -102,7 +93,7 @@ spec:
 
 #[test]
 fn kubelet_behaviours() {
-    let sim = start(PODS, 20.0);
+    let sim = Sim::with_scenario_at(PODS, 20.0);
     assert!(sim.wait_until(Duration::from_secs(15), |s| {
         pod(s, "live")["status"]["containerStatuses"][0]["restartCount"]
             .as_i64()
@@ -241,7 +232,7 @@ spec:
     spec:
       containers: [{name: app, image: "nginx:1.27"}]
 "#;
-    let sim = start(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("apps/v1", "Deployment", None, "web")
         .unwrap()["status"]["availableReplicas"]
@@ -340,7 +331,7 @@ spec:
     spec:
       containers: [{name: db, image: "db:1"}]
 "#;
-    let sim = start(yaml, 25.0);
+    let sim = Sim::with_scenario_at(yaml, 25.0);
     let avail = |s: &Sim, n: i64| {
         s.get("apps/v1", "Deployment", None, "rec").unwrap()["status"]["availableReplicas"] == n
     };
@@ -501,7 +492,7 @@ status:
             n = i + 1
         ));
     }
-    let sim = start(&y, 25.0);
+    let sim = Sim::with_scenario_at(&y, 25.0);
     std::thread::sleep(Duration::from_millis(300));
     // served as loaded
     let d = sim
@@ -573,7 +564,7 @@ spec:
   terminationGracePeriodSeconds: 20
   containers: [{name: app, image: "app:1"}]
 "#;
-    let sim = start(yaml, 10.0);
+    let sim = Sim::with_scenario_at(yaml, 10.0);
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("apps/v1", "Deployment", None, "web")
         .unwrap()["status"]["availableReplicas"]
@@ -641,7 +632,7 @@ spec:
       restartPolicy: Never
       containers: [{name: task, image: "task:1"}]
 "#;
-    let sim = start(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     let cond = |s: &Sim, j: &str, t: &str| {
         s.get("batch/v1", "Job", None, j).unwrap()["status"]["conditions"]
             .as_array()
@@ -695,7 +686,7 @@ spec:
       terminationGracePeriodSeconds: 30
       containers: [{name: app, image: "nginx:1.27"}]
 "#;
-    let sim = start(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     let addrs = |s: &Sim, k: &str| {
         s.get("v1", "Endpoints", None, "web")
             .map(|e| e["subsets"][0][k].as_array().map(|a| a.len()).unwrap_or(0))
@@ -733,7 +724,7 @@ fn readme_example_scenario() {
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
     let start_i = readme.find("```yaml\n").expect("yaml block") + 8;
     let end_i = start_i + readme[start_i..].find("```").unwrap();
-    let sim = start(&readme[start_i..end_i], 30.0);
+    let sim = Sim::with_scenario_at(&readme[start_i..end_i], 30.0);
     let dep = |s: &Sim| s.get("apps/v1", "Deployment", Some("shop"), "web").unwrap();
     assert!(sim.wait_until(Duration::from_secs(15), |s| dep(s)["status"]
         ["availableReplicas"]
@@ -792,7 +783,7 @@ spec:
       terminationGracePeriodSeconds: 1
       containers: [{name: app, image: "app:0"}]
 "#;
-    let sim = start(yaml, 30.0);
+    let sim = Sim::with_scenario_at(yaml, 30.0);
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("apps/v1", "Deployment", None, "web")
         .unwrap()["status"]["availableReplicas"]
@@ -838,7 +829,7 @@ spec:
     spec:
       containers: [{name: app, image: "app:1"}]
 "#;
-    let sim = start(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     sim.apply_yaml(&yaml.replace("app:1", "app:2")).unwrap();
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .list("v1", "Pod", None)
@@ -866,7 +857,7 @@ spec:
   nodeSelector: {disktype: ssd}
   containers: [{name: app, image: "app:1"}]
 "#;
-    let sim = start(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     assert!(
         sim.wait_until(Duration::from_secs(5), |s| events_for(s, "picky")
             .iter()
@@ -932,7 +923,7 @@ spec:
     spec:
       containers: [{name: db, image: "db:1"}]
 "#;
-    let sim = start(yaml, 30.0);
+    let sim = Sim::with_scenario_at(yaml, 30.0);
     let sts = |s: &Sim| s.get("apps/v1", "StatefulSet", None, "db").unwrap();
     assert!(sim.wait_until(Duration::from_secs(10), |s| sts(s)["status"]
         ["readyReplicas"]
@@ -982,7 +973,7 @@ spec:
   initContainers: [{name: proxy, image: "envoy:1", restartPolicy: Always}]
   containers: [{name: app, image: "app:1"}]
 "#;
-    let sim = start(yaml, 10.0);
+    let sim = Sim::with_scenario_at(yaml, 10.0);
     assert!(
         sim.wait_until(Duration::from_secs(10), |s| pod(s, "meshed")["status"]
             ["conditions"]
@@ -1053,7 +1044,7 @@ spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
 #[test]
 fn a_pdb_expects_the_owners_scale_during_a_surge() {
     // disruption.go getExpectedScale: 3 from the Deployment, whatever the surge adds.
-    let sim = start(SURGING, 10.0);
+    let sim = Sim::with_scenario_at(SURGING, 10.0);
     assert!(sim.wait_until(Duration::from_secs(15), |s| {
         get(s, "PodDisruptionBudget", "web")["status"]["currentHealthy"] == 3
     }));
@@ -1076,7 +1067,7 @@ fn a_replaced_pod_after_a_rollout_is_no_progress_deadline() {
         "annotations: {}",
         "annotations: {kubesim.io/behavior: '{startDelay: 1s, readyAfter: 8s}'}",
     );
-    let sim = start(&slow, 20.0);
+    let sim = Sim::with_scenario_at(&slow, 20.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| {
         get(s, "Deployment", "web")["status"]["conditions"]
             .as_array()
@@ -1117,7 +1108,7 @@ spec:
 #[test]
 fn a_daemonset_with_max_surge_starts_the_new_pod_before_the_old_one_goes() {
     // update.go rollingUpdate: never a node without an available pod.
-    let sim = start(AGENT, 10.0);
+    let sim = Sim::with_scenario_at(AGENT, 10.0);
     let available = |s: &Sim| get(s, "DaemonSet", "agent")["status"]["numberAvailable"].clone();
     assert!(sim.wait_until(Duration::from_secs(15), |s| available(s) == 3));
     sim.apply_yaml(&restarted(AGENT)).unwrap();
@@ -1161,7 +1152,7 @@ spec:
 
 #[test]
 fn a_statefulset_waits_for_min_ready_seconds_and_recreates_a_failed_replica() {
-    let sim = start(DB, 10.0);
+    let sim = Sim::with_scenario_at(DB, 10.0);
     let status = |s: &Sim| get(s, "StatefulSet", "db")["status"].clone();
     assert!(
         sim.wait_until(Duration::from_secs(20), |s| status(s)["availableReplicas"]
@@ -1240,7 +1231,7 @@ spec:
       restartPolicy: Never
       containers: [{name: work, image: "work:1"}]
 "#;
-    let sim = start(yaml, 10.0);
+    let sim = Sim::with_scenario_at(yaml, 10.0);
     let failed_at = |s: &Sim| {
         s.list("v1", "Pod", Some("default"))
             .iter()

@@ -1,19 +1,10 @@
 //! The EndpointSlice controller and the service proxy, against a running simulator (and kubectl).
 
-use kubesim::{Sim, SimOptions};
+use kubesim::Sim;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
-
-fn start(yaml: &str, scale: f64) -> Sim {
-    Sim::start(SimOptions {
-        time_scale: scale,
-        scenario_yaml: vec![yaml.to_string()],
-        ..Default::default()
-    })
-    .unwrap()
-}
 
 /// A Deployment behind a Service; `pre_stop` seconds of preStop sleep (0: none), the app exits on
 /// SIGTERM after `sigterm_exit`.
@@ -73,7 +64,7 @@ fn ready_count(sim: &Sim) -> usize {
 
 #[test]
 fn a_service_gets_a_slice_of_its_ready_pods() {
-    let sim = start(&web(0, "0s"), 20.0);
+    let sim = Sim::with_scenario_at(&web(0, "0s"), 20.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| ready_count(s) == 2));
     let sl = slices(&sim);
     assert_eq!(sl.len(), 1, "{sl:#?}");
@@ -100,7 +91,7 @@ fn a_service_gets_a_slice_of_its_ready_pods() {
 #[test]
 fn a_terminating_pod_stays_in_the_slice_not_ready_until_it_is_gone() {
     // A 20 s preStop: the pod terminates slowly.
-    let sim = start(&web(20, "0s"), 10.0);
+    let sim = Sim::with_scenario_at(&web(20, "0s"), 10.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| ready_count(s) == 2));
     let victim = endpoints(&sim)[0]["targetRef"]["name"]
         .as_str()
@@ -126,7 +117,7 @@ fn a_terminating_pod_stays_in_the_slice_not_ready_until_it_is_gone() {
 
 #[test]
 fn the_slice_goes_with_its_service_and_an_empty_service_keeps_a_placeholder() {
-    let sim = start(&web(0, "0s"), 20.0);
+    let sim = Sim::with_scenario_at(&web(0, "0s"), 20.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| ready_count(s) == 2));
     sim.apply_yaml(
         "apiVersion: v1\nkind: Service\nmetadata: {name: none, namespace: default}\nspec:\n  selector: {app: nothing}\n  ports: [{port: 80}]\n",
@@ -178,7 +169,7 @@ fn kubectl_reads_slices_and_goes_through_the_service_proxy() {
     if kubectl().is_none() {
         return;
     }
-    let sim = start(&web(0, "0s"), 20.0);
+    let sim = Sim::with_scenario_at(&web(0, "0s"), 20.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| ready_count(s) == 2));
     let o = Command::new(kubectl().unwrap())
         .arg("--kubeconfig")
@@ -231,7 +222,7 @@ fn the_proxy_reaches_a_pod_until_sigterm_and_routes_by_lagging_endpoints() {
     }
     // The app stops accepting connections at SIGTERM (no preStop); the proxy's view trails by 20 s
     // (sim), so for that long it still picks the stopped pod every other request.
-    let sim = start(&web(0, "30s"), 10.0);
+    let sim = Sim::with_scenario_at(&web(0, "30s"), 10.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| ready_count(s) == 2));
     // Settled for longer than the default lag: the proxy's view has both pods before it is frozen.
     std::thread::sleep(sim.real(Duration::from_secs(3)));

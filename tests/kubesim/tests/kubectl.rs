@@ -1,6 +1,6 @@
 //! Checks the simulator against the real kubectl (the judge).
 
-use kubesim::{Sim, SimOptions};
+use kubesim::Sim;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
@@ -30,13 +30,16 @@ fn k(sim: &Sim, args: &[&str]) -> Out {
     }
 }
 
-fn sim(yaml: &str, scale: f64) -> Sim {
-    Sim::start(SimOptions {
-        time_scale: scale,
-        scenario_yaml: vec![yaml.to_string()],
-        ..Default::default()
-    })
-    .unwrap()
+/// `kubectl rollout status TARGET --timeout=60s`.
+fn rollout_status(sim: &Sim, target: &str) -> Out {
+    k(sim, &["rollout", "status", target, "--timeout=60s"])
+}
+
+/// `kubectl rollout restart TARGET`, which must succeed, then [`rollout_status`] of it.
+fn restart_and_watch(sim: &Sim, target: &str) -> Out {
+    let o = k(sim, &["rollout", "restart", target]);
+    assert!(o.ok, "{}", o.stderr);
+    rollout_status(sim, target)
 }
 
 const WEB: &str = r#"
@@ -69,7 +72,7 @@ fn get_pods_and_deployments() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim(WEB, 20.0);
+    let sim = Sim::with_scenario_at(WEB, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 3));
     let o = k(&sim, &["get", "pods"]);
     assert!(o.ok, "{}", o.stderr);
@@ -186,7 +189,7 @@ fn describe_and_previous_logs_of_crash_loop() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim(CRASH, 20.0);
+    let sim = Sim::with_scenario_at(CRASH, 20.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| {
         s.list("v1", "Pod", Some("shop")).iter().any(|p| {
             p.pointer("/status/containerStatuses/0/restartCount")
@@ -242,14 +245,9 @@ fn rollout_restart_deployment() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim(WEB, 20.0);
+    let sim = Sim::with_scenario_at(WEB, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 3));
-    let o = k(&sim, &["rollout", "restart", "deployment/web"]);
-    assert!(o.ok, "{}", o.stderr);
-    let o = k(
-        &sim,
-        &["rollout", "status", "deployment/web", "--timeout=60s"],
-    );
+    let o = restart_and_watch(&sim, "deployment/web");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     assert!(o.stdout.contains("successfully rolled out"), "{}", o.stdout);
     let d = sim
@@ -308,20 +306,12 @@ spec:
     spec:
       containers: [{name: agent, image: "agent:1"}]
 "#;
-    let sim = sim(yaml, 25.0);
-    let o = k(
-        &sim,
-        &["rollout", "status", "statefulset/db", "--timeout=60s"],
-    );
+    let sim = Sim::with_scenario_at(yaml, 25.0);
+    let o = rollout_status(&sim, "statefulset/db");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     let rev1 =
         sim.get("apps/v1", "StatefulSet", None, "db").unwrap()["status"]["updateRevision"].clone();
-    let o = k(&sim, &["rollout", "restart", "statefulset/db"]);
-    assert!(o.ok, "{}", o.stderr);
-    let o = k(
-        &sim,
-        &["rollout", "status", "statefulset/db", "--timeout=60s"],
-    );
+    let o = restart_and_watch(&sim, "statefulset/db");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     assert!(
         o.stdout.contains("roll out complete") || o.stdout.contains("rolling update complete"),
@@ -353,12 +343,7 @@ spec:
         2
     );
 
-    let o = k(&sim, &["rollout", "restart", "daemonset/agent"]);
-    assert!(o.ok, "{}", o.stderr);
-    let o = k(
-        &sim,
-        &["rollout", "status", "daemonset/agent", "--timeout=60s"],
-    );
+    let o = restart_and_watch(&sim, "daemonset/agent");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     assert!(
         o.stdout
@@ -395,14 +380,9 @@ spec:
         image: "nginx:1.27"
         readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5}
 "#;
-    let sim = sim(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 2));
-    let o = k(&sim, &["rollout", "restart", "deployment/web"]);
-    assert!(o.ok, "{}", o.stderr);
-    let o = k(
-        &sim,
-        &["rollout", "status", "deployment/web", "--timeout=60s"],
-    );
+    let o = restart_and_watch(&sim, "deployment/web");
     assert!(!o.ok, "{}", o.stdout);
     assert!(
         o.stderr.contains("exceeded its progress deadline"),
@@ -449,7 +429,7 @@ spec:
   minAvailable: 3
   selector: {matchLabels: {app: web}}
 "#;
-    let sim = sim(yaml, 20.0);
+    let sim = Sim::with_scenario_at(yaml, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 3));
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("policy/v1", "PodDisruptionBudget", None, "web-pdb")
@@ -494,7 +474,7 @@ fn auth_errors_through_kubectl() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim(CRASH, 20.0);
+    let sim = Sim::with_scenario_at(CRASH, 20.0);
     let alice = sim.add_user("alice");
     sim.deny("alice", "get", "pods/log");
     assert!(sim.wait_until(Duration::from_secs(10), |s| !s
@@ -556,7 +536,7 @@ fn apply_diff_scale_delete() {
     if kubectl_bin().is_none() {
         return;
     }
-    let sim = sim("", 20.0);
+    let sim = Sim::with_scenario_at("", 20.0);
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("web.yaml");
     std::fs::write(&f, WEB).unwrap();

@@ -26,24 +26,13 @@ fn daemonset(store: &mut Store, ds: &Value, now: i64) {
     let dname = util::name(ds).to_string();
     let tmpl = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
     let hash = template_hash(&tmpl);
-    let first = store
-        .first_hash
-        .entry(uid.clone())
-        .or_insert(hash.clone())
-        .clone();
+    let first = store.first_template_hash(&uid, &hash);
     ensure_revision(store, ds, "DaemonSet", &tmpl, &hash, now);
     let gen = util::i(ds, "/metadata/generation").unwrap_or(1);
     let min_ready = util::i(ds, "/spec/minReadySeconds").unwrap_or(0) * 1000;
     let nodes: Vec<String> = store
         .iter("nodes", None)
-        .filter(|n| {
-            n.pointer("/status/conditions")
-                .and_then(|c| c.as_array())
-                .is_some_and(|c| {
-                    c.iter()
-                        .any(|c| c["type"] == "Ready" && c["status"] == "True")
-                })
-        })
+        .filter(|n| util::condition_true(n, "Ready"))
         .filter(|n| {
             let sel = tmpl
                 .pointer("/spec/nodeSelector")

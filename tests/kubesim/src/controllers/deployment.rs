@@ -67,7 +67,7 @@ fn deployment(store: &mut Store, d: &Value, now: i64) {
     let replicas = util::i(d, "/spec/replicas").unwrap_or(1);
     let tmpl = d.pointer("/spec/template").cloned().unwrap_or(json!({}));
     let hash = template_hash(&tmpl);
-    store.first_hash.entry(uid.clone()).or_insert(hash.clone());
+    store.first_template_hash(&uid, &hash);
     let paused = util::b(d, "/spec/paused");
     let mut rss: Vec<Value> = owned_by(store, "replicasets", &ns, &uid).cloned().collect();
     rss.sort_by_key(|r| {

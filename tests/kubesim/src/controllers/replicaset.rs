@@ -35,11 +35,7 @@ fn replicaset(store: &mut Store, rs: &Value, now: i64) {
     });
     let first_key = owner_uid.clone().unwrap_or(uid.clone());
     let hash = template_hash(&tmpl);
-    let first = store
-        .first_hash
-        .entry(first_key)
-        .or_insert(hash.clone())
-        .clone();
+    let first = store.first_template_hash(&first_key, &hash);
     let mut active: Vec<Value> = owned_by(store, "pods", &ns, &uid)
         .filter(|p| is_active(p))
         .cloned()

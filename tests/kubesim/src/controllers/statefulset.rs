@@ -29,11 +29,7 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
     let replicas = util::i(s, "/spec/replicas").unwrap_or(1);
     let tmpl = s.pointer("/spec/template").cloned().unwrap_or(json!({}));
     let hash = template_hash(&tmpl);
-    let first = store
-        .first_hash
-        .entry(uid.clone())
-        .or_insert(hash.clone())
-        .clone();
+    let first = store.first_template_hash(&uid, &hash);
     let update_rev = ensure_revision(store, s, "StatefulSet", &tmpl, &hash, now);
     let mut current_rev = util::s(s, "/status/currentRevision").to_string();
     if current_rev.is_empty()
@@ -73,6 +69,13 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
             now,
         )
     };
+    // The controller deletes a replica and says so (stateful_pod_control.go DeleteStatefulPod).
+    let delete_replica = |store: &mut Store, p: &Value| {
+        let name = util::name(p).to_string();
+        delete_pod(store, &ns, &name, None, now);
+        let msg = format!("delete Pod {name} in StatefulSet {sname} successful");
+        event(store, "SuccessfulDelete", msg);
+    };
     // stateful_set_control.go updateStatefulSet: each replica in ordinal order (processReplica);
     // OrderedReady stops at the first one that is not Running, Ready and Available.
     let pods = pods_of(store);
@@ -81,15 +84,7 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
             Some(p) if matches!(util::s(p, "/status/phase"), "Failed" | "Succeeded") => {
                 // A failed replica is deleted, and created again once it is gone.
                 if !is_deleting(p) {
-                    delete_pod(store, &ns, util::name(p), None, now);
-                    event(
-                        store,
-                        "SuccessfulDelete",
-                        format!(
-                            "delete Pod {} in StatefulSet {sname} successful",
-                            util::name(p)
-                        ),
-                    );
+                    delete_replica(store, p);
                 }
                 if !parallel {
                     break;
@@ -174,15 +169,7 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
             if !parallel && !available(p) && first_unavailable != Some(*o) {
                 break;
             }
-            delete_pod(store, &ns, util::name(p), None, now);
-            event(
-                store,
-                "SuccessfulDelete",
-                format!(
-                    "delete Pod {} in StatefulSet {sname} successful",
-                    util::name(p)
-                ),
-            );
+            delete_replica(store, p);
             if !parallel {
                 break;
             }

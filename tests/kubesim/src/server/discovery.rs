@@ -19,18 +19,6 @@ fn verbs(r: &ResDef) -> Vec<&'static str> {
     if r.plural == "selfsubjectaccessreviews" {
         return vec!["create"];
     }
-    if r.plural == "controllerrevisions" || r.plural == "events" {
-        return vec![
-            "create",
-            "delete",
-            "deletecollection",
-            "get",
-            "list",
-            "patch",
-            "update",
-            "watch",
-        ];
-    }
     vec![
         "create",
         "delete",

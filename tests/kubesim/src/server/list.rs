@@ -73,7 +73,19 @@ pub(super) fn list(
     } else {
         (&all[..], 0)
     };
-    let items: Vec<Value> = page.iter().map(|o| view(def, (*o).clone())).collect();
+    // A metadata-only list copies only the metadata (a page of 500 full pods is most of a
+    // request's time, all of it under the store's lock).
+    let metadata_only = crate::metadata::wants_list(&r.accept);
+    let items: Vec<Value> = page
+        .iter()
+        .map(|o| {
+            if metadata_only {
+                json!({"metadata": o.get("metadata").cloned().unwrap_or(json!({}))})
+            } else {
+                view(def, (*o).clone())
+            }
+        })
+        .collect();
     let mut meta = json!({"resourceVersion": list_rv.to_string()});
     if more > 0 {
         let last = page.last().unwrap();
@@ -81,7 +93,8 @@ pub(super) fn list(
         meta["continue"] = json!(base64::engine::general_purpose::STANDARD.encode(tok.to_string()));
         meta["remainingItemCount"] = json!(more);
     }
-    if crate::metadata::wants_list(&r.accept) {
+    if metadata_only {
+        drop(st);
         return Ok(json_resp(200, &crate::metadata::partial_list(&items, meta)));
     }
     if wants_table(r) {
@@ -98,6 +111,8 @@ pub(super) fn list(
         }
         return Ok(json_resp(200, &t));
     }
+    // Encoding needs no lock: other requests and the control loop go on meanwhile.
+    drop(st);
     Ok(json_resp(
         200,
         &json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": meta, "items": items}),

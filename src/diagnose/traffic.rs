@@ -180,7 +180,7 @@ pub(crate) fn serving(w: &Workload, cx: &Context) -> Vec<Served> {
     for svc in cx.services.iter().flatten() {
         let name = svc.metadata.name.as_deref().unwrap_or("");
         for sp in svc.spec.iter().flat_map(|s| s.ports.iter().flatten()) {
-            if let Some((c, port)) = target_of(&spec, svc, sp) {
+            if let Some((c, port)) = target_of(spec, svc, sp) {
                 add(c, name, port);
             }
         }
@@ -190,7 +190,7 @@ pub(crate) fn serving(w: &Workload, cx: &Context) -> Vec<Served> {
             if port_name.as_deref().is_some_and(metrics_name) {
                 continue;
             }
-            if let Some(c) = container_for_number(&spec, *n).filter(|c| !is_metrics_sidecar(c)) {
+            if let Some(c) = container_for_number(spec, *n).filter(|c| !is_metrics_sidecar(c)) {
                 add(c, &m.service, IntOrString::Int(*n));
             }
         }

@@ -34,8 +34,8 @@ pub(crate) const PAUSE: i64 = 10;
 // ---------------------------------------------------------------------------------------------
 // Helpers over the pod spec.
 
-pub(super) fn containers(w: &Workload) -> Vec<Container> {
-    w.pod_spec().containers
+pub(super) fn containers(w: &Workload) -> &[Container] {
+    &w.pod_spec().containers
 }
 
 pub(super) fn grace(w: &Workload) -> i64 {

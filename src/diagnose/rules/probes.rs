@@ -264,7 +264,7 @@ pub(super) fn check_exec_probe_heavy(w: &Workload, _cx: &Context) -> Vec<Hit> {
             };
             let period = p.as_ref().and_then(|p| p.period_seconds).unwrap_or(10);
             // Without a port to check there is no replacement that keeps the probe's meaning.
-            let fix = probe_port(&c).map(|port| {
+            let fix = probe_port(c).map(|port| {
                 ContainerFix::body(format!(
                     "{name}:\n  tcpSocket:   # or httpGet/grpc on a health endpoint the app serves\n    port: {}{}",
                     port_yaml(&port),

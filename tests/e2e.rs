@@ -1392,8 +1392,23 @@ fn web_serving(c: &Cluster, strategy: &str, lifecycle: &str) -> Vec<String> {
                     .starts_with("GET /hello: answered by container app of pod web-")
         },
     );
-    // …and the slice showing all three ready: under load its write can trail the pods' Ready, and
-    // the restart would then start from 2 ready endpoints (its minReadyEndpoints).
+    // …and the slice showing all three ready.
+    wait_web_endpoints_ready(c);
+    c.pods("app=web")
+        .iter()
+        .map(|p| {
+            p["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Until the slice of svc/web shows all three pods ready: under load its write can trail the pods'
+/// Ready (and the end of a previous restart), and a restart would then start from 2 ready
+/// endpoints (its minReadyEndpoints).
+fn wait_web_endpoints_ready(c: &Cluster) {
     c.wait(Duration::from_secs(20), "3 ready endpoints of web", |c| {
         let slices = c.get(&["endpointslices", "-l", "kubernetes.io/service-name=web"]);
         let ready = slices["items"]
@@ -1405,15 +1420,6 @@ fn web_serving(c: &Cluster, strategy: &str, lifecycle: &str) -> Vec<String> {
             .count();
         ready == 3
     });
-    c.pods("app=web")
-        .iter()
-        .map(|p| {
-            p["metadata"]["name"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string()
-        })
-        .collect()
 }
 
 /// The `zeroDowntime` of the only target of `-o json`'s final Summary (checked Complete).
@@ -1513,6 +1519,7 @@ fn zerodowntime_no_prestop_races(c: &Cluster) {
     rollout_status_agrees(c, "deploy/web");
     // The table's line, on a second restart without the probe: the race by the timing (or an exit
     // seen before the slice write, when the write fell in the next second).
+    wait_web_endpoints_ready(c);
     let out = ok(c, &["restart", "deploy/web"]);
     let row = zero_downtime_row(c, &out);
     assert!(
@@ -1630,6 +1637,7 @@ fn zerodowntime_recreate_is_violated(c: &Cluster) {
     assert_restarted(c, "deployment", "web", 3);
     rollout_status_agrees(c, "deploy/web");
     // The table's line, on a second restart without the probe.
+    wait_web_endpoints_ready(c);
     let out = ok(c, &["restart", "deploy/web", "--force"]);
     let row = zero_downtime_row(c, &out);
     assert!(

@@ -10,18 +10,17 @@ pub fn wants_list(accept: &str) -> bool {
     accept.contains("as=PartialObjectMetadataList")
 }
 
-/// A list response with each item cut down to its metadata.
-pub fn partial_list(items: &[Value], list_meta: Value) -> Value {
-    let items: Vec<Value> = items
-        .iter()
-        .map(|o| {
-            json!({
-                "kind": "PartialObjectMetadata",
-                "apiVersion": "meta.k8s.io/v1",
-                "metadata": o.get("metadata").cloned().unwrap_or(json!({})),
-            })
-        })
-        .collect();
+/// One object cut down to its metadata, as a `PartialObjectMetadata` item.
+pub fn partial_item(obj: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": obj.get("metadata").cloned().unwrap_or(json!({})),
+    })
+}
+
+/// A list response of items already cut down by [`partial_item`].
+pub fn partial_list(items: Vec<Value>, list_meta: Value) -> Value {
     json!({
         "kind": "PartialObjectMetadataList",
         "apiVersion": "meta.k8s.io/v1",
@@ -41,7 +40,9 @@ mod tests {
         ));
         assert!(!wants_list("application/json"));
         let l = partial_list(
-            &[json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}})],
+            vec![partial_item(
+                &json!({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}),
+            )],
             json!({"resourceVersion": "7"}),
         );
         assert_eq!(l["kind"], "PartialObjectMetadataList");

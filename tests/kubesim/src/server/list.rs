@@ -73,14 +73,13 @@ pub(super) fn list(
     } else {
         (&all[..], 0)
     };
-    // A metadata-only list copies only the metadata (a page of 500 full pods is most of a
-    // request's time, all of it under the store's lock).
+    // A metadata-only list copies only the metadata of each object.
     let metadata_only = crate::metadata::wants_list(&r.accept);
     let items: Vec<Value> = page
         .iter()
         .map(|o| {
             if metadata_only {
-                json!({"metadata": o.get("metadata").cloned().unwrap_or(json!({}))})
+                crate::metadata::partial_item(o)
             } else {
                 view(def, (*o).clone())
             }
@@ -95,7 +94,7 @@ pub(super) fn list(
     }
     if metadata_only {
         drop(st);
-        return Ok(json_resp(200, &crate::metadata::partial_list(&items, meta)));
+        return Ok(json_resp(200, &crate::metadata::partial_list(items, meta)));
     }
     if wants_table(r) {
         let mut t = table::table(

@@ -143,13 +143,13 @@ pub(crate) async fn explain_pod(
     name: &str,
     opts: &ExplainOptions,
 ) -> Result<PodReport> {
-    let (pod, events) = gather::pod_and_events(kube, ns, name).await?;
+    let (pod, events, early) = gather::pod_and_events(kube, ns, name, opts).await?;
     targets::check_container(&pod, opts)?;
     let quick = quick_report(&pod, opts);
     if quick.healthy && quick.restarts == 0 {
         return Ok(quick);
     }
-    let g = gather::gather(kube, pod, opts, events).await;
+    let g = gather::gather(kube, pod, opts, events, early).await;
     Ok(analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra))
 }
 
@@ -268,7 +268,7 @@ pub(crate) async fn explain_many(
         .map(|p| async move {
             let ns = p.metadata.namespace.clone().unwrap_or_default();
             let g = match shared.get(&ns) {
-                Some(ev) => gather::gather(kube, p, opts, ev.clone()).await,
+                Some(ev) => gather::gather(kube, p, opts, ev.clone(), None).await,
                 None => {
                     let name = p.metadata.name.clone().unwrap_or_default();
                     let ns = if ns.is_empty() {
@@ -277,7 +277,7 @@ pub(crate) async fn explain_many(
                         ns
                     };
                     let events = async move { gather::read_events(kube, &ns, Some(&name)).await };
-                    gather::gather(kube, p, opts, events).await
+                    gather::gather(kube, p, opts, events, None).await
                 }
             };
             analyse_indexed(&g.pod, &g.events, &g.logs, &g.extra)

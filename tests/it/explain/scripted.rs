@@ -1,5 +1,6 @@
-//! explain live against a tiny scripted API server on 127.0.0.1: pins the call sequence (pod GET
-//! first, then everything else at once) and how each section degrades.
+//! explain live against a tiny scripted API server on 127.0.0.1: pins the call sequence (the pod,
+//! its events and the early log read in one round trip, then everything else at once) and how each
+//! section degrades.
 
 use predicates::prelude::*;
 use serde_json::Value;
@@ -42,11 +43,11 @@ pub(super) const EVENTS: &str = "/api/v1/namespaces/default/events";
 pub(super) const NEW_EVENTS: &str = "/apis/events.k8s.io/v1/namespaces/default/events";
 
 #[test]
-fn scripted_pod_get_first_then_events_and_logs_at_once() {
+fn scripted_pod_events_and_log_go_out_in_one_round_trip() {
     let (pod, events) = served("app-error.yaml");
     let slow = Duration::from_millis(400);
     let fake = Fake::start(vec![
-        Route::get(&format!("{PODS}/orders-0"), pod.to_string()),
+        Route::get(&format!("{PODS}/orders-0"), pod.to_string()).delay(slow),
         Route::get(EVENTS, list("EventList", "v1", events)).delay(slow),
         Route::get(
             &format!("{PODS}/orders-0/log"),
@@ -68,41 +69,90 @@ fn scripted_pod_get_first_then_events_and_logs_at_once() {
         seen.iter().all(|s| s.method == "GET"),
         "explain only reads: {seen:?}"
     );
-    // The pod GET and its events list go out together; the log waits only for the pod.
+    // The pod GET, its events and the previous log go out together: none waits for the pod.
     let pod_get = seen
         .iter()
         .find(|s| s.path() == format!("{PODS}/orders-0"))
         .expect("the pod GET");
-    let first_events = seen
-        .iter()
-        .find(|s| s.path() == EVENTS)
-        .expect("an events list");
-    assert!(
-        first_events.arrived < pod_get.answered + Duration::from_millis(100),
-        "the events list waited for the pod: {seen:?}"
-    );
-    let log = seen
-        .iter()
-        .find(|s| s.path().ends_with("/log"))
-        .expect("a log request");
-    assert!(log.target.contains("previous=true"), "{}", log.target);
-    assert!(log.target.contains("tailLines=5"), "{}", log.target);
-    assert!(log.target.contains("container=orders"), "{}", log.target);
     let ev = seen
         .iter()
         .find(|s| s.path() == EVENTS)
-        .expect("an events request");
+        .expect("an events list");
+    let logs: Vec<_> = seen.iter().filter(|s| s.path().ends_with("/log")).collect();
+    assert_eq!(logs.len(), 1, "the early log read was used: {seen:?}");
+    let log = logs[0];
+    for early in [ev, log] {
+        assert!(
+            early.arrived < pod_get.answered,
+            "{} waited for the pod: {seen:?}",
+            early.target
+        );
+    }
+    assert!(log.target.contains("previous=true"), "{}", log.target);
+    assert!(log.target.contains("tailLines=5"), "{}", log.target);
+    // The pod has one container, so the API server picks it (ValidateContainer in
+    // pkg/registry/core/pod/strategy.go); naming it would need the pod first.
+    assert!(!log.target.contains("container="), "{}", log.target);
     assert!(
         ev.target
             .contains("fieldSelector=involvedObject.name%3Dorders-0"),
         "{}",
         ev.target
     );
-    // Both slow requests were in flight together: neither waited for the other's answer.
-    assert!(
-        log.arrived < ev.answered && ev.arrived < log.answered,
-        "events and logs were fetched one after the other: {seen:?}"
+}
+
+#[test]
+fn scripted_early_log_names_the_container_given_with_c() {
+    let (pod, events) = served("app-error.yaml");
+    let fake = Fake::start(vec![
+        Route::get(&format!("{PODS}/orders-0"), pod.to_string()),
+        Route::get(EVENTS, list("EventList", "v1", events)),
+        Route::get(&format!("{PODS}/orders-0/log"), "boom\n".into()),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["orders-0", "-c", "orders"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert_eq!(
+        r["pods"][0]["containers"][0]["logs"],
+        serde_json::json!(["boom"])
     );
+    let seen = fake.seen();
+    let logs: Vec<_> = seen.iter().filter(|s| s.path().ends_with("/log")).collect();
+    assert_eq!(logs.len(), 1, "{seen:?}");
+    assert!(
+        logs[0].target.contains("container=orders"),
+        "{}",
+        logs[0].target
+    );
+}
+
+#[test]
+fn scripted_failed_early_log_is_read_again_by_container_name() {
+    // A pod of several containers: the API server refuses a log read that names none (400), so the
+    // early read fails and the log is asked for again by name, costing a round trip, not the log.
+    let (pod, events) = served("app-error.yaml");
+    let refused = crate::support::fake_api::status_body(
+        400,
+        "BadRequest",
+        "a container name must be specified for pod orders-0, choose one of: [orders sidecar]",
+    );
+    let fake = Fake::start(vec![
+        Route::get(&format!("{PODS}/orders-0"), pod.to_string()),
+        Route::get(EVENTS, list("EventList", "v1", events)),
+        Route::get(&format!("{PODS}/orders-0/log"), refused).status(400),
+    ]);
+    let (code, r, err) = fake_run(&fake, &["orders-0"]);
+    assert_eq!(code, Some(1), "{err}");
+    let seen = fake.seen();
+    let logs: Vec<_> = seen.iter().filter(|s| s.path().ends_with("/log")).collect();
+    assert_eq!(logs.len(), 2, "{seen:?}");
+    assert!(!logs[0].target.contains("container="), "{}", logs[0].target);
+    assert!(
+        logs[1].target.contains("container=orders"),
+        "{}",
+        logs[1].target
+    );
+    let notes = r["pods"][0]["notes"].to_string();
+    assert!(notes.contains("logs of container orders"), "{notes}");
 }
 
 #[test]
@@ -119,6 +169,13 @@ fn scripted_forbidden_logs_degrade_with_a_note() {
     let notes = r["pods"][0]["notes"].to_string();
     assert!(notes.contains("logs: forbidden"), "{notes}");
     assert_eq!(r["pods"][0]["containers"][0]["logs"], serde_json::json!([]));
+    // RBAC refuses pods/log for the whole pod: the early read's 403 is the answer, not asked twice.
+    let seen = fake.seen();
+    assert_eq!(
+        seen.iter().filter(|s| s.path().ends_with("/log")).count(),
+        1,
+        "{seen:?}"
+    );
 }
 
 #[test]

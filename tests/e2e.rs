@@ -19,6 +19,7 @@ use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use support::manifests::{self, Meta};
 use support::{is_ready, restarted_at, Cluster};
 
 type Scenario = fn(&Cluster);
@@ -391,81 +392,31 @@ fn namespace_name(name: &str, version: &str) -> String {
 
 // ---------- manifests ----------
 
+/// What e2e adds to a manifest: the label `tier: backend`.
+const META: Meta = Meta {
+    namespace: None,
+    labels: Some("{tier: backend}"),
+    extra_spec: None,
+};
+
 /// A Deployment whose pods are Ready 1 s after they start; `annotations` go on the template.
 fn deployment(name: &str, replicas: u32, strategy: &str, annotations: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, labels: {{tier: backend}}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  strategy: {strategy}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-      annotations: {{{annotations}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: app
-        image: registry.example/{name}:1.0
-        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
-"#
-    )
+    manifests::deployment(&META, name, replicas, strategy, annotations)
 }
 
 const SURGE: &str = "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}";
 
 fn statefulset(name: &str, replicas: u32, strategy: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {{name: {name}, labels: {{tier: backend}}}}
-spec:
-  replicas: {replicas}
-  serviceName: {name}
-  selector: {{matchLabels: {{app: {name}}}}}
-  updateStrategy: {strategy}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: db
-        image: registry.example/{name}:1.0
-        readinessProbe: {{tcpSocket: {{port: 5432}}, periodSeconds: 1}}
-"#
-    )
+    manifests::statefulset(&META, name, replicas, strategy)
 }
 
 fn daemonset(name: &str, strategy: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {{name: {name}, labels: {{tier: backend}}}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  updateStrategy: {strategy}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: agent
-        image: registry.example/{name}:1.0
-        readinessProbe: {{httpGet: {{path: /healthz, port: 9100}}, periodSeconds: 1}}
-"#
-    )
+    manifests::daemonset(&META, name, strategy, None)
 }
 
+/// A PodDisruptionBudget for `app: NAME` (not labelled).
 fn pdb(name: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {name}}}\nspec: {{selector: {{matchLabels: {{app: {name}}}}}, {spec}}}\n"
-    )
+    manifests::pdb(&Meta::default(), name, &format!("{{app: {name}}}"), spec)
 }
 
 /// A bare pod running `behavior`.
@@ -538,6 +489,23 @@ fn ok(c: &Cluster, args: &[&str]) -> support::Output {
     out
 }
 
+/// `graceful restart TARGET FLAGS…` exits 0, leaves `n` pods of TARGET's app, all restarted and
+/// Ready ([`assert_restarted`]; `kind` is TARGET's kind for `kubectl get`), and `kubectl rollout
+/// status` agrees.
+fn restarts_cleanly(
+    c: &Cluster,
+    target: &str,
+    flags: &[&str],
+    kind: &str,
+    n: usize,
+) -> support::Output {
+    let app = target.split_once('/').expect("KIND/NAME").1;
+    let out = ok(c, &[&["restart", target], flags].concat());
+    assert_restarted(c, kind, app, n);
+    rollout_status_agrees(c, target);
+    out
+}
+
 // ---------- restart ----------
 
 fn restart_deployment_rolling_update(c: &Cluster) {
@@ -583,17 +551,13 @@ fn restart_deployment_recreate_needs_force(c: &Cluster) {
         restarted_at(&c.get(&["deployment", "recreate"])).is_none(),
         "refused, yet patched"
     );
-    ok(c, &["restart", "deploy/recreate", "--force"]);
-    assert_restarted(c, "deployment", "recreate", 2);
-    rollout_status_agrees(c, "deploy/recreate");
+    restarts_cleanly(c, "deploy/recreate", &["--force"], "deployment", 2);
 }
 
 fn restart_statefulset_rolling_update(c: &Cluster) {
     c.apply(&statefulset("db", 3, "{type: RollingUpdate}"));
     c.wait_ready("app=db", 3);
-    ok(c, &["restart", "sts/db"]);
-    assert_restarted(c, "statefulset", "db", 3);
-    rollout_status_agrees(c, "sts/db");
+    restarts_cleanly(c, "sts/db", &[], "statefulset", 3);
 }
 
 fn restart_statefulset_partition(c: &Cluster) {
@@ -657,9 +621,7 @@ fn restart_daemonset_max_unavailable(c: &Cluster) {
         "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}",
     ));
     c.wait_ready("app=agent", 3);
-    ok(c, &["restart", "ds/agent"]);
-    assert_restarted(c, "daemonset", "agent", 3);
-    rollout_status_agrees(c, "ds/agent");
+    restarts_cleanly(c, "ds/agent", &[], "daemonset", 3);
 }
 
 fn restart_daemonset_max_surge(c: &Cluster) {
@@ -668,9 +630,7 @@ fn restart_daemonset_max_surge(c: &Cluster) {
         "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}",
     ));
     c.wait_ready("app=surge", 3);
-    ok(c, &["restart", "ds/surge"]);
-    assert_restarted(c, "daemonset", "surge", 3);
-    rollout_status_agrees(c, "ds/surge");
+    restarts_cleanly(c, "ds/surge", &[], "daemonset", 3);
 }
 
 fn restart_three_targets_in_sequence(c: &Cluster) {
@@ -967,22 +927,7 @@ fn restart_timeout_while_the_api_server_hangs(c: &Cluster) {
         took < Duration::from_secs(20),
         "the deadline did not hold: {took:?}\n{out}"
     );
-    assert!(
-        out.stderr.contains("could not observe deploy/hang"),
-        "{out}"
-    );
-    assert!(
-        out.stderr
-            .contains("the API server stopped answering (last answer at "),
-        "{out}"
-    );
-    let row = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("deploy/hang"))
-        .unwrap_or_default();
-    assert!(row.contains("Unknown"), "{out}");
-    assert!(!out.stderr.contains("FAILED"), "{out}");
+    out.assert_unobserved("deploy/hang");
     // The cluster answers again and the rollout completes by itself.
     c.wait_ready("app=hang", 2);
 }
@@ -1458,36 +1403,7 @@ fn zerodowntime_no_prestop_races(c: &Cluster) {
     let z = restart_web_json(c, &["--probe", "svc/web:80/"]);
     let b = &c.backend;
     // A race by the timing (at-risk), or failed requests seen (violated).
-    assert!(
-        ["at-risk", "violated"].contains(&z["verdict"].as_str().unwrap_or_default()),
-        "[{b}] {z:#}"
-    );
-    assert_eq!(z["podsReplaced"], 3, "[{b}] {z:#}");
-    assert_eq!(z["raced"], 3, "[{b}] {z:#}");
-    assert_eq!(z["desiredReplicas"], 3, "[{b}] {z:#}");
-    assert!(
-        z["minReadyEndpoints"].as_u64().unwrap_or(0) >= 3,
-        "[{b}] surge 1, unavailable 0: {z:#}"
-    );
-    assert!(
-        z["worstMarginSeconds"].as_f64().unwrap_or(99.0) < 5.0,
-        "[{b}] {z:#}"
-    );
-    assert_eq!(z["services"], serde_json::json!(["web"]), "[{b}]");
-    let evidence = z["evidence"].to_string();
-    for p in &old {
-        assert!(
-            evidence.contains(&format!("pod {p}: deleted at ")),
-            "[{b}] {p} not named: {evidence}"
-        );
-    }
-    assert!(evidence.contains("(no preStop pause)"), "[{b}] {evidence}");
-    let fix = z["fix"].as_str().unwrap_or_default();
-    assert!(
-        fix.starts_with("[prestop-missing] container app: no preStop pause although Service web sends it traffic"),
-        "[{b}] {fix}"
-    );
-    assert!(fix.contains("sleep:\n"), "[{b}] {fix}");
+    support::assert_no_prestop_race(&z, &old, &format!("[{b}]"));
     // The probe went through the real apiserver's service proxy; what failed is counted (the
     // apiserver routes by its own cache, milliseconds behind the slices, so how many fail is
     // timing: each failure is listed with the proxy's answer).

@@ -740,7 +740,7 @@ fn pod_selector(p: &Pod) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::restart::options::tests::{args, options};
+    use crate::restart::options::tests::with_flags_to_resume;
     use crate::target::Target;
 
     fn step(kind: Kind, name: &str) -> Step {
@@ -779,15 +779,7 @@ mod tests {
         states[0].state = State::Complete;
         states[1].state = State::Interrupted;
         states[2].state = State::Skipped;
-        let o = options(&args(&[
-            "deploy/x",
-            "--stable-for",
-            "30s",
-            "--timeout",
-            "10m",
-            "--force",
-        ]))
-        .unwrap();
+        let o = with_flags_to_resume();
         let hints = resume_hints(&states, &steps, "shop", &o.resume_flags);
         assert_eq!(
             hints,

@@ -35,90 +35,9 @@ fn live_mode_errors_are_one_clear_line() {
 
 use kubesim::{Sim, SimOptions};
 
-const LIVE_SCENARIO: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default, labels: {app: web}}
-spec:
-  replicas: 3
-  minReadySeconds: 5
-  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 45
-      containers:
-      - name: app
-        image: example/web:1
-        command: ["/app/server"]
-        terminationMessagePolicy: FallbackToLogsOnError
-        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 5}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: default, labels: {app: api}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers:
-      - name: api
-        image: example/api:1
-        command: ["sh", "-c", "node server.js"]
-        ports: [{containerPort: 3000}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: api, namespace: default}
-spec:
-  selector: {app: api}
-  ports: [{port: 80, targetPort: 3000}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: worker, namespace: default, labels: {app: worker}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: worker}}
-  template:
-    metadata: {labels: {app: worker}}
-    spec:
-      containers:
-      - name: worker
-        image: example/worker:1
-        ports: [{name: metrics, containerPort: 9090}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: default}
-spec:
-  maxUnavailable: 1
-  selector: {matchLabels: {app: web}}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: data}
-spec:
-  serviceName: db
-  replicas: 1
-  updateStrategy: {type: OnDelete}
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers:
-      - {name: db, image: postgres:16, terminationMessagePolicy: FallbackToLogsOnError}
-"#;
+/// web and api behind Services (web with a PDB and a readiness probe), worker behind none, and an OnDelete
+/// StatefulSet db in namespace data.
+const LIVE_SCENARIO: &str = include_str!("../../fixtures/diagnose/live.yaml");
 
 fn live(sim: &Sim, args: &[&str]) -> assert_cmd::assert::Assert {
     let mut c = graceful();

@@ -939,28 +939,26 @@ fn explain_insufficient_cpu(c: &Cluster) {
         "    image: registry.example/hungry:1.0",
         "    image: registry.example/hungry:1.0\n    resources: {requests: {cpu: \"64\"}}",
     ));
-    c.wait(Duration::from_secs(60), "FailedScheduling", |c| {
-        c.kubectl(&["get", "events"])
-            .stdout
-            .contains("FailedScheduling")
-    });
-    let out = c.graceful(&["explain", "hungry"]);
-    assert_eq!(out.code, 1, "{out}");
-    assert!(out.text().contains("[unschedulable]"), "{out}");
-    assert!(out.text().contains("Insufficient cpu"), "{out}");
+    explains_unschedulable(c, "hungry", "Insufficient cpu");
 }
 
 fn explain_node_selector(c: &Cluster) {
     c.apply(&pod("picky", "{}", "nodeSelector: {disktype: ssd}"));
+    explains_unschedulable(c, "picky", "node affinity/selector");
+}
+
+/// Once the scheduler said FailedScheduling, `explain POD` exits 1 with `[unschedulable]` and
+/// `why`.
+fn explains_unschedulable(c: &Cluster, pod: &str, why: &str) {
     c.wait(Duration::from_secs(60), "FailedScheduling", |c| {
         c.kubectl(&["get", "events"])
             .stdout
             .contains("FailedScheduling")
     });
-    let out = c.graceful(&["explain", "picky"]);
+    let out = c.graceful(&["explain", pod]);
     assert_eq!(out.code, 1, "{out}");
     assert!(out.text().contains("[unschedulable]"), "{out}");
-    assert!(out.text().contains("node affinity/selector"), "{out}");
+    assert!(out.text().contains(why), "{out}");
 }
 
 fn explain_eviction_api(c: &Cluster) {

@@ -5,7 +5,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{fixtures, json_of, rules_of, workload_names};
+use super::{fixtures, json_of, message_of, rules_of, workload_names};
 use crate::support::graceful;
 use crate::support::table::{check, row};
 
@@ -65,15 +65,7 @@ fn live_namespace_relates_pdb_and_service_by_selector() {
     let web = rules_of(&r, "web");
     // The Service found by selector makes web a serving workload with no preStop pause…
     assert!(web.contains(&"prestop-missing".to_string()), "{web:?}");
-    let msg = r["workloads"][1]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "prestop-missing")
-        .unwrap()["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let msg = message_of(&r, "web", "prestop-missing");
     assert!(msg.contains("Service web"), "{msg}");
     // …and the PDB found by selector covers it.
     assert!(!web.contains(&"pdb-missing".to_string()), "{web:?}");
@@ -149,35 +141,32 @@ fn live_targets_all_namespaces_and_not_found() {
 
 #[test]
 fn live_version_aware_advice() {
-    let scenario = r#"
+    // Two Deployments that pause before stopping: `native` with the preStop sleep action (1.30+),
+    // `shell` with `sleep` in an exec hook.
+    let deployment = |name: &str, pre_stop: &str| {
+        format!(
+            r#"
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: native, namespace: default}
+metadata: {{name: {name}, namespace: default}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: native}}
+  selector: {{matchLabels: {{app: {name}}}}}
   template:
-    metadata: {labels: {app: native}}
+    metadata: {{labels: {{app: {name}}}}}
     spec:
       containers:
       - name: app
         image: example/app:1
-        lifecycle: {preStop: {sleep: {seconds: 10}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: shell, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: shell}}
-  template:
-    metadata: {labels: {app: shell}}
-    spec:
-      containers:
-      - name: app
-        image: example/app:1
-        lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}
-"#;
+        lifecycle: {{preStop: {pre_stop}}}
+"#
+        )
+    };
+    let scenario = [
+        deployment("native", "{sleep: {seconds: 10}}"),
+        deployment("shell", r#"{exec: {command: ["sleep", "10"]}}"#),
+    ]
+    .join("---");
     let run = |version: &str| {
         let sim = Sim::start(SimOptions {
             server_version: version.to_string(),
@@ -355,13 +344,7 @@ spec:
     let after = live_json(&sim, &["deploy/legacy", "-o", "json"]);
     let rules = rules_of(&after, "legacy");
     assert!(rules.contains(&"prestop-missing".to_string()), "{rules:?}");
-    let msg = after["workloads"][0]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "prestop-missing")
-        .unwrap()["message"]
-        .to_string();
+    let msg = message_of(&after, "legacy", "prestop-missing");
     assert!(msg.contains("Service legacy-external"), "{msg}");
 }
 

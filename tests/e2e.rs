@@ -489,6 +489,22 @@ fn ok(c: &Cluster, args: &[&str]) -> support::Output {
     out
 }
 
+/// The uids of the pods that match `selector`.
+fn uids(c: &Cluster, selector: &str) -> Vec<String> {
+    c.pods(selector)
+        .iter()
+        .map(|p| p["metadata"]["uid"].to_string())
+        .collect()
+}
+
+/// How many evictions the plugin created (the audit log shows them).
+fn evictions(c: &Cluster) -> usize {
+    c.plugin_writes()
+        .iter()
+        .filter(|(v, u)| v == "create" && u.contains("/eviction"))
+        .count()
+}
+
 /// `graceful restart TARGET FLAGS…` exits 0, leaves `n` pods of TARGET's app, all restarted and
 /// Ready ([`assert_restarted`]; `kind` is TARGET's kind for `kubectl get`), and `kubectl rollout
 /// status` agrees.
@@ -511,19 +527,11 @@ fn restarts_cleanly(
 fn restart_deployment_rolling_update(c: &Cluster) {
     c.apply(&deployment("web", 3, SURGE, ""));
     c.wait_ready("app=web", 3);
-    let before: Vec<String> = c
-        .pods("app=web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].to_string())
-        .collect();
+    let before = uids(c, "app=web");
     let out = ok(c, &["restart", "deploy/web"]);
     assert!(out.stdout.contains("Complete"), "{out}");
     assert_restarted(c, "deployment", "web", 3);
-    let after: Vec<String> = c
-        .pods("app=web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].to_string())
-        .collect();
+    let after = uids(c, "app=web");
     assert!(
         after.iter().all(|u| !before.contains(u)),
         "old pods left: {before:?} {after:?}"
@@ -607,30 +615,30 @@ fn restart_statefulset_ondelete(c: &Cluster) {
         );
     }
     // The evictions went through the Eviction API (the audit log shows them).
-    let evictions = c
-        .plugin_writes()
-        .iter()
-        .filter(|(v, u)| v == "create" && u.contains("/eviction"))
-        .count();
-    assert_eq!(evictions, 3, "{:?}", c.plugin_writes());
+    assert_eq!(evictions(c), 3, "{:?}", c.plugin_writes());
 }
 
 fn restart_daemonset_max_unavailable(c: &Cluster) {
-    c.apply(&daemonset(
+    daemonset_restarts_cleanly(
+        c,
         "agent",
         "{type: RollingUpdate, rollingUpdate: {maxUnavailable: 1}}",
-    ));
-    c.wait_ready("app=agent", 3);
-    restarts_cleanly(c, "ds/agent", &[], "daemonset", 3);
+    );
 }
 
 fn restart_daemonset_max_surge(c: &Cluster) {
-    c.apply(&daemonset(
+    daemonset_restarts_cleanly(
+        c,
         "surge",
         "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}",
-    ));
-    c.wait_ready("app=surge", 3);
-    restarts_cleanly(c, "ds/surge", &[], "daemonset", 3);
+    );
+}
+
+/// A DaemonSet `name` with `strategy`, one pod on each of the 3 nodes, restarts cleanly.
+fn daemonset_restarts_cleanly(c: &Cluster, name: &str, strategy: &str) {
+    c.apply(&daemonset(name, strategy));
+    c.wait_ready(&format!("app={name}"), 3);
+    restarts_cleanly(c, &format!("ds/{name}"), &[], "daemonset", 3);
 }
 
 fn restart_three_targets_in_sequence(c: &Cluster) {
@@ -741,31 +749,18 @@ fn restart_rollback_on_failure(c: &Cluster) {
 fn restart_pods_and_pdb_refusal(c: &Cluster) {
     c.apply(&(deployment("web", 2, SURGE, "") + "---\n" + &pdb("web", "minAvailable: 1")));
     c.wait_ready("app=web", 2);
-    let before: Vec<String> = c
-        .pods("app=web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].to_string())
-        .collect();
+    let before = uids(c, "app=web");
     ok(
         c,
         &["restart", "--pods", "-l", "app=web", "--timeout", "2m"],
     );
     c.wait_ready("app=web", 2);
-    let after: Vec<String> = c
-        .pods("app=web")
-        .iter()
-        .map(|p| p["metadata"]["uid"].to_string())
-        .collect();
+    let after = uids(c, "app=web");
     assert!(
         after.iter().all(|u| !before.contains(u)),
         "not every pod was replaced: {before:?} {after:?}"
     );
-    let evictions = c
-        .plugin_writes()
-        .iter()
-        .filter(|(v, u)| v == "create" && u.contains("/eviction"))
-        .count();
-    assert_eq!(evictions, 2, "{:?}", c.plugin_writes());
+    assert_eq!(evictions(c), 2, "{:?}", c.plugin_writes());
 
     // A budget that never allows an eviction: refused before any write.
     c.apply(&(deployment("solo", 1, SURGE, "") + "---\n" + &pdb("solo", "maxUnavailable: 0")));

@@ -56,10 +56,10 @@ impl<'a> Ctx<'a> {
     pub(super) async fn patch(
         &self,
         deadline: Instant,
-        (kind, ns, name): (Kind, &str, &str),
+        workload: (Kind, &str, &str),
         value: Option<&str>,
     ) -> std::result::Result<Object, Stop> {
-        trigger::patch_restarted_at(self.kube, self.contact, deadline, kind, ns, name, value).await
+        trigger::patch_restarted_at(self.kube, self.contact, deadline, workload, value).await
     }
 }
 

@@ -644,6 +644,15 @@ status: {status}
         ))
     }
 
+    /// The pods db-0, db-1 and db-2 of [`sts`], Ready, with these restart markers.
+    fn db_pods(markers: [&str; 3]) -> Vec<Pod> {
+        ["db-0", "db-1", "db-2"]
+            .into_iter()
+            .zip(markers)
+            .map(|(name, marker)| ready_pod(name, marker))
+            .collect()
+    }
+
     const ROLLING: &str = "{type: RollingUpdate}";
     const PARTITION_2: &str = "{type: RollingUpdate, rollingUpdate: {partition: 2}}";
     const ON_DELETE: &str = "{type: OnDelete}";
@@ -651,11 +660,7 @@ status: {status}
     #[test]
     fn statefulset_counts_available_and_respects_partition() {
         let e = expect_at(2);
-        let all_new = [
-            ready_pod("db-0", T),
-            ready_pod("db-1", T),
-            ready_pod("db-2", T),
-        ];
+        let all_new = db_pods([T, T, T]);
         // Ready but not available (minReadySeconds): kubectl would say done, we wait.
         let w = sts(
             ROLLING,
@@ -675,11 +680,7 @@ status: {status}
         assert_eq!(assess(&w, &all_new, &e).verdict, Verdict::Complete);
 
         // Partition 2: only db-2 is replaced; db-0 and db-1 keep the old template and that is fine.
-        let pods = [
-            ready_pod("db-0", OLD),
-            ready_pod("db-1", OLD),
-            ready_pod("db-2", T),
-        ];
+        let pods = db_pods([OLD, OLD, T]);
         let w = sts(
             PARTITION_2,
             "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 1, currentRevision: a, updateRevision: b}",
@@ -688,11 +689,7 @@ status: {status}
         assert_eq!(p.verdict, Verdict::Complete, "{p:?}");
         assert_eq!((p.ready, p.desired), (1, 1));
         // …but db-2 still old is not.
-        let pods = [
-            ready_pod("db-0", OLD),
-            ready_pod("db-1", OLD),
-            ready_pod("db-2", OLD),
-        ];
+        let pods = db_pods([OLD, OLD, OLD]);
         let w = sts(
             PARTITION_2,
             "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 0}",

@@ -1280,34 +1280,8 @@ spec:
 /// Deployment `web` of 3 behind Service `web` (port 80 → 8080): its app listens on 8080 and, with no
 /// behaviour annotation, exits as soon as SIGTERM arrives. `lifecycle` is the container's.
 fn web(strategy: &str, lifecycle: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web}}
-spec:
-  replicas: 3
-  selector: {{matchLabels: {{app: web}}}}
-  strategy: {strategy}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      terminationGracePeriodSeconds: 15
-      containers:
-      - name: app
-        image: registry.example/web:1.0
-        ports: [{{containerPort: 8080}}]
-        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
-        lifecycle: {lifecycle}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web}}
-spec:
-  selector: {{app: web}}
-  ports: [{{port: 80, targetPort: 8080}}]
-"#
-    )
+    let image = "registry.example/web:1.0";
+    manifests::web_behind_service(&Meta::default(), strategy, 15, image, lifecycle)
 }
 
 /// `web` applied and its 3 pods answering through the real service proxy (the pods listen on their

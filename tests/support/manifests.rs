@@ -132,3 +132,44 @@ pub fn pdb(meta: &Meta, name: &str, match_labels: &str, spec: &str) -> String {
         meta.metadata(name)
     )
 }
+
+/// The zero-downtime scenario: a Deployment `web` of 3 (an app on 8080 with a readiness probe,
+/// `grace` seconds to stop, `lifecycle` its container's) with `strategy`, behind a Service `web` (port
+/// 80 → 8080).
+pub fn web_behind_service(
+    meta: &Meta,
+    strategy: &str,
+    grace: u32,
+    image: &str,
+    lifecycle: &str,
+) -> String {
+    let metadata = meta.metadata("web");
+    format!(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {metadata}
+spec:
+  replicas: 3
+  selector: {{matchLabels: {{app: web}}}}
+  strategy: {strategy}
+  template:
+    metadata: {{labels: {{app: web}}}}
+    spec:
+      terminationGracePeriodSeconds: {grace}
+      containers:
+      - name: app
+        image: {image}
+        ports: [{{containerPort: 8080}}]
+        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
+        lifecycle: {lifecycle}
+---
+apiVersion: v1
+kind: Service
+metadata: {metadata}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: 8080}}]
+"#
+    )
+}

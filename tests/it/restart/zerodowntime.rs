@@ -4,40 +4,18 @@
 use std::time::Duration;
 
 use super::common::*;
+use crate::support::manifests::{self, Meta};
 use serde_json::Value;
 
 /// A Deployment `web` of 3 behind Service `web` (port 80 → 8080), surge 1 / unavailable 0; its app
 /// exits as soon as SIGTERM arrives. `lifecycle` is the container's (preStop), `strategy` the
 /// Deployment's.
 fn web(lifecycle: &str, strategy: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: default}}
-spec:
-  replicas: 3
-  selector: {{matchLabels: {{app: web}}}}
-  strategy: {strategy}
-  template:
-    metadata: {{labels: {{app: web}}}}
-    spec:
-      terminationGracePeriodSeconds: 30
-      containers:
-      - name: app
-        image: shop/web:1.0
-        ports: [{{containerPort: 8080}}]
-        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
-        lifecycle: {lifecycle}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web, namespace: default}}
-spec:
-  selector: {{app: web}}
-  ports: [{{port: 80, targetPort: 8080}}]
-"#
-    )
+    let meta = Meta {
+        namespace: Some("default"),
+        ..Meta::default()
+    };
+    manifests::web_behind_service(&meta, strategy, 30, "shop/web:1.0", lifecycle)
 }
 
 const ROLLING: &str = "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}";

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Debug;
+use std::marker::PhantomData;
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
@@ -147,71 +148,75 @@ where
     }
 }
 
-/// Lists one kind page by page, handing each object to `each`. `Ok(false)`: the list was refused
-/// (recorded in `errors`).
-async fn each<K>(
-    kube: &Kube,
-    ns: Option<&str>,
-    lp: &ListParams,
-    what: &str,
-    errors: &mut Unread,
-    each: impl FnMut(K),
-) -> Result<bool>
-where
+/// A kind that can be listed in a namespace or in all of them.
+trait Listable:
+    Resource<Scope = NamespaceResourceScope, DynamicType = ()> + Clone + DeserializeOwned + Debug
+{
+}
+impl<K> Listable for K where
     K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
         + Clone
         + DeserializeOwned
-        + Debug,
+        + Debug
 {
-    let a: Api<K> = api(kube, ns);
-    let fetch = |p: ListParams| {
-        let a = a.clone();
-        async move { a.list(&p).await }
-    };
-    pages(kube, ns, lp, what, errors, fetch, each).await
 }
 
-/// [`each`] over metadata only (`Accept: …;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`).
-async fn each_meta<K>(
+/// What one list reads: a kind's whole objects (`each::<Deployment>`) or only their metadata
+/// (`each::<Meta<Pod>>`: `Accept: …;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1`).
+trait Read {
+    type Kind: Listable;
+    type Item: Clone;
+    fn list(
+        api: Api<Self::Kind>,
+        lp: ListParams,
+    ) -> impl std::future::Future<Output = kube::Result<ObjectList<Self::Item>>>;
+}
+
+/// The metadata of a kind's objects (PartialObjectMeta).
+struct Meta<K>(PhantomData<K>);
+
+impl<K: Listable> Read for K {
+    type Kind = K;
+    type Item = K;
+    async fn list(api: Api<K>, lp: ListParams) -> kube::Result<ObjectList<K>> {
+        api.list(&lp).await
+    }
+}
+
+impl<K: Listable> Read for Meta<K> {
+    type Kind = K;
+    type Item = PartialObjectMeta<K>;
+    async fn list(api: Api<K>, lp: ListParams) -> kube::Result<ObjectList<PartialObjectMeta<K>>> {
+        api.list_metadata(&lp).await
+    }
+}
+
+/// Lists what `R` reads page by page, handing each item to `each`. `Ok(false)`: the list was refused
+/// (recorded in `errors`).
+async fn each<R: Read>(
     kube: &Kube,
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
     errors: &mut Unread,
-    each: impl FnMut(PartialObjectMeta<K>),
-) -> Result<bool>
-where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + Debug,
-{
-    let a: Api<K> = api(kube, ns);
-    let fetch = |p: ListParams| {
-        let a = a.clone();
-        async move { a.list_metadata(&p).await }
-    };
-    pages(kube, ns, lp, what, errors, fetch, each).await
+    each: impl FnMut(R::Item),
+) -> Result<bool> {
+    let a: Api<R::Kind> = api(kube, ns);
+    pages(kube, ns, lp, what, errors, |p| R::list(a.clone(), p), each).await
 }
 
 /// Every object of a kind that no controller owns, converted: found by a metadata-only list, then read
 /// one by one (few) or by a second full list that keeps only them (many).
-async fn unowned<K>(
+async fn unowned<K: Listable>(
     kube: &Kube,
     ns: Option<&str>,
     lp: &ListParams,
     what: &str,
     errors: &mut Unread,
     convert: fn(&K) -> Workload,
-) -> Result<Vec<Workload>>
-where
-    K: Resource<Scope = NamespaceResourceScope, DynamicType = ()>
-        + Clone
-        + DeserializeOwned
-        + Debug,
-{
+) -> Result<Vec<Workload>> {
     let mut names: BTreeSet<(String, String)> = BTreeSet::new();
-    let read = each_meta::<K>(kube, ns, lp, what, errors, |m| {
+    let read = each::<Meta<K>>(kube, ns, lp, what, errors, |m| {
         if !owned(&m.metadata) {
             names.insert((
                 m.metadata.namespace.clone().unwrap_or_default(),
@@ -400,7 +405,7 @@ async fn pod_owners(
     errors: &mut Unread,
 ) -> Result<HashMap<(String, String), (String, String)>> {
     let mut owners = HashMap::new();
-    each_meta::<Pod>(kube, ns, &ListParams::default(), "pods", errors, |m| {
+    each::<Meta<Pod>>(kube, ns, &ListParams::default(), "pods", errors, |m| {
         let meta = m.metadata;
         let pod = (
             meta.namespace.clone().unwrap_or_default(),

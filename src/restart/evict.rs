@@ -19,6 +19,7 @@ use super::model::PodFailure;
 use super::render::Note;
 use super::status;
 use super::track::Tracker;
+use super::undone;
 use super::wait::{check_watch_error, watch_pods, Cache, Outcome};
 use crate::client::Kube;
 use crate::error::Error;
@@ -221,20 +222,8 @@ impl Evictor<'_> {
         let mut last_waiting: Option<String> = None;
         let sleep = tokio::time::sleep_until(self.deadline);
         tokio::pin!(sleep);
-        let if_abandoned = |what: &str| {
-            match saved {
-            Some(s) => format!(
-                "pod {}/{name} {what}: once `kubectl get pod {name} -n {}` says NotFound, create it again with `kubectl create -f {}`",
-                self.ns,
-                self.ns,
-                s.path.display()
-            ),
-            None => format!(
-                "pod {}/{name} {what}: its controller replaces it (`kubectl get pod {name} -n {}`)",
-                self.ns, self.ns
-            ),
-        }
-        };
+        let if_abandoned =
+            |what: &str| undone::evicted_pod(self.ns, &name, what, saved.map(|s| s.path.as_path()));
         loop {
             tokio::select! {
                 ev = events.next() => {
@@ -250,7 +239,7 @@ impl Evictor<'_> {
                         match self.evict(&name, &if_abandoned("may have been evicted (the eviction was sent, not confirmed)")).await {
                             Err(Stop::NoAnswer { action, last_answer }) => {
                                 return Err(Stop::NoAnswer {
-                                    action: format!("{action} (sent, not confirmed; {})", if_abandoned("may have been evicted")),
+                                    action: undone::eviction_unanswered(&action, &if_abandoned("may have been evicted")),
                                     last_answer,
                                 });
                             }
@@ -420,11 +409,7 @@ impl Evictor<'_> {
                 last_answer,
             }) => {
                 return Err(Stop::NoAnswer {
-                    action: format!(
-                        "{action} (sent, not confirmed: if `kubectl get pod {name} -n {}` says NotFound, create it with `kubectl create -f {}`)",
-                        self.ns,
-                        saved.path.display()
-                    ),
+                    action: undone::create_unanswered(&action, &name, self.ns, &saved.path),
                     last_answer,
                 })
             }

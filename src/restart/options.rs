@@ -217,9 +217,9 @@ pub(crate) mod tests {
         Options::new(a, &Global::default())
     }
 
-    #[test]
-    fn a_resume_repeats_the_flags_that_matter() {
-        let o = options(&args(&[
+    /// Options with three flags a resume must repeat: `--stable-for 30s --timeout 10m --force`.
+    pub(crate) fn with_flags_to_resume() -> Options {
+        options(&args(&[
             "deploy/x",
             "--stable-for",
             "30s",
@@ -227,7 +227,12 @@ pub(crate) mod tests {
             "10m",
             "--force",
         ]))
-        .unwrap();
+        .unwrap()
+    }
+
+    #[test]
+    fn a_resume_repeats_the_flags_that_matter() {
+        let o = with_flags_to_resume();
         assert_eq!(o.resume_flags, " --stable-for 30s --timeout 10m --force");
         assert_eq!(options(&args(&["deploy/x"])).unwrap().resume_flags, "");
     }

@@ -425,7 +425,7 @@ pub(crate) fn next_steps(outcome: RunOutcome, states: &[TargetState], ns: &str) 
         }
     ));
     for s in states.iter().filter(|s| s.state == State::Failed) {
-        let (target, tns) = super::unqualified(s);
+        let (target, tns) = super::undone::unqualified(s);
         if s.takeover {
             note(&format!(
                 "  {target}: another restart took over; follow it with `kubectl rollout status {target} -n {tns}`"

@@ -2,7 +2,7 @@
 //! Deployments: the previous ReplicaSet scales back up. StatefulSets/DaemonSets: stuck new pods are
 //! deleted so they come back on the old template (a StatefulSet never replaces a broken pod by itself),
 //! and under OnDelete they are evicted one by one. The writes are one critical section; then the
-//! rollback is awaited like a rollout. Deciding *whether* to roll back is `mod.rs`'s; the words are
+//! rollback is awaited like a rollout. Deciding *whether* to roll back is `step.rs`'s; the words are
 //! `render.rs`'s.
 
 use k8s_openapi::api::core::v1::Pod;
@@ -13,8 +13,9 @@ use tokio::time::Instant;
 use super::api::{self, Stop};
 use super::render::Note;
 use super::status::{self, Expect};
+use super::step::{list_pods, Ctx};
+use super::undone;
 use super::wait::{self, Outcome, RolloutWait};
-use super::{list_pods, trigger, Ctx};
 use crate::target::Kind;
 use crate::workload::{Object, Strategy};
 
@@ -48,24 +49,12 @@ pub(super) async fn rollback(
         .collect();
     let section = ctx
         .interrupt
-        .enter(
-            i,
-            format!(
-                "the rollback of {target} was under way: check it with `kubectl rollout status {target} -n {ns}`, or undo the restart with `kubectl rollout undo {target} -n {ns}`"
-            ),
-        )
+        .enter(i, undone::rollback_under_way(&target, ns))
         .await;
     let result = async {
-        let patched = trigger::patch_restarted_at(
-            ctx.kube,
-            ctx.contact,
-            deadline,
-            kind,
-            ns,
-            &name,
-            prev.as_deref(),
-        )
-        .await?;
+        let patched = ctx
+            .patch(deadline, (kind, ns, &name), prev.as_deref())
+            .await?;
         if kind != Kind::Deployment {
             let api: Api<Pod> = Api::namespaced(ctx.kube.client.clone(), ns);
             for p in list_pods(ctx, ns, w, selector, deadline).await? {

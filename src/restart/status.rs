@@ -501,7 +501,12 @@ status:
         ))
     }
 
+    /// The restart's marker, and an older one.
     const T: &str = "2026-11-23T15:00:00Z";
+    const OLD: &str = "2026-01-01T00:00:00Z";
+    /// [`deploy`]'s status once its rollout is done.
+    const ROLLED_OUT: &str =
+        "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}";
 
     fn deploy(status: &str) -> Object {
         from_yaml(&format!(
@@ -522,50 +527,55 @@ status: {status}
         ))
     }
 
+    /// What a restart of [`deploy`] expects.
     fn expect() -> Expect {
+        expect_at(4)
+    }
+
+    /// What a restart expects of a workload at `generation`, marked with [`T`].
+    fn expect_at(generation: i64) -> Expect {
         Expect {
             marker: Some(T.into()),
-            generation: 4,
+            generation,
             exempt: Default::default(),
         }
+    }
+
+    /// Asserts that `w` is still rolling out, in a phase whose text contains `phase` ("": any phase).
+    #[track_caller]
+    fn assert_waiting(w: &Object, pods: &[Pod], e: &Expect, phase: &str) {
+        let p = assess(w, pods, e);
+        assert!(
+            matches!(&p.verdict, Verdict::Waiting { phase: now } if now.contains(phase)),
+            "{p:?}"
+        );
     }
 
     #[test]
     fn deployment_waits_for_generation_then_replicas() {
         let pods = [ready_pod("a", T), ready_pod("b", T)];
-        let w = deploy(
-            "{observedGeneration: 3, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
-        );
-        let p = assess(&w, &pods, &expect());
-        assert!(
-            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("generation 4")),
-            "{p:?}"
-        );
-        let w = deploy(
-            "{observedGeneration: 4, replicas: 3, updatedReplicas: 2, availableReplicas: 2}",
-        );
-        let p = assess(&w, &pods, &expect());
-        assert!(
-            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("1 old replicas")),
-            "{p:?}"
-        );
-        let w = deploy(
-            "{observedGeneration: 4, replicas: 2, updatedReplicas: 1, availableReplicas: 2}",
-        );
-        assert!(matches!(
-            assess(&w, &pods, &expect()).verdict,
-            Verdict::Waiting { .. }
-        ));
-        let w = deploy(
-            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 1}",
-        );
-        assert!(matches!(
-            assess(&w, &pods, &expect()).verdict,
-            Verdict::Waiting { .. }
-        ));
-        let w = deploy(
-            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
-        );
+        // (status, what the phase says while waiting)
+        for (status, phase) in [
+            (
+                "{observedGeneration: 3, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
+                "generation 4",
+            ),
+            (
+                "{observedGeneration: 4, replicas: 3, updatedReplicas: 2, availableReplicas: 2}",
+                "1 old replicas",
+            ),
+            (
+                "{observedGeneration: 4, replicas: 2, updatedReplicas: 1, availableReplicas: 2}",
+                "",
+            ),
+            (
+                "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 1}",
+                "",
+            ),
+        ] {
+            assert_waiting(&deploy(status), &pods, &expect(), phase);
+        }
+        let w = deploy(ROLLED_OUT);
         let p = assess(&w, &pods, &expect());
         assert_eq!(p.verdict, Verdict::Complete);
         assert_eq!((p.ready, p.desired), (2, 2));
@@ -573,26 +583,17 @@ status: {status}
 
     #[test]
     fn deployment_stricter_than_kubectl_on_pods() {
-        let w = deploy(
-            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
-        );
+        let w = deploy(ROLLED_OUT);
         // An old pod still terminating: kubectl would say done, we wait.
-        let mut old = ready_pod("old", "2026-01-01T00:00:00Z");
+        let mut old = ready_pod("old", OLD);
         old.metadata.deletion_timestamp = Some(
             k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(jiff::Timestamp::UNIX_EPOCH),
         );
         let pods = [ready_pod("a", T), ready_pod("b", T), old];
-        let p = assess(&w, &pods, &expect());
-        assert!(
-            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("1 old pod still")),
-            "{p:?}"
-        );
+        assert_waiting(&w, &pods, &expect(), "1 old pod still");
         // Only one new pod Ready although the status says 2 available.
         let pods = [ready_pod("a", T)];
-        assert!(matches!(
-            assess(&w, &pods, &expect()).verdict,
-            Verdict::Waiting { .. }
-        ));
+        assert_waiting(&w, &pods, &expect(), "");
     }
 
     #[test]
@@ -623,11 +624,8 @@ status: {status}
         );
     }
 
-    fn sts(partition: Option<i32>, status: &str) -> Object {
-        let strategy = match partition {
-            Some(p) => format!("{{type: RollingUpdate, rollingUpdate: {{partition: {p}}}}}"),
-            None => "{type: RollingUpdate}".into(),
-        };
+    /// The StatefulSet `db` (3 replicas, generation 2) with this update strategy and status.
+    fn sts(strategy: &str, status: &str) -> Object {
         from_yaml(&format!(
             r#"
 apiVersion: apps/v1
@@ -646,88 +644,57 @@ status: {status}
         ))
     }
 
+    /// The pods db-0, db-1 and db-2 of [`sts`], Ready, with these restart markers.
+    fn db_pods(markers: [&str; 3]) -> Vec<Pod> {
+        ["db-0", "db-1", "db-2"]
+            .into_iter()
+            .zip(markers)
+            .map(|(name, marker)| ready_pod(name, marker))
+            .collect()
+    }
+
+    const ROLLING: &str = "{type: RollingUpdate}";
+    const PARTITION_2: &str = "{type: RollingUpdate, rollingUpdate: {partition: 2}}";
+    const ON_DELETE: &str = "{type: OnDelete}";
+
     #[test]
     fn statefulset_counts_available_and_respects_partition() {
-        let e = Expect {
-            marker: Some(T.into()),
-            generation: 2,
-            exempt: Default::default(),
-        };
-        let all_new = [
-            ready_pod("db-0", T),
-            ready_pod("db-1", T),
-            ready_pod("db-2", T),
-        ];
+        let e = expect_at(2);
+        let all_new = db_pods([T, T, T]);
         // Ready but not available (minReadySeconds): kubectl would say done, we wait.
         let w = sts(
-            None,
+            ROLLING,
             "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 2, updatedReplicas: 3, currentRevision: a, updateRevision: b}",
         );
-        assert!(matches!(
-            assess(&w, &all_new, &e).verdict,
-            Verdict::Waiting { .. }
-        ));
+        assert_waiting(&w, &all_new, &e, "");
         // Revisions still differ.
         let w = sts(
-            None,
+            ROLLING,
             "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, currentRevision: a, updateRevision: b}",
         );
-        assert!(
-            matches!(&assess(&w, &all_new, &e).verdict, Verdict::Waiting { phase } if phase.contains("revision b"))
-        );
+        assert_waiting(&w, &all_new, &e, "revision b");
         let w = sts(
-            None,
+            ROLLING,
             "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, currentRevision: b, updateRevision: b}",
         );
         assert_eq!(assess(&w, &all_new, &e).verdict, Verdict::Complete);
 
         // Partition 2: only db-2 is replaced; db-0 and db-1 keep the old template and that is fine.
-        let old = "2026-01-01T00:00:00Z";
-        let pods = [
-            ready_pod("db-0", old),
-            ready_pod("db-1", old),
-            ready_pod("db-2", T),
-        ];
+        let pods = db_pods([OLD, OLD, T]);
         let w = sts(
-            Some(2),
+            PARTITION_2,
             "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 1, currentRevision: a, updateRevision: b}",
         );
         let p = assess(&w, &pods, &e);
         assert_eq!(p.verdict, Verdict::Complete, "{p:?}");
         assert_eq!((p.ready, p.desired), (1, 1));
         // …but db-2 still old is not.
-        let pods = [
-            ready_pod("db-0", old),
-            ready_pod("db-1", old),
-            ready_pod("db-2", old),
-        ];
+        let pods = db_pods([OLD, OLD, OLD]);
         let w = sts(
-            Some(2),
+            PARTITION_2,
             "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 0}",
         );
-        assert!(matches!(
-            assess(&w, &pods, &e).verdict,
-            Verdict::Waiting { .. }
-        ));
-    }
-
-    fn sts_on_delete(status: &str) -> Object {
-        from_yaml(&format!(
-            r#"
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {{name: db, generation: 2}}
-spec:
-  replicas: 3
-  updateStrategy: {{type: OnDelete}}
-  selector: {{matchLabels: {{app: db}}}}
-  template:
-    metadata:
-      annotations: {{kubectl.kubernetes.io/restartedAt: "{T}"}}
-    spec: {{containers: [{{name: app, image: x}}]}}
-status: {status}
-"#
-        ))
+        assert_waiting(&w, &pods, &e, "");
     }
 
     fn at_revision(mut p: Pod, rev: &str) -> Pod {
@@ -743,42 +710,28 @@ status: {status}
     /// (`completeRollingUpdate` only runs for RollingUpdate). Completion comes from the pods.
     #[test]
     fn ondelete_statefulset_completes_although_current_revision_stays_old() {
-        let e = Expect {
-            marker: Some(T.into()),
-            generation: 2,
-            exempt: Default::default(),
-        };
+        let e = expect_at(2);
         let status = "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 0, updatedReplicas: 3, currentRevision: db-5d8f, updateRevision: db-7c9d, collisionCount: 0}";
         let pods: Vec<Pod> = ["db-0", "db-1", "db-2"]
             .iter()
             .map(|n| at_revision(ready_pod(n, T), "db-7c9d"))
             .collect();
-        let p = assess(&sts_on_delete(status), &pods, &e);
+        let p = assess(&sts(ON_DELETE, status), &pods, &e);
         assert_eq!(p.verdict, Verdict::Complete, "{p:?}");
         assert_eq!((p.ready, p.desired), (3, 3));
         // A pod still at the old revision is not done, whatever its annotation says.
         let mut behind = pods.clone();
         behind[0] = at_revision(ready_pod("db-0", T), "db-5d8f");
-        let p = assess(&sts_on_delete(status), &behind, &e);
-        assert!(
-            matches!(&p.verdict, Verdict::Waiting { phase } if phase.contains("revision db-7c9d")),
-            "{p:?}"
-        );
+        assert_waiting(&sts(ON_DELETE, status), &behind, &e, "revision db-7c9d");
         // Not all replaced yet: updatedReplicas says so.
         let status = "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, currentReplicas: 1, updatedReplicas: 2, currentRevision: db-5d8f, updateRevision: db-7c9d}";
-        assert!(matches!(
-            assess(&sts_on_delete(status), &pods, &e).verdict,
-            Verdict::Waiting { .. }
-        ));
+        assert_waiting(&sts(ON_DELETE, status), &pods, &e, "");
         // RollingUpdate still waits for the revisions to be equal (the controller completes it there).
         let rolling = sts(
-            None,
+            ROLLING,
             "{observedGeneration: 2, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, currentRevision: db-5d8f, updateRevision: db-7c9d}",
         );
-        assert!(matches!(
-            assess(&rolling, &pods, &e).verdict,
-            Verdict::Waiting { .. }
-        ));
+        assert_waiting(&rolling, &pods, &e, "");
     }
 
     #[test]
@@ -799,22 +752,12 @@ status: {status}
 "#
             ))
         };
-        let e = Expect {
-            marker: Some(T.into()),
-            generation: 7,
-            exempt: Default::default(),
-        };
+        let e = expect_at(7);
         let pods = [ready_pod("agent-a", T), ready_pod("agent-b", T)];
         let w = ds("{observedGeneration: 7, desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 2, updatedNumberScheduled: 1, numberAvailable: 2}");
-        assert!(matches!(
-            assess(&w, &pods, &e).verdict,
-            Verdict::Waiting { .. }
-        ));
+        assert_waiting(&w, &pods, &e, "");
         let w = ds("{observedGeneration: 7, desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 2, updatedNumberScheduled: 2, numberAvailable: 1}");
-        assert!(matches!(
-            assess(&w, &pods, &e).verdict,
-            Verdict::Waiting { .. }
-        ));
+        assert_waiting(&w, &pods, &e, "");
         let w = ds("{observedGeneration: 7, desiredNumberScheduled: 2, currentNumberScheduled: 2, numberMisscheduled: 0, numberReady: 2, updatedNumberScheduled: 2, numberAvailable: 2}");
         assert_eq!(assess(&w, &pods, &e).verdict, Verdict::Complete);
     }
@@ -833,6 +776,12 @@ status:
         ))
     }
 
+    /// Asserts that the failure's one-line verdict contains `text`.
+    #[track_caller]
+    fn assert_says(f: &PodFailure, text: &str) {
+        assert!(f.verdict().contains(text), "{}", f.verdict());
+    }
+
     #[test]
     fn failures_of_new_pods() {
         let p = failing("{name: app, ready: false, restartCount: 2, image: x, imageID: x, state: {waiting: {reason: CrashLoopBackOff, message: back-off 20s}}, lastState: {terminated: {exitCode: 1, reason: Error, message: 'panic: boom'}}}");
@@ -841,29 +790,16 @@ status:
             (f.reason.as_str(), f.exit_code),
             ("CrashLoopBackOff", Some(1))
         );
-        assert!(
-            f.verdict()
-                .contains("crash-looping (exit code 1), 2 restarts: panic: boom"),
-            "{}",
-            f.verdict()
-        );
+        assert_says(&f, "crash-looping (exit code 1), 2 restarts: panic: boom");
 
         let p = failing("{name: app, ready: false, restartCount: 1, image: x, imageID: x, state: {running: {}}, lastState: {terminated: {exitCode: 137, reason: OOMKilled}}}");
         let f = pod_failure(&p).unwrap();
         assert_eq!(f.reason, "OOMKilled");
-        assert!(
-            f.verdict().contains("OOMKilled (exit code 137, SIGKILL)"),
-            "{}",
-            f.verdict()
-        );
+        assert_says(&f, "OOMKilled (exit code 137, SIGKILL)");
 
         let p = failing("{name: app, ready: false, restartCount: 0, image: x, imageID: x, state: {waiting: {reason: ImagePullBackOff, message: 'Back-off pulling image \"nope:1\"'}}}");
         let f = pod_failure(&p).unwrap();
-        assert!(
-            f.verdict().contains("cannot pull its image"),
-            "{}",
-            f.verdict()
-        );
+        assert_says(&f, "cannot pull its image");
 
         let p = failing("{name: app, ready: false, restartCount: 1, image: x, imageID: x, state: {running: {}}, lastState: {terminated: {exitCode: 1, reason: Error}}}");
         assert_eq!(pod_failure(&p).unwrap().exit_code, Some(1));
@@ -872,11 +808,7 @@ status:
         assert_eq!(pod_failure(&p), None);
         let f = unready_failure(&p);
         assert_eq!(f.reason, "NotReady");
-        assert!(
-            f.verdict().contains("never became Ready"),
-            "{}",
-            f.verdict()
-        );
+        assert_says(&f, "never became Ready");
 
         // A failing new pod stops the restart.
         let w = deploy("{observedGeneration: 4, replicas: 2, updatedReplicas: 1}");
@@ -910,38 +842,31 @@ status:
 
     #[test]
     fn pods_of_other_controllers_are_ignored() {
-        let w = deploy(
-            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
-        );
-        let mut job_pod = ready_pod("migrate", "2026-01-01T00:00:00Z");
+        let w = deploy(ROLLED_OUT);
+        let mut job_pod = ready_pod("migrate", OLD);
         job_pod.metadata.owner_references = Some(
             serde_yaml::from_str(
                 "[{apiVersion: batch/v1, kind: Job, name: migrate, uid: j, controller: true}]",
             )
             .unwrap(),
         );
-        let mut other_rs = ready_pod("webhook", "2026-01-01T00:00:00Z");
+        let mut other_rs = ready_pod("webhook", OLD);
         other_rs.metadata.owner_references = Some(
             serde_yaml::from_str("[{apiVersion: apps/v1, kind: ReplicaSet, name: web-api-5d8f, uid: r, controller: true}]").unwrap(),
         );
-        let mut old_own = ready_pod("web-old", "2026-01-01T00:00:00Z");
+        let mut old_own = ready_pod("web-old", OLD);
         old_own.metadata.owner_references = Some(
             serde_yaml::from_str("[{apiVersion: apps/v1, kind: ReplicaSet, name: web-7c9d, uid: r2, controller: true}]").unwrap(),
         );
         let pods = [ready_pod("a", T), ready_pod("b", T), job_pod, other_rs];
         assert_eq!(assess(&w, &pods, &expect()).verdict, Verdict::Complete);
         let pods = [ready_pod("a", T), ready_pod("b", T), old_own];
-        assert!(matches!(
-            assess(&w, &pods, &expect()).verdict,
-            Verdict::Waiting { .. }
-        ));
+        assert_waiting(&w, &pods, &expect(), "");
     }
 
     #[test]
     fn exempt_pods_are_judged_on_readiness_only() {
-        let w = deploy(
-            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
-        );
+        let w = deploy(ROLLED_OUT);
         let mut restarted = ready_pod("a", T);
         restarted
             .status
@@ -965,10 +890,8 @@ status:
 
     #[test]
     fn failed_old_pods_count_as_gone() {
-        let w = deploy(
-            "{observedGeneration: 4, replicas: 2, updatedReplicas: 2, availableReplicas: 2}",
-        );
-        let mut evicted = ready_pod("old", "2026-01-01T00:00:00Z");
+        let w = deploy(ROLLED_OUT);
+        let mut evicted = ready_pod("old", OLD);
         evicted.status.as_mut().unwrap().phase = Some("Failed".into());
         assert_eq!(
             assess(

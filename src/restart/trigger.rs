@@ -170,9 +170,7 @@ pub(crate) async fn patch_restarted_at(
     kube: &Kube,
     contact: &Contact,
     deadline: Instant,
-    kind: Kind,
-    ns: &str,
-    name: &str,
+    (kind, ns, name): (Kind, &str, &str),
     value: Option<&str>,
 ) -> Result<Object, Stop> {
     let pp = PatchParams {
@@ -236,43 +234,37 @@ mod tests {
         );
     }
 
+    /// FieldsV1 of the status's replicas, and of the restart annotation.
+    const REPLICAS: &str = r#"{"f:status": {"f:replicas": {}}}"#;
+    const RESTARTED_AT: &str = r#"{"f:spec": {"f:template": {"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/restartedAt": {}}}}}}"#;
+
+    /// A managedFields entry: `manager` wrote `fields` (FieldsV1) by `operation` at `second`
+    /// (`:SS`) past 2026-11-23T15:00.
+    fn entry(manager: &str, operation: &str, second: &str, fields: &str) -> ManagedFieldsEntry {
+        serde_yaml::from_str(&format!(
+            r#"{{manager: {manager}, operation: {operation}, time: "2026-11-23T15:00{second}Z", fieldsType: FieldsV1, fieldsV1: {fields}}}"#
+        ))
+        .unwrap()
+    }
+
     #[test]
     fn finds_the_reverting_manager() {
-        let entries: Vec<ManagedFieldsEntry> = serde_yaml::from_str(
-            r#"
-- manager: kube-controller-manager
-  operation: Update
-  time: "2026-11-23T15:00:00Z"
-  fieldsType: FieldsV1
-  fieldsV1: {"f:status": {"f:replicas": {}}}
-- manager: kubectl-graceful
-  operation: Update
-  time: "2026-11-23T15:00:10Z"
-  fieldsType: FieldsV1
-  fieldsV1: {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/restartedAt": {}}}}}}
-- manager: argocd-controller
-  operation: Apply
-  time: "2026-11-23T15:00:05Z"
-  fieldsType: FieldsV1
-  fieldsV1: {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/restartedAt": {}}}}}}
-"#,
-        )
-        .unwrap();
+        let entries = [
+            entry("kube-controller-manager", "Update", ":00", REPLICAS),
+            entry("kubectl-graceful", "Update", ":10", RESTARTED_AT),
+            entry("argocd-controller", "Apply", ":05", RESTARTED_AT),
+        ];
         assert_eq!(
             reverting_manager(&entries).as_deref(),
             Some("argocd-controller")
         );
         // Nobody else owns the key: whoever last touched the template.
-        let entries: Vec<ManagedFieldsEntry> = serde_yaml::from_str(
-            r#"
-- manager: helm
-  operation: Update
-  time: "2026-11-23T15:00:00Z"
-  fieldsType: FieldsV1
-  fieldsV1: {"f:spec": {"f:template": {"f:spec": {}}}}
-"#,
-        )
-        .unwrap();
+        let entries = [entry(
+            "helm",
+            "Update",
+            ":00",
+            r#"{"f:spec": {"f:template": {"f:spec": {}}}}"#,
+        )];
         assert_eq!(reverting_manager(&entries).as_deref(), Some("helm"));
         assert_eq!(reverting_manager(&[]), None);
     }
@@ -280,27 +272,18 @@ mod tests {
     #[test]
     fn another_restart_and_the_pause_are_named() {
         // Only our field manager owns the key, with a value this run did not write: another run of ours.
-        let entries: Vec<ManagedFieldsEntry> = serde_yaml::from_str(
-            r#"
-- manager: kube-controller-manager
-  operation: Update
-  subresource: status
-  time: "2026-11-23T15:00:20Z"
-  fieldsType: FieldsV1
-  fieldsV1: {"f:status": {"f:replicas": {}}}
-- manager: kubectl-graceful
-  operation: Update
-  time: "2026-11-23T15:00:10Z"
-  fieldsType: FieldsV1
-  fieldsV1: {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {"f:kubectl.kubernetes.io/restartedAt": {}}}}}}
-- manager: kubectl-rollout
-  operation: Update
-  time: "2026-11-23T15:00:12Z"
-  fieldsType: FieldsV1
-  fieldsV1: {"f:spec": {"f:paused": {}}}
-"#,
-        )
-        .unwrap();
+        let mut status = entry("kube-controller-manager", "Update", ":20", REPLICAS);
+        status.subresource = Some("status".into());
+        let entries = [
+            status,
+            entry("kubectl-graceful", "Update", ":10", RESTARTED_AT),
+            entry(
+                "kubectl-rollout",
+                "Update",
+                ":12",
+                r#"{"f:spec": {"f:paused": {}}}"#,
+            ),
+        ];
         assert_eq!(annotation_writer(&entries, false), Writer::OtherRestart);
         // Removed, the annotation has no owner: ours (stale) is no sign of another restart.
         assert_eq!(annotation_writer(&entries, true), Writer::Unknown);

@@ -8,6 +8,7 @@
 //! give up quietly and the trace shows the difference. Differences kubesim keeps on purpose are
 //! listed per scenario in `intended` (and in kubesim's README, "Differences from Kubernetes").
 
+use crate::support::manifests::{self, Meta};
 use crate::support::Cluster;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -436,76 +437,32 @@ const POD_STATES: Track = Track {
 
 const SURGE: &str = "{type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}";
 
+/// The behaviour's annotation, flow-map entries for a template.
+fn behavior_annotation(b: &str) -> String {
+    format!("kubesim.io/behavior: '{b}'")
+}
+
+/// A Deployment (surge 1) whose pods run `behavior`, with one more spec line `extra_spec`.
 fn deployment(name: &str, replicas: u32, extra_spec: &str, behavior: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  strategy: {SURGE}
-  {extra_spec}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-      annotations: {{kubesim.io/behavior: '{behavior}'}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: app
-        image: registry.example/{name}:1.0
-        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
-"#
-    )
+    let meta = Meta {
+        extra_spec: Some(extra_spec),
+        ..Meta::default()
+    };
+    manifests::deployment(&meta, name, replicas, SURGE, &behavior_annotation(behavior))
 }
 
 fn statefulset(name: &str, replicas: u32, strategy: &str, extra_spec: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {{name: {name}}}
-spec:
-  replicas: {replicas}
-  serviceName: {name}
-  selector: {{matchLabels: {{app: {name}}}}}
-  updateStrategy: {strategy}
-  {extra_spec}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: db
-        image: registry.example/{name}:1.0
-        readinessProbe: {{tcpSocket: {{port: 5432}}, periodSeconds: 1}}
-"#
-    )
+    let meta = Meta {
+        extra_spec: Some(extra_spec),
+        ..Meta::default()
+    };
+    manifests::statefulset(&meta, name, replicas, strategy)
 }
 
+/// A DaemonSet whose pods start after 1 s and are Ready 3 s later.
 fn daemonset(name: &str, strategy: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {{name: {name}}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  updateStrategy: {strategy}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-      annotations: {{kubesim.io/behavior: '{{startDelay: 1s, readyAfter: 3s}}'}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: agent
-        image: registry.example/{name}:1.0
-        readinessProbe: {{httpGet: {{path: /healthz, port: 9100}}, periodSeconds: 1}}
-"#
-    )
+    let starts = behavior_annotation("{startDelay: 1s, readyAfter: 3s}");
+    manifests::daemonset(&Meta::default(), name, strategy, Some(&starts))
 }
 
 /// A bare pod (label `app: NAME`, plus `group`) running `behavior`; `container_extra` goes into
@@ -530,9 +487,7 @@ spec:
 }
 
 fn pdb(name: &str, selector: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {name}}}\nspec: {{selector: {{matchLabels: {selector}}}, {spec}}}\n"
-    )
+    manifests::pdb(&Meta::default(), name, selector, spec)
 }
 
 // ---------- steps ----------

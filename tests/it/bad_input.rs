@@ -12,29 +12,8 @@ use crate::support::table::{check, row, Row};
 use kubesim::scenarios::CrashLoop;
 use kubesim::{Sim, SimOptions};
 
-const SCENARIO: &str = r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: web-1, namespace: default}
-spec:
-  nodeName: node-1
-  containers: [{name: app, image: shop/web:1}]
-status:
-  phase: Running
-  containerStatuses:
-  - {name: app, image: shop/web:1, ready: true, restartCount: 0, state: {running: {startedAt: "2025-03-01T10:00:00Z"}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: app, image: shop/web:1, readinessProbe: {httpGet: {path: /, port: 80}}}]
-"#;
+/// The pod web-1 (Ready, on node-1) and the Deployment web.
+const SCENARIO: &str = include_str!("../fixtures/bad-input/cluster.yaml");
 
 /// A row whose stderr must begin with `first_line`, exactly ("" = nothing on stderr).
 fn case(name: &'static str, args: &[&str], code: i32, first_line: impl Into<String>) -> Row {
@@ -114,18 +93,19 @@ fn bad_input_table() {
         .unwrap();
 
     // Users the API server refuses things to.
-    let no_pods = p(&sim.add_user("no-pods"));
-    sim.deny("no-pods", "get", "pods");
-    let no_logs = p(&sim.add_user("no-logs"));
-    sim.deny("no-logs", "get", "pods/log");
-    let no_events = p(&sim.add_user("no-events"));
-    sim.deny("no-events", "list", "events");
-    let no_patch = p(&sim.add_user("no-patch"));
-    sim.deny("no-patch", "patch", "deployments");
-    let no_pdbs = p(&sim.add_user("no-pdbs"));
-    sim.deny("no-pdbs", "list", "poddisruptionbudgets");
-    let no_pod_list = p(&sim.add_user("no-pod-list"));
-    sim.deny("no-pod-list", "list", "pods");
+    let [no_pods, no_logs, no_events, no_patch, no_pdbs, no_pod_list] = [
+        ("no-pods", "get", "pods"),
+        ("no-logs", "get", "pods/log"),
+        ("no-events", "list", "events"),
+        ("no-patch", "patch", "deployments"),
+        ("no-pdbs", "list", "poddisruptionbudgets"),
+        ("no-pod-list", "list", "pods"),
+    ]
+    .map(|(user, verb, what)| {
+        let kubeconfig = p(&sim.add_user(user));
+        sim.deny(user, verb, what);
+        kubeconfig
+    });
 
     // Kubeconfigs.
     let empty = p(&write(d, "empty", b""));

@@ -345,55 +345,9 @@ fn direct_complete_same_answers() {
     );
 }
 
-const SCENARIO: &str = "
-apiVersion: v1
-kind: Pod
-metadata: {name: solo, namespace: default}
-spec:
-  containers: [{name: app, image: app:1}]
-status: {phase: Running}
----
-apiVersion: v1
-kind: Pod
-metadata: {name: away, namespace: other}
-spec:
-  containers: [{name: app, image: app:1}]
-status: {phase: Running}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: app, image: web:1}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: other}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers: [{name: app, image: api:1}]
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: other}
-spec:
-  replicas: 1
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: db, image: db:1}]
-";
+/// The pods solo (default) and away (other), the Deployments web (default) and api (other), the
+/// StatefulSet db (other).
+const SCENARIO: &str = include_str!("../fixtures/completion/cluster.yaml");
 
 #[test]
 fn kubectl_completes_names_from_the_cluster() {

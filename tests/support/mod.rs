@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod fake_api;
+pub mod manifests;
 pub mod proxy;
 pub mod sim;
 pub mod table;
@@ -165,6 +166,30 @@ impl Output {
     /// stdout and stderr together, for `contains` checks.
     pub fn text(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// A restart whose end the plugin could not observe because the API server stopped answering:
+    /// exit 2, `could not observe TARGET` with the last answer's time, `Unknown` in TARGET's row, and
+    /// no failure verdict made up from stale data.
+    #[track_caller]
+    pub fn assert_unobserved(&self, target: &str) {
+        assert_eq!(self.code, 2, "{self}");
+        assert!(
+            self.stderr.contains(&format!("could not observe {target}")),
+            "{self}"
+        );
+        assert!(
+            self.stderr
+                .contains("the API server stopped answering (last answer at "),
+            "{self}"
+        );
+        let row = self
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(target))
+            .unwrap_or_default();
+        assert!(row.contains("Unknown"), "{self}");
+        assert!(!self.stderr.contains("FAILED"), "{self}");
     }
 }
 
@@ -516,6 +541,46 @@ pub fn finish(mut child: std::process::Child, timeout: Duration) -> Output {
         stderr,
         command: "kubectl-graceful (spawned)".into(),
     }
+}
+
+/// The `zeroDowntime` record of a restart of `web` (3 replicas, surge 1, unavailable 0, no preStop,
+/// an app that exits on SIGTERM), whose pods before were `old`: the endpoint removal was raced by
+/// every replaced pod, and the fix is diagnose's `prestop-missing`. `on` prefixes the messages (the
+/// backend).
+#[track_caller]
+pub fn assert_no_prestop_race(z: &Value, old: &[String], on: &str) {
+    assert!(
+        ["at-risk", "violated"].contains(&z["verdict"].as_str().unwrap_or_default()),
+        "{on} {z:#}"
+    );
+    assert_eq!(z["podsReplaced"], 3, "{on} {z:#}");
+    assert_eq!(z["raced"], 3, "{on} {z:#}");
+    assert_eq!(z["desiredReplicas"], 3, "{on} {z:#}");
+    assert!(
+        z["minReadyEndpoints"].as_u64().unwrap_or(0) >= 3,
+        "{on} surge 1, unavailable 0: {z:#}"
+    );
+    assert!(
+        z["worstMarginSeconds"].as_f64().unwrap_or(99.0) < 5.0,
+        "{on} {z:#}"
+    );
+    assert_eq!(z["services"], serde_json::json!(["web"]), "{on}");
+    // Every racing pod named, with its times.
+    let evidence = z["evidence"].to_string();
+    for p in old {
+        assert!(
+            evidence.contains(&format!("pod {p}: deleted at ")),
+            "{on} {p} not named: {evidence}"
+        );
+    }
+    assert!(evidence.contains("(no preStop pause)"), "{on} {evidence}");
+    // The fix, in diagnose's words.
+    let fix = z["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.starts_with("[prestop-missing] container app: no preStop pause although Service web sends it traffic"),
+        "{on} {fix}"
+    );
+    assert!(fix.contains("sleep:\n"), "{on} {fix}");
 }
 
 /// Ready condition True and not being deleted.

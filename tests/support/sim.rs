@@ -6,6 +6,7 @@ use std::time::Duration;
 use kubesim::{Sim, SimOptions};
 use serde_json::Value;
 
+use super::manifests::{self, Meta};
 use super::{is_ready, restarted_at};
 
 /// The namespace the scenarios use.
@@ -47,31 +48,23 @@ pub fn port(sim: &Sim) -> u16 {
         .unwrap_or_else(|| panic!("no port in {url}"))
 }
 
+/// What the scenarios add to a manifest: the namespace.
+const META: Meta = Meta {
+    namespace: Some(NS),
+    labels: None,
+    extra_spec: None,
+};
+
 /// A Deployment `name` of `replicas` (label `app: name`, surge 1 / unavailable 0, a readiness
-/// probe, 5 s grace), its template annotated with `extra_template_annotations` (flow-map entries,
-/// e.g. kubesim behaviours).
+/// probe, 5 s grace, labelled `tier: backend`), its template annotated with
+/// `extra_template_annotations` (flow-map entries, e.g. kubesim behaviours).
 pub fn deployment(name: &str, replicas: u32, extra_template_annotations: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: default, labels: {{tier: backend}}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  strategy: {{rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-      annotations: {{{extra_template_annotations}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: app
-        image: registry.example/{name}:1.0
-        readinessProbe: {{httpGet: {{path: /ready, port: 8080}}, periodSeconds: 1}}
-"#
-    )
+    let meta = Meta {
+        labels: Some("{tier: backend}"),
+        ..META
+    };
+    let surge = "{rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}";
+    manifests::deployment(&meta, name, replicas, surge, extra_template_annotations)
 }
 
 /// A Deployment whose pods need 20 simulated seconds to become Ready.
@@ -85,55 +78,17 @@ pub fn slow(name: &str, replicas: u32) -> String {
 
 /// A StatefulSet `name` of `replicas` with `updateStrategy: strategy` (a flow map).
 pub fn statefulset(name: &str, replicas: u32, strategy: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {{name: {name}, namespace: default}}
-spec:
-  replicas: {replicas}
-  serviceName: {name}
-  selector: {{matchLabels: {{app: {name}}}}}
-  updateStrategy: {strategy}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: db
-        image: registry.example/{name}:1.0
-        readinessProbe: {{tcpSocket: {{port: 5432}}, periodSeconds: 1}}
-"#
-    )
+    manifests::statefulset(&META, name, replicas, strategy)
 }
 
 /// A DaemonSet `name` with `updateStrategy: strategy` (a flow map).
 pub fn daemonset(name: &str, strategy: &str) -> String {
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {{name: {name}, namespace: default}}
-spec:
-  selector: {{matchLabels: {{app: {name}}}}}
-  updateStrategy: {strategy}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers:
-      - name: agent
-        image: registry.example/{name}:1.0
-        readinessProbe: {{httpGet: {{path: /healthz, port: 9100}}, periodSeconds: 1}}
-"#
-    )
+    manifests::daemonset(&META, name, strategy, None)
 }
 
 /// A PodDisruptionBudget for `app: APP` with `spec` (flow-map entries, e.g. `maxUnavailable: 0`).
 pub fn pdb(app: &str, spec: &str) -> String {
-    format!(
-        "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {{name: {app}, namespace: default}}\nspec: {{selector: {{matchLabels: {{app: {app}}}}}, {spec}}}\n"
-    )
+    manifests::pdb(&META, app, &format!("{{app: {app}}}"), spec)
 }
 
 /// The pods labelled `app: APP` in [`NS`], terminating ones included.

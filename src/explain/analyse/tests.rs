@@ -42,17 +42,30 @@ fn verdict_of<'a>(r: &'a PodReport, name: &str) -> &'a Verdict {
     container(r, name).verdict.as_ref().expect("a verdict")
 }
 
+/// The verdict of `r`'s container `name`, which must blame `cause`.
+#[track_caller]
+fn blamed<'a>(r: &'a PodReport, name: &str, cause: Cause) -> &'a Verdict {
+    let v = verdict_of(r, name);
+    assert_eq!(v.cause, cause, "{v:?}");
+    v
+}
+
 fn evidence(v: &Verdict) -> String {
     v.evidence.join("\n")
+}
+
+/// Asserts that `text` contains `part`, showing `text` if not.
+#[track_caller]
+fn has(text: &str, part: &str) {
+    assert!(text.contains(part), "{text:?} lacks {part:?}");
 }
 
 #[test]
 fn oom_killed_names_the_limit_and_request() {
     let r = report("oom-killed.yaml");
-    let v = verdict_of(&r, "app");
-    assert_eq!(v.cause, Cause::OomKilled);
-    assert!(v.summary.contains("256Mi"), "{}", v.summary);
-    assert!(evidence(v).contains("request 128Mi"), "{}", evidence(v));
+    let v = blamed(&r, "app", Cause::OomKilled);
+    has(&v.summary, "256Mi");
+    has(&evidence(v), "request 128Mi");
     let c = container(&r, "app");
     assert_eq!(c.back_off.as_deref(), Some("40s"));
     let t = c.last_termination.as_ref().expect("last termination");
@@ -66,7 +79,7 @@ fn oom_killed_names_the_limit_and_request() {
 #[test]
 fn oom_without_a_limit_is_the_node() {
     let r = report("node-oom.yaml");
-    assert_eq!(verdict_of(&r, "worker").cause, Cause::NodeOom);
+    blamed(&r, "worker", Cause::NodeOom);
     // Recovered and ready now, but the restart is still a failure to explain.
     assert!(!r.healthy);
 }
@@ -74,35 +87,32 @@ fn oom_without_a_limit_is_the_node() {
 #[test]
 fn grace_period_exceeded_with_a_shell_entry_point() {
     let r = report("grace-shell.yaml");
-    let v = verdict_of(&r, "app");
-    assert_eq!(v.cause, Cause::GracePeriodExceeded);
+    let v = blamed(&r, "app", Cause::GracePeriodExceeded);
     let ev = evidence(v);
-    assert!(ev.contains("30s after the stop began"), "{ev}");
-    assert!(ev.contains("does not forward SIGTERM"), "{ev}");
-    assert!(v.action.contains("exec"), "{}", v.action);
+    has(&ev, "30s after the stop began");
+    has(&ev, "does not forward SIGTERM");
+    has(&v.action, "exec");
     assert!(r.notes.iter().any(|n| n.contains("being deleted")));
 }
 
 #[test]
 fn grace_period_exceeded_by_a_long_pre_stop_hook() {
     let r = report("grace-prestop.yaml");
-    let v = verdict_of(&r, "envoy");
-    assert_eq!(v.cause, Cause::GracePeriodExceeded);
-    assert!(evidence(v).contains("preStop hook"), "{}", evidence(v));
-    assert!(evidence(v).contains("45s"), "{}", evidence(v));
-    assert!(v.action.contains("terminationGracePeriodSeconds"));
+    let v = blamed(&r, "envoy", Cause::GracePeriodExceeded);
+    has(&evidence(v), "preStop hook");
+    has(&evidence(v), "45s");
+    has(&v.action, "terminationGracePeriodSeconds");
 }
 
 #[test]
 fn liveness_restarts_are_told_apart_from_oom_and_grace() {
     let r = report("liveness.yaml");
-    let v = verdict_of(&r, "cart");
-    assert_eq!(v.cause, Cause::LivenessProbe);
-    assert!(v.summary.contains("3 failures recorded"), "{}", v.summary);
+    let v = blamed(&r, "cart", Cause::LivenessProbe);
+    has(&v.summary, "3 failures recorded");
     let ev = evidence(v);
-    assert!(ev.contains("statuscode: 500"), "{ev}");
-    assert!(ev.contains("same as the readiness probe"), "{ev}");
-    assert!(ev.contains("httpGet :8080/healthz"), "{ev}");
+    has(&ev, "statuscode: 500");
+    has(&ev, "same as the readiness probe");
+    has(&ev, "httpGet :8080/healthz");
 }
 
 #[test]
@@ -119,9 +129,8 @@ fn liveness_without_its_killing_event_needs_enough_failures_and_a_kill_signal() 
         ..Default::default()
     };
     let r = analyse(&l.pods[0], &unhealthy, &Logs::default(), &extra);
-    let v = verdict_of(&r, "cart");
-    assert_eq!(v.cause, Cause::LivenessProbe);
-    assert!(evidence(v).contains("the Killing event is gone"));
+    let v = blamed(&r, "cart", Cause::LivenessProbe);
+    has(&evidence(v), "the Killing event is gone");
 
     // The app exiting 1 on its own is not the probe's doing, even while the probe was failing.
     let mut pod = l.pods[0].clone();
@@ -136,43 +145,36 @@ fn liveness_without_its_killing_event_needs_enough_failures_and_a_kill_signal() 
         t.exit_code = 1;
     }
     let r = analyse(&pod, &unhealthy, &Logs::default(), &extra);
-    assert_eq!(verdict_of(&r, "cart").cause, Cause::AppError);
+    blamed(&r, "cart", Cause::AppError);
 }
 
 #[test]
 fn readiness_failures_never_restart() {
     let r = report("readiness.yaml");
-    let v = verdict_of(&r, "search");
-    assert_eq!(v.cause, Cause::ReadinessProbe);
+    let v = blamed(&r, "search", Cause::ReadinessProbe);
     assert_eq!(v.severity, Severity::Warning);
-    assert!(v.summary.contains("42 failures"));
-    assert!(evidence(v).contains("never restart"));
+    has(&v.summary, "42 failures");
+    has(&evidence(v), "never restart");
     assert!(!r.healthy);
 }
 
 #[test]
 fn startup_probe_never_succeeding() {
     let r = report("startup.yaml");
-    let v = verdict_of(&r, "billing");
-    assert_eq!(v.cause, Cause::StartupProbe);
-    assert!(v.summary.contains("30s"), "{}", v.summary);
+    let v = blamed(&r, "billing", Cause::StartupProbe);
+    has(&v.summary, "30s");
     assert_eq!(container(&r, "billing").back_off.as_deref(), Some("1m20s"));
 }
 
 #[test]
 fn post_start_and_pre_stop_hooks() {
     let r = report("post-start.yaml");
-    assert_eq!(verdict_of(&r, "worker").cause, Cause::PostStartHook);
-    assert!(evidence(verdict_of(&r, "worker")).contains("/bin/register"));
+    blamed(&r, "worker", Cause::PostStartHook);
+    has(&evidence(verdict_of(&r, "worker")), "/bin/register");
     let r = report("pre-stop.yaml");
-    let v = verdict_of(&r, "front");
-    assert_eq!(v.cause, Cause::PreStopHook);
-    assert!(evidence(v).contains("PreStopHook failed"));
-    assert!(
-        v.summary.contains("when the pod was deleted"),
-        "{}",
-        v.summary
-    );
+    let v = blamed(&r, "front", Cause::PreStopHook);
+    has(&evidence(v), "PreStopHook failed");
+    has(&v.summary, "when the pod was deleted");
 }
 
 #[test]
@@ -191,9 +193,9 @@ fn app_error_with_message_and_log_lines() {
     let c = container(&r, "orders");
     let v = c.verdict.as_ref().expect("verdict");
     assert_eq!(v.cause, Cause::AppError);
-    assert!(v.summary.contains("code 1"));
-    assert!(v.summary.contains("ECONNREFUSED"), "{}", v.summary);
-    assert!(evidence(v).contains("log: Error: connect ECONNREFUSED"));
+    has(&v.summary, "code 1");
+    has(&v.summary, "ECONNREFUSED");
+    has(&evidence(v), "log: Error: connect ECONNREFUSED");
     assert_eq!(c.logs_from.as_deref(), Some("previous"));
     assert_eq!(c.back_off.as_deref(), Some("5m0s"));
     assert!(c
@@ -205,16 +207,16 @@ fn app_error_with_message_and_log_lines() {
 #[test]
 fn several_containers_several_causes() {
     let r = report("multi-container.yaml");
-    assert_eq!(verdict_of(&r, "missing").cause, Cause::CommandNotFound);
-    assert_eq!(verdict_of(&r, "noexec").cause, Cause::NotExecutable);
+    blamed(&r, "missing", Cause::CommandNotFound);
+    blamed(&r, "noexec", Cause::NotExecutable);
     let segv = verdict_of(&r, "segv");
     assert_eq!(segv.cause, Cause::Signal);
-    assert!(segv.summary.contains("segmentation fault"));
-    assert!(verdict_of(&r, "abort").summary.contains("SIGABRT"));
+    has(&segv.summary, "segmentation fault");
+    has(&verdict_of(&r, "abort").summary, "SIGABRT");
     let silent = verdict_of(&r, "silent");
     assert_eq!(silent.cause, Cause::AppError);
-    assert!(evidence(silent).contains("terminationMessagePolicy is File"));
-    assert!(silent.action.contains("FallbackToLogsOnError"));
+    has(&evidence(silent), "terminationMessagePolicy is File");
+    has(&silent.action, "FallbackToLogsOnError");
     assert!(container(&r, "fine").verdict.is_none());
     assert!(!container(&r, "fine").matters());
     assert_eq!(r.ready, "1/6");
@@ -224,15 +226,14 @@ fn several_containers_several_causes() {
 #[test]
 fn exit_143_without_a_stop_is_sigterm() {
     let r = report("sigterm.yaml");
-    assert_eq!(verdict_of(&r, "runner").cause, Cause::Sigterm);
+    blamed(&r, "runner", Cause::Sigterm);
 }
 
 #[test]
 fn exit_0_in_a_restart_always_pod() {
     let r = report("completed.yaml");
-    let v = verdict_of(&r, "api");
-    assert_eq!(v.cause, Cause::CompletedUnexpectedly);
-    assert!(evidence(v).contains("--daemonize"));
+    let v = blamed(&r, "api", Cause::CompletedUnexpectedly);
+    has(&evidence(v), "--daemonize");
 }
 
 #[test]
@@ -260,27 +261,22 @@ fn exit_0_in_a_job_pod_is_fine() {
 #[test]
 fn never_started_causes() {
     let r = report("image-pull.yaml");
-    let v = verdict_of(&r, "web");
-    assert_eq!(v.cause, Cause::ImagePull);
-    assert!(v.summary.contains("registry.example.com/shop/web:1.4.3"));
-    assert!(evidence(v).contains("not found"));
-    assert!(v.action.contains("does not exist"));
+    let v = blamed(&r, "web", Cause::ImagePull);
+    has(&v.summary, "registry.example.com/shop/web:1.4.3");
+    has(&evidence(v), "not found");
+    has(&v.action, "does not exist");
 
     let r = report("config-error.yaml");
-    let v = verdict_of(&r, "payments");
-    assert_eq!(v.cause, Cause::ConfigError);
-    assert!(
-        v.summary
-            .contains("Secret db-credentials does not exist in namespace default"),
-        "{}",
-        v.summary
+    let v = blamed(&r, "payments", Cause::ConfigError);
+    has(
+        &v.summary,
+        "Secret db-credentials does not exist in namespace default",
     );
 
     let r = report("start-error.yaml");
-    let v = verdict_of(&r, "gw");
-    assert_eq!(v.cause, Cause::StartError);
-    assert!(v.summary.contains("no such file or directory"));
-    assert!(v.action.contains("does not exist in the image"));
+    let v = blamed(&r, "gw", Cause::StartError);
+    has(&v.summary, "no such file or directory");
+    has(&v.action, "does not exist in the image");
     // StartError's startedAt is the epoch: no bogus "ran for".
     assert_eq!(
         container(&r, "gw")
@@ -296,10 +292,9 @@ fn init_container_failure_is_the_pod_verdict() {
     let r = report("init-failed.yaml");
     let pv = r.verdict.as_ref().expect("pod verdict");
     assert_eq!(pv.cause, Cause::InitFailed);
-    assert!(pv.summary.contains("migrate"));
-    let v = verdict_of(&r, "migrate");
-    assert_eq!(v.cause, Cause::AppError);
-    assert!(v.summary.contains("already exists"), "{}", v.summary);
+    has(&pv.summary, "migrate");
+    let v = blamed(&r, "migrate", Cause::AppError);
+    has(&v.summary, "already exists");
     assert_eq!(container(&r, "migrate").type_, ContainerType::Init);
 }
 
@@ -321,7 +316,7 @@ fn node_facts_explain_a_lost_node() {
     let r = analyse(&l.pods[0], &l.events, &Logs::default(), &extra);
     let v = r.verdict.expect("pod verdict");
     assert_eq!(v.cause, Cause::NodeLost);
-    assert!(evidence(&v).contains("Kubelet stopped posting node status."));
+    has(&evidence(&v), "Kubelet stopped posting node status.");
 }
 
 #[test]
@@ -346,7 +341,7 @@ fn job_deadline_from_the_owner() {
     let r = analyse(&l.pods[0], &[], &Logs::default(), &extra);
     let v = r.verdict.expect("pod verdict");
     assert_eq!(v.cause, Cause::DeadlineExceeded);
-    assert!(evidence(&v).contains("Job was active longer"));
+    has(&evidence(&v), "Job was active longer");
 }
 
 #[test]
@@ -361,15 +356,10 @@ fn events_of_the_old_pod_are_not_blamed_on_the_new_one() {
 #[test]
 fn exit_137_without_events_is_not_called_oom() {
     let r = report("events-expired.yaml");
-    let v = verdict_of(&r, "legacy");
-    assert_eq!(v.cause, Cause::Unclear);
-    assert!(evidence(v).contains("not OOMKilled"));
+    let v = blamed(&r, "legacy", Cause::Unclear);
+    has(&evidence(v), "not OOMKilled");
     // No events in the input at all: it says so, and never claims a read failed.
-    assert!(
-        evidence(v).contains("the input holds no events"),
-        "{}",
-        evidence(v)
-    );
+    has(&evidence(v), "the input holds no events");
     assert!(!format!("{r:?}").contains("could not be read"));
 
     let l = load("events-expired.yaml");
@@ -410,10 +400,9 @@ fn clean_shutdown_after_a_definition_change_is_not_a_failure() {
         ..Default::default()
     };
     let r = analyse(&l.pods[0], &events, &Logs::default(), &extra);
-    let v = verdict_of(&r, "runner");
-    assert_eq!(v.cause, Cause::Stopped);
+    let v = blamed(&r, "runner", Cause::Stopped);
     assert_eq!(v.severity, Severity::Info);
-    assert!(v.summary.contains("definition changed"));
+    has(&v.summary, "definition changed");
     assert!(r.healthy);
 }
 
@@ -448,9 +437,11 @@ lastTimestamp: "2026-11-23T10:01:40Z"
         ..Default::default()
     };
     let r = analyse(&pod, &events, &Logs::default(), &extra);
-    let v = verdict_of(&r, "runner");
-    assert_eq!(v.cause, Cause::ReadinessProbe);
-    assert!(evidence(v).contains("earlier: stopped because its definition changed"));
+    let v = blamed(&r, "runner", Cause::ReadinessProbe);
+    has(
+        &evidence(v),
+        "earlier: stopped because its definition changed",
+    );
     assert!(r.has_findings());
 }
 
@@ -501,11 +492,10 @@ status:
         ]
     );
     // A native sidecar that exits 0 is restarted: it was expected to keep running.
-    let v = verdict_of(&r, "proxy");
-    assert_eq!(v.cause, Cause::CompletedUnexpectedly);
-    assert!(evidence(v).contains("sidecar"));
+    let v = blamed(&r, "proxy", Cause::CompletedUnexpectedly);
+    has(&evidence(v), "sidecar");
     assert!(container(&r, "debugger-1").verdict.is_none());
-    assert_eq!(verdict_of(&r, "debugger-2").cause, Cause::CommandNotFound);
+    blamed(&r, "debugger-2", Cause::CommandNotFound);
     // The sidecar's crash loop is a failure even though the app is ready.
     assert!(!r.healthy);
     assert!(r.has_findings());
@@ -550,7 +540,7 @@ fn a_truncated_termination_message_is_flagged() {
         t.message = Some(big);
     }
     let r = analyse(&l.pods[0], &[], &Logs::default(), &Extra::default());
-    assert!(evidence(verdict_of(&r, "orders")).contains("looks truncated"));
+    has(&evidence(verdict_of(&r, "orders")), "looks truncated");
 }
 
 #[test]

@@ -228,7 +228,7 @@ fn subject_of(step: &Step, margin: f64) -> Option<(observe::Subject, Spec)> {
             };
             let spec = w.workload();
             (
-                super::label_selector(w).ok()?,
+                super::step::label_selector(w).ok()?,
                 labels,
                 desired,
                 max_unavailable,
@@ -236,7 +236,7 @@ fn subject_of(step: &Step, margin: f64) -> Option<(observe::Subject, Spec)> {
             )
         }
         Subject::Pod(p) => (
-            super::pod_selector(p),
+            super::step::pod_selector(p),
             p.metadata.labels.clone().unwrap_or_default(),
             1,
             1,

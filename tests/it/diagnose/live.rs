@@ -5,7 +5,7 @@
 use predicates::prelude::*;
 use serde_json::Value;
 
-use super::{fixtures, json_of, rules_of, workload_names};
+use super::{fixtures, json_of, message_of, rules_of, workload_names};
 use crate::support::graceful;
 use crate::support::table::{check, row};
 
@@ -35,90 +35,9 @@ fn live_mode_errors_are_one_clear_line() {
 
 use kubesim::{Sim, SimOptions};
 
-const LIVE_SCENARIO: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default, labels: {app: web}}
-spec:
-  replicas: 3
-  minReadySeconds: 5
-  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 45
-      containers:
-      - name: app
-        image: example/web:1
-        command: ["/app/server"]
-        terminationMessagePolicy: FallbackToLogsOnError
-        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 5}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: default, labels: {app: api}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers:
-      - name: api
-        image: example/api:1
-        command: ["sh", "-c", "node server.js"]
-        ports: [{containerPort: 3000}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  selector: {app: web}
-  ports: [{port: 80, targetPort: 8080}]
----
-apiVersion: v1
-kind: Service
-metadata: {name: api, namespace: default}
-spec:
-  selector: {app: api}
-  ports: [{port: 80, targetPort: 3000}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: worker, namespace: default, labels: {app: worker}}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: worker}}
-  template:
-    metadata: {labels: {app: worker}}
-    spec:
-      containers:
-      - name: worker
-        image: example/worker:1
-        ports: [{name: metrics, containerPort: 9090}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: default}
-spec:
-  maxUnavailable: 1
-  selector: {matchLabels: {app: web}}
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: data}
-spec:
-  serviceName: db
-  replicas: 1
-  updateStrategy: {type: OnDelete}
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers:
-      - {name: db, image: postgres:16, terminationMessagePolicy: FallbackToLogsOnError}
-"#;
+/// web and api behind Services (web with a PDB and a readiness probe), worker behind none, and an OnDelete
+/// StatefulSet db in namespace data.
+const LIVE_SCENARIO: &str = include_str!("../../fixtures/diagnose/live.yaml");
 
 fn live(sim: &Sim, args: &[&str]) -> assert_cmd::assert::Assert {
     let mut c = graceful();
@@ -146,15 +65,7 @@ fn live_namespace_relates_pdb_and_service_by_selector() {
     let web = rules_of(&r, "web");
     // The Service found by selector makes web a serving workload with no preStop pause…
     assert!(web.contains(&"prestop-missing".to_string()), "{web:?}");
-    let msg = r["workloads"][1]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "prestop-missing")
-        .unwrap()["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let msg = message_of(&r, "web", "prestop-missing");
     assert!(msg.contains("Service web"), "{msg}");
     // …and the PDB found by selector covers it.
     assert!(!web.contains(&"pdb-missing".to_string()), "{web:?}");
@@ -230,35 +141,32 @@ fn live_targets_all_namespaces_and_not_found() {
 
 #[test]
 fn live_version_aware_advice() {
-    let scenario = r#"
+    // Two Deployments that pause before stopping: `native` with the preStop sleep action (1.30+),
+    // `shell` with `sleep` in an exec hook.
+    let deployment = |name: &str, pre_stop: &str| {
+        format!(
+            r#"
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: native, namespace: default}
+metadata: {{name: {name}, namespace: default}}
 spec:
   replicas: 2
-  selector: {matchLabels: {app: native}}
+  selector: {{matchLabels: {{app: {name}}}}}
   template:
-    metadata: {labels: {app: native}}
+    metadata: {{labels: {{app: {name}}}}}
     spec:
       containers:
       - name: app
         image: example/app:1
-        lifecycle: {preStop: {sleep: {seconds: 10}}}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: shell, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: shell}}
-  template:
-    metadata: {labels: {app: shell}}
-    spec:
-      containers:
-      - name: app
-        image: example/app:1
-        lifecycle: {preStop: {exec: {command: ["sleep", "10"]}}}
-"#;
+        lifecycle: {{preStop: {pre_stop}}}
+"#
+        )
+    };
+    let scenario = [
+        deployment("native", "{sleep: {seconds: 10}}"),
+        deployment("shell", r#"{exec: {command: ["sleep", "10"]}}"#),
+    ]
+    .join("---");
     let run = |version: &str| {
         let sim = Sim::start(SimOptions {
             server_version: version.to_string(),
@@ -436,13 +344,7 @@ spec:
     let after = live_json(&sim, &["deploy/legacy", "-o", "json"]);
     let rules = rules_of(&after, "legacy");
     assert!(rules.contains(&"prestop-missing".to_string()), "{rules:?}");
-    let msg = after["workloads"][0]["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["rule"] == "prestop-missing")
-        .unwrap()["message"]
-        .to_string();
+    let msg = message_of(&after, "legacy", "prestop-missing");
     assert!(msg.contains("Service legacy-external"), "{msg}");
 }
 

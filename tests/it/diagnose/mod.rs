@@ -38,7 +38,8 @@ fn workload_names(report: &Value) -> Vec<&str> {
         .collect()
 }
 
-fn rules_of(report: &Value, name: &str) -> Vec<String> {
+/// The findings of the workload `name` of a report.
+fn findings_of<'r>(report: &'r Value, name: &str) -> &'r Vec<Value> {
     report["workloads"]
         .as_array()
         .unwrap()
@@ -47,7 +48,22 @@ fn rules_of(report: &Value, name: &str) -> Vec<String> {
         .unwrap_or_else(|| panic!("no workload {name} in {report:#}"))["findings"]
         .as_array()
         .unwrap()
+}
+
+fn rules_of(report: &Value, name: &str) -> Vec<String> {
+    findings_of(report, name)
         .iter()
         .map(|f| f["rule"].as_str().unwrap().to_string())
         .collect()
+}
+
+/// The message of the finding `rule` of the workload `name`.
+fn message_of(report: &Value, name: &str, rule: &str) -> String {
+    findings_of(report, name)
+        .iter()
+        .find(|f| f["rule"] == rule)
+        .unwrap_or_else(|| panic!("no {rule} finding for {name} in {report:#}"))["message"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }

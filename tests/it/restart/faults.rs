@@ -172,23 +172,10 @@ fn a_hung_api_server_fails_the_target_at_its_timeout_as_unknown() {
     let out = done(child);
     let took = started.elapsed();
     sim.faults().hang(false);
-    assert_eq!(out.code, 2, "{out}");
     // The deadline holds: --timeout plus the short final look, never the minutes of a hung request.
-    assert!(took < Duration::from_secs(9), "took {took:?}");
-    assert!(out.stderr.contains("could not observe deploy/web"), "{out}");
-    assert!(
-        out.stderr
-            .contains("the API server stopped answering (last answer at "),
-        "{out}"
-    );
-    let row = out
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("deploy/web"))
-        .unwrap_or_default();
-    assert!(row.contains("Unknown"), "{out}");
+    assert!(took < Duration::from_secs(9), "took {took:?}\n{out}");
     // Not blamed on a pod: no failure verdict was made up from stale data.
-    assert!(!out.stderr.contains("FAILED"), "{out}");
+    out.assert_unobserved("deploy/web");
 }
 
 #[test]

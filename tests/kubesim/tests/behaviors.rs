@@ -30,6 +30,18 @@ fn events_for(sim: &Sim, name: &str) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// Writes `obj` back as a client that changed its spec would: without its resourceVersion and
+/// its status (an object given with a status is served as loaded, and controllers leave it alone).
+fn write_back(sim: &Sim, mut obj: Value) {
+    let o = obj.as_object_mut().unwrap();
+    o.remove("status");
+    o["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&obj.to_string()).unwrap();
+}
+
 const PODS: &str = include_str!("fixtures/kubelet-behaviours.yaml");
 
 #[test]
@@ -280,13 +292,7 @@ fn recreate_paused_and_ondelete() {
     let mut d2 = d.clone();
     d2["spec"]["paused"] = true.into();
     d2["spec"]["template"]["spec"]["containers"][0]["image"] = "app:3".into();
-    d2["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    d2.as_object_mut().unwrap().remove("status");
-    sim.apply_yaml(&serde_json::to_string(&d2).unwrap())
-        .unwrap();
+    write_back(&sim, d2);
     std::thread::sleep(Duration::from_millis(500));
     assert!(sim
         .list("v1", "Pod", None)
@@ -303,13 +309,7 @@ fn recreate_paused_and_ondelete() {
     let s0 = sim.get("apps/v1", "StatefulSet", None, "db").unwrap();
     let mut s1 = s0.clone();
     s1["spec"]["template"]["spec"]["containers"][0]["image"] = "db:2".into();
-    s1["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    s1.as_object_mut().unwrap().remove("status");
-    sim.apply_yaml(&serde_json::to_string(&s1).unwrap())
-        .unwrap();
+    write_back(&sim, s1);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(pod(&sim, "db-1")["spec"]["containers"][0]["image"], "db:1");
     assert!(sim.delete("v1", "Pod", Some("default"), "db-1"));
@@ -342,13 +342,7 @@ fn static_deployment_rolls_after_restart() {
     let mut d2 = d.clone();
     d2["spec"]["template"]["metadata"]["annotations"] =
         serde_json::json!({"kubectl.kubernetes.io/restartedAt": "2025-01-01T11:00:00Z"});
-    d2.as_object_mut().unwrap().remove("status");
-    d2["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    sim.apply_yaml(&serde_json::to_string(&d2).unwrap())
-        .unwrap();
+    write_back(&sim, d2);
     assert!(sim.wait_until(Duration::from_secs(15), |s| {
         let d = s.get("apps/v1", "Deployment", Some("shop"), "web").unwrap();
         d["status"]["updatedReplicas"] == 2
@@ -392,12 +386,7 @@ fn clock_controls_and_exceeded_grace_period() {
     let mut d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
     d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
         "now".into();
-    d.as_object_mut().unwrap().remove("status");
-    d["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    sim.apply_yaml(&serde_json::to_string(&d).unwrap()).unwrap();
+    write_back(&sim, d);
     std::thread::sleep(Duration::from_millis(300));
     let before = sim.now();
     sim.advance(Duration::from_secs(601));
@@ -517,12 +506,7 @@ fn readme_example_scenario() {
     let mut d = dep(&sim);
     d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
         "2025-03-01T11:00:00Z".into();
-    d.as_object_mut().unwrap().remove("status");
-    d["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    sim.apply_yaml(&serde_json::to_string(&d).unwrap()).unwrap();
+    write_back(&sim, d);
     assert!(sim.wait_until(Duration::from_secs(15), |s| s
         .list("v1", "Pod", Some("shop"))
         .iter()
@@ -598,6 +582,17 @@ fn rollout_behavior_applies_to_any_later_template() {
     );
 }
 
+/// The message of the scheduler's FailedScheduling event for pod `name`, once there is one.
+fn failed_scheduling(sim: &Sim, name: &str) -> String {
+    let find = |s: &Sim| {
+        events_for(s, name)
+            .into_iter()
+            .find_map(|(reason, msg, _)| (reason == "FailedScheduling").then_some(msg))
+    };
+    assert!(sim.wait_until(Duration::from_secs(5), |s| find(s).is_some()));
+    find(sim).unwrap()
+}
+
 #[test]
 fn unschedulable_pods() {
     let yaml = r#"
@@ -609,16 +604,7 @@ spec:
   containers: [{name: app, image: "app:1"}]
 "#;
     let sim = Sim::with_scenario_at(yaml, 20.0);
-    assert!(
-        sim.wait_until(Duration::from_secs(5), |s| events_for(s, "picky")
-            .iter()
-            .any(|(r, _, _)| r == "FailedScheduling"))
-    );
-    let (_, msg, _) = events_for(&sim, "picky")
-        .into_iter()
-        .find(|(r, _, _)| r == "FailedScheduling")
-        .unwrap();
-    assert_eq!(msg, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+    assert_eq!(failed_scheduling(&sim, "picky"), "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
     let p = pod(&sim, "picky");
     assert_eq!(p["status"]["phase"], "Pending");
     let c = &p["status"]["conditions"][0];
@@ -632,16 +618,7 @@ spec:
     );
     // too big for any node
     sim.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: huge}\nspec:\n  containers: [{name: app, image: \"app:1\", resources: {requests: {memory: 512Gi}}}]\n").unwrap();
-    assert!(
-        sim.wait_until(Duration::from_secs(5), |s| events_for(s, "huge")
-            .iter()
-            .any(|(r, _, _)| r == "FailedScheduling"))
-    );
-    let (_, msg, _) = events_for(&sim, "huge")
-        .into_iter()
-        .find(|(r, _, _)| r == "FailedScheduling")
-        .unwrap();
-    assert_eq!(msg, "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
+    assert_eq!(failed_scheduling(&sim, "huge"), "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
     // label a node: it gets scheduled
     let mut n = sim.get("v1", "Node", None, "node-2").unwrap();
     n["metadata"]["labels"]["disktype"] = "ssd".into();

@@ -369,6 +369,57 @@ fn static_deployment_rolls_after_restart() {
         .any(|e| e["involvedObject"]["name"] == "web-abc-0" && e["reason"] == "Killing"));
 }
 
+/// Objects given with a status are served as loaded: no controller creates pods for them or
+/// rewrites their status.
+#[test]
+fn no_controller_touches_a_static_object() {
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n";
+    let pdb = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 1, selector: {matchLabels: {app: web}}}\n";
+    let statics = [
+        ("Deployment", "web", patched(WEB, "status: {replicas: 7}")),
+        ("StatefulSet", "db", patched(DB, "status: {replicas: 7}")),
+        (
+            "DaemonSet",
+            "agent",
+            patched(AGENT, "status: {numberReady: 7}"),
+        ),
+        (
+            "Job",
+            "fails",
+            patched(
+                include_str!("fixtures/failing-job.yaml"),
+                "status: {active: 7}",
+            ),
+        ),
+        (
+            "PodDisruptionBudget",
+            "web",
+            patched(pdb, "status: {currentHealthy: 7}"),
+        ),
+        (
+            "Service",
+            "web",
+            patched(
+                service,
+                "status: {loadBalancer: {ingress: [{ip: 10.0.0.7}]}}",
+            ),
+        ),
+    ];
+    let yaml: Vec<&str> = statics.iter().map(|(_, _, y)| y.as_str()).collect();
+    let sim = Sim::with_scenario_at(&yaml.join("---\n"), 20.0);
+    let status = |kind: &str, name: &str| match kind {
+        "Service" => sim.get("v1", kind, None, name).unwrap()["status"].clone(),
+        _ => get(&sim, kind, name)["status"].clone(),
+    };
+    let before: Vec<Value> = statics.iter().map(|(k, n, _)| status(k, n)).collect();
+    // Some passes of every controller (one every 250 ms, and after each change).
+    std::thread::sleep(Duration::from_millis(1500));
+    let after: Vec<Value> = statics.iter().map(|(k, n, _)| status(k, n)).collect();
+    assert_eq!(before, after);
+    assert!(sim.list("v1", "Pod", None).is_empty());
+    assert!(sim.get("v1", "Endpoints", Some("default"), "web").is_none());
+}
+
 #[test]
 fn clock_controls_and_exceeded_grace_period() {
     let yaml = format!(

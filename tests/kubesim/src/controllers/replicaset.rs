@@ -5,23 +5,8 @@ use super::*;
 use crate::selectors::LabelSelector;
 use crate::util::template_hash;
 
-pub struct ReplicaSets;
-
-impl Controller for ReplicaSets {
-    fn watches(&self) -> &'static str {
-        "replicasets"
-    }
-
-    fn sync(&mut self, store: &mut Store, rs: &Value, ctx: &Ctx) {
-        replicaset(store, rs, ctx.now)
-    }
-}
-
-fn replicaset(store: &mut Store, rs: &Value, now: i64) {
+pub(super) fn replicaset(store: &mut Store, rs: &Value, now: i64) {
     let uid = util::uid(rs).to_string();
-    if store.static_uids.contains(&uid) {
-        return;
-    }
     let ns = util::ns(rs).to_string();
     let rname = util::name(rs).to_string();
     let want = util::i(rs, "/spec/replicas").unwrap_or(1);

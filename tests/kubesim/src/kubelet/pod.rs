@@ -383,6 +383,18 @@ mod tests {
             .unwrap()
     }
 
+    /// The state (`running`, `terminated`, `waiting`) of the first init container and of the
+    /// first app container.
+    fn states(r: &PodRun) -> [String; 2] {
+        let st = r.status("127.0.0.1");
+        ["initContainerStatuses", "containerStatuses"].map(|list| {
+            let state = st[list][0]["state"].as_object();
+            state
+                .and_then(|m| m.keys().next().cloned())
+                .unwrap_or_default()
+        })
+    }
+
     const WITH_INIT: &str = r#"
 metadata: {name: web-1, namespace: shop, uid: u1, annotations: {kubesim.io/behavior: "{startDelay: 0s, readyAfter: 1s}"}}
 spec:
@@ -460,32 +472,16 @@ spec:
 "#);
         let mut r = PodRun::new(&p, String::new(), 0);
         run_until(&mut r, 2_000);
-        let st = r.status("127.0.0.1");
         // The sidecar counts as initialized once started; it keeps running beside the app.
-        assert!(
-            st["initContainerStatuses"][0]["state"]["running"].is_object(),
-            "{st:#}"
-        );
-        assert!(
-            st["containerStatuses"][0]["state"]["running"].is_object(),
-            "{st:#}"
-        );
-        assert_eq!(st["phase"], "Running");
+        assert_eq!(states(&r), ["running", "running"]);
+        assert_eq!(r.status("127.0.0.1")["phase"], "Running");
         r.delete(2_000, 30_000);
         run_until(&mut r, 2_999);
-        let st = r.status("127.0.0.1");
-        assert!(
-            st["containerStatuses"][0]["state"]["running"].is_object(),
-            "app still stopping"
-        );
+        assert_eq!(states(&r), ["running", "running"], "app still stopping");
         run_until(&mut r, 3_000);
-        let st = r.status("127.0.0.1");
-        assert!(
-            st["containerStatuses"][0]["state"]["terminated"].is_object(),
-            "{st:#}"
-        );
-        assert!(
-            st["initContainerStatuses"][0]["state"]["running"].is_object(),
+        assert_eq!(
+            states(&r),
+            ["running", "terminated"],
             "sidecar stops after the app"
         );
         run_until(&mut r, 4_000);

@@ -96,13 +96,7 @@ pub(super) fn daemonset(store: &mut Store, ds: &Value, now: i64) {
         // The scheduler binds it (daemon pods carry a node affinity since 1.12).
         pod["spec"]["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}});
-        if let Ok(p) = store.create(
-            registry::by_storage("pods"),
-            pod,
-            now,
-            Some("kube-controller-manager"),
-            false,
-        ) {
+        if let Some(p) = create_pod(store, pod, now) {
             store.record_event(
                 ds,
                 None,

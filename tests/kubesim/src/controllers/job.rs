@@ -141,13 +141,7 @@ pub(super) fn job(store: &mut Store, j: &Value, now: i64) {
                     &extra,
                     None,
                 );
-                if let Ok(p) = store.create(
-                    registry::by_storage("pods"),
-                    pod,
-                    now,
-                    Some("kube-controller-manager"),
-                    false,
-                ) {
+                if let Some(p) = create_pod(store, pod, now) {
                     events.push((
                         "Normal",
                         "SuccessfulCreate",

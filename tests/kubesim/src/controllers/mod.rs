@@ -236,6 +236,15 @@ pub fn default_pod_spec(spec: &mut Value) {
     }
 }
 
+/// Creates `pod` as the controller-manager writes it (its managedFields manager); None when the
+/// store refuses it (a name taken meanwhile).
+pub(crate) fn create_pod(store: &mut Store, pod: Value, now: i64) -> Option<Value> {
+    let pods = registry::by_storage("pods");
+    store
+        .create(pods, pod, now, Some("kube-controller-manager"), false)
+        .ok()
+}
+
 /// Build a pod from a template.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn make_pod(

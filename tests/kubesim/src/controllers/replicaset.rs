@@ -43,8 +43,7 @@ pub(super) fn replicaset(store: &mut Store, rs: &Value, now: i64) {
                 &[],
                 rb.clone(),
             );
-            let def = registry::by_storage("pods");
-            if let Ok(p) = store.create(def, pod, now, Some("kube-controller-manager"), false) {
+            if let Some(p) = create_pod(store, pod, now) {
                 store.record_event(
                     rs,
                     None,

@@ -107,11 +107,7 @@ pub(super) fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
                 if let Some(svc) = s.pointer("/spec/serviceName").and_then(|x| x.as_str()) {
                     pod["spec"]["subdomain"] = json!(svc);
                 }
-                let def = registry::by_storage("pods");
-                if store
-                    .create(def, pod, now, Some("kube-controller-manager"), false)
-                    .is_ok()
-                {
+                if create_pod(store, pod, now).is_some() {
                     event(
                         store,
                         "SuccessfulCreate",

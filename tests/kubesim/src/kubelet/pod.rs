@@ -218,15 +218,7 @@ impl PodRun {
         for c in self.app.iter_mut().chain(self.init.iter_mut()) {
             let mut evs = Vec::new();
             c.kill_for_pod_failure(now, how, &mut evs);
-            let kind = if c.spec.init {
-                "initContainers"
-            } else {
-                "containers"
-            };
-            out.extend(evs.into_iter().map(|ev| PodEv {
-                field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
-                ev,
-            }));
+            tag(c, evs, &mut out);
         }
         self.failure = Some((reason.to_string(), message.to_string()));
         self.terminal = true;
@@ -260,17 +252,6 @@ impl PodRun {
         let policy = self.restart_policy.clone();
         let init_restarts = move |c: &Container, code: i32| {
             !deleting && (c.spec.sidecar || (code != 0 && policy != "Never"))
-        };
-        let tag = |c: &Container, evs: Vec<Ev>, out: &mut Vec<PodEv>| {
-            let kind = if c.spec.init {
-                "initContainers"
-            } else {
-                "containers"
-            };
-            out.extend(evs.into_iter().map(|ev| PodEv {
-                field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
-                ev,
-            }));
         };
 
         if let Some(began) = self.deleting {
@@ -356,6 +337,20 @@ impl PodRun {
         }
         "Running"
     }
+}
+
+/// Adds container `c`'s events to `out`, each with the container's field path
+/// (`spec.containers{app}`), as the kubelet's events name it.
+fn tag(c: &Container, evs: Vec<Ev>, out: &mut Vec<PodEv>) {
+    let kind = if c.spec.init {
+        "initContainers"
+    } else {
+        "containers"
+    };
+    out.extend(evs.into_iter().map(|ev| PodEv {
+        field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
+        ev,
+    }));
 }
 
 #[cfg(test)]

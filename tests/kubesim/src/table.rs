@@ -472,13 +472,18 @@ pub fn table(
             }),
         ),
         "PodDisruptionBudget" => (
-            vec![
-                col("Name", "string", 0),
-                col("Min Available", "string", 0),
-                col("Max Unavailable", "string", 0),
-                col("Allowed Disruptions", "integer", 0),
-                col("Age", "string", 0),
-            ],
+            {
+                let names = [
+                    "Name",
+                    "Min Available",
+                    "Max Unavailable",
+                    "Allowed Disruptions",
+                ];
+                let mut cols = columns(&names, &[]);
+                cols[3]["type"] = json!("integer");
+                cols.push(col("Age", "string", 0));
+                cols
+            },
             rows_of(items, |p| {
                 let s = |ptr: &str| {
                     p.pointer(ptr)

@@ -10,6 +10,7 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
 use kube::{Client, Config};
+use kubesim::scenarios::patched;
 use kubesim::Sim;
 use serde_json::json;
 use std::path::Path;
@@ -209,21 +210,18 @@ async fn a_watch_from_beyond_the_watch_cache_window_gets_410() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patches_and_conflicts() {
-    let sim = Sim::with_scenario_at(
+    let web = patched(
+        include_str!("fixtures/web.yaml"),
         r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default, labels: {a: "1"}}
+metadata: {labels: {a: "1"}}
 spec:
   replicas: 1
-  selector: {matchLabels: {app: web}}
   template:
-    metadata: {labels: {app: web}}
     spec:
       containers: [{name: app, image: "nginx:1.27"}, {name: side, image: "envoy:1"}]
 "#,
-        20.0,
     );
+    let sim = Sim::with_scenario_at(&web, 20.0);
     let api: Api<Deployment> = in_default(&sim).await;
     let smp = json!({"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "envoy:2"}]}}}});
     let d = api

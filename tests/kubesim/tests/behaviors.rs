@@ -30,6 +30,13 @@ fn events_for(sim: &Sim, name: &str) -> Vec<(String, String, i64)> {
         .collect()
 }
 
+/// Whether one of `obj`'s status conditions satisfies `f`.
+fn any_condition(obj: &Value, f: impl Fn(&Value) -> bool) -> bool {
+    obj["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(f))
+}
+
 /// Writes `obj` back as a client that changed its spec would: without its resourceVersion and
 /// its status (an object given with a status is served as loaded, and controllers leave it alone).
 fn write_back(sim: &Sim, mut obj: Value) {
@@ -147,11 +154,8 @@ fn kubelet_behaviours() {
         init["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"],
         "Completed"
     );
-    assert!(init["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["type"] == "Initialized" && c["status"] == "True"));
+    assert!(any_condition(&init, |c| c["type"] == "Initialized"
+        && c["status"] == "True"));
 
     let n = sim.expire_events(Duration::ZERO);
     assert!(n >= before, "{n} < {before}");
@@ -222,17 +226,10 @@ fn node_pressure_eviction_and_replacement() {
         p["status"]["message"],
         "Pod was terminated in response to imminent node shutdown."
     );
-    assert!(p["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "TerminationByKubelet"));
+    assert!(any_condition(&p, |c| c["type"] == "DisruptionTarget"
+        && c["reason"] == "TerminationByKubelet"));
     let n = sim.get("v1", "Node", None, &onode).unwrap();
-    assert!(n["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["type"] == "Ready" && c["status"] == "Unknown"));
+    assert!(any_condition(&n, |c| c["type"] == "Ready" && c["status"] == "Unknown"));
     // the replacement lands on a Ready node
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("apps/v1", "Deployment", None, "web")
@@ -300,11 +297,7 @@ fn recreate_paused_and_ondelete() {
         .filter(|p| p["metadata"]["labels"]["app"] == "web")
         .all(|p| p["spec"]["containers"][0]["image"] == "app:2"));
     let d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
-    assert!(d["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["reason"] == "DeploymentPaused"));
+    assert!(any_condition(&d, |c| c["reason"] == "DeploymentPaused"));
     // OnDelete: a template change does nothing until a pod is deleted
     let s0 = sim.get("apps/v1", "StatefulSet", None, "db").unwrap();
     let mut s1 = s0.clone();
@@ -442,13 +435,10 @@ fn clock_controls_and_exceeded_grace_period() {
     let before = sim.now();
     sim.advance(Duration::from_secs(601));
     assert!(sim.now().duration_since(before).as_secs() >= 601);
-    assert!(sim.wait_until(Duration::from_secs(5), |s| s
-        .get("apps/v1", "Deployment", None, "web")
-        .unwrap()["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["reason"] == "ProgressDeadlineExceeded")));
+    assert!(sim.wait_until(Duration::from_secs(5), |s| any_condition(
+        &s.get("apps/v1", "Deployment", None, "web").unwrap(),
+        |c| c["reason"] == "ProgressDeadlineExceeded"
+    )));
     // a faster clock
     sim.set_time_scale(100.0);
     assert_eq!(sim.time_scale(), 100.0);
@@ -466,9 +456,8 @@ fn clock_controls_and_exceeded_grace_period() {
 fn jobs_complete_or_fail() {
     let sim = Sim::with_scenario_at(include_str!("fixtures/jobs.yaml"), 20.0);
     let cond = |s: &Sim, j: &str, t: &str| {
-        s.get("batch/v1", "Job", None, j).unwrap()["status"]["conditions"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|c| c["type"] == t && c["status"] == "True"))
+        let job = s.get("batch/v1", "Job", None, j).unwrap();
+        any_condition(&job, |c| c["type"] == t && c["status"] == "True")
     };
     assert!(
         sim.wait_until(Duration::from_secs(15), |s| cond(s, "ok", "Complete")
@@ -732,14 +721,10 @@ fn statefulset_partition() {
 #[test]
 fn native_sidecar_stops_after_app() {
     let sim = Sim::with_scenario_at(include_str!("fixtures/meshed-pod.yaml"), 10.0);
-    assert!(
-        sim.wait_until(Duration::from_secs(10), |s| pod(s, "meshed")["status"]
-            ["conditions"]
-            .as_array()
-            .is_some_and(|a| a
-                .iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True")))
-    );
+    assert!(sim.wait_until(Duration::from_secs(10), |s| any_condition(
+        &pod(s, "meshed"),
+        |c| c["type"] == "Ready" && c["status"] == "True"
+    )));
     assert_eq!(
         pod(&sim, "meshed")["status"]["initContainerStatuses"][0]["started"],
         true
@@ -807,9 +792,9 @@ fn a_replaced_pod_after_a_rollout_is_no_progress_deadline() {
     );
     let sim = Sim::with_scenario_at(&slow, 20.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| {
-        get(s, "Deployment", "web")["status"]["conditions"]
-            .as_array()
-            .is_some_and(|cs| cs.iter().any(|c| c["reason"] == "NewReplicaSetAvailable"))
+        any_condition(&get(s, "Deployment", "web"), |c| {
+            c["reason"] == "NewReplicaSetAvailable"
+        })
     }));
     let victim = sim.list("v1", "Pod", Some("default"))[0]["metadata"]["name"]
         .as_str()
@@ -819,12 +804,9 @@ fn a_replaced_pod_after_a_rollout_is_no_progress_deadline() {
     // The replacement needs 9 s, beyond the 5 s deadline.
     sim.advance(Duration::from_secs(1));
     assert!(!sim.wait_until(Duration::from_millis(800), |s| {
-        get(s, "Deployment", "web")["status"]["conditions"]
-            .as_array()
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c["type"] == "Progressing" && c["reason"] != "NewReplicaSetAvailable")
-            })
+        any_condition(&get(s, "Deployment", "web"), |c| {
+            c["type"] == "Progressing" && c["reason"] != "NewReplicaSetAvailable"
+        })
     }));
 }
 
@@ -944,9 +926,7 @@ fn a_failed_job_pod_is_replaced_after_the_back_off_and_failure_target_comes_firs
     // backoff_utils.go: 10 s after the failure (sim time).
     assert!(waited.as_secs_f64() >= 8.0, "replaced after {waited:?}");
     assert!(sim.wait_until(Duration::from_secs(10), |s| {
-        get(s, "Job", "fails")["status"]["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "Failed"))
+        any_condition(&get(s, "Job", "fails"), |c| c["type"] == "Failed")
     }));
     let conds: Vec<String> = get(&sim, "Job", "fails")["status"]["conditions"]
         .as_array()

@@ -82,7 +82,6 @@ mod tests {
     use super::*;
     use rustls::client::danger::ServerCertVerifier;
     use rustls::pki_types::{ServerName, UnixTime};
-    use rustls::server::danger::ClientCertVerifier;
     use std::sync::Arc;
 
     #[test]

@@ -410,6 +410,8 @@ fn no_controller_touches_a_static_object() {
     let after: Vec<Value> = statics.iter().map(|(k, n, _)| status(k, n)).collect();
     assert_eq!(before, after);
     assert!(sim.list("v1", "Pod", None).is_empty());
+    assert!(sim.list("apps/v1", "ReplicaSet", None).is_empty());
+    assert!(sim.list("apps/v1", "ControllerRevision", None).is_empty());
     assert!(sim.get("v1", "Endpoints", Some("default"), "web").is_none());
 }
 

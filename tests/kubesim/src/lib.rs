@@ -14,6 +14,7 @@ pub mod kubelet;
 pub mod metadata;
 pub mod patch;
 mod pb;
+pub mod pki;
 pub mod registry;
 mod scenario;
 pub mod scenarios;

@@ -169,6 +169,23 @@ spec:
     )
 }
 
+/// `yaml` with `patch` (YAML) merged into its documents as a JSON merge patch (RFC 7386), which is
+/// how a test states what it changes in a shared fixture. A patch that names a `kind` changes only
+/// the documents of that kind. Panics on YAML that does not parse (a test's own typo).
+pub fn patched(yaml: &str, patch: &str) -> String {
+    let patch: serde_json::Value = serde_yaml::from_str(patch).expect("the patch is YAML");
+    let docs = crate::parse_objects(yaml).expect("the fixture is YAML");
+    docs.into_iter()
+        .map(|mut doc| {
+            if patch.get("kind").is_none_or(|k| *k == doc["kind"]) {
+                crate::patch::merge_patch(&mut doc, &patch);
+            }
+            serde_yaml::to_string(&doc).expect("an object serialises")
+        })
+        .collect::<Vec<_>>()
+        .join("---\n")
+}
+
 /// `text` as a double-quoted YAML scalar on one line.
 fn yaml_string(text: &str) -> String {
     serde_json::to_string(text).expect("a string serialises")
@@ -225,6 +242,35 @@ mod tests {
         assert_eq!(objs[1]["kind"], "Event");
         assert_eq!(objs[1]["count"], 31);
         assert_eq!(objs[1]["involvedObject"]["uid"], pod["metadata"]["uid"]);
+    }
+
+    #[test]
+    fn patched_changes_only_the_documents_of_the_patch_kind() {
+        let two = format!(
+            "{}---\nkind: Service\nmetadata: {{name: web}}\n",
+            web_deployment("shop", 2, "a:1")
+        );
+        let objs = crate::parse_objects(&patched(
+            &two,
+            "{kind: Deployment, spec: {replicas: 5, paused: true}}",
+        ))
+        .unwrap();
+        assert_eq!(objs[0]["spec"]["replicas"], 5);
+        assert_eq!(objs[0]["spec"]["paused"], true);
+        // What the patch does not name stays as it was.
+        assert_eq!(objs[0]["spec"]["strategy"]["rollingUpdate"]["maxSurge"], 1);
+        assert_eq!(
+            objs[1],
+            serde_json::json!({"kind": "Service", "metadata": {"name": "web"}})
+        );
+        // Without a kind, every document; null removes.
+        let objs = crate::parse_objects(&patched(
+            &two,
+            "metadata: {namespace: null, labels: {a: b}}",
+        ))
+        .unwrap();
+        assert!(objs.iter().all(|o| o["metadata"]["labels"]["a"] == "b"));
+        assert!(objs[0]["metadata"].get("namespace").is_none());
     }
 
     #[test]

@@ -104,43 +104,19 @@ impl Drop for Serving {
 }
 
 pub(crate) fn make_tls() -> anyhow::Result<(String, Arc<rustls::ServerConfig>)> {
-    use rcgen::{
-        BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
-        KeyPair, KeyUsagePurpose,
-    };
-    let mut ca = CertificateParams::new(Vec::<String>::new())?;
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.distinguished_name.push(DnType::CommonName, "kubesim-ca");
-    ca.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::CrlSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca_key = KeyPair::generate()?;
-    let ca_cert = ca.self_signed(&ca_key)?;
-    let ca_pem = ca_cert.pem();
-    let issuer = Issuer::new(ca, ca_key);
-    let mut sp = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])?;
-    sp.distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
-    sp.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    sp.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    let skey = KeyPair::generate()?;
-    let scert = sp.signed_by(&skey, &issuer)?;
+    let ca = crate::pki::Ca::new("kubesim-ca")?;
+    let serving = ca.serving("kube-apiserver", &["127.0.0.1", "localhost"])?;
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(rustls::pki_types::PrivatePkcs8KeyDer::from(
-        skey.serialize_der(),
+        serving.key.serialize_der(),
     ));
     let mut cfg = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
     .with_safe_default_protocol_versions()?
     .with_no_client_auth()
-    .with_single_cert(vec![scert.der().clone(), ca_cert.der().clone()], key)?;
+    .with_single_cert(vec![serving.cert.der().clone(), ca.cert.der().clone()], key)?;
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok((ca_pem, Arc::new(cfg)))
+    Ok((ca.cert.pem(), Arc::new(cfg)))
 }
 
 async fn serve(

@@ -9,6 +9,19 @@ fn col(name: &str, typ: &str, priority: i64) -> Value {
     json!({"name": name, "type": typ, "format": format, "description": name, "priority": priority})
 }
 
+/// Column definitions: `shown` by default, `wide` only with `-o wide` (priority 1); all strings.
+fn columns(shown: &[&str], wide: &[&str]) -> Vec<Value> {
+    let shown = shown.iter().map(|name| col(name, "string", 0));
+    shown
+        .chain(wide.iter().map(|name| col(name, "string", 1)))
+        .collect()
+}
+
+/// One row of cells per item.
+fn rows_of(items: &[Value], cells: impl Fn(&Value) -> Vec<Value>) -> Vec<Vec<Value>> {
+    items.iter().map(cells).collect()
+}
+
 fn age(o: &Value, now: i64) -> String {
     match parse_ts(util::s(o, "/metadata/creationTimestamp")) {
         Some(t) => human_duration(now - t),
@@ -237,42 +250,32 @@ pub fn table(
     let i0 = |o: &Value, p: &str| util::i(o, p).unwrap_or(0);
     let (cols, rows): (Vec<Value>, Vec<Vec<Value>>) = match def.kind {
         "Pod" => (
-            vec![
-                col("Name", "string", 0),
-                col("Ready", "string", 0),
-                col("Status", "string", 0),
-                col("Restarts", "string", 0),
-                col("Age", "string", 0),
-                col("IP", "string", 1),
-                col("Node", "string", 1),
-                col("Nominated Node", "string", 1),
-                col("Readiness Gates", "string", 1),
-            ],
-            items
-                .iter()
-                .map(|p| {
-                    let (reason, ready, total, restarts, last) = pod_status(p);
-                    let rs = match last.parse::<i64>() {
-                        Ok(t) if restarts > 0 => {
-                            format!("{restarts} ({} ago)", human_duration(now - t))
-                        }
-                        _ => restarts.to_string(),
-                    };
-                    let ip = util::s(p, "/status/podIP");
-                    let node = util::s(p, "/spec/nodeName");
-                    vec![
-                        json!(util::name(p)),
-                        json!(format!("{ready}/{total}")),
-                        json!(reason),
-                        json!(rs),
-                        json!(age(p, now)),
-                        json!(if ip.is_empty() { "<none>" } else { ip }),
-                        json!(if node.is_empty() { "<none>" } else { node }),
-                        json!("<none>"),
-                        json!("<none>"),
-                    ]
-                })
-                .collect(),
+            columns(
+                &["Name", "Ready", "Status", "Restarts", "Age"],
+                &["IP", "Node", "Nominated Node", "Readiness Gates"],
+            ),
+            rows_of(items, |p| {
+                let (reason, ready, total, restarts, last) = pod_status(p);
+                let rs = match last.parse::<i64>() {
+                    Ok(t) if restarts > 0 => {
+                        format!("{restarts} ({} ago)", human_duration(now - t))
+                    }
+                    _ => restarts.to_string(),
+                };
+                let ip = util::s(p, "/status/podIP");
+                let node = util::s(p, "/spec/nodeName");
+                vec![
+                    json!(util::name(p)),
+                    json!(format!("{ready}/{total}")),
+                    json!(reason),
+                    json!(rs),
+                    json!(age(p, now)),
+                    json!(if ip.is_empty() { "<none>" } else { ip }),
+                    json!(if node.is_empty() { "<none>" } else { node }),
+                    json!("<none>"),
+                    json!("<none>"),
+                ]
+            }),
         ),
         "Deployment" => workloads(
             items,
@@ -340,52 +343,38 @@ pub fn table(
             true,
         ),
         "Node" => (
-            vec![
-                col("Name", "string", 0),
-                col("Status", "string", 0),
-                col("Roles", "string", 0),
-                col("Age", "string", 0),
-                col("Version", "string", 0),
-                col("Internal-IP", "string", 1),
-            ],
-            items
-                .iter()
-                .map(|n| {
-                    let mut status = if util::condition_true(n, "Ready") {
-                        "Ready".to_string()
-                    } else {
-                        "NotReady".to_string()
-                    };
-                    if util::b(n, "/spec/unschedulable") {
-                        status.push_str(",SchedulingDisabled");
-                    }
-                    vec![
-                        json!(util::name(n)),
-                        json!(status),
-                        json!("<none>"),
-                        json!(age(n, now)),
-                        json!(util::s(n, "/status/nodeInfo/kubeletVersion")),
-                        json!(util::s(n, "/status/addresses/0/address")),
-                    ]
-                })
-                .collect(),
+            columns(
+                &["Name", "Status", "Roles", "Age", "Version"],
+                &["Internal-IP"],
+            ),
+            rows_of(items, |n| {
+                let mut status = if util::condition_true(n, "Ready") {
+                    "Ready".to_string()
+                } else {
+                    "NotReady".to_string()
+                };
+                if util::b(n, "/spec/unschedulable") {
+                    status.push_str(",SchedulingDisabled");
+                }
+                vec![
+                    json!(util::name(n)),
+                    json!(status),
+                    json!("<none>"),
+                    json!(age(n, now)),
+                    json!(util::s(n, "/status/nodeInfo/kubeletVersion")),
+                    json!(util::s(n, "/status/addresses/0/address")),
+                ]
+            }),
         ),
         "Namespace" => (
-            vec![
-                col("Name", "string", 0),
-                col("Status", "string", 0),
-                col("Age", "string", 0),
-            ],
-            items
-                .iter()
-                .map(|n| {
-                    vec![
-                        json!(util::name(n)),
-                        json!(util::s(n, "/status/phase")),
-                        json!(age(n, now)),
-                    ]
-                })
-                .collect(),
+            columns(&["Name", "Status", "Age"], &[]),
+            rows_of(items, |n| {
+                vec![
+                    json!(util::name(n)),
+                    json!(util::s(n, "/status/phase")),
+                    json!(age(n, now)),
+                ]
+            }),
         ),
         "Event" => (
             vec![
@@ -400,124 +389,119 @@ pub fn table(
                 col("Count", "string", 1),
                 col("Name", "string", 1),
             ],
-            items
-                .iter()
-                .map(|e| {
-                    let io = if e.get("regarding").is_some() {
-                        "/regarding"
-                    } else {
-                        "/involvedObject"
-                    };
-                    let last = first_set(
-                        e,
-                        &[
-                            "/lastTimestamp",
-                            "/deprecatedLastTimestamp",
-                            "/eventTime",
-                            "/metadata/creationTimestamp",
-                        ],
-                    );
-                    let first = first_set(
-                        e,
-                        &["/firstTimestamp", "/deprecatedFirstTimestamp", "/eventTime"],
-                    );
-                    let msg = if e.get("note").is_some() {
-                        util::s(e, "/note")
-                    } else {
-                        util::s(e, "/message")
-                    };
-                    vec![
-                        json!(ago(&last, now)),
-                        json!(util::s(e, "/type")),
-                        json!(util::s(e, "/reason")),
-                        json!(format!(
-                            "{}/{}",
-                            util::s(e, &format!("{io}/kind")).to_lowercase(),
-                            util::s(e, &format!("{io}/name"))
-                        )),
-                        json!(util::s(e, &format!("{io}/fieldPath"))),
-                        json!(util::s(e, "/source/component")),
-                        json!(msg),
-                        json!(ago(&first, now)),
-                        json!(util::i(e, "/count")
-                            .or(util::i(e, "/deprecatedCount"))
-                            .unwrap_or(1)
-                            .to_string()),
-                        json!(util::name(e)),
-                    ]
-                })
-                .collect(),
+            rows_of(items, |e| {
+                let io = if e.get("regarding").is_some() {
+                    "/regarding"
+                } else {
+                    "/involvedObject"
+                };
+                let last = first_set(
+                    e,
+                    &[
+                        "/lastTimestamp",
+                        "/deprecatedLastTimestamp",
+                        "/eventTime",
+                        "/metadata/creationTimestamp",
+                    ],
+                );
+                let first = first_set(
+                    e,
+                    &["/firstTimestamp", "/deprecatedFirstTimestamp", "/eventTime"],
+                );
+                let msg = if e.get("note").is_some() {
+                    util::s(e, "/note")
+                } else {
+                    util::s(e, "/message")
+                };
+                vec![
+                    json!(ago(&last, now)),
+                    json!(util::s(e, "/type")),
+                    json!(util::s(e, "/reason")),
+                    json!(format!(
+                        "{}/{}",
+                        util::s(e, &format!("{io}/kind")).to_lowercase(),
+                        util::s(e, &format!("{io}/name"))
+                    )),
+                    json!(util::s(e, &format!("{io}/fieldPath"))),
+                    json!(util::s(e, "/source/component")),
+                    json!(msg),
+                    json!(ago(&first, now)),
+                    json!(util::i(e, "/count")
+                        .or(util::i(e, "/deprecatedCount"))
+                        .unwrap_or(1)
+                        .to_string()),
+                    json!(util::name(e)),
+                ]
+            }),
         ),
         "Service" => (
-            vec![
-                col("Name", "string", 0),
-                col("Type", "string", 0),
-                col("Cluster-IP", "string", 0),
-                col("External-IP", "string", 0),
-                col("Port(s)", "string", 0),
-                col("Age", "string", 0),
-                col("Selector", "string", 1),
-            ],
-            items
-                .iter()
-                .map(|sv| {
-                    let ports = sv
-                        .pointer("/spec/ports")
-                        .and_then(|p| p.as_array())
-                        .map(|a| {
-                            a.iter()
-                                .map(|p| format!("{}/{}", i0(p, "/port"), util::s(p, "/protocol")))
-                                .collect::<Vec<_>>()
-                                .join(",")
-                        })
-                        .filter(|s| !s.is_empty())
-                        .unwrap_or("<none>".into());
-                    let sel = key_values(sv, "/spec/selector");
-                    let cip = util::s(sv, "/spec/clusterIP");
-                    vec![
-                        json!(util::name(sv)),
-                        json!(util::s(sv, "/spec/type")),
-                        json!(if cip.is_empty() { "<none>" } else { cip }),
-                        json!("<none>"),
-                        json!(ports),
-                        json!(age(sv, now)),
-                        json!(sel),
-                    ]
-                })
-                .collect(),
+            columns(
+                &[
+                    "Name",
+                    "Type",
+                    "Cluster-IP",
+                    "External-IP",
+                    "Port(s)",
+                    "Age",
+                ],
+                &["Selector"],
+            ),
+            rows_of(items, |sv| {
+                let ports = sv
+                    .pointer("/spec/ports")
+                    .and_then(|p| p.as_array())
+                    .map(|a| {
+                        a.iter()
+                            .map(|p| format!("{}/{}", i0(p, "/port"), util::s(p, "/protocol")))
+                            .collect::<Vec<_>>()
+                            .join(",")
+                    })
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("<none>".into());
+                let sel = key_values(sv, "/spec/selector");
+                let cip = util::s(sv, "/spec/clusterIP");
+                vec![
+                    json!(util::name(sv)),
+                    json!(util::s(sv, "/spec/type")),
+                    json!(if cip.is_empty() { "<none>" } else { cip }),
+                    json!("<none>"),
+                    json!(ports),
+                    json!(age(sv, now)),
+                    json!(sel),
+                ]
+            }),
         ),
         "PodDisruptionBudget" => (
-            vec![
-                col("Name", "string", 0),
-                col("Min Available", "string", 0),
-                col("Max Unavailable", "string", 0),
-                col("Allowed Disruptions", "integer", 0),
-                col("Age", "string", 0),
-            ],
-            items
-                .iter()
-                .map(|p| {
-                    let s = |ptr: &str| {
-                        p.pointer(ptr)
-                            .map(|v| v.as_str().map(String::from).unwrap_or(v.to_string()))
-                            .unwrap_or("N/A".into())
-                    };
-                    vec![
-                        json!(util::name(p)),
-                        json!(s("/spec/minAvailable")),
-                        json!(s("/spec/maxUnavailable")),
-                        json!(i0(p, "/status/disruptionsAllowed")),
-                        json!(age(p, now)),
-                    ]
-                })
-                .collect(),
+            {
+                let names = [
+                    "Name",
+                    "Min Available",
+                    "Max Unavailable",
+                    "Allowed Disruptions",
+                ];
+                let mut cols = columns(&names, &[]);
+                cols[3]["type"] = json!("integer");
+                cols.push(col("Age", "string", 0));
+                cols
+            },
+            rows_of(items, |p| {
+                let s = |ptr: &str| {
+                    p.pointer(ptr)
+                        .map(|v| v.as_str().map(String::from).unwrap_or(v.to_string()))
+                        .unwrap_or("N/A".into())
+                };
+                vec![
+                    json!(util::name(p)),
+                    json!(s("/spec/minAvailable")),
+                    json!(s("/spec/maxUnavailable")),
+                    json!(i0(p, "/status/disruptionsAllowed")),
+                    json!(age(p, now)),
+                ]
+            }),
         ),
         _ => (
-            vec![col("Name", "string", 0), col("Age", "string", 0)],
-            items
-                .iter()
-                .map(|o| vec![json!(util::name(o)), json!(age(o, now))])
-                .collect(),
+            columns(&["Name", "Age"], &[]),
+            rows_of(items, |o| vec![json!(util::name(o)), json!(age(o, now))]),
         ),
     };
     let rows: Vec<Value> = rows

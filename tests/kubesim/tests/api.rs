@@ -1,5 +1,6 @@
 //! API-level tests through kube-rs (watch replay / 410, pagination, patches, auth, faults, shutdown).
 
+use futures::stream::BoxStream;
 use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -9,28 +10,46 @@ use kube::api::{
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::watcher;
 use kube::{Client, Config};
+use kubesim::scenarios::patched;
 use kubesim::Sim;
 use serde_json::json;
 use std::path::Path;
 use std::time::Duration;
 
 async fn client_for(path: &Path) -> Client {
-    let kc = Kubeconfig::read_from(path).unwrap();
-    let cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
-    Client::try_from(cfg).unwrap()
+    Client::try_from(config(path).await).unwrap()
 }
 
 /// kube-rs retries 429/503/504 (up to 15 times, exponential back-off) by default; the eviction
 /// 429 (no Retry-After, like the real server) is checked with retries off.
 async fn client_no_retry(path: &Path) -> Client {
-    let kc = Kubeconfig::read_from(path).unwrap();
-    let mut cfg = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
-        .await
-        .unwrap();
+    let mut cfg = config(path).await;
     cfg.default_retry = false;
     Client::try_from(cfg).unwrap()
+}
+
+async fn config(kubeconfig: &Path) -> Config {
+    let kc = Kubeconfig::read_from(kubeconfig).unwrap();
+    Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .unwrap()
+}
+
+/// The objects of kind `K` in namespace `default`, as the admin sees them.
+async fn in_default<K>(sim: &Sim) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    Api::namespaced(client_for(sim.kubeconfig_path()).await, "default")
+}
+
+/// A watch of `api`'s pods from resourceVersion 0: every pod first, as ADDED.
+async fn watch_from_0(api: &Api<Pod>) -> BoxStream<'static, kube::Result<WatchEvent<Pod>>> {
+    api.watch(&WatchParams::default(), "0")
+        .await
+        .unwrap()
+        .boxed()
 }
 
 fn pod_yaml(name: &str, behavior: &str) -> String {
@@ -46,8 +65,7 @@ async fn list_pagination_and_selectors() {
         yaml.push_str(&format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: cm-{i}, namespace: default, labels: {{n: \"{}\"}}}}\ndata: {{k: v}}\n", i % 2));
     }
     let sim = Sim::with_scenario_at(&yaml, 10.0);
-    let c = client_for(sim.kubeconfig_path()).await;
-    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(c.clone(), "default");
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = in_default(&sim).await;
     let mut names = vec![];
     let mut lp = ListParams::default().limit(3);
     let mut pages = 0;
@@ -85,8 +103,7 @@ async fn list_pagination_and_selectors() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watch_replay_and_gone() {
     let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 20.0);
-    let c = client_for(sim.kubeconfig_path()).await;
-    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let api: Api<Pod> = in_default(&sim).await;
     let l = api.list(&ListParams::default()).await.unwrap();
     let rv = l.metadata.resource_version.unwrap();
     // create a pod after the list: the watch from rv replays it
@@ -141,8 +158,7 @@ async fn a_watch_from_beyond_the_watch_cache_window_gets_410() {
     // watch_cache.go: a resource keeps at least its last 100 events; once it is full and those
     // are older than 75 s, the oldest go, and a watch from before them is "too old".
     let sim = Sim::with_scenario_at("", 10.0);
-    let c = client_for(sim.kubeconfig_path()).await;
-    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(c.clone(), "default");
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = in_default(&sim).await;
     let create = |i: usize| {
         let api = api.clone();
         async move {
@@ -194,23 +210,19 @@ async fn a_watch_from_beyond_the_watch_cache_window_gets_410() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patches_and_conflicts() {
-    let sim = Sim::with_scenario_at(
+    let web = patched(
+        include_str!("fixtures/web.yaml"),
         r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default, labels: {a: "1"}}
+metadata: {labels: {a: "1"}}
 spec:
   replicas: 1
-  selector: {matchLabels: {app: web}}
   template:
-    metadata: {labels: {app: web}}
     spec:
       containers: [{name: app, image: "nginx:1.27"}, {name: side, image: "envoy:1"}]
 "#,
-        20.0,
     );
-    let c = client_for(sim.kubeconfig_path()).await;
-    let api: Api<Deployment> = Api::namespaced(c.clone(), "default");
+    let sim = Sim::with_scenario_at(&web, 20.0);
+    let api: Api<Deployment> = in_default(&sim).await;
     let smp = json!({"spec": {"template": {"spec": {"containers": [{"name": "side", "image": "envoy:2"}]}}}});
     let d = api
         .patch("web", &PatchParams::default(), &Patch::Strategic(&smp))
@@ -301,11 +313,7 @@ async fn graceful_shutdown_exit_codes() {
         .all(|p| p["status"]["phase"] == "Running")));
     let c = client_for(sim.kubeconfig_path()).await;
     let api: Api<Pod> = Api::namespaced(c.clone(), "default");
-    let mut w = api
-        .watch(&WatchParams::default(), "0")
-        .await
-        .unwrap()
-        .boxed();
+    let mut w = watch_from_0(&api).await;
     for n in ["good", "stubborn", "dies"] {
         api.delete(n, &DeleteParams::default()).await.unwrap();
     }
@@ -370,8 +378,7 @@ async fn graceful_shutdown_exit_codes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_and_server_restart() {
     let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 10.0);
-    let c = client_for(sim.kubeconfig_path()).await;
-    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let api: Api<Pod> = in_default(&sim).await;
     sim.faults().fail("GET", "/pods/p1", 500, 1);
     let e = api.get("p1").await.unwrap_err();
     assert!(
@@ -385,11 +392,7 @@ async fn faults_and_server_restart() {
     assert!(t.elapsed() >= Duration::from_millis(200));
     sim.faults().clear();
     // watches get dropped
-    let mut w = api
-        .watch(&WatchParams::default(), "0")
-        .await
-        .unwrap()
-        .boxed();
+    let mut w = watch_from_0(&api).await;
     let _ = w.try_next().await.unwrap();
     sim.faults().drop_watches();
     let end = tokio::time::timeout(Duration::from_secs(5), async {
@@ -483,8 +486,7 @@ spec:
   containers: [{name: app, image: "app:1"}, {name: side, image: "envoy:1"}]
 "#;
     let sim = Sim::with_scenario_at(yaml, 10.0);
-    let c = client_for(sim.kubeconfig_path()).await;
-    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let api: Api<Pod> = in_default(&sim).await;
     use kube::api::LogParams;
     let ok = tokio::task::block_in_place(|| {
         sim.wait_until(Duration::from_secs(5), |s| {
@@ -821,13 +823,8 @@ async fn evicting_unready_pods_follows_the_unhealthy_pod_eviction_policy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hung_server_accepts_but_answers_nothing_until_released() {
     let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 10.0);
-    let c = client_for(sim.kubeconfig_path()).await;
-    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
-    let mut w = api
-        .watch(&WatchParams::default(), "0")
-        .await
-        .unwrap()
-        .boxed();
+    let api: Api<Pod> = in_default(&sim).await;
+    let mut w = watch_from_0(&api).await;
     let _ = w.try_next().await.unwrap();
     sim.faults().hang(true);
     // A plain request gets no answer …
@@ -850,8 +847,7 @@ async fn a_hung_server_accepts_but_answers_nothing_until_released() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn held_requests_are_answered_once_released() {
     let sim = Sim::with_scenario_at(&pod_yaml("p1", "{}"), 10.0);
-    let c = client_for(sim.kubeconfig_path()).await;
-    let api: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let api: Api<Pod> = in_default(&sim).await;
     sim.faults().hold("GET", "/pods/p1");
     let held = tokio::spawn({
         let api = api.clone();

@@ -1,8 +1,15 @@
 //! Kubelet behaviours and controller strategies, checked on the objects.
 
+use kubesim::scenarios::patched;
 use kubesim::{Sim, SimOptions};
 use serde_json::Value;
 use std::time::Duration;
+
+// Shared scenarios (tests/kubesim/tests/fixtures); a test states what it changes in them.
+const WEB: &str = include_str!("fixtures/web.yaml");
+const NEVER_READY_WEB: &str = include_str!("fixtures/never-ready-web.yaml");
+const DB: &str = include_str!("fixtures/db.yaml");
+const AGENT: &str = include_str!("fixtures/agent.yaml");
 
 fn pod(sim: &Sim, name: &str) -> Value {
     sim.get("v1", "Pod", Some("default"), name)
@@ -23,73 +30,26 @@ fn events_for(sim: &Sim, name: &str) -> Vec<(String, String, i64)> {
         .collect()
 }
 
-const PODS: &str = r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: live
-  annotations: {kubesim.io/behavior: '{"livenessFailsAfter": "5s"}'}
-spec:
-  containers: [{name: app, image: "app:1", livenessProbe: {httpGet: {path: /, port: 80}, periodSeconds: 2, failureThreshold: 3}}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: slow
-  annotations: {kubesim.io/behavior: '{"startupFails": true}'}
-spec:
-  containers: [{name: app, image: "app:1", startupProbe: {httpGet: {path: /, port: 80}, periodSeconds: 2, failureThreshold: 2}}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: hook
-  annotations: {kubesim.io/behavior: '{"postStartFails": true}'}
-spec:
-  containers: [{name: app, image: "app:1"}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: deadline
-spec:
-  activeDeadlineSeconds: 5
-  containers: [{name: app, image: "app:1"}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: pull
-  annotations: {kubesim.io/behavior: '{"imagePullError": "not found"}'}
-spec:
-  containers: [{name: app, image: "app:9"}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: cfg
-  annotations: {kubesim.io/behavior: '{"configError": "secret \"db-pass\" not found"}'}
-spec:
-  containers: [{name: app, image: "app:1"}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: init
-  annotations: {kubesim.io/behavior: '{"migrate": {"crashAfter": "3s"}, "app": {"logs": "a\nb\nc\n"}}'}
-spec:
-  initContainers: [{name: migrate, image: "app:1"}]
-  containers: [{name: app, image: "app:1"}, {name: side, image: "envoy:1"}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: job
-  annotations: {kubesim.io/behavior: '{"crashAfter": "2s", "exitCode": 3, "message": "bad input"}'}
-spec:
-  restartPolicy: Never
-  containers: [{name: app, image: "app:1"}]
-"#;
+/// Whether one of `obj`'s status conditions satisfies `f`.
+fn any_condition(obj: &Value, f: impl Fn(&Value) -> bool) -> bool {
+    obj["status"]["conditions"]
+        .as_array()
+        .is_some_and(|cs| cs.iter().any(f))
+}
+
+/// Writes `obj` back as a client that changed its spec would: without its resourceVersion and
+/// its status (an object given with a status is served as loaded, and controllers leave it alone).
+fn write_back(sim: &Sim, mut obj: Value) {
+    let o = obj.as_object_mut().unwrap();
+    o.remove("status");
+    o["metadata"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resourceVersion");
+    sim.apply_yaml(&obj.to_string()).unwrap();
+}
+
+const PODS: &str = include_str!("fixtures/kubelet-behaviours.yaml");
 
 #[test]
 fn kubelet_behaviours() {
@@ -194,11 +154,8 @@ fn kubelet_behaviours() {
         init["status"]["initContainerStatuses"][0]["state"]["terminated"]["reason"],
         "Completed"
     );
-    assert!(init["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["type"] == "Initialized" && c["status"] == "True"));
+    assert!(any_condition(&init, |c| c["type"] == "Initialized"
+        && c["status"] == "True"));
 
     let n = sim.expire_events(Duration::ZERO);
     assert!(n >= before, "{n} < {before}");
@@ -220,19 +177,8 @@ fn kubelet_behaviours() {
 
 #[test]
 fn node_pressure_eviction_and_replacement() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: app, image: "nginx:1.27"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 20.0);
+    let yaml = patched(WEB, "spec: {replicas: 2}");
+    let sim = Sim::with_scenario_at(&yaml, 20.0);
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("apps/v1", "Deployment", None, "web")
         .unwrap()["status"]["availableReplicas"]
@@ -280,17 +226,10 @@ spec:
         p["status"]["message"],
         "Pod was terminated in response to imminent node shutdown."
     );
-    assert!(p["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["type"] == "DisruptionTarget" && c["reason"] == "TerminationByKubelet"));
+    assert!(any_condition(&p, |c| c["type"] == "DisruptionTarget"
+        && c["reason"] == "TerminationByKubelet"));
     let n = sim.get("v1", "Node", None, &onode).unwrap();
-    assert!(n["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["type"] == "Ready" && c["status"] == "Unknown"));
+    assert!(any_condition(&n, |c| c["type"] == "Ready" && c["status"] == "Unknown"));
     // the replacement lands on a Ready node
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("apps/v1", "Deployment", None, "web")
@@ -305,35 +244,11 @@ spec:
 
 #[test]
 fn recreate_paused_and_ondelete() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: rec, namespace: default}
-spec:
-  replicas: 2
-  strategy: {type: Recreate}
-  selector: {matchLabels: {app: rec}}
-  template:
-    metadata: {labels: {app: rec}}
-    spec:
-      containers: [{name: app, image: "app:1"}]
----
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: default}
-spec:
-  replicas: 2
-  serviceName: db
-  updateStrategy: {type: OnDelete}
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: db, image: "db:1"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 25.0);
+    let web = patched(WEB, "spec: {replicas: 2, strategy: {type: Recreate}}");
+    let db = patched(DB, "spec: {replicas: 2, updateStrategy: {type: OnDelete}}");
+    let sim = Sim::with_scenario_at(&format!("{web}---\n{db}"), 25.0);
     let avail = |s: &Sim, n: i64| {
-        s.get("apps/v1", "Deployment", None, "rec").unwrap()["status"]["availableReplicas"] == n
+        s.get("apps/v1", "Deployment", None, "web").unwrap()["status"]["availableReplicas"] == n
     };
     assert!(sim.wait_until(Duration::from_secs(10), |s| avail(s, 2)));
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
@@ -341,14 +256,13 @@ spec:
         .unwrap()["status"]["readyReplicas"]
         == 2));
     // Recreate: all old pods go before new ones are created
-    sim.apply_yaml(&yaml.split("---").next().unwrap().replace("app:1", "app:2"))
-        .unwrap();
+    sim.apply_yaml(&web.replace("nginx:1.27", "app:2")).unwrap();
     let saw_mixed = std::cell::Cell::new(false);
     let ok = sim.wait_until(Duration::from_secs(15), |s| {
         let imgs: std::collections::HashSet<String> = s
             .list("v1", "Pod", None)
             .iter()
-            .filter(|p| p["metadata"]["labels"]["app"] == "rec")
+            .filter(|p| p["metadata"]["labels"]["app"] == "web")
             .map(|p| {
                 p["spec"]["containers"][0]["image"]
                     .as_str()
@@ -363,7 +277,7 @@ spec:
     });
     assert!(ok);
     assert_eq!(
-        sim.get("apps/v1", "Deployment", None, "rec").unwrap()["metadata"]["generation"],
+        sim.get("apps/v1", "Deployment", None, "web").unwrap()["metadata"]["generation"],
         2
     );
     assert!(
@@ -371,40 +285,24 @@ spec:
         "Recreate must not run old and new pods together"
     );
     // paused: template change does not roll
-    let d = sim.get("apps/v1", "Deployment", None, "rec").unwrap();
+    let d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
     let mut d2 = d.clone();
     d2["spec"]["paused"] = true.into();
     d2["spec"]["template"]["spec"]["containers"][0]["image"] = "app:3".into();
-    d2["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    d2.as_object_mut().unwrap().remove("status");
-    sim.apply_yaml(&serde_json::to_string(&d2).unwrap())
-        .unwrap();
+    write_back(&sim, d2);
     std::thread::sleep(Duration::from_millis(500));
     assert!(sim
         .list("v1", "Pod", None)
         .iter()
-        .filter(|p| p["metadata"]["labels"]["app"] == "rec")
+        .filter(|p| p["metadata"]["labels"]["app"] == "web")
         .all(|p| p["spec"]["containers"][0]["image"] == "app:2"));
-    let d = sim.get("apps/v1", "Deployment", None, "rec").unwrap();
-    assert!(d["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["reason"] == "DeploymentPaused"));
+    let d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
+    assert!(any_condition(&d, |c| c["reason"] == "DeploymentPaused"));
     // OnDelete: a template change does nothing until a pod is deleted
     let s0 = sim.get("apps/v1", "StatefulSet", None, "db").unwrap();
     let mut s1 = s0.clone();
     s1["spec"]["template"]["spec"]["containers"][0]["image"] = "db:2".into();
-    s1["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    s1.as_object_mut().unwrap().remove("status");
-    sim.apply_yaml(&serde_json::to_string(&s1).unwrap())
-        .unwrap();
+    write_back(&sim, s1);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(pod(&sim, "db-1")["spec"]["containers"][0]["image"], "db:1");
     assert!(sim.delete("v1", "Pod", Some("default"), "db-1"));
@@ -425,74 +323,7 @@ spec:
 
 #[test]
 fn static_deployment_rolls_after_restart() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-  namespace: shop
-  uid: d0000000-0000-0000-0000-000000000001
-  generation: 4
-  annotations: {deployment.kubernetes.io/revision: "4"}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: app, image: "shop/web:1"}]
-status:
-  observedGeneration: 4
-  replicas: 2
-  updatedReplicas: 2
-  readyReplicas: 2
-  availableReplicas: 2
-  conditions:
-  - {type: Available, status: "True", reason: MinimumReplicasAvailable, message: Deployment has minimum availability., lastUpdateTime: "2025-01-01T10:00:00Z", lastTransitionTime: "2025-01-01T10:00:00Z"}
-  - {type: Progressing, status: "True", reason: NewReplicaSetAvailable, message: ReplicaSet "web-abc" has successfully progressed., lastUpdateTime: "2025-01-01T10:00:00Z", lastTransitionTime: "2025-01-01T10:00:00Z"}
----
-apiVersion: apps/v1
-kind: ReplicaSet
-metadata:
-  name: web-abc
-  namespace: shop
-  uid: r0000000-0000-0000-0000-000000000001
-  labels: {app: web, pod-template-hash: abc}
-  annotations: {deployment.kubernetes.io/revision: "4"}
-  ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: d0000000-0000-0000-0000-000000000001, controller: true}]
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web, pod-template-hash: abc}}
-  template:
-    metadata: {labels: {app: web, pod-template-hash: abc}}
-    spec:
-      containers: [{name: app, image: "shop/web:1"}]
-status: {replicas: 2, readyReplicas: 2, availableReplicas: 2, observedGeneration: 1}
-"#;
-    let mut y = yaml.to_string();
-    for i in 0..2 {
-        y.push_str(&format!(
-            r#"---
-apiVersion: v1
-kind: Pod
-metadata:
-  name: web-abc-{i}
-  namespace: shop
-  labels: {{app: web, pod-template-hash: abc}}
-  ownerReferences: [{{apiVersion: apps/v1, kind: ReplicaSet, name: web-abc, uid: r0000000-0000-0000-0000-000000000001, controller: true}}]
-spec:
-  nodeName: node-{n}
-  containers: [{{name: app, image: "shop/web:1"}}]
-status:
-  phase: Running
-  conditions: [{{type: Ready, status: "True", lastTransitionTime: "2025-01-01T10:00:00Z"}}]
-  containerStatuses:
-  - {{name: app, image: "shop/web:1", ready: true, restartCount: 0, started: true, state: {{running: {{startedAt: "2025-01-01T09:59:00Z"}}}}}}
-"#,
-            n = i + 1
-        ));
-    }
-    let sim = Sim::with_scenario_at(&y, 25.0);
+    let sim = Sim::with_scenario_at(include_str!("fixtures/static-web.yaml"), 25.0);
     std::thread::sleep(Duration::from_millis(300));
     // served as loaded
     let d = sim
@@ -504,13 +335,7 @@ status:
     let mut d2 = d.clone();
     d2["spec"]["template"]["metadata"]["annotations"] =
         serde_json::json!({"kubectl.kubernetes.io/restartedAt": "2025-01-01T11:00:00Z"});
-    d2.as_object_mut().unwrap().remove("status");
-    d2["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    sim.apply_yaml(&serde_json::to_string(&d2).unwrap())
-        .unwrap();
+    write_back(&sim, d2);
     assert!(sim.wait_until(Duration::from_secs(15), |s| {
         let d = s.get("apps/v1", "Deployment", Some("shop"), "web").unwrap();
         d["status"]["updatedReplicas"] == 2
@@ -537,34 +362,67 @@ status:
         .any(|e| e["involvedObject"]["name"] == "web-abc-0" && e["reason"] == "Killing"));
 }
 
+/// Objects given with a status are served as loaded: no controller creates pods for them or
+/// rewrites their status.
+#[test]
+fn no_controller_touches_a_static_object() {
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {selector: {app: web}, ports: [{port: 80}]}\n";
+    let pdb = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web, namespace: default}\nspec: {minAvailable: 1, selector: {matchLabels: {app: web}}}\n";
+    let statics = [
+        ("Deployment", "web", patched(WEB, "status: {replicas: 7}")),
+        ("StatefulSet", "db", patched(DB, "status: {replicas: 7}")),
+        (
+            "DaemonSet",
+            "agent",
+            patched(AGENT, "status: {numberReady: 7}"),
+        ),
+        (
+            "Job",
+            "fails",
+            patched(
+                include_str!("fixtures/failing-job.yaml"),
+                "status: {active: 7}",
+            ),
+        ),
+        (
+            "PodDisruptionBudget",
+            "web",
+            patched(pdb, "status: {currentHealthy: 7}"),
+        ),
+        (
+            "Service",
+            "web",
+            patched(
+                service,
+                "status: {loadBalancer: {ingress: [{ip: 10.0.0.7}]}}",
+            ),
+        ),
+    ];
+    let yaml: Vec<&str> = statics.iter().map(|(_, _, y)| y.as_str()).collect();
+    let sim = Sim::with_scenario_at(&yaml.join("---\n"), 20.0);
+    let status = |kind: &str, name: &str| match kind {
+        "Service" => sim.get("v1", kind, None, name).unwrap()["status"].clone(),
+        _ => get(&sim, kind, name)["status"].clone(),
+    };
+    let before: Vec<Value> = statics.iter().map(|(k, n, _)| status(k, n)).collect();
+    // Some passes of every controller (one every 250 ms, and after each change).
+    std::thread::sleep(Duration::from_millis(1500));
+    let after: Vec<Value> = statics.iter().map(|(k, n, _)| status(k, n)).collect();
+    assert_eq!(before, after);
+    assert!(sim.list("v1", "Pod", None).is_empty());
+    assert!(sim.list("apps/v1", "ReplicaSet", None).is_empty());
+    assert!(sim.list("apps/v1", "ControllerRevision", None).is_empty());
+    assert!(sim.get("v1", "Endpoints", Some("default"), "web").is_none());
+}
+
 #[test]
 fn clock_controls_and_exceeded_grace_period() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 1
-  progressDeadlineSeconds: 600
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations:
-        kubesim.io/rollout-behavior: '{"neverReady": true}'
-    spec:
-      containers: [{name: app, image: "nginx:1.27"}]
----
-apiVersion: v1
-kind: Pod
-metadata:
-  name: stuck
-  annotations: {kubesim.io/behavior: '{"sigtermExit": "never", "exceedsGracePeriod": true}'}
-spec:
-  terminationGracePeriodSeconds: 20
-  containers: [{name: app, image: "app:1"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 10.0);
+    let yaml = format!(
+        "{}---\n{}",
+        patched(NEVER_READY_WEB, "spec: {progressDeadlineSeconds: 600}"),
+        include_str!("fixtures/stuck-pod.yaml")
+    );
+    let sim = Sim::with_scenario_at(&yaml, 10.0);
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("apps/v1", "Deployment", None, "web")
         .unwrap()["status"]["availableReplicas"]
@@ -574,23 +432,15 @@ spec:
     let mut d = sim.get("apps/v1", "Deployment", None, "web").unwrap();
     d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
         "now".into();
-    d.as_object_mut().unwrap().remove("status");
-    d["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    sim.apply_yaml(&serde_json::to_string(&d).unwrap()).unwrap();
+    write_back(&sim, d);
     std::thread::sleep(Duration::from_millis(300));
     let before = sim.now();
     sim.advance(Duration::from_secs(601));
     assert!(sim.now().duration_since(before).as_secs() >= 601);
-    assert!(sim.wait_until(Duration::from_secs(5), |s| s
-        .get("apps/v1", "Deployment", None, "web")
-        .unwrap()["status"]["conditions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|c| c["reason"] == "ProgressDeadlineExceeded")));
+    assert!(sim.wait_until(Duration::from_secs(5), |s| any_condition(
+        &s.get("apps/v1", "Deployment", None, "web").unwrap(),
+        |c| c["reason"] == "ProgressDeadlineExceeded"
+    )));
     // a faster clock
     sim.set_time_scale(100.0);
     assert_eq!(sim.time_scale(), 100.0);
@@ -606,37 +456,10 @@ spec:
 
 #[test]
 fn jobs_complete_or_fail() {
-    let yaml = r#"
-apiVersion: batch/v1
-kind: Job
-metadata: {name: ok, namespace: default}
-spec:
-  completions: 2
-  parallelism: 1
-  template:
-    metadata:
-      annotations: {kubesim.io/behavior: '{"crashAfter": "1s", "exitCode": 0}'}
-    spec:
-      restartPolicy: Never
-      containers: [{name: task, image: "task:1"}]
----
-apiVersion: batch/v1
-kind: Job
-metadata: {name: bad, namespace: default}
-spec:
-  backoffLimit: 1
-  template:
-    metadata:
-      annotations: {kubesim.io/behavior: '{"crashAfter": "1s", "exitCode": 2, "message": "boom"}'}
-    spec:
-      restartPolicy: Never
-      containers: [{name: task, image: "task:1"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 20.0);
+    let sim = Sim::with_scenario_at(include_str!("fixtures/jobs.yaml"), 20.0);
     let cond = |s: &Sim, j: &str, t: &str| {
-        s.get("batch/v1", "Job", None, j).unwrap()["status"]["conditions"]
-            .as_array()
-            .is_some_and(|a| a.iter().any(|c| c["type"] == t && c["status"] == "True"))
+        let job = s.get("batch/v1", "Job", None, j).unwrap();
+        any_condition(&job, |c| c["type"] == t && c["status"] == "True")
     };
     assert!(
         sim.wait_until(Duration::from_secs(15), |s| cond(s, "ok", "Complete")
@@ -666,27 +489,9 @@ spec:
 
 #[test]
 fn service_endpoints_follow_readiness() {
-    let yaml = r#"
-apiVersion: v1
-kind: Service
-metadata: {name: web, namespace: default}
-spec:
-  selector: {app: web}
-  ports: [{name: http, port: 80, targetPort: 8080}]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 30
-      containers: [{name: app, image: "nginx:1.27"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 20.0);
+    let service = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {selector: {app: web}, ports: [{name: http, port: 80, targetPort: 8080}]}\n";
+    let yaml = format!("{service}---\n{}", patched(WEB, "spec: {replicas: 2}"));
+    let sim = Sim::with_scenario_at(&yaml, 20.0);
     let addrs = |s: &Sim, k: &str| {
         s.get("v1", "Endpoints", None, "web")
             .map(|e| e["subsets"][0][k].as_array().map(|a| a.len()).unwrap_or(0))
@@ -743,12 +548,7 @@ fn readme_example_scenario() {
     let mut d = dep(&sim);
     d["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"] =
         "2025-03-01T11:00:00Z".into();
-    d.as_object_mut().unwrap().remove("status");
-    d["metadata"]
-        .as_object_mut()
-        .unwrap()
-        .remove("resourceVersion");
-    sim.apply_yaml(&serde_json::to_string(&d).unwrap()).unwrap();
+    write_back(&sim, d);
     assert!(sim.wait_until(Duration::from_secs(15), |s| s
         .list("v1", "Pod", Some("shop"))
         .iter()
@@ -769,27 +569,17 @@ fn readme_example_scenario() {
 
 #[test]
 fn revision_history_limit_cleans_old_replicasets() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 1
-  revisionHistoryLimit: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers: [{name: app, image: "app:0"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 30.0);
+    let yaml = patched(
+        WEB,
+        "spec: {replicas: 1, revisionHistoryLimit: 1, template: {spec: {terminationGracePeriodSeconds: 1}}}",
+    );
+    let sim = Sim::with_scenario_at(&yaml, 30.0);
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("apps/v1", "Deployment", None, "web")
         .unwrap()["status"]["availableReplicas"]
         == 1));
     for i in 1..=3 {
-        sim.apply_yaml(&yaml.replace("app:0", &format!("app:{i}")))
+        sim.apply_yaml(&yaml.replace("nginx:1.27", &format!("app:{i}")))
             .unwrap();
         assert!(sim.wait_until(Duration::from_secs(10), |s| {
             let d = s.get("apps/v1", "Deployment", None, "web").unwrap();
@@ -815,22 +605,9 @@ spec:
 /// the controllers ever ran.
 #[test]
 fn rollout_behavior_applies_to_any_later_template() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations: {kubesim.io/rollout-behavior: '{"neverReady": true}'}
-    spec:
-      containers: [{name: app, image: "app:1"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 20.0);
-    sim.apply_yaml(&yaml.replace("app:1", "app:2")).unwrap();
+    let sim = Sim::with_scenario_at(NEVER_READY_WEB, 20.0);
+    sim.apply_yaml(&NEVER_READY_WEB.replace("nginx:1.27", "app:2"))
+        .unwrap();
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .list("v1", "Pod", None)
         .iter()
@@ -847,6 +624,17 @@ spec:
     );
 }
 
+/// The message of the scheduler's FailedScheduling event for pod `name`, once there is one.
+fn failed_scheduling(sim: &Sim, name: &str) -> String {
+    let find = |s: &Sim| {
+        events_for(s, name)
+            .into_iter()
+            .find_map(|(reason, msg, _)| (reason == "FailedScheduling").then_some(msg))
+    };
+    assert!(sim.wait_until(Duration::from_secs(5), |s| find(s).is_some()));
+    find(sim).unwrap()
+}
+
 #[test]
 fn unschedulable_pods() {
     let yaml = r#"
@@ -858,16 +646,7 @@ spec:
   containers: [{name: app, image: "app:1"}]
 "#;
     let sim = Sim::with_scenario_at(yaml, 20.0);
-    assert!(
-        sim.wait_until(Duration::from_secs(5), |s| events_for(s, "picky")
-            .iter()
-            .any(|(r, _, _)| r == "FailedScheduling"))
-    );
-    let (_, msg, _) = events_for(&sim, "picky")
-        .into_iter()
-        .find(|(r, _, _)| r == "FailedScheduling")
-        .unwrap();
-    assert_eq!(msg, "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
+    assert_eq!(failed_scheduling(&sim, "picky"), "0/3 nodes are available: 3 node(s) didn't match Pod's node affinity/selector. preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.");
     let p = pod(&sim, "picky");
     assert_eq!(p["status"]["phase"], "Pending");
     let c = &p["status"]["conditions"][0];
@@ -881,16 +660,7 @@ spec:
     );
     // too big for any node
     sim.apply_yaml("apiVersion: v1\nkind: Pod\nmetadata: {name: huge}\nspec:\n  containers: [{name: app, image: \"app:1\", resources: {requests: {memory: 512Gi}}}]\n").unwrap();
-    assert!(
-        sim.wait_until(Duration::from_secs(5), |s| events_for(s, "huge")
-            .iter()
-            .any(|(r, _, _)| r == "FailedScheduling"))
-    );
-    let (_, msg, _) = events_for(&sim, "huge")
-        .into_iter()
-        .find(|(r, _, _)| r == "FailedScheduling")
-        .unwrap();
-    assert_eq!(msg, "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
+    assert_eq!(failed_scheduling(&sim, "huge"), "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.");
     // label a node: it gets scheduled
     let mut n = sim.get("v1", "Node", None, "node-2").unwrap();
     n["metadata"]["labels"]["disktype"] = "ssd".into();
@@ -909,21 +679,11 @@ spec:
 
 #[test]
 fn statefulset_partition() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: default}
-spec:
-  replicas: 3
-  serviceName: db
-  updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 2}}
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: db, image: "db:1"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 30.0);
+    let yaml = patched(
+        DB,
+        "spec: {updateStrategy: {type: RollingUpdate, rollingUpdate: {partition: 2}}}",
+    );
+    let sim = Sim::with_scenario_at(&yaml, 30.0);
     let sts = |s: &Sim| s.get("apps/v1", "StatefulSet", None, "db").unwrap();
     assert!(sim.wait_until(Duration::from_secs(10), |s| sts(s)["status"]
         ["readyReplicas"]
@@ -962,26 +722,11 @@ spec:
 
 #[test]
 fn native_sidecar_stops_after_app() {
-    let yaml = r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: meshed
-  annotations: {kubesim.io/behavior: '{"app": {"sigtermExit": "3s"}, "proxy": {"sigtermExit": "20s"}}'}
-spec:
-  terminationGracePeriodSeconds: 30
-  initContainers: [{name: proxy, image: "envoy:1", restartPolicy: Always}]
-  containers: [{name: app, image: "app:1"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 10.0);
-    assert!(
-        sim.wait_until(Duration::from_secs(10), |s| pod(s, "meshed")["status"]
-            ["conditions"]
-            .as_array()
-            .is_some_and(|a| a
-                .iter()
-                .any(|c| c["type"] == "Ready" && c["status"] == "True")))
-    );
+    let sim = Sim::with_scenario_at(include_str!("fixtures/meshed-pod.yaml"), 10.0);
+    assert!(sim.wait_until(Duration::from_secs(10), |s| any_condition(
+        &pod(s, "meshed"),
+        |c| c["type"] == "Ready" && c["status"] == "True"
+    )));
     assert_eq!(
         pod(&sim, "meshed")["status"]["initContainerStatuses"][0]["started"],
         true
@@ -1019,27 +764,7 @@ fn get(sim: &Sim, kind: &str, name: &str) -> Value {
     sim.get(av, kind, Some("default"), name).unwrap_or_default()
 }
 
-const SURGING: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 3
-  progressDeadlineSeconds: 5
-  selector: {matchLabels: {app: web}}
-  strategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  template:
-    metadata:
-      labels: {app: web}
-      annotations: {}
-    spec:
-      containers: [{name: app, image: "web:1"}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web, namespace: default}
-spec: {maxUnavailable: 1, selector: {matchLabels: {app: web}}}
-"#;
+const SURGING: &str = include_str!("fixtures/surging-web.yaml");
 
 #[test]
 fn a_pdb_expects_the_owners_scale_during_a_surge() {
@@ -1069,9 +794,9 @@ fn a_replaced_pod_after_a_rollout_is_no_progress_deadline() {
     );
     let sim = Sim::with_scenario_at(&slow, 20.0);
     assert!(sim.wait_until(Duration::from_secs(20), |s| {
-        get(s, "Deployment", "web")["status"]["conditions"]
-            .as_array()
-            .is_some_and(|cs| cs.iter().any(|c| c["reason"] == "NewReplicaSetAvailable"))
+        any_condition(&get(s, "Deployment", "web"), |c| {
+            c["reason"] == "NewReplicaSetAvailable"
+        })
     }));
     let victim = sim.list("v1", "Pod", Some("default"))[0]["metadata"]["name"]
         .as_str()
@@ -1081,37 +806,23 @@ fn a_replaced_pod_after_a_rollout_is_no_progress_deadline() {
     // The replacement needs 9 s, beyond the 5 s deadline.
     sim.advance(Duration::from_secs(1));
     assert!(!sim.wait_until(Duration::from_millis(800), |s| {
-        get(s, "Deployment", "web")["status"]["conditions"]
-            .as_array()
-            .is_some_and(|cs| {
-                cs.iter()
-                    .any(|c| c["type"] == "Progressing" && c["reason"] != "NewReplicaSetAvailable")
-            })
+        any_condition(&get(s, "Deployment", "web"), |c| {
+            c["type"] == "Progressing" && c["reason"] != "NewReplicaSetAvailable"
+        })
     }));
 }
-
-const AGENT: &str = r#"
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent, namespace: default}
-spec:
-  selector: {matchLabels: {app: agent}}
-  updateStrategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}
-  template:
-    metadata:
-      labels: {app: agent}
-      annotations: {}
-    spec:
-      containers: [{name: agent, image: "agent:1"}]
-"#;
 
 #[test]
 fn a_daemonset_with_max_surge_starts_the_new_pod_before_the_old_one_goes() {
     // update.go rollingUpdate: never a node without an available pod.
-    let sim = Sim::with_scenario_at(AGENT, 10.0);
+    let agent = patched(
+        AGENT,
+        "spec: {updateStrategy: {type: RollingUpdate, rollingUpdate: {maxSurge: 1, maxUnavailable: 0}}}",
+    );
+    let sim = Sim::with_scenario_at(&agent, 10.0);
     let available = |s: &Sim| get(s, "DaemonSet", "agent")["status"]["numberAvailable"].clone();
     assert!(sim.wait_until(Duration::from_secs(15), |s| available(s) == 3));
-    sim.apply_yaml(&restarted(AGENT)).unwrap();
+    sim.apply_yaml(&restarted(&agent)).unwrap();
     let two_on_a_node = std::cell::Cell::new(false);
     assert!(sim.wait_until(Duration::from_secs(30), |s| {
         let pods = s.list("v1", "Pod", Some("default"));
@@ -1133,26 +844,10 @@ fn a_daemonset_with_max_surge_starts_the_new_pod_before_the_old_one_goes() {
     assert!(two_on_a_node.get(), "the surge never showed");
 }
 
-const DB: &str = r#"
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: default}
-spec:
-  replicas: 3
-  minReadySeconds: 5
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata:
-      labels: {app: db}
-      annotations: {}
-    spec:
-      containers: [{name: db, image: "db:1"}]
-"#;
-
 #[test]
 fn a_statefulset_waits_for_min_ready_seconds_and_recreates_a_failed_replica() {
-    let sim = Sim::with_scenario_at(DB, 10.0);
+    let db = patched(DB, "spec: {minReadySeconds: 5}");
+    let sim = Sim::with_scenario_at(&db, 10.0);
     let status = |s: &Sim| get(s, "StatefulSet", "db")["status"].clone();
     assert!(
         sim.wait_until(Duration::from_secs(20), |s| status(s)["availableReplicas"]
@@ -1167,7 +862,7 @@ fn a_statefulset_waits_for_min_ready_seconds_and_recreates_a_failed_replica() {
             && status(s)["availableReplicas"] == 3
     }));
     // The rolling update: each replica Available (5 s) before the next goes.
-    sim.apply_yaml(&restarted(DB)).unwrap();
+    sim.apply_yaml(&restarted(&db)).unwrap();
     assert!(sim.wait_until(Duration::from_secs(5), |s| {
         status(s)["updateRevision"] != status(s)["currentRevision"]
     }));
@@ -1186,9 +881,7 @@ fn a_statefulset_waits_for_min_ready_seconds_and_recreates_a_failed_replica() {
 fn ondelete_revisions_catch_up_from_1_36() {
     // stateful_set_utils.go: completeRollingUpdate (≤ 1.35) only for RollingUpdate;
     // completeUpdate (1.36+) for any strategy.
-    let od = DB
-        .replace("minReadySeconds: 5", "updateStrategy: {type: OnDelete}")
-        .replace("replicas: 3", "replicas: 1");
+    let od = patched(DB, "spec: {replicas: 1, updateStrategy: {type: OnDelete}}");
     for (version, caught_up) in [("v1.35.4", false), ("v1.37.2", true)] {
         let sim = Sim::start(SimOptions {
             time_scale: 10.0,
@@ -1219,19 +912,7 @@ fn ondelete_revisions_catch_up_from_1_36() {
 
 #[test]
 fn a_failed_job_pod_is_replaced_after_the_back_off_and_failure_target_comes_first() {
-    let yaml = r#"
-apiVersion: batch/v1
-kind: Job
-metadata: {name: fails, namespace: default}
-spec:
-  backoffLimit: 1
-  template:
-    metadata: {annotations: {kubesim.io/behavior: '{startDelay: 1s, crashAfter: 1s, exitCode: 3}'}}
-    spec:
-      restartPolicy: Never
-      containers: [{name: work, image: "work:1"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 10.0);
+    let sim = Sim::with_scenario_at(include_str!("fixtures/failing-job.yaml"), 10.0);
     let failed_at = |s: &Sim| {
         s.list("v1", "Pod", Some("default"))
             .iter()
@@ -1247,9 +928,7 @@ spec:
     // backoff_utils.go: 10 s after the failure (sim time).
     assert!(waited.as_secs_f64() >= 8.0, "replaced after {waited:?}");
     assert!(sim.wait_until(Duration::from_secs(10), |s| {
-        get(s, "Job", "fails")["status"]["conditions"]
-            .as_array()
-            .is_some_and(|c| c.iter().any(|c| c["type"] == "Failed"))
+        any_condition(&get(s, "Job", "fails"), |c| c["type"] == "Failed")
     }));
     let conds: Vec<String> = get(&sim, "Job", "fails")["status"]["conditions"]
         .as_array()

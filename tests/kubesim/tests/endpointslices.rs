@@ -1,46 +1,37 @@
 //! The EndpointSlice controller and the service proxy, against a running simulator (and kubectl).
 
+use kubesim::scenarios::patched;
 use kubesim::Sim;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
-/// A Deployment behind a Service; `pre_stop` seconds of preStop sleep (0: none), the app exits on
-/// SIGTERM after `sigterm_exit`.
+/// The Deployment `web` (fixtures/web.yaml) of 2 pods serving on the port `http`, behind a Service;
+/// `pre_stop` seconds of preStop sleep (0: none), the app exits on SIGTERM after `sigterm_exit`.
 fn web(pre_stop: u32, sigterm_exit: &str) -> String {
     let lifecycle = if pre_stop > 0 {
-        format!("lifecycle: {{preStop: {{sleep: {{seconds: {pre_stop}}}}}}}")
+        format!(", lifecycle: {{preStop: {{sleep: {{seconds: {pre_stop}}}}}}}")
     } else {
         String::new()
     };
-    format!(
-        r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web, namespace: default}}
+    let deployment = patched(
+        include_str!("fixtures/web.yaml"),
+        &format!(
+            r#"
 spec:
   replicas: 2
-  selector: {{matchLabels: {{app: web}}}}
   template:
-    metadata:
-      labels: {{app: web}}
-      annotations: {{kubesim.io/behavior: '{{"sigtermExit": "{sigterm_exit}"}}'}}
+    metadata: {{annotations: {{kubesim.io/behavior: '{{"sigtermExit": "{sigterm_exit}"}}'}}}}
     spec:
       terminationGracePeriodSeconds: 30
-      containers:
-      - name: app
-        image: shop/web:1
-        ports: [{{name: http, containerPort: 8080}}]
-        {lifecycle}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web, namespace: default, labels: {{team: shop}}}}
-spec:
-  selector: {{app: web}}
-  ports: [{{name: http, port: 80, targetPort: http}}]
+      containers: [{{name: app, image: shop/web:1, ports: [{{name: http, containerPort: 8080}}]{lifecycle}}}]
 "#
+        ),
+    );
+    format!(
+        "{deployment}---\n{}",
+        include_str!("fixtures/web-service.yaml")
     )
 }
 
@@ -136,15 +127,7 @@ fn the_slice_goes_with_its_service_and_an_empty_service_keeps_a_placeholder() {
 }
 
 fn kubectl() -> Option<PathBuf> {
-    let p = PathBuf::from("/usr/bin/kubectl");
-    if p.exists() {
-        return Some(p);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("kubectl not found at {} and CI=true", p.display());
-    }
-    eprintln!("note: skipping, kubectl not found at {}", p.display());
-    None
+    kubesim::tools::kubectl("slices and the service proxy through kubectl")
 }
 
 fn raw(sim: &Sim, path: &str) -> (bool, String) {

@@ -1,5 +1,6 @@
 //! Checks the simulator against the real kubectl (the judge).
 
+use kubesim::scenarios::patched;
 use kubesim::Sim;
 use std::path::PathBuf;
 use std::process::Command;
@@ -42,19 +43,8 @@ fn restart_and_watch(sim: &Sim, target: &str) -> Out {
     rollout_status(sim, target)
 }
 
-const WEB: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers:
-      - {name: app, image: "nginx:1.27"}
-"#;
+// Shared scenarios (tests/kubesim/tests/fixtures); a test states what it changes in them.
+const WEB: &str = include_str!("fixtures/web.yaml");
 
 fn ready_deploy(sim: &Sim, ns: &str, name: &str, n: i64) -> bool {
     sim.wait_until(Duration::from_secs(20), |s| {
@@ -166,23 +156,7 @@ fn get_pods_and_deployments() {
     );
 }
 
-const CRASH: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: shop}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata:
-      labels: {app: api}
-      annotations:
-        kubesim.io/behavior: |
-          app: {crashAfter: 2s, reason: OOMKilled, message: "heap exhausted", logs: "starting api\nloading cache\n"}
-    spec:
-      containers:
-      - {name: app, image: "shop/api:1.2"}
-"#;
+const CRASH: &str = include_str!("fixtures/crash-api.yaml");
 
 #[test]
 fn describe_and_previous_logs_of_crash_loop() {
@@ -283,30 +257,12 @@ fn rollout_restart_statefulset_and_daemonset() {
     if kubectl_bin().is_none() {
         return;
     }
-    let yaml = r#"
-apiVersion: apps/v1
-kind: StatefulSet
-metadata: {name: db, namespace: default}
-spec:
-  replicas: 3
-  serviceName: db
-  selector: {matchLabels: {app: db}}
-  template:
-    metadata: {labels: {app: db}}
-    spec:
-      containers: [{name: db, image: "postgres:16"}]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: agent, namespace: default}
-spec:
-  selector: {matchLabels: {app: agent}}
-  template:
-    metadata: {labels: {app: agent}}
-    spec:
-      containers: [{name: agent, image: "agent:1"}]
-"#;
-    let sim = Sim::with_scenario_at(yaml, 25.0);
+    let yaml = format!(
+        "{}---\n{}",
+        include_str!("fixtures/db.yaml"),
+        include_str!("fixtures/agent.yaml")
+    );
+    let sim = Sim::with_scenario_at(&yaml, 25.0);
     let o = rollout_status(&sim, "statefulset/db");
     assert!(o.ok, "{}\n{}", o.stdout, o.stderr);
     let rev1 =
@@ -361,26 +317,19 @@ fn bad_release_exceeds_progress_deadline() {
     if kubectl_bin().is_none() {
         return;
     }
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
+    let yaml = patched(
+        include_str!("fixtures/never-ready-web.yaml"),
+        r#"
 spec:
   replicas: 2
   progressDeadlineSeconds: 15
-  selector: {matchLabels: {app: web}}
   template:
-    metadata:
-      labels: {app: web}
-      annotations:
-        kubesim.io/rollout-behavior: '{"neverReady": true}'
     spec:
       containers:
-      - name: app
-        image: "nginx:1.27"
-        readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5}
-"#;
-    let sim = Sim::with_scenario_at(yaml, 20.0);
+      - {name: app, image: "nginx:1.27", readinessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 5}}
+"#,
+    );
+    let sim = Sim::with_scenario_at(&yaml, 20.0);
     assert!(ready_deploy(&sim, "default", "web", 2));
     let o = restart_and_watch(&sim, "deployment/web");
     assert!(!o.ok, "{}", o.stdout);
@@ -410,26 +359,8 @@ fn drain_refused_by_pdb() {
     if kubectl_bin().is_none() {
         return;
     }
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web, namespace: default}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      containers: [{name: app, image: "nginx:1.27"}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web-pdb, namespace: default}
-spec:
-  minAvailable: 3
-  selector: {matchLabels: {app: web}}
-"#;
-    let sim = Sim::with_scenario_at(yaml, 20.0);
+    let pdb = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: web-pdb, namespace: default}\nspec: {minAvailable: 3, selector: {matchLabels: {app: web}}}\n";
+    let sim = Sim::with_scenario_at(&format!("{WEB}---\n{pdb}"), 20.0);
     assert!(ready_deploy(&sim, "default", "web", 3));
     assert!(sim.wait_until(Duration::from_secs(10), |s| s
         .get("policy/v1", "PodDisruptionBudget", None, "web-pdb")

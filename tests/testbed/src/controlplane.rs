@@ -182,28 +182,40 @@ impl ControlPlane {
             || https_get_ok(port, "/readyz", pki),
         )?;
 
+        // What the controller-manager and the scheduler both take: one kubeconfig for the API and
+        // for delegated authentication and authorization, a secure port on 127.0.0.1, no leader
+        // election, -v=1.
+        let component = |kubeconfig: &Path, port: u16| {
+            let kubeconfig = p(kubeconfig);
+            vec![
+                arg("kubeconfig", &kubeconfig),
+                arg("authentication-kubeconfig", &kubeconfig),
+                arg("authorization-kubeconfig", &kubeconfig),
+                arg("bind-address", &"127.0.0.1"),
+                arg("secure-port", &port),
+                arg("leader-elect", &false),
+                arg("v", &1),
+            ]
+        };
         let cm_port = free_port()?;
         let cm = Proc::spawn(
             "kube-controller-manager",
             &k8s("kube-controller-manager"),
             &[
-                arg("kubeconfig", &p(&cm_kubeconfig)),
-                arg("authentication-kubeconfig", &p(&cm_kubeconfig)),
-                arg("authorization-kubeconfig", &p(&cm_kubeconfig)),
-                arg("bind-address", &"127.0.0.1"),
-                arg("secure-port", &cm_port),
-                arg("cert-dir", &p(&dir.join("controller-manager-certs"))),
-                arg("leader-elect", &false),
-                // Each controller acts as its own service account, as kubeadm runs it.
-                arg("use-service-account-credentials", &true),
-                arg("service-account-private-key-file", &p(&pki.sa_key)),
-                arg("root-ca-file", &p(&pki.ca.cert)),
-                arg("cluster-signing-cert-file", &p(&pki.ca.cert)),
-                arg("cluster-signing-key-file", &p(&pki.ca.key)),
-                arg("kube-api-qps", &100),
-                arg("kube-api-burst", &200),
-                arg("v", &1),
-            ],
+                component(&cm_kubeconfig, cm_port),
+                vec![
+                    arg("cert-dir", &p(&dir.join("controller-manager-certs"))),
+                    // Each controller acts as its own service account, as kubeadm runs it.
+                    arg("use-service-account-credentials", &true),
+                    arg("service-account-private-key-file", &p(&pki.sa_key)),
+                    arg("root-ca-file", &p(&pki.ca.cert)),
+                    arg("cluster-signing-cert-file", &p(&pki.ca.cert)),
+                    arg("cluster-signing-key-file", &p(&pki.ca.key)),
+                    arg("kube-api-qps", &100),
+                    arg("kube-api-burst", &200),
+                ],
+            ]
+            .concat(),
             dir.join("kube-controller-manager.log"),
         )?;
         procs.push(cm);
@@ -212,15 +224,7 @@ impl ControlPlane {
         let sched = Proc::spawn(
             "kube-scheduler",
             &k8s("kube-scheduler"),
-            &[
-                arg("kubeconfig", &p(&sched_kubeconfig)),
-                arg("authentication-kubeconfig", &p(&sched_kubeconfig)),
-                arg("authorization-kubeconfig", &p(&sched_kubeconfig)),
-                arg("bind-address", &"127.0.0.1"),
-                arg("secure-port", &sched_port),
-                arg("leader-elect", &false),
-                arg("v", &1),
-            ],
+            &component(&sched_kubeconfig, sched_port),
             dir.join("kube-scheduler.log"),
         )?;
         procs.push(sched);

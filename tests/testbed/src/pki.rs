@@ -1,12 +1,11 @@
-//! The cluster's PKI, generated per test bed with rcgen: one CA that signs the apiserver's and the
-//! kubelet's serving certificates and every client certificate, and the service-account signing key.
-//! Files are written as kubeadm names them (`ca.crt`, `apiserver.crt`, …) in the test bed's folder.
+//! The cluster's PKI, generated per test bed with kubesim's CA ([`kubesim::pki`]): one CA that signs
+//! the apiserver's and the kubelet's serving certificates and every client certificate, and the
+//! service-account signing key. Files are written as kubeadm names them (`ca.crt`,
+//! `apiserver.crt`, …) in the test bed's folder.
 
 use anyhow::Context;
-use rcgen::{
-    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
-};
+use kubesim::pki::{Ca, Issued};
+use rcgen::KeyPair;
 use std::path::{Path, PathBuf};
 
 /// A certificate and its key, PEM, and where they were written.
@@ -48,49 +47,12 @@ const APISERVER_NAMES: &[&str] = &[
 impl Pki {
     pub fn generate(dir: &Path) -> anyhow::Result<Pki> {
         std::fs::create_dir_all(dir)?;
-        let mut ca = CertificateParams::new(Vec::<String>::new())?;
-        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.distinguished_name.push(DnType::CommonName, "testbed-ca");
-        ca.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let ca_key = KeyPair::generate()?;
-        let ca_cert = ca.self_signed(&ca_key)?;
-        let ca_pair = write(dir, "ca", ca_cert.pem(), ca_key.serialize_pem())?;
-        let issuer = Issuer::new(ca, ca_key);
-
-        let serving = |name: &str, cn: &str, sans: &[&str]| -> anyhow::Result<CertPair> {
-            let mut p = CertificateParams::new(Vec::<String>::new())?;
-            p.subject_alt_names = sans.iter().map(|s| san(s)).collect::<anyhow::Result<_>>()?;
-            p.distinguished_name.push(DnType::CommonName, cn);
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-            p.key_usages = vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyEncipherment,
-            ];
-            let key = KeyPair::generate()?;
-            let cert = p.signed_by(&key, &issuer)?;
-            write(dir, name, cert.pem(), key.serialize_pem())
-        };
-        // Client certificates: the apiserver maps CN to the user and O to its groups.
-        let client = |name: &str, cn: &str, groups: &[&str]| -> anyhow::Result<CertPair> {
-            let mut p = CertificateParams::new(Vec::<String>::new())?;
-            p.distinguished_name.push(DnType::CommonName, cn);
-            for g in groups {
-                p.distinguished_name
-                    .push(DnType::OrganizationName, g.to_string());
-            }
-            p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-            p.key_usages = vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyEncipherment,
-            ];
-            let key = KeyPair::generate()?;
-            let cert = p.signed_by(&key, &issuer)?;
-            write(dir, name, cert.pem(), key.serialize_pem())
-        };
+        let ca = Ca::new("testbed-ca")?;
+        let ca_pair = write(dir, "ca", ca.cert.pem(), ca.key().serialize_pem())?;
+        let serving =
+            |name: &str, cn: &str, sans: &[&str]| written(dir, name, ca.serving(cn, sans)?);
+        let client =
+            |name: &str, cn: &str, groups: &[&str]| written(dir, name, ca.client(cn, groups)?);
 
         let sa = KeyPair::generate()?;
         let sa_key = dir.join("sa.key");
@@ -124,11 +86,8 @@ impl Pki {
     }
 }
 
-fn san(s: &str) -> anyhow::Result<SanType> {
-    Ok(match s.parse::<std::net::IpAddr>() {
-        Ok(ip) => SanType::IpAddress(ip),
-        Err(_) => SanType::DnsName(s.try_into().context("DNS name")?),
-    })
+fn written(dir: &Path, name: &str, issued: Issued) -> anyhow::Result<CertPair> {
+    write(dir, name, issued.cert.pem(), issued.key.serialize_pem())
 }
 
 fn write(dir: &Path, name: &str, cert_pem: String, key_pem: String) -> anyhow::Result<CertPair> {

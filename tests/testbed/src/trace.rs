@@ -44,48 +44,34 @@ pub struct Kind {
     pub plural: &'static str,
 }
 
-pub const PODS: Kind = Kind {
-    group: "",
-    version: "v1",
-    kind: "Pod",
-    plural: "pods",
-};
-pub const DEPLOYMENTS: Kind = Kind {
-    group: "apps",
-    version: "v1",
-    kind: "Deployment",
-    plural: "deployments",
-};
-pub const REPLICASETS: Kind = Kind {
-    group: "apps",
-    version: "v1",
-    kind: "ReplicaSet",
-    plural: "replicasets",
-};
-pub const STATEFULSETS: Kind = Kind {
-    group: "apps",
-    version: "v1",
-    kind: "StatefulSet",
-    plural: "statefulsets",
-};
-pub const DAEMONSETS: Kind = Kind {
-    group: "apps",
-    version: "v1",
-    kind: "DaemonSet",
-    plural: "daemonsets",
-};
-pub const PDBS: Kind = Kind {
-    group: "policy",
-    version: "v1",
-    kind: "PodDisruptionBudget",
-    plural: "poddisruptionbudgets",
-};
-pub const JOBS: Kind = Kind {
-    group: "batch",
-    version: "v1",
-    kind: "Job",
-    plural: "jobs",
-};
+impl Kind {
+    pub const fn new(
+        group: &'static str,
+        version: &'static str,
+        kind: &'static str,
+        plural: &'static str,
+    ) -> Kind {
+        Kind {
+            group,
+            version,
+            kind,
+            plural,
+        }
+    }
+}
+
+pub const PODS: Kind = Kind::new("", "v1", "Pod", "pods");
+pub const DEPLOYMENTS: Kind = Kind::new("apps", "v1", "Deployment", "deployments");
+pub const REPLICASETS: Kind = Kind::new("apps", "v1", "ReplicaSet", "replicasets");
+pub const STATEFULSETS: Kind = Kind::new("apps", "v1", "StatefulSet", "statefulsets");
+pub const DAEMONSETS: Kind = Kind::new("apps", "v1", "DaemonSet", "daemonsets");
+pub const PDBS: Kind = Kind::new(
+    "policy",
+    "v1",
+    "PodDisruptionBudget",
+    "poddisruptionbudgets",
+);
+pub const JOBS: Kind = Kind::new("batch", "v1", "Job", "jobs");
 
 /// One sequence of snapshots: `project` over the objects of `kind`. With `split`, the projection
 /// is an object whose every key is a sequence of its own (`name/key`; a key that disappears shows

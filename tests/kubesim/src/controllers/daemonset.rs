@@ -5,23 +5,8 @@ use super::*;
 use crate::util::{int_or_percent, template_hash};
 use std::collections::HashMap;
 
-pub struct DaemonSets;
-
-impl Controller for DaemonSets {
-    fn watches(&self) -> &'static str {
-        "daemonsets"
-    }
-
-    fn sync(&mut self, store: &mut Store, ds: &Value, ctx: &Ctx) {
-        daemonset(store, ds, ctx.now)
-    }
-}
-
-fn daemonset(store: &mut Store, ds: &Value, now: i64) {
+pub(super) fn daemonset(store: &mut Store, ds: &Value, now: i64) {
     let uid = util::uid(ds).to_string();
-    if store.static_uids.contains(&uid) {
-        return;
-    }
     let ns = util::ns(ds).to_string();
     let dname = util::name(ds).to_string();
     let tmpl = ds.pointer("/spec/template").cloned().unwrap_or(json!({}));
@@ -111,13 +96,7 @@ fn daemonset(store: &mut Store, ds: &Value, now: i64) {
         // The scheduler binds it (daemon pods carry a node affinity since 1.12).
         pod["spec"]["affinity"] = json!({"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
             "nodeSelectorTerms": [{"matchFields": [{"key": "metadata.name", "operator": "In", "values": [node]}]}]}}});
-        if let Ok(p) = store.create(
-            registry::by_storage("pods"),
-            pod,
-            now,
-            Some("kube-controller-manager"),
-            false,
-        ) {
+        if let Some(p) = create_pod(store, pod, now) {
             store.record_event(
                 ds,
                 None,

@@ -6,18 +6,6 @@
 use super::*;
 use crate::util::{int_or_percent, template_hash};
 
-pub struct Deployments;
-
-impl Controller for Deployments {
-    fn watches(&self) -> &'static str {
-        "deployments"
-    }
-
-    fn sync(&mut self, store: &mut Store, d: &Value, ctx: &Ctx) {
-        deployment(store, d, ctx.now)
-    }
-}
-
 fn scale_rs(store: &mut Store, rs: &mut Value, n: i64, d: &Value, now: i64) {
     let cur = util::i(rs, "/spec/replicas").unwrap_or(1);
     if cur == n {
@@ -57,11 +45,8 @@ fn old_pods_running(store: &Store, ns: &str, olds: &[Value]) -> bool {
     })
 }
 
-fn deployment(store: &mut Store, d: &Value, now: i64) {
+pub(super) fn deployment(store: &mut Store, d: &Value, now: i64) {
     let uid = util::uid(d).to_string();
-    if store.static_uids.contains(&uid) {
-        return;
-    }
     let ns = util::ns(d).to_string();
     let dname = util::name(d).to_string();
     let replicas = util::i(d, "/spec/replicas").unwrap_or(1);

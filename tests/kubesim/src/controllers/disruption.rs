@@ -4,18 +4,6 @@ use super::*;
 use crate::selectors::LabelSelector;
 use crate::util::int_or_percent;
 
-pub struct Disruption;
-
-impl Controller for Disruption {
-    fn watches(&self) -> &'static str {
-        "poddisruptionbudgets"
-    }
-
-    fn sync(&mut self, store: &mut Store, pdb: &Value, ctx: &Ctx) {
-        pdb_status(store, pdb, ctx.now)
-    }
-}
-
 /// How long an eviction keeps a pod out of `currentHealthy` before its deletion is seen
 /// (disruption.go DeletionTimeout).
 const DELETION_TIMEOUT_MS: i64 = 2 * 60 * 1000;
@@ -67,10 +55,7 @@ fn controller_scale(store: &Store, pod: &Value) -> Option<(String, i64)> {
 /// scale, so pods without a controller are left out (since 1.23) and a surge does not raise
 /// the expectation; an integer `minAvailable` counts the pods. Pods being deleted, or evicted
 /// less than 2 minutes ago (`disruptedPods`), are not healthy.
-pub fn pdb_status(store: &mut Store, pdb: &Value, now: i64) {
-    if store.static_uids.contains(util::uid(pdb)) {
-        return;
-    }
+pub(super) fn pdb_status(store: &mut Store, pdb: &Value, now: i64) {
     let ns = util::ns(pdb).to_string();
     let sel = LabelSelector::from_json(pdb.pointer("/spec/selector").unwrap_or(&json!({})));
     let pods: Vec<&Value> = store

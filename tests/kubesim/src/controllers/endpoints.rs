@@ -4,27 +4,8 @@
 use super::*;
 use crate::selectors::LabelSelector;
 
-pub struct Endpoints;
-
-impl Controller for Endpoints {
-    fn watches(&self) -> &'static str {
-        "services"
-    }
-
-    fn sync(&mut self, store: &mut Store, svc: &Value, ctx: &Ctx) {
-        endpoints(store, svc, ctx.now)
-    }
-
-    fn time_based(&self) -> bool {
-        false
-    }
-}
-
 /// Endpoints for a Service with a selector: ready pods in `addresses`, the others in `notReadyAddresses`.
-fn endpoints(store: &mut Store, svc: &Value, now: i64) {
-    if store.static_uids.contains(util::uid(svc)) {
-        return;
-    }
+pub(super) fn endpoints(store: &mut Store, svc: &Value, now: i64) {
     let Some(sel) = svc
         .pointer("/spec/selector")
         .and_then(|x| x.as_object())

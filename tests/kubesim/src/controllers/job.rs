@@ -3,19 +3,6 @@
 
 use super::*;
 
-#[derive(Default)]
-pub struct Jobs;
-
-impl Controller for Jobs {
-    fn watches(&self) -> &'static str {
-        "jobs"
-    }
-
-    fn sync(&mut self, store: &mut Store, j: &Value, ctx: &Ctx) {
-        job(store, j, ctx.now)
-    }
-}
-
 /// When the next pod may be created after failures (backoff_utils.go
 /// getRemainingTimeForFailuresCount): 10 s after the last failure, doubling for each failure
 /// since the last success, at most 10 min.
@@ -55,9 +42,9 @@ fn pod_failure_backoff_until(pods: &[Value]) -> i64 {
 
 /// A small Job controller: parallelism, completions, backoffLimit, the pod failure back-off,
 /// and the conditions (SuccessCriteriaMet then Complete; FailureTarget then Failed).
-fn job(store: &mut Store, j: &Value, now: i64) {
+pub(super) fn job(store: &mut Store, j: &Value, now: i64) {
     let uid = util::uid(j).to_string();
-    if store.static_uids.contains(&uid) || util::b(j, "/spec/suspend") {
+    if util::b(j, "/spec/suspend") {
         return;
     }
     let ns = util::ns(j).to_string();
@@ -154,13 +141,7 @@ fn job(store: &mut Store, j: &Value, now: i64) {
                     &extra,
                     None,
                 );
-                if let Ok(p) = store.create(
-                    registry::by_storage("pods"),
-                    pod,
-                    now,
-                    Some("kube-controller-manager"),
-                    false,
-                ) {
+                if let Some(p) = create_pod(store, pod, now) {
                     events.push((
                         "Normal",
                         "SuccessfulCreate",

@@ -1,11 +1,12 @@
-//! Workload controllers on the sim clock, one file each behind the [`Controller`] trait:
+//! Workload controllers on the sim clock, one file each, listed in [`registry`]:
 //! Deployment, ReplicaSet, StatefulSet, DaemonSet, Job, Endpoints for Services, and the
 //! disruption controller's PodDisruptionBudget status. [`Ctrl::tick`] runs each over the objects
 //! it watches, in the order of [`registry`], whenever something changed and every 250 ms (for
 //! time-based conditions: minReadySeconds, progress deadlines).
 //!
-//! To add a controller: a file with a type implementing [`Controller`] (`watches` names the
-//! storage of the objects it reconciles, `sync` handles one of them), and a line in [`registry`].
+//! To add a controller: a file with a function that reconciles one object, and a [`Controller`]
+//! line in [`registry`] naming the storage of the objects it reconciles. Static objects (loaded
+//! with a status) are skipped here, for every controller.
 
 mod daemonset;
 mod deployment;
@@ -14,8 +15,6 @@ mod endpoints;
 mod job;
 mod replicaset;
 mod statefulset;
-
-pub use disruption::pdb_status;
 
 use crate::behavior::{BEHAVIOR, ROLLOUT_BEHAVIOR};
 use crate::registry;
@@ -33,36 +32,46 @@ pub struct Ctx {
 }
 
 /// One controller: reconciles the objects of one storage (`"deployments"`…).
-pub trait Controller: Send {
+pub struct Controller {
     /// The storage of the objects it reconciles.
-    fn watches(&self) -> &'static str;
-    /// Bring `obj` (and what it owns) one step closer to its spec and write its status.
-    fn sync(&mut self, store: &mut Store, obj: &Value, ctx: &Ctx);
-    /// Whether the result depends on the clock, not only on the store. A controller that says no
+    pub watches: &'static str,
+    /// Brings one object (and what it owns) one step closer to its spec and writes its status.
+    /// Objects loaded with a status (static, served as loaded) are never passed to it.
+    pub sync: fn(&mut Store, &Value, &Ctx),
+    /// Whether the result depends on the clock, not only on the store. A controller that does not
     /// is skipped while the store has not changed since its last pass (a pass over 2,000 Services
     /// × 1,000 pods each holds the store's lock for seconds: every request would wait).
-    fn time_based(&self) -> bool {
-        true
-    }
+    pub time_based: bool,
 }
 
 /// The controllers kubesim runs, in the order they run in a pass.
-pub fn registry() -> Vec<Box<dyn Controller>> {
+pub fn registry() -> Vec<Controller> {
+    let timed = |watches, sync| Controller {
+        watches,
+        sync,
+        time_based: true,
+    };
     vec![
-        Box::new(deployment::Deployments),
-        Box::new(replicaset::ReplicaSets),
-        Box::new(statefulset::StatefulSets),
-        Box::new(daemonset::DaemonSets),
-        Box::new(endpoints::Endpoints),
-        Box::new(job::Jobs),
-        Box::new(disruption::Disruption),
+        timed("deployments", |s, o, c| deployment::deployment(s, o, c.now)),
+        timed("replicasets", |s, o, c| replicaset::replicaset(s, o, c.now)),
+        timed("statefulsets", statefulset::statefulset),
+        timed("daemonsets", |s, o, c| daemonset::daemonset(s, o, c.now)),
+        Controller {
+            watches: "services",
+            sync: |s, o, c| endpoints::endpoints(s, o, c.now),
+            time_based: false,
+        },
+        timed("jobs", |s, o, c| job::job(s, o, c.now)),
+        timed("poddisruptionbudgets", |s, o, c| {
+            disruption::pdb_status(s, o, c.now)
+        }),
     ]
 }
 
 /// Every controller of [`registry`], and the version they follow; then, over the whole store, the
 /// EndpointSlice controller ([`crate::endpointslices`]) and what the service proxy routes by.
 pub struct Ctrl {
-    controllers: Vec<Box<dyn Controller>>,
+    controllers: Vec<Controller>,
     /// The store's resourceVersion when each controller's last pass began (for skipping the ones
     /// that are not time-based); then the same for the whole-store passes.
     pass_rv: Vec<Option<u64>>,
@@ -106,15 +115,18 @@ impl Ctrl {
             now,
             minor: self.minor,
         };
-        for (c, seen) in self.controllers.iter_mut().zip(self.pass_rv.iter_mut()) {
+        for (c, seen) in self.controllers.iter().zip(self.pass_rv.iter_mut()) {
             // Its own writes change the store, so it runs once more after them and then rests.
-            if !c.time_based() && *seen == Some(store.rv) {
+            if !c.time_based && *seen == Some(store.rv) {
                 continue;
             }
             *seen = Some(store.rv);
-            let objs: Vec<Value> = store.iter(c.watches(), None).cloned().collect();
+            let objs: Vec<Value> = store.iter(c.watches, None).cloned().collect();
             for o in objs {
-                c.sync(store, &o, &ctx);
+                // Checked now, not when listed: an earlier sync may hand an object over.
+                if !store.static_uids.contains(util::uid(&o)) {
+                    (c.sync)(store, &o, &ctx);
+                }
             }
         }
         // Whole-store passes: slices follow the Endpoints just written, the proxy's view follows
@@ -222,6 +234,15 @@ pub fn default_pod_spec(spec: &mut Value) {
             }
         }
     }
+}
+
+/// Creates `pod` as the controller-manager writes it (its managedFields manager); None when the
+/// store refuses it (a name taken meanwhile).
+pub(crate) fn create_pod(store: &mut Store, pod: Value, now: i64) -> Option<Value> {
+    let pods = registry::by_storage("pods");
+    store
+        .create(pods, pod, now, Some("kube-controller-manager"), false)
+        .ok()
 }
 
 /// Build a pod from a template.

@@ -5,23 +5,8 @@ use super::*;
 use crate::selectors::LabelSelector;
 use crate::util::template_hash;
 
-pub struct ReplicaSets;
-
-impl Controller for ReplicaSets {
-    fn watches(&self) -> &'static str {
-        "replicasets"
-    }
-
-    fn sync(&mut self, store: &mut Store, rs: &Value, ctx: &Ctx) {
-        replicaset(store, rs, ctx.now)
-    }
-}
-
-fn replicaset(store: &mut Store, rs: &Value, now: i64) {
+pub(super) fn replicaset(store: &mut Store, rs: &Value, now: i64) {
     let uid = util::uid(rs).to_string();
-    if store.static_uids.contains(&uid) {
-        return;
-    }
     let ns = util::ns(rs).to_string();
     let rname = util::name(rs).to_string();
     let want = util::i(rs, "/spec/replicas").unwrap_or(1);
@@ -58,8 +43,7 @@ fn replicaset(store: &mut Store, rs: &Value, now: i64) {
                 &[],
                 rb.clone(),
             );
-            let def = registry::by_storage("pods");
-            if let Ok(p) = store.create(def, pod, now, Some("kube-controller-manager"), false) {
+            if let Some(p) = create_pod(store, pod, now) {
                 store.record_event(
                     rs,
                     None,

@@ -6,24 +6,9 @@ use super::*;
 use crate::util::template_hash;
 use std::collections::HashMap;
 
-pub struct StatefulSets;
-
-impl Controller for StatefulSets {
-    fn watches(&self) -> &'static str {
-        "statefulsets"
-    }
-
-    fn sync(&mut self, store: &mut Store, s: &Value, ctx: &Ctx) {
-        statefulset(store, s, ctx)
-    }
-}
-
-fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
+pub(super) fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
     let now = ctx.now;
     let uid = util::uid(s).to_string();
-    if store.static_uids.contains(&uid) {
-        return;
-    }
     let ns = util::ns(s).to_string();
     let sname = util::name(s).to_string();
     let replicas = util::i(s, "/spec/replicas").unwrap_or(1);
@@ -122,11 +107,7 @@ fn statefulset(store: &mut Store, s: &Value, ctx: &Ctx) {
                 if let Some(svc) = s.pointer("/spec/serviceName").and_then(|x| x.as_str()) {
                     pod["spec"]["subdomain"] = json!(svc);
                 }
-                let def = registry::by_storage("pods");
-                if store
-                    .create(def, pod, now, Some("kube-controller-manager"), false)
-                    .is_ok()
-                {
+                if create_pod(store, pod, now).is_some() {
                     event(
                         store,
                         "SuccessfulCreate",

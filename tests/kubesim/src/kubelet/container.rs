@@ -726,8 +726,6 @@ impl Container {
 
     /// A probe failed for the `fails`-th time at `at`.
     fn probe_failed(&mut self, at: i64, fails: i64, evs: &mut Vec<Ev>) -> bool {
-        let name = self.spec.name.clone();
-        let b = &self.behavior;
         let Phase::Running {
             ready_at,
             crash_at,
@@ -737,68 +735,47 @@ impl Container {
         else {
             return false;
         };
-        if b.startup_fails && !self.started {
-            let p = self.spec.startup.expect("startup probe");
-            evs.push(warning(
-                "Unhealthy",
-                "Startup probe failed: HTTP probe failed with statuscode: 503".into(),
-            ));
-            if fails >= p.failure_threshold {
-                self.begin_stop(
-                    at,
-                    p.grace_ms,
-                    format!("Container {name} failed startup probe, will be restarted"),
-                    true,
-                    evs,
-                );
-            } else {
-                self.set_running(
-                    ready_at,
-                    crash_at,
-                    Some(at + p.period_ms),
-                    fails,
-                    started_at_time,
-                );
-            }
-            return true;
-        }
-        if let (Some(_), Some(p)) = (b.liveness_fails_after, self.spec.liveness) {
-            evs.push(warning(
-                "Unhealthy",
-                "Liveness probe failed: HTTP probe failed with statuscode: 500".into(),
-            ));
-            if fails >= p.failure_threshold {
-                self.begin_stop(
-                    at,
-                    p.grace_ms,
-                    format!("Container {name} failed liveness probe, will be restarted"),
-                    true,
-                    evs,
-                );
-            } else {
-                self.set_running(
-                    ready_at,
-                    crash_at,
-                    Some(at + p.period_ms),
-                    fails,
-                    started_at_time,
-                );
-            }
-            return true;
-        }
-        // neverReady: readiness keeps failing, an event each period.
+        let b = &self.behavior;
+        // Which probe fails (startup until started, then liveness, else readiness: neverReady), the
+        // status its HTTP check got, and for startup and liveness the probe whose failures kill.
+        let (probe, status, kills) = if b.startup_fails && !self.started {
+            (
+                "Startup",
+                503,
+                Some(self.spec.startup.expect("startup probe")),
+            )
+        } else if let (Some(_), Some(p)) = (b.liveness_fails_after, self.spec.liveness) {
+            ("Liveness", 500, Some(p))
+        } else {
+            ("Readiness", 503, None)
+        };
         evs.push(warning(
             "Unhealthy",
-            "Readiness probe failed: HTTP probe failed with statuscode: 503".into(),
+            format!("{probe} probe failed: HTTP probe failed with statuscode: {status}"),
         ));
-        let period = self.spec.readiness.map_or(10_000, |p| p.period_ms);
-        self.set_running(
-            ready_at,
-            crash_at,
-            Some(at + period),
-            fails,
-            started_at_time,
-        );
+        match kills {
+            Some(p) if fails >= p.failure_threshold => {
+                let why = format!(
+                    "Container {} failed {} probe, will be restarted",
+                    self.spec.name,
+                    probe.to_lowercase()
+                );
+                self.begin_stop(at, p.grace_ms, why, true, evs);
+            }
+            _ => {
+                // The next check: readiness keeps failing too, an event each period.
+                let period = kills
+                    .or(self.spec.readiness)
+                    .map_or(10_000, |p| p.period_ms);
+                self.set_running(
+                    ready_at,
+                    crash_at,
+                    Some(at + period),
+                    fails,
+                    started_at_time,
+                );
+            }
+        }
         true
     }
 

@@ -5,7 +5,7 @@
 //! [`PodRun::step`] and writes [`PodRun::status`] ([`super::status`]).
 
 use super::container::{Container, Ev, PodKill, Probe, Spec, State};
-use crate::behavior;
+use crate::behavior::{self, Behavior};
 use serde_json::Value;
 
 /// An event about the pod, or one of its containers when `field_path` is set.
@@ -83,98 +83,85 @@ pub use super::status::merge_conditions;
 impl PodRun {
     /// `pod` as JSON (the API object); `now` in Unix milliseconds.
     pub fn new(pod: &Value, pod_ip: String, now: i64) -> PodRun {
-        let ann = pod.pointer("/metadata/annotations");
-        let pod_ref = pod_ref(pod);
-        let grace = pod["spec"]["terminationGracePeriodSeconds"]
-            .as_i64()
-            .unwrap_or(30)
-            * 1000;
-        let make = |c: &Value, init: bool, blocked: bool| {
-            let b = behavior::for_container(ann, c["name"].as_str().unwrap_or_default());
-            let spec = spec_of(c, init, &b);
-            let mut ctr = if blocked {
-                Container::new_blocked(spec, b, pod_ref.clone())
+        let has_init = pod["spec"]["initContainers"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty());
+        let make = |spec: Spec, b, pod_ref, i| {
+            // Init containers run one after another, the app containers after the last of them.
+            if (spec.init && i > 0) || (!spec.init && has_init) {
+                Container::new_blocked(spec, b, pod_ref)
             } else {
-                Container::new(spec, b, pod_ref.clone(), now)
-            };
-            ctr.pod_grace_ms = grace;
-            ctr
+                Container::new(spec, b, pod_ref, now)
+            }
         };
-        let list = |key: &str| pod["spec"][key].as_array().cloned().unwrap_or_default();
-        let inits = list("initContainers");
-        let init: Vec<Container> = inits
-            .iter()
-            .enumerate()
-            .map(|(i, c)| make(c, true, i > 0))
-            .collect();
-        let app = list("containers")
-            .iter()
-            .map(|c| make(c, false, !inits.is_empty()))
-            .collect();
-        PodRun {
-            init,
-            app,
-            restart_policy: pod["spec"]["restartPolicy"]
-                .as_str()
-                .unwrap_or("Always")
-                .to_string(),
-            start_time: now,
-            deleting: None,
-            deletion_grace_ms: grace,
-            terminal: false,
-            failure: None,
-            pod_ip,
-        }
+        PodRun::with_containers(pod, make, now, false, pod_ip)
     }
 
     /// A pod as loaded with a status (kubesim's static pods): its containers as their statuses
     /// show them, logs from the `kubesim.io/logs` / `kubesim.io/previous-logs` annotations.
     pub fn from_status(pod: &Value) -> PodRun {
         let ann = pod.pointer("/metadata/annotations");
-        let pod_ref = pod_ref(pod);
-        let grace = pod["spec"]["terminationGracePeriodSeconds"]
-            .as_i64()
-            .unwrap_or(30)
-            * 1000;
-        let make = |c: &Value, init: bool, statuses: &str| {
-            let b = behavior::for_container(ann, c["name"].as_str().unwrap_or_default());
-            let spec = spec_of(c, init, &b);
-            let st = pod
-                .pointer(&format!("/status/{statuses}"))
-                .and_then(Value::as_array)
+        let make = |spec: Spec, b, pod_ref, _| {
+            let statuses = if spec.init {
+                "initContainerStatuses"
+            } else {
+                "containerStatuses"
+            };
+            let st = pod["status"][statuses]
+                .as_array()
                 .and_then(|a| a.iter().find(|s| s["name"] == spec.name.as_str()))
                 .cloned()
                 .unwrap_or(Value::Null);
             let logs = behavior::annotation_logs(ann, behavior::LOGS, &spec.name);
             let prev = behavior::annotation_logs(ann, behavior::PREVIOUS_LOGS, &spec.name);
-            let mut ctr = Container::from_status(spec, b, pod_ref.clone(), &st, logs, prev);
-            ctr.pod_grace_ms = grace;
-            ctr
+            Container::from_status(spec, b, pod_ref, &st, logs, prev)
         };
-        let list = |key: &str| pod["spec"][key].as_array().cloned().unwrap_or_default();
-        let init = list("initContainers")
-            .iter()
-            .map(|c| make(c, true, "initContainerStatuses"))
-            .collect();
-        let app = list("containers")
-            .iter()
-            .map(|c| make(c, false, "containerStatuses"))
-            .collect();
-        let phase = pod["status"]["phase"].as_str().unwrap_or("");
+        let status = |key: &str| pod["status"][key].as_str().unwrap_or("");
+        let started = crate::util::parse_ts(status("startTime")).unwrap_or(0);
+        let terminal = matches!(status("phase"), "Succeeded" | "Failed");
+        PodRun::with_containers(pod, make, started, terminal, status("podIP").into())
+    }
+
+    /// The pod with its containers made by `make` (from each one's spec and behaviour, the pod
+    /// as the kubelet names it, and its index among the init or the app containers).
+    fn with_containers(
+        pod: &Value,
+        make: impl Fn(Spec, Behavior, String, usize) -> Container,
+        start_time: i64,
+        terminal: bool,
+        pod_ip: String,
+    ) -> PodRun {
+        let ann = pod.pointer("/metadata/annotations");
+        let pod_ref = pod_ref(pod);
+        let grace = pod["spec"]["terminationGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(30)
+            * 1000;
+        let containers = |key: &str, init: bool| -> Vec<Container> {
+            let list = pod["spec"][key].as_array().into_iter().flatten();
+            list.enumerate()
+                .map(|(i, c)| {
+                    let b = behavior::for_container(ann, c["name"].as_str().unwrap_or_default());
+                    let spec = spec_of(c, init, &b);
+                    let mut ctr = make(spec, b, pod_ref.clone(), i);
+                    ctr.pod_grace_ms = grace;
+                    ctr
+                })
+                .collect()
+        };
         PodRun {
-            init,
-            app,
+            init: containers("initContainers", true),
+            app: containers("containers", false),
             restart_policy: pod["spec"]["restartPolicy"]
                 .as_str()
                 .unwrap_or("Always")
                 .to_string(),
-            start_time: crate::util::parse_ts(pod["status"]["startTime"].as_str().unwrap_or(""))
-                .unwrap_or(0),
+            start_time,
             deleting: None,
             deletion_grace_ms: grace,
-            terminal: phase == "Succeeded" || phase == "Failed",
+            terminal,
             failure: None,
-            pod_ip: pod["status"]["podIP"].as_str().unwrap_or("").to_string(),
+            pod_ip,
         }
     }
 
@@ -218,15 +205,7 @@ impl PodRun {
         for c in self.app.iter_mut().chain(self.init.iter_mut()) {
             let mut evs = Vec::new();
             c.kill_for_pod_failure(now, how, &mut evs);
-            let kind = if c.spec.init {
-                "initContainers"
-            } else {
-                "containers"
-            };
-            out.extend(evs.into_iter().map(|ev| PodEv {
-                field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
-                ev,
-            }));
+            tag(c, evs, &mut out);
         }
         self.failure = Some((reason.to_string(), message.to_string()));
         self.terminal = true;
@@ -260,17 +239,6 @@ impl PodRun {
         let policy = self.restart_policy.clone();
         let init_restarts = move |c: &Container, code: i32| {
             !deleting && (c.spec.sidecar || (code != 0 && policy != "Never"))
-        };
-        let tag = |c: &Container, evs: Vec<Ev>, out: &mut Vec<PodEv>| {
-            let kind = if c.spec.init {
-                "initContainers"
-            } else {
-                "containers"
-            };
-            out.extend(evs.into_iter().map(|ev| PodEv {
-                field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
-                ev,
-            }));
         };
 
         if let Some(began) = self.deleting {
@@ -358,6 +326,20 @@ impl PodRun {
     }
 }
 
+/// Adds container `c`'s events to `out`, each with the container's field path
+/// (`spec.containers{app}`), as the kubelet's events name it.
+fn tag(c: &Container, evs: Vec<Ev>, out: &mut Vec<PodEv>) {
+    let kind = if c.spec.init {
+        "initContainers"
+    } else {
+        "containers"
+    };
+    out.extend(evs.into_iter().map(|ev| PodEv {
+        field_path: Some(format!("spec.{kind}{{{}}}", c.spec.name)),
+        ev,
+    }));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,6 +363,18 @@ mod tests {
             .iter()
             .find(|c| c["type"] == typ)
             .unwrap()
+    }
+
+    /// The state (`running`, `terminated`, `waiting`) of the first init container and of the
+    /// first app container.
+    fn states(r: &PodRun) -> [String; 2] {
+        let st = r.status("127.0.0.1");
+        ["initContainerStatuses", "containerStatuses"].map(|list| {
+            let state = st[list][0]["state"].as_object();
+            state
+                .and_then(|m| m.keys().next().cloned())
+                .unwrap_or_default()
+        })
     }
 
     const WITH_INIT: &str = r#"
@@ -460,32 +454,16 @@ spec:
 "#);
         let mut r = PodRun::new(&p, String::new(), 0);
         run_until(&mut r, 2_000);
-        let st = r.status("127.0.0.1");
         // The sidecar counts as initialized once started; it keeps running beside the app.
-        assert!(
-            st["initContainerStatuses"][0]["state"]["running"].is_object(),
-            "{st:#}"
-        );
-        assert!(
-            st["containerStatuses"][0]["state"]["running"].is_object(),
-            "{st:#}"
-        );
-        assert_eq!(st["phase"], "Running");
+        assert_eq!(states(&r), ["running", "running"]);
+        assert_eq!(r.status("127.0.0.1")["phase"], "Running");
         r.delete(2_000, 30_000);
         run_until(&mut r, 2_999);
-        let st = r.status("127.0.0.1");
-        assert!(
-            st["containerStatuses"][0]["state"]["running"].is_object(),
-            "app still stopping"
-        );
+        assert_eq!(states(&r), ["running", "running"], "app still stopping");
         run_until(&mut r, 3_000);
-        let st = r.status("127.0.0.1");
-        assert!(
-            st["containerStatuses"][0]["state"]["terminated"].is_object(),
-            "{st:#}"
-        );
-        assert!(
-            st["initContainerStatuses"][0]["state"]["running"].is_object(),
+        assert_eq!(
+            states(&r),
+            ["running", "terminated"],
             "sidecar stops after the app"
         );
         run_until(&mut r, 4_000);

@@ -53,10 +53,7 @@ pub(super) fn denied(st: &State, user: &str, verb: &str, def: &ResDef, sub: Opti
 }
 
 /// `kubectl auth can-i`: a SelfSubjectAccessReview answered from the `deny` rules.
-pub(super) fn self_subject_access_review(
-    ctx: &Arc<Ctx>,
-    r: &Req,
-) -> Result<Response<Body>, ApiError> {
+pub(super) fn self_subject_access_review(ctx: &Arc<Ctx>, r: &Req) -> Reply {
     let mut obj = if r.body.starts_with(b"k8s\0") {
         crate::pb::decode_ssar(&r.body).ok_or_else(|| {
             ApiError::bad_request("cannot decode protobuf SelfSubjectAccessReview")

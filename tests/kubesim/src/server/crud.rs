@@ -3,22 +3,16 @@
 use super::*;
 
 /// GET of one object (or its `scale`), as JSON or a Table.
-pub(super) fn get(
-    ctx: &Arc<Ctx>,
-    def: &'static ResDef,
-    ns: &str,
-    n: &str,
-    s: Option<&str>,
-    r: &Req,
-) -> Result<Response<Body>, ApiError> {
+pub(super) fn get(ctx: &Arc<Ctx>, t: Target, r: &Req) -> Reply {
+    let Target { def, ns, name, sub } = t;
     let st = ctx.shared.lock();
     let obj = st
         .store
-        .get(def.storage, ns, n)
+        .get(def.storage, ns, name)
         .cloned()
-        .ok_or_else(|| ApiError::not_found(&plural_group(def), n))?;
+        .ok_or_else(|| ApiError::not_found(&plural_group(def), name))?;
     let obj = view(def, obj);
-    if s == Some("scale") {
+    if sub == Some("scale") {
         return Ok(json_resp(200, &scale_of(&obj)));
     }
     if wants_table(r) {
@@ -38,12 +32,7 @@ pub(super) fn get(
 }
 
 /// POST of a new object (namespace from the path; `dryRun` returns it unsaved).
-pub(super) fn create(
-    ctx: &Arc<Ctx>,
-    def: &'static ResDef,
-    ns: &str,
-    r: &Req,
-) -> Result<Response<Body>, ApiError> {
+pub(super) fn create(ctx: &Arc<Ctx>, def: &'static ResDef, ns: &str, r: &Req) -> Reply {
     let mut obj = parse_body(&r.body)?;
     if def.namespaced {
         let bns = util::ns(&obj).to_string();
@@ -67,62 +56,48 @@ pub(super) fn create(
         return Ok(json_resp(201, &obj));
     }
     let created = st.store.create(def, obj, now, Some(&r.manager()), false)?;
-    drop(st);
-    ctx.shared.wake.notify_one();
+    ctx.written(st);
     Ok(json_resp(201, &view(def, created)))
 }
 
 /// PUT of an object or its `status`/`scale` (a stale resourceVersion is 409).
-pub(super) fn update(
-    ctx: &Arc<Ctx>,
-    def: &'static ResDef,
-    ns: &str,
-    n: &str,
-    s: Option<&str>,
-    r: &Req,
-) -> Result<Response<Body>, ApiError> {
+pub(super) fn update(ctx: &Arc<Ctx>, t: Target, r: &Req) -> Reply {
+    let Target { def, ns, name, sub } = t;
     let obj = unview(def, parse_body(&r.body)?);
     if r.dry_run() {
         return Ok(json_resp(200, &obj));
     }
     let mut st = ctx.shared.lock();
     let now = st.now();
-    let updated = if s == Some("scale") {
+    let updated = if sub == Some("scale") {
         let mut cur = st
             .store
-            .get(def.storage, ns, n)
+            .get(def.storage, ns, name)
             .cloned()
-            .ok_or_else(|| ApiError::not_found(&plural_group(def), n))?;
+            .ok_or_else(|| ApiError::not_found(&plural_group(def), name))?;
         cur["spec"]["replicas"] = obj.pointer("/spec/replicas").cloned().unwrap_or(json!(1));
         let u = st
             .store
-            .update(def, ns, n, cur, None, now, Some(&r.manager()), "Update")?;
+            .update(def, ns, name, cur, None, now, Some(&r.manager()), "Update")?;
         scale_of(&u)
     } else {
         view(
             def,
             st.store
-                .update(def, ns, n, obj, s, now, Some(&r.manager()), "Update")?,
+                .update(def, ns, name, obj, sub, now, Some(&r.manager()), "Update")?,
         )
     };
-    drop(st);
-    ctx.shared.wake.notify_one();
+    ctx.written(st);
     Ok(json_resp(200, &updated))
 }
 
 /// PATCH (strategic merge, JSON merge, JSON patch, apply as merge) with managedFields.
-pub(super) fn patch(
-    ctx: &Arc<Ctx>,
-    def: &'static ResDef,
-    ns: &str,
-    n: &str,
-    s: Option<&str>,
-    r: &Req,
-) -> Result<Response<Body>, ApiError> {
+pub(super) fn patch(ctx: &Arc<Ctx>, t: Target, r: &Req) -> Reply {
+    let Target { def, ns, name, sub } = t;
     let mut st = ctx.shared.lock();
     let now = st.now();
     let ct = r.content_type.clone();
-    let cur = st.store.get(def.storage, ns, n).cloned();
+    let cur = st.store.get(def.storage, ns, name).cloned();
     let is_apply = ct.starts_with("application/apply-patch");
     let Some(cur) = cur else {
         if is_apply {
@@ -133,14 +108,13 @@ pub(super) fn patch(
             }
             let obj = prepare_create(def, unview(def, obj));
             let c = st.store.create(def, obj, now, Some(&r.manager()), false)?;
-            drop(st);
-            ctx.shared.wake.notify_one();
+            ctx.written(st);
             return Ok(json_resp(201, &view(def, c)));
         }
-        return Err(ApiError::not_found(&plural_group(def), n));
+        return Err(ApiError::not_found(&plural_group(def), name));
     };
     let viewed = view(def, cur.clone());
-    let mut target = if s == Some("scale") {
+    let mut target = if sub == Some("scale") {
         scale_of(&viewed)
     } else {
         viewed
@@ -161,7 +135,7 @@ pub(super) fn patch(
             "the patch did not produce an object",
         ));
     }
-    let mut newobj = if s == Some("scale") {
+    let mut newobj = if sub == Some("scale") {
         let mut c = cur.clone();
         c["spec"]["replicas"] = target
             .pointer("/spec/replicas")
@@ -182,9 +156,9 @@ pub(super) fn patch(
     let mut updated = st.store.update(
         def,
         ns,
-        n,
+        name,
         newobj,
-        if s == Some("scale") { None } else { s },
+        if sub == Some("scale") { None } else { sub },
         now,
         None,
         op,
@@ -197,24 +171,18 @@ pub(super) fn patch(
     } else {
         fields_of(&body, 6)
     };
-    set_managed_fields(&mut updated, &r.manager(), op, now, s, fields);
+    set_managed_fields(&mut updated, &r.manager(), op, now, sub, fields);
     let updated = st.store.put(def.storage, updated);
-    drop(st);
-    ctx.shared.wake.notify_one();
-    if s == Some("scale") {
+    ctx.written(st);
+    if sub == Some("scale") {
         return Ok(json_resp(200, &scale_of(&updated)));
     }
     Ok(json_resp(200, &view(def, updated)))
 }
 
 /// DELETE of one object: pods terminate gracefully, workloads cascade.
-pub(super) fn delete(
-    ctx: &Arc<Ctx>,
-    def: &'static ResDef,
-    ns: &str,
-    n: &str,
-    r: &Req,
-) -> Result<Response<Body>, ApiError> {
+pub(super) fn delete(ctx: &Arc<Ctx>, t: Target, r: &Req) -> Reply {
+    let Target { def, ns, name, .. } = t;
     let opts: Value = if r.body.is_empty() {
         json!({})
     } else {
@@ -225,24 +193,23 @@ pub(super) fn delete(
         .or_else(|| util::i(&opts, "/gracePeriodSeconds"));
     let mut st = ctx.shared.lock();
     let now = st.now();
-    if st.store.get(def.storage, ns, n).is_none() {
-        return Err(ApiError::not_found(&plural_group(def), n));
+    if st.store.get(def.storage, ns, name).is_none() {
+        return Err(ApiError::not_found(&plural_group(def), name));
     }
     if r.q.contains_key("dryRun")
         || opts
             .get("dryRun")
             .is_some_and(|d| d.as_array().is_some_and(|a| !a.is_empty()))
     {
-        let o = st.store.get(def.storage, ns, n).cloned().unwrap();
+        let o = st.store.get(def.storage, ns, name).cloned().unwrap();
         return Ok(json_resp(200, &view(def, o)));
     }
     let res = if def.storage == "pods" {
-        delete_pod(&mut st.store, ns, n, grace, now)
+        delete_pod(&mut st.store, ns, name, grace, now)
     } else {
-        cascade_delete(&mut st.store, def.storage, ns, n, now)
+        cascade_delete(&mut st.store, def.storage, ns, name, now)
     };
-    drop(st);
-    ctx.shared.wake.notify_one();
+    ctx.written(st);
     Ok(json_resp(200, &view(def, res.unwrap_or(json!({})))))
 }
 
@@ -252,7 +219,7 @@ pub(super) fn delete_collection(
     def: &'static ResDef,
     ns_opt: Option<&str>,
     r: &Req,
-) -> Result<Response<Body>, ApiError> {
+) -> Reply {
     let ls = LabelSelector::parse(r.q.get("labelSelector").map(|s| s.as_str()).unwrap_or(""))
         .map_err(ApiError::bad_request)?;
     let fs = FieldSelector::parse(r.q.get("fieldSelector").map(|s| s.as_str()).unwrap_or(""))
@@ -272,8 +239,7 @@ pub(super) fn delete_collection(
         }
     }
     let rv = st.store.rv.to_string();
-    drop(st);
-    ctx.shared.wake.notify_one();
+    ctx.written(st);
     Ok(json_resp(
         200,
         &json!({"kind": def.list_kind(), "apiVersion": def.api_version(), "metadata": {"resourceVersion": rv}, "items": items}),

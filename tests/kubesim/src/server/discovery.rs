@@ -178,11 +178,7 @@ pub(super) fn aggregated(core: bool) -> Value {
 }
 
 /// The non-resource paths; `None` for a resource path.
-pub(super) fn route(
-    ctx: &Arc<Ctx>,
-    segs: &[&str],
-    r: &Req,
-) -> Option<Result<Response<Body>, ApiError>> {
+pub(super) fn route(ctx: &Arc<Ctx>, segs: &[&str], r: &Req) -> Option<Reply> {
     let ok = |v: &Value| Some(Ok(json_resp(200, v)));
     match segs {
         ["version"] => {

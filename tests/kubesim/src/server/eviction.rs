@@ -1,12 +1,7 @@
 //! `pods/eviction`: the HTTP side of [`crate::eviction`].
 use super::*;
 
-pub(super) fn eviction(
-    ctx: &Arc<Ctx>,
-    ns: &str,
-    name: &str,
-    r: &Req,
-) -> Result<Response<Body>, ApiError> {
+pub(super) fn eviction(ctx: &Arc<Ctx>, ns: &str, name: &str, r: &Req) -> Reply {
     let body: Value = if r.body.is_empty() {
         json!({})
     } else {
@@ -16,8 +11,7 @@ pub(super) fn eviction(
     let mut st = ctx.shared.lock();
     let now = st.now();
     let res = crate::eviction::evict(&mut st.store, ns, name, grace, now);
-    drop(st);
-    ctx.shared.wake.notify_one();
+    ctx.written(st);
     res?;
     let ok = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201});
     Ok(json_resp(201, &ok))

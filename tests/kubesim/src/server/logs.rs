@@ -2,12 +2,7 @@
 //! `timestamps`, `sinceSeconds`/`sinceTime`, `follow`).
 use super::*;
 
-pub(super) fn logs(
-    ctx: &Arc<Ctx>,
-    ns: &str,
-    name: &str,
-    r: &Req,
-) -> Result<Response<Body>, ApiError> {
+pub(super) fn logs(ctx: &Arc<Ctx>, ns: &str, name: &str, r: &Req) -> Reply {
     let st = ctx.shared.lock();
     let pod = st
         .store

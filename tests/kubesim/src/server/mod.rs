@@ -96,6 +96,27 @@ pub struct Ctx {
     pub port: u16,
 }
 
+impl Ctx {
+    /// Lets go of the state after a write and wakes the control loop, which acts on it.
+    fn written(&self, st: std::sync::MutexGuard<'_, State>) {
+        drop(st);
+        self.shared.wake.notify_one();
+    }
+}
+
+/// What a handler answers: a response, or the API error to send.
+type Reply = Result<Response<Body>, ApiError>;
+
+/// The object a request names: its resource, namespace ("" when cluster-scoped), name and
+/// subresource (`status`, `scale`…).
+#[derive(Clone, Copy)]
+struct Target<'a> {
+    def: &'static ResDef,
+    ns: &'a str,
+    name: &'a str,
+    sub: Option<&'a str>,
+}
+
 struct Req {
     method: String,
     path: String,
@@ -281,13 +302,7 @@ async fn hold_if_asked(shared: &Shared, method: &str, path: &str, query: &str) {
 }
 
 /// `services/NAME[:PORT]/proxy/PATH` (see `svcproxy`), authorized as the verb of its method.
-fn service_proxy(
-    ctx: &Arc<Ctx>,
-    r: &Req,
-    ns: &str,
-    id: &str,
-    path: &str,
-) -> Result<Response<Body>, ApiError> {
+fn service_proxy(ctx: &Arc<Ctx>, r: &Req, ns: &str, id: &str, path: &str) -> Reply {
     let verb = match r.method.as_str() {
         "POST" => "create",
         "PUT" => "update",
@@ -304,7 +319,7 @@ fn service_proxy(
     Ok(text_resp(code, body))
 }
 
-async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
+async fn route(ctx: &Arc<Ctx>, r: &Req) -> Reply {
     let segs: Vec<&str> = r
         .path
         .trim_matches('/')
@@ -379,6 +394,12 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
     } else {
         None
     };
+    let at = |name, sub| Target {
+        def,
+        ns: &ns,
+        name,
+        sub,
+    };
     match (verb, name, sub) {
         ("watch", _, _) => {
             let mut q = r.q.clone();
@@ -389,15 +410,15 @@ async fn route(ctx: &Arc<Ctx>, r: &Req) -> Result<Response<Body>, ApiError> {
         }
         ("list", None, _) => list::list(ctx, def, ns_opt, r),
         ("get", Some(n), Some("log")) => logs::logs(ctx, &ns, n, r),
-        ("get", Some(n), s) => crud::get(ctx, def, &ns, n, s, r),
+        ("get", Some(n), s) => crud::get(ctx, at(n, s), r),
         ("create", Some(n), Some("eviction")) => eviction::eviction(ctx, &ns, n, r),
         ("create", None, None) if def.storage == "selfsubjectaccessreviews" => {
             authz::self_subject_access_review(ctx, r)
         }
         ("create", None, None) => crud::create(ctx, def, &ns, r),
-        ("update", Some(n), s) => crud::update(ctx, def, &ns, n, s, r),
-        ("patch", Some(n), s) => crud::patch(ctx, def, &ns, n, s, r),
-        ("delete", Some(n), None) => crud::delete(ctx, def, &ns, n, r),
+        ("update", Some(n), s) => crud::update(ctx, at(n, s), r),
+        ("patch", Some(n), s) => crud::patch(ctx, at(n, s), r),
+        ("delete", Some(n), None) => crud::delete(ctx, at(n, None), r),
         ("deletecollection", None, None) => crud::delete_collection(ctx, def, ns_opt, r),
         _ => Err(ApiError::new(
             405,

@@ -18,7 +18,7 @@ pub(super) fn watch(
     ns: Option<&str>,
     q: &HashMap<String, String>,
     table: bool,
-) -> Result<Response<Body>, ApiError> {
+) -> Reply {
     let clock = ctx.shared.lock().clock.clone();
     let full = q.get("includeObject").is_some_and(|v| v == "Object");
     let render = move |o: Value| -> Value {

@@ -303,87 +303,8 @@ fn live_facts_agree_with_kubectl_describe() {
     }
 }
 
-const BEHAVIOURS: &str = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: probe, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: probe}}
-  template:
-    metadata:
-      labels: {app: probe}
-      annotations:
-        kubesim.io/behavior: '{"app": {"livenessFailsAfter": "5s", "sigtermExit": "never"}}'
-    spec:
-      terminationGracePeriodSeconds: 10
-      containers:
-      - name: app
-        image: shop/probe:1
-        livenessProbe: {httpGet: {path: /healthz, port: 8080}, periodSeconds: 10, failureThreshold: 3}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: unready, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: unready}}
-  template:
-    metadata:
-      labels: {app: unready}
-      annotations:
-        kubesim.io/behavior: '{"app": {"neverReady": true}}'
-    spec:
-      containers:
-      - name: app
-        image: shop/unready:1
-        readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 10}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: pull, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: pull}}
-  template:
-    metadata:
-      labels: {app: pull}
-      annotations:
-        kubesim.io/behavior: '{"app": {"imagePullError": "rpc error: code = NotFound desc = failed to pull and unpack image \"shop/pull:9.9\": not found"}}'
-    spec:
-      containers:
-      - {name: app, image: "shop/pull:9.9"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: secretless, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: secretless}}
-  template:
-    metadata:
-      labels: {app: secretless}
-      annotations:
-        kubesim.io/behavior: '{"app": {"configError": "secret \"api-token\" not found"}}'
-    spec:
-      containers:
-      - {name: app, image: "shop/secretless:1"}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: oneshot, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: oneshot}}
-  template:
-    metadata:
-      labels: {app: oneshot}
-      annotations:
-        kubesim.io/behavior: '{"app": {"crashAfter": "2s", "reason": "Completed", "exitCode": 0}}'
-    spec:
-      containers:
-      - {name: app, image: "shop/oneshot:1", command: [/app/migrate]}
-"#;
+/// One Deployment per way a container fails, each told by its `kubesim.io/behavior` annotation.
+const BEHAVIOURS: &str = include_str!("../../fixtures/explain/live/behaviours.yaml");
 
 fn first_container_status(sim: &Sim, app: &str) -> Value {
     sim.list("v1", "Pod", Some("default"))

@@ -179,9 +179,28 @@ impl Store {
         storage: &'static str,
         ns: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Value> + 'a {
-        let start = (storage, ns.unwrap_or("").to_string(), String::new());
+        self.iter_after(storage, ns, None)
+    }
+
+    /// [`Store::iter`] from the object after `after` (namespace, name) on, in key order: a list's
+    /// continue token seeks straight to its place in the ordered map, so a page does not walk the
+    /// pages before it.
+    pub fn iter_after<'a>(
+        &'a self,
+        storage: &'static str,
+        ns: Option<&'a str>,
+        after: Option<(&str, &str)>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        use std::ops::Bound;
+        let first: Key = (storage, ns.unwrap_or("").to_string(), String::new());
+        let start = match after {
+            Some((n, name)) if (n, name) >= (first.1.as_str(), "") => {
+                Bound::Excluded((storage, n.to_string(), name.to_string()))
+            }
+            _ => Bound::Included(first),
+        };
         self.objects
-            .range(start..)
+            .range((start, Bound::Unbounded))
             .take_while(move |((st, n, _), _)| *st == storage && ns.is_none_or(|x| x == n))
             .map(|(_, v)| v)
     }
@@ -659,6 +678,66 @@ mod tests {
         assert!(st.remove("deployments", "shop", "web").is_some());
         assert!(st.get("deployments", "shop", "web").is_none());
     }
+    #[test]
+    fn iter_after_starts_past_the_given_object_and_stays_in_its_scope() {
+        let mut st = Store::new();
+        let def = registry::find("", "v1", "configmaps").unwrap();
+        for (ns, name) in [("a", "x"), ("b", "x"), ("b", "y"), ("b", "z"), ("c", "x")] {
+            st.create(
+                def,
+                json!({"metadata": {"name": name, "namespace": ns}}),
+                0,
+                None,
+                false,
+            )
+            .unwrap();
+        }
+        let keys = |it: Box<dyn Iterator<Item = &Value> + '_>| -> Vec<String> {
+            it.map(|o| format!("{}/{}", util::ns(o), util::name(o)))
+                .collect()
+        };
+        assert_eq!(
+            keys(Box::new(st.iter_after(
+                "configmaps",
+                None,
+                Some(("b", "x"))
+            ))),
+            ["b/y", "b/z", "c/x"]
+        );
+        assert_eq!(
+            keys(Box::new(st.iter_after(
+                "configmaps",
+                Some("b"),
+                Some(("b", "y"))
+            ))),
+            ["b/z"]
+        );
+        // A position before the namespace starts at its first object; one after it gives nothing.
+        assert_eq!(
+            keys(Box::new(st.iter_after(
+                "configmaps",
+                Some("b"),
+                Some(("a", "x"))
+            ))),
+            ["b/x", "b/y", "b/z"]
+        );
+        assert!(keys(Box::new(st.iter_after(
+            "configmaps",
+            Some("b"),
+            Some(("c", ""))
+        )))
+        .is_empty());
+        assert_eq!(
+            keys(Box::new(st.iter_after(
+                "configmaps",
+                None,
+                Some(("c", "x"))
+            ))),
+            Vec::<String>::new(),
+            "nothing of the next storage"
+        );
+    }
+
     #[test]
     fn events_aggregate() {
         let mut st = Store::new();

@@ -32,7 +32,8 @@ pub struct Ctx {
     pub minor: u32,
 }
 
-/// One controller: reconciles the objects of one storage (`"deployments"`…).
+/// One controller: reconciles the objects of one storage (`"deployments"`…). Objects loaded with a
+/// status (`Store::static_uids`) are not handed to it: it would leave them alone.
 pub trait Controller: Send {
     /// The storage of the objects it reconciles.
     fn watches(&self) -> &'static str;
@@ -112,7 +113,12 @@ impl Ctrl {
                 continue;
             }
             *seen = Some(store.rv);
-            let objs: Vec<Value> = store.iter(c.watches(), None).cloned().collect();
+            // Objects loaded with a status are left alone by every controller: not even copied.
+            let objs: Vec<Value> = store
+                .iter(c.watches(), None)
+                .filter(|o| !store.static_uids.contains(util::uid(o)))
+                .cloned()
+                .collect();
             for o in objs {
                 c.sync(store, &o, &ctx);
             }
@@ -426,4 +432,42 @@ pub(crate) fn revision_template(store: &Store, ns: &str, rev: &str) -> Option<Va
         .get("controllerrevisions", ns, rev)?
         .pointer("/data/spec/template")
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// Notes the names it is handed.
+    struct Seen(Arc<Mutex<Vec<String>>>);
+
+    impl Controller for Seen {
+        fn watches(&self) -> &'static str {
+            "deployments"
+        }
+        fn sync(&mut self, _: &mut Store, obj: &Value, _: &Ctx) {
+            self.0.lock().unwrap().push(util::name(obj).to_string());
+        }
+    }
+
+    #[test]
+    fn objects_loaded_with_a_status_are_not_handed_to_controllers() {
+        let mut store = Store::new();
+        let def = registry::by_storage("deployments");
+        let loaded = json!({"metadata": {"name": "loaded", "namespace": "a"}, "spec": {"replicas": 1},
+            "status": {"replicas": 1}});
+        let created =
+            json!({"metadata": {"name": "created", "namespace": "a"}, "spec": {"replicas": 1}});
+        store.create(def, loaded, 0, None, true).unwrap();
+        store.create(def, created, 0, None, false).unwrap();
+        let seen = Arc::new(Mutex::new(vec![]));
+        let mut ctrl = Ctrl {
+            controllers: vec![Box::new(Seen(seen.clone()))],
+            pass_rv: vec![None],
+            ..Ctrl::default()
+        };
+        ctrl.tick(&mut store, 0);
+        assert_eq!(*seen.lock().unwrap(), ["created"]);
+    }
 }

@@ -43,7 +43,8 @@ pub(super) fn list(
         None => (st.store.rv, None),
     };
     let after = after.as_ref().map(|(n, name)| (n.as_str(), name.as_str()));
-    let objects = st.store.iter_after(def.storage, ns, after);
+    // Every page reads the store as it was at the list's first page (an etcd read at a revision).
+    let objects = st.store.iter_at(def.storage, ns, after, list_rv);
     let page = page(
         objects,
         limit,

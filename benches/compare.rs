@@ -21,7 +21,8 @@
 //!
 //! `cargo bench --bench compare` runs the full series (release build; `BENCH_RUNS`, default 5;
 //! `BENCH_CASES=restart,diagnose` runs only those of `startup`, `explain`, `restart`, `restart-wait`,
-//! `explain-all`, `diagnose`).
+//! `explain-all`, `diagnose`; `BENCH_DEBUG=1` prints each of restart-wait's requests, timed from the
+//! moment the last old pod was gone).
 //! Without `--bench` (what `cargo test` does: `test = true` in Cargo.toml) it is a smoke run: tiny
 //! sizes, one run, no timing checked — only that every command works on every case.
 
@@ -362,19 +363,11 @@ fn restart_wait(sim: &Sim, me: &Path, kc: &Path, app: &str) -> Wait {
         exited.store(true, std::sync::atomic::Ordering::Relaxed);
         (r, watcher.join().expect("the watcher thread"))
     });
-    let latency_ms = if run_.ended >= gone {
-        (run_.ended - gone).as_secs_f64() * 1000.0
-    } else {
-        -(gone - run_.ended).as_secs_f64() * 1000.0
-    };
+    let latency_ms = ms_after(run_.ended, gone);
     let requests = sim.requests();
     if std::env::var_os("BENCH_DEBUG").is_some() {
         for r in &requests {
-            let off = if r.at >= gone {
-                (r.at - gone).as_secs_f64() * 1000.0
-            } else {
-                -(gone - r.at).as_secs_f64() * 1000.0
-            };
+            let off = ms_after(r.at, gone);
             eprintln!(
                 "DEBUG {off:9.1}ms {} {} {} {}",
                 r.method, r.path, r.query, r.status
@@ -387,6 +380,14 @@ fn restart_wait(sim: &Sim, me: &Path, kc: &Path, app: &str) -> Wait {
         latency_ms,
         requests: requests.len(),
         watches: requests.iter().filter(|r| r.watch).count(),
+    }
+}
+
+/// `t` minus `since` in ms, negative when `t` came first.
+fn ms_after(t: Instant, since: Instant) -> f64 {
+    match t.checked_duration_since(since) {
+        Some(d) => d.as_secs_f64() * 1000.0,
+        None => -(since - t).as_secs_f64() * 1000.0,
     }
 }
 

@@ -21,8 +21,9 @@
 //!
 //! `cargo bench --bench compare` runs the full series (release build; `BENCH_RUNS`, default 5;
 //! `BENCH_CASES=restart,diagnose` runs only those of `startup`, `explain`, `restart`, `restart-wait`,
-//! `explain-all`, `diagnose`; `BENCH_DEBUG=1` prints each of restart-wait's requests, timed from the
-//! moment the last old pod was gone).
+//! `explain-all`, `diagnose`; `BENCH_DEBUG=1` prints the requests of each restart-wait run, timed
+//! from the moment the last old pod was gone, and of one more diagnose run per size, timed from its
+//! start: where a wall time goes).
 //! Without `--bench` (what `cargo test` does: `test = true` in Cargo.toml) it is a smoke run: tiny
 //! sizes, one run, no timing checked — only that every command works on every case.
 
@@ -637,6 +638,21 @@ fn main() {
                 measure(scale_runs, || run(k, &a, &[0])),
             )
         });
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            sim.clear_requests();
+            let t = Instant::now();
+            let r = run(&me, &args(&["diagnose", "-A", "-o", "json"], &kc), &[0, 1]);
+            for q in sim.requests() {
+                eprintln!(
+                    "DEBUG {:8.1}ms {} {} {}",
+                    ms_after(q.at, t),
+                    q.path,
+                    q.query,
+                    q.accept.len()
+                );
+            }
+            eprintln!("DEBUG exit {:8.1}ms", ms_after(r.ended, t));
+        }
         rows.push(Row {
             case: format!("diagnose -A: {pods} pods, {} workloads", pods.div_ceil(5)),
             ours,

@@ -392,6 +392,38 @@ fn ms_after(t: Instant, since: Instant) -> f64 {
     }
 }
 
+/// restart-wait's table: per wait, the median wall, the median and largest latency, each run's
+/// requests and watches.
+fn print_waits(waits: &[(String, Vec<Wait>)]) {
+    if waits.is_empty() {
+        return;
+    }
+    println!(
+        "\nrestart deploy (2 pods): exit minus the moment its last old pod was gone (the completion condition), and its requests per run\n{:<36} {:>9} {:>12} {:>12} {:>16} {:>16}",
+        "wait", "wall", "latency med", "latency max", "requests", "of them watches"
+    );
+    let list = |v: Vec<usize>| {
+        v.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for (case, all) in waits {
+        let (median, max) = median_max(all.iter().map(|w| w.latency_ms).collect());
+        let mut walls: Vec<Duration> = all.iter().map(|w| w.run.wall).collect();
+        walls.sort();
+        println!(
+            "{:<36} {:>7.0}ms {:>10.1}ms {:>10.1}ms {:>16} {:>16}",
+            case,
+            walls[walls.len() / 2].as_secs_f64() * 1000.0,
+            median,
+            max,
+            list(all.iter().map(|w| w.requests).collect()),
+            list(all.iter().map(|w| w.watches).collect())
+        );
+    }
+}
+
 /// Median and largest of `xs`.
 fn median_max(mut xs: Vec<f64>) -> (f64, f64) {
     xs.sort_by(f64::total_cmp);
@@ -559,7 +591,7 @@ fn main() {
 
     // restart's wait: from its completion condition (the last old pod gone) to the process's exit, and
     // its requests, for a short and a long wait (the old pods take 1 s or 60 s of sim time to stop).
-    let mut waits: Vec<(String, f64, f64, Vec<usize>, Vec<usize>, Duration)> = Vec::new();
+    let mut waits: Vec<(String, Vec<Wait>)> = Vec::new();
     if wanted("restart-wait") {
         let long = if full { "60s" } else { "10s" };
         let sim = sim_with(format!(
@@ -576,16 +608,9 @@ fn main() {
             let all: Vec<Wait> = (0..runs)
                 .map(|_| restart_wait(&sim, &me, &kc, app))
                 .collect();
-            let (median, max) = median_max(all.iter().map(|w| w.latency_ms).collect());
-            let mut walls: Vec<Duration> = all.iter().map(|w| w.run.wall).collect();
-            walls.sort();
             waits.push((
                 format!("old pods stop in {stop} (sim, x{})", sim.time_scale()),
-                median,
-                max,
-                all.iter().map(|w| w.requests).collect(),
-                all.iter().map(|w| w.watches).collect(),
-                walls[walls.len() / 2],
+                all,
             ));
         }
     }
@@ -643,12 +668,13 @@ fn main() {
             let t = Instant::now();
             let r = run(&me, &args(&["diagnose", "-A", "-o", "json"], &kc), &[0, 1]);
             for q in sim.requests() {
+                let meta = q.accept.contains("as=PartialObjectMetadataList");
                 eprintln!(
-                    "DEBUG {:8.1}ms {} {} {}",
+                    "DEBUG {:8.1}ms {} {}{}",
                     ms_after(q.at, t),
                     q.path,
                     q.query,
-                    q.accept.len()
+                    if meta { " (metadata only)" } else { "" }
                 );
             }
             eprintln!("DEBUG exit {:8.1}ms", ms_after(r.ended, t));
@@ -667,27 +693,5 @@ fn main() {
         runs
     );
     print(&rows);
-    if !waits.is_empty() {
-        println!(
-            "\nrestart deploy (2 pods): exit minus the moment its last old pod was gone (the completion condition), and its requests per run\n{:<36} {:>9} {:>12} {:>12} {:>16} {:>16}",
-            "wait", "wall", "latency med", "latency max", "requests", "of them watches"
-        );
-        for (case, median, max, requests, watches, wall) in &waits {
-            let list = |v: &Vec<usize>| {
-                v.iter()
-                    .map(|n| n.to_string())
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            println!(
-                "{:<36} {:>7.0}ms {:>10.1}ms {:>10.1}ms {:>16} {:>16}",
-                case,
-                wall.as_secs_f64() * 1000.0,
-                median,
-                max,
-                list(requests),
-                list(watches)
-            );
-        }
-    }
+    print_waits(&waits);
 }

@@ -10,14 +10,20 @@
 //! | pods (100 / 1,000 / 10,000, a workload per 5 pods) | `diagnose -A` | `kubectl get deploy,sts,ds,pdb,svc,hpa,pods -A -o json` |
 //! | a restart | `restart deploy/NAME` | `kubectl rollout restart` + `kubectl rollout status` |
 //!
+//! and restart's wait on its own (`restart-wait`): how long after its completion condition (the last old
+//! pod gone, seen in kubesim's store every millisecond) the process exits, and how many requests it
+//! sends, for a short and a long wait (old pods that take 1 s or 60 s of sim time to stop).
+//!
 //! Each row: median wall time, CPU (user + system) and peak memory (VmHWM, sampled every ms) of the
 //! process(es), the
 //! ratio ours / yardstick, and for the distance rows the wall time in RTTs and the TCP connections the
 //! run opened.
 //!
 //! `cargo bench --bench compare` runs the full series (release build; `BENCH_RUNS`, default 5;
-//! `BENCH_CASES=restart,diagnose` runs only those of `startup`, `explain`, `restart`, `explain-all`,
-//! `diagnose`).
+//! `BENCH_CASES=restart,diagnose` runs only those of `startup`, `explain`, `restart`, `restart-wait`,
+//! `explain-all`, `diagnose`; `BENCH_DEBUG=1` prints the requests of each restart-wait run, timed
+//! from the moment the last old pod was gone, and of one more diagnose run per size, timed from its
+//! start: where a wall time goes).
 //! Without `--bench` (what `cargo test` does: `test = true` in Cargo.toml) it is a smoke run: tiny
 //! sizes, one run, no timing checked — only that every command works on every case.
 
@@ -38,6 +44,8 @@ struct Run {
     wall: Duration,
     cpu: Duration,
     max_rss_kib: u64,
+    /// When wait4 returned (the process had exited).
+    ended: Instant,
 }
 
 /// Runs `program args` to completion; the exit code must be one of `ok`.
@@ -74,7 +82,8 @@ fn run(program: &Path, args: &[String], ok: &[i32]) -> Run {
     // SAFETY: a zeroed rusage is valid; wait4 fills it for our own child, which std has not reaped.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    let wall = start.elapsed();
+    let ended = Instant::now();
+    let wall = ended - start;
     std::mem::forget(child); // reaped by wait4
     done.store(true, std::sync::atomic::Ordering::Relaxed);
     let peak = sampler.join().unwrap_or(0);
@@ -98,6 +107,7 @@ fn run(program: &Path, args: &[String], ok: &[i32]) -> Run {
         wall,
         cpu: tv(usage.ru_utime) + tv(usage.ru_stime),
         max_rss_kib: peak,
+        ended,
     }
 }
 
@@ -114,12 +124,14 @@ fn run_all(steps: &[(PathBuf, Vec<String>)]) -> Run {
         wall: Duration::ZERO,
         cpu: Duration::ZERO,
         max_rss_kib: 0,
+        ended: Instant::now(),
     };
     for (program, args) in steps {
         let r = run(program, args, &[0, 1]);
         total.wall += r.wall;
         total.cpu += r.cpu;
         total.max_rss_kib = total.max_rss_kib.max(r.max_rss_kib);
+        total.ended = r.ended;
     }
     total
 }
@@ -135,6 +147,7 @@ fn measure(runs: usize, mut f: impl FnMut() -> Run) -> Run {
         wall: all[all.len() / 2].wall,
         cpu: cpus[cpus.len() / 2],
         max_rss_kib: all.iter().map(|r| r.max_rss_kib).max().unwrap_or(0),
+        ended: all[all.len() / 2].ended,
     }
 }
 
@@ -260,6 +273,161 @@ fn next_second() {
     std::thread::sleep(
         Duration::from_millis(1_020) - Duration::from_millis(now.subsec_millis() as u64),
     );
+}
+
+/// Deployment `name` (2 pods, in `shop`) whose app needs `stop` (sim time) to exit after SIGTERM: a
+/// restart of it waits that long for its last old pod to go.
+fn stopping_deployment(name: &str, stop: &str) -> String {
+    format!(
+        r#"---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: shop}}
+spec:
+  replicas: 2
+  selector: {{matchLabels: {{app: {name}}}}}
+  strategy: {{rollingUpdate: {{maxSurge: 1, maxUnavailable: 0}}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+      annotations:
+        kubesim.io/behavior: |
+          app: {{readyAfter: 1s, startDelay: 1s, sigtermExit: {stop}}}
+    spec:
+      terminationGracePeriodSeconds: 600
+      containers:
+      - name: app
+        image: shop/{name}:1
+        readinessProbe: {{httpGet: {{path: /, port: 8080}}}}
+"#
+    )
+}
+
+/// The uids of the pods labelled `app={app}` in `shop`.
+fn pod_uids(sim: &Sim, app: &str) -> Vec<String> {
+    sim.list("v1", "Pod", Some("shop"))
+        .iter()
+        .filter(|p| p["metadata"]["labels"]["app"] == app)
+        .filter_map(|p| p["metadata"]["uid"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// One restart, timed against its completion condition.
+struct Wait {
+    run: Run,
+    /// The process's exit minus the moment its last old pod was gone, in ms (negative: it exited first).
+    latency_ms: f64,
+    /// The plugin's requests in the whole run, and those that were watches.
+    requests: usize,
+    watches: usize,
+}
+
+/// Restarts deploy/`app` and notes when its last old pod is gone: a thread reads kubesim's store every
+/// millisecond (in process, so it adds no request to the plugin's count).
+fn restart_wait(sim: &Sim, me: &Path, kc: &Path, app: &str) -> Wait {
+    next_second();
+    let old = pod_uids(sim, app);
+    assert!(!old.is_empty(), "deploy/{app} has pods");
+    sim.clear_requests();
+    let exited = std::sync::atomic::AtomicBool::new(false);
+    let (run_, gone) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let give_up = Duration::from_secs(60);
+            let mut exited_at: Option<Instant> = None;
+            loop {
+                let now = pod_uids(sim, app);
+                if !old.iter().any(|u| now.contains(u)) {
+                    return Instant::now();
+                }
+                if exited.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = *exited_at.get_or_insert_with(Instant::now);
+                    assert!(
+                        t.elapsed() < give_up,
+                        "the old pods of deploy/{app} never went"
+                    );
+                }
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        });
+        let a = args(
+            &[
+                "restart",
+                &format!("deploy/{app}"),
+                "-n",
+                "shop",
+                "--timeout",
+                "2m",
+            ],
+            kc,
+        );
+        let r = run(me, &a, &[0]);
+        exited.store(true, std::sync::atomic::Ordering::Relaxed);
+        (r, watcher.join().expect("the watcher thread"))
+    });
+    let latency_ms = ms_after(run_.ended, gone);
+    let requests = sim.requests();
+    if std::env::var_os("BENCH_DEBUG").is_some() {
+        for r in &requests {
+            let off = ms_after(r.at, gone);
+            eprintln!(
+                "DEBUG {off:9.1}ms {} {} {} {}",
+                r.method, r.path, r.query, r.status
+            );
+        }
+        eprintln!("DEBUG exit {latency_ms:.1}ms");
+    }
+    Wait {
+        run: run_,
+        latency_ms,
+        requests: requests.len(),
+        watches: requests.iter().filter(|r| r.watch).count(),
+    }
+}
+
+/// `t` minus `since` in ms, negative when `t` came first.
+fn ms_after(t: Instant, since: Instant) -> f64 {
+    match t.checked_duration_since(since) {
+        Some(d) => d.as_secs_f64() * 1000.0,
+        None => -(since - t).as_secs_f64() * 1000.0,
+    }
+}
+
+/// restart-wait's table: per wait, the median wall, the median and largest latency, each run's
+/// requests and watches.
+fn print_waits(waits: &[(String, Vec<Wait>)]) {
+    if waits.is_empty() {
+        return;
+    }
+    println!(
+        "\nrestart deploy (2 pods): exit minus the moment its last old pod was gone (the completion condition), and its requests per run\n{:<36} {:>9} {:>12} {:>12} {:>16} {:>16}",
+        "wait", "wall", "latency med", "latency max", "requests", "of them watches"
+    );
+    let list = |v: Vec<usize>| {
+        v.iter()
+            .map(|n| n.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for (case, all) in waits {
+        let (median, max) = median_max(all.iter().map(|w| w.latency_ms).collect());
+        let mut walls: Vec<Duration> = all.iter().map(|w| w.run.wall).collect();
+        walls.sort();
+        println!(
+            "{:<36} {:>7.0}ms {:>10.1}ms {:>10.1}ms {:>16} {:>16}",
+            case,
+            walls[walls.len() / 2].as_secs_f64() * 1000.0,
+            median,
+            max,
+            list(all.iter().map(|w| w.requests).collect()),
+            list(all.iter().map(|w| w.watches).collect())
+        );
+    }
+}
+
+/// Median and largest of `xs`.
+fn median_max(mut xs: Vec<f64>) -> (f64, f64) {
+    xs.sort_by(f64::total_cmp);
+    (xs[xs.len() / 2], xs[xs.len() - 1])
 }
 
 fn sim_with(yaml: String) -> Sim {
@@ -421,6 +589,32 @@ fn main() {
     }
     drop(sim);
 
+    // restart's wait: from its completion condition (the last old pod gone) to the process's exit, and
+    // its requests, for a short and a long wait (the old pods take 1 s or 60 s of sim time to stop).
+    let mut waits: Vec<(String, Vec<Wait>)> = Vec::new();
+    if wanted("restart-wait") {
+        let long = if full { "60s" } else { "10s" };
+        let sim = sim_with(format!(
+            "{}{}",
+            stopping_deployment("quick", "1s"),
+            stopping_deployment("slow", long)
+        ));
+        let kc = sim.kubeconfig_path().to_path_buf();
+        for (app, stop) in [("quick", "1s"), ("slow", long)] {
+            assert!(sim.wait_until(Duration::from_secs(60), |s| s
+                .get("apps/v1", "Deployment", Some("shop"), app)
+                .is_some_and(|d| d["status"]["readyReplicas"] == 2)));
+            restart_wait(&sim, &me, &kc, app); // warm-up
+            let all: Vec<Wait> = (0..runs)
+                .map(|_| restart_wait(&sim, &me, &kc, app))
+                .collect();
+            waits.push((
+                format!("old pods stop in {stop} (sim, x{})", sim.time_scale()),
+                all,
+            ));
+        }
+    }
+
     // explain -A over failing pods.
     let sizes: &[(usize, usize)] = if full {
         &[(300, 10_000), (1_000, 10_000), (3_000, 10_000)]
@@ -469,6 +663,22 @@ fn main() {
                 measure(scale_runs, || run(k, &a, &[0])),
             )
         });
+        if std::env::var_os("BENCH_DEBUG").is_some() {
+            sim.clear_requests();
+            let t = Instant::now();
+            let r = run(&me, &args(&["diagnose", "-A", "-o", "json"], &kc), &[0, 1]);
+            for q in sim.requests() {
+                let meta = q.accept.contains("as=PartialObjectMetadataList");
+                eprintln!(
+                    "DEBUG {:8.1}ms {} {}{}",
+                    ms_after(q.at, t),
+                    q.path,
+                    q.query,
+                    if meta { " (metadata only)" } else { "" }
+                );
+            }
+            eprintln!("DEBUG exit {:8.1}ms", ms_after(r.ended, t));
+        }
         rows.push(Row {
             case: format!("diagnose -A: {pods} pods, {} workloads", pods.div_ceil(5)),
             ours,
@@ -483,4 +693,5 @@ fn main() {
         runs
     );
     print(&rows);
+    print_waits(&waits);
 }

@@ -131,6 +131,9 @@ async fn serve(
             r = listener.accept() => match r { Ok(x) => x, Err(_) => continue },
             _ = stop.changed() => return,
         };
+        // As Go's net package does for every TCP connection (the API server's included): without it
+        // Nagle's algorithm holds a response's last small segment for the client's delayed ACK (40 ms).
+        let _ = sock.set_nodelay(true);
         let acceptor = acceptor.clone();
         let ctx = ctx.clone();
         let mut stop = stop.clone();

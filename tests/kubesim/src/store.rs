@@ -179,11 +179,84 @@ impl Store {
         storage: &'static str,
         ns: Option<&'a str>,
     ) -> impl Iterator<Item = &'a Value> + 'a {
-        let start = (storage, ns.unwrap_or("").to_string(), String::new());
+        self.iter_after(storage, ns, None)
+    }
+
+    /// [`Store::iter`] from the object after `after` (namespace, name) on, in key order: a list's
+    /// continue token seeks straight to its place in the ordered map, so a page does not walk the
+    /// pages before it.
+    pub fn iter_after<'a>(
+        &'a self,
+        storage: &'static str,
+        ns: Option<&'a str>,
+        after: Option<(&str, &str)>,
+    ) -> impl Iterator<Item = &'a Value> + 'a {
+        use std::ops::Bound;
+        let first: Key = (storage, ns.unwrap_or("").to_string(), String::new());
+        let start = match after {
+            Some((n, name)) if (n, name) >= (first.1.as_str(), "") => {
+                Bound::Excluded((storage, n.to_string(), name.to_string()))
+            }
+            _ => Bound::Included(first),
+        };
         self.objects
-            .range(start..)
+            .range((start, Bound::Unbounded))
             .take_while(move |((st, n, _), _)| *st == storage && ns.is_none_or(|x| x == n))
             .map(|(_, v)| v)
+    }
+
+    /// [`Store::iter_after`] as the objects were at resourceVersion `rv`: the current ones with every
+    /// change since `rv` undone from the history, as etcd reads at a revision. So each page of a list
+    /// shows the store as it was at the first page (a consistent list). The history is whole only
+    /// above [`Store::floor`]: below it the caller answers 410 Expired.
+    pub fn iter_at<'a>(
+        &'a self,
+        storage: &'static str,
+        ns: Option<&'a str>,
+        after: Option<(&str, &str)>,
+        rv: u64,
+    ) -> Box<dyn Iterator<Item = &'a Value> + 'a> {
+        let since = self.history.partition_point(|e| e.rv <= rv);
+        // Each object changed since `rv` (after `after`), as it was then: None if it did not exist.
+        let mut then: BTreeMap<(&'a str, &'a str), Option<&'a Value>> = BTreeMap::new();
+        for e in self.history.range(since..) {
+            if e.storage != storage || ns.is_some_and(|n| n != e.ns) {
+                continue;
+            }
+            let key = (e.ns.as_str(), util::name(&e.obj));
+            if after.is_some_and(|a| key <= a) {
+                continue;
+            }
+            // The first change after `rv` tells what the object was at `rv`.
+            then.entry(key).or_insert(match e.typ {
+                "ADDED" => None,
+                _ => e.old.as_ref(),
+            });
+        }
+        let current = self.iter_after(storage, ns, after);
+        if then.is_empty() {
+            return Box::new(current);
+        }
+        let mut current = current.peekable();
+        let mut then = then.into_iter().peekable();
+        Box::new(std::iter::from_fn(move || loop {
+            let c = current.peek().map(|o| (util::ns(o), util::name(o)));
+            let t = then.peek().map(|(k, _)| *k);
+            match (c, t) {
+                (None, None) => return None,
+                (Some(c), Some(t)) if t > c => return current.next(),
+                (Some(_), None) => return current.next(),
+                (c, Some(t)) => {
+                    // The object as it was then replaces (or stands in for) the current one.
+                    if c == Some(t) {
+                        current.next();
+                    }
+                    if let Some((_, Some(was))) = then.next() {
+                        return Some(was);
+                    }
+                }
+            }
+        }))
     }
 
     /// Create an object. `keep_status` keeps a provided status (scenario loading).
@@ -437,11 +510,13 @@ impl Store {
     pub fn remove(&mut self, storage: &'static str, ns: &str, name: &str) -> Option<Value> {
         let key = (storage, ns.to_string(), name.to_string());
         let mut obj = self.objects.remove(&key)?;
+        // Kept in the history (as `old`), so that a list at an earlier resourceVersion still has it.
+        let before = obj.clone();
         let rv = self.next_rv();
         util::obj_at(&mut obj, &["metadata"])
             .insert("resourceVersion".into(), json!(rv.to_string()));
         self.static_uids.remove(util::uid(&obj));
-        self.emit(storage, ns, "DELETED", obj.clone(), None);
+        self.emit(storage, ns, "DELETED", obj.clone(), Some(before));
         Some(obj)
     }
 
@@ -659,6 +734,116 @@ mod tests {
         assert!(st.remove("deployments", "shop", "web").is_some());
         assert!(st.get("deployments", "shop", "web").is_none());
     }
+    #[test]
+    fn iter_after_starts_past_the_given_object_and_stays_in_its_scope() {
+        let mut st = Store::new();
+        let def = registry::find("", "v1", "configmaps").unwrap();
+        for (ns, name) in [("a", "x"), ("b", "x"), ("b", "y"), ("b", "z"), ("c", "x")] {
+            st.create(
+                def,
+                json!({"metadata": {"name": name, "namespace": ns}}),
+                0,
+                None,
+                false,
+            )
+            .unwrap();
+        }
+        let keys = |it: Box<dyn Iterator<Item = &Value> + '_>| -> Vec<String> {
+            it.map(|o| format!("{}/{}", util::ns(o), util::name(o)))
+                .collect()
+        };
+        assert_eq!(
+            keys(Box::new(st.iter_after(
+                "configmaps",
+                None,
+                Some(("b", "x"))
+            ))),
+            ["b/y", "b/z", "c/x"]
+        );
+        assert_eq!(
+            keys(Box::new(st.iter_after(
+                "configmaps",
+                Some("b"),
+                Some(("b", "y"))
+            ))),
+            ["b/z"]
+        );
+        // A position before the namespace starts at its first object; one after it gives nothing.
+        assert_eq!(
+            keys(Box::new(st.iter_after(
+                "configmaps",
+                Some("b"),
+                Some(("a", "x"))
+            ))),
+            ["b/x", "b/y", "b/z"]
+        );
+        assert!(keys(Box::new(st.iter_after(
+            "configmaps",
+            Some("b"),
+            Some(("c", ""))
+        )))
+        .is_empty());
+        assert_eq!(
+            keys(Box::new(st.iter_after(
+                "configmaps",
+                None,
+                Some(("c", "x"))
+            ))),
+            Vec::<String>::new(),
+            "nothing of the next storage"
+        );
+    }
+
+    #[test]
+    fn iter_at_shows_the_objects_as_they_were_at_that_resource_version() {
+        let mut st = Store::new();
+        let def = registry::find("", "v1", "configmaps").unwrap();
+        let cm = |name: &str, v: &str| json!({"metadata": {"name": name, "namespace": "d"}, "data": {"v": v}});
+        for name in ["a", "b", "c", "e"] {
+            st.create(def, cm(name, "1"), 0, None, false).unwrap();
+        }
+        let rv = st.rv;
+        // After rv: b changes twice, c goes, d comes, a goes and comes back, e goes and comes back
+        // changed.
+        let b = st.get("configmaps", "d", "b").unwrap().clone();
+        let mut b2 = b.clone();
+        b2["data"]["v"] = json!("2");
+        st.put("configmaps", b2.clone());
+        b2["data"]["v"] = json!("3");
+        st.put("configmaps", b2);
+        st.remove("configmaps", "d", "c");
+        st.create(def, cm("d", "1"), 0, None, false).unwrap();
+        st.remove("configmaps", "d", "a");
+        st.create(def, cm("a", "9"), 0, None, false).unwrap();
+        st.remove("configmaps", "d", "e");
+        st.create(def, cm("e", "9"), 0, None, false).unwrap();
+        let seen = |it: Box<dyn Iterator<Item = &Value> + '_>| -> Vec<String> {
+            it.map(|o| format!("{}={}", util::name(o), o["data"]["v"].as_str().unwrap()))
+                .collect()
+        };
+        assert_eq!(
+            seen(st.iter_at("configmaps", Some("d"), None, rv)),
+            ["a=1", "b=1", "c=1", "e=1"]
+        );
+        assert_eq!(
+            st.iter_at("configmaps", None, None, rv)
+                .map(|o| util::s(o, "/metadata/resourceVersion").to_string())
+                .collect::<Vec<_>>()[1],
+            util::s(&b, "/metadata/resourceVersion"),
+            "b as it was, resourceVersion included"
+        );
+        assert_eq!(
+            seen(st.iter_at("configmaps", None, Some(("d", "b")), rv)),
+            ["c=1", "e=1"],
+            "a continued list starts after its last object"
+        );
+        assert_eq!(
+            seen(st.iter_at("configmaps", Some("d"), None, st.rv)),
+            ["a=9", "b=3", "d=1", "e=9"],
+            "now"
+        );
+    }
+
     #[test]
     fn events_aggregate() {
         let mut st = Store::new();

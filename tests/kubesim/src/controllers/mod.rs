@@ -121,7 +121,12 @@ impl Ctrl {
                 continue;
             }
             *seen = Some(store.rv);
-            let objs: Vec<Value> = store.iter(c.watches, None).cloned().collect();
+            // Objects loaded with a status are left alone by every controller: not even copied.
+            let objs: Vec<Value> = store
+                .iter(c.watches, None)
+                .filter(|o| !store.static_uids.contains(util::uid(o)))
+                .cloned()
+                .collect();
             for o in objs {
                 // Checked now, not when listed: an earlier sync may hand an object over.
                 if !store.static_uids.contains(util::uid(&o)) {
@@ -447,4 +452,36 @@ pub(crate) fn revision_template(store: &Store, ns: &str, rev: &str) -> Option<Va
         .get("controllerrevisions", ns, rev)?
         .pointer("/data/spec/template")
         .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// The names the test controller was handed.
+    static SEEN: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+    #[test]
+    fn objects_loaded_with_a_status_are_not_handed_to_controllers() {
+        let mut store = Store::new();
+        let def = registry::by_storage("deployments");
+        let loaded = json!({"metadata": {"name": "loaded", "namespace": "a"}, "spec": {"replicas": 1},
+            "status": {"replicas": 1}});
+        let created =
+            json!({"metadata": {"name": "created", "namespace": "a"}, "spec": {"replicas": 1}});
+        store.create(def, loaded, 0, None, true).unwrap();
+        store.create(def, created, 0, None, false).unwrap();
+        let mut ctrl = Ctrl {
+            controllers: vec![Controller {
+                watches: "deployments",
+                sync: |_, obj, _| SEEN.lock().unwrap().push(util::name(obj).to_string()),
+                time_based: true,
+            }],
+            pass_rv: vec![None],
+            ..Ctrl::default()
+        };
+        ctrl.tick(&mut store, 0);
+        assert_eq!(*SEEN.lock().unwrap(), ["created"]);
+    }
 }

@@ -111,9 +111,7 @@ impl Printer {
     }
 
     pub(crate) fn print_table(&self, t: &Table) -> Result<()> {
-        let s = t.to_string();
-        let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
-        self.print(&(lines.join("\n") + "\n"))
+        self.print(&table_text(t))
     }
 
     /// Writes text to stdout as is.
@@ -147,6 +145,74 @@ impl Printer {
         let s = serde_json::to_string(value).map_err(|e| Error::other("render JSON", e))?;
         self.line(&s)
     }
+}
+
+/// Stdout text kept in memory and written in large pieces: one write per [`Buffered::CHUNK`] instead
+/// of a write and a flush per line (10,000 of diagnose's tables: tens of thousands of system calls).
+/// Only for output that need not interleave with stderr while it prints (diagnose's report prints its
+/// warnings and input errors before it); restart's lines keep [`Printer::line`], which writes at once,
+/// so they stay in order with its stderr. What is held is written by [`Buffered::finish`], or on drop
+/// when an error cut the printing short.
+pub(crate) struct Buffered {
+    buf: String,
+}
+
+impl Buffered {
+    const CHUNK: usize = 64 * 1024;
+
+    pub(crate) fn new() -> Buffered {
+        Buffered {
+            buf: String::with_capacity(Self::CHUNK + 4096),
+        }
+    }
+
+    /// Text as is.
+    pub(crate) fn print(&mut self, text: &str) -> Result<()> {
+        self.buf.push_str(text);
+        self.spill()
+    }
+
+    /// One line.
+    pub(crate) fn line(&mut self, text: &str) -> Result<()> {
+        self.buf.push_str(text);
+        self.buf.push('\n');
+        self.spill()
+    }
+
+    /// A table as [`Printer::print_table`] prints it.
+    pub(crate) fn table(&mut self, t: &Table) -> Result<()> {
+        self.print(&table_text(t))
+    }
+
+    /// Writes what is held.
+    pub(crate) fn finish(mut self) -> Result<()> {
+        let text = std::mem::take(&mut self.buf);
+        write_stdout(text.as_bytes())
+    }
+
+    fn spill(&mut self) -> Result<()> {
+        if self.buf.len() < Self::CHUNK {
+            return Ok(());
+        }
+        let r = write_stdout(self.buf.as_bytes());
+        self.buf.clear();
+        r
+    }
+}
+
+impl Drop for Buffered {
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            let _ = write_stdout(self.buf.as_bytes());
+        }
+    }
+}
+
+/// A table's text without the trailing blanks of its lines (comfy-table pads the last column).
+fn table_text(t: &Table) -> String {
+    let s = t.to_string();
+    let lines: Vec<&str> = s.lines().map(str::trim_end).collect();
+    lines.join("\n") + "\n"
 }
 
 fn write_stdout(bytes: &[u8]) -> Result<()> {
@@ -206,5 +272,36 @@ pub(crate) mod capture {
             }
             None => false,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffered_text_is_written_in_large_pieces_and_never_lost() {
+        capture::start();
+        let mut out = Buffered::new();
+        out.line("a").unwrap();
+        out.print("b\n").unwrap();
+        // Held, not written line by line.
+        assert_eq!(capture::finish(), "");
+        capture::start();
+        out.finish().unwrap();
+        assert_eq!(capture::finish(), "a\nb\n");
+        // Past a chunk it writes what it holds; dropped early (an error cut printing short), it
+        // writes the rest.
+        capture::start();
+        let line = "x".repeat(1000);
+        {
+            let mut out = Buffered::new();
+            for _ in 0..70 {
+                out.line(&line).unwrap();
+            }
+            assert_eq!(capture::finish().len(), 66 * 1001);
+            capture::start();
+        }
+        assert_eq!(capture::finish().len(), 4 * 1001);
     }
 }

@@ -7,6 +7,7 @@
 //! something is each command's business (`explain::offline`, `diagnose::input`).
 
 pub mod documents;
+pub mod typed;
 
 use std::io::Read;
 use std::path::Path;
@@ -79,12 +80,29 @@ impl Origin {
 pub fn each_object(
     name: &str,
     text: &str,
+    f: impl FnMut(Result<(Origin, serde_yaml::Value), InputError>),
+) {
+    each_object_or_direct(name, text, |_, _| false, f);
+}
+
+/// [`each_object`], offering each YAML document's text first to `direct(origin, text)`: it returns
+/// true when it has read the document itself (straight into a typed object with [`typed::typed`],
+/// the fast way for large inputs), false to have it parsed and handed to `f` as usual.
+pub fn each_object_or_direct(
+    name: &str,
+    text: &str,
+    mut direct: impl FnMut(&Origin, &str) -> bool,
     mut f: impl FnMut(Result<(Origin, serde_yaml::Value), InputError>),
 ) {
-    documents::each_parsed(name, text, |doc| match doc {
-        Ok((line, value)) => expand(&Origin::file(name, line, None), value, &mut f),
-        Err(e) => f(Err(e)),
-    });
+    documents::each_parsed_or_direct(
+        name,
+        text,
+        |line, doc| direct(&Origin::file(name, line, None), doc),
+        |doc| match doc {
+            Ok((line, value)) => expand(&Origin::file(name, line, None), value, &mut f),
+            Err(e) => f(Err(e)),
+        },
+    );
 }
 
 /// One object, or the items of a List, handed to `f`.

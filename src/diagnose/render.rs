@@ -57,20 +57,23 @@ pub(crate) fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
         if p.is_wide() {
             headers.push("FIELD");
         }
-        let mut t = p.table(&headers);
-        for f in &w.findings {
-            let mut row = vec![
-                p.cell(f.severity.as_str(), style(f.severity)),
-                p.cell(&f.rule, Style::Bold),
-                p.cell(f.container.as_deref().unwrap_or("-"), Style::Dim),
-                comfy_table::Cell::new(&f.message),
-            ];
-            if p.is_wide() {
-                row.push(p.cell(&f.field, Style::Dim));
-            }
-            t.add_row(row);
-        }
-        out.table(&t)?;
+        let rows: Vec<Vec<(&str, Option<Style>)>> = w
+            .findings
+            .iter()
+            .map(|f| {
+                let mut row = vec![
+                    (f.severity.as_str(), Some(style(f.severity))),
+                    (f.rule.as_str(), Some(Style::Bold)),
+                    (f.container.as_deref().unwrap_or("-"), Some(Style::Dim)),
+                    (f.message.as_str(), None),
+                ];
+                if p.is_wide() {
+                    row.push((f.field.as_str(), Some(Style::Dim)));
+                }
+                row
+            })
+            .collect();
+        out.print(&p.table_text(&headers, &rows))?;
         // Fixes for errors and warnings; `-o wide` adds those of infos.
         let fixes: Vec<&Finding> = w
             .findings

@@ -4,7 +4,9 @@
 //! documents ([`documents`]), and handing out its objects one by one with the [`Origin`] they start at,
 //! the items of `List`s included ([`each_object`]). What cannot be used is an [`InputError`] at
 //! `file:line[:column]`; read failures are one short reason, without OS error numbers. Which kinds mean
-//! something is each command's business (`explain::offline`, `diagnose::input`).
+//! something is each command's business (`explain::offline`, `diagnose::input`). A command may read a
+//! document straight into a typed object first ([`each_object_or_direct`], [`typed`]): a short cut
+//! for large inputs that leaves every document it cannot read exactly as the long way to the long way.
 
 pub mod documents;
 pub mod typed;

@@ -319,7 +319,7 @@ struct KeyVisitor<'k, 'de, V> {
 
 impl<'de, V> KeyVisitor<'_, 'de, V> {
     fn remember<E: de::Error>(&mut self, key: Cow<'de, str>) -> Result<(), E> {
-        if self.keys.iter().any(|k| *k == key) {
+        if self.keys.contains(&key) {
             return Err(refuse("a duplicate key"));
         }
         self.keys.push(key);

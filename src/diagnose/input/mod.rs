@@ -225,24 +225,24 @@ fn load_direct(origin: &Origin, doc: &str, loaded: &mut Loaded) -> bool {
         }};
     }
     let (name, live, object) = match kind {
-        "Deployment" => direct!(Deployment, |o| Object::Workload(Workload::from_deployment(
+        "Deployment" => direct!(Deployment, |o| Object::workload(Workload::from_deployment(
             &o
         ))),
-        "StatefulSet" => direct!(StatefulSet, |o| Object::Workload(
+        "StatefulSet" => direct!(StatefulSet, |o| Object::workload(
             Workload::from_statefulset(&o)
         )),
-        "DaemonSet" => direct!(DaemonSet, |o| Object::Workload(Workload::from_daemonset(
+        "DaemonSet" => direct!(DaemonSet, |o| Object::workload(Workload::from_daemonset(
             &o
         ))),
-        "ReplicaSet" => direct!(ReplicaSet, |o| Object::Workload(Workload::from_replicaset(
+        "ReplicaSet" => direct!(ReplicaSet, |o| Object::workload(Workload::from_replicaset(
             &o
         ))),
-        "ReplicationController" => direct!(ReplicationController, |o| Object::Workload(
+        "ReplicationController" => direct!(ReplicationController, |o| Object::workload(
             Workload::from_replication_controller(&o)
         )),
-        "Job" => direct!(Job, |o| Object::Workload(Workload::from_job(&o))),
-        "CronJob" => direct!(CronJob, |o| Object::Workload(Workload::from_cronjob(&o))),
-        "Pod" => direct!(Pod, |o| Object::Workload(Workload::from_pod(&o))),
+        "Job" => direct!(Job, |o| Object::workload(Workload::from_job(&o))),
+        "CronJob" => direct!(CronJob, |o| Object::workload(Workload::from_cronjob(&o))),
+        "Pod" => direct!(Pod, |o| Object::workload(Workload::from_pod(&o))),
         "PodDisruptionBudget" => direct!(PodDisruptionBudget, Object::Pdb),
         "Service" => direct!(Service, Object::Service),
         "HorizontalPodAutoscaler" => direct!(HorizontalPodAutoscaler, Object::Hpa),
@@ -265,10 +265,16 @@ fn invalid_name(name: &str) -> Option<String> {
 
 /// An object of a kind diagnose reads, typed.
 enum Object {
-    Workload(Workload),
+    Workload(Box<Workload>),
     Pdb(PodDisruptionBudget),
     Service(Service),
     Hpa(HorizontalPodAutoscaler),
+}
+
+impl Object {
+    fn workload(w: Workload) -> Object {
+        Object::Workload(Box::new(w))
+    }
 }
 
 /// Loads one object read at `origin` (the items of a `List` come one by one from [`crate::source::each_object`]).
@@ -369,16 +375,16 @@ pub fn load_value(origin: &Origin, value: serde_yaml::Value, loaded: &mut Loaded
         };
     }
     let object = match kind.as_str() {
-        "Deployment" => Object::Workload(Workload::from_deployment(&typed!(Deployment))),
-        "StatefulSet" => Object::Workload(Workload::from_statefulset(&typed!(StatefulSet))),
-        "DaemonSet" => Object::Workload(Workload::from_daemonset(&typed!(DaemonSet))),
-        "ReplicaSet" => Object::Workload(Workload::from_replicaset(&typed!(ReplicaSet))),
-        "ReplicationController" => Object::Workload(Workload::from_replication_controller(
+        "Deployment" => Object::workload(Workload::from_deployment(&typed!(Deployment))),
+        "StatefulSet" => Object::workload(Workload::from_statefulset(&typed!(StatefulSet))),
+        "DaemonSet" => Object::workload(Workload::from_daemonset(&typed!(DaemonSet))),
+        "ReplicaSet" => Object::workload(Workload::from_replicaset(&typed!(ReplicaSet))),
+        "ReplicationController" => Object::workload(Workload::from_replication_controller(
             &typed!(ReplicationController),
         )),
-        "Job" => Object::Workload(Workload::from_job(&typed!(Job))),
-        "CronJob" => Object::Workload(Workload::from_cronjob(&typed!(CronJob))),
-        "Pod" => Object::Workload(Workload::from_pod(&typed!(Pod))),
+        "Job" => Object::workload(Workload::from_job(&typed!(Job))),
+        "CronJob" => Object::workload(Workload::from_cronjob(&typed!(CronJob))),
+        "Pod" => Object::workload(Workload::from_pod(&typed!(Pod))),
         "PodDisruptionBudget" => Object::Pdb(typed!(PodDisruptionBudget)),
         "Service" => Object::Service(typed!(Service)),
         "HorizontalPodAutoscaler" => Object::Hpa(typed!(HorizontalPodAutoscaler)),
@@ -405,7 +411,7 @@ fn place_object(
 ) {
     let ns_default = loaded.default_namespace.clone();
     let workload = match object {
-        Object::Workload(w) => w,
+        Object::Workload(w) => *w,
         Object::Pdb(mut p) => {
             let ns = p.metadata.namespace.get_or_insert(ns_default).clone();
             let name = p.metadata.name.clone().unwrap_or_default();

@@ -1,10 +1,5 @@
 use clap::Parser;
 
-// mimalloc instead of glibc's malloc: diagnose -f on 10,000 workloads spent a third of its time in
-// malloc and free (parsed YAML, typed objects, findings).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     // A bug must never show a raw panic: one line, the documented error code.
     std::panic::set_hook(Box::new(|info| {

@@ -142,6 +142,10 @@ struct Input {
 fn read_files(c: &Check, namespace: Option<&str>) -> Input {
     let ns = namespace.unwrap_or("default");
     let mut loaded = input::load_paths(&c.filenames, ns, c.kube_version);
+    tracing::debug!(
+        "{} document(s) read straight into typed objects, the others the long way",
+        loaded.direct
+    );
     if loaded.skipped > 0 {
         tracing::info!(
             "skipped {} object(s) of kinds diagnose does not check",

@@ -32,10 +32,12 @@ fn style(s: Severity) -> Style {
 }
 
 /// Prints the report for people: per workload a header, a table and its fixes; then the summary.
+/// Buffered ([`output::Buffered`]): nothing goes to stderr while it prints.
 pub(crate) fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
+    let mut out = output::Buffered::new();
     for (i, w) in report.workloads.iter().enumerate() {
         if i > 0 {
-            p.line("")?;
+            out.line("")?;
         }
         let head = format!(
             "{}/{} {}",
@@ -47,28 +49,31 @@ pub(crate) fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
             )
         );
         if w.findings.is_empty() {
-            p.line(&format!("{head}: {}", p.paint("no findings", Style::Ok)))?;
+            out.line(&format!("{head}: {}", p.paint("no findings", Style::Ok)))?;
             continue;
         }
-        p.line(&p.paint(&head, Style::Bold))?;
+        out.line(&p.paint(&head, Style::Bold))?;
         let mut headers = vec!["SEVERITY", "RULE", "CONTAINER", "FINDING"];
         if p.is_wide() {
             headers.push("FIELD");
         }
-        let mut t = p.table(&headers);
-        for f in &w.findings {
-            let mut row = vec![
-                p.cell(f.severity.as_str(), style(f.severity)),
-                p.cell(&f.rule, Style::Bold),
-                p.cell(f.container.as_deref().unwrap_or("-"), Style::Dim),
-                comfy_table::Cell::new(&f.message),
-            ];
-            if p.is_wide() {
-                row.push(p.cell(&f.field, Style::Dim));
-            }
-            t.add_row(row);
-        }
-        p.print_table(&t)?;
+        let rows: Vec<Vec<(&str, Option<Style>)>> = w
+            .findings
+            .iter()
+            .map(|f| {
+                let mut row = vec![
+                    (f.severity.as_str(), Some(style(f.severity))),
+                    (f.rule.as_str(), Some(Style::Bold)),
+                    (f.container.as_deref().unwrap_or("-"), Some(Style::Dim)),
+                    (f.message.as_str(), None),
+                ];
+                if p.is_wide() {
+                    row.push((f.field.as_str(), Some(Style::Dim)));
+                }
+                row
+            })
+            .collect();
+        out.print(&p.table_text(&headers, &rows))?;
         // Fixes for errors and warnings; `-o wide` adds those of infos.
         let fixes: Vec<&Finding> = w
             .findings
@@ -76,23 +81,23 @@ pub(crate) fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
             .filter(|f| f.fix.is_some() && (p.is_wide() || f.severity >= Severity::Warning))
             .collect();
         if !fixes.is_empty() {
-            p.line(&format!("  {}", p.paint("Fixes:", Style::Bold)))?;
+            out.line(&format!("  {}", p.paint("Fixes:", Style::Bold)))?;
             for f in fixes {
                 let who = match (&f.container, f.containers.len()) {
                     (Some(c), n) if n > 1 => format!(" (containers {c})"),
                     (Some(c), _) => format!(" (container {c})"),
                     (None, _) => String::new(),
                 };
-                p.line(&format!("  # {}{who}: {}", f.rule, f.field))?;
+                out.line(&format!("  # {}{who}: {}", f.rule, f.field))?;
                 let text = f.fix.as_ref().map(|x| x.text()).unwrap_or_default();
                 for l in text.lines() {
-                    p.line(&format!("    {}", p.paint(l, Style::Info)))?;
+                    out.line(&format!("    {}", p.paint(l, Style::Info)))?;
                 }
             }
         }
     }
     if !report.workloads.is_empty() {
-        p.line("")?;
+        out.line("")?;
     }
     let mut summary = report.summary.line();
     let info_fixes = report
@@ -108,8 +113,8 @@ pub(crate) fn human(p: &Printer, report: &DiagnoseReport) -> Result<()> {
         1 => summary.push_str("; 1 input could not be used (see stderr)"),
         n => summary.push_str(&format!("; {n} inputs could not be used (see stderr)")),
     }
-    p.line(&summary)?;
-    Ok(())
+    out.line(&summary)?;
+    out.finish()
 }
 
 /// `diagnose rules`.

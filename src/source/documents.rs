@@ -80,9 +80,25 @@ pub fn parse(name: &str, text: &str) -> Vec<Result<(usize, serde_yaml::Value), I
 pub fn each_parsed(
     name: &str,
     text: &str,
+    f: impl FnMut(Result<(usize, serde_yaml::Value), InputError>),
+) {
+    each_parsed_or_direct(name, text, |_, _| false, f);
+}
+
+/// [`each_parsed`], offering each YAML document's text first to `direct(content line, text)`, which
+/// returns true when it has read the document itself (see [`super::typed`]); the others are parsed.
+/// Documents nested too deep and JSON documents are never offered.
+pub fn each_parsed_or_direct(
+    name: &str,
+    text: &str,
+    mut direct: impl FnMut(usize, &str) -> bool,
     mut f: impl FnMut(Result<(usize, serde_yaml::Value), InputError>),
 ) {
     each_document(text, |start, doc| {
+        let offered = too_deep(&doc).is_none() && !doc.trim_start().starts_with('{');
+        if offered && direct(content_line(start, &doc), &doc) {
+            return;
+        }
         if let Some(d) = parse_one(name, start, &doc) {
             f(d);
         }

@@ -4,9 +4,12 @@
 //! documents ([`documents`]), and handing out its objects one by one with the [`Origin`] they start at,
 //! the items of `List`s included ([`each_object`]). What cannot be used is an [`InputError`] at
 //! `file:line[:column]`; read failures are one short reason, without OS error numbers. Which kinds mean
-//! something is each command's business (`explain::offline`, `diagnose::input`).
+//! something is each command's business (`explain::offline`, `diagnose::input`). A command may read a
+//! document straight into a typed object first ([`each_object_or_direct`], [`typed`]): a short cut
+//! for large inputs that leaves every document it cannot read exactly as the long way to the long way.
 
 pub mod documents;
+pub mod typed;
 
 use std::io::Read;
 use std::path::Path;
@@ -79,12 +82,29 @@ impl Origin {
 pub fn each_object(
     name: &str,
     text: &str,
+    f: impl FnMut(Result<(Origin, serde_yaml::Value), InputError>),
+) {
+    each_object_or_direct(name, text, |_, _| false, f);
+}
+
+/// [`each_object`], offering each YAML document's text first to `direct(origin, text)`: it returns
+/// true when it has read the document itself (straight into a typed object with [`typed::typed`],
+/// the fast way for large inputs), false to have it parsed and handed to `f` as usual.
+pub fn each_object_or_direct(
+    name: &str,
+    text: &str,
+    mut direct: impl FnMut(&Origin, &str) -> bool,
     mut f: impl FnMut(Result<(Origin, serde_yaml::Value), InputError>),
 ) {
-    documents::each_parsed(name, text, |doc| match doc {
-        Ok((line, value)) => expand(&Origin::file(name, line, None), value, &mut f),
-        Err(e) => f(Err(e)),
-    });
+    documents::each_parsed_or_direct(
+        name,
+        text,
+        |line, doc| direct(&Origin::file(name, line, None), doc),
+        |doc| match doc {
+            Ok((line, value)) => expand(&Origin::file(name, line, None), value, &mut f),
+            Err(e) => f(Err(e)),
+        },
+    );
 }
 
 /// One object, or the items of a List, handed to `f`.

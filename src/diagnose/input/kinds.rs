@@ -112,6 +112,32 @@ pub(super) fn current_version(kind: &str) -> Option<&'static str> {
     USED_KINDS.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v)
 }
 
+/// The apiVersion and kind a YAML document seems to have, from its top-level `apiVersion:` and `kind:`
+/// lines, without parsing it: only to pick the type to read it as. Reading checks them (k8s-openapi
+/// refuses another apiVersion or kind, [`crate::source::typed`] requires both keys), so a wrong guess
+/// costs only the time of a second, ordinary read.
+pub(super) fn guess(doc: &str) -> Option<(&str, &str)> {
+    let (mut api_version, mut kind) = (None, None);
+    for line in doc.lines() {
+        let (key, value) = match line.split_once(':') {
+            Some(kv) => kv,
+            None => continue,
+        };
+        let slot = match key {
+            "apiVersion" => &mut api_version,
+            "kind" => &mut kind,
+            _ => continue,
+        };
+        let value = value.split(" #").next().unwrap_or_default().trim();
+        let value = value.trim_matches(|c| c == '"' || c == '\'');
+        slot.get_or_insert(value);
+        if let (Some(a), Some(k)) = (api_version, kind) {
+            return Some((a, k));
+        }
+    }
+    None
+}
+
 /// Kinds that no API version serves any more: (kind, removed in, what it was).
 const REMOVED_KINDS: &[(&str, KubeVersion, &str)] = &[
     (
@@ -274,6 +300,16 @@ pub(super) fn similar(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guesses_apiversion_and_kind_from_top_level_lines() {
+        assert_eq!(
+            guess("# c\nkind: Deployment  # web\nmetadata:\n  kind: x\napiVersion: \"apps/v1\"\n"),
+            Some(("apps/v1", "Deployment"))
+        );
+        assert_eq!(guess("  kind: Pod\napiVersion: v1\n"), None);
+        assert_eq!(guess("{kind: Pod, apiVersion: v1}\n"), None);
+    }
 
     #[test]
     fn removals_depend_on_the_version() {

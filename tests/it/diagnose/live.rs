@@ -53,6 +53,21 @@ fn live_json(sim: &Sim, args: &[&str]) -> Value {
     json_of(&live(sim, args).get_output().stdout)
 }
 
+/// A Deployment `name` in `default` of `replicas` pods labelled `app: NAME` running `containers` (as
+/// JSON, which is YAML too): what these tests vary, without the skeleton around it.
+fn deployment(name: &str, replicas: u32, containers: Value) -> String {
+    serde_json::json!({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {"metadata": {"labels": {"app": name}}, "spec": {"containers": containers}}
+        }
+    })
+    .to_string()
+}
+
 #[test]
 fn live_namespace_relates_pdb_and_service_by_selector() {
     let sim = Sim::with_scenario(LIVE_SCENARIO);
@@ -143,30 +158,18 @@ fn live_targets_all_namespaces_and_not_found() {
 fn live_version_aware_advice() {
     // Two Deployments that pause before stopping: `native` with the preStop sleep action (1.30+),
     // `shell` with `sleep` in an exec hook.
-    let deployment = |name: &str, pre_stop: &str| {
-        format!(
-            r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: default}}
-spec:
-  replicas: 2
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: app
-        image: example/app:1
-        lifecycle: {{preStop: {pre_stop}}}
-"#
-        )
+    let pausing = |name: &str, pre_stop: Value| {
+        let app = serde_json::json!({"name": "app", "image": "example/app:1", "lifecycle": {"preStop": pre_stop}});
+        deployment(name, 2, serde_json::json!([app]))
     };
     let scenario = [
-        deployment("native", "{sleep: {seconds: 10}}"),
-        deployment("shell", r#"{exec: {command: ["sleep", "10"]}}"#),
+        pausing("native", serde_json::json!({"sleep": {"seconds": 10}})),
+        pausing(
+            "shell",
+            serde_json::json!({"exec": {"command": ["sleep", "10"]}}),
+        ),
     ]
-    .join("---");
+    .join("\n---\n");
     let run = |version: &str| {
         let sim = Sim::start(SimOptions {
             server_version: version.to_string(),
@@ -305,18 +308,9 @@ fn live_all_namespaces_reads_page_by_page_and_pods_as_metadata() {
 
 #[test]
 fn live_selectorless_service_endpoints_make_a_workload_serve() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: legacy, namespace: default}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: legacy}}
-  template:
-    metadata: {labels: {app: legacy}}
-    spec:
-      containers:
-      - {name: app, image: example/legacy:1, ports: [{containerPort: 8080}]}
+    let app = serde_json::json!({"name": "app", "image": "example/legacy:1", "ports": [{"containerPort": 8080}]});
+    let yaml = deployment("legacy", 2, serde_json::json!([app]))
+        + r#"
 ---
 apiVersion: v1
 kind: Service
@@ -324,7 +318,7 @@ metadata: {name: legacy-external, namespace: default}
 spec:
   ports: [{port: 80, targetPort: 8080}]
 "#;
-    let sim = Sim::with_scenario(yaml);
+    let sim = Sim::with_scenario(&yaml);
     // No selector, no endpoints yet: nothing sends it traffic.
     let before = live_json(&sim, &["deploy/legacy", "-o", "json"]);
     assert!(!rules_of(&before, "legacy").contains(&"prestop-missing".to_string()));
@@ -394,17 +388,9 @@ fn live_well_configured_workloads_have_no_findings_as_served() {
 
 #[test]
 fn live_hpa_found_by_scale_target() {
-    let yaml = r#"
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: api, namespace: default}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: api}}
-  template:
-    metadata: {labels: {app: api}}
-    spec:
-      containers: [{name: api, image: example/api:1}]
+    let api = serde_json::json!([{"name": "api", "image": "example/api:1"}]);
+    let yaml = deployment("api", 1, api)
+        + r#"
 ---
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -414,7 +400,7 @@ spec:
   minReplicas: 3
   maxReplicas: 9
 "#;
-    let sim = Sim::with_scenario(yaml);
+    let sim = Sim::with_scenario(&yaml);
     let rules = rules_of(&live_json(&sim, &["deploy/api", "-o", "json"]), "api");
     // The HPA keeps 3 replicas: not a single replica, but 3 replicas without a PDB.
     assert!(!rules.contains(&"single-replica".to_string()), "{rules:?}");

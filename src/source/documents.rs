@@ -95,14 +95,30 @@ pub fn each_parsed_or_direct(
     mut f: impl FnMut(Result<(usize, serde_yaml::Value), InputError>),
 ) {
     each_document(text, |start, doc| {
-        let offered = too_deep(&doc).is_none() && !doc.trim_start().starts_with('{');
-        if offered && direct(content_line(start, &doc), &doc) {
+        if offered(&doc) && direct(content_line(start, &doc), &doc) {
             return;
         }
         if let Some(d) = parse_one(name, start, &doc) {
             f(d);
         }
     });
+}
+
+/// Whether [`each_parsed_or_direct`] offers `doc` to be read directly.
+fn offered(doc: &str) -> bool {
+    too_deep(doc).is_none() && !doc.trim_start().starts_with('{')
+}
+
+/// The documents [`each_parsed_or_direct`] would offer to be read directly, as (content line, text),
+/// for reading them ahead of the pass.
+pub fn offered_documents(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    each_document(text, |start, doc| {
+        if offered(&doc) {
+            out.push((content_line(start, &doc), doc));
+        }
+    });
+    out
 }
 
 fn parse_one(

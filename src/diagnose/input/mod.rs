@@ -188,9 +188,10 @@ pub fn load_paths(paths: &[PathBuf], default_namespace: &str, version: KubeVersi
 
 /// Parses one file's text into `loaded`. Public for tests.
 pub fn load_text(name: &str, text: &str, loaded: &mut Loaded) {
-    // One document at a time: memory holds the workloads, not the parsed file. A document of a kind
-    // diagnose reads goes straight into its typed object when that reads it exactly as the long way
-    // would ([`load_direct`]); every other document takes the long way ([`load_value`]).
+    // Memory holds the workloads, not the parsed file (a large file's text once more while it is
+    // read ahead). A document of a kind diagnose reads goes straight into its typed object when
+    // that reads it exactly as the long way would ([`load_direct`], read ahead on every core for a
+    // large file); every other document takes the long way ([`load_value`]), one at a time.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
     let ahead = if text.len() < AHEAD_BYTES {
         Ahead::new()

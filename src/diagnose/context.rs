@@ -4,8 +4,8 @@
 //! matches many workloads against them in linear time (indexed by namespace and one label of each
 //! selector); [`Context`] is one workload's share, which the rules read.
 
-use std::cell::Cell;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{Pod, Service};
@@ -142,7 +142,7 @@ impl SelectorIndex {
         &self,
         namespace: &str,
         labels: Option<&BTreeMap<String, String>>,
-        evaluations: &Cell<u64>,
+        evaluations: &AtomicU64,
     ) -> Vec<usize> {
         let mut slots: Vec<usize> = Vec::new();
         if let Some(l) = labels {
@@ -159,7 +159,7 @@ impl SelectorIndex {
         }
         slots.sort_unstable();
         slots.dedup();
-        evaluations.set(evaluations.get() + slots.len() as u64);
+        evaluations.fetch_add(slots.len() as u64, Ordering::Relaxed);
         slots
             .into_iter()
             .filter(|s| self.selectors[*s].0.matches(labels))
@@ -175,7 +175,7 @@ pub struct RelatedIndex<'a> {
     services: SelectorIndex,
     hpas: HashMap<(String, String, String), Vec<usize>>,
     manual: HashMap<(String, String, String), Vec<usize>>,
-    evaluations: Cell<u64>,
+    evaluations: AtomicU64,
 }
 
 impl<'a> RelatedIndex<'a> {
@@ -223,13 +223,13 @@ impl<'a> RelatedIndex<'a> {
             services,
             hpas,
             manual,
-            evaluations: Cell::new(0),
+            evaluations: AtomicU64::new(0),
         }
     }
 
     /// How many selectors were evaluated so far (the work matching does; tests check it stays linear).
     pub fn evaluations(&self) -> u64 {
-        self.evaluations.get()
+        self.evaluations.load(Ordering::Relaxed)
     }
 
     /// The workload's share of the related objects, for `version`.
@@ -242,7 +242,7 @@ impl<'a> RelatedIndex<'a> {
             idx: &SelectorIndex,
             ns: &str,
             labels: Option<&BTreeMap<String, String>>,
-            evaluations: &Cell<u64>,
+            evaluations: &AtomicU64,
         ) -> Option<Vec<T>> {
             list.as_ref().map(|all| {
                 idx.matching(ns, labels, evaluations)

@@ -245,44 +245,88 @@ async fn read_cluster(c: &Check, global: &crate::settings::Global) -> Result<Inp
     })
 }
 
+/// From this many workloads on, they are checked on every core (each check reads only its workload
+/// and the shared index); fewer are not worth the threads.
+const CHECK_ON_THREADS: usize = 2_000;
+
 /// Every workload checked in its context, minus `--ignore`d rules; warnings for unknown rule ids in
-/// ignore annotations.
+/// ignore annotations. Reports and warnings come in the workloads' order, however they were checked.
 fn check_all(
     workloads: &[Workload],
     related: &Related,
     version: KubeVersion,
     ignore: &[String],
 ) -> (Vec<WorkloadReport>, Vec<String>) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    check_all_on(workloads, related, version, ignore, threads)
+}
+
+/// [`check_all`] on up to `threads` threads.
+fn check_all_on(
+    workloads: &[Workload],
+    related: &Related,
+    version: KubeVersion,
+    ignore: &[String],
+    threads: usize,
+) -> (Vec<WorkloadReport>, Vec<String>) {
     let index = RelatedIndex::new(related);
-    let mut warnings = Vec::new();
-    let reports = workloads
-        .iter()
-        .map(|w| {
-            for id in rules::ignored_by_annotation(w) {
-                if rules::find_rule(&id).is_none() {
-                    warnings.push(format!(
-                        "{} ({}): unknown rule {id:?} in annotation {}",
-                        w.display_name(),
-                        w.source,
-                        rules::IGNORE_ANNOTATION
-                    ));
-                }
-            }
-            let cx = index.context(w, version);
-            let findings = check(w, &cx)
-                .into_iter()
-                .filter(|f| !ignore.contains(&f.rule))
-                .collect();
-            WorkloadReport {
-                kind: w.kind_name.to_string(),
-                namespace: w.namespace.clone(),
-                name: w.name.clone(),
-                source: w.source.clone(),
-                findings,
-            }
-        })
+    let check_part = |part: &[Workload]| {
+        let mut warnings = Vec::new();
+        let reports: Vec<WorkloadReport> = part
+            .iter()
+            .map(|w| check_one(w, &index, version, ignore, &mut warnings))
+            .collect();
+        (reports, warnings)
+    };
+    if workloads.len() < CHECK_ON_THREADS || threads < 2 {
+        return check_part(workloads);
+    }
+    let per_thread = workloads.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let parts: Vec<_> = workloads
+            .chunks(per_thread)
+            .map(|part| s.spawn(move || check_part(part)))
+            .collect();
+        let (mut reports, mut warnings) = (Vec::new(), Vec::new());
+        for (part, handle) in workloads.chunks(per_thread).zip(parts) {
+            // A thread that failed is checked again here, so nothing is left out.
+            let (r, w) = handle.join().unwrap_or_else(|_| check_part(part));
+            reports.extend(r);
+            warnings.extend(w);
+        }
+        (reports, warnings)
+    })
+}
+
+fn check_one(
+    w: &Workload,
+    index: &RelatedIndex,
+    version: KubeVersion,
+    ignore: &[String],
+    warnings: &mut Vec<String>,
+) -> WorkloadReport {
+    for id in rules::ignored_by_annotation(w) {
+        if rules::find_rule(&id).is_none() {
+            warnings.push(format!(
+                "{} ({}): unknown rule {id:?} in annotation {}",
+                w.display_name(),
+                w.source,
+                rules::IGNORE_ANNOTATION
+            ));
+        }
+    }
+    let cx = index.context(w, version);
+    let findings = check(w, &cx)
+        .into_iter()
+        .filter(|f| !ignore.contains(&f.rule))
         .collect();
-    (reports, warnings)
+    WorkloadReport {
+        kind: w.kind_name.to_string(),
+        namespace: w.namespace.clone(),
+        name: w.name.clone(),
+        source: w.source.clone(),
+        findings,
+    }
 }
 
 /// 2 when an input was bad, else 1 when a finding is at or above `--fail-on` (None: never), else 0.
@@ -302,5 +346,44 @@ pub(crate) fn exit_code(report: &DiagnoseReport, fail_on: Option<Severity>) -> E
         Exit::Findings
     } else {
         Exit::Ok
+    }
+}
+
+#[cfg(test)]
+mod check_all_tests {
+    use super::*;
+
+    /// Checked on threads, the reports and warnings are those of one thread, in the same order.
+    #[test]
+    fn checking_on_threads_reports_as_one_thread_does() {
+        let mut text = String::new();
+        for i in 0..2_500 {
+            let annotations = if i % 7 == 0 {
+                "\n  annotations: {graceful.kubectl.io/ignore: \"no-such-rule\"}"
+            } else {
+                ""
+            };
+            let replicas = 1 + i % 3;
+            text.push_str(&format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-{i}{annotations}\nspec:\n  replicas: {replicas}\n  selector: {{matchLabels: {{app: web-{i}}}}}\n  template:\n    metadata: {{labels: {{app: web-{i}}}}}\n    spec: {{containers: [{{name: app, image: web:1, ports: [{{containerPort: 80}}]}}]}}\n---\napiVersion: v1\nkind: Service\nmetadata: {{name: web-{i}}}\nspec: {{selector: {{app: web-{i}}}, ports: [{{port: 80}}]}}\n---\n"
+            ));
+        }
+        let mut loaded = input::Loaded::new("default", KubeVersion::DEFAULT);
+        input::load_text("f.yaml", &text, &mut loaded);
+        assert_eq!(loaded.workloads.len(), 2_500);
+        let run = |threads| {
+            let (reports, warnings) = check_all_on(
+                &loaded.workloads,
+                &loaded.related,
+                KubeVersion::DEFAULT,
+                &[],
+                threads,
+            );
+            (serde_json::to_string(&reports).unwrap(), warnings)
+        };
+        let one = run(1);
+        assert!(one.1.len() > 300, "{:?}", one.1.first());
+        assert!(one.0.contains("prestop-missing"));
+        assert_eq!(run(3), one);
     }
 }

@@ -46,6 +46,7 @@ pub(crate) mod gather;
 pub mod input;
 pub mod model;
 pub(crate) mod options;
+pub(crate) mod parallel;
 pub(crate) mod render;
 pub mod rules;
 pub(crate) mod sarif;
@@ -257,8 +258,7 @@ fn check_all(
     version: KubeVersion,
     ignore: &[String],
 ) -> (Vec<WorkloadReport>, Vec<String>) {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
-    check_all_on(workloads, related, version, ignore, threads)
+    check_all_on(workloads, related, version, ignore, parallel::cores())
 }
 
 /// [`check_all`] on up to `threads` threads.
@@ -281,21 +281,12 @@ fn check_all_on(
     if workloads.len() < CHECK_ON_THREADS || threads < 2 {
         return check_part(workloads);
     }
-    let per_thread = workloads.len().div_ceil(threads);
-    std::thread::scope(|s| {
-        let parts: Vec<_> = workloads
-            .chunks(per_thread)
-            .map(|part| s.spawn(move || check_part(part)))
-            .collect();
-        let (mut reports, mut warnings) = (Vec::new(), Vec::new());
-        for (part, handle) in workloads.chunks(per_thread).zip(parts) {
-            // A thread that failed is checked again here, so nothing is left out.
-            let (r, w) = handle.join().unwrap_or_else(|_| check_part(part));
-            reports.extend(r);
-            warnings.extend(w);
-        }
-        (reports, warnings)
-    })
+    let (mut reports, mut warnings) = (Vec::new(), Vec::new());
+    for (r, w) in parallel::in_order(workloads, threads, check_part) {
+        reports.extend(r);
+        warnings.extend(w);
+    }
+    (reports, warnings)
 }
 
 fn check_one(

@@ -192,7 +192,7 @@ pub fn load_text(name: &str, text: &str, loaded: &mut Loaded) {
     // read ahead). A document of a kind diagnose reads goes straight into its typed object when
     // that reads it exactly as the long way would ([`load_direct`], read ahead on every core for a
     // large file); every other document takes the long way ([`load_value`]), one at a time.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    let threads = super::parallel::cores();
     let ahead = if text.len() < AHEAD_BYTES {
         Ahead::new()
     } else {
@@ -284,29 +284,20 @@ struct Direct {
 /// Reading documents into typed objects is most of `diagnose -f`'s time on a large file, and each
 /// document reads alone: so the offered documents of a large file are read on every core first, by
 /// content line; placing them stays one pass in file order ([`load_direct`]), so every count,
-/// duplicate and message comes out as before. A thread that fails leaves its documents to that pass.
+/// duplicate and message comes out as before.
 fn read_ahead(text: &str, version: KubeVersion, threads: usize) -> Ahead {
     if threads < 2 {
         return Ahead::new();
     }
     let docs = crate::source::documents::offered_documents(text);
-    let per_thread = docs.len().div_ceil(threads).max(1);
-    std::thread::scope(|s| {
-        let readers: Vec<_> = docs
-            .chunks(per_thread)
-            .map(|part| {
-                s.spawn(move || {
-                    part.iter()
-                        .map(|(line, doc)| (*line, read_direct(doc, version)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        readers
-            .into_iter()
-            .flat_map(|r| r.join().unwrap_or_default())
-            .collect()
+    super::parallel::in_order(&docs, threads, |part| {
+        part.iter()
+            .map(|(line, doc)| (*line, read_direct(doc, version)))
+            .collect::<Vec<_>>()
     })
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 /// A document read straight into its typed object ([`crate::source::typed`]), for the kinds and

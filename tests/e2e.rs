@@ -497,11 +497,24 @@ fn uids(c: &Cluster, selector: &str) -> Vec<String> {
         .collect()
 }
 
-/// How many evictions the plugin created (the audit log shows them).
+/// How many evictions of the plugin's the API server accepted (the audit log shows them).
 fn evictions(c: &Cluster) -> usize {
-    c.plugin_writes()
+    // Accepted ones only: a 429 while the disruption controller has not yet counted the last
+    // replacement healthy is upstream's answer, and the plugin backs off and asks again.
+    c.audit_events()
         .iter()
-        .filter(|(v, u)| v == "create" && u.contains("/eviction"))
+        .filter(|e| {
+            e["userAgent"]
+                .as_str()
+                .is_some_and(|a| a.starts_with("kubectl-graceful/"))
+                && e["verb"] == "create"
+                && e["requestURI"]
+                    .as_str()
+                    .is_some_and(|u| u.contains("/eviction"))
+                && e["responseStatus"]["code"]
+                    .as_u64()
+                    .is_some_and(|c| (200..300).contains(&c))
+        })
         .count()
 }
 
